@@ -1,0 +1,555 @@
+"""Answers input: every accepted form is turned into one :class:`AnswerSet`.
+
+An :class:`AnswerSet` is a 2-D float array in the questionnaire's item order (NaN for a
+missing answer, never 0), the candidate ids, and the problems found while reading, each
+naming the candidate, the item, the value and what was expected. A problem rejects that
+candidate only; the others are still scored.
+
+Accepted forms (see :func:`as_answer_set`):
+
+* a mapping ``item_id -> value`` (one candidate);
+* a sequence of ``{"candidate_id": ..., "answers": {item_id: value}}`` records;
+* a 2-D numpy array in the questionnaire's item order, with optional ids;
+* a pandas DataFrame (``candidate_id`` column or the index, one column per item id);
+* files: CSV wide format and JSON records (:func:`read_answers`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sys
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict
+
+from ._errors import InputError
+from ._questionnaire import Questionnaire
+
+__all__ = [
+    "AnswerSet",
+    "CandidateError",
+    "RepprofileWarning",
+    "as_answer_set",
+    "read_answers",
+]
+
+JSONScalar = str | int | float | bool | None
+
+
+class RepprofileWarning(UserWarning):
+    """Something in the input was ignored or assumed; the result is still usable."""
+
+
+class CandidateError(BaseModel):
+    """One problem with one candidate's answers. The candidate is not scored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    candidate_id: str | None
+    item_id: str | None
+    value: JSONScalar
+    message: str
+
+
+@dataclass(frozen=True, eq=False)
+class AnswerSet:
+    """Answers of a batch of candidates in a questionnaire's item order.
+
+    Attributes
+    ----------
+    questionnaire : Questionnaire
+    values : ndarray, shape (n_candidates, n_items)
+        Float answers; NaN marks a missing answer. Rows of rejected candidates may hold
+        anything and are never scored.
+    ids : tuple of str or None
+        Candidate ids; ``None`` means positional ids ``"1"``, ``"2"``, ... (built only
+        when asked for, so a million-row array pays nothing for them).
+    errors : list of CandidateError
+        Problems found while reading; each names a rejected candidate.
+    rejected : ndarray of bool, shape (n_candidates,)
+        True for candidates rejected while reading.
+    """
+
+    questionnaire: Questionnaire
+    values: NDArray[np.floating[Any]]
+    ids: tuple[str, ...] | None = None
+    errors: list[CandidateError] = field(default_factory=list)
+    rejected: NDArray[np.bool_] | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.values.shape[0])
+
+    def candidate_ids(self) -> tuple[str, ...]:
+        if self.ids is not None:
+            return self.ids
+        return tuple(str(i) for i in range(1, self.n + 1))
+
+    def candidate_id(self, row: int) -> str:
+        return self.ids[row] if self.ids is not None else str(row + 1)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _expected(q: Questionnaire) -> str:
+    return q.response_scale.describe() + ", or blank/null for a missing answer"
+
+
+def _json_value(value: Any) -> JSONScalar:
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return f if math.isfinite(f) else str(f)
+    if isinstance(value, np.integer):
+        return int(value)
+    return repr(value)
+
+
+def _coerce_number(value: Any) -> float | None:
+    """A JSON/Python answer value as float, NaN for missing; None if it is not a number."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | float | np.integer | np.floating):
+        f = float(value)
+        return None if math.isnan(f) and not isinstance(value, float | np.floating) else f
+    return None
+
+
+def _check_ids(
+    ids: Sequence[str], errors: list[CandidateError], rejected: NDArray[np.bool_]
+) -> None:
+    """Reject every row whose id is repeated (an HR system maps results by id)."""
+    first: dict[str, int] = {}
+    dups: dict[str, list[int]] = {}
+    for row, cid in enumerate(ids):
+        if cid in first:
+            dups.setdefault(cid, [first[cid]]).append(row)
+        else:
+            first[cid] = row
+    for cid, rows in dups.items():
+        listed = ", ".join(str(r + 1) for r in rows)
+        for r in rows:
+            rejected[r] = True
+        errors.append(
+            CandidateError(
+                candidate_id=cid,
+                item_id=None,
+                value=cid,
+                message=(
+                    f"candidate id {cid!r} appears {len(rows)} times (records {listed}); "
+                    "expected each candidate id once. None of them was scored."
+                ),
+            )
+        )
+
+
+def _candidate_id(raw: Any) -> str | None:
+    if isinstance(raw, bool) or raw is None:
+        return None
+    if isinstance(raw, int | np.integer):
+        return str(int(raw))
+    if isinstance(raw, str) and raw.strip():
+        return raw.strip()
+    return None
+
+
+# --------------------------------------------------------------------------- records
+
+
+def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> AnswerSet:
+    col = {item_id: j for j, item_id in enumerate(q.item_ids)}
+    rows: list[list[float]] = []
+    ids: list[str] = []
+    errors: list[CandidateError] = []
+    bad: list[bool] = []
+    expected = _expected(q)
+    for i, rec in enumerate(records):
+        row = [math.nan] * len(col)
+        label = f"record {i + 1}"
+        if not isinstance(rec, Mapping):
+            cid = f"#{i + 1}"
+            errors.append(
+                CandidateError(
+                    candidate_id=None,
+                    item_id=None,
+                    value=_json_value(rec) if not isinstance(rec, list | dict) else None,
+                    message=(
+                        f"{source} {label} must be an object "
+                        '{"candidate_id": ..., "answers": {...}}, '
+                        f"got {type(rec).__name__} instead"
+                    ),
+                )
+            )
+            ids.append(cid)
+            rows.append(row)
+            bad.append(True)
+            continue
+        cid_or_none = _candidate_id(rec.get("candidate_id"))
+        rejected = False
+        if cid_or_none is None:
+            cid = f"#{i + 1}"
+            errors.append(
+                CandidateError(
+                    candidate_id=None,
+                    item_id=None,
+                    value=_json_value(rec.get("candidate_id")),
+                    message=(
+                        f"{source} {label} needs a non-empty string 'candidate_id', got "
+                        f"{rec.get('candidate_id')!r} instead"
+                    ),
+                )
+            )
+            rejected = True
+        else:
+            cid = cid_or_none
+        answers = rec.get("answers")
+        extra = sorted(set(rec) - {"candidate_id", "answers"})
+        if extra:
+            errors.append(
+                CandidateError(
+                    candidate_id=cid_or_none,
+                    item_id=None,
+                    value=None,
+                    message=(
+                        f"{label} has unknown field(s) {extra}; expected only 'candidate_id' "
+                        "and 'answers'"
+                    ),
+                )
+            )
+            rejected = True
+        if not isinstance(answers, Mapping):
+            errors.append(
+                CandidateError(
+                    candidate_id=cid_or_none,
+                    item_id=None,
+                    value=None,
+                    message=(
+                        f"{label} needs 'answers', an object of item id -> answer, got "
+                        f"{type(answers).__name__} instead"
+                    ),
+                )
+            )
+            rejected = True
+            answers = {}
+        for item_id, value in answers.items():
+            j = col.get(str(item_id))
+            if j is None:
+                errors.append(
+                    CandidateError(
+                        candidate_id=cid_or_none,
+                        item_id=str(item_id),
+                        value=_json_value(value),
+                        message=(
+                            f"{item_id!r} is not an item of questionnaire {q.id!r} "
+                            f"{q.version}; check the questionnaire and the item ids"
+                        ),
+                    )
+                )
+                rejected = True
+                continue
+            number = _coerce_number(value)
+            if number is None:
+                errors.append(
+                    CandidateError(
+                        candidate_id=cid_or_none,
+                        item_id=str(item_id),
+                        value=_json_value(value),
+                        message=f"answer {value!r} is not a number; expected {expected}",
+                    )
+                )
+                rejected = True
+                continue
+            row[j] = number
+        ids.append(cid)
+        rows.append(row)
+        bad.append(rejected)
+    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(col))
+    rejected_arr = np.array(bad, dtype=bool)
+    _check_ids(ids, errors, rejected_arr)
+    return AnswerSet(q, values, tuple(ids), errors, rejected_arr)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _from_table(
+    q: Questionnaire,
+    header: Sequence[str],
+    ids: Sequence[str],
+    cells: NDArray[Any],
+    source: str,
+    row_offset: int,
+) -> AnswerSet:
+    """Build an AnswerSet from string or numeric cells of a wide table.
+
+    ``cells`` holds every column but the id column, in ``header`` order. Blank strings
+    (and None/NaN in numeric tables) are missing answers; any other non-number is an
+    error naming the row, the candidate and the item.
+    """
+    header = [h.strip() for h in header]
+    pos = {h: j for j, h in enumerate(header)}
+    ignored = [h for h in header if h not in set(q.item_ids)]
+    if ignored:
+        warnings.warn(
+            f"{source}: columns that are not items of {q.id!r} were ignored: "
+            + ", ".join(repr(h) for h in ignored),
+            RepprofileWarning,
+            stacklevel=3,
+        )
+    absent = [i for i in q.item_ids if i not in pos]
+    if len(absent) == len(q.item_ids):
+        raise InputError(
+            f"{source}: no column is an item of questionnaire {q.id!r} {q.version}; expected "
+            f"columns named by item ids such as {', '.join(q.item_ids[:3])}"
+        )
+    if absent:
+        warnings.warn(
+            f"{source}: no column for item(s) {', '.join(absent)}; their answers are missing",
+            RepprofileWarning,
+            stacklevel=3,
+        )
+    n = len(ids)
+    values = np.full((n, len(q.item_ids)), np.nan, dtype=np.float64)
+    errors: list[CandidateError] = []
+    rejected = np.zeros(n, dtype=bool)
+    present = [(j, pos[item]) for j, item in enumerate(q.item_ids) if item in pos]
+    qcols = [j for j, _ in present]
+    tcols = [c for _, c in present]
+    sub = cells[:, tcols] if n else np.empty((0, len(tcols)), dtype=object)
+    if sub.dtype.kind in "fiu":
+        values[:, qcols] = sub
+    else:
+        text = sub.astype(str)
+        stripped = np.char.strip(text)
+        blank = (stripped == "") | (stripped == "None") | (stripped == "nan")
+        if sub.dtype.kind == "U":  # from a CSV file: only an empty field is missing
+            blank = stripped == ""
+        filled = np.where(blank, "nan", stripped)
+        try:
+            converted = filled.astype(np.float64)
+            badcells = np.isnan(converted) & ~blank
+        except ValueError:
+            converted = np.full(filled.shape, np.nan)
+            badcells = np.zeros(filled.shape, dtype=bool)
+            for (r, c), s in np.ndenumerate(filled):
+                try:
+                    converted[r, c] = float(s)
+                except ValueError:
+                    badcells[r, c] = True
+            badcells |= np.isnan(converted) & ~blank
+        values[:, qcols] = converted
+        expected = _expected(q)
+        for r, c in zip(*np.nonzero(badcells), strict=True):
+            rejected[r] = True
+            errors.append(
+                CandidateError(
+                    candidate_id=ids[r],
+                    item_id=q.item_ids[qcols[c]],
+                    value=str(text[r, c]),
+                    message=(
+                        f"{source} row {r + row_offset}: answer {str(text[r, c])!r} is not a "
+                        f"number; expected {expected}"
+                    ),
+                )
+            )
+    _check_ids(ids, errors, rejected)
+    return AnswerSet(q, values, tuple(ids), errors, rejected)
+
+
+def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{source}: the CSV file is empty; expected a header row") from None
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    if "candidate_id" not in header:
+        raise InputError(
+            f"{source}: the CSV header has no 'candidate_id' column, got columns "
+            f"{header[:5]}{' ...' if len(header) > 5 else ''} instead. Add a first column "
+            "named candidate_id with one unique id per candidate."
+        )
+    id_col = header.index("candidate_id")
+    width = len(header)
+    rows: list[list[str]] = []
+    ids: list[str] = []
+    ragged: list[tuple[int, str, int]] = []
+    for lineno, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        cid = row[id_col].strip() if id_col < len(row) else ""
+        if not cid:
+            cid = f"#{lineno}"
+        if len(row) != width:
+            ragged.append((len(ids), cid, len(row)))
+            row = (row + [""] * width)[:width]
+        ids.append(cid)
+        rows.append(row[:id_col] + row[id_col + 1 :])
+    other = header[:id_col] + header[id_col + 1 :]
+    cells = np.array(rows, dtype=str).reshape(len(rows), len(other))
+    answers = _from_table(q, other, ids, cells, source, row_offset=2)
+    for row_index, cid, got in ragged:
+        answers.rejected[row_index] = True  # type: ignore[index]
+        answers.errors.append(
+            CandidateError(
+                candidate_id=cid,
+                item_id=None,
+                value=None,
+                message=(
+                    f"{source} row {row_index + 2} has {got} fields; the header has {width}. "
+                    "Check for unquoted commas."
+                ),
+            )
+        )
+    for row_index, cid in enumerate(ids):
+        if cid.startswith("#"):
+            answers.rejected[row_index] = True  # type: ignore[index]
+            answers.errors.append(
+                CandidateError(
+                    candidate_id=None,
+                    item_id=None,
+                    value=None,
+                    message=f"{source} row {row_index + 2} has an empty candidate_id",
+                )
+            )
+    return answers
+
+
+def _read_json(q: Questionnaire, text: str, source: str) -> AnswerSet:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: not valid JSON: {exc}") from None
+    if isinstance(data, Mapping) and "candidates" in data:
+        data = data["candidates"]
+    if not isinstance(data, list):
+        raise InputError(
+            f"{source}: JSON answers must be a list of "
+            '{"candidate_id": ..., "answers": {...}} objects, got '
+            f"{type(data).__name__} instead"
+        )
+    return _from_records(q, data, source)
+
+
+def read_answers(path: str | Path, questionnaire: Questionnaire) -> AnswerSet:
+    """Read an answers file: CSV wide format or JSON records (``-`` reads stdin).
+
+    The format follows the file extension (``.csv``, ``.json``); without one, content
+    starting with ``[`` or ``{`` is JSON and anything else CSV.
+    """
+    name = str(path)
+    if name == "-":
+        text = sys.stdin.read()
+        source = "<stdin>"
+        suffix = ""
+    else:
+        p = Path(name)
+        source = p.name
+        suffix = p.suffix.lower()
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise InputError(f"{name}: no such answers file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{name}: cannot be read as UTF-8 text ({exc})") from None
+    is_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("[", "{"))
+    if is_json:
+        return _read_json(questionnaire, text, source)
+    return _read_csv(questionnaire, io.StringIO(text, newline=""), source)
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def _is_dataframe(obj: Any) -> bool:
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(obj, pd.DataFrame)
+
+
+def as_answer_set(
+    questionnaire: Questionnaire,
+    answers: Any,
+    candidate_ids: Sequence[str] | None = None,
+) -> AnswerSet:
+    """Turn any accepted answers form into an :class:`AnswerSet` (see module docs)."""
+    q = questionnaire
+    if isinstance(answers, AnswerSet):
+        if answers.questionnaire.fingerprint != q.fingerprint:
+            raise InputError(
+                f"The 'answers' parameter holds answers to questionnaire "
+                f"{answers.questionnaire.id!r} {answers.questionnaire.version}, expected "
+                f"{q.id!r} {q.version}."
+            )
+        return answers
+    if isinstance(answers, str | Path):
+        return read_answers(answers, q)
+    if _is_dataframe(answers):
+        df = answers
+        if "candidate_id" in df.columns:
+            ids = [str(v) for v in df["candidate_id"].tolist()]
+            df = df.drop(columns=["candidate_id"])
+        else:
+            ids = [str(v) for v in df.index.tolist()]
+        header = [str(c) for c in df.columns]
+        numeric = all(dt.kind in "fiub" for dt in df.dtypes)
+        cells = df.to_numpy(dtype=np.float64 if numeric else object)
+        return _from_table(q, header, ids, cells, "DataFrame", row_offset=1)
+    if isinstance(answers, np.ndarray):
+        return _from_array(q, answers, candidate_ids)
+    if isinstance(answers, Mapping):
+        if "answers" in answers and "candidate_id" in answers:
+            return _from_records(q, [answers], "answers")
+        cid = candidate_ids[0] if candidate_ids else "1"
+        return _from_records(q, [{"candidate_id": cid, "answers": answers}], "answers")
+    if isinstance(answers, Sequence | Iterable) and not isinstance(answers, bytes):
+        return _from_records(q, list(answers), "answers")
+    raise InputError(
+        "The 'answers' parameter of score must be a mapping of item id to answer, a list of "
+        '{"candidate_id", "answers"} records, a 2-D numpy array, a pandas DataFrame or a '
+        f"file path, got {type(answers).__name__} instead."
+    )
+
+
+def _from_array(
+    q: Questionnaire, arr: NDArray[Any], candidate_ids: Sequence[str] | None
+) -> AnswerSet:
+    if arr.ndim != 2 or arr.shape[1] != len(q.item_ids):
+        raise InputError(
+            f"The 'answers' parameter of score must be a 2-D array with one column per item "
+            f"of {q.id!r} ({len(q.item_ids)} columns, in the questionnaire's item order), got "
+            f"an array of shape {arr.shape} instead."
+        )
+    if arr.dtype.kind == "f":
+        values = arr
+    elif arr.dtype.kind in "iu":
+        values = arr.astype(np.float64)
+    else:
+        raise InputError(
+            f"The 'answers' parameter of score must be a numeric array, got dtype "
+            f"{arr.dtype} instead. Convert it with answers.astype(float), NaN for missing."
+        )
+    ids: tuple[str, ...] | None = None
+    errors: list[CandidateError] = []
+    rejected = np.zeros(arr.shape[0], dtype=bool)
+    if candidate_ids is not None:
+        ids = tuple(str(c) for c in candidate_ids)
+        if len(ids) != arr.shape[0]:
+            raise InputError(
+                f"The 'candidate_ids' parameter of score must have one id per row "
+                f"({arr.shape[0]}), got {len(ids)} instead."
+            )
+        _check_ids(ids, errors, rejected)
+    return AnswerSet(q, values, ids, errors, rejected)

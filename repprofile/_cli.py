@@ -1,0 +1,289 @@
+"""The ``repprofile`` command line.
+
+Exit status: 0 every candidate was scored; 1 some candidates were rejected (they are
+listed in the output's ``errors``); 2 unusable input or a usage error.
+
+Only the standard library and the version are imported at start-up; numpy, pydantic
+and the rest are imported inside the commands that need them, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._version import __version__
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+
+class _UsageError(Exception):
+    """A problem the user must fix; printed without a traceback, exit status 2."""
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write ``text`` to stdout, or atomically to a file (temp file + rename)."""
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _warn(message: str) -> None:
+    print(f"repprofile: warning: {message}", file=sys.stderr)
+
+
+def _run_capturing_warnings(fn: Callable[[], int]) -> int:
+    import warnings
+
+    from ._answers import RepprofileWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RepprofileWarning)
+        code = fn()
+    for w in caught:
+        if issubclass(w.category, RepprofileWarning):
+            _warn(str(w.message))
+        else:  # pragma: no cover - library warnings outside our own category
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return code
+
+
+# --------------------------------------------------------------------------- questionnaire
+
+
+def _cmd_questionnaire_list(args: argparse.Namespace) -> int:
+    from ._questionnaire import list_questionnaires
+
+    rows = [("ID", "VERSION", "SCALES", "ITEMS", "TITLE")]
+    for q in list_questionnaires():
+        rows.append((q.id, q.version, str(len(q.scales)), str(len(q.items)), q.title))
+    write_output(_table(rows), None)
+    return EXIT_OK
+
+
+def _table(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for r in rows:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_questionnaire_show(args: argparse.Namespace) -> int:
+    import json
+
+    from ._questionnaire import load_questionnaire
+
+    q = load_questionnaire(args.questionnaire)
+    if args.format == "json":
+        write_output(
+            json.dumps(q.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", None
+        )
+        return EXIT_OK
+    lines = [f"{q.title}", f"id: {q.id}  version: {q.version}", ""]
+    if q.description:
+        lines += [q.description, ""]
+    rs = q.response_scale
+    labels = ", ".join(f"{k} = {v}" for k, v in sorted(rs.labels.items()))
+    lines.append(f"Answers: {rs.min} to {rs.max}" + (f" ({labels})" if labels else ""))
+    lines.append("")
+    counts = {s.id: 0 for s in q.scales}
+    rev = {s.id: 0 for s in q.scales}
+    for it in q.items:
+        counts[it.scale] += 1
+        rev[it.scale] += it.keyed == -1
+    rows: list[tuple[str, ...]] = [("SCALE", "NAME", "KIND", "ITEMS", "REVERSED", "MIN_ANSWERED")]
+    for j, s in enumerate(q.scales):
+        rows.append(
+            (s.id, s.name, s.kind, str(counts[s.id]), str(rev[s.id]), str(q.min_answered[j]))
+        )
+    lines.append(_table(rows, right=(3, 4, 5)))
+    rows = [("ITEM", "SCALE", "KEYED", "TEXT")]
+    for it in q.items:
+        rows.append((it.id, it.scale, "+" if it.keyed == 1 else "-", it.text))
+    lines.append(_table(rows))
+    write_output("\n".join(lines), None)
+    return EXIT_OK
+
+
+def _cmd_questionnaire_validate(args: argparse.Namespace) -> int:
+    from ._questionnaire import load_questionnaire
+
+    q = load_questionnaire(Path(args.file))
+    print(
+        f"{args.file}: valid questionnaire {q.id!r} version {q.version}: "
+        f"{len(q.scales)} scales, {len(q.items)} items"
+    )
+    return EXIT_OK
+
+
+def _cmd_questionnaire_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from ._questionnaire import Questionnaire
+
+    schema = Questionnaire.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://repprofile.invalid/schema/questionnaire-{__version__}.json"
+    write_output(json.dumps(schema, indent=2) + "\n", args.output)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- score
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    def run() -> int:
+        import csv
+        import io
+
+        from ._answers import read_answers
+        from ._questionnaire import load_questionnaire
+        from ._scoring import score
+
+        q = load_questionnaire(args.questionnaire)
+        answers = read_answers(args.answers, q)
+        result = score(q, answers)
+        if args.format == "csv":
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerow(result.csv_header())
+            writer.writerows(result.csv_rows())
+            write_output(buf.getvalue(), args.output)
+            for e in result.errors:
+                _warn(f"candidate {e.candidate_id!r} rejected: {e.message}")
+        else:
+            write_output(result.to_json() + "\n", args.output)
+        n_bad = len(result) - int(result.scored.sum())
+        if n_bad:
+            print(
+                f"repprofile: {n_bad} of {len(result)} candidates rejected; see 'errors'",
+                file=sys.stderr,
+            )
+            return EXIT_REJECTED
+        return EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return run_demo(Path(args.out) if args.out else None, sys.stdout)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own exit status 2, our prefix
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"repprofile: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to generate the CLI reference page)."""
+    parser = _Parser(
+        prog="repprofile",
+        description=(
+            "Score customer-service rep candidates on the seven rep types, with the "
+            "statistics to judge the scores. Exit status: 0 ok, 1 some candidates "
+            "rejected, 2 usage or input error."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"repprofile {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    qp = sub.add_parser("questionnaire", help="list, show, validate questionnaires")
+    qsub = qp.add_subparsers(dest="qcommand", metavar="ACTION", parser_class=_Parser)
+    p = qsub.add_parser("list", help="list the bundled questionnaires")
+    p.set_defaults(func=_cmd_questionnaire_list)
+    p = qsub.add_parser("show", help="show a questionnaire's scales and items")
+    p.add_argument("questionnaire", metavar="ID_OR_FILE")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_questionnaire_show)
+    p = qsub.add_parser("validate", help="check a questionnaire file against the format")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=_cmd_questionnaire_validate)
+    p = qsub.add_parser("schema", help="print the JSON Schema of the questionnaire format")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=_cmd_questionnaire_schema)
+    qp.set_defaults(func=lambda a: _missing_action(qp))
+
+    p = sub.add_parser("score", help="score answers on every scale")
+    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file, or - for stdin")
+    p.add_argument(
+        "-q",
+        "--questionnaire",
+        default="rep-types",
+        metavar="ID_OR_FILE",
+        help="bundled questionnaire id or questionnaire file (default: rep-types)",
+    )
+    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("demo", help="score the bundled simulated candidates")
+    p.add_argument("--out", metavar="DIR", help="also write the results into DIR")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _missing_action(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit status (the console script exits with it)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        code: int = args.func(args)
+    except _UsageError as exc:
+        print(f"repprofile: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. piped into head
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as exc:
+        from ._errors import RepprofileError
+
+        if isinstance(exc, RepprofileError):
+            print(f"repprofile: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""``repprofile demo``: score the bundled simulated candidates and print a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+from ._questionnaire import bundled_dir, load_questionnaire
+
+__all__ = ["demo_sample_path", "run_demo"]
+
+
+def demo_sample_path() -> Path:
+    """The bundled CSV of simulated candidates (ids start with SIMULATED-)."""
+    return bundled_dir() / "samples" / "rep-types-simulated.csv"
+
+
+def run_demo(out: Path | None, stdout: TextIO) -> int:
+    """Score the demo sample, print a readable table, optionally write results to ``out``."""
+    import csv
+    import io
+
+    from ._cli import _table, write_output
+    from ._scoring import score
+
+    q = load_questionnaire("rep-types")
+    result = score(q, demo_sample_path())
+    names = {s.id: s.name for s in q.scales}
+    print(
+        f"repprofile demo: {len(result)} SIMULATED candidates (not real people) scored on "
+        f"{q.title} ({q.id} {q.version}).\n"
+        "Scores are POMP (0-100, percent of the maximum possible). The questionnaire is a\n"
+        "starting point, not a validated instrument; no norms are applied.\n",
+        file=stdout,
+    )
+    header = ["CANDIDATE", *[names[s][:12] for s in q.scale_ids], "PRIMARY", "SECONDARY"]
+    rows = [header]
+    for p in result.profiles():
+        rows.append(
+            [
+                p.candidate_id,
+                *["-" if (v := p.scales[s].pomp) is None else f"{v:.0f}" for s in q.scale_ids],
+                names.get(p.primary_type or "", "-"),
+                names.get(p.secondary_type or "", "-"),
+            ]
+        )
+    print(_table(rows, right=tuple(range(1, 1 + len(q.scale_ids)))), file=stdout, end="")
+    if out is not None:
+        write_output(result.to_json() + "\n", str(out / "scores.json"))
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(result.csv_header())
+        w.writerows(result.csv_rows())
+        write_output(buf.getvalue(), str(out / "scores.csv"))
+        print(f"\nWrote {out / 'scores.json'} and {out / 'scores.csv'}", file=stdout)
+    return 0

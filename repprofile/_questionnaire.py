@@ -1,0 +1,376 @@
+"""Questionnaire file format: pydantic models, YAML loading and the bundled files.
+
+The field names of :class:`Questionnaire` are a public contract (see
+``docs/questionnaire-format.md``). A questionnaire file is YAML (JSON is valid YAML),
+read with a safe loader that also rejects duplicate mapping keys, and parsed into
+frozen pydantic models, so a loaded questionnaire cannot change under a result that
+refers to it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ._errors import QuestionnaireError
+
+__all__ = [
+    "Item",
+    "Questionnaire",
+    "ResponseScale",
+    "Scale",
+    "bundled_dir",
+    "format_validation_error",
+    "list_questionnaires",
+    "load_questionnaire",
+    "read_yaml",
+]
+
+_SCALE_ID = r"^[a-z0-9_]+$"
+_QUESTIONNAIRE_ID = r"^[a-z0-9-]+$"
+_ITEM_ID = r"^[A-Za-z0-9_.-]+$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ResponseScale(_Model):
+    """The answer scale shared by every item, e.g. 1 (strongly disagree) to 5."""
+
+    min: int = Field(description="Lowest possible answer.")
+    max: int = Field(description="Highest possible answer; must be greater than min.")
+    labels: dict[int, str] = Field(
+        default_factory=dict, description="Optional labels of some or all answer values."
+    )
+    integers: bool = Field(
+        default=True,
+        description="Answers must be whole numbers (default). Set false for slider answers.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ResponseScale:
+        if self.min >= self.max:
+            raise ValueError(
+                f"min must be less than max, got min={self.min} and max={self.max} instead"
+            )
+        outside = sorted(k for k in self.labels if not self.min <= k <= self.max)
+        if outside:
+            raise ValueError(
+                f"labels must be for answers from {self.min} to {self.max}, "
+                f"got labels for {outside} instead"
+            )
+        return self
+
+    def describe(self) -> str:
+        """Plain-English statement of what an answer must be, for error messages."""
+        kind = "a whole number" if self.integers else "a number"
+        return f"{kind} from {self.min} to {self.max}"
+
+
+class Scale(_Model):
+    """A scale scored from a set of items."""
+
+    id: Annotated[str, Field(pattern=_SCALE_ID, description="Scale id, [a-z0-9_]+.")]
+    name: str = Field(description="Human-readable name, e.g. 'Controller'.")
+    kind: Literal["trait", "validity"] = Field(
+        default="trait",
+        description="trait scales make the profile; validity scales check the answers.",
+    )
+    description: str | None = None
+    min_answered: int | None = Field(
+        default=None,
+        ge=1,
+        description="Fewest answered items for a score; default half the items, rounded up.",
+    )
+
+
+class Item(_Model):
+    """One statement the candidate rates, in presentation order."""
+
+    id: Annotated[str, Field(pattern=_ITEM_ID, description="Item id, unique in the file.")]
+    text: str
+    scale: str = Field(description="Id of the scale the item is scored on.")
+    keyed: Literal[1, -1] = Field(
+        default=1, description="1 for positively keyed, -1 for reverse-keyed items."
+    )
+
+
+class Questionnaire(_Model):
+    """A questionnaire: its answer scale, its scales and its items in presentation order."""
+
+    id: Annotated[str, Field(pattern=_QUESTIONNAIRE_ID, description="Questionnaire id.")]
+    version: str = Field(description='Version string, e.g. "1.0.0" (quote it in YAML).')
+    title: str
+    description: str | None = None
+    instructions: str | None = None
+    response_scale: ResponseScale
+    scales: list[Scale] = Field(min_length=1)
+    items: list[Item] = Field(min_length=2)
+    references: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_structure(self) -> Questionnaire:
+        problems: list[str] = []
+        seen: dict[str, int] = {}
+        for i, scale in enumerate(self.scales):
+            if scale.id in seen:
+                problems.append(
+                    f"scales[{i}].id: duplicate scale id {scale.id!r} "
+                    f"(already used by scales[{seen[scale.id]}]); expected unique ids"
+                )
+            seen.setdefault(scale.id, i)
+        seen_items: dict[str, int] = {}
+        counts = dict.fromkeys(seen, 0)
+        for i, item in enumerate(self.items):
+            if item.id in seen_items:
+                problems.append(
+                    f"items[{i}].id: duplicate item id {item.id!r} "
+                    f"(already used by items[{seen_items[item.id]}]); expected unique ids"
+                )
+            seen_items.setdefault(item.id, i)
+            if item.scale not in counts:
+                problems.append(
+                    f"items[{i}].scale: item {item.id!r} names scale {item.scale!r}, "
+                    f"which is not defined; expected one of {sorted(counts)}"
+                )
+            else:
+                counts[item.scale] += 1
+        for i, scale in enumerate(self.scales):
+            n = counts.get(scale.id, 0)
+            if n < 2:
+                problems.append(
+                    f"scales[{i}]: scale {scale.id!r} has {n} item(s); expected at least 2"
+                )
+            elif scale.min_answered is not None and scale.min_answered > n:
+                problems.append(
+                    f"scales[{i}].min_answered: {scale.min_answered} is more than the "
+                    f"scale's {n} items; expected at most {n}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # ----- derived, read-only views used by the scoring engine -----
+
+    @functools.cached_property
+    def item_ids(self) -> tuple[str, ...]:
+        """Item ids in presentation order (the column order of answer arrays)."""
+        return tuple(item.id for item in self.items)
+
+    @functools.cached_property
+    def scale_ids(self) -> tuple[str, ...]:
+        """Scale ids in file order (the column order of score arrays)."""
+        return tuple(scale.id for scale in self.scales)
+
+    @functools.cached_property
+    def trait_mask(self) -> NDArray[np.bool_]:
+        """Boolean mask over :attr:`scale_ids`: True for trait scales."""
+        mask = np.array([s.kind == "trait" for s in self.scales], dtype=bool)
+        mask.flags.writeable = False
+        return mask
+
+    @functools.cached_property
+    def item_scale_index(self) -> NDArray[np.intp]:
+        """For each item, the column of its scale in :attr:`scale_ids`."""
+        pos = {sid: j for j, sid in enumerate(self.scale_ids)}
+        idx = np.array([pos[item.scale] for item in self.items], dtype=np.intp)
+        idx.flags.writeable = False
+        return idx
+
+    @functools.cached_property
+    def keys(self) -> NDArray[np.float64]:
+        """Signed key matrix (items x scales): +1, -1 for reverse-keyed, 0 elsewhere.
+
+        The same layout as the ``keys`` matrix of R psych's ``make.keys``.
+        """
+        k = np.zeros((len(self.items), len(self.scales)), dtype=np.float64)
+        k[np.arange(len(self.items)), self.item_scale_index] = [it.keyed for it in self.items]
+        k.flags.writeable = False
+        return k
+
+    @functools.cached_property
+    def min_answered(self) -> NDArray[np.int64]:
+        """Per scale, the fewest answered items that give a score (default ceil(n/2))."""
+        n_items = np.abs(self.keys).sum(axis=0).astype(np.int64)
+        out = np.array(
+            [
+                s.min_answered if s.min_answered is not None else -(-int(n) // 2)
+                for s, n in zip(self.scales, n_items, strict=True)
+            ],
+            dtype=np.int64,
+        )
+        out.flags.writeable = False
+        return out
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical JSON of the parsed questionnaire (for provenance)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=True)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- files
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a mapping that repeats a key."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node)
+        if key in out:
+            mark = key_node.start_mark
+            raise QuestionnaireError(
+                f"{mark.name}: line {mark.line + 1}: key {key!r} appears twice in one mapping; "
+                "expected each key once"
+            )
+        out[key] = loader.construct_object(value_node)
+    return out
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML (or JSON) file with a safe loader that rejects duplicate keys."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise QuestionnaireError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise QuestionnaireError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    """Turn a pydantic error into lines ``SOURCE: field.path: what was expected, got what``."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        where = _loc(tuple(err["loc"]))
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field; remove it or check its spelling"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        elif "input" in err and err["type"] not in ("value_error",):
+            msg = f"{msg}, got {err['input']!r} instead"
+        lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
+    return "\n".join(lines)
+
+
+def bundled_dir() -> Path:
+    """The folder of bundled questionnaires and roles.
+
+    Inside an installed wheel it is ``repprofile/questionnaires`` (the wheel maps the
+    top-level ``questionnaires/`` there); in a source checkout or editable install it is
+    the top-level ``questionnaires/`` beside the package. Never relative to the working
+    directory.
+    """
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "questionnaires", package.parent / "questionnaires"):
+        if (candidate / "rep-types.yaml").is_file():
+            return candidate
+    raise QuestionnaireError(  # pragma: no cover - a broken installation
+        f"the bundled questionnaires were not found beside {package}; reinstall repprofile"
+    )
+
+
+def _parse(data: Any, source: str) -> Questionnaire:
+    if not isinstance(data, Mapping):
+        raise QuestionnaireError(
+            f"{source}: a questionnaire file must be a mapping with id, version, title, "
+            f"response_scale, scales and items, got {type(data).__name__} instead"
+        )
+    try:
+        return Questionnaire.model_validate(data)
+    except ValidationError as exc:
+        raise QuestionnaireError(format_validation_error(source, exc)) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _load_bundled(path: Path) -> Questionnaire:
+    return _parse(read_yaml(path), path.name)
+
+
+def _bundled_files() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(bundled_dir().glob("*.yaml"))}
+
+
+def list_questionnaires() -> list[Questionnaire]:
+    """The bundled questionnaires, sorted by id."""
+    return [_load_bundled(p) for p in _bundled_files().values()]
+
+
+def load_questionnaire(id_or_path: str | Path | Questionnaire) -> Questionnaire:
+    """Load a bundled questionnaire by id, or a questionnaire file by path.
+
+    Parameters
+    ----------
+    id_or_path : str, pathlib.Path or Questionnaire
+        A bundled id such as ``"rep-types"``, or the path of a YAML/JSON file in the
+        questionnaire format. A :class:`Questionnaire` is returned unchanged.
+
+    Returns
+    -------
+    Questionnaire
+
+    Raises
+    ------
+    QuestionnaireError
+        The id is unknown, or the file breaks the format (the message names the file,
+        the field path and what was expected).
+
+    Examples
+    --------
+    >>> import repprofile
+    >>> q = repprofile.load_questionnaire("rep-types")
+    >>> q.scale_ids[:3]
+    ('accommodator', 'competitor', 'controller')
+    """
+    if isinstance(id_or_path, Questionnaire):
+        return id_or_path
+    text = str(id_or_path)
+    bundled = _bundled_files()
+    if isinstance(id_or_path, str) and text in bundled:
+        return _load_bundled(bundled[text])
+    path = Path(text)
+    if path.is_file():
+        return _parse(read_yaml(path), str(path))
+    looks_like_id = path.suffix.lower() not in (".yaml", ".yml", ".json") and not any(
+        c in text for c in "/\\"
+    )
+    if looks_like_id:
+        raise QuestionnaireError(
+            f"The 'questionnaire' parameter must be a bundled questionnaire id or a file path, "
+            f"got {text!r} instead. Bundled ids: {', '.join(sorted(bundled))}."
+        )
+    raise QuestionnaireError(f"{text}: no such questionnaire file")

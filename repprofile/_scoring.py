@@ -1,0 +1,494 @@
+"""The vectorised scoring engine.
+
+Per candidate and scale (Notes of :func:`score` give the formulas):
+
+* reverse keying ``x' = min + max - x`` with the questionnaire's declared response
+  scale, never the data's observed range;
+* ``raw``: sum of the answered keyed items;
+* ``mean``: mean of the answered keyed items;
+* ``pomp``: percent of maximum possible, ``100 * (mean - min) / (max - min)``
+  (Cohen, Cohen, Aiken & West 1999);
+* ``n_answered``.
+
+The kernel reads the answer array once from memory, in row blocks that stay in cache:
+per block one ``rint`` pass finds missing and fractional answers together (NaN != NaN),
+the few such cells are located sparsely, the block's NaNs are zeroed in a reusable
+buffer and one matrix product with the signed key matrix gives every scale sum. Missing
+answers are 2% of cells in typical data, so counting them per scale with ``bincount``
+over their coordinates is far cheaper than a second matrix product over a mask.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict
+
+from ._answers import AnswerSet, CandidateError, as_answer_set
+from ._questionnaire import Questionnaire, load_questionnaire
+from ._version import __version__
+
+__all__ = [
+    "Profile",
+    "Provenance",
+    "ScaleScore",
+    "ScoreResult",
+    "score",
+]
+
+_BLOCK_BYTES = 1 << 20  # rows per block: one block of answers is about this many bytes
+
+
+class Provenance(BaseModel):
+    """Where a result came from: enough to reproduce it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    questionnaire_id: str
+    questionnaire_version: str
+    questionnaire_sha256: str
+    repprofile_version: str
+
+
+class ScaleScore(BaseModel):
+    """One scale's score for one candidate. Scores are null when too few items were answered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    raw: float | None
+    mean: float | None
+    pomp: float | None
+    n_answered: int
+    reason: str | None = None
+
+
+class Profile(BaseModel):
+    """One candidate's scores on every scale, and their primary and secondary type."""
+
+    model_config = ConfigDict(frozen=True)
+
+    candidate_id: str
+    scales: dict[str, ScaleScore]
+    primary_type: str | None
+    secondary_type: str | None
+
+
+@dataclass(frozen=True)
+class _Kernel:
+    raw: NDArray[np.float64]
+    n_answered: NDArray[np.int32]
+    bad_rows: NDArray[np.intp]
+    bad_cols: NDArray[np.intp]
+
+
+def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kernel:
+    """Sums of keyed answers and answered counts per scale, plus cells out of scale.
+
+    The rows are cut into fixed blocks; each block is read once from memory and then
+    worked on in cache. Exactness: for whole-number answers every
+    partial sum is an integer far below 2**24, so float32 input gives exact sums.
+    """
+    lo, hi = q.response_scale.min, q.response_scale.max
+    n, k = values.shape
+    s = len(q.scale_ids)
+    dtype = values.dtype if values.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    keys = q.keys.astype(dtype)
+    scale_of = q.item_scale_index
+    reversed_w = np.asarray((q.keys < 0).any(axis=1), dtype=np.float64)
+    n_items = np.abs(q.keys).sum(axis=0).astype(np.int32)
+    n_reversed = (q.keys < 0).sum(axis=0).astype(np.float64)
+    raw = np.empty((n, s), dtype=np.float64)
+    n_answered = np.empty((n, s), dtype=np.int32)
+    block = max(256, _BLOCK_BYTES // max(1, k * dtype.itemsize))
+    integers = q.response_scale.integers
+
+    buf = np.empty((min(block, n), k), dtype=dtype)
+    neq = np.empty((min(block, n), k), dtype=bool)
+    sums = np.empty((min(block, n), s), dtype=dtype)
+    flat_b = buf.reshape(-1)
+    bad: list[NDArray[np.intp]] = []  # flat indices (row * k + col) of bad cells
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        m = stop - start
+        chunk = values[start:stop]
+        b = buf[:m]
+        e = neq[:m]
+        if integers:
+            np.rint(chunk, out=b, casting="unsafe")
+            np.not_equal(b, chunk, out=e)  # True where missing (NaN) or fractional
+        else:
+            np.copyto(b, chunk, casting="unsafe")
+            np.isnan(b, out=e)
+        flat = np.flatnonzero(e)  # sparse: 1-D indices are far cheaper than 2-D nonzero
+        if flat.size:
+            flat_b[flat] = lo  # missing or fractional: neutral for the range check
+        if b.max() > hi or b.min() < lo:  # rare: find the answers out of range
+            out = np.flatnonzero((b > hi) | (b < lo))
+            bad.append(out + start * k)
+            flat_b[out] = lo  # the row is rejected; keep inf out of the product
+        if flat.size:
+            rr, cc = np.divmod(flat, k)
+            missing = np.isnan(chunk[rr, cc])
+            if not missing.all():
+                bad.append(flat[~missing] + start * k)
+            flat_b[flat] = 0.0
+            mr, mc = rr[missing], cc[missing]
+            cell = mr * s + scale_of[mc]
+            miss = np.bincount(cell, minlength=m * s).reshape(m, s)
+            miss_rev = np.asarray(
+                np.bincount(cell, weights=reversed_w[mc], minlength=m * s), dtype=np.float64
+            ).reshape(m, s)
+            raw_add = (lo + hi) * (n_reversed - miss_rev)
+        else:
+            miss = np.zeros((m, s), dtype=np.intp)
+            raw_add = np.broadcast_to((lo + hi) * n_reversed, (m, s))
+        np.matmul(b, keys, out=sums[:m])
+        np.add(sums[:m], raw_add, out=raw[start:stop])
+        np.subtract(n_items, miss, out=n_answered[start:stop], casting="unsafe")
+    if bad:
+        cells = np.unique(np.concatenate(bad))  # sorted; a cell both fractional and
+        br, bc = np.divmod(cells, k)  # out of range is reported once
+    else:
+        br = bc = np.empty(0, dtype=np.intp)
+    return _Kernel(raw, n_answered, br, bc)
+
+
+def _nan_to_none(arr: NDArray[Any]) -> list[Any]:
+    out: list[Any] = arr.tolist()
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        return [None if isinstance(v, float) and math.isnan(v) else v for v in out]
+    return out
+
+
+class ScoreResult:
+    """Scores of a batch of candidates, held as numpy arrays.
+
+    Arrays have one row per input candidate (rejected candidates included, with NaN
+    scores, so rows line up with the input) and one column per scale in
+    :attr:`scale_ids` order. Per-candidate pydantic models and JSON are built only on
+    demand (:meth:`profiles`, :meth:`to_dict`, :meth:`to_json`).
+
+    Attributes
+    ----------
+    questionnaire : Questionnaire
+    scale_ids : tuple of str
+    raw, mean, pomp : ndarray of float64, shape (n, n_scales)
+        NaN where the candidate was rejected or answered too few items of the scale.
+    n_answered : ndarray of int32, shape (n, n_scales)
+    scored : ndarray of bool, shape (n,)
+        False for rejected candidates (their problems are in :attr:`errors`).
+    errors : list of CandidateError
+    answers : AnswerSet
+        The validated answers, in the questionnaire's item order.
+    provenance : Provenance
+    """
+
+    def __init__(
+        self,
+        answers: AnswerSet,
+        raw: NDArray[np.float64],
+        n_answered: NDArray[np.int32],
+        scored: NDArray[np.bool_],
+        errors: list[CandidateError],
+    ) -> None:
+        q = answers.questionnaire
+        self.questionnaire = q
+        self.answers = answers
+        self.scale_ids = q.scale_ids
+        short = n_answered < q.min_answered
+        short[~scored] = True
+        raw[short] = np.nan
+        self.raw = raw
+        self.n_answered = n_answered
+        self.scored = scored
+        self.errors = errors
+        self.provenance = Provenance(
+            questionnaire_id=q.id,
+            questionnaire_version=q.version,
+            questionnaire_sha256=q.fingerprint,
+            repprofile_version=__version__,
+        )
+
+    @functools.cached_property
+    def mean(self) -> NDArray[np.float64]:
+        """Mean of the answered keyed items, ``raw / n_answered`` (computed on first use)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: NDArray[np.float64] = self.raw / self.n_answered
+        return out
+
+    @functools.cached_property
+    def pomp(self) -> NDArray[np.float64]:
+        """Percent of maximum possible, ``100 (raw - a n) / (n (b - a))`` (on first use).
+
+        Written on the raw sum, it is exact for whole-number answers, unlike rescaling
+        the rounded mean.
+        """
+        lo, hi = self.questionnaire.response_scale.min, self.questionnaire.response_scale.max
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: NDArray[np.float64] = (
+                (self.raw - lo * self.n_answered) * 100.0 / (self.n_answered * (hi - lo))
+            )
+        return out
+
+    def __len__(self) -> int:
+        return int(self.scored.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"<ScoreResult {self.questionnaire.id} {self.questionnaire.version}: "
+            f"{int(self.scored.sum())} scored, {len(self) - int(self.scored.sum())} rejected>"
+        )
+
+    @property
+    def candidate_ids(self) -> tuple[str, ...]:
+        """Candidate ids, one per row (positional ``"1"``, ``"2"``, ... when none given)."""
+        return self.answers.candidate_ids()
+
+    @functools.cached_property
+    def _type_order(self) -> NDArray[np.intp]:
+        """Column indices of the primary and secondary trait scale per row (-1: none)."""
+        trait = np.flatnonzero(self.questionnaire.trait_mask)
+        p = self.pomp[:, trait]
+        filled = np.where(np.isnan(p), -np.inf, p)
+        first = np.argmax(filled, axis=1)  # ties: first scale in file order
+        rows = np.arange(p.shape[0])
+        valid_first = np.isfinite(filled[rows, first])
+        filled[rows, first] = -np.inf
+        second = np.argmax(filled, axis=1)
+        valid_second = np.isfinite(filled[rows, second])
+        out = np.stack([trait[first], trait[second]], axis=1)
+        out[~valid_first, 0] = -1
+        out[~valid_second, 1] = -1
+        return out
+
+    @property
+    def primary_type(self) -> NDArray[np.object_]:
+        """Scale id of the highest trait pomp per row (None when no trait scale scored)."""
+        return self._type_names(0)
+
+    @property
+    def secondary_type(self) -> NDArray[np.object_]:
+        """Scale id of the second-highest trait pomp per row (None when fewer than two)."""
+        return self._type_names(1)
+
+    def _type_names(self, which: int) -> NDArray[np.object_]:
+        names = np.array([*self.scale_ids, None], dtype=object)
+        return names[self._type_order[:, which]]  # -1 picks the trailing None
+
+    def _reasons(self, row: int) -> list[str | None]:
+        q = self.questionnaire
+        out: list[str | None] = []
+        n_items = np.abs(q.keys).sum(axis=0).astype(int)
+        for j in range(len(self.scale_ids)):
+            got = int(self.n_answered[row, j])
+            need = int(q.min_answered[j])
+            if got < need:
+                out.append(
+                    f"only {got} of {n_items[j]} items answered; at least {need} needed for a score"
+                )
+            else:
+                out.append(None)
+        return out
+
+    def _rows(self) -> Iterator[dict[str, Any]]:
+        """Per scored candidate, a dict in the JSON contract shape (built column-wise)."""
+        rows = np.flatnonzero(self.scored)
+        if rows.size == 0:
+            return
+        ids = self.candidate_ids
+        raw = [_nan_to_none(c) for c in self.raw[rows].T]
+        mean = [_nan_to_none(c) for c in self.mean[rows].T]
+        pomp = [_nan_to_none(c) for c in self.pomp[rows].T]
+        n_ans = [c.tolist() for c in self.n_answered[rows].T]
+        order = self._type_order[rows]
+        names: list[str | None] = [*self.scale_ids, None]
+        short: NDArray[np.bool_] = np.asarray(
+            (self.n_answered[rows] < self.questionnaire.min_answered).any(axis=1)
+        )
+        for i, row in enumerate(rows.tolist()):
+            reasons = self._reasons(row) if short[i] else [None] * len(self.scale_ids)
+            yield {
+                "candidate_id": ids[row],
+                "scales": {
+                    sid: {
+                        "raw": raw[j][i],
+                        "mean": mean[j][i],
+                        "pomp": pomp[j][i],
+                        "n_answered": n_ans[j][i],
+                        "reason": reasons[j],
+                    }
+                    for j, sid in enumerate(self.scale_ids)
+                },
+                "primary_type": names[order[i, 0]],
+                "secondary_type": names[order[i, 1]],
+            }
+
+    def profiles(self) -> list[Profile]:
+        """Per scored candidate, a :class:`Profile` model (built on demand)."""
+        return [Profile.model_validate(r) for r in self._rows()]
+
+    def profile(self, candidate_id: str) -> Profile:
+        """The :class:`Profile` of one candidate, by id."""
+        ids = self.candidate_ids
+        try:
+            row = ids.index(candidate_id)
+        except ValueError:
+            raise KeyError(f"no candidate {candidate_id!r} in this result") from None
+        if not self.scored[row]:
+            raise KeyError(f"candidate {candidate_id!r} was rejected: see .errors")
+        for r in self._rows_for([row]):
+            return Profile.model_validate(r)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _rows_for(self, rows: Sequence[int]) -> Iterator[dict[str, Any]]:
+        keep = np.zeros(len(self), dtype=bool)
+        keep[list(rows)] = True
+        sub = ScoreResult.__new__(ScoreResult)
+        sub.__dict__.update(self.__dict__)
+        sub.scored = self.scored & keep
+        return sub._rows()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result in the JSON contract shape: profiles, errors, provenance."""
+        return {
+            "profiles": list(self._rows()),
+            "errors": [e.model_dump(mode="json") for e in self.errors],
+            "provenance": self.provenance.model_dump(mode="json"),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """JSON text of :meth:`to_dict` (NaN never appears: missing scores are null)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
+
+    def csv_header(self) -> list[str]:
+        cols = ["candidate_id"]
+        for sid in self.scale_ids:
+            cols += [f"{sid}_mean", f"{sid}_pomp"]
+        return [*cols, "primary_type", "secondary_type"]
+
+    def csv_rows(self) -> Iterator[list[Any]]:
+        """Rows for CSV: one per scored candidate, blank for a null score."""
+        for r in self._rows():
+            row: list[Any] = [r["candidate_id"]]
+            for sid in self.scale_ids:
+                sc = r["scales"][sid]
+                row += [_csv_num(sc["mean"]), _csv_num(sc["pomp"])]
+            yield [*row, r["primary_type"] or "", r["secondary_type"] or ""]
+
+    def to_pandas(self, metric: Literal["mean", "raw", "pomp"] = "mean") -> Any:
+        """A pandas DataFrame of one score metric, indexed by candidate id (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - exercised only without pandas
+            raise ImportError("to_pandas needs pandas: pip install 'repprofile[pandas]'") from None
+        data = getattr(self, metric)
+        return pd.DataFrame(
+            data, index=pd.Index(self.candidate_ids, name="candidate_id"), columns=self.scale_ids
+        )
+
+
+def _csv_num(v: float | None) -> str:
+    return "" if v is None else repr(v)
+
+
+def score(
+    questionnaire: str | Questionnaire,
+    answers: Any,
+    *,
+    candidate_ids: Sequence[str] | None = None,
+) -> ScoreResult:
+    """Score candidates' answers on every scale of a questionnaire.
+
+    Parameters
+    ----------
+    questionnaire : str or Questionnaire
+        A bundled id (``"rep-types"``), a file path, or a loaded questionnaire.
+    answers
+        A mapping ``item_id -> value`` for one candidate; a list of
+        ``{"candidate_id": ..., "answers": {...}}`` records; a 2-D numpy array in the
+        questionnaire's item order (NaN for missing); a pandas DataFrame; or a path to a
+        CSV/JSON answers file. Missing answers are NaN/None/blank, never 0.
+    candidate_ids : sequence of str, optional
+        Ids for the rows of an array answer (default ``"1"``, ``"2"``, ...).
+
+    Returns
+    -------
+    ScoreResult
+        Arrays of raw, mean and pomp scores and answered counts, the rejected
+        candidates' errors and the provenance.
+
+    Notes
+    -----
+    For candidate :math:`i`, scale :math:`s` with items :math:`S`, keys
+    :math:`k_j \\in \\{1, -1\\}` and response scale :math:`[a, b]`, over the answered
+    items :math:`A_i \\subseteq S`:
+
+    .. math::
+
+        x'_{ij} = x_{ij} \\text{ if } k_j = 1, \\quad a + b - x_{ij} \\text{ if } k_j = -1
+
+        \\mathrm{raw}_{is} = \\sum_{j \\in A_i} x'_{ij}, \\quad
+        \\mathrm{mean}_{is} = \\mathrm{raw}_{is} / |A_i|, \\quad
+        \\mathrm{pomp}_{is} = 100 (\\mathrm{mean}_{is} - a) / (b - a)
+
+    A scale with :math:`|A_i|` below its ``min_answered`` (default
+    :math:`\\lceil |S| / 2 \\rceil`) gets null scores. The mean equals R psych's
+    ``scoreItems(keys, items, impute = "none", min = a, max = b)$scores`` and the raw
+    sum its ``totals = TRUE`` variant (Revelle 2022); pomp follows Cohen, Cohen, Aiken
+    and West (1999). The primary and secondary types are the trait scales with the
+    highest and second-highest pomp (ties go to the scale listed first).
+
+    References
+    ----------
+    Cohen, P., Cohen, J., Aiken, L. S., & West, S. G. (1999). The problem of units
+    and the circumstance for POMP. *Multivariate Behavioral Research*, 34(3), 315-346.
+    https://doi.org/10.1207/S15327906MBR3403_2
+
+    Revelle, W. (2022). *psych: Procedures for Psychological, Psychometric, and
+    Personality Research* (R package 2.2.9). https://CRAN.R-project.org/package=psych
+
+    Examples
+    --------
+    >>> import repprofile
+    >>> r = repprofile.score("rep-types", {"ctl01": 5, "ctl02": 4})
+    >>> r.n_answered[0, r.scale_ids.index("controller")]
+    np.int32(2)
+
+    The equivalent R call for the means is
+    ``psych::scoreItems(keys, items, impute = "none", min = 1, max = 5)$scores``.
+    """
+    q = load_questionnaire(questionnaire)
+    answers_set = as_answer_set(q, answers, candidate_ids)
+    kernel = _score_kernel(answers_set.values, q)
+    n = answers_set.n
+    scored = np.ones(n, dtype=bool)
+    if answers_set.rejected is not None:
+        scored &= ~answers_set.rejected
+    errors = list(answers_set.errors)
+    if kernel.bad_rows.size:
+        expected = q.response_scale.describe()
+        values = answers_set.values
+        for r, c in zip(kernel.bad_rows.tolist(), kernel.bad_cols.tolist(), strict=True):
+            v = float(values[r, c])
+            shown: float | int | str = int(v) if v.is_integer() else v
+            if not math.isfinite(v):
+                shown = str(v)
+            inside = q.response_scale.min <= v <= q.response_scale.max
+            problem = "is not a whole number" if inside else "is outside the response scale"
+            errors.append(
+                CandidateError(
+                    candidate_id=answers_set.candidate_id(r),
+                    item_id=q.item_ids[c],
+                    value=shown,
+                    message=f"answer {shown!r} {problem}; expected {expected}",
+                )
+            )
+        scored[np.unique(kernel.bad_rows)] = False
+    return ScoreResult(answers_set, kernel.raw, kernel.n_answered, scored, errors)
