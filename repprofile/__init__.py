@@ -14,6 +14,7 @@ from ._questionnaire import (
     list_questionnaires,
     load_questionnaire,
 )
+from ._reliability import ItemStatistics, ReliabilityResult, ScaleReliability, reliability
 from ._scoring import Profile, Provenance, ScaleScore, ScoreResult, score
 from ._version import __version__
 
@@ -22,19 +23,23 @@ __all__ = [
     "CandidateError",
     "InputError",
     "Item",
+    "ItemStatistics",
     "Profile",
     "Provenance",
     "Questionnaire",
     "QuestionnaireError",
+    "ReliabilityResult",
     "RepprofileError",
     "RepprofileWarning",
     "ResponseScale",
     "Scale",
+    "ScaleReliability",
     "ScaleScore",
     "ScoreResult",
     "__version__",
     "list_questionnaires",
     "load_questionnaire",
     "read_answers",
+    "reliability",
     "score",
 ]

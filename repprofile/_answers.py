@@ -292,6 +292,7 @@ def _from_table(
     cells: NDArray[Any],
     source: str,
     row_offset: int,
+    row_numbers: Sequence[int] | None = None,
 ) -> AnswerSet:
     """Build an AnswerSet from string or numeric cells of a wide table.
 
@@ -354,13 +355,14 @@ def _from_table(
         expected = _expected(q)
         for r, c in zip(*np.nonzero(badcells), strict=True):
             rejected[r] = True
+            rowno = row_numbers[r] if row_numbers is not None else r + row_offset
             errors.append(
                 CandidateError(
                     candidate_id=ids[r],
                     item_id=q.item_ids[qcols[c]],
                     value=str(text[r, c]),
                     message=(
-                        f"{source} row {r + row_offset}: answer {str(text[r, c])!r} is not a "
+                        f"{source} row {rowno}: answer {str(text[r, c])!r} is not a "
                         f"number; expected {expected}"
                     ),
                 )
@@ -387,12 +389,16 @@ def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
     rows: list[list[str]] = []
     ids: list[str] = []
     ragged: list[tuple[int, str, int]] = []
+    linenos: list[int] = []  # the row number of each kept row (blank rows are skipped)
+    empty_ids: list[int] = []
     for lineno, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
             continue
         cid = row[id_col].strip() if id_col < len(row) else ""
         if not cid:
+            empty_ids.append(len(ids))
             cid = f"#{lineno}"
+        linenos.append(lineno)
         if len(row) != width:
             ragged.append((len(ids), cid, len(row)))
             row = (row + [""] * width)[:width]
@@ -400,7 +406,7 @@ def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
         rows.append(row[:id_col] + row[id_col + 1 :])
     other = header[:id_col] + header[id_col + 1 :]
     cells = np.array(rows, dtype=str).reshape(len(rows), len(other))
-    answers = _from_table(q, other, ids, cells, source, row_offset=2)
+    answers = _from_table(q, other, ids, cells, source, row_offset=2, row_numbers=linenos)
     for row_index, cid, got in ragged:
         answers.rejected[row_index] = True  # type: ignore[index]
         answers.errors.append(
@@ -409,22 +415,21 @@ def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
                 item_id=None,
                 value=None,
                 message=(
-                    f"{source} row {row_index + 2} has {got} fields; the header has {width}. "
+                    f"{source} row {linenos[row_index]} has {got} fields; the header has {width}. "
                     "Check for unquoted commas."
                 ),
             )
         )
-    for row_index, cid in enumerate(ids):
-        if cid.startswith("#"):
-            answers.rejected[row_index] = True  # type: ignore[index]
-            answers.errors.append(
-                CandidateError(
-                    candidate_id=None,
-                    item_id=None,
-                    value=None,
-                    message=f"{source} row {row_index + 2} has an empty candidate_id",
-                )
+    for row_index in empty_ids:  # not ids starting with "#": a real id may do that
+        answers.rejected[row_index] = True  # type: ignore[index]
+        answers.errors.append(
+            CandidateError(
+                candidate_id=None,
+                item_id=None,
+                value=None,
+                message=f"{source} row {linenos[row_index]} has an empty candidate_id",
             )
+        )
     return answers
 
 
@@ -504,7 +509,7 @@ def as_answer_set(
         else:
             ids = [str(v) for v in df.index.tolist()]
         header = [str(c) for c in df.columns]
-        numeric = all(dt.kind in "fiub" for dt in df.dtypes)
+        numeric = all(dt.kind in "fiu" for dt in df.dtypes)  # bool: an error, as in JSON
         cells = df.to_numpy(dtype=np.float64 if numeric else object)
         return _from_table(q, header, ids, cells, "DataFrame", row_offset=1)
     if isinstance(answers, np.ndarray):

@@ -234,7 +234,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
         if key in out:
             mark = key_node.start_mark
             raise QuestionnaireError(
-                f"{mark.name}: line {mark.line + 1}: key {key!r} appears twice in one mapping; "
+                f"line {mark.line + 1}: key {key!r} appears twice in one mapping; "
                 "expected each key once"
             )
         out[key] = loader.construct_object(value_node)
@@ -257,6 +257,8 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise QuestionnaireError(f"{path}: not valid YAML: {exc}") from exc
+    except QuestionnaireError as exc:  # a duplicate key: name the file, not "<unicode string>"
+        raise QuestionnaireError(f"{path}: {exc}") from None
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -204,8 +204,8 @@ class ScoreResult:
         self.scale_ids = q.scale_ids
         short = n_answered < q.min_answered
         short[~scored] = True
-        raw[short] = np.nan
-        self.raw = raw
+        self._short = short
+        self._sums = raw  # every answered item counted, whatever min_answered says
         self.n_answered = n_answered
         self.scored = scored
         self.errors = errors
@@ -215,6 +215,12 @@ class ScoreResult:
             questionnaire_sha256=q.fingerprint,
             repprofile_version=__version__,
         )
+
+    @functools.cached_property
+    def raw(self) -> NDArray[np.float64]:
+        """Sum of the answered keyed items; NaN below ``min_answered`` or when rejected."""
+        out: NDArray[np.float64] = np.where(self._short, np.nan, self._sums)
+        return out
 
     @functools.cached_property
     def mean(self) -> NDArray[np.float64]:

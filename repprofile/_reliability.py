@@ -1,0 +1,645 @@
+"""Reliability and item analysis, matching R psych 2.2.9 ``alpha()`` and ``omega()``.
+
+One function per statistic, each taking a keyed covariance or correlation matrix, so
+every number can be checked on its own. :func:`reliability` computes all of them for
+every scale of a questionnaire from a batch of answers, with pairwise-complete
+(co)variances exactly as ``psych::alpha(x, use = "pairwise")``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict
+
+from ._answers import RepprofileWarning, as_answer_set
+from ._questionnaire import Questionnaire, load_questionnaire
+from ._scoring import Provenance, ScoreResult, score
+from ._stats import pairwise_moments
+
+__all__ = [
+    "ItemStatistics",
+    "ReliabilityResult",
+    "ScaleReliability",
+    "alpha_se",
+    "average_r",
+    "cov2cor",
+    "cronbach_alpha",
+    "feldt_ci",
+    "guttman_lambda6",
+    "minres_one_factor",
+    "omega_total",
+    "reliability",
+    "smc",
+    "standardized_alpha",
+]
+
+Matrix = NDArray[np.float64]
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def cov2cor(c: Matrix) -> Matrix:
+    """Correlation matrix from a covariance matrix, as R's ``cov2cor``.
+
+    Notes
+    -----
+    :math:`r_{ij} = c_{ij} / \\sqrt{c_{ii} c_{jj}}`. With pairwise covariances this is
+    what ``psych::alpha`` uses (SDs from all answered rows of each item), which differs
+    slightly from ``cor(x, use = "pairwise")`` when answers are missing.
+    """
+    d = np.sqrt(np.diag(c))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r: Matrix = c / np.outer(d, d)
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+def cronbach_alpha(c: Matrix) -> float:
+    """Cronbach's (raw) alpha of a keyed covariance matrix.
+
+    Notes
+    -----
+    :math:`\\alpha = \\frac{k}{k-1}\\left(1 - \\frac{\\operatorname{tr} C}{1'C1}\\right)`
+    (Cronbach 1951), psych's ``raw_alpha``.
+
+    References
+    ----------
+    Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests.
+    *Psychometrika*, 16(3), 297-334. https://doi.org/10.1007/BF02310555
+
+    Examples
+    --------
+    R: ``psych::alpha(x, use = "pairwise")$total$raw_alpha``.
+    """
+    k = c.shape[0]
+    return float((1.0 - np.trace(c) / c.sum()) * k / (k - 1))
+
+
+def standardized_alpha(r: Matrix) -> float:
+    """Standardized alpha of a correlation matrix, psych's ``std.alpha``.
+
+    Notes
+    -----
+    :math:`\\alpha_s = \\frac{k}{k-1}\\left(1 - \\frac{k}{1'R1}\\right)` (Cronbach 1951).
+    """
+    k = r.shape[0]
+    return float((1.0 - k / r.sum()) * k / (k - 1))
+
+
+def average_r(r: Matrix) -> float:
+    """Mean off-diagonal correlation, psych's ``average_r``: :math:`(1'R1 - k)/(k(k-1))`."""
+    k = r.shape[0]
+    return float((r.sum() - k) / (k * (k - 1)))
+
+
+def smc(r: Matrix) -> NDArray[np.float64]:
+    """Squared multiple correlations of each variable on the others, as ``psych::smc``.
+
+    Notes
+    -----
+    :math:`\\mathrm{smc}_i = 1 - 1/(R^{-1})_{ii}`, with R's pseudo-inverse (singular
+    values below :math:`\\sqrt{\\epsilon} d_1` dropped, as psych's ``Pinv``), then
+    clipped to [0, 1] as psych does.
+    """
+    inv = np.linalg.pinv(r, rcond=math.sqrt(np.finfo(float).eps), hermitian=True)
+    out: NDArray[np.float64] = 1.0 - 1.0 / np.diag(inv)
+    return np.clip(out, 0.0, 1.0)
+
+
+def guttman_lambda6(r: Matrix) -> float:
+    """Guttman's lambda 6 from squared multiple correlations, psych ``alpha``'s ``G6(smc)``.
+
+    Notes
+    -----
+    :math:`\\lambda_6 = 1 - \\frac{k - \\sum_i \\mathrm{smc}_i}{1'R1}`, with the SMCs
+    from the scale's own items (Guttman 1945).
+
+    References
+    ----------
+    Guttman, L. (1945). A basis for analyzing test-retest reliability.
+    *Psychometrika*, 10(4), 255-282. https://doi.org/10.1007/BF02288892
+    """
+    k = r.shape[0]
+    return float(1.0 - (k - smc(r).sum()) / r.sum())
+
+
+def alpha_se(c: Matrix, n_obs: int) -> float:
+    """Asymptotic standard error of alpha (Duhachek & Iacobucci 2004), psych's ``ase``.
+
+    Notes
+    -----
+    .. math::
+
+        Q = \\frac{2k^2}{(k-1)^2 (1'C1)^3}\\left[1'C1\\,(\\operatorname{tr} C^2 +
+        (\\operatorname{tr} C)^2) - 2 \\operatorname{tr} C \\; 1'C^21\\right],
+        \\qquad \\mathrm{ase} = \\sqrt{Q / n}
+
+    with ``n`` the number of respondents passed in (psych counts rows with missing
+    answers too).
+
+    References
+    ----------
+    Duhachek, A., & Iacobucci, D. (2004). Alpha's standard error (ASE): An accurate and
+    precise confidence interval estimate. *Journal of Applied Psychology*, 89(5),
+    792-808. https://doi.org/10.1037/0021-9010.89.5.792
+    """
+    k = c.shape[0]
+    s = c.sum()
+    tr = np.trace(c)
+    cc = c @ c
+    q = (2 * k**2 / ((k - 1) ** 2 * s**3)) * (s * (np.trace(cc) + tr**2) - 2 * tr * cc.sum())
+    return float(math.sqrt(q / n_obs)) if q >= 0 else math.nan
+
+
+def feldt_ci(alpha: float, n_obs: int, n_items: int, level: float = 0.95) -> tuple[float, float]:
+    """Feldt (1965) confidence interval for alpha, as ``psych::alpha.ci``.
+
+    Notes
+    -----
+    With :math:`F_p` the quantile of an F distribution with :math:`n-1` and
+    :math:`(n-1)(k-1)` degrees of freedom and :math:`a = 1 - \\text{level}`:
+    :math:`[1 - (1-\\alpha) F_{1-a/2},\\; 1 - (1-\\alpha) F_{a/2}]`.
+
+    References
+    ----------
+    Feldt, L. S. (1965). The approximate sampling distribution of Kuder-Richardson
+    reliability coefficient twenty. *Psychometrika*, 30(3), 357-370.
+    https://doi.org/10.1007/BF02289499
+    """
+    from scipy.stats import f
+
+    d1 = n_obs - 1
+    d2 = (n_obs - 1) * (n_items - 1)
+    a = 1.0 - level
+    lo = 1.0 - (1.0 - alpha) * float(f.ppf(1.0 - a / 2.0, d1, d2))
+    hi = 1.0 - (1.0 - alpha) * float(f.ppf(a / 2.0, d1, d2))
+    return lo, hi
+
+
+def minres_one_factor(r: Matrix) -> NDArray[np.float64]:
+    """Loadings of a one-factor minimum-residual (minres) solution, as ``psych::fa``.
+
+    Notes
+    -----
+    Minimises the sum of squared off-diagonal residuals
+    :math:`\\sum_{i<j} (r_{ij} - \\lambda_i \\lambda_j)^2` over uniquenesses
+    :math:`\\psi \\in [0.005, 1]` (the loadings being the first principal axis of
+    :math:`R - \\operatorname{diag}(\\psi)`), with L-BFGS-B from :math:`\\psi = 1 -
+    \\mathrm{smc}` and the analytic gradient, as psych's ``fac`` (Harman & Jones 1966;
+    Revelle 2022), but to a tighter tolerance. The sign makes the loadings sum >= 0.
+
+    References
+    ----------
+    Harman, H. H., & Jones, W. H. (1966). Factor analysis by minimizing residuals
+    (minres). *Psychometrika*, 31(3), 351-368. https://doi.org/10.1007/BF02289468
+    """
+    from scipy.optimize import minimize
+
+    k = r.shape[0]
+    tri = np.tril_indices(k, -1)
+
+    def loadings(psi: NDArray[np.float64]) -> NDArray[np.float64]:
+        s = r.copy()
+        np.fill_diagonal(s, 1.0 - psi)
+        vals, vecs = np.linalg.eigh(s)
+        return np.asarray(vecs[:, -1] * math.sqrt(max(vals[-1], 0.0)))
+
+    def fun(psi: NDArray[np.float64]) -> float:
+        lam = loadings(psi)
+        res = (r - np.outer(lam, lam))[tri]
+        return float(res @ res)
+
+    def grad(psi: NDArray[np.float64]) -> NDArray[np.float64]:
+        lam = loadings(psi)
+        return np.asarray(lam * lam + psi - np.diag(r))
+
+    start = 1.0 - smc(r)
+    fit = minimize(
+        fun,
+        np.clip(start, 0.005, 1.0),
+        jac=grad,
+        method="L-BFGS-B",
+        bounds=[(0.005, 1.0)] * k,
+        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000},
+    )
+    lam = loadings(fit.x)
+    return -lam if lam.sum() < 0 else lam
+
+
+def omega_total(r: Matrix, loadings: NDArray[np.float64] | None = None) -> float:
+    """McDonald's omega total with psych's definition (one-factor minres).
+
+    Notes
+    -----
+    :math:`\\omega_t = (1'R1 - \\sum_i u_i^2) / 1'R1` with :math:`u_i^2 = 1 -
+    \\lambda_i^2` the uniquenesses of the one-factor minres solution of the pairwise
+    correlation matrix R of the keyed items (McDonald 1999; psych ``omega(nfactors =
+    1)$omega.tot``, which uses the observed 1'R1 as denominator).
+
+    References
+    ----------
+    McDonald, R. P. (1999). *Test theory: A unified treatment*. Lawrence Erlbaum.
+    https://doi.org/10.4324/9781410601087
+    """
+    lam = minres_one_factor(r) if loadings is None else loadings
+    vt = r.sum()
+    return float((vt - (1.0 - lam * lam).sum()) / vt)
+
+
+# --------------------------------------------------------------------------- results
+
+
+class ItemStatistics(BaseModel):
+    """Item analysis of one item within its scale (psych ``alpha()``'s item tables)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    keyed: int
+    n: int
+    mean: float | None
+    sd: float | None
+    r_raw: float | None
+    r_std: float | None
+    r_cor: float | None
+    r_drop: float | None
+    alpha_if_dropped: float | None
+    std_alpha_if_dropped: float | None
+    g6_if_dropped: float | None
+    average_r_if_dropped: float | None
+    frequencies: dict[str, float] | None
+    missing: float
+
+
+class ScaleReliability(BaseModel):
+    """Reliability estimates and item analysis of one scale."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n_items: int
+    n_obs: int
+    alpha: float | None
+    std_alpha: float | None
+    g6: float | None
+    average_r: float | None
+    median_r: float | None
+    var_r: float | None
+    signal_noise: float | None
+    alpha_se: float | None
+    alpha_ci: tuple[float, float] | None
+    alpha_ci_level: float
+    omega_total: float | None
+    loadings: dict[str, float] | None
+    mean: float | None
+    sd: float | None
+    items: dict[str, ItemStatistics]
+    excluded_items: list[str]
+    warnings: list[str]
+
+
+class ReliabilityResult(BaseModel):
+    """Reliability of every scale, scale intercorrelations and provenance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n_obs: int
+    scales: dict[str, ScaleReliability]
+    scale_ids: list[str]
+    scale_correlations: list[list[float | None]]
+    scale_correlations_disattenuated: list[list[float | None]]
+    provenance: Provenance
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """JSON text; NaN never appears (undefined statistics are null)."""
+        return self.model_dump_json(indent=indent)
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def _f(x: float | np.floating[Any]) -> float | None:
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _scale_statistics(c: Matrix, r_pair: Matrix, n_obs: int, level: float) -> dict[str, Any]:
+    """Every alpha()/omega() statistic of one scale from its keyed matrices."""
+    k = c.shape[0]
+    r = cov2cor(c)
+    lower = r[np.tril_indices(k, -1)]
+    a = cronbach_alpha(c)
+    av = average_r(r)
+    lam = minres_one_factor(r_pair)
+    return {
+        "alpha": a,
+        "std_alpha": standardized_alpha(r),
+        "g6": guttman_lambda6(r),
+        "average_r": av,
+        "median_r": float(np.median(lower)),
+        "var_r": float(np.var(lower, ddof=1)) if lower.size > 1 else math.nan,
+        "signal_noise": k * av / (1.0 - av),
+        "alpha_se": alpha_se(c, n_obs),
+        "alpha_ci": feldt_ci(a, n_obs, k, level),
+        "omega_total": omega_total(r_pair, lam),
+        "loadings": lam,
+    }
+
+
+def _item_statistics(c: Matrix, i: int) -> dict[str, float]:
+    """Item-total statistics of item i from the keyed covariance C of its scale."""
+    r = cov2cor(c)
+    rc = r.copy()
+    np.fill_diagonal(rc, smc(r))
+    c_drop = c[:, i].sum() - c[i, i]
+    keep = np.arange(c.shape[0]) != i
+    v_drop = c[np.ix_(keep, keep)].sum()
+    out = {
+        "r_std": float(r[:, i].sum() / math.sqrt(r.sum())),
+        "r_cor": float(rc[:, i].sum() / math.sqrt(rc.sum())),
+        "r_drop": float(c_drop / math.sqrt(c[i, i] * v_drop)),
+    }
+    if c.shape[0] > 2:
+        cd = c[np.ix_(keep, keep)]
+        rd = cov2cor(cd)
+        out |= {
+            "alpha_if_dropped": cronbach_alpha(cd),
+            "std_alpha_if_dropped": standardized_alpha(rd),
+            "g6_if_dropped": guttman_lambda6(rd),
+            "average_r_if_dropped": average_r(rd),
+        }
+    else:
+        out |= dict.fromkeys(
+            ("alpha_if_dropped", "std_alpha_if_dropped", "g6_if_dropped", "average_r_if_dropped"),
+            math.nan,
+        )
+    return out
+
+
+def _frequencies(
+    values: NDArray[np.floating[Any]], rows: NDArray[np.intp], q: Questionnaire
+) -> tuple[NDArray[np.float64] | None, NDArray[np.float64]]:
+    """Per item: proportion of each answer among answered rows, and the missing share."""
+    lo, hi = q.response_scale.min, q.response_scale.max
+    k = values.shape[1]
+    n_values = hi - lo + 1
+    counts = np.zeros((k, n_values))
+    answered = np.zeros(k)
+    for start in range(0, rows.size, 65536):
+        block = np.asarray(values[rows[start : start + 65536]], dtype=np.float64)
+        ok = ~np.isnan(block)
+        answered += ok.sum(axis=0)
+        if q.response_scale.integers:
+            col = np.nonzero(ok)[1]
+            code = block[ok].astype(np.intp) - lo
+            counts += np.bincount(col * n_values + code, minlength=k * n_values).reshape(
+                k, n_values
+            )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        freq = counts / answered[:, None] if q.response_scale.integers else None
+        missing = 1.0 - answered / max(rows.size, 1)
+    return freq, missing
+
+
+def reliability(
+    questionnaire: str | Questionnaire,
+    answers: Any,
+    *,
+    ci: float = 0.95,
+) -> ReliabilityResult:
+    """Reliability and item analysis of every scale from a batch of answers.
+
+    Parameters
+    ----------
+    questionnaire : str or Questionnaire
+    answers
+        Any answers form :func:`repprofile.score` accepts. Rejected candidates (values
+        outside the response scale) are left out.
+    ci : float
+        Level of the Feldt confidence interval for alpha (default 0.95, as psych).
+
+    Returns
+    -------
+    ReliabilityResult
+
+    Notes
+    -----
+    Items are keyed with the questionnaire's declared response scale
+    (``min + max - x``). Covariances are pairwise-complete, as
+    ``psych::alpha(x, use = "pairwise")``; ``alpha``, ``std_alpha``, ``g6``,
+    ``average_r``, ``median_r``, ``var_r``, ``signal_noise``, ``alpha_se`` and the
+    Feldt interval follow that function, with ``n_obs`` the number of scored
+    candidates. ``omega_total`` follows ``psych::omega(nfactors = 1)`` on the pairwise
+    correlation matrix (``cor(x, use = "pairwise")``). Item statistics: ``r_raw`` is
+    the correlation of the item with the scale mean (which includes the item),
+    ``r_std`` and ``r_cor`` are psych's ``std.r`` and ``r.cor``, ``r_drop`` the
+    item-rest correlation from the covariance matrix, ``alpha_if_dropped`` alpha
+    without the item. Scale intercorrelations are psych ``scoreItems``' ``$cor``
+    (implied by the item covariances), and disattenuated by alpha.
+
+    An item with zero variance or fewer than two answers is left out of its scale's
+    statistics with a warning; a scale with fewer than two usable items gets null
+    statistics.
+
+    Examples
+    --------
+    >>> import repprofile
+    >>> rel = repprofile.reliability("rep-types", "answers.csv")  # doctest: +SKIP
+    >>> rel.scales["controller"].alpha  # doctest: +SKIP
+
+    The R equivalent per scale is
+    ``psych::alpha(items, keys = reversed, use = "pairwise")`` and
+    ``psych::omega(keyed_items, nfactors = 1)$omega.tot``.
+    """
+    q = load_questionnaire(questionnaire)
+    result = answers if isinstance(answers, ScoreResult) else score(q, as_answer_set(q, answers))
+    return _reliability_from_scores(result, ci)
+
+
+def _keyed_view(result: ScoreResult) -> tuple[NDArray[np.floating[Any]], NDArray[np.intp]]:
+    """The answers of scored candidates, and their row numbers."""
+    return result.answers.values, np.flatnonzero(result.scored)
+
+
+def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResult:
+    q = result.questionnaire
+    values, rows = _keyed_view(result)
+    n_obs = int(rows.size)
+    lo, hi = q.response_scale.min, q.response_scale.max
+    signs = q.keys.sum(axis=1)
+    # Keying x' = lo + hi - x is a sign flip around the midpoint, so the moments of the
+    # keyed items are the moments of (x - mid) with signs flipped.
+    moments = pairwise_moments(values, centre=np.full(signs.size, (lo + hi) / 2.0), rows=rows)
+    flip = np.outer(signs, signs)
+    c_all = moments.cov() * flip
+    r_pair_all = moments.cor() * flip
+    item_mean = moments.means()
+    item_mean = np.where(signs < 0, lo + hi - item_mean, item_mean)
+    item_n = np.diag(moments.N).astype(int)
+    freq, missing = _frequencies(values, rows, q)
+    totals = _totals(result, rows)
+    r_raw = _item_total_r(values, rows, totals, q)
+
+    scales: dict[str, ScaleReliability] = {}
+    alphas = np.full(len(q.scale_ids), np.nan)
+    for j, sid in enumerate(q.scale_ids):
+        items = np.flatnonzero(q.item_scale_index == j)
+        notes: list[str] = []
+        usable = [
+            i for i in items if item_n[i] >= 2 and np.isfinite(c_all[i, i]) and c_all[i, i] > 0
+        ]
+        excluded = [q.item_ids[i] for i in items if i not in usable]
+        if excluded:
+            notes.append(
+                f"scale {sid!r}: item(s) {', '.join(excluded)} have zero variance or fewer "
+                "than two answers and were left out of the scale's statistics"
+            )
+        sub = np.array(usable, dtype=np.intp)
+        stats: dict[str, Any] = {}
+        if sub.size >= 2:
+            c = c_all[np.ix_(sub, sub)]
+            rp = r_pair_all[np.ix_(sub, sub)]
+            if np.isfinite(c).all() and np.isfinite(rp).all():
+                stats = _scale_statistics(c, rp, n_obs, ci)
+                alphas[j] = stats["alpha"]
+            else:
+                notes.append(f"scale {sid!r}: some item pairs were never answered together")
+        else:
+            notes.append(f"scale {sid!r}: fewer than two usable items; no statistics")
+        for note in notes:
+            warnings.warn(note, RepprofileWarning, stacklevel=3)
+        item_models: dict[str, ItemStatistics] = {}
+        for i in items:
+            in_sub = np.flatnonzero(sub == i)
+            ist: dict[str, float] = {}
+            if stats and in_sub.size:
+                ist = _item_statistics(c_all[np.ix_(sub, sub)], int(in_sub[0]))
+            item_models[q.item_ids[i]] = ItemStatistics(
+                keyed=int(signs[i]),
+                n=int(item_n[i]),
+                mean=_f(item_mean[i]),
+                sd=_f(math.sqrt(c_all[i, i])) if c_all[i, i] >= 0 else None,
+                r_raw=_f(r_raw[i]),
+                r_std=_f(ist.get("r_std", math.nan)),
+                r_cor=_f(ist.get("r_cor", math.nan)),
+                r_drop=_f(ist.get("r_drop", math.nan)),
+                alpha_if_dropped=_f(ist.get("alpha_if_dropped", math.nan)),
+                std_alpha_if_dropped=_f(ist.get("std_alpha_if_dropped", math.nan)),
+                g6_if_dropped=_f(ist.get("g6_if_dropped", math.nan)),
+                average_r_if_dropped=_f(ist.get("average_r_if_dropped", math.nan)),
+                frequencies=(
+                    {str(lo + v): float(freq[i, v]) for v in range(freq.shape[1])}
+                    if freq is not None and item_n[i] > 0
+                    else None
+                ),
+                missing=float(missing[i]),
+            )
+        t = totals[:, j]
+        t = t[np.isfinite(t)]
+        ci_pair = stats.get("alpha_ci")
+        scales[sid] = ScaleReliability(
+            n_items=int(sub.size),
+            n_obs=n_obs,
+            alpha=_f(stats.get("alpha", math.nan)),
+            std_alpha=_f(stats.get("std_alpha", math.nan)),
+            g6=_f(stats.get("g6", math.nan)),
+            average_r=_f(stats.get("average_r", math.nan)),
+            median_r=_f(stats.get("median_r", math.nan)),
+            var_r=_f(stats.get("var_r", math.nan)),
+            signal_noise=_f(stats.get("signal_noise", math.nan)),
+            alpha_se=_f(stats.get("alpha_se", math.nan)),
+            alpha_ci=(
+                (float(ci_pair[0]), float(ci_pair[1]))
+                if ci_pair is not None and all(math.isfinite(v) for v in ci_pair)
+                else None
+            ),
+            alpha_ci_level=ci,
+            omega_total=_f(stats.get("omega_total", math.nan)),
+            loadings=(
+                {q.item_ids[i]: float(v) for i, v in zip(sub, stats["loadings"], strict=True)}
+                if "loadings" in stats
+                else None
+            ),
+            mean=_f(t.mean()) if t.size else None,
+            sd=_f(t.std(ddof=1)) if t.size > 1 else None,
+            items=item_models,
+            excluded_items=excluded,
+            warnings=notes,
+        )
+    cor, dis = _scale_correlations(c_all, q, alphas)
+    return ReliabilityResult(
+        n_obs=n_obs,
+        scales=scales,
+        scale_ids=list(q.scale_ids),
+        scale_correlations=cor,
+        scale_correlations_disattenuated=dis,
+        provenance=result.provenance,
+    )
+
+
+def _totals(result: ScoreResult, rows: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Person mean of the answered keyed items per scale (any number answered), as psych."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t: NDArray[np.float64] = result._sums[rows] / result.n_answered[rows]
+    return t
+
+
+def _item_total_r(
+    values: NDArray[np.floating[Any]],
+    rows: NDArray[np.intp],
+    totals: NDArray[np.float64],
+    q: Questionnaire,
+) -> NDArray[np.float64]:
+    """psych ``raw.r``: pairwise correlation of each keyed item with its scale's mean.
+
+    Only the item's sign matters for the keyed correlation: reversing is ``a + b - x``.
+    """
+    k = len(q.item_ids)
+    out = np.full(k, np.nan)
+    scale_of = q.item_scale_index
+    signs = q.keys.sum(axis=1)
+    sx = np.zeros(k)
+    sxx = np.zeros(k)
+    st = np.zeros(k)
+    stt = np.zeros(k)
+    sxt = np.zeros(k)
+    cnt = np.zeros(k)
+    mid = (q.response_scale.min + q.response_scale.max) / 2.0
+    for start in range(0, rows.size, 65536):
+        x = np.asarray(values[rows[start : start + 65536]], dtype=np.float64) - mid
+        t = totals[start : start + 65536][:, scale_of] - mid
+        ok = ~np.isnan(x) & ~np.isnan(t)
+        x = np.where(ok, x, 0.0)
+        t = np.where(ok, t, 0.0)
+        cnt += ok.sum(axis=0)
+        sx += x.sum(axis=0)
+        sxx += (x * x).sum(axis=0)
+        st += t.sum(axis=0)
+        stt += (t * t).sum(axis=0)
+        sxt += (x * t).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxt - sx * st / cnt
+        out = cov / np.sqrt((sxx - sx * sx / cnt) * (stt - st * st / cnt))
+    return out * signs
+
+
+def _scale_correlations(
+    c_all: Matrix, q: Questionnaire, alphas: NDArray[np.float64]
+) -> tuple[list[list[float | None]], list[list[float | None]]]:
+    """psych ``scoreItems`` ``$cor`` (from item covariances) and its disattenuation."""
+    keys = np.abs(q.keys)
+    c = np.where(np.isfinite(c_all), c_all, 0.0)
+    cov_scales = keys.T @ c @ keys
+    cor = cov2cor(cov_scales)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dis = cor / np.sqrt(np.outer(alphas, alphas))
+    np.fill_diagonal(dis, 1.0)
+
+    def rows(m: Matrix) -> list[list[float | None]]:
+        return [[_f(v) for v in row] for row in m]
+
+    return rows(cor), rows(dis)

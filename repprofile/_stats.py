@@ -1,0 +1,108 @@
+"""Pairwise moments of a batch of answers, accumulated with a few matrix products.
+
+R's ``cov(x, use = "pairwise")`` takes, for each item pair, the rows where both items
+are answered. With ``Z`` the (centred, keyed) answers with missing cells set to 0 and
+``M`` the answered mask, the pairwise sums are matrix products:
+
+* ``N = M'M`` (rows where both answered), ``A = Z'Z``, ``B = Z'M``
+  (``B[i, j]``: sum of ``z_i`` over rows where ``j`` is answered),
+  ``Q = (Z*Z)'M`` (sum of ``z_i^2`` over rows where ``j`` is answered);
+* ``cov_ij = (A_ij - B_ij B_ji / N_ij) / (N_ij - 1)``;
+* the pairwise correlation (R's ``cor(x, use = "pairwise")``, SDs over the same rows)
+  ``cov_ij / sqrt(v_i|j v_j|i)`` with ``v_i|j = (Q_ij - B_ij^2 / N_ij) / (N_ij - 1)``.
+
+Missing answers are sparse, so with ``M = 1 - Mc`` (``Mc`` the missing mask) only
+``A`` needs a dense product; ``B``, ``Q`` and ``N`` are column sums minus products
+with the sparse ``Mc``. Rows are processed in blocks, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+__all__ = ["PairwiseMoments", "pairwise_moments"]
+
+_BLOCK_ROWS = 65536
+
+
+@dataclass(frozen=True)
+class PairwiseMoments:
+    """Pairwise sums over a batch (see module docs); ``centre`` was subtracted first."""
+
+    n_rows: int
+    centre: NDArray[np.float64]
+    N: NDArray[np.float64]
+    A: NDArray[np.float64]
+    B: NDArray[np.float64]
+    Q: NDArray[np.float64]
+
+    def cov(self) -> NDArray[np.float64]:
+        """R's ``cov(x, use = "pairwise")``; NaN where a pair has fewer than 2 rows."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c: NDArray[np.float64] = (self.A - self.B * self.B.T / self.N) / (self.N - 1)
+        c[self.N < 2] = np.nan
+        return c
+
+    def cor(self) -> NDArray[np.float64]:
+        """R's ``cor(x, use = "pairwise")``: SDs over the pairwise-complete rows."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = (self.Q - self.B * self.B / self.N) / (self.N - 1)
+            r: NDArray[np.float64] = self.cov() / np.sqrt(v * v.T)
+        np.fill_diagonal(r, np.where(np.diag(self.N) >= 2, 1.0, np.nan))
+        return r
+
+    def means(self) -> NDArray[np.float64]:
+        """Mean of each column over its answered rows."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: NDArray[np.float64] = np.diag(self.B) / np.diag(self.N) + self.centre
+        return out
+
+
+def pairwise_moments(
+    values: NDArray[np.floating[Any]],
+    centre: NDArray[np.float64] | None = None,
+    rows: NDArray[np.intp] | None = None,
+) -> PairwiseMoments:
+    """Accumulate the pairwise sums of ``values`` (NaN = missing) over ``rows``.
+
+    ``centre`` (per column) is subtracted first to keep the sums small; it does not
+    change the result beyond rounding. By default the column means of the first block.
+    """
+    n_all, k = values.shape
+    idx = np.arange(n_all) if rows is None else rows
+    n = int(idx.size)
+    A = np.zeros((k, k))
+    T1 = np.zeros((k, k))  # Mc' Z
+    T2 = np.zeros((k, k))  # Mc' Z^2
+    NM = np.zeros((k, k))  # Mc' Mc
+    colsum = np.zeros(k)
+    colsq = np.zeros(k)
+    if centre is None:
+        first = np.asarray(values[idx[: min(n, _BLOCK_ROWS)]], dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            centre = np.nan_to_num(np.nanmean(first, axis=0)) if first.size else np.zeros(k)
+    for start in range(0, n, _BLOCK_ROWS):
+        sel = idx[start : start + _BLOCK_ROWS]
+        z = np.asarray(values[sel], dtype=np.float64) - centre  # a copy: safe to modify
+        miss = np.isnan(z)
+        rr, cc = np.nonzero(miss)
+        z[rr, cc] = 0.0
+        A += z.T @ z
+        colsum += z.sum(axis=0)
+        z2 = z * z
+        colsq += z2.sum(axis=0)
+        if rr.size:
+            mc = sp.csr_array((np.ones(rr.size), (rr, cc)), shape=z.shape)
+            T1 += np.asarray((mc.T @ z), dtype=np.float64)
+            T2 += np.asarray((mc.T @ z2), dtype=np.float64)
+            NM += np.asarray((mc.T @ mc).toarray(), dtype=np.float64)
+    miss_count = np.diag(NM)
+    N = n - miss_count[:, None] - miss_count[None, :] + NM
+    B = colsum[:, None] - T1.T
+    Q = colsq[:, None] - T2.T
+    return PairwiseMoments(n, np.asarray(centre, dtype=np.float64), N, A, B, Q)
