@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -172,13 +173,13 @@ def feldt_ci(alpha: float, n_obs: int, n_items: int, level: float = 0.95) -> tup
     reliability coefficient twenty. *Psychometrika*, 30(3), 357-370.
     https://doi.org/10.1007/BF02289499
     """
-    from scipy.stats import f
+    from scipy.special import fdtri  # quantile of the F distribution
 
     d1 = n_obs - 1
     d2 = (n_obs - 1) * (n_items - 1)
     a = 1.0 - level
-    lo = 1.0 - (1.0 - alpha) * float(f.ppf(1.0 - a / 2.0, d1, d2))
-    hi = 1.0 - (1.0 - alpha) * float(f.ppf(a / 2.0, d1, d2))
+    lo = 1.0 - (1.0 - alpha) * float(fdtri(d1, d2, 1.0 - a / 2.0))
+    hi = 1.0 - (1.0 - alpha) * float(fdtri(d1, d2, a / 2.0))
     return lo, hi
 
 
@@ -380,29 +381,50 @@ def _item_statistics(c: Matrix, i: int) -> dict[str, float]:
     return out
 
 
-def _frequencies(
-    values: NDArray[np.floating[Any]], rows: NDArray[np.intp], q: Questionnaire
-) -> tuple[NDArray[np.float64] | None, NDArray[np.float64]]:
-    """Per item: proportion of each answer among answered rows, and the missing share."""
-    lo, hi = q.response_scale.min, q.response_scale.max
-    k = values.shape[1]
-    n_values = hi - lo + 1
-    counts = np.zeros((k, n_values))
-    answered = np.zeros(k)
-    for start in range(0, rows.size, 65536):
-        block = np.asarray(values[rows[start : start + 65536]], dtype=np.float64)
-        ok = ~np.isnan(block)
-        answered += ok.sum(axis=0)
-        if q.response_scale.integers:
-            col = np.nonzero(ok)[1]
-            code = block[ok].astype(np.intp) - lo
-            counts += np.bincount(col * n_values + code, minlength=k * n_values).reshape(
-                k, n_values
-            )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        freq = counts / answered[:, None] if q.response_scale.integers else None
-        missing = 1.0 - answered / max(rows.size, 1)
-    return freq, missing
+class _FrequencyCounter:
+    """Counts of each answer per item (psych ``response.freq``, on unkeyed answers)."""
+
+    def __init__(self, q: Questionnaire) -> None:
+        self.q = q
+        self.lo = q.response_scale.min
+        self.k = len(q.item_ids)
+        self.width = q.response_scale.max - self.lo + 2  # bin 0: missing
+        self.offsets = np.arange(self.k) * self.width
+        self.counts = np.zeros(self.k * self.width)
+        self.rows = 0
+
+    def add(self, block: NDArray[np.float64]) -> None:
+        self.rows += block.shape[0]
+        codes = np.nan_to_num(block, nan=self.lo - 1.0) - (self.lo - 1.0)  # 0 = missing
+        idx = np.rint(codes).astype(np.intp) + self.offsets
+        self.counts += np.bincount(idx.reshape(-1), minlength=self.k * self.width)
+
+    def result(self) -> tuple[NDArray[np.float64] | None, NDArray[np.float64]]:
+        """Proportions among answered rows, and ``miss = 1 - answered / rows``."""
+        table = self.counts.reshape(self.k, self.width)
+        answered = self.rows - table[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            freq = table[:, 1:] / answered[:, None] if self.q.response_scale.integers else None
+        return freq, table[:, 0] / max(self.rows, 1)
+
+
+_BLOCK_ROWS = 32768
+
+
+def _blocks(result: ScoreResult, counter: _FrequencyCounter) -> Iterator[NDArray[np.float64]]:
+    """Scored rows in blocks: the answers, then each scale's person mean (psych ``total``)."""
+    values = result.answers.values
+    scored = result.scored
+    everyone = bool(scored.all())
+    for start in range(0, scored.size, _BLOCK_ROWS):
+        stop = min(scored.size, start + _BLOCK_ROWS)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            totals = result._sums[start:stop] / result.n_answered[start:stop]
+        block = np.concatenate([values[start:stop], totals], axis=1, dtype=np.float64)
+        if not everyone:
+            block = block[scored[start:stop]]
+        counter.add(block[:, : counter.k])
+        yield block
 
 
 def reliability(
@@ -460,29 +482,33 @@ def reliability(
     return _reliability_from_scores(result, ci)
 
 
-def _keyed_view(result: ScoreResult) -> tuple[NDArray[np.floating[Any]], NDArray[np.intp]]:
-    """The answers of scored candidates, and their row numbers."""
-    return result.answers.values, np.flatnonzero(result.scored)
-
-
 def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResult:
     q = result.questionnaire
-    values, rows = _keyed_view(result)
-    n_obs = int(rows.size)
+    n_obs = int(result.scored.sum())
     lo, hi = q.response_scale.min, q.response_scale.max
+    k, n_scales = len(q.item_ids), len(q.scale_ids)
     signs = q.keys.sum(axis=1)
-    # Keying x' = lo + hi - x is a sign flip around the midpoint, so the moments of the
-    # keyed items are the moments of (x - mid) with signs flipped.
-    moments = pairwise_moments(values, centre=np.full(signs.size, (lo + hi) / 2.0), rows=rows)
-    flip = np.outer(signs, signs)
-    c_all = moments.cov() * flip
-    r_pair_all = moments.cor() * flip
-    item_mean = moments.means()
+    counter = _FrequencyCounter(q)
+    # One pass: moments of [answers | scale means], centred at the scale midpoint.
+    # Keying x' = lo + hi - x is a sign flip around the midpoint, so the keyed moments
+    # are these with signs flipped.
+    moments = pairwise_moments(
+        _blocks(result, counter), k + n_scales, np.full(k + n_scales, (lo + hi) / 2.0)
+    )
+    freq, missing = counter.result()
+    sign_all = np.concatenate([signs, np.ones(n_scales)])
+    flip = np.outer(sign_all, sign_all)
+    c_big = moments.cov() * flip
+    r_big = moments.cor() * flip
+    c_all = c_big[:k, :k]
+    r_pair_all = r_big[:k, :k]
+    item_mean = moments.means()[:k]
     item_mean = np.where(signs < 0, lo + hi - item_mean, item_mean)
-    item_n = np.diag(moments.N).astype(int)
-    freq, missing = _frequencies(values, rows, q)
-    totals = _totals(result, rows)
-    r_raw = _item_total_r(values, rows, totals, q)
+    item_n = np.diag(moments.N)[:k].astype(int)
+    r_raw = r_big[np.arange(k), k + q.item_scale_index]  # item with its scale's mean
+    total_mean = moments.means()[k:]
+    total_sd = np.sqrt(np.diag(c_big)[k:])
+    total_n = np.diag(moments.N)[k:]
 
     scales: dict[str, ScaleReliability] = {}
     alphas = np.full(len(q.scale_ids), np.nan)
@@ -538,8 +564,6 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
                 ),
                 missing=float(missing[i]),
             )
-        t = totals[:, j]
-        t = t[np.isfinite(t)]
         ci_pair = stats.get("alpha_ci")
         scales[sid] = ScaleReliability(
             n_items=int(sub.size),
@@ -564,8 +588,8 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
                 if "loadings" in stats
                 else None
             ),
-            mean=_f(t.mean()) if t.size else None,
-            sd=_f(t.std(ddof=1)) if t.size > 1 else None,
+            mean=_f(total_mean[j]) if total_n[j] else None,
+            sd=_f(total_sd[j]) if total_n[j] > 1 else None,
             items=item_models,
             excluded_items=excluded,
             warnings=notes,
@@ -579,52 +603,6 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
         scale_correlations_disattenuated=dis,
         provenance=result.provenance,
     )
-
-
-def _totals(result: ScoreResult, rows: NDArray[np.intp]) -> NDArray[np.float64]:
-    """Person mean of the answered keyed items per scale (any number answered), as psych."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t: NDArray[np.float64] = result._sums[rows] / result.n_answered[rows]
-    return t
-
-
-def _item_total_r(
-    values: NDArray[np.floating[Any]],
-    rows: NDArray[np.intp],
-    totals: NDArray[np.float64],
-    q: Questionnaire,
-) -> NDArray[np.float64]:
-    """psych ``raw.r``: pairwise correlation of each keyed item with its scale's mean.
-
-    Only the item's sign matters for the keyed correlation: reversing is ``a + b - x``.
-    """
-    k = len(q.item_ids)
-    out = np.full(k, np.nan)
-    scale_of = q.item_scale_index
-    signs = q.keys.sum(axis=1)
-    sx = np.zeros(k)
-    sxx = np.zeros(k)
-    st = np.zeros(k)
-    stt = np.zeros(k)
-    sxt = np.zeros(k)
-    cnt = np.zeros(k)
-    mid = (q.response_scale.min + q.response_scale.max) / 2.0
-    for start in range(0, rows.size, 65536):
-        x = np.asarray(values[rows[start : start + 65536]], dtype=np.float64) - mid
-        t = totals[start : start + 65536][:, scale_of] - mid
-        ok = ~np.isnan(x) & ~np.isnan(t)
-        x = np.where(ok, x, 0.0)
-        t = np.where(ok, t, 0.0)
-        cnt += ok.sum(axis=0)
-        sx += x.sum(axis=0)
-        sxx += (x * x).sum(axis=0)
-        st += t.sum(axis=0)
-        stt += (t * t).sum(axis=0)
-        sxt += (x * t).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = sxt - sx * st / cnt
-        out = cov / np.sqrt((sxx - sx * sx / cnt) * (stt - st * st / cnt))
-    return out * signs
 
 
 def _scale_correlations(

@@ -18,16 +18,14 @@ with the sparse ``Mc``. Rows are processed in blocks, so memory stays flat.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 __all__ = ["PairwiseMoments", "pairwise_moments"]
-
-_BLOCK_ROWS = 65536
 
 
 @dataclass(frozen=True)
@@ -64,43 +62,36 @@ class PairwiseMoments:
 
 
 def pairwise_moments(
-    values: NDArray[np.floating[Any]],
-    centre: NDArray[np.float64] | None = None,
-    rows: NDArray[np.intp] | None = None,
+    blocks: Iterable[NDArray[np.float64]], k: int, centre: NDArray[np.float64]
 ) -> PairwiseMoments:
-    """Accumulate the pairwise sums of ``values`` (NaN = missing) over ``rows``.
+    """Accumulate the pairwise sums over row blocks (float64, NaN = missing).
 
     ``centre`` (per column) is subtracted first to keep the sums small; it does not
-    change the result beyond rounding. By default the column means of the first block.
+    change the result beyond rounding. Each block is modified in place.
     """
-    n_all, k = values.shape
-    idx = np.arange(n_all) if rows is None else rows
-    n = int(idx.size)
     A = np.zeros((k, k))
     T1 = np.zeros((k, k))  # Mc' Z
     T2 = np.zeros((k, k))  # Mc' Z^2
     NM = np.zeros((k, k))  # Mc' Mc
     colsum = np.zeros(k)
     colsq = np.zeros(k)
-    if centre is None:
-        first = np.asarray(values[idx[: min(n, _BLOCK_ROWS)]], dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            centre = np.nan_to_num(np.nanmean(first, axis=0)) if first.size else np.zeros(k)
-    for start in range(0, n, _BLOCK_ROWS):
-        sel = idx[start : start + _BLOCK_ROWS]
-        z = np.asarray(values[sel], dtype=np.float64) - centre  # a copy: safe to modify
-        miss = np.isnan(z)
-        rr, cc = np.nonzero(miss)
-        z[rr, cc] = 0.0
+    n = 0
+    for z in blocks:
+        n += z.shape[0]
+        z -= centre
+        flat = np.flatnonzero(np.isnan(z))  # sparse: 1-D indices are far cheaper than 2-D
+        z.reshape(-1)[flat] = 0.0
         A += z.T @ z
         colsum += z.sum(axis=0)
         z2 = z * z
         colsq += z2.sum(axis=0)
-        if rr.size:
-            mc = sp.csr_array((np.ones(rr.size), (rr, cc)), shape=z.shape)
-            T1 += np.asarray((mc.T @ z), dtype=np.float64)
-            T2 += np.asarray((mc.T @ z2), dtype=np.float64)
-            NM += np.asarray((mc.T @ mc).toarray(), dtype=np.float64)
+        if flat.size:
+            rr, cc = np.divmod(flat, k)
+            mc = sp.csr_array((np.ones(flat.size), (rr, cc)), shape=z.shape)
+            mct = mc.T
+            T1 += np.asarray(mct @ z, dtype=np.float64)
+            T2 += np.asarray(mct @ z2, dtype=np.float64)
+            NM += np.asarray((mct @ mc).toarray(), dtype=np.float64)
     miss_count = np.diag(NM)
     N = n - miss_count[:, None] - miss_count[None, :] + NM
     B = colsum[:, None] - T1.T
