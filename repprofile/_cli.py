@@ -169,7 +169,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
         q = load_questionnaire(args.questionnaire)
         answers = read_answers(args.answers, q)
-        result = score(q, answers)
+        result = score(q, answers, norms=args.norms, ci=args.ci, reliability=args.reliability)
+        if result.norms is not None and result.norms.simulated:
+            _warn(f"the norm table is SIMULATED, not real people: {result.norms.description}")
         if args.format == "csv":
             buf = io.StringIO()
             writer = csv.writer(buf, lineterminator="\n")
@@ -190,6 +192,160 @@ def _cmd_score(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return _run_capturing_warnings(run)
+
+
+def _cmd_reliability(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from ._answers import read_answers
+        from ._questionnaire import load_questionnaire
+        from ._reliability import reliability
+
+        q = load_questionnaire(args.questionnaire)
+        rel = reliability(q, read_answers(args.answers, q), ci=args.ci)
+        if args.format == "json":
+            write_output(rel.to_json() + "\n", args.output)
+        else:
+            write_output(_reliability_text(rel), args.output)
+        return EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
+def _num(v: float | None, digits: int = 2) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def _reliability_text(rel: Any) -> str:
+    p = rel.provenance
+    lines = [
+        f"Reliability of {p.questionnaire_id} {p.questionnaire_version}: n = {rel.n_obs} "
+        f"(pairwise-complete, as R psych alpha(use = 'pairwise'))",
+        "",
+    ]
+    level = next(iter(rel.scales.values())).alpha_ci_level if rel.scales else 0.95
+    rows: list[tuple[str, ...]] = [
+        (
+            "SCALE",
+            "ITEMS",
+            "ALPHA",
+            f"{level:.0%} CI (Feldt)",
+            "STD.ALPHA",
+            "G6(SMC)",
+            "AVERAGE_R",
+            "MEDIAN_R",
+            "S/N",
+            "ASE",
+            "OMEGA_T",
+            "MEAN",
+            "SD",
+        )
+    ]
+    for sid, s in rel.scales.items():
+        ci = "-" if s.alpha_ci is None else f"[{s.alpha_ci[0]:.2f}, {s.alpha_ci[1]:.2f}]"
+        rows.append(
+            (
+                sid,
+                str(s.n_items),
+                _num(s.alpha),
+                ci,
+                _num(s.std_alpha),
+                _num(s.g6),
+                _num(s.average_r),
+                _num(s.median_r),
+                _num(s.signal_noise),
+                _num(s.alpha_se, 3),
+                _num(s.omega_total),
+                _num(s.mean),
+                _num(s.sd),
+            )
+        )
+    lines.append(_table(rows, right=tuple(range(1, 13))))
+    for sid, s in rel.scales.items():
+        lines.append(f"Item statistics: {sid}")
+        rows = [
+            (
+                "ITEM",
+                "KEYED",
+                "N",
+                "MEAN",
+                "SD",
+                "R_RAW",
+                "R_COR",
+                "R_DROP",
+                "ALPHA_IF_DROPPED",
+                "MISSING",
+            )
+        ]
+        for iid, it in s.items.items():
+            rows.append(
+                (
+                    iid,
+                    "+" if it.keyed == 1 else "-",
+                    str(it.n),
+                    _num(it.mean),
+                    _num(it.sd),
+                    _num(it.r_raw),
+                    _num(it.r_cor),
+                    _num(it.r_drop),
+                    _num(it.alpha_if_dropped),
+                    f"{it.missing:.1%}",
+                )
+            )
+        lines.append(_table(rows, right=tuple(range(2, 10))))
+        for w in s.warnings:
+            lines.append(f"warning: {w}")
+    lines.append("Scale intercorrelations (below the diagonal) and disattenuated by alpha (above)")
+    ids = rel.scale_ids
+    rows = [("", *ids)]
+    for i, a in enumerate(ids):
+        cells = []
+        for j in range(len(ids)):
+            v = (
+                rel.scale_correlations[i][j]
+                if j < i
+                else rel.scale_correlations_disattenuated[i][j]
+            )
+            cells.append("" if i == j else _num(v))
+        rows.append((a, *cells))
+    lines.append(_table(rows, right=tuple(range(1, len(ids) + 1))))
+    return "\n".join(lines)
+
+
+def _cmd_norms_build(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from ._answers import read_answers
+        from ._norms import build_norms
+        from ._questionnaire import load_questionnaire
+
+        q = load_questionnaire(args.questionnaire)
+        table = build_norms(
+            q,
+            read_answers(args.answers, q),
+            description=args.description,
+            created=args.date,
+            simulated=args.simulated,
+        )
+        write_output(table.to_json() + "\n", args.output)
+        print(
+            f"repprofile: norm table for {q.id} {q.version} from {table.n} candidates "
+            f"written to {args.output}",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
+def _ci_level(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number such as 0.90, got {text!r}") from None
+    if v >= 1.0 and v < 100.0:
+        v /= 100.0
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.90), got {text!r}")
+    return v
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -247,7 +403,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=["json", "csv"], default="json")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument(
+        "--norms", metavar="FILE", help="norm table (repprofile norms build): z, T, percentiles"
+    )
+    p.add_argument(
+        "--ci",
+        type=_ci_level,
+        default=0.90,
+        metavar="LEVEL",
+        help="confidence level of score intervals (default 0.90)",
+    )
+    p.add_argument(
+        "--reliability",
+        choices=["alpha", "omega_total"],
+        default="alpha",
+        help="reliability estimate of the norm table for the SEM (default alpha)",
+    )
     p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("reliability", help="reliability and item analysis of every scale")
+    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file, or - for stdin")
+    p.add_argument("-q", "--questionnaire", default="rep-types", metavar="ID_OR_FILE")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--ci",
+        type=_ci_level,
+        default=0.95,
+        metavar="LEVEL",
+        help="level of the Feldt interval for alpha (default 0.95, as R psych)",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=_cmd_reliability)
+
+    np_ = sub.add_parser("norms", help="build norm tables")
+    nsub = np_.add_subparsers(dest="ncommand", metavar="ACTION", parser_class=_Parser)
+    p = nsub.add_parser("build", help="build a norm table from a sample of answers")
+    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file, or - for stdin")
+    p.add_argument("-q", "--questionnaire", default="rep-types", metavar="ID_OR_FILE")
+    p.add_argument("-o", "--output", metavar="FILE", required=True, help="norm table JSON to write")
+    p.add_argument(
+        "--description",
+        required=True,
+        help="who the sample is: population, period, selection (shown with every use)",
+    )
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="date to record (default today)")
+    p.add_argument("--simulated", action="store_true", help="mark a simulated norm sample")
+    p.set_defaults(func=_cmd_norms_build)
+    np_.set_defaults(func=lambda a: _missing_action(np_))
 
     p = sub.add_parser("demo", help="score the bundled simulated candidates")
     p.add_argument("--out", metavar="DIR", help="also write the results into DIR")

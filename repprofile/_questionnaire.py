@@ -92,6 +92,20 @@ class Scale(_Model):
         ge=1,
         description="Fewest answered items for a score; default half the items, rounded up.",
     )
+    reliability: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description=(
+            "Reliability the questionnaire's authors report (e.g. alpha in their sample); "
+            "used for measurement error when no norm table gives one."
+        ),
+    )
+    sd: float | None = Field(
+        default=None,
+        gt=0,
+        description="SD of the scale mean score in the authors' reference sample (for the SEM).",
+    )
 
 
 class Item(_Model):

@@ -25,6 +25,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -32,6 +33,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from ._answers import AnswerSet, CandidateError, as_answer_set
+from ._errors import InputError
+from ._norms import NormedScores, NormTable, ReliabilityChoice, load_norms
 from ._questionnaire import Questionnaire, load_questionnaire
 from ._version import __version__
 
@@ -55,6 +58,20 @@ class Provenance(BaseModel):
     questionnaire_version: str
     questionnaire_sha256: str
     repprofile_version: str
+    norms: NormsProvenance | None = None
+    ci_level: float | None = None
+
+
+class NormsProvenance(BaseModel):
+    """Which norm table standardized the scores."""
+
+    model_config = ConfigDict(frozen=True)
+
+    description: str
+    created: str
+    n: int
+    simulated: bool
+    sha256: str
 
 
 class ScaleScore(BaseModel):
@@ -67,6 +84,18 @@ class ScaleScore(BaseModel):
     pomp: float | None
     n_answered: int
     reason: str | None = None
+    z: float | None = None
+    t: float | None = None
+    percentile: float | None = None
+    sten: int | None = None
+    stanine: int | None = None
+    sem: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    t_ci_low: float | None = None
+    t_ci_high: float | None = None
+    percentile_ci_low: float | None = None
+    percentile_ci_high: float | None = None
 
 
 class Profile(BaseModel):
@@ -78,6 +107,8 @@ class Profile(BaseModel):
     scales: dict[str, ScaleScore]
     primary_type: str | None
     secondary_type: str | None
+    type_clarity: Literal["clear", "mixed"] | None = None
+    types: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +228,9 @@ class ScoreResult:
         n_answered: NDArray[np.int32],
         scored: NDArray[np.bool_],
         errors: list[CandidateError],
+        norms: NormTable | None = None,
+        ci: float = 0.90,
+        reliability: ReliabilityChoice = "alpha",
     ) -> None:
         q = answers.questionnaire
         self.questionnaire = q
@@ -209,11 +243,28 @@ class ScoreResult:
         self.n_answered = n_answered
         self.scored = scored
         self.errors = errors
+        if norms is not None:
+            norms.check_for(q)
+        self.norms = norms
+        self._ci = ci
+        self._reliability_choice: ReliabilityChoice = reliability
         self.provenance = Provenance(
             questionnaire_id=q.id,
             questionnaire_version=q.version,
             questionnaire_sha256=q.fingerprint,
             repprofile_version=__version__,
+            norms=(
+                NormsProvenance(
+                    description=norms.description,
+                    created=norms.created,
+                    n=norms.n,
+                    simulated=norms.simulated,
+                    sha256=norms.fingerprint(),
+                )
+                if norms is not None
+                else None
+            ),
+            ci_level=ci,
         )
 
     @functools.cached_property
@@ -242,6 +293,15 @@ class ScoreResult:
                 (self.raw - lo * self.n_answered) * 100.0 / (self.n_answered * (hi - lo))
             )
         return out
+
+    @functools.cached_property
+    def normed(self) -> NormedScores:
+        """Standard scores (z, T, percentile, sten, stanine; with norms) and measurement
+        error (sem and confidence intervals; when reliabilities are known), per row and
+        scale. Arrays are NaN where unavailable: never guessed."""
+        return NormedScores(
+            self.mean, self.questionnaire, self.norms, self._ci, self._reliability_choice
+        )
 
     def __len__(self) -> int:
         return int(self.scored.shape[0])
@@ -315,6 +375,14 @@ class ScoreResult:
         n_ans = [c.tolist() for c in self.n_answered[rows].T]
         order = self._type_order[rows]
         names: list[str | None] = [*self.scale_ids, None]
+        nd = self.normed
+        extra = {
+            name: [_nan_to_none(c) for c in getattr(nd, name)[rows].T] for name in _NORMED_FIELDS
+        }
+        for name in ("sten", "stanine"):
+            extra[name] = [[None if v is None else int(v) for v in c] for c in extra[name]]
+        sem = [_f(v) for v in nd.sem]
+        clarity = nd.clarity(order[:, 0], order[:, 1])
         short: NDArray[np.bool_] = np.asarray(
             (self.n_answered[rows] < self.questionnaire.min_answered).any(axis=1)
         )
@@ -329,11 +397,17 @@ class ScoreResult:
                         "pomp": pomp[j][i],
                         "n_answered": n_ans[j][i],
                         "reason": reasons[j],
+                        "sem": sem[j] if mean[j][i] is not None else None,
+                        **{name: extra[name][j][i] for name in _NORMED_FIELDS},
                     }
                     for j, sid in enumerate(self.scale_ids)
                 },
                 "primary_type": names[order[i, 0]],
                 "secondary_type": names[order[i, 1]],
+                "type_clarity": clarity[i],
+                "types": (
+                    [names[order[i, 0]], names[order[i, 1]]] if clarity[i] == "mixed" else None
+                ),
             }
 
     def profiles(self) -> list[Profile]:
@@ -377,6 +451,8 @@ class ScoreResult:
         cols = ["candidate_id"]
         for sid in self.scale_ids:
             cols += [f"{sid}_mean", f"{sid}_pomp"]
+            if self.norms is not None:
+                cols += [f"{sid}_t", f"{sid}_percentile"]
         return [*cols, "primary_type", "secondary_type"]
 
     def csv_rows(self) -> Iterator[list[Any]]:
@@ -386,6 +462,8 @@ class ScoreResult:
             for sid in self.scale_ids:
                 sc = r["scales"][sid]
                 row += [_csv_num(sc["mean"]), _csv_num(sc["pomp"])]
+                if self.norms is not None:
+                    row += [_csv_num(sc["t"]), _csv_num(sc["percentile"])]
             yield [*row, r["primary_type"] or "", r["secondary_type"] or ""]
 
     def to_pandas(self, metric: Literal["mean", "raw", "pomp"] = "mean") -> Any:
@@ -400,6 +478,26 @@ class ScoreResult:
         )
 
 
+_NORMED_FIELDS = (
+    "z",
+    "t",
+    "percentile",
+    "sten",
+    "stanine",
+    "ci_low",
+    "ci_high",
+    "t_ci_low",
+    "t_ci_high",
+    "percentile_ci_low",
+    "percentile_ci_high",
+)
+
+
+def _f(v: float | np.floating[Any]) -> float | None:
+    x = float(v)
+    return x if math.isfinite(x) else None
+
+
 def _csv_num(v: float | None) -> str:
     return "" if v is None else repr(v)
 
@@ -409,6 +507,9 @@ def score(
     answers: Any,
     *,
     candidate_ids: Sequence[str] | None = None,
+    norms: str | Path | NormTable | None = None,
+    ci: float = 0.90,
+    reliability: ReliabilityChoice = "alpha",
 ) -> ScoreResult:
     """Score candidates' answers on every scale of a questionnaire.
 
@@ -423,6 +524,13 @@ def score(
         CSV/JSON answers file. Missing answers are NaN/None/blank, never 0.
     candidate_ids : sequence of str, optional
         Ids for the rows of an array answer (default ``"1"``, ``"2"``, ...).
+    norms : NormTable or path, optional
+        A norm table for this questionnaire version: adds z, T, percentile, sten and
+        stanine per scale, and the measurement error from its reliabilities.
+    ci : float
+        Level of the score confidence intervals (default 0.90).
+    reliability : {"alpha", "omega_total"}
+        Which reliability estimate of the norm table gives the SEM (default alpha).
 
     Returns
     -------
@@ -497,4 +605,11 @@ def score(
                 )
             )
         scored[np.unique(kernel.bad_rows)] = False
-    return ScoreResult(answers_set, kernel.raw, kernel.n_answered, scored, errors)
+    if not 0.0 < ci < 1.0:
+        raise InputError(
+            f"The 'ci' parameter of score must be between 0 and 1, got {ci!r} instead."
+        )
+    table = load_norms(norms) if norms is not None else None
+    return ScoreResult(
+        answers_set, kernel.raw, kernel.n_answered, scored, errors, table, ci, reliability
+    )

@@ -1,0 +1,319 @@
+"""Norm tables: build them from a sample, apply them to scores, with measurement error.
+
+A norm table holds, per scale, the norm sample's n, mean and SD of the scale mean
+score, its reliability estimates, and the distribution of its mean scores (distinct
+values and counts) for an exact mid-point percentile. It names the questionnaire id
+and version it was built for; applying it to another version is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._answers import as_answer_set
+from ._errors import InputError
+from ._questionnaire import Questionnaire, format_validation_error, load_questionnaire
+from ._version import __version__
+
+__all__ = [
+    "NormTable",
+    "ScaleNorm",
+    "build_norms",
+    "load_norms",
+    "percentile_rank",
+    "stanine",
+    "sten",
+    "t_score",
+]
+
+Array = NDArray[np.float64]
+
+
+class ScaleNorm(BaseModel):
+    """Norms of one scale: statistics of the mean score in the norm sample."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n: int = Field(ge=2)
+    mean: float
+    sd: float = Field(gt=0)
+    alpha: float | None = None
+    omega_total: float | None = None
+    std_alpha: float | None = None
+    g6: float | None = None
+    values: list[float] = Field(description="Distinct mean scores in the sample, ascending.")
+    counts: list[int] = Field(description="How many of the sample had each value.")
+
+
+class NormTable(BaseModel):
+    """A norm table for one questionnaire version (JSON file, see docs/norms.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["repprofile-norms/1"] = "repprofile-norms/1"
+    questionnaire_id: str
+    questionnaire_version: str
+    description: str = Field(min_length=1)
+    created: str = Field(description="ISO date the table was built.")
+    n: int
+    simulated: bool = Field(
+        default=False, description="True when the norm sample is simulated, not real people."
+    )
+    repprofile_version: str
+    scales: dict[str, ScaleNorm]
+
+    def check_for(self, q: Questionnaire) -> None:
+        """Refuse a table built for another questionnaire or version."""
+        if (self.questionnaire_id, self.questionnaire_version) != (q.id, q.version):
+            raise InputError(
+                f"The norm table was built for questionnaire {self.questionnaire_id!r} "
+                f"version {self.questionnaire_version}, but the answers are to {q.id!r} "
+                f"version {q.version}. Norms do not carry over between versions: build a "
+                "norm table for this version (repprofile norms build)."
+            )
+        missing = [s for s in q.scale_ids if s not in self.scales]
+        if missing:
+            raise InputError(
+                f"The norm table has no norms for scale(s) {', '.join(missing)} of {q.id!r}."
+            )
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the table's canonical JSON (for provenance)."""
+        import hashlib
+
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent)
+
+
+def load_norms(source: str | Path | NormTable | dict[str, Any]) -> NormTable:
+    """Read a norm table from a JSON file (or validate a parsed one)."""
+    if isinstance(source, NormTable):
+        return source
+    if isinstance(source, dict):
+        data: Any = source
+        name = "norms"
+    else:
+        path = Path(source)
+        name = str(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{name}: no such norm table file") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{name}: not a readable JSON norm table ({exc})") from None
+    try:
+        return NormTable.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(format_validation_error(name, exc)) from None
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def t_score(z: Array) -> Array:
+    """T score: :math:`T = 50 + 10 z` (McCall 1922)."""
+    return 50.0 + 10.0 * z
+
+
+def sten(z: Array) -> Array:
+    """Standard ten: :math:`\\mathrm{clip}(\\lfloor 2z \\rfloor + 6, 1, 10)` (Canfield 1951)."""
+    with np.errstate(invalid="ignore"):
+        return np.clip(np.floor(2.0 * z) + 6.0, 1.0, 10.0)
+
+
+def stanine(z: Array) -> Array:
+    """Standard nine: :math:`\\mathrm{clip}(\\mathrm{round}(2z + 5), 1, 9)`, halves rounded up."""
+    with np.errstate(invalid="ignore"):
+        return np.clip(np.floor(2.0 * z + 5.5), 1.0, 9.0)
+
+
+def percentile_rank(x: Array, values: Array, counts: Array) -> Array:
+    """Mid-point percentile rank of ``x`` in a sample given as distinct values and counts.
+
+    Notes
+    -----
+    :math:`P = 100 (B + E/2) / N` with :math:`B` the number of the sample below
+    :math:`x`, :math:`E` the number equal to it and :math:`N` the sample size (the
+    mid-point percentile rank, e.g. Crocker & Algina 1986, ch. 19). NaN stays NaN.
+    """
+    cum = np.concatenate([[0.0], np.cumsum(counts)])
+    total = cum[-1]
+    safe = np.where(np.isnan(x), -np.inf, x)
+    left = np.searchsorted(values, safe, side="left")
+    right = np.searchsorted(values, safe, side="right")
+    out: Array = 100.0 * (cum[left] + (cum[right] - cum[left]) / 2.0) / total
+    out[np.isnan(x)] = np.nan
+    return out
+
+
+def build_norms(
+    questionnaire: str | Questionnaire,
+    answers: Any,
+    *,
+    description: str,
+    created: str | _dt.date | None = None,
+    simulated: bool = False,
+) -> NormTable:
+    """Build a norm table from a sample of answers (e.g. a company's applicant pool).
+
+    Parameters
+    ----------
+    questionnaire, answers
+        As for :func:`repprofile.score`; rejected candidates are left out.
+    description : str
+        Who the sample is (population, period, selection), shown with every use.
+    created : str or date, optional
+        Date recorded in the table (default today). Pass it for byte-identical rebuilds.
+    simulated : bool
+        Mark a table built from simulated data; every output that uses it says so.
+
+    Notes
+    -----
+    Per scale, over the candidates with a mean score: n, mean and SD (n - 1) of the
+    mean score, the reliability estimates of :func:`repprofile.reliability`, and the
+    distinct mean scores with their counts (for :func:`percentile_rank`).
+    """
+    from ._reliability import reliability
+    from ._scoring import score
+
+    q = load_questionnaire(questionnaire)
+    result = score(q, as_answer_set(q, answers))
+    rel = reliability(q, result)
+    scales: dict[str, ScaleNorm] = {}
+    for j, sid in enumerate(q.scale_ids):
+        m = result.mean[:, j]
+        m = m[np.isfinite(m)]
+        if m.size < 2 or float(np.std(m)) == 0.0:
+            raise InputError(
+                f"Scale {sid!r} has {m.size} scored candidates"
+                + (" with identical scores" if m.size >= 2 else "")
+                + "; a norm table needs at least 2 with different scores."
+            )
+        values, counts = np.unique(m, return_counts=True)
+        r = rel.scales[sid]
+        scales[sid] = ScaleNorm(
+            n=int(m.size),
+            mean=float(m.mean()),
+            sd=float(m.std(ddof=1)),
+            alpha=r.alpha,
+            omega_total=r.omega_total,
+            std_alpha=r.std_alpha,
+            g6=r.g6,
+            values=values.tolist(),
+            counts=counts.tolist(),
+        )
+    if created is None:
+        created = _dt.date.today()
+    return NormTable(
+        questionnaire_id=q.id,
+        questionnaire_version=q.version,
+        description=description,
+        created=created.isoformat() if isinstance(created, _dt.date) else str(created),
+        n=int(result.scored.sum()),
+        simulated=simulated,
+        repprofile_version=__version__,
+        scales=scales,
+    )
+
+
+# --------------------------------------------------------------------------- applying
+
+
+ReliabilityChoice = Literal["alpha", "omega_total"]
+
+
+class NormedScores:
+    """Standard scores and measurement error for a batch (arrays: rows x scales).
+
+    Built by :class:`repprofile.ScoreResult` when norms or reliabilities are known.
+    """
+
+    def __init__(
+        self,
+        mean: Array,
+        q: Questionnaire,
+        norms: NormTable | None,
+        ci: float,
+        estimate: ReliabilityChoice,
+    ) -> None:
+        from scipy.special import ndtri  # standard normal quantile
+
+        s = len(q.scale_ids)
+        self.level = ci
+        self.z_crit = float(ndtri(0.5 + ci / 2.0))
+        self.reliability = np.full(s, np.nan)
+        self.reliability_source: list[str | None] = [None] * s
+        self.sd = np.full(s, np.nan)
+        for j, scale in enumerate(q.scales):
+            norm = norms.scales[scale.id] if norms is not None else None
+            r_norm = getattr(norm, estimate) if norm is not None else None
+            if r_norm is not None:
+                self.reliability[j] = r_norm
+                self.reliability_source[j] = f"norm table ({estimate})"
+            elif scale.reliability is not None:
+                self.reliability[j] = scale.reliability
+                self.reliability_source[j] = "questionnaire file"
+            if norm is not None:
+                self.sd[j] = norm.sd
+            elif scale.sd is not None:
+                self.sd[j] = scale.sd
+        r = np.clip(self.reliability, 0.0, 1.0)
+        self.sem = self.sd * np.sqrt(1.0 - r)  # NaN unless both are known
+        half = self.z_crit * self.sem
+        self.ci_low = mean - half
+        self.ci_high = mean + half
+        self.has_norms = norms is not None
+        if norms is None:
+            nan = np.full(mean.shape, np.nan)
+            self.z = self.t = self.percentile = self.sten = self.stanine = nan
+            self.t_ci_low = self.t_ci_high = nan
+            self.percentile_ci_low = self.percentile_ci_high = nan
+            return
+        n_mean = np.array([norms.scales[sid].mean for sid in q.scale_ids])
+        self.z = (mean - n_mean) / self.sd
+        self.t = t_score(self.z)
+        self.sten = sten(self.z)
+        self.stanine = stanine(self.z)
+        self.t_ci_low = t_score((self.ci_low - n_mean) / self.sd)
+        self.t_ci_high = t_score((self.ci_high - n_mean) / self.sd)
+        self.percentile = np.empty_like(mean)
+        self.percentile_ci_low = np.empty_like(mean)
+        self.percentile_ci_high = np.empty_like(mean)
+        for j, sid in enumerate(q.scale_ids):
+            values = np.asarray(norms.scales[sid].values)
+            counts = np.asarray(norms.scales[sid].counts, dtype=np.float64)
+            self.percentile[:, j] = percentile_rank(mean[:, j], values, counts)
+            self.percentile_ci_low[:, j] = percentile_rank(self.ci_low[:, j], values, counts)
+            self.percentile_ci_high[:, j] = percentile_rank(self.ci_high[:, j], values, counts)
+
+    def clarity(self, first: NDArray[np.intp], second: NDArray[np.intp]) -> NDArray[np.object_]:
+        """Per row: 'clear' when z(primary) - z(secondary) exceeds z_crit * SE_diff.
+
+        Notes
+        -----
+        In the z metric the SEM of scale j is :math:`\\sqrt{1 - r_j}`, so
+        :math:`SE_{diff} = \\sqrt{(1 - r_1) + (1 - r_2)}` (the standard error of a
+        difference score, e.g. Crocker & Algina 1986). Null without norms and
+        reliabilities, or without a secondary type.
+        """
+        rows = np.arange(first.size)
+        ok = (first >= 0) & (second >= 0)
+        f = np.where(ok, first, 0)
+        g = np.where(ok, second, 0)
+        diff = self.z[rows, f] - self.z[rows, g]
+        r = np.clip(self.reliability, 0.0, 1.0)
+        se = np.sqrt((1.0 - r[f]) + (1.0 - r[g]))
+        known = ok & np.isfinite(diff) & np.isfinite(se)
+        label = np.where(diff > self.z_crit * se, "clear", "mixed").astype(object)
+        label[~known] = None
+        return label
