@@ -7,12 +7,36 @@ from typing import TextIO
 
 from ._questionnaire import bundled_dir, load_questionnaire
 
-__all__ = ["demo_sample_path", "run_demo"]
+__all__ = ["build_demo_norms", "demo_norms_path", "demo_sample_path", "run_demo"]
+
+DEMO_NORMS_DESCRIPTION = (
+    "SIMULATED norm sample of 5,000 computer-generated respondents (not real people), "
+    "for demonstrations only. Never use it to assess anyone: build norms from your own "
+    "applicant pool (repprofile norms build)."
+)
 
 
 def demo_sample_path() -> Path:
     """The bundled CSV of simulated candidates (ids start with SIMULATED-)."""
     return bundled_dir() / "samples" / "rep-types-simulated.csv"
+
+
+def demo_norms_path() -> Path:
+    """The bundled simulated norm table of rep-types (labelled simulated)."""
+    return bundled_dir() / "norms" / "rep-types-simulated.json"
+
+
+def build_demo_norms() -> str:
+    """Rebuild the bundled simulated norm table (JSON text); a test checks it is unchanged."""
+    from ._norms import build_norms
+    from ._simulate import simulate_answers
+
+    q = load_questionnaire("rep-types")
+    answers, _ = simulate_answers(q, 5000, seed=20170101, missing=0.01)
+    table = build_norms(
+        q, answers, description=DEMO_NORMS_DESCRIPTION, created="2026-11-22", simulated=True
+    )
+    return table.to_json() + "\n"
 
 
 def run_demo(out: Path | None, stdout: TextIO) -> int:
@@ -24,16 +48,23 @@ def run_demo(out: Path | None, stdout: TextIO) -> int:
     from ._scoring import score
 
     q = load_questionnaire("rep-types")
-    result = score(q, demo_sample_path())
+    result = score(q, demo_sample_path(), norms=demo_norms_path())
     names = {s.id: s.name for s in q.scales}
     print(
         f"repprofile demo: {len(result)} SIMULATED candidates (not real people) scored on "
         f"{q.title} ({q.id} {q.version}).\n"
         "Scores are POMP (0-100, percent of the maximum possible). The questionnaire is a\n"
-        "starting point, not a validated instrument; no norms are applied.\n",
+        "starting point, not a validated instrument. Type clarity uses the bundled norm table,\n"
+        "which is SIMULATED too: it only shows how norms work.\n",
         file=stdout,
     )
-    header = ["CANDIDATE", *[names[s][:12] for s in q.scale_ids], "PRIMARY", "SECONDARY"]
+    header = [
+        "CANDIDATE",
+        *[names[s][:12] for s in q.scale_ids],
+        "PRIMARY",
+        "SECONDARY",
+        "CLARITY",
+    ]
     rows = [header]
     for p in result.profiles():
         rows.append(
@@ -42,6 +73,7 @@ def run_demo(out: Path | None, stdout: TextIO) -> int:
                 *["-" if (v := p.scales[s].pomp) is None else f"{v:.0f}" for s in q.scale_ids],
                 names.get(p.primary_type or "", "-"),
                 names.get(p.secondary_type or "", "-"),
+                p.type_clarity or "-",
             ]
         )
     print(_table(rows, right=tuple(range(1, 1 + len(q.scale_ids)))), file=stdout, end="")
