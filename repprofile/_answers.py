@@ -129,18 +129,29 @@ def _coerce_number(value: Any) -> float | None:
 
 
 def _check_ids(
-    ids: Sequence[str], errors: list[CandidateError], rejected: NDArray[np.bool_]
+    ids: Sequence[str],
+    errors: list[CandidateError],
+    rejected: NDArray[np.bool_],
+    no_id: frozenset[int] = frozenset(),
+    noun: str = "records",
+    numbers: Sequence[int] | None = None,
 ) -> None:
-    """Reject every row whose id is repeated (an HR system maps results by id)."""
+    """Reject every row whose id is repeated (an HR system maps results by id).
+
+    Rows in ``no_id`` carry a placeholder id (the real one was missing): they are
+    already rejected and never count as duplicates.
+    """
     first: dict[str, int] = {}
     dups: dict[str, list[int]] = {}
     for row, cid in enumerate(ids):
+        if row in no_id:
+            continue
         if cid in first:
             dups.setdefault(cid, [first[cid]]).append(row)
         else:
             first[cid] = row
     for cid, rows in dups.items():
-        listed = ", ".join(str(r + 1) for r in rows)
+        listed = ", ".join(str(numbers[r] if numbers is not None else r + 1) for r in rows)
         for r in rows:
             rejected[r] = True
         errors.append(
@@ -149,7 +160,7 @@ def _check_ids(
                 item_id=None,
                 value=cid,
                 message=(
-                    f"candidate id {cid!r} appears {len(rows)} times (records {listed}); "
+                    f"candidate id {cid!r} appears {len(rows)} times ({noun} {listed}); "
                     "expected each candidate id once. None of them was scored."
                 ),
             )
@@ -175,12 +186,14 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
     ids: list[str] = []
     errors: list[CandidateError] = []
     bad: list[bool] = []
+    no_id: set[int] = set()
     expected = _expected(q)
     for i, rec in enumerate(records):
         row = [math.nan] * len(col)
         label = f"record {i + 1}"
         if not isinstance(rec, Mapping):
             cid = f"#{i + 1}"
+            no_id.add(i)
             errors.append(
                 CandidateError(
                     candidate_id=None,
@@ -201,6 +214,7 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
         rejected = False
         if cid_or_none is None:
             cid = f"#{i + 1}"
+            no_id.add(i)
             errors.append(
                 CandidateError(
                     candidate_id=None,
@@ -278,7 +292,7 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
         bad.append(rejected)
     values = np.array(rows, dtype=np.float64).reshape(len(rows), len(col))
     rejected_arr = np.array(bad, dtype=bool)
-    _check_ids(ids, errors, rejected_arr)
+    _check_ids(ids, errors, rejected_arr, frozenset(no_id))
     return AnswerSet(q, values, tuple(ids), errors, rejected_arr)
 
 
@@ -293,6 +307,7 @@ def _from_table(
     source: str,
     row_offset: int,
     row_numbers: Sequence[int] | None = None,
+    no_id: frozenset[int] = frozenset(),
 ) -> AnswerSet:
     """Build an AnswerSet from string or numeric cells of a wide table.
 
@@ -358,7 +373,7 @@ def _from_table(
             rowno = row_numbers[r] if row_numbers is not None else r + row_offset
             errors.append(
                 CandidateError(
-                    candidate_id=ids[r],
+                    candidate_id=None if r in no_id else ids[r],
                     item_id=q.item_ids[qcols[c]],
                     value=str(text[r, c]),
                     message=(
@@ -367,7 +382,10 @@ def _from_table(
                     ),
                 )
             )
-    _check_ids(ids, errors, rejected)
+    numbers = row_numbers if row_numbers is not None else [r + row_offset for r in range(len(ids))]
+    _check_ids(ids, errors, rejected, no_id, noun="rows", numbers=numbers)
+    if no_id:
+        rejected[sorted(no_id)] = True
     return AnswerSet(q, values, tuple(ids), errors, rejected)
 
 
@@ -383,6 +401,12 @@ def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
             f"{source}: the CSV header has no 'candidate_id' column, got columns "
             f"{header[:5]}{' ...' if len(header) > 5 else ''} instead. Add a first column "
             "named candidate_id with one unique id per candidate."
+        )
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InputError(
+            f"{source}: the CSV header repeats column(s) {', '.join(map(repr, repeated))}; "
+            "expected each column once, so that no answer is silently dropped."
         )
     id_col = header.index("candidate_id")
     width = len(header)
@@ -406,12 +430,14 @@ def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
         rows.append(row[:id_col] + row[id_col + 1 :])
     other = header[:id_col] + header[id_col + 1 :]
     cells = np.array(rows, dtype=str).reshape(len(rows), len(other))
-    answers = _from_table(q, other, ids, cells, source, row_offset=2, row_numbers=linenos)
+    answers = _from_table(
+        q, other, ids, cells, source, row_offset=2, row_numbers=linenos, no_id=frozenset(empty_ids)
+    )
     for row_index, cid, got in ragged:
         answers.rejected[row_index] = True  # type: ignore[index]
         answers.errors.append(
             CandidateError(
-                candidate_id=cid,
+                candidate_id=None if row_index in empty_ids else cid,
                 item_id=None,
                 value=None,
                 message=(
@@ -504,14 +530,36 @@ def as_answer_set(
     if _is_dataframe(answers):
         df = answers
         if "candidate_id" in df.columns:
-            ids = [str(v) for v in df["candidate_id"].tolist()]
+            raw_ids = df["candidate_id"].tolist()
             df = df.drop(columns=["candidate_id"])
         else:
-            ids = [str(v) for v in df.index.tolist()]
+            raw_ids = df.index.tolist()
+        ids = []
+        no_id: set[int] = set()
+        for i, v in enumerate(raw_ids):
+            cid = _candidate_id(v)
+            if cid is None and isinstance(v, float | np.floating) and float(v).is_integer():
+                cid = str(int(v))
+            if cid is None:
+                no_id.add(i)
+                cid = f"#{i + 1}"
+            ids.append(cid)
         header = [str(c) for c in df.columns]
         numeric = all(dt.kind in "fiu" for dt in df.dtypes)  # bool: an error, as in JSON
         cells = df.to_numpy(dtype=np.float64 if numeric else object)
-        return _from_table(q, header, ids, cells, "DataFrame", row_offset=1)
+        answers_set = _from_table(
+            q, header, ids, cells, "DataFrame", row_offset=1, no_id=frozenset(no_id)
+        )
+        for i in sorted(no_id):
+            answers_set.errors.append(
+                CandidateError(
+                    candidate_id=None,
+                    item_id=None,
+                    value=_json_value(raw_ids[i]),
+                    message=f"DataFrame row {i + 1} has no candidate id (got {raw_ids[i]!r})",
+                )
+            )
+        return answers_set
     if isinstance(answers, np.ndarray):
         return _from_array(q, answers, candidate_ids)
     if isinstance(answers, Mapping):

@@ -19,7 +19,15 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import yaml
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ._errors import QuestionnaireError
 
@@ -47,8 +55,8 @@ class _Model(BaseModel):
 class ResponseScale(_Model):
     """The answer scale shared by every item, e.g. 1 (strongly disagree) to 5."""
 
-    min: int = Field(description="Lowest possible answer.")
-    max: int = Field(description="Highest possible answer; must be greater than min.")
+    min: StrictInt = Field(description="Lowest possible answer.")
+    max: StrictInt = Field(description="Highest possible answer; must be greater than min.")
     labels: dict[int, str] = Field(
         default_factory=dict, description="Optional labels of some or all answer values."
     )
@@ -117,6 +125,13 @@ class Item(_Model):
     keyed: Literal[1, -1] = Field(
         default=1, description="1 for positively keyed, -1 for reverse-keyed items."
     )
+
+    @field_validator("keyed", mode="before")
+    @classmethod
+    def _keyed_is_an_integer(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"keyed must be 1 or -1, got {value!r} instead")
+        return value
 
 
 class Questionnaire(_Model):

@@ -321,6 +321,8 @@ class ScoreResult:
     def _type_order(self) -> NDArray[np.intp]:
         """Column indices of the primary and secondary trait scale per row (-1: none)."""
         trait = np.flatnonzero(self.questionnaire.trait_mask)
+        if trait.size == 0:  # a questionnaire of validity scales only has no types
+            return np.full((len(self), 2), -1, dtype=np.intp)
         p = self.pomp[:, trait]
         filled = np.where(np.isnan(p), -np.inf, p)
         first = np.argmax(filled, axis=1)  # ties: first scale in file order
@@ -590,7 +592,7 @@ def score(
         expected = q.response_scale.describe()
         values = answers_set.values
         for r, c in zip(kernel.bad_rows.tolist(), kernel.bad_cols.tolist(), strict=True):
-            v = float(values[r, c])
+            v = float(str(values.dtype.type(values[r, c])))  # shortest repr of its dtype
             shown: float | int | str = int(v) if v.is_integer() else v
             if not math.isfinite(v):
                 shown = str(v)

@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 __all__ = ["PairwiseMoments", "pairwise_moments"]
@@ -75,6 +74,8 @@ def pairwise_moments(
     NM = np.zeros((k, k))  # Mc' Mc
     colsum = np.zeros(k)
     colsq = np.zeros(k)
+    import scipy.sparse as sp  # imported here: keeps `import repprofile` light
+
     n = 0
     for z in blocks:
         n += z.shape[0]

@@ -30,7 +30,7 @@ def read_matrix(name: str) -> tuple[list[str], list[str], NDArray[np.float64]]:
 
 def read_long(name: str) -> dict[tuple[str, ...], float]:
     """A long-format reference CSV: key columns then a final 'value' column."""
-    header, rows = read_table(name)
+    _, rows = read_table(name)
     return {tuple(r[:-1]): (float(r[-1]) if r[-1] != "" else np.nan) for r in rows}
 
 

@@ -1,0 +1,83 @@
+"""Regression tests for defects found in review (each failed before its fix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import repprofile
+
+BASE: dict[str, Any] = {
+    "id": "t",
+    "version": "1",
+    "title": "t",
+    "response_scale": {"min": 1, "max": 5},
+    "scales": [{"id": "a", "name": "A"}],
+    "items": [{"id": "i1", "text": "x", "scale": "a"}, {"id": "i2", "text": "y", "scale": "a"}],
+}
+
+
+def test_validity_only_questionnaire_has_no_types() -> None:
+    q = repprofile.Questionnaire.model_validate(
+        {**BASE, "scales": [{"id": "a", "name": "A", "kind": "validity"}]}
+    )
+    r = repprofile.score(q, np.array([[1.0, 2.0]]))
+    p = r.profiles()[0]
+    assert p.scales["a"].raw == 3.0  # 1 + 2
+    assert p.primary_type is None
+    assert p.secondary_type is None
+
+
+@pytest.mark.parametrize("bad", [True, 1.0, "1"])
+def test_keyed_must_be_the_integer_1_or_minus_1(bad: object) -> None:
+    items = [{"id": "i1", "text": "x", "scale": "a", "keyed": bad}, BASE["items"][1]]
+    with pytest.raises(ValueError, match=r"keyed"):
+        repprofile.Questionnaire.model_validate({**BASE, "items": items})
+
+
+@pytest.mark.parametrize("bad", [True, "1", 1.5])
+def test_response_scale_bounds_must_be_integers(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"response_scale\.min"):
+        repprofile.Questionnaire.model_validate({**BASE, "response_scale": {"min": bad, "max": 5}})
+
+
+def test_repeated_csv_column_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("candidate_id,i1,i2,i1\nc1,1,2,3\n")
+    q = repprofile.Questionnaire.model_validate(BASE)
+    with pytest.raises(repprofile.InputError, match=r"repeats column\(s\) 'i1'"):
+        repprofile.read_answers(f, q)
+
+
+def test_placeholder_for_a_missing_id_never_clashes_with_a_real_id() -> None:
+    q = repprofile.Questionnaire.model_validate(BASE)
+    records = [
+        {"candidate_id": "#1", "answers": {"i1": 4, "i2": 5}},  # a real id that looks odd
+        {"answers": {"i1": 1, "i2": 1}},  # no id: placeholder "#2"
+        {"candidate_id": "#2", "answers": {"i1": 2, "i2": 2}},
+    ]
+    r = repprofile.score(q, records)
+    assert r.scored.tolist() == [True, False, True]
+    assert [p.candidate_id for p in r.profiles()] == ["#1", "#2"]
+    assert [e.candidate_id for e in r.errors] == [None]
+
+
+def test_dataframe_without_an_id_rejects_that_row_only() -> None:
+    pd = pytest.importorskip("pandas")
+    q = repprofile.Questionnaire.model_validate(BASE)
+    df = pd.DataFrame({"candidate_id": ["c1", None], "i1": [1, 2], "i2": [3, 4]})
+    r = repprofile.score(q, df)
+    assert r.scored.tolist() == [True, False]
+    assert r.profiles()[0].scales["a"].mean == 2.0  # (1 + 3) / 2
+    assert r.errors[0].candidate_id is None
+    assert "row 2 has no candidate id" in r.errors[0].message
+
+
+def test_float32_error_value_is_shown_as_written() -> None:
+    q = repprofile.Questionnaire.model_validate(BASE)
+    r = repprofile.score(q, np.array([[0.1, 2.0]], dtype=np.float32))
+    assert r.errors[0].value == 0.1
+    assert "answer 0.1 is outside" in r.errors[0].message
