@@ -77,6 +77,9 @@ class AnswerSet:
         Problems found while reading; each names a rejected candidate.
     rejected : ndarray of bool, shape (n_candidates,)
         True for candidates rejected while reading.
+    seconds : ndarray of float, shape (n_candidates,), optional
+        Time each candidate took to answer, in seconds (NaN: unknown), for the
+        response-time quality check.
     """
 
     questionnaire: Questionnaire
@@ -84,6 +87,7 @@ class AnswerSet:
     ids: tuple[str, ...] | None = None
     errors: list[CandidateError] = field(default_factory=list)
     rejected: NDArray[np.bool_] | None = None
+    seconds: NDArray[np.float64] | None = None
 
     @property
     def n(self) -> int:
@@ -186,6 +190,7 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
     ids: list[str] = []
     errors: list[CandidateError] = []
     bad: list[bool] = []
+    seconds: list[float] = []
     no_id: set[int] = set()
     expected = _expected(q)
     for i, rec in enumerate(records):
@@ -209,6 +214,7 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
             ids.append(cid)
             rows.append(row)
             bad.append(True)
+            seconds.append(math.nan)
             continue
         cid_or_none = _candidate_id(rec.get("candidate_id"))
         rejected = False
@@ -230,7 +236,13 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
         else:
             cid = cid_or_none
         answers = rec.get("answers")
-        extra = sorted(set(rec) - {"candidate_id", "answers"})
+        extra = sorted(set(rec) - {"candidate_id", "answers", "seconds", "item_seconds"})
+        took, problem = _record_seconds(rec)
+        if problem:
+            errors.append(
+                CandidateError(candidate_id=cid_or_none, item_id=None, value=None, message=problem)
+            )
+            rejected = True
         if extra:
             errors.append(
                 CandidateError(
@@ -238,8 +250,8 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
                     item_id=None,
                     value=None,
                     message=(
-                        f"{label} has unknown field(s) {extra}; expected only 'candidate_id' "
-                        "and 'answers'"
+                        f"{label} has unknown field(s) {extra}; expected 'candidate_id', "
+                        "'answers' and optionally 'seconds' or 'item_seconds'"
                     ),
                 )
             )
@@ -290,10 +302,35 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
         ids.append(cid)
         rows.append(row)
         bad.append(rejected)
+        seconds.append(took)
     values = np.array(rows, dtype=np.float64).reshape(len(rows), len(col))
     rejected_arr = np.array(bad, dtype=bool)
     _check_ids(ids, errors, rejected_arr, frozenset(no_id))
-    return AnswerSet(q, values, tuple(ids), errors, rejected_arr)
+    took_arr = np.array(seconds, dtype=np.float64)
+    return AnswerSet(
+        q, values, tuple(ids), errors, rejected_arr, None if np.isnan(took_arr).all() else took_arr
+    )
+
+
+def _record_seconds(rec: Mapping[str, Any]) -> tuple[float, str | None]:
+    """Total answering time of a record: 'seconds', or the sum of 'item_seconds'."""
+    total = rec.get("seconds")
+    per_item = rec.get("item_seconds")
+    if total is not None:
+        number = _coerce_number(total)
+        if number is None or not math.isfinite(number) or number < 0:
+            return math.nan, f"'seconds' must be a non-negative number, got {total!r} instead"
+        return number, None
+    if per_item is not None:
+        if not isinstance(per_item, Mapping):
+            return math.nan, (
+                f"'item_seconds' must map item ids to seconds, got {type(per_item).__name__}"
+            )
+        times = [_coerce_number(v) for v in per_item.values()]
+        if any(t is None or not math.isfinite(t) or t < 0 for t in times):
+            return math.nan, "'item_seconds' must hold non-negative numbers of seconds"
+        return float(sum(t for t in times if t is not None)), None
+    return math.nan, None
 
 
 # --------------------------------------------------------------------------- tables
@@ -317,7 +354,7 @@ def _from_table(
     """
     header = [h.strip() for h in header]
     pos = {h: j for j, h in enumerate(header)}
-    ignored = [h for h in header if h not in set(q.item_ids)]
+    ignored = [h for h in header if h not in set(q.item_ids) and h != "seconds"]
     if ignored:
         warnings.warn(
             f"{source}: columns that are not items of {q.id!r} were ignored: "
@@ -383,10 +420,50 @@ def _from_table(
                 )
             )
     numbers = row_numbers if row_numbers is not None else [r + row_offset for r in range(len(ids))]
+    took = _table_seconds(cells, pos, ids, numbers, no_id, rejected, errors, source)
     _check_ids(ids, errors, rejected, no_id, noun="rows", numbers=numbers)
     if no_id:
         rejected[sorted(no_id)] = True
-    return AnswerSet(q, values, tuple(ids), errors, rejected)
+    return AnswerSet(q, values, tuple(ids), errors, rejected, took)
+
+
+def _table_seconds(
+    cells: NDArray[Any],
+    pos: Mapping[str, int],
+    ids: Sequence[str],
+    numbers: Sequence[int],
+    no_id: frozenset[int],
+    rejected: NDArray[np.bool_],
+    errors: list[CandidateError],
+    source: str,
+) -> NDArray[np.float64] | None:
+    """The optional 'seconds' column (total answering time); blank = unknown."""
+    if "seconds" not in pos:
+        return None
+    n = len(ids)
+    took = np.full(n, np.nan)
+    for r, cell in enumerate(cells[:, pos["seconds"]].tolist() if n else []):
+        text_cell = "" if cell is None else str(cell).strip()
+        if text_cell in ("", "nan"):
+            continue
+        try:
+            took[r] = float(text_cell)
+        except ValueError:
+            took[r] = math.nan
+        if not (math.isfinite(took[r]) and took[r] >= 0):
+            rejected[r] = True
+            errors.append(
+                CandidateError(
+                    candidate_id=None if r in no_id else ids[r],
+                    item_id=None,
+                    value=text_cell,
+                    message=(
+                        f"{source} row {numbers[r]}: 'seconds' must be a non-negative "
+                        f"number, got {text_cell!r} instead"
+                    ),
+                )
+            )
+    return took
 
 
 def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:

@@ -116,8 +116,9 @@ def _cmd_questionnaire_show(args: argparse.Namespace) -> int:
     counts = {s.id: 0 for s in q.scales}
     rev = {s.id: 0 for s in q.scales}
     for it in q.items:
-        counts[it.scale] += 1
-        rev[it.scale] += it.keyed == -1
+        if it.scale is not None:
+            counts[it.scale] += 1
+            rev[it.scale] += it.keyed == -1
     rows: list[tuple[str, ...]] = [("SCALE", "NAME", "KIND", "ITEMS", "REVERSED", "MIN_ANSWERED")]
     for j, s in enumerate(q.scales):
         rows.append(
@@ -126,7 +127,11 @@ def _cmd_questionnaire_show(args: argparse.Namespace) -> int:
     lines.append(_table(rows, right=(3, 4, 5)))
     rows = [("ITEM", "SCALE", "KEYED", "TEXT")]
     for it in q.items:
-        rows.append((it.id, it.scale, "+" if it.keyed == 1 else "-", it.text))
+        if it.scale is None:
+            expected = "/".join(str(v) for v in it.expected or [])
+            rows.append((it.id, f"({it.kind}: {expected})", "", it.text))
+        else:
+            rows.append((it.id, it.scale, "+" if it.keyed == 1 else "-", it.text))
     lines.append(_table(rows))
     write_output("\n".join(lines), None)
     return EXIT_OK
@@ -341,7 +346,7 @@ def _ci_level(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number such as 0.90, got {text!r}") from None
-    if v >= 1.0 and v < 100.0:
+    if 50.0 <= v < 100.0:  # a percentage such as 90 or 95
         v /= 100.0
     if not 0.0 < v < 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.90), got {text!r}")

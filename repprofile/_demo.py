@@ -58,25 +58,34 @@ def run_demo(out: Path | None, stdout: TextIO) -> int:
         "which is SIMULATED too: it only shows how norms work.\n",
         file=stdout,
     )
+    traits = [s.id for s in q.scales if s.kind == "trait"]
+    validity = [s.id for s in q.scales if s.kind == "validity"]
     header = [
         "CANDIDATE",
-        *[names[s][:12] for s in q.scale_ids],
+        *[names[s][:12] for s in traits],
+        *[names[s].split()[0].upper()[:10] for s in validity],
         "PRIMARY",
         "SECONDARY",
         "CLARITY",
+        "QUALITY",
     ]
     rows = [header]
     for p in result.profiles():
+        flags = p.quality.flags if p.quality is not None else []
         rows.append(
             [
                 p.candidate_id,
-                *["-" if (v := p.scales[s].pomp) is None else f"{v:.0f}" for s in q.scale_ids],
+                *[
+                    "-" if (v := p.scales[s].pomp) is None else f"{v:.0f}"
+                    for s in (*traits, *validity)
+                ],
                 names.get(p.primary_type or "", "-"),
                 names.get(p.secondary_type or "", "-"),
                 p.type_clarity or "-",
+                "ok" if not flags else "FLAGGED: " + ", ".join(f.index for f in flags),
             ]
         )
-    print(_table(rows, right=tuple(range(1, 1 + len(q.scale_ids)))), file=stdout, end="")
+    print(_table(rows, right=tuple(range(1, 1 + len(traits) + len(validity)))), file=stdout, end="")
     if out is not None:
         write_output(result.to_json() + "\n", str(out / "scores.json"))
         buf = io.StringIO()

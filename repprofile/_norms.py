@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._answers import as_answer_set
 from ._errors import InputError
+from ._quality import QualityReference
 from ._questionnaire import Questionnaire, format_validation_error, load_questionnaire
 from ._version import __version__
 
@@ -68,6 +69,13 @@ class NormTable(BaseModel):
     )
     repprofile_version: str
     scales: dict[str, ScaleNorm]
+    quality_reference: QualityReference | None = Field(
+        default=None,
+        description=(
+            "Item means, covariances and synonym pairs of the norm sample, for the "
+            "sample-based response-quality indices of small batches."
+        ),
+    )
 
     def check_for(self, q: Questionnaire) -> None:
         """Refuse a table built for another questionnaire or version."""
@@ -212,6 +220,10 @@ def build_norms(
             values=values.tolist(),
             counts=counts.tolist(),
         )
+    rows = result.scored
+    reference = QualityReference.from_sample(
+        q, np.asarray(result.answers.values, dtype=np.float64)[rows], q.quality.psychsyn_critval
+    )
     if created is None:
         created = _dt.date.today()
     return NormTable(
@@ -223,6 +235,7 @@ def build_norms(
         simulated=simulated,
         repprofile_version=__version__,
         scales=scales,
+        quality_reference=reference,
     )
 
 
@@ -296,8 +309,10 @@ class NormedScores:
             self.percentile_ci_low[:, j] = percentile_rank(self.ci_low[:, j], values, counts)
             self.percentile_ci_high[:, j] = percentile_rank(self.ci_high[:, j], values, counts)
 
-    def clarity(self, first: NDArray[np.intp], second: NDArray[np.intp]) -> NDArray[np.object_]:
-        """Per row: 'clear' when z(primary) - z(secondary) exceeds z_crit * SE_diff.
+    def clarity(
+        self, first: NDArray[np.intp], second: NDArray[np.intp], rows: NDArray[np.intp]
+    ) -> NDArray[np.object_]:
+        """For the given rows: 'clear' when z(primary) - z(secondary) exceeds z_crit * SE_diff.
 
         Notes
         -----
@@ -306,7 +321,6 @@ class NormedScores:
         difference score, e.g. Crocker & Algina 1986). Null without norms and
         reliabilities, or without a secondary type.
         """
-        rows = np.arange(first.size)
         ok = (first >= 0) & (second >= 0)
         f = np.where(ok, first, 0)
         g = np.where(ok, second, 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,6 +34,7 @@ from ._errors import QuestionnaireError
 
 __all__ = [
     "Item",
+    "QualitySettings",
     "Questionnaire",
     "ResponseScale",
     "Scale",
@@ -121,10 +123,42 @@ class Item(_Model):
 
     id: Annotated[str, Field(pattern=_ITEM_ID, description="Item id, unique in the file.")]
     text: str
-    scale: str = Field(description="Id of the scale the item is scored on.")
+    kind: Literal["scored", "attention_check", "infrequency"] = Field(
+        default="scored",
+        description=(
+            "scored items count on their scale; attention_check (an instructed answer) and "
+            "infrequency (a statement nearly everyone answers the same way) items check "
+            "the candidate's attention and are scored on no scale."
+        ),
+    )
+    scale: str | None = Field(
+        default=None, description="Id of the scale the item is scored on (scored items)."
+    )
+    expected: list[StrictInt] | None = Field(
+        default=None,
+        description="Attention and infrequency items: the answers that pass the check.",
+    )
     keyed: Literal[1, -1] = Field(
         default=1, description="1 for positively keyed, -1 for reverse-keyed items."
     )
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Item:
+        if self.kind == "scored":
+            if self.scale is None:
+                raise ValueError("a scored item needs 'scale', the id of its scale")
+            if self.expected is not None:
+                raise ValueError(
+                    "'expected' is for attention_check and infrequency items; remove it or set kind"
+                )
+        else:
+            if self.scale is not None:
+                raise ValueError(f"a {self.kind} item is scored on no scale; remove 'scale'")
+            if not self.expected:
+                raise ValueError(
+                    f"a {self.kind} item needs 'expected', the list of answers that pass"
+                )
+        return self
 
     @field_validator("keyed", mode="before")
     @classmethod
@@ -132,6 +166,61 @@ class Item(_Model):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"keyed must be 1 or -1, got {value!r} instead")
         return value
+
+
+class QualitySettings(BaseModel):
+    """Flag thresholds. Defaults, with their sources, are in docs/response-quality.md.
+
+    Set them per questionnaire (``quality:`` in its file) or per call.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    longstring_max: int | None = Field(
+        default=None,
+        description="Flag a run of identical answers longer than this (default: half the items).",
+    )
+    irv_min: float | None = Field(
+        default=None,
+        description="Flag an answer SD below this (default: 1/8 of the scale range, 0.5 on 1-5).",
+    )
+    mahalanobis_p: float = Field(
+        default=0.001, gt=0, lt=1, description="Flag when the chi-square p of D^2 is below this."
+    )
+    even_odd_min: float = Field(default=0.0, description="Flag even-odd consistency below this.")
+    psychsyn_critval: float = Field(
+        default=0.60, gt=0, lt=1, description="Item pairs correlating above this are synonyms."
+    )
+    psychsyn_min: float = Field(default=-0.3, description="Flag a synonym correlation below this.")
+    seconds_per_item_min: float = Field(
+        default=2.0, ge=0, description="Flag fewer seconds per answered item than this."
+    )
+    attention_failures_max: int = Field(
+        default=0, ge=0, description="Flag more failed attention/infrequency items than this."
+    )
+    impression_pomp_max: float = Field(
+        default=75.0,
+        description="Flag a validity (impression management) scale at or above this POMP.",
+    )
+    reference_min: int = Field(
+        default=30,
+        ge=3,
+        description="Smallest batch used as the reference sample for sample-based indices.",
+    )
+
+    def resolved(self, q: Questionnaire) -> QualitySettings:
+        """Fill the defaults that depend on the questionnaire."""
+        rs = q.response_scale
+        return self.model_copy(
+            update={
+                "longstring_max": (
+                    self.longstring_max
+                    if self.longstring_max is not None
+                    else math.ceil(len(q.items) / 2)
+                ),
+                "irv_min": self.irv_min if self.irv_min is not None else (rs.max - rs.min) / 8,
+            }
+        )
 
 
 class Questionnaire(_Model):
@@ -146,6 +235,10 @@ class Questionnaire(_Model):
     scales: list[Scale] = Field(min_length=1)
     items: list[Item] = Field(min_length=2)
     references: list[str] = Field(default_factory=list)
+    quality: QualitySettings = Field(
+        default_factory=lambda: QualitySettings(),
+        description="Response-quality flag thresholds for this questionnaire (optional).",
+    )
 
     @model_validator(mode="after")
     def _check_structure(self) -> Questionnaire:
@@ -167,6 +260,16 @@ class Questionnaire(_Model):
                     f"(already used by items[{seen_items[item.id]}]); expected unique ids"
                 )
             seen_items.setdefault(item.id, i)
+            if item.expected is not None:
+                rs = self.response_scale
+                outside = [v for v in item.expected if not rs.min <= v <= rs.max]
+                if outside:
+                    problems.append(
+                        f"items[{i}].expected: {outside} are outside the response scale; "
+                        f"expected answers from {rs.min} to {rs.max}"
+                    )
+            if item.scale is None:
+                continue
             if item.scale not in counts:
                 problems.append(
                     f"items[{i}].scale: item {item.id!r} names scale {item.scale!r}, "
@@ -210,9 +313,12 @@ class Questionnaire(_Model):
 
     @functools.cached_property
     def item_scale_index(self) -> NDArray[np.intp]:
-        """For each item, the column of its scale in :attr:`scale_ids`."""
+        """For each item, the column of its scale in :attr:`scale_ids` (-1: no scale)."""
         pos = {sid: j for j, sid in enumerate(self.scale_ids)}
-        idx = np.array([pos[item.scale] for item in self.items], dtype=np.intp)
+        idx = np.array(
+            [pos[item.scale] if item.scale is not None else -1 for item in self.items],
+            dtype=np.intp,
+        )
         idx.flags.writeable = False
         return idx
 
@@ -223,9 +329,17 @@ class Questionnaire(_Model):
         The same layout as the ``keys`` matrix of R psych's ``make.keys``.
         """
         k = np.zeros((len(self.items), len(self.scales)), dtype=np.float64)
-        k[np.arange(len(self.items)), self.item_scale_index] = [it.keyed for it in self.items]
+        scored = self.item_scale_index >= 0
+        k[np.flatnonzero(scored), self.item_scale_index[scored]] = [
+            it.keyed for it in self.items if it.scale is not None
+        ]
         k.flags.writeable = False
         return k
+
+    @functools.cached_property
+    def check_items(self) -> tuple[int, ...]:
+        """Positions of the attention_check and infrequency items."""
+        return tuple(i for i, it in enumerate(self.items) if it.kind != "scored")
 
     @functools.cached_property
     def min_answered(self) -> NDArray[np.int64]:

@@ -54,8 +54,8 @@ def cov2cor(c: Matrix) -> Matrix:
     what ``psych::alpha`` uses (SDs from all answered rows of each item), which differs
     slightly from ``cor(x, use = "pairwise")`` when answers are missing.
     """
-    d = np.sqrt(np.diag(c))
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # a zero or negative variance: NaN
+        d = np.sqrt(np.diag(c))
         r: Matrix = c / np.outer(d, d)
     np.fill_diagonal(r, 1.0)
     return r
@@ -79,7 +79,10 @@ def cronbach_alpha(c: Matrix) -> float:
     R: ``psych::alpha(x, use = "pairwise")$total$raw_alpha``.
     """
     k = c.shape[0]
-    return float((1.0 - np.trace(c) / c.sum()) * k / (k - 1))
+    total = c.sum()
+    if total == 0:
+        return math.nan
+    return float((1.0 - np.trace(c) / total) * k / (k - 1))
 
 
 def standardized_alpha(r: Matrix) -> float:
@@ -90,7 +93,8 @@ def standardized_alpha(r: Matrix) -> float:
     :math:`\\alpha_s = \\frac{k}{k-1}\\left(1 - \\frac{k}{1'R1}\\right)` (Cronbach 1951).
     """
     k = r.shape[0]
-    return float((1.0 - k / r.sum()) * k / (k - 1))
+    total = r.sum()
+    return float((1.0 - k / total) * k / (k - 1)) if total != 0 else math.nan
 
 
 def average_r(r: Matrix) -> float:
@@ -127,7 +131,8 @@ def guttman_lambda6(r: Matrix) -> float:
     *Psychometrika*, 10(4), 255-282. https://doi.org/10.1007/BF02288892
     """
     k = r.shape[0]
-    return float(1.0 - (k - smc(r).sum()) / r.sum())
+    total = r.sum()
+    return float(1.0 - (k - smc(r).sum()) / total) if total != 0 else math.nan
 
 
 def alpha_se(c: Matrix, n_obs: int) -> float:
@@ -250,7 +255,7 @@ def omega_total(r: Matrix, loadings: NDArray[np.float64] | None = None) -> float
     """
     lam = minres_one_factor(r) if loadings is None else loadings
     vt = r.sum()
-    return float((vt - (1.0 - lam * lam).sum()) / vt)
+    return float((vt - (1.0 - lam * lam).sum()) / vt) if vt != 0 else math.nan
 
 
 # --------------------------------------------------------------------------- results
@@ -359,10 +364,15 @@ def _item_statistics(c: Matrix, i: int) -> dict[str, float]:
     c_drop = c[:, i].sum() - c[i, i]
     keep = np.arange(c.shape[0]) != i
     v_drop = c[np.ix_(keep, keep)].sum()
+
+    def ratio(num: float, den: float) -> float:
+        """num / sqrt(den), NaN where psych's value is undefined (den <= 0)."""
+        return float(num / math.sqrt(den)) if den > 0 else math.nan
+
     out = {
-        "r_std": float(r[:, i].sum() / math.sqrt(r.sum())),
-        "r_cor": float(rc[:, i].sum() / math.sqrt(rc.sum())),
-        "r_drop": float(c_drop / math.sqrt(c[i, i] * v_drop)),
+        "r_std": ratio(r[:, i].sum(), r.sum()),
+        "r_cor": ratio(rc[:, i].sum(), rc.sum()),
+        "r_drop": ratio(c_drop, c[i, i] * v_drop),
     }
     if c.shape[0] > 2:
         cd = c[np.ix_(keep, keep)]
@@ -488,6 +498,7 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
     lo, hi = q.response_scale.min, q.response_scale.max
     k, n_scales = len(q.item_ids), len(q.scale_ids)
     signs = q.keys.sum(axis=1)
+    signs = np.where(signs == 0, 1.0, signs)  # check items: on no scale, left as answered
     counter = _FrequencyCounter(q)
     # One pass: moments of [answers | scale means], centred at the scale midpoint.
     # Keying x' = lo + hi - x is a sign flip around the midpoint, so the keyed moments
@@ -505,7 +516,9 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
     item_mean = moments.means()[:k]
     item_mean = np.where(signs < 0, lo + hi - item_mean, item_mean)
     item_n = np.diag(moments.N)[:k].astype(int)
-    r_raw = r_big[np.arange(k), k + q.item_scale_index]  # item with its scale's mean
+    scored = q.item_scale_index >= 0
+    r_raw = np.full(k, np.nan)  # item with its scale's mean
+    r_raw[scored] = r_big[np.flatnonzero(scored), k + q.item_scale_index[scored]]
     total_mean = moments.means()[k:]
     total_sd = np.sqrt(np.diag(c_big)[k:])
     total_n = np.diag(moments.N)[k:]

@@ -35,7 +35,8 @@ from pydantic import BaseModel, ConfigDict
 from ._answers import AnswerSet, CandidateError, as_answer_set
 from ._errors import InputError
 from ._norms import NormedScores, NormTable, ReliabilityChoice, load_norms
-from ._questionnaire import Questionnaire, load_questionnaire
+from ._quality import QualityFlag, QualityResult
+from ._questionnaire import QualitySettings, Questionnaire, load_questionnaire
 from ._version import __version__
 
 __all__ = [
@@ -109,6 +110,22 @@ class Profile(BaseModel):
     secondary_type: str | None
     type_clarity: Literal["clear", "mixed"] | None = None
     types: list[str] | None = None
+    quality: QualityVerdict | None = None
+
+
+class QualityVerdict(BaseModel):
+    """Response quality of one candidate: indices, flags and a verdict.
+
+    A flagged candidate is still scored; the decision is left to the user.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    indices: dict[str, float | None]
+    flags: list[QualityFlag]
+    valid: bool
+    reference: str | None = None
+    unavailable: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,7 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
     n_answered = np.empty((n, s), dtype=np.int32)
     block = max(256, _BLOCK_BYTES // max(1, k * dtype.itemsize))
     integers = q.response_scale.integers
+    unscored_items = bool((scale_of < 0).any())
 
     buf = np.empty((min(block, n), k), dtype=dtype)
     neq = np.empty((min(block, n), k), dtype=bool)
@@ -171,6 +189,9 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
                 bad.append(flat[~missing] + start * k)
             flat_b[flat] = 0.0
             mr, mc = rr[missing], cc[missing]
+            if unscored_items:  # missing answers to check items count on no scale
+                on_scale = scale_of[mc] >= 0
+                mr, mc = mr[on_scale], mc[on_scale]
             cell = mr * s + scale_of[mc]
             miss = np.bincount(cell, minlength=m * s).reshape(m, s)
             miss_rev = np.asarray(
@@ -231,6 +252,7 @@ class ScoreResult:
         norms: NormTable | None = None,
         ci: float = 0.90,
         reliability: ReliabilityChoice = "alpha",
+        quality: QualitySettings | None = None,
     ) -> None:
         q = answers.questionnaire
         self.questionnaire = q
@@ -248,6 +270,7 @@ class ScoreResult:
         self.norms = norms
         self._ci = ci
         self._reliability_choice: ReliabilityChoice = reliability
+        self._quality_settings = quality if quality is not None else q.quality
         self.provenance = Provenance(
             questionnaire_id=q.id,
             questionnaire_version=q.version,
@@ -301,6 +324,25 @@ class ScoreResult:
         scale. Arrays are NaN where unavailable: never guessed."""
         return NormedScores(
             self.mean, self.questionnaire, self.norms, self._ci, self._reliability_choice
+        )
+
+    @functools.cached_property
+    def quality(self) -> QualityResult:
+        """Response-quality indices and flags per row (computed on first use).
+
+        Sample-based indices use this batch as reference sample when it has at least
+        ``reference_min`` scored candidates, else the norm table's, else they are null.
+        """
+        q = self.questionnaire
+        norm_ref = self.norms.quality_reference if self.norms is not None else None
+        return QualityResult(
+            q,
+            self.answers.values,
+            self.scored,
+            self.pomp,
+            self.answers.seconds,
+            self._quality_settings,
+            norm_ref,
         )
 
     def __len__(self) -> int:
@@ -384,7 +426,10 @@ class ScoreResult:
         for name in ("sten", "stanine"):
             extra[name] = [[None if v is None else int(v) for v in c] for c in extra[name]]
         sem = [_f(v) for v in nd.sem]
-        clarity = nd.clarity(order[:, 0], order[:, 1])
+        clarity = nd.clarity(order[:, 0], order[:, 1], rows)
+        qr = self.quality
+        flag_matrix = qr.flag_matrix()
+        valid = qr.valid
         short: NDArray[np.bool_] = np.asarray(
             (self.n_answered[rows] < self.questionnaire.min_answered).any(axis=1)
         )
@@ -410,6 +455,13 @@ class ScoreResult:
                 "types": (
                     [names[order[i, 0]], names[order[i, 1]]] if clarity[i] == "mixed" else None
                 ),
+                "quality": {
+                    "indices": qr.indices(row),
+                    "flags": [f.model_dump() for f in qr.flags(row, flag_matrix)],
+                    "valid": bool(valid[row]),
+                    "reference": qr.reference_source,
+                    "unavailable": qr.unavailable,
+                },
             }
 
     def profiles(self) -> list[Profile]:
@@ -512,6 +564,7 @@ def score(
     norms: str | Path | NormTable | None = None,
     ci: float = 0.90,
     reliability: ReliabilityChoice = "alpha",
+    quality: QualitySettings | dict[str, Any] | None = None,
 ) -> ScoreResult:
     """Score candidates' answers on every scale of a questionnaire.
 
@@ -533,6 +586,9 @@ def score(
         Level of the score confidence intervals (default 0.90).
     reliability : {"alpha", "omega_total"}
         Which reliability estimate of the norm table gives the SEM (default alpha).
+    quality : QualitySettings or dict, optional
+        Response-quality flag thresholds for this call (default: the questionnaire's
+        ``quality`` settings, else the documented defaults).
 
     Returns
     -------
@@ -612,6 +668,7 @@ def score(
             f"The 'ci' parameter of score must be between 0 and 1, got {ci!r} instead."
         )
     table = load_norms(norms) if norms is not None else None
+    settings = QualitySettings.model_validate(quality) if isinstance(quality, dict) else quality
     return ScoreResult(
-        answers_set, kernel.raw, kernel.n_answered, scored, errors, table, ci, reliability
+        answers_set, kernel.raw, kernel.n_answered, scored, errors, table, ci, reliability, settings
     )

@@ -3,6 +3,7 @@
 The generating model is a simple graded-response sketch: each candidate has one latent
 trait per scale, drawn from a multivariate normal with a common correlation; an answer
 is ``round(centre + loading * keyed * trait + noise)`` clipped to the response scale.
+Attention and infrequency items get one of their expected answers.
 It is deterministic for a given seed (numpy's PCG64 generator).
 """
 
@@ -36,11 +37,21 @@ def simulate_answers(
     cov = np.full((s, s), trait_correlation) + np.eye(s) * (1.0 - trait_correlation)
     traits = rng.multivariate_normal(np.zeros(s), cov, size=n, method="cholesky")
     lo, hi = q.response_scale.min, q.response_scale.max
-    centre = (lo + hi) / 2.0
-    signed = q.keys.sum(axis=1)  # +1 / -1 per item
-    y = centre + loading * traits[:, q.item_scale_index] * signed
-    y += rng.normal(0.0, noise, size=y.shape)
+    # Trait scales centre on the midpoint; validity (impression-management) scales on the
+    # lower quarter with a weaker loading: honest respondents rarely claim perfect conduct.
+    validity = np.array([sc.kind == "validity" for sc in q.scales])
+    centre = np.where(validity, lo + 0.25 * (hi - lo), (lo + hi) / 2.0)
+    load = np.where(validity, 0.8 * loading, loading)
+    scale_of = q.item_scale_index
+    on_scale = scale_of >= 0
+    col = np.where(on_scale, scale_of, 0)
+    signed = q.keys.sum(axis=1)  # +1 / -1 per scored item, 0 for check items
+    keyed = centre[col] + load[col] * traits[:, col] + rng.normal(0.0, noise, size=(n, signed.size))
+    y = np.where(signed < 0, lo + hi - keyed, keyed)  # the answer as given, before keying
     answers = np.ascontiguousarray(np.clip(np.rint(y), lo, hi), dtype=dtype)
+    for i in q.check_items:  # attentive respondents give an expected answer
+        expected = np.asarray(q.items[i].expected, dtype=dtype)
+        answers[:, i] = rng.choice(expected, size=n)
     if missing > 0:
         answers[rng.random(answers.shape) < missing] = np.nan
     return answers, traits

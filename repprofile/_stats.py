@@ -79,6 +79,7 @@ def pairwise_moments(
     n = 0
     for z in blocks:
         n += z.shape[0]
+        z = np.ascontiguousarray(z)  # reshape(-1) below must be a view, not a copy
         z -= centre
         flat = np.flatnonzero(np.isnan(z))  # sparse: 1-D indices are far cheaper than 2-D
         z.reshape(-1)[flat] = 0.0

@@ -200,7 +200,7 @@ def test_questionnaire_list(results: Results) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["ID", "VERSION", "SCALES", "ITEMS", "TITLE"]
     row = next(line.split() for line in lines if line.startswith("rep-types "))
-    assert row[:4] == ["rep-types", "1.0.0", "7", "70"]
+    assert row[:4] == ["rep-types", "1.1.0", "8", "80"]
 
 
 def test_questionnaire_show_json(results: Results) -> None:
@@ -227,6 +227,7 @@ def test_questionnaire_show_json(results: Results) -> None:
         "hard_worker",
         "innovator",
         "rock",
+        "impression",
     ]
     assert set(doc["items"][0]) >= {"id", "text", "scale", "keyed"}
     assert (doc["response_scale"]["min"], doc["response_scale"]["max"]) == (1, 5)

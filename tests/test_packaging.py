@@ -37,7 +37,7 @@ def test_lookup_does_not_depend_on_the_working_directory(tmp_path: Path) -> None
         [sys.executable, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert out[1] == str(ROOT / "questionnaires")
-    assert out[2] == "rep-types 70"
+    assert out[2] == "rep-types 80"
 
 
 @pytest.mark.slow
@@ -91,4 +91,4 @@ def test_wheel_ships_and_finds_the_questionnaires(tmp_path: Path) -> None:
     ).stdout.splitlines()
     assert out[0] == str(site / "repprofile" / "__init__.py")
     assert out[1] == str(site / "repprofile" / "questionnaires")
-    assert out[2] == "rep-types 70"
+    assert out[2] == "rep-types 80"

@@ -78,8 +78,8 @@ def rep_types() -> repprofile.Questionnaire:
 
 def test_bundled_rep_types_has_the_seven_trait_scales(rep_types: repprofile.Questionnaire) -> None:
     assert rep_types.id == "rep-types"
-    assert rep_types.scale_ids == REP_TYPES_SCALES
-    assert [s.kind for s in rep_types.scales] == ["trait"] * 7
+    assert rep_types.scale_ids == (*REP_TYPES_SCALES, "impression")
+    assert [s.kind for s in rep_types.scales] == ["trait"] * 7 + ["validity"]
     assert (rep_types.response_scale.min, rep_types.response_scale.max) == (1, 5)
     assert rep_types.response_scale.integers is True
 
@@ -87,14 +87,21 @@ def test_bundled_rep_types_has_the_seven_trait_scales(rep_types: repprofile.Ques
 def test_bundled_rep_types_items_per_scale(rep_types: repprofile.Questionnaire) -> None:
     n_items = Counter(item.scale for item in rep_types.items)
     n_reversed = Counter(item.scale for item in rep_types.items if item.keyed == -1)
-    assert set(n_items) == set(REP_TYPES_SCALES)  # every item on one of the 7 scales
+    # every scored item is on one of the 7 types or the impression-management scale;
+    # the 3 check items (2 attention checks, 1 infrequency item) are on none
+    assert set(n_items) == {*REP_TYPES_SCALES, "impression", None}
+    assert n_items[None] == 3
+    assert n_items["impression"] == 7  # issue 4: 6-8 items
+    kinds = Counter(item.kind for item in rep_types.items)
+    assert kinds == {"scored": 77, "attention_check": 2, "infrequency": 1}
     for sid in REP_TYPES_SCALES:
         assert n_items[sid] >= 8, sid
         assert n_reversed[sid] >= 2, sid
         assert n_reversed[sid] < n_items[sid], sid  # some positively keyed items too
     # the derived key matrix agrees with the items: per scale, +1 count - (-1) count
-    assert np.abs(rep_types.keys).sum(axis=0).tolist() == [n_items[s] for s in REP_TYPES_SCALES]
-    assert (rep_types.keys < 0).sum(axis=0).tolist() == [n_reversed[s] for s in REP_TYPES_SCALES]
+    scales = rep_types.scale_ids
+    assert np.abs(rep_types.keys).sum(axis=0).tolist() == [n_items[s] for s in scales]
+    assert (rep_types.keys < 0).sum(axis=0).tolist() == [n_reversed[s] for s in scales]
 
 
 def test_list_questionnaires_contains_rep_types() -> None:
