@@ -316,6 +316,76 @@ def _reliability_text(rel: Any) -> str:
     return "\n".join(lines)
 
 
+def _cmd_quality(args: argparse.Namespace) -> int:
+    def run() -> int:
+        import json
+
+        from ._answers import read_answers
+        from ._questionnaire import load_questionnaire
+        from ._scoring import score
+
+        q = load_questionnaire(args.questionnaire)
+        result = score(q, read_answers(args.answers, q), norms=args.norms)
+        qr = result.quality
+        matrix = qr.flag_matrix()
+        valid = qr.valid
+        rows_idx = [int(r) for r in range(len(result)) if result.scored[r]]
+        ids = result.candidate_ids
+        if args.format == "json":
+            doc = {
+                "candidates": [
+                    {
+                        "candidate_id": ids[r],
+                        "indices": qr.indices(r),
+                        "flags": [f.model_dump() for f in qr.flags(r, matrix)],
+                        "valid": bool(valid[r]),
+                    }
+                    for r in rows_idx
+                ],
+                "reference": qr.reference_source,
+                "unavailable": qr.unavailable,
+                "settings": qr.settings.model_dump(),
+                "provenance": result.provenance.model_dump(mode="json"),
+            }
+            write_output(json.dumps(doc, indent=2) + "\n", args.output)
+        else:
+            names = [
+                "longstring",
+                "irv",
+                "mahalanobis_p",
+                "even_odd",
+                "psychsyn",
+                "attention_failures",
+                "seconds_per_item",
+            ]
+            names += [f"{sid}_pomp" for sid in qr.impression]
+            table: list[tuple[str, ...]] = [("CANDIDATE", *[n.upper() for n in names], "FLAGS")]
+            for r in rows_idx:
+                idx = qr.indices(r)
+                flags = qr.flags(r, matrix)
+                table.append(
+                    (
+                        ids[r],
+                        *[_num(idx[n], 3 if n in ("mahalanobis_p",) else 2) for n in names],
+                        "ok" if not flags else ", ".join(f.index for f in flags),
+                    )
+                )
+            text = _table(table, right=tuple(range(1, len(names) + 1)))
+            n_flagged = sum(1 for r in rows_idx if not valid[r])
+            text += f"\n{n_flagged} of {len(rows_idx)} candidates flagged. "
+            text += f"Reference sample: {qr.reference_source or 'none'}.\n"
+            for name, why in qr.unavailable.items():
+                text += f"{name}: not computed: {why}\n"
+            for r in rows_idx:
+                for f in qr.flags(r, matrix):
+                    text += f"{ids[r]}: {f.reason}\n"
+            write_output(text, args.output)
+        n_bad = len(result) - int(result.scored.sum())
+        return EXIT_REJECTED if n_bad else EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
 def _cmd_norms_build(args: argparse.Namespace) -> int:
     def run() -> int:
         from ._answers import read_answers
@@ -439,6 +509,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_cmd_reliability)
+
+    p = sub.add_parser("quality", help="response-quality indices and flags per candidate")
+    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file, or - for stdin")
+    p.add_argument("-q", "--questionnaire", default="rep-types", metavar="ID_OR_FILE")
+    p.add_argument("--norms", metavar="FILE", help="norm table: reference sample for small batches")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=_cmd_quality)
 
     np_ = sub.add_parser("norms", help="build norm tables")
     nsub = np_.add_subparsers(dest="ncommand", metavar="ACTION", parser_class=_Parser)

@@ -507,7 +507,7 @@ class ScoreResult:
             cols += [f"{sid}_mean", f"{sid}_pomp"]
             if self.norms is not None:
                 cols += [f"{sid}_t", f"{sid}_percentile"]
-        return [*cols, "primary_type", "secondary_type"]
+        return [*cols, "primary_type", "secondary_type", "quality_valid", "quality_flags"]
 
     def csv_rows(self) -> Iterator[list[Any]]:
         """Rows for CSV: one per scored candidate, blank for a null score."""
@@ -518,7 +518,14 @@ class ScoreResult:
                 row += [_csv_num(sc["mean"]), _csv_num(sc["pomp"])]
                 if self.norms is not None:
                     row += [_csv_num(sc["t"]), _csv_num(sc["percentile"])]
-            yield [*row, r["primary_type"] or "", r["secondary_type"] or ""]
+            quality = r["quality"]
+            yield [
+                *row,
+                r["primary_type"] or "",
+                r["secondary_type"] or "",
+                "true" if quality["valid"] else "false",
+                ";".join(f["index"] for f in quality["flags"]),
+            ]
 
     def to_pandas(self, metric: Literal["mean", "raw", "pomp"] = "mean") -> Any:
         """A pandas DataFrame of one score metric, indexed by candidate id (needs pandas)."""

@@ -1,0 +1,148 @@
+"""Role files: fit weights, knock-out minimums and target profiles for a job role.
+
+The field names of :class:`Role` are a public contract (docs/roles.md). A role names
+the questionnaire it applies to; every scale it mentions must be a trait scale of that
+questionnaire.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ._errors import QuestionnaireError
+from ._questionnaire import (
+    Questionnaire,
+    bundled_dir,
+    format_validation_error,
+    load_questionnaire,
+    read_yaml,
+)
+
+__all__ = ["Role", "list_roles", "load_role"]
+
+
+class Role(BaseModel):
+    """A job role: how each scale weighs in the fit, hurdles and an ideal profile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$", description="Role id.")]
+    name: str
+    description: str
+    questionnaire: str = Field(description="Id of the questionnaire the role applies to.")
+    weights: dict[str, float] = Field(
+        description="Scale id -> weight in the fit composite (may be negative)."
+    )
+    minimums: dict[str, float] = Field(
+        default_factory=dict,
+        description="Scale id -> minimum POMP score (knock-out hurdle), reported separately.",
+    )
+    target: dict[str, float] = Field(
+        default_factory=dict,
+        description="Scale id -> ideal POMP score, for profile similarity.",
+    )
+    rationale: str = Field(description="Why these weights: evidence, and how they were made.")
+    references: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> Role:
+        problems = []
+        if not any(w != 0 for w in self.weights.values()):
+            problems.append("weights: at least one weight must be non-zero")
+        for field in ("minimums", "target"):
+            for sid, v in getattr(self, field).items():
+                if not 0 <= v <= 100:
+                    problems.append(
+                        f"{field}.{sid}: a POMP score from 0 to 100 is expected, got {v}"
+                    )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def check_against(self, q: Questionnaire, source: str = "role") -> None:
+        """Refuse a role that names scales its questionnaire lacks (or non-trait scales)."""
+        if q.id != self.questionnaire:
+            raise QuestionnaireError(
+                f"{source}: role {self.id!r} applies to questionnaire {self.questionnaire!r}, "
+                f"not {q.id!r}"
+            )
+        kinds = {s.id: s.kind for s in q.scales}
+        problems = []
+        for field in ("weights", "minimums", "target"):
+            for sid in getattr(self, field):
+                if sid not in kinds:
+                    problems.append(
+                        f"{field}.{sid}: questionnaire {q.id!r} has no scale {sid!r}; expected "
+                        f"one of {[s for s, k in kinds.items() if k == 'trait']}"
+                    )
+                elif kinds[sid] != "trait":
+                    problems.append(
+                        f"{field}.{sid}: {sid!r} is a {kinds[sid]} scale; roles weigh trait "
+                        "scales only"
+                    )
+        if problems:
+            raise QuestionnaireError("\n".join(f"{source}: {p}" for p in problems))
+
+
+def _parse(data: Any, source: str, questionnaire: Questionnaire | None) -> Role:
+    if not isinstance(data, Mapping):
+        raise QuestionnaireError(
+            f"{source}: a role file must be a mapping with id, name, description, "
+            f"questionnaire, weights and rationale, got {type(data).__name__} instead"
+        )
+    try:
+        role = Role.model_validate(data)
+    except ValidationError as exc:
+        raise QuestionnaireError(format_validation_error(source, exc)) from None
+    q = questionnaire if questionnaire is not None else load_questionnaire(role.questionnaire)
+    role.check_against(q, source)
+    return role
+
+
+def _roles_dir() -> Path:
+    return bundled_dir() / "roles"
+
+
+@functools.lru_cache(maxsize=64)
+def _load_bundled(path: Path) -> Role:
+    return _parse(read_yaml(path), path.name, None)
+
+
+def list_roles() -> list[Role]:
+    """The bundled roles, sorted by id."""
+    return [_load_bundled(p) for p in sorted(_roles_dir().glob("*.yaml"))]
+
+
+def load_role(id_or_path: str | Path | Role, questionnaire: Questionnaire | None = None) -> Role:
+    """Load a bundled role by id, or a role file by path, and check it against its
+    questionnaire (a bundled one by id, or the one given).
+
+    Raises
+    ------
+    QuestionnaireError
+        Unknown id, a file that breaks the format, or a role naming a scale that its
+        questionnaire lacks (the message names the file and the field).
+    """
+    if isinstance(id_or_path, Role):
+        if questionnaire is not None:
+            id_or_path.check_against(questionnaire)
+        return id_or_path
+    text = str(id_or_path)
+    bundled = {p.stem: p for p in sorted(_roles_dir().glob("*.yaml"))}
+    if isinstance(id_or_path, str) and text in bundled:
+        role = _load_bundled(bundled[text])
+        if questionnaire is not None:
+            role.check_against(questionnaire, bundled[text].name)
+        return role
+    path = Path(text)
+    if path.is_file():
+        return _parse(read_yaml(path), str(path), questionnaire)
+    raise QuestionnaireError(
+        f"The 'role' parameter must be a bundled role id or a role file path, got {text!r} "
+        f"instead. Bundled roles: {', '.join(sorted(bundled)) or '(none)'}."
+    )
