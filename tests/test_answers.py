@@ -709,13 +709,16 @@ def test_csv_output_columns_and_rows(mini: repprofile.Questionnaire) -> None:
         "beta_pomp",
         "primary_type",
         "secondary_type",
+        "quality_valid",
+        "quality_flags",
     ]
     rows = list(result.csv_rows())
     assert rows[0][0] == "c1"
     assert float(rows[0][1]) == pytest.approx(14 / 3, rel=1e-12)
-    assert rows[0][3:] == ["2.5", "37.5", "alpha", "beta"]
+    assert rows[0][3:7] == ["2.5", "37.5", "alpha", "beta"]
     # c3: no alpha score -> blank cells; no secondary type -> blank
-    assert rows[2] == ["c3", "", "", "3.0", "50.0", "beta", ""]
+    assert rows[2][:7] == ["c3", "", "", "3.0", "50.0", "beta", ""]
+    assert [r[7] for r in rows] == ["true" if not r[8] else "false" for r in rows]
 
 
 def test_scoring_twice_gives_identical_json(mini: repprofile.Questionnaire, tmp_path: Path) -> None:

@@ -362,9 +362,11 @@ def test_score_csv_format(results: Results) -> None:
         "beta_pomp",
         "primary_type",
         "secondary_type",
+        "quality_valid",
+        "quality_flags",
     ]
     assert [r[0] for r in rows[1:]] == ["c1", "c2"]  # the rejected candidate has no row
-    assert rows[1][3:] == ["2.5", "37.5", "alpha", "beta"]  # c1 beta: 5 / 2, 100 * 1.5 / 4
+    assert rows[1][3:7] == ["2.5", "37.5", "alpha", "beta"]  # c1 beta: 5 / 2, 100 * 1.5 / 4
     assert float(rows[2][1]) == pytest.approx(7 / 3, rel=1e-12)
     # the rejection is reported on stderr, since CSV has no errors section
     assert "candidate 'bad' rejected: answer 7 is outside the response scale" in proc.stderr
@@ -418,7 +420,7 @@ def test_demo_out_writes_json_and_csv(results: Results, workdir: Path) -> None:
     doc = json.loads((out / "scores.json").read_text(encoding="utf-8"))
     rows = list(csv.reader(io.StringIO((out / "scores.csv").read_text(encoding="utf-8"))))
     assert rows[0][:3] == ["candidate_id", "accommodator_mean", "accommodator_pomp"]
-    assert rows[0][-2:] == ["primary_type", "secondary_type"]
+    assert rows[0][-4:] == ["primary_type", "secondary_type", "quality_valid", "quality_flags"]
     # every scale has its _mean and _pomp columns, in scale order (norms may add more)
     scales = ["accommodator", "competitor", "controller", "empathizer", "hard_worker"]
     scales += ["innovator", "rock"]
