@@ -5,9 +5,14 @@ The public API is exactly the names in ``__all__``; everything else lives in pri
 """
 
 from ._answers import AnswerSet, CandidateError, RepprofileWarning, read_answers
+from ._calibrate import Calibration, calibrate, read_performance
 from ._errors import InputError, QuestionnaireError, RepprofileError
+from ._fit import FitResult, fit, fit_many, rank
+from ._norms import NormTable, ScaleNorm, build_norms, load_norms
+from ._quality import QualityFlag
 from ._questionnaire import (
     Item,
+    QualitySettings,
     Questionnaire,
     ResponseScale,
     Scale,
@@ -15,31 +20,49 @@ from ._questionnaire import (
     load_questionnaire,
 )
 from ._reliability import ItemStatistics, ReliabilityResult, ScaleReliability, reliability
-from ._scoring import Profile, Provenance, ScaleScore, ScoreResult, score
+from ._roles import Role, list_roles, load_role
+from ._scoring import Profile, Provenance, QualityVerdict, ScaleScore, ScoreResult, score
 from ._version import __version__
 
 __all__ = [
     "AnswerSet",
+    "Calibration",
     "CandidateError",
+    "FitResult",
     "InputError",
     "Item",
     "ItemStatistics",
+    "NormTable",
     "Profile",
     "Provenance",
+    "QualityFlag",
+    "QualitySettings",
+    "QualityVerdict",
     "Questionnaire",
     "QuestionnaireError",
     "ReliabilityResult",
     "RepprofileError",
     "RepprofileWarning",
     "ResponseScale",
+    "Role",
     "Scale",
+    "ScaleNorm",
     "ScaleReliability",
     "ScaleScore",
     "ScoreResult",
     "__version__",
+    "build_norms",
+    "calibrate",
+    "fit",
+    "fit_many",
     "list_questionnaires",
+    "list_roles",
+    "load_norms",
     "load_questionnaire",
+    "load_role",
+    "rank",
     "read_answers",
+    "read_performance",
     "reliability",
     "score",
 ]

@@ -411,6 +411,229 @@ def _cmd_norms_build(args: argparse.Namespace) -> int:
     return _run_capturing_warnings(run)
 
 
+def _cmd_roles_list(args: argparse.Namespace) -> int:
+    from ._roles import list_roles
+
+    rows: list[tuple[str, ...]] = [("ID", "QUESTIONNAIRE", "NAME", "TOP WEIGHTS")]
+    for r in list_roles():
+        top = sorted(r.weights.items(), key=lambda kv: -abs(kv[1]))[:3]
+        rows.append((r.id, r.questionnaire, r.name, ", ".join(f"{s} {w:+g}" for s, w in top)))
+    write_output(_table(rows), None)
+    return EXIT_OK
+
+
+def _cmd_roles_show(args: argparse.Namespace) -> int:
+    import json
+
+    from ._roles import load_role
+
+    role = load_role(args.role)
+    if args.format == "json":
+        write_output(json.dumps(role.model_dump(mode="json"), indent=2) + "\n", None)
+        return EXIT_OK
+    lines = [
+        f"{role.name} ({role.id}), for questionnaire {role.questionnaire}",
+        "",
+        role.description,
+        "",
+    ]
+    rows: list[tuple[str, ...]] = [("SCALE", "WEIGHT", "MINIMUM", "TARGET")]
+    for sid, w in role.weights.items():
+        m = role.minimums.get(sid)
+        t = role.target.get(sid)
+        rows.append(
+            (sid, f"{w:+g}", "-" if m is None else f"{m:g}", "-" if t is None else f"{t:g}")
+        )
+    lines += [_table(rows, right=(1, 2, 3)), "Rationale:", role.rationale, ""]
+    lines += [f"- {ref}" for ref in role.references]
+    write_output("\n".join(lines) + "\n", None)
+    return EXIT_OK
+
+
+def _cmd_roles_validate(args: argparse.Namespace) -> int:
+    from ._roles import load_role
+
+    role = load_role(Path(args.file))
+    print(f"{args.file}: valid role {role.id!r} for questionnaire {role.questionnaire!r}")
+    return EXIT_OK
+
+
+def _score_for_fit(args: argparse.Namespace) -> Any:
+    from ._answers import read_answers
+    from ._questionnaire import load_questionnaire
+    from ._roles import load_role
+    from ._scoring import score
+
+    roles = [load_role(r) for r in args.role]
+    qid = args.questionnaire or roles[0].questionnaire
+    q = load_questionnaire(qid)
+    for r in roles:
+        r.check_against(q)
+    result = score(q, read_answers(args.answers, q), norms=args.norms, ci=args.ci)
+    if result.norms is not None and result.norms.simulated:
+        _warn(f"the norm table is SIMULATED, not real people: {result.norms.description}")
+    return result, roles
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    def run() -> int:
+        import json
+
+        from ._fit import fit
+
+        result, roles = _score_for_fit(args)
+        fits = [fit(result, r, cut=args.cut) for r in roles]
+        candidates = []
+        for row in range(len(result)):
+            if not result.scored[row]:
+                continue
+            per_role = [f.row(row) | {"role": f.role.id} for f in fits]
+            for entry in per_role:
+                entry.pop("candidate_id")
+            ranked = [e for e in per_role if e["fit"] is not None]
+            best = max(ranked, key=lambda e: e["composite"])["role"] if ranked else None
+            candidates.append(
+                {"candidate_id": result.candidate_ids[row], "best_role": best, "fits": per_role}
+            )
+        doc = {
+            "roles": [f.role_summary() for f in fits],
+            "candidates": candidates,
+            "errors": [e.model_dump(mode="json") for e in result.errors],
+            "provenance": result.provenance.model_dump(mode="json"),
+        }
+        write_output(json.dumps(doc, indent=2) + "\n", args.output)
+        return EXIT_REJECTED if not result.scored.all() else EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
+def _cmd_rank(args: argparse.Namespace) -> int:
+    def run() -> int:
+        import csv
+        import io
+        import json
+
+        from ._fit import fit, rank
+
+        if len(args.role) != 1:
+            raise _UsageError("rank takes one --role")
+        result, roles = _score_for_fit(args)
+        doc = rank(
+            fit(result, roles[0], cut=args.cut), top=args.top, exclude_flagged=args.exclude_flagged
+        )
+        if args.format == "json":
+            doc["errors"] = [e.model_dump(mode="json") for e in result.errors]
+            write_output(json.dumps(doc, indent=2) + "\n", args.output)
+        elif args.format == "csv":
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            scales = list(roles[0].weights)
+            w.writerow(
+                [
+                    "rank",
+                    "candidate_id",
+                    "fit",
+                    "fit_se",
+                    "ci_low",
+                    "ci_high",
+                    "meets_minimums",
+                    "failed_minimums",
+                    "quality_valid",
+                    *[f"contribution_{s}" for s in scales],
+                ]
+            )
+            for e in doc["ranking"]:
+                w.writerow(
+                    [
+                        e["rank"],
+                        e["candidate_id"],
+                        _csv(e["fit"]),
+                        _csv(e["fit_se"]),
+                        _csv(e["ci_low"]),
+                        _csv(e["ci_high"]),
+                        str(e["meets_minimums"]).lower(),
+                        ";".join(e["failed_minimums"]),
+                        str(e["quality_valid"]).lower(),
+                        *[_csv(e["contributions"][s]) for s in scales],
+                    ]
+                )
+            write_output(buf.getvalue(), args.output)
+        else:
+            role = doc["role"]
+            level = role["ci_level"]
+            rows: list[tuple[str, ...]] = [
+                (
+                    "RANK",
+                    "CANDIDATE",
+                    "FIT",
+                    f"{level:.0%} CI",
+                    f"P(>{args.cut:g})",
+                    "HURDLES",
+                    "QUALITY",
+                    "WHY",
+                )
+            ]
+            for e in doc["ranking"]:
+                ci = "-" if e["ci_low"] is None else f"{e['ci_low']:.0f}-{e['ci_high']:.0f}"
+                rows.append(
+                    (
+                        str(e["rank"]),
+                        e["candidate_id"],
+                        _num(e["fit"], 1),
+                        ci,
+                        _num(e["p_above_cut"], 2) + (" ~cut" if e["near_cut"] else ""),
+                        "ok" if e["meets_minimums"] else "FAIL " + ",".join(e["failed_minimums"]),
+                        "ok" if e["quality_valid"] else "FLAGGED",
+                        e["explanation"],
+                    )
+                )
+            head = f"Ranking for {role['name']} ({role['id']}), fit 0-100, cut {args.cut:g}\n\n"
+            write_output(head + _table(rows, right=(0, 2)), args.output)
+        return EXIT_REJECTED if not result.scored.all() else EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
+def _csv(v: float | None) -> str:
+    return "" if v is None else repr(v)
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from ._answers import read_answers
+        from ._calibrate import calibrate, read_performance, role_yaml
+        from ._questionnaire import load_questionnaire
+        from ._scoring import score
+
+        q = load_questionnaire(args.questionnaire)
+        result = score(q, read_answers(args.answers, q), norms=args.norms)
+        perf = read_performance(args.performance, args.column)
+        cal = calibrate(
+            result,
+            perf,
+            criterion=args.column,
+            role_id=args.id,
+            folds=args.folds,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            created=args.date,
+        )
+        write_output(role_yaml(cal.role), args.output)
+        lo, hi = cal.validity_ci
+        print(
+            f"repprofile: calibrated on {cal.n} candidates: cross-validated validity "
+            f"r = {cal.validity:.3f} ({cal.validity_ci_level:.0%} CI {lo:.3f} to {hi:.3f}); "
+            f"role written to {args.output}",
+            file=sys.stderr,
+        )
+        for sid, w in cal.weights.items():
+            a, b = cal.weights_ci[sid]
+            print(f"  {sid:14s} {w:+.3f}  [{a:+.3f}, {b:+.3f}]", file=sys.stderr)
+        return EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
 def _ci_level(text: str) -> float:
     try:
         v = float(text)
@@ -517,6 +740,92 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_cmd_quality)
+
+    rp = sub.add_parser("roles", help="list, show, validate role files")
+    rsub = rp.add_subparsers(dest="rcommand", metavar="ACTION", parser_class=_Parser)
+    p = rsub.add_parser("list", help="list the bundled roles")
+    p.set_defaults(func=_cmd_roles_list)
+    p = rsub.add_parser("show", help="show a role's weights, hurdles and rationale")
+    p.add_argument("role", metavar="ID_OR_FILE")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_roles_show)
+    p = rsub.add_parser(
+        "validate", help="check a role file against the format and its questionnaire"
+    )
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=_cmd_roles_validate)
+    rp.set_defaults(func=lambda a: _missing_action(rp))
+
+    for name, helptext in (
+        ("fit", "fit of each candidate for one or more roles (and the best-fit role)"),
+        ("rank", "rank candidates for a role, best first"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument(
+            "answers", metavar="ANSWERS", help="CSV or JSON answers file, or - for stdin"
+        )
+        p.add_argument(
+            "--role",
+            action="append",
+            required=True,
+            metavar="ROLE",
+            help="bundled role id or role file"
+            + (" (repeat for several)" if name == "fit" else ""),
+        )
+        p.add_argument(
+            "-q",
+            "--questionnaire",
+            metavar="ID_OR_FILE",
+            help="questionnaire (default: the role's)",
+        )
+        p.add_argument("--norms", metavar="FILE", help="norm table: z scores and SEMs from norms")
+        p.add_argument(
+            "--cut", type=float, default=50.0, help="fit cut for P(fit > cut) (default 50)"
+        )
+        p.add_argument(
+            "--ci",
+            type=_ci_level,
+            default=0.90,
+            metavar="LEVEL",
+            help="confidence level of fit intervals (default 0.90)",
+        )
+        p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+        if name == "rank":
+            p.add_argument("--top", type=int, metavar="K", help="only the best K")
+            p.add_argument(
+                "--exclude-flagged",
+                action="store_true",
+                help="leave out candidates with quality flags",
+            )
+            p.add_argument("--format", choices=["json", "csv", "text"], default="json")
+            p.set_defaults(func=_cmd_rank)
+        else:
+            p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("calibrate", help="learn role weights from performance data")
+    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file")
+    p.add_argument(
+        "--performance",
+        required=True,
+        metavar="FILE",
+        help="CSV with candidate_id and the criterion column",
+    )
+    p.add_argument(
+        "--column", required=True, metavar="NAME", help="criterion column, e.g. qa_score"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="role YAML to write")
+    p.add_argument("-q", "--questionnaire", default="rep-types", metavar="ID_OR_FILE")
+    p.add_argument("--norms", metavar="FILE", help="norm table: standardize with norms")
+    p.add_argument(
+        "--id", metavar="ROLE_ID", help="id of the role written (default calibrated-COLUMN)"
+    )
+    p.add_argument(
+        "--folds", type=int, default=10, help="k of k-fold cross-validation (default 10)"
+    )
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="date to record (default today)")
+    p.set_defaults(func=_cmd_calibrate)
 
     np_ = sub.add_parser("norms", help="build norm tables")
     nsub = np_.add_subparsers(dest="ncommand", metavar="ACTION", parser_class=_Parser)

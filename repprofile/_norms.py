@@ -9,6 +9,7 @@ and version it was built for; applying it to another version is refused.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -286,28 +287,44 @@ class NormedScores:
         self.ci_low = mean - half
         self.ci_high = mean + half
         self.has_norms = norms is not None
+        self._norms = norms
+        self._q = q
+        self._mean = mean
         if norms is None:
             nan = np.full(mean.shape, np.nan)
-            self.z = self.t = self.percentile = self.sten = self.stanine = nan
+            self.z = self.t = self.sten = self.stanine = nan
             self.t_ci_low = self.t_ci_high = nan
-            self.percentile_ci_low = self.percentile_ci_high = nan
             return
-        n_mean = np.array([norms.scales[sid].mean for sid in q.scale_ids])
-        self.z = (mean - n_mean) / self.sd
+        self._n_mean = np.array([norms.scales[sid].mean for sid in q.scale_ids])
+        self.z = (mean - self._n_mean) / self.sd
         self.t = t_score(self.z)
         self.sten = sten(self.z)
         self.stanine = stanine(self.z)
-        self.t_ci_low = t_score((self.ci_low - n_mean) / self.sd)
-        self.t_ci_high = t_score((self.ci_high - n_mean) / self.sd)
-        self.percentile = np.empty_like(mean)
-        self.percentile_ci_low = np.empty_like(mean)
-        self.percentile_ci_high = np.empty_like(mean)
-        for j, sid in enumerate(q.scale_ids):
-            values = np.asarray(norms.scales[sid].values)
-            counts = np.asarray(norms.scales[sid].counts, dtype=np.float64)
-            self.percentile[:, j] = percentile_rank(mean[:, j], values, counts)
-            self.percentile_ci_low[:, j] = percentile_rank(self.ci_low[:, j], values, counts)
-            self.percentile_ci_high[:, j] = percentile_rank(self.ci_high[:, j], values, counts)
+        self.t_ci_low = t_score((self.ci_low - self._n_mean) / self.sd)
+        self.t_ci_high = t_score((self.ci_high - self._n_mean) / self.sd)
+
+    def _percentiles(self, x: Array) -> Array:
+        out = np.full(x.shape, np.nan)
+        if self._norms is None:
+            return out
+        for j, sid in enumerate(self._q.scale_ids):
+            values = np.asarray(self._norms.scales[sid].values)
+            counts = np.asarray(self._norms.scales[sid].counts, dtype=np.float64)
+            out[:, j] = percentile_rank(x[:, j], values, counts)
+        return out
+
+    @functools.cached_property
+    def percentile(self) -> Array:
+        """Mid-point percentile rank in the norm sample (computed on first use)."""
+        return self._percentiles(self._mean)
+
+    @functools.cached_property
+    def percentile_ci_low(self) -> Array:
+        return self._percentiles(self.ci_low)
+
+    @functools.cached_property
+    def percentile_ci_high(self) -> Array:
+        return self._percentiles(self.ci_high)
 
     def clarity(
         self, first: NDArray[np.intp], second: NDArray[np.intp], rows: NDArray[np.intp]

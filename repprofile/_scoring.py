@@ -42,6 +42,7 @@ from ._version import __version__
 __all__ = [
     "Profile",
     "Provenance",
+    "RoleProvenance",
     "ScaleScore",
     "ScoreResult",
     "score",
@@ -61,6 +62,17 @@ class Provenance(BaseModel):
     repprofile_version: str
     norms: NormsProvenance | None = None
     ci_level: float | None = None
+    role: RoleProvenance | None = None
+
+
+class RoleProvenance(BaseModel):
+    """Which role file produced a fit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    sha256: str
 
 
 class NormsProvenance(BaseModel):

@@ -1,0 +1,284 @@
+"""Role fit: a candidate's profile against a role's weights, with its uncertainty.
+
+See docs/role-fit.md for the formulas; :func:`fit` documents them in its Notes.
+Everything is vectorised over candidates (and over roles in :func:`fit_many`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._roles import Role, load_role
+from ._scoring import RoleProvenance, ScoreResult
+
+__all__ = ["FitResult", "fit", "fit_many", "rank"]
+
+Array = NDArray[np.float64]
+
+LOGISTIC_SCALE = 1.702  # logistic(1.702 x) is within 0.01 of the normal CDF (Camilli 1994)
+POMP_Z_SD = 25.0  # without norms, z = (pomp - 50) / 25 maps 0..100 to -2..2
+
+
+def _role_fingerprint(role: Role) -> str:
+    text = json.dumps(role.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _logistic(x: Array) -> Array:
+    with np.errstate(over="ignore"):
+        out: Array = 1.0 / (1.0 + np.exp(-LOGISTIC_SCALE * x))
+    return out
+
+
+def fit_to_composite(fit_value: float) -> float:
+    """The composite whose fit is ``fit_value`` (inverse of the 0-100 transform)."""
+    p = fit_value / 100.0
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"a fit cut must be strictly between 0 and 100, got {fit_value}")
+    return math.log(p / (1.0 - p)) / LOGISTIC_SCALE
+
+
+class FitResult:
+    """Fit of every candidate of a :class:`ScoreResult` for one role (arrays, row-aligned).
+
+    Attributes
+    ----------
+    composite : ndarray
+        :math:`C = \\sum_s a_s z_s` with :math:`a_s = w_s / \\sqrt{\\sum w^2}`. Candidates
+        are ranked by it.
+    fit : ndarray
+        :math:`100 / (1 + e^{-1.702 C})`, strictly increasing in C, never clipped.
+    fit_se, ci_low, ci_high : ndarray
+        Standard error and confidence interval of the fit (NaN without reliabilities).
+    p_above_cut : ndarray
+        Probability that the true fit exceeds ``cut``.
+    near_cut : ndarray of bool
+        The fit interval contains the cut: indistinguishable from it.
+    contributions : ndarray, shape (n, n_weighted_scales)
+        :math:`a_s z_s`, each scale's signed share of the composite.
+    meets_minimums : ndarray of bool; failed_minimums : list of list of str
+    similarity : ndarray
+        Profile similarity to the role's target (NaN without a target).
+    """
+
+    def __init__(self, scores: ScoreResult, role: Role, cut: float) -> None:
+        q = scores.questionnaire
+        role.check_against(q)
+        self.scores = scores
+        self.role = role
+        self.cut = cut
+        self.scale_ids = [s for s in q.scale_ids if s in role.weights]
+        cols = [q.scale_ids.index(s) for s in self.scale_ids]
+        w = np.array([role.weights[s] for s in self.scale_ids])
+        a = w / math.sqrt(float(w @ w))
+        z, sem_z = _standardized(scores)
+        zc = z[:, cols]
+        self.contributions = zc * a + 0.0  # + 0.0: a zero weight gives 0.0, not -0.0
+        self.composite = self.contributions.sum(axis=1)
+        self.fit = 100.0 * _logistic(self.composite)
+        se = np.sqrt((sem_z[cols] ** 2 * a**2).sum())
+        self.composite_se = float(se)
+        level = scores.normed.z_crit
+        self.fit_se = 100.0 * LOGISTIC_SCALE * (self.fit / 100.0) * (1 - self.fit / 100.0) * se
+        self.ci_low = 100.0 * _logistic(self.composite - level * se)
+        self.ci_high = 100.0 * _logistic(self.composite + level * se)
+        from scipy.special import ndtr
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.p_above_cut: Array = ndtr((self.composite - fit_to_composite(cut)) / se)
+        with np.errstate(invalid="ignore"):
+            self.near_cut: NDArray[np.bool_] = np.asarray(
+                (self.ci_low <= cut) & (cut <= self.ci_high)
+            )
+        pomp = scores.pomp
+        hurdles = [(s, q.scale_ids.index(s), v) for s, v in role.minimums.items()]
+        failed = np.zeros((len(scores), len(hurdles)), dtype=bool)
+        for h, (_, j, minimum) in enumerate(hurdles):
+            failed[:, h] = ~(pomp[:, j] >= minimum)  # a missing score fails the hurdle
+        self.meets_minimums: NDArray[np.bool_] = np.asarray(~failed.any(axis=1))
+        self._failed = failed
+        self._hurdle_ids = [s for s, _, _ in hurdles]
+        if role.target:
+            tcols = [q.scale_ids.index(s) for s in role.target]
+            tv = np.array(list(role.target.values()))
+            diff = pomp[:, tcols] - tv
+            self.similarity = 100.0 - np.sqrt((diff * diff).mean(axis=1))
+        else:
+            self.similarity = np.full(len(scores), np.nan)
+        self.provenance = scores.provenance.model_copy(
+            update={
+                "role": RoleProvenance(id=role.id, name=role.name, sha256=_role_fingerprint(role))
+            }
+        )
+
+    def failed_minimums(self, row: int) -> list[str]:
+        return [s for h, s in enumerate(self._hurdle_ids) if self._failed[row, h]]
+
+    def explanation(self, row: int) -> str:
+        """Plain English: which scale scores drive the fit up or down."""
+        names = {s.id: s.name for s in self.scores.questionnaire.scales}
+        c = self.contributions[row]
+        if not np.isfinite(c).all():
+            missing = [names[s] for s, v in zip(self.scale_ids, c, strict=True) if np.isnan(v)]
+            return f"no fit: no score on {', '.join(missing)}"
+        z = self.contributions[row] / np.where(self._a == 0, 1, self._a)
+        up = [(v, s) for v, s in zip(c, self.scale_ids, strict=True) if v > 0.05]
+        down = [(v, s) for v, s in zip(c, self.scale_ids, strict=True) if v < -0.05]
+        up.sort(reverse=True)
+        down.sort()
+
+        def words(items: list[tuple[float, str]], limit: int) -> list[str]:
+            out = []
+            for _, s in items[:limit]:
+                j = self.scale_ids.index(s)
+                level = "high" if z[j] > 0 else "low"
+                out.append(f"{level} {names[s]}")
+            return out
+
+        parts = []
+        if up:
+            parts.append(f"{_join(words(up, 3))} raise{'s' if len(up[:3]) == 1 else ''} the fit")
+        if down:
+            parts.append(f"{_join(words(down, 2))} lower{'s' if len(down[:2]) == 1 else ''} it")
+        return "; ".join(parts) if parts else "no scale moves the fit far from the middle"
+
+    @property
+    def _a(self) -> Array:
+        w = np.array([self.role.weights[s] for s in self.scale_ids])
+        return w / math.sqrt(float(w @ w))
+
+    def row(self, r: int) -> dict[str, Any]:
+        """One candidate's fit in the rank JSON shape (without rank)."""
+
+        def f(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+
+        return {
+            "candidate_id": self.scores.candidate_ids[r],
+            "fit": f(self.fit[r]),
+            "fit_se": f(self.fit_se[r]),
+            "ci_low": f(self.ci_low[r]),
+            "ci_high": f(self.ci_high[r]),
+            "p_above_cut": f(self.p_above_cut[r]),
+            "near_cut": bool(self.near_cut[r]),
+            "meets_minimums": bool(self.meets_minimums[r]),
+            "failed_minimums": self.failed_minimums(r),
+            "contributions": {
+                s: f(v) for s, v in zip(self.scale_ids, self.contributions[r], strict=True)
+            },
+            "similarity": f(self.similarity[r]),
+            "composite": f(self.composite[r]),
+            "explanation": self.explanation(r),
+            "quality_valid": bool(np.asarray(self.scores.quality.valid)[r]),
+        }
+
+    def role_summary(self) -> dict[str, Any]:
+        r = self.role
+        return {
+            "id": r.id,
+            "name": r.name,
+            "questionnaire": r.questionnaire,
+            "weights": dict(r.weights),
+            "minimums": dict(r.minimums),
+            "cut": self.cut,
+            "ci_level": self.scores.normed.level,
+        }
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _standardized(scores: ScoreResult) -> tuple[Array, Array]:
+    """z scores (norms, else from POMP) and the SEM of each scale in that metric."""
+    nd = scores.normed
+    if nd.has_norms:
+        r = np.clip(nd.reliability, 0.0, 1.0)
+        return nd.z, np.sqrt(1.0 - r)
+    rs = scores.questionnaire.response_scale
+    z = (scores.pomp - 50.0) / POMP_Z_SD
+    sem_pomp = nd.sem * 100.0 / (rs.max - rs.min)
+    return z, sem_pomp / POMP_Z_SD
+
+
+def fit(scores: ScoreResult, role: str | Path | Role, *, cut: float = 50.0) -> FitResult:
+    """Fit of every scored candidate for a role.
+
+    Parameters
+    ----------
+    scores : ScoreResult
+        From :func:`repprofile.score`; pass ``norms=`` there to standardize with norms.
+    role : str, Path or Role
+        A bundled role id, a role file or a :class:`Role`.
+    cut : float
+        Fit value (0-100) for ``p_above_cut`` and ``near_cut`` (default 50).
+
+    Notes
+    -----
+    With standardized scores :math:`z_s` (from the norm table; without norms
+    :math:`z_s = (\\mathrm{pomp}_s - 50)/25`, which is not norm-referenced) and role
+    weights :math:`w_s`, the composite is :math:`C = \\sum_s a_s z_s`,
+    :math:`a_s = w_s / \\sqrt{\\sum_s w_s^2}` (so C is a unit-variance composite if the
+    scales were uncorrelated z scores) and the fit is
+    :math:`100 / (1 + \\exp(-1.702\\, C))`: strictly increasing, so candidates keep the
+    order of their composites, and within 1 point of :math:`100\\,\\Phi(C)` (Camilli
+    1994). Measurement error: with scale SEMs in the z metric :math:`e_s`
+    (:math:`\\sqrt{1 - r_s}` with norms) and independent errors across scales,
+    :math:`SE_C = \\sqrt{\\sum_s a_s^2 e_s^2}`; the interval is the composite's
+    :math:`C \\pm z_{crit} SE_C` mapped through the same transform (so it stays within
+    0-100), ``fit_se`` is its delta-method SE and ``p_above_cut`` is
+    :math:`\\Phi((C - C_{cut}) / SE_C)`. ``contributions`` are :math:`a_s z_s` (they sum
+    to C). Hurdles (``minimums``) are reported, not folded into the fit; ``similarity``
+    is :math:`100 - \\mathrm{RMS}(\\mathrm{pomp} - \\mathrm{target})`.
+
+    References
+    ----------
+    Camilli, G. (1994). Origin of the scaling constant d = 1.7 in item response theory.
+    *Journal of Educational and Behavioral Statistics*, 19(3), 293-295.
+    https://doi.org/10.3102/10769986019003293
+    """
+    q = scores.questionnaire
+    return FitResult(scores, load_role(role, q), cut)
+
+
+def fit_many(
+    scores: ScoreResult, roles: Sequence[str | Path | Role], *, cut: float = 50.0
+) -> list[FitResult]:
+    """:func:`fit` for several roles (e.g. to find each candidate's best-fit role)."""
+    return [fit(scores, r, cut=cut) for r in roles]
+
+
+def rank(
+    result: FitResult, *, top: int | None = None, exclude_flagged: bool = False
+) -> dict[str, Any]:
+    """Rank scored candidates by fit, best first, in the rank JSON shape (a contract).
+
+    Candidates are ordered by composite (ties: input order); a candidate without a fit
+    (no score on a weighted scale) comes last. Flagged candidates are ranked but marked
+    (``quality_valid``) unless ``exclude_flagged``.
+    """
+    scores = result.scores
+    keep = scores.scored.copy()
+    if exclude_flagged:
+        keep &= scores.quality.valid
+    rows = np.flatnonzero(keep)
+    key = np.where(np.isnan(result.composite[rows]), -np.inf, result.composite[rows])
+    order = rows[np.argsort(-key, kind="stable")]
+    if top is not None:
+        order = order[:top]
+    ranking = []
+    for i, r in enumerate(order.tolist(), start=1):
+        ranking.append({"rank": i, **result.row(r)})
+    return {
+        "role": result.role_summary(),
+        "ranking": ranking,
+        "provenance": result.provenance.model_dump(mode="json"),
+    }
