@@ -6,9 +6,11 @@ Everything is vectorised over candidates (and over roles in :func:`fit_many`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -76,51 +78,96 @@ class FitResult:
         self.role = role
         self.cut = cut
         self.scale_ids = [s for s in q.scale_ids if s in role.weights]
-        cols = [q.scale_ids.index(s) for s in self.scale_ids]
+        self._cols = [q.scale_ids.index(s) for s in self.scale_ids]
         w = np.array([role.weights[s] for s in self.scale_ids])
-        a = w / math.sqrt(float(w @ w))
+        self._a = w / math.sqrt(float(w @ w))
         z, sem_z = _standardized(scores)
-        zc = z[:, cols]
-        self.contributions = zc * a + 0.0  # + 0.0: a zero weight gives 0.0, not -0.0
-        self.composite = self.contributions.sum(axis=1)
-        self.fit = 100.0 * _logistic(self.composite)
-        se = np.sqrt((sem_z[cols] ** 2 * a**2).sum())
+        self._z = z
+        self.composite: Array = z[:, self._cols] @ self._a  # all ranking needs
+        se = np.sqrt((sem_z[self._cols] ** 2 * self._a**2).sum())
         self.composite_se = float(se)
-        level = scores.normed.z_crit
-        self.fit_se = 100.0 * LOGISTIC_SCALE * (self.fit / 100.0) * (1 - self.fit / 100.0) * se
-        self.ci_low = 100.0 * _logistic(self.composite - level * se)
-        self.ci_high = 100.0 * _logistic(self.composite + level * se)
-        from scipy.special import ndtr
-
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.p_above_cut: Array = ndtr((self.composite - fit_to_composite(cut)) / se)
-        with np.errstate(invalid="ignore"):
-            self.near_cut: NDArray[np.bool_] = np.asarray(
-                (self.ci_low <= cut) & (cut <= self.ci_high)
-            )
-        pomp = scores.pomp
-        hurdles = [(s, q.scale_ids.index(s), v) for s, v in role.minimums.items()]
-        failed = np.zeros((len(scores), len(hurdles)), dtype=bool)
-        for h, (_, j, minimum) in enumerate(hurdles):
-            failed[:, h] = ~(pomp[:, j] >= minimum)  # a missing score fails the hurdle
-        self.meets_minimums: NDArray[np.bool_] = np.asarray(~failed.any(axis=1))
-        self._failed = failed
-        self._hurdle_ids = [s for s, _, _ in hurdles]
-        if role.target:
-            tcols = [q.scale_ids.index(s) for s in role.target]
-            tv = np.array(list(role.target.values()))
-            diff = pomp[:, tcols] - tv
-            self.similarity = 100.0 - np.sqrt((diff * diff).mean(axis=1))
-        else:
-            self.similarity = np.full(len(scores), np.nan)
         self.provenance = scores.provenance.model_copy(
             update={
                 "role": RoleProvenance(id=role.id, name=role.name, sha256=_role_fingerprint(role))
             }
         )
 
+    # Everything below is computed on first use, so ranking a million candidates pays
+    # only for the composite and the sort.
+
+    @functools.cached_property
+    def order(self) -> NDArray[np.intp]:
+        """Row numbers of scored candidates, best composite first (ties: input order)."""
+        rows = np.flatnonzero(self.scores.scored)
+        key = np.where(np.isnan(self.composite[rows]), -np.inf, self.composite[rows])
+        out: NDArray[np.intp] = rows[np.argsort(-key, kind="stable")]
+        return out
+
+    @functools.cached_property
+    def contributions(self) -> Array:
+        out: Array = self._z[:, self._cols] * self._a + 0.0  # + 0.0: a zero weight gives 0.0
+        return out
+
+    @functools.cached_property
+    def fit(self) -> Array:
+        return 100.0 * _logistic(self.composite)
+
+    @functools.cached_property
+    def fit_se(self) -> Array:
+        p = self.fit / 100.0
+        out: Array = 100.0 * LOGISTIC_SCALE * p * (1.0 - p) * self.composite_se
+        return out
+
+    @functools.cached_property
+    def ci_low(self) -> Array:
+        return 100.0 * _logistic(self.composite - self.scores.normed.z_crit * self.composite_se)
+
+    @functools.cached_property
+    def ci_high(self) -> Array:
+        return 100.0 * _logistic(self.composite + self.scores.normed.z_crit * self.composite_se)
+
+    @functools.cached_property
+    def p_above_cut(self) -> Array:
+        from scipy.special import ndtr
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: Array = ndtr((self.composite - fit_to_composite(self.cut)) / self.composite_se)
+        return out
+
+    @functools.cached_property
+    def near_cut(self) -> NDArray[np.bool_]:
+        with np.errstate(invalid="ignore"):
+            out: NDArray[np.bool_] = np.asarray(
+                (self.ci_low <= self.cut) & (self.cut <= self.ci_high)
+            )
+        return out
+
+    @functools.cached_property
+    def _failed(self) -> NDArray[np.bool_]:
+        q = self.scores.questionnaire
+        pomp = self.scores.pomp
+        failed = np.zeros((len(self.scores), len(self.role.minimums)), dtype=bool)
+        for h, (sid, minimum) in enumerate(self.role.minimums.items()):
+            failed[:, h] = ~(pomp[:, q.scale_ids.index(sid)] >= minimum)  # missing fails
+        return failed
+
+    @property
+    def meets_minimums(self) -> NDArray[np.bool_]:
+        out: NDArray[np.bool_] = np.asarray(~self._failed.any(axis=1))
+        return out
+
+    @functools.cached_property
+    def similarity(self) -> Array:
+        q = self.scores.questionnaire
+        if not self.role.target:
+            return np.full(len(self.scores), np.nan)
+        tcols = [q.scale_ids.index(s) for s in self.role.target]
+        diff = self.scores.pomp[:, tcols] - np.array(list(self.role.target.values()))
+        out: Array = 100.0 - np.sqrt((diff * diff).mean(axis=1))
+        return out
+
     def failed_minimums(self, row: int) -> list[str]:
-        return [s for h, s in enumerate(self._hurdle_ids) if self._failed[row, h]]
+        return [s for h, s in enumerate(self.role.minimums) if self._failed[row, h]]
 
     def explanation(self, row: int) -> str:
         """Plain English: which scale scores drive the fit up or down."""
@@ -149,11 +196,6 @@ class FitResult:
         if down:
             parts.append(f"{_join(words(down, 2))} lower{'s' if len(down[:2]) == 1 else ''} it")
         return "; ".join(parts) if parts else "no scale moves the fit far from the middle"
-
-    @property
-    def _a(self) -> Array:
-        w = np.array([self.role.weights[s] for s in self.scale_ids])
-        return w / math.sqrt(float(w @ w))
 
     def row(self, r: int) -> dict[str, Any]:
         """One candidate's fit in the rank JSON shape (without rank)."""
@@ -252,8 +294,17 @@ def fit(scores: ScoreResult, role: str | Path | Role, *, cut: float = 50.0) -> F
 def fit_many(
     scores: ScoreResult, roles: Sequence[str | Path | Role], *, cut: float = 50.0
 ) -> list[FitResult]:
-    """:func:`fit` for several roles (e.g. to find each candidate's best-fit role)."""
-    return [fit(scores, r, cut=cut) for r in roles]
+    """:func:`fit` for several roles (e.g. to find each candidate's best-fit role).
+
+    The ranking orders are sorted on all cores at once (numpy sorts release the GIL);
+    each is the same as sorting alone.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    fits = [fit(scores, r, cut=cut) for r in roles]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(fits), os.cpu_count() or 1))) as pool:
+        list(pool.map(lambda f: f.order, fits))
+    return fits
 
 
 def rank(
@@ -266,12 +317,9 @@ def rank(
     (``quality_valid``) unless ``exclude_flagged``.
     """
     scores = result.scores
-    keep = scores.scored.copy()
+    order = result.order
     if exclude_flagged:
-        keep &= scores.quality.valid
-    rows = np.flatnonzero(keep)
-    key = np.where(np.isnan(result.composite[rows]), -np.inf, result.composite[rows])
-    order = rows[np.argsort(-key, kind="stable")]
+        order = order[scores.quality.valid[order]]
     if top is not None:
         order = order[:top]
     ranking = []

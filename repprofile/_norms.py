@@ -221,9 +221,10 @@ def build_norms(
             values=values.tolist(),
             counts=counts.tolist(),
         )
-    rows = result.scored
+    # the reference for response-quality indices: the sample less the candidates that
+    # longstring, IRV, attention checks or response time already flag
     reference = QualityReference.from_sample(
-        q, np.asarray(result.answers.values, dtype=np.float64)[rows], q.quality.psychsyn_critval
+        q, result.answers.values, q.quality.psychsyn_critval, result.quality.clean
     )
     if created is None:
         created = _dt.date.today()

@@ -9,13 +9,14 @@ consistent). Everything is vectorised over candidates.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ._questionnaire import QualitySettings, Questionnaire
 
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
+_BLOCK = 32768  # rows per block: indices are computed block by block, memory stays flat
 
 
 # --------------------------------------------------------------------------- indices
@@ -56,13 +58,15 @@ def longstring(x: Array) -> tuple[Array, Array]:
     m, k = x.shape
     if k == 0 or m == 0:
         return np.full(m, np.nan), np.full(m, np.nan)
-    breaks = ~(x[:, 1:] == x[:, :-1])  # NaN never equals anything
-    run_id = np.zeros((m, k), dtype=np.intp)
-    np.cumsum(breaks, axis=1, out=run_id[:, 1:])
-    lengths = np.bincount((run_id + np.arange(m)[:, None] * k).reshape(-1), minlength=m * k)
-    longest = lengths.reshape(m, k).max(axis=1).astype(np.float64)
-    mean_run = k / (run_id[:, -1] + 1.0)
-    return longest, mean_run
+    run = np.ones(m)  # length of the run ending at the current item
+    longest = np.ones(m)
+    runs = np.ones(m)  # number of runs so far
+    for j in range(1, k):  # a loop over items, vectorised over candidates
+        same = x[:, j] == x[:, j - 1]  # NaN never equals anything
+        run = np.where(same, run + 1.0, 1.0)
+        np.maximum(longest, run, out=longest)
+        runs += ~same
+    return longest, k / runs
 
 
 def irv(x: Array) -> Array:
@@ -121,17 +125,23 @@ def mahalanobis_d2(x: Array, means: Array, cov: Array) -> tuple[Array, Array]:
     return d2, p
 
 
-def even_odd(x: Array, scale_index: NDArray[np.intp], signs: Array) -> Array:
+def even_odd(
+    x: Array,
+    scale_index: NDArray[np.intp],
+    signs: Array,
+    reverse_total: float = 0.0,
+) -> Array:
     """Even-odd consistency: the Spearman-Brown corrected correlation, across scales, of
     the means of each scale's even- and odd-position items.
 
     Notes
     -----
     Per scale, items in presentation order are split into even (2nd, 4th, ...) and odd
-    (1st, 3rd, ...) positions, keyed with ``signs`` (``careless::evenodd`` uses the
-    answers as given: pass ones to reproduce it). The two sets of half means are
-    correlated across the scales where both halves have an answer (Pearson), then
-    corrected :math:`r_{SB} = 2r/(1+r)` and bounded below by -1. **Higher means more
+    (1st, 3rd, ...) positions, reverse-keyed items scored ``reverse_total - x``
+    (``reverse_total`` = min + max of the response scale) where ``signs`` is -1
+    (``careless::evenodd`` uses the answers as given: pass ones to reproduce it). The
+    two sets of half means are correlated across the scales where both halves have an
+    answer (Pearson), then corrected :math:`r_{SB} = 2r/(1+r)` and bounded below by -1. **Higher means more
     consistent**: careless 1.2.x reports the negative (higher = more careless); the
     values are otherwise identical. NaN with fewer than two usable scales or when either
     set of half means has no variance (Johnson 2005; Curran 2016).
@@ -146,7 +156,7 @@ def even_odd(x: Array, scale_index: NDArray[np.intp], signs: Array) -> Array:
     scales = [j for j in range(int(scale_index.max(initial=-1)) + 1)]
     even = np.full((m, len(scales)), np.nan)
     odd = np.full((m, len(scales)), np.nan)
-    keyed = x * signs
+    keyed = np.where(signs < 0, reverse_total - x, x)  # min + max - x for reversed items
     with np.errstate(invalid="ignore", divide="ignore"):
         for j in scales:
             items = np.flatnonzero(scale_index == j)
@@ -231,21 +241,37 @@ class QualityReference(BaseModel):
     synonym_pairs: list[tuple[str, str]]
     critval: float
     n: int
+    full_rank: bool = Field(
+        default=True,
+        description="The covariance matrix is invertible (Mahalanobis D^2 is defined).",
+    )
 
     @classmethod
-    def from_sample(cls, q: Questionnaire, x: Array, critval: float) -> QualityReference | None:
-        """Reference statistics of the scored items of ``x`` (rows: candidates)."""
+    def from_sample(
+        cls,
+        q: Questionnaire,
+        x: NDArray[np.floating[Any]],
+        critval: float,
+        rows: NDArray[np.bool_] | None = None,
+    ) -> QualityReference | None:
+        """Reference statistics of the scored items of ``x`` (rows: candidates; only
+        those where ``rows`` is True), accumulated over blocks of rows."""
         from ._stats import pairwise_moments
 
-        items = [i for i in range(len(q.items)) if q.item_scale_index[i] >= 0]
-        sub = x[:, items]
+        items = np.flatnonzero(q.item_scale_index >= 0)
         mid = (q.response_scale.min + q.response_scale.max) / 2.0
-        moments = pairwise_moments(
-            [sub.astype(np.float64, copy=True)], len(items), np.full(len(items), mid)
-        )
+        use = np.ones(x.shape[0], dtype=bool) if rows is None else rows
+
+        def blocks() -> Iterator[Array]:
+            for start in range(0, x.shape[0], _BLOCK):
+                b = np.asarray(x[start : start + _BLOCK], dtype=np.float64)[:, items]
+                yield np.ascontiguousarray(b[use[start : start + _BLOCK]])
+
+        moments = pairwise_moments(blocks(), len(items), np.full(len(items), mid))
         cov = moments.cov()
-        if not np.isfinite(cov).all() or np.linalg.matrix_rank(cov) < len(items):
-            return None
+        if not np.isfinite(cov).all():
+            return None  # some item pair was never answered together
+        full_rank = bool(np.linalg.matrix_rank(cov) == len(items))
         pairs = synonym_pairs(moments.cor(), critval)
         ids = [q.item_ids[i] for i in items]
         return cls(
@@ -254,7 +280,8 @@ class QualityReference(BaseModel):
             cov=cov.tolist(),
             synonym_pairs=[(ids[a], ids[b]) for a, b in pairs],
             critval=critval,
-            n=int(x.shape[0]),
+            n=int(use.sum()),
+            full_rank=full_rank,
         )
 
 
@@ -288,25 +315,31 @@ class QualityResult:
         self.settings = st = settings.resolved(q)
         self.longstring_max = float(st.longstring_max if st.longstring_max is not None else 0)
         self.irv_min = float(st.irv_min if st.irv_min is not None else 0.0)
-        x = np.asarray(values, dtype=np.float64)
-        n = x.shape[0]
+        n = values.shape[0]
         self.unavailable: dict[str, str] = {}
-        self.longstring, self.longstring_avg = longstring(x)
-        self.irv = irv(x)
-        signs = q.keys.sum(axis=1)
-        self.even_odd = even_odd(x, q.item_scale_index, np.where(signs == 0, 1.0, signs))
         nan = np.full(n, np.nan)
-        self.mahalanobis_d2, self.mahalanobis_p, self.psychsyn = nan, nan.copy(), nan.copy()
+        self.longstring, self.longstring_avg, self.irv = nan.copy(), nan.copy(), nan.copy()
+        self.even_odd = nan.copy()
+        self.mahalanobis_d2, self.mahalanobis_p, self.psychsyn = nan.copy(), nan.copy(), nan.copy()
         checks = list(q.check_items)
-        self.attention_failures = nan.copy()
-        if checks:
-            fails = np.zeros(n)
-            for i in checks:  # a wrong answer fails; a skipped check item does not
-                answered = ~np.isnan(x[:, i])
-                ok = np.isin(x[:, i], np.asarray(q.items[i].expected, dtype=np.float64))
-                fails += answered & ~ok
-            self.attention_failures = fails
-        answered_n = (~np.isnan(x)).sum(axis=1)
+        self.attention_failures = np.zeros(n) if checks else nan.copy()
+        answered_n = np.zeros(n)
+        signs = q.keys.sum(axis=1)
+        signs = np.where(signs == 0, 1.0, signs)
+        lo, hi = q.response_scale.min, q.response_scale.max
+        expected = [np.asarray(q.items[i].expected, dtype=np.float64) for i in checks]
+        for start in range(0, n, _BLOCK):  # pass 1: the indices that need no reference
+            sl = slice(start, min(n, start + _BLOCK))
+            x = np.array(values[sl], dtype=np.float64)
+            x[~scored[sl]] = np.nan  # rejected candidates get no indices
+            self.longstring[sl], self.longstring_avg[sl] = longstring(x)
+            self.irv[sl] = irv(x)
+            self.even_odd[sl] = even_odd(x, q.item_scale_index, signs, lo + hi)
+            answered_n[sl] = (~np.isnan(x)).sum(axis=1)
+            for i, ok_values in zip(checks, expected, strict=True):
+                # a wrong answer fails; a skipped check item does not
+                wrong = ~np.isnan(x[:, i]) & ~np.isin(x[:, i], ok_values)
+                self.attention_failures[sl] += wrong
         with np.errstate(invalid="ignore", divide="ignore"):
             self.seconds_per_item = (
                 seconds / answered_n if seconds is not None else np.full(n, np.nan)
@@ -316,10 +349,11 @@ class QualityResult:
         clean = scored & ~self._flagged(
             ("longstring", "irv", "attention_failures", "seconds_per_item")
         )
+        self.clean = clean
         reference: QualityReference | None = None
         self.reference_source: str | None = None
         if int(clean.sum()) >= st.reference_min:
-            reference = QualityReference.from_sample(q, x[clean], st.psychsyn_critval)
+            reference = QualityReference.from_sample(q, values, st.psychsyn_critval, clean)
             if reference is not None:
                 self.reference_source = (
                     f"this batch ({int(clean.sum())} candidates not flagged by longstring, "
@@ -334,11 +368,22 @@ class QualityResult:
             )
             self.unavailable = {"mahalanobis_d2": why, "psychsyn": why}
         else:
+            distance_ref: QualityReference | None = reference
+            if not reference.full_rank:  # fewer candidates than items: D^2 is undefined
+                if norm_reference is not None and norm_reference.full_rank:
+                    distance_ref = norm_reference
+                    self.reference_source = (
+                        f"{self.reference_source}; Mahalanobis D^2 from the norm table"
+                    )
+                else:
+                    distance_ref = None
+                    self.unavailable["mahalanobis_d2"] = (
+                        f"the reference sample ({reference.n} candidates) is too small for the "
+                        f"covariance of {len(reference.items)} items; give a norm table or a "
+                        f"batch of more than {len(reference.items)} candidates"
+                    )
             pos = {iid: i for i, iid in enumerate(q.item_ids)}
             cols = [pos[i] for i in reference.items]
-            self.mahalanobis_d2, self.mahalanobis_p = mahalanobis_d2(
-                x[:, cols], np.asarray(reference.means), np.asarray(reference.cov)
-            )
             col_of = {iid: c for c, iid in enumerate(reference.items)}
             pairs = np.array(
                 [(col_of[a], col_of[b]) for a, b in reference.synonym_pairs], dtype=np.intp
@@ -348,8 +393,20 @@ class QualityResult:
                     f"the reference sample has {pairs.shape[0]} item pair(s) correlating above "
                     f"{reference.critval}; at least 3 are needed"
                 )
-            else:
-                self.psychsyn = psychsyn(x[:, cols], pairs)
+            if distance_ref is not None:
+                d_cols = [reference.items.index(i) for i in distance_ref.items]
+                d_means = np.asarray(distance_ref.means)
+                d_cov = np.asarray(distance_ref.cov)
+            for start in range(0, n, _BLOCK):  # pass 2: the indices that need the reference
+                sl = slice(start, min(n, start + _BLOCK))
+                x = np.array(values[sl], dtype=np.float64)[:, cols]
+                x[~scored[sl]] = np.nan
+                if distance_ref is not None:
+                    self.mahalanobis_d2[sl], self.mahalanobis_p[sl] = mahalanobis_d2(
+                        x[:, d_cols], d_means, d_cov
+                    )
+                if pairs.shape[0] >= 3:
+                    self.psychsyn[sl] = psychsyn(x, pairs)
         validity = [j for j, s in enumerate(q.scales) if s.kind == "validity"]
         self.impression = {q.scale_ids[j]: pomp[:, j] for j in validity}
         self.scored = scored
@@ -393,6 +450,10 @@ class QualityResult:
 
     def flag_matrix(self) -> dict[str, NDArray[np.bool_]]:
         """Per index, which rows it flags (NaN never flags)."""
+        return self._flag_matrix
+
+    @functools.cached_property
+    def _flag_matrix(self) -> dict[str, NDArray[np.bool_]]:
         st = self.settings
         with np.errstate(invalid="ignore"):
             out = {
@@ -408,7 +469,7 @@ class QualityResult:
                 out[f"{sid}_pomp"] = arr >= st.impression_pomp_max
         return out
 
-    @property
+    @functools.cached_property
     def valid(self) -> NDArray[np.bool_]:
         """True where no index flags the row."""
         flagged = np.zeros(self.scored.shape[0], dtype=bool)

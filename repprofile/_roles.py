@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    ValidationError,
+    model_validator,
+)
 
 from ._errors import QuestionnaireError
 from ._questionnaire import (
@@ -35,14 +42,14 @@ class Role(BaseModel):
     name: str
     description: str
     questionnaire: str = Field(description="Id of the questionnaire the role applies to.")
-    weights: dict[str, float] = Field(
+    weights: dict[str, FiniteFloat] = Field(
         description="Scale id -> weight in the fit composite (may be negative)."
     )
-    minimums: dict[str, float] = Field(
+    minimums: dict[str, FiniteFloat] = Field(
         default_factory=dict,
         description="Scale id -> minimum POMP score (knock-out hurdle), reported separately.",
     )
-    target: dict[str, float] = Field(
+    target: dict[str, FiniteFloat] = Field(
         default_factory=dict,
         description="Scale id -> ideal POMP score, for profile similarity.",
     )

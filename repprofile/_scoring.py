@@ -419,9 +419,13 @@ class ScoreResult:
                 out.append(None)
         return out
 
-    def _rows(self) -> Iterator[dict[str, Any]]:
-        """Per scored candidate, a dict in the JSON contract shape (built column-wise)."""
+    def _rows(self, only: Sequence[int] | None = None) -> Iterator[dict[str, Any]]:
+        """Per scored candidate (or the scored ones of ``only``), a dict in the JSON
+        contract shape, built column-wise. Batch statistics (quality reference, norms)
+        always come from the whole batch."""
         rows = np.flatnonzero(self.scored)
+        if only is not None:
+            rows = rows[np.isin(rows, np.asarray(only, dtype=np.intp))]
         if rows.size == 0:
             return
         ids = self.candidate_ids
@@ -489,17 +493,9 @@ class ScoreResult:
             raise KeyError(f"no candidate {candidate_id!r} in this result") from None
         if not self.scored[row]:
             raise KeyError(f"candidate {candidate_id!r} was rejected: see .errors")
-        for r in self._rows_for([row]):
+        for r in self._rows([row]):
             return Profile.model_validate(r)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _rows_for(self, rows: Sequence[int]) -> Iterator[dict[str, Any]]:
-        keep = np.zeros(len(self), dtype=bool)
-        keep[list(rows)] = True
-        sub = ScoreResult.__new__(ScoreResult)
-        sub.__dict__.update(self.__dict__)
-        sub.scored = self.scored & keep
-        return sub._rows()
 
     def to_dict(self) -> dict[str, Any]:
         """The result in the JSON contract shape: profiles, errors, provenance."""
@@ -569,6 +565,18 @@ _NORMED_FIELDS = (
 def _f(v: float | np.floating[Any]) -> float | None:
     x = float(v)
     return x if math.isfinite(x) else None
+
+
+def _merge_quality(q: Questionnaire, update: dict[str, Any]) -> QualitySettings:
+    """Per-call thresholds on top of the questionnaire's (unnamed ones are kept)."""
+    from pydantic import ValidationError
+
+    try:
+        return QualitySettings.model_validate(q.quality.model_dump() | update)
+    except ValidationError as exc:
+        from ._questionnaire import format_validation_error
+
+        raise InputError(format_validation_error("The 'quality' parameter of score", exc)) from None
 
 
 def _csv_num(v: float | None) -> str:
@@ -687,7 +695,7 @@ def score(
             f"The 'ci' parameter of score must be between 0 and 1, got {ci!r} instead."
         )
     table = load_norms(norms) if norms is not None else None
-    settings = QualitySettings.model_validate(quality) if isinstance(quality, dict) else quality
+    settings = quality if not isinstance(quality, dict) else _merge_quality(q, quality)
     return ScoreResult(
         answers_set, kernel.raw, kernel.n_answered, scored, errors, table, ci, reliability, settings
     )
