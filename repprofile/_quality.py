@@ -141,10 +141,10 @@ def even_odd(
     (``reverse_total`` = min + max of the response scale) where ``signs`` is -1
     (``careless::evenodd`` uses the answers as given: pass ones to reproduce it). The
     two sets of half means are correlated across the scales where both halves have an
-    answer (Pearson), then corrected :math:`r_{SB} = 2r/(1+r)` and bounded below by -1. **Higher means more
-    consistent**: careless 1.2.x reports the negative (higher = more careless); the
-    values are otherwise identical. NaN with fewer than two usable scales or when either
-    set of half means has no variance (Johnson 2005; Curran 2016).
+    answer (Pearson), then corrected :math:`r_{SB} = 2r/(1+r)` and bounded below by -1.
+    **Higher means more consistent**: careless 1.2.x reports the negative (higher = more
+    careless); the values are otherwise identical. NaN with fewer than two usable scales
+    or when either set of half means has no variance (Johnson 2005; Curran 2016).
 
     References
     ----------

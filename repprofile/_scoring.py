@@ -366,7 +366,7 @@ class ScoreResult:
             f"{int(self.scored.sum())} scored, {len(self) - int(self.scored.sum())} rejected>"
         )
 
-    @property
+    @functools.cached_property
     def candidate_ids(self) -> tuple[str, ...]:
         """Candidate ids, one per row (positional ``"1"``, ``"2"``, ... when none given)."""
         return self.answers.candidate_ids()
