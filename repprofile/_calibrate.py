@@ -67,13 +67,6 @@ def ridge(x: Array, y: Array, penalty: float) -> Array:
     return beta
 
 
-def _standardize(x: Array) -> Array:
-    sd = x.std(axis=0, ddof=1)
-    sd[sd == 0] = 1.0
-    out: Array = (x - x.mean(axis=0)) / sd
-    return out
-
-
 def _folds(n: int, k: int, rng: np.random.Generator) -> list[NDArray[np.intp]]:
     return np.array_split(rng.permutation(n), k)
 
@@ -116,9 +109,11 @@ def read_performance(path: str | Path, column: str) -> dict[str, float]:
         try:
             value = float(raw)
         except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
             raise InputError(
-                f"{p} row {i}: {column} must be a number, got {raw!r} (candidate {cid!r})"
-            ) from None
+                f"{p} row {i}: {column} must be a finite number, got {raw!r} (candidate {cid!r})"
+            )
         if cid in out:
             raise InputError(f"{p} row {i}: candidate {cid!r} appears twice")
         out[cid] = value
@@ -153,7 +148,10 @@ def calibrate(
 
     Notes
     -----
-    Trait scale scores :math:`Z` and the criterion :math:`y` are standardized; ridge
+    Trait scale scores :math:`Z` are standardized exactly as :func:`repprofile.fit`
+    standardizes them (z from the norm table; without norms
+    :math:`(\\mathrm{pomp} - 50)/25`), so the weights apply to fit's composite as
+    learned; the criterion :math:`y` is standardized. Ridge
     weights :math:`\\hat\\beta = (Z'Z + \\lambda n I)^{-1} Z'y` (Hoerl & Kennard 1970)
     with :math:`\\lambda` chosen from a grid by k-fold cross-validated mean squared
     error. The **validity** is the correlation of out-of-fold predictions with the
@@ -173,13 +171,23 @@ def calibrate(
     criterion-related validation studies. *Journal of Applied Psychology*, 61(4),
     473-485. https://doi.org/10.1037/0021-9010.61.4.473
     """
+    import re
+
     from scipy.special import ndtri
 
+    from ._fit import _standardized
+
+    if folds < 2:
+        raise InputError(f"The 'folds' parameter of calibrate must be at least 2, got {folds!r}.")
+    if bootstrap < 10:
+        raise InputError(
+            f"The 'bootstrap' parameter of calibrate must be at least 10, got {bootstrap!r}."
+        )
     q = scores.questionnaire
     trait = [j for j, s in enumerate(q.scales) if s.kind == "trait"]
     names = [q.scale_ids[j] for j in trait]
     ids = scores.candidate_ids
-    z_all = scores.normed.z if scores.normed.has_norms else scores.mean
+    z_all = _standardized(scores)[0]  # the same metric fit() applies the weights to
     rows = [
         r
         for r in range(len(scores))
@@ -202,7 +210,7 @@ def calibrate(
         )
         notes.append(msg)
         warnings.warn(msg, RepprofileWarning, stacklevel=2)
-    x = _standardize(np.asarray(z_all[np.ix_(rows, trait)], dtype=np.float64))
+    x = np.asarray(z_all[np.ix_(rows, trait)], dtype=np.float64)
     y_raw = np.array([performance[ids[r]] for r in rows])
     if y_raw.std() == 0:
         raise InputError(f"the criterion {criterion!r} has the same value for everyone")
@@ -251,7 +259,9 @@ def calibrate(
     if all(w == 0 for w in weights.values()):
         weights = {s: float(v) for s, v in zip(names, beta, strict=True)}
     role = Role(
-        id=role_id or f"calibrated-{criterion}".lower().replace("_", "-"),
+        id=role_id
+        or "calibrated-"
+        + (re.sub(r"[^a-z0-9]+", "-", criterion.lower()).strip("-") or "criterion"),
         name=f"Calibrated on {criterion}",
         description=f"Weights learned from {n} candidates' {criterion} ({date}).",
         questionnaire=q.id,

@@ -451,9 +451,11 @@ def _cmd_roles_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_roles_validate(args: argparse.Namespace) -> int:
+    from ._questionnaire import load_questionnaire
     from ._roles import load_role
 
-    role = load_role(Path(args.file))
+    q = load_questionnaire(args.questionnaire) if args.questionnaire else None
+    role = load_role(Path(args.file), q)
     print(f"{args.file}: valid role {role.id!r} for questionnaire {role.questionnaire!r}")
     return EXIT_OK
 
@@ -464,11 +466,14 @@ def _score_for_fit(args: argparse.Namespace) -> Any:
     from ._roles import load_role
     from ._scoring import score
 
-    roles = [load_role(r) for r in args.role]
-    qid = args.questionnaire or roles[0].questionnaire
-    q = load_questionnaire(qid)
-    for r in roles:
-        r.check_against(q)
+    if args.questionnaire:
+        q = load_questionnaire(args.questionnaire)
+        roles = [load_role(r, q) for r in args.role]
+    else:
+        roles = [load_role(r) for r in args.role]
+        q = load_questionnaire(roles[0].questionnaire)
+        for r in roles:
+            r.check_against(q)
     result = score(q, read_answers(args.answers, q), norms=args.norms, ci=args.ci)
     if result.norms is not None and result.norms.simulated:
         _warn(f"the norm table is SIMULATED, not real people: {result.norms.description}")
@@ -634,6 +639,26 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return _run_capturing_warnings(run)
 
 
+def _fit_cut(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number such as 50, got {text!r}") from None
+    if not 0.0 < v < 100.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100 (exclusive), got {text!r}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return v
+
+
 def _ci_level(text: str) -> float:
     try:
         v = float(text)
@@ -753,6 +778,9 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check a role file against the format and its questionnaire"
     )
     p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "-q", "--questionnaire", metavar="ID_OR_FILE", help="questionnaire (default: the role's)"
+    )
     p.set_defaults(func=_cmd_roles_validate)
     rp.set_defaults(func=lambda a: _missing_action(rp))
 
@@ -780,7 +808,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--norms", metavar="FILE", help="norm table: z scores and SEMs from norms")
         p.add_argument(
-            "--cut", type=float, default=50.0, help="fit cut for P(fit > cut) (default 50)"
+            "--cut", type=_fit_cut, default=50.0, help="fit cut for P(fit > cut) (default 50)"
         )
         p.add_argument(
             "--ci",
@@ -791,7 +819,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
         if name == "rank":
-            p.add_argument("--top", type=int, metavar="K", help="only the best K")
+            p.add_argument("--top", type=_positive_int, metavar="K", help="only the best K")
             p.add_argument(
                 "--exclude-flagged",
                 action="store_true",
@@ -820,9 +848,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--id", metavar="ROLE_ID", help="id of the role written (default calibrated-COLUMN)"
     )
     p.add_argument(
-        "--folds", type=int, default=10, help="k of k-fold cross-validation (default 10)"
+        "--folds", type=_positive_int, default=10, help="k of k-fold cross-validation (default 10)"
     )
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument(
+        "--bootstrap", type=_positive_int, default=1000, help="bootstrap resamples (default 1000)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="date to record (default today)")
     p.set_defaults(func=_cmd_calibrate)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._errors import InputError
 from ._roles import Role, load_role
 from ._scoring import RoleProvenance, ScoreResult
 
@@ -84,9 +85,11 @@ class FitResult:
         self._z = z
         composite = np.zeros(len(scores))
         for j, a in zip(self._cols, self._a, strict=True):  # only the weighted columns
-            composite += a * z[:, j]
+            if a != 0:  # a zero weight ignores the scale, even a missing score on it
+                composite += a * z[:, j]
         self.composite: Array = composite  # all that ranking needs
-        se = np.sqrt((sem_z[self._cols] ** 2 * self._a**2).sum())
+        nonzero = self._a != 0
+        se = np.sqrt((sem_z[self._cols][nonzero] ** 2 * self._a[nonzero] ** 2).sum())
         self.composite_se = float(se)
         self.provenance = scores.provenance.model_copy(
             update={
@@ -110,7 +113,7 @@ class FitResult:
 
     @functools.cached_property
     def contributions(self) -> Array:
-        out: Array = self._z[:, self._cols] * self._a + 0.0  # + 0.0: a zero weight gives 0.0
+        out: Array = np.where(self._a != 0, self._z[:, self._cols] * self._a, 0.0)
         return out
 
     @functools.cached_property
@@ -260,14 +263,14 @@ def stable_argsort(key: Array) -> NDArray[np.intp]:
     idx = (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
     high = packed >> np.uint64(32)
     tie = high[1:] == high[:-1]
-    if tie.any():
-        in_run = np.zeros(n, dtype=bool)
-        in_run[1:] |= tie
-        in_run[:-1] |= tie
-        pos = np.flatnonzero(in_run)
-        run = np.cumsum(np.concatenate([[True], ~tie]))[pos]
+    # Exact ties are already in row order; only runs whose float64 values differ
+    # (merged by the rounding) need re-sorting.
+    if (tie & (key[idx[1:]] != key[idx[:-1]])).any():
+        run = np.cumsum(np.concatenate([[True], ~tie]))  # run number per sorted position
+        bad_runs = np.unique(run[1:][tie & (key[idx[1:]] != key[idx[:-1]])])
+        pos = np.flatnonzero(np.isin(run, bad_runs))
         sub = idx[pos]
-        idx[pos] = sub[np.lexsort((sub, key[sub], run))]
+        idx[pos] = sub[np.lexsort((sub, key[sub], run[pos]))]
     return idx
 
 
@@ -307,8 +310,9 @@ def fit(scores: ScoreResult, role: str | Path | Role, *, cut: float = 50.0) -> F
     :math:`a_s = w_s / \\sqrt{\\sum_s w_s^2}` (so C is a unit-variance composite if the
     scales were uncorrelated z scores) and the fit is
     :math:`100 / (1 + \\exp(-1.702\\, C))`: strictly increasing, so candidates keep the
-    order of their composites, and within 1 point of :math:`100\\,\\Phi(C)` (Camilli
-    1994). Measurement error: with scale SEMs in the z metric :math:`e_s`
+    order of their composites (in float64 the fit reaches exactly 100 only beyond
+    :math:`C \\approx 21`; ranking always uses the composite itself), and within 1
+    point of :math:`100\\,\\Phi(C)` (Camilli 1994). Measurement error: with scale SEMs in the z metric :math:`e_s`
     (:math:`\\sqrt{1 - r_s}` with norms) and independent errors across scales,
     :math:`SE_C = \\sqrt{\\sum_s a_s^2 e_s^2}`; the interval is the composite's
     :math:`C \\pm z_{crit} SE_C` mapped through the same transform (so it stays within
@@ -324,6 +328,10 @@ def fit(scores: ScoreResult, role: str | Path | Role, *, cut: float = 50.0) -> F
     https://doi.org/10.3102/10769986019003293
     """
     q = scores.questionnaire
+    if not 0.0 < cut < 100.0:
+        raise InputError(
+            f"The 'cut' parameter of fit must be between 0 and 100, got {cut!r} instead."
+        )
     return FitResult(scores, load_role(role, q), cut)
 
 
@@ -343,6 +351,10 @@ def rank(
     (no score on a weighted scale) comes last. Flagged candidates are ranked but marked
     (``quality_valid``) unless ``exclude_flagged``.
     """
+    if top is not None and top < 1:
+        raise InputError(
+            f"The 'top' parameter of rank must be a positive number, got {top!r} instead."
+        )
     scores = result.scores
     order = result.order
     if exclude_flagged:

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -394,22 +395,30 @@ def test_check_against_names_the_source(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("weights", ["{rock: .nan}", "{rock: .inf, controller: 1}"])
-def test_rejects_a_non_finite_weight(tmp_path: Path, weights: str) -> None:
+@pytest.mark.parametrize(
+    ("weights", "shown"), [("{rock: .nan}", "nan"), ("{rock: .inf, controller: 1}", "inf")]
+)
+def test_rejects_a_non_finite_weight(tmp_path: Path, weights: str, shown: str) -> None:
+    # a NaN or infinite weight would make every composite NaN
     path = write(tmp_path, role_text(weights=weights))
-    assert rejection(path).startswith(f"{path}: weights")
+    assert rejection(path) == (
+        f"{path}: weights.rock: Input should be a finite number, got {shown} instead"
+    )
 
 
-def test_role_model_refuses_a_nan_weight() -> None:
-    with pytest.raises(ValueError, match="weights"):
-        Role(
-            id="x",
-            name="X",
-            description="d",
-            questionnaire="rep-types",
-            weights={"rock": math.nan},
-            rationale="r",
-        )
+@pytest.mark.parametrize("field", ["weights", "minimums", "target"])
+def test_role_model_refuses_a_nan(field: str) -> None:
+    fields: dict[str, Any] = {
+        "id": "x",
+        "name": "X",
+        "description": "d",
+        "questionnaire": "rep-types",
+        "weights": {"rock": 1.0},
+        "rationale": "r",
+    }
+    fields[field] = {"rock": math.nan}
+    with pytest.raises(ValueError, match=rf"{field}\.rock"):
+        Role.model_validate(fields)
 
 
 # --------------------------------------------------------------------------- CLI
