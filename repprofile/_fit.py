@@ -304,22 +304,22 @@ def fit(scores: ScoreResult, role: str | Path | Role, *, cut: float = 50.0) -> F
 
     Notes
     -----
-    With standardized scores :math:`z_s` (from the norm table; without norms
-    :math:`z_s = (\\mathrm{pomp}_s - 50)/25`, which is not norm-referenced) and role
-    weights :math:`w_s`, the composite is :math:`C = \\sum_s a_s z_s`,
-    :math:`a_s = w_s / \\sqrt{\\sum_s w_s^2}` (so C is a unit-variance composite if the
-    scales were uncorrelated z scores) and the fit is
-    :math:`100 / (1 + \\exp(-1.702\\, C))`: strictly increasing, so candidates keep the
-    order of their composites (in float64 the fit reaches exactly 100 only beyond
-    :math:`C \\approx 21`; ranking always uses the composite itself), and within 1
-    point of :math:`100\\,\\Phi(C)` (Camilli 1994). Measurement error: with scale SEMs in the z metric :math:`e_s`
-    (:math:`\\sqrt{1 - r_s}` with norms) and independent errors across scales,
-    :math:`SE_C = \\sqrt{\\sum_s a_s^2 e_s^2}`; the interval is the composite's
-    :math:`C \\pm z_{crit} SE_C` mapped through the same transform (so it stays within
-    0-100), ``fit_se`` is its delta-method SE and ``p_above_cut`` is
-    :math:`\\Phi((C - C_{cut}) / SE_C)`. ``contributions`` are :math:`a_s z_s` (they sum
-    to C). Hurdles (``minimums``) are reported, not folded into the fit; ``similarity``
-    is :math:`100 - \\mathrm{RMS}(\\mathrm{pomp} - \\mathrm{target})`.
+    With standardized scores :math:`z_s` (from the norm table; without norms :math:`z_s
+    = (\\mathrm{pomp}_s - 50)/25`, which is not norm-referenced) and role weights
+    :math:`w_s`, the composite is :math:`C = \\sum_s a_s z_s`, :math:`a_s = w_s /
+    \\sqrt{\\sum_s w_s^2}` (so C is a unit-variance composite if the scales were
+    uncorrelated z scores) and the fit is :math:`100 / (1 + \\exp(-1.702\\, C))`:
+    strictly increasing, so candidates keep the order of their composites (in float64
+    the fit reaches exactly 100 only beyond :math:`C \\approx 21`; ranking always uses
+    the composite itself), and within 1 point of :math:`100\\,\\Phi(C)` (Camilli 1994).
+    Measurement error: with scale SEMs in the z metric :math:`e_s` (:math:`\\sqrt{1 -
+    r_s}` with norms) and independent errors across scales, :math:`SE_C = \\sqrt{\\sum_s
+    a_s^2 e_s^2}`; the interval is the composite's :math:`C \\pm z_{crit} SE_C` mapped
+    through the same transform (so it stays within 0-100), ``fit_se`` is its
+    delta-method SE and ``p_above_cut`` is :math:`\\Phi((C - C_{cut}) / SE_C)`.
+    ``contributions`` are :math:`a_s z_s` (they sum to C). Hurdles (``minimums``) are
+    reported, not folded into the fit; ``similarity`` is :math:`100 -
+    \\mathrm{RMS}(\\mathrm{pomp} - \\mathrm{target})`.
 
     References
     ----------
