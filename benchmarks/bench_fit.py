@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import repprofile
-from repprofile._simulate import simulate_answers
+from repprofile._simulate import simulate_batch
 
 
 def main() -> None:
@@ -25,10 +25,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     args = ap.parse_args()
     q = repprofile.load_questionnaire("rep-types")
-    X = np.empty((args.n, len(q.item_ids)), dtype=np.float32)
-    for i, start in enumerate(range(0, args.n, 100_000)):
-        stop = min(args.n, start + 100_000)
-        X[start:stop], _ = simulate_answers(q, stop - start, seed=i, missing=0.02, dtype=np.float32)
+    X = simulate_batch(q, args.n, missing=0.02)
     norms = repprofile.load_norms(
         repprofile._questionnaire.bundled_dir() / "norms" / "rep-types-simulated.json"
     )

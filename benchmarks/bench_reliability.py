@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import repprofile
-from repprofile._simulate import simulate_answers
+from repprofile._simulate import simulate_batch, trait_only
 
 
 def main() -> None:
@@ -24,11 +24,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--save", metavar="FILE", help="also save the answers as CSV for R")
     args = ap.parse_args()
-    q = repprofile.load_questionnaire("rep-types")
-    X = np.empty((args.n, len(q.item_ids)), dtype=np.float32)
-    for i, start in enumerate(range(0, args.n, 100_000)):
-        stop = min(args.n, start + 100_000)
-        X[start:stop], _ = simulate_answers(q, stop - start, seed=i, missing=0.02, dtype=np.float32)
+    q = trait_only(repprofile.load_questionnaire("rep-types"))  # 70 items x 7 scales
+    X = simulate_batch(q, args.n, missing=0.02)
     if args.save:
         np.savetxt(
             args.save, X, delimiter=",", fmt="%.0f", header=",".join(q.item_ids), comments=""

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._simulate import simulate_answers
+from repprofile._simulate import simulate_batch, trait_only
 
 
 def _times(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
@@ -50,12 +50,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--save", metavar="FILE", help="also save the answers as CSV for R")
     args = ap.parse_args()
-    q = repprofile.load_questionnaire("rep-types")
-    X = np.empty((args.n, len(q.item_ids)), dtype=np.float32)
-    step = 100_000
-    for i, start in enumerate(range(0, args.n, step)):
-        stop = min(args.n, start + step)
-        X[start:stop], _ = simulate_answers(q, stop - start, seed=i, missing=0.02, dtype=np.float32)
+    q = trait_only(repprofile.load_questionnaire("rep-types"))  # 70 items x 7 scales
+    X = simulate_batch(q, args.n, missing=0.02)
     if args.save:
         np.savetxt(
             args.save, X, delimiter=",", fmt="%.0f", header=",".join(q.item_ids), comments=""

@@ -639,31 +639,33 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return _run_capturing_warnings(run)
 
 
-def _fit_cut(text: str) -> float:
+def _number(text: str, kind: type[float] | type[int], example: str) -> float:
+    """Parse a CLI number, or a usage error (exit status 2) that shows an example."""
     try:
-        v = float(text)
+        return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number such as 50, got {text!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(
+            f"must be {what} such as {example}, got {text!r}"
+        ) from None
+
+
+def _fit_cut(text: str) -> float:
+    v = _number(text, float, "50")
     if not 0.0 < v < 100.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 100 (exclusive), got {text!r}")
     return v
 
 
 def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    v = int(_number(text, int, "10"))
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return v
 
 
 def _ci_level(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number such as 0.90, got {text!r}") from None
+    v = _number(text, float, "0.90")
     if 50.0 <= v < 100.0:  # a percentage such as 90 or 95
         v /= 100.0
     if not 0.0 < v < 1.0:

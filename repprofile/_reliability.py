@@ -333,6 +333,28 @@ def _f(x: float | np.floating[Any]) -> float | None:
     return v if math.isfinite(v) else None
 
 
+_SCALE_FIELDS = (
+    "alpha",
+    "std_alpha",
+    "g6",
+    "average_r",
+    "median_r",
+    "var_r",
+    "signal_noise",
+    "alpha_se",
+    "omega_total",
+)
+_ITEM_FIELDS = (
+    "r_std",
+    "r_cor",
+    "r_drop",
+    "alpha_if_dropped",
+    "std_alpha_if_dropped",
+    "g6_if_dropped",
+    "average_r_if_dropped",
+)
+
+
 def _scale_statistics(c: Matrix, r_pair: Matrix, n_obs: int, level: float) -> dict[str, Any]:
     """Every alpha()/omega() statistic of one scale from its keyed matrices."""
     k = c.shape[0]
@@ -563,13 +585,7 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
                 mean=_f(item_mean[i]),
                 sd=_f(math.sqrt(c_all[i, i])) if c_all[i, i] >= 0 else None,
                 r_raw=_f(r_raw[i]),
-                r_std=_f(ist.get("r_std", math.nan)),
-                r_cor=_f(ist.get("r_cor", math.nan)),
-                r_drop=_f(ist.get("r_drop", math.nan)),
-                alpha_if_dropped=_f(ist.get("alpha_if_dropped", math.nan)),
-                std_alpha_if_dropped=_f(ist.get("std_alpha_if_dropped", math.nan)),
-                g6_if_dropped=_f(ist.get("g6_if_dropped", math.nan)),
-                average_r_if_dropped=_f(ist.get("average_r_if_dropped", math.nan)),
+                **{name: _f(ist.get(name, math.nan)) for name in _ITEM_FIELDS},
                 frequencies=(
                     {str(lo + v): float(freq[i, v]) for v in range(freq.shape[1])}
                     if freq is not None and item_n[i] > 0
@@ -581,21 +597,13 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
         scales[sid] = ScaleReliability(
             n_items=int(sub.size),
             n_obs=n_obs,
-            alpha=_f(stats.get("alpha", math.nan)),
-            std_alpha=_f(stats.get("std_alpha", math.nan)),
-            g6=_f(stats.get("g6", math.nan)),
-            average_r=_f(stats.get("average_r", math.nan)),
-            median_r=_f(stats.get("median_r", math.nan)),
-            var_r=_f(stats.get("var_r", math.nan)),
-            signal_noise=_f(stats.get("signal_noise", math.nan)),
-            alpha_se=_f(stats.get("alpha_se", math.nan)),
+            **{name: _f(stats.get(name, math.nan)) for name in _SCALE_FIELDS},
             alpha_ci=(
                 (float(ci_pair[0]), float(ci_pair[1]))
                 if ci_pair is not None and all(math.isfinite(v) for v in ci_pair)
                 else None
             ),
             alpha_ci_level=ci,
-            omega_total=_f(stats.get("omega_total", math.nan)),
             loadings=(
                 {q.item_ids[i]: float(v) for i, v in zip(sub, stats["loadings"], strict=True)}
                 if "loadings" in stats

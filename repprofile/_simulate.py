@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from ._questionnaire import Questionnaire
 
-__all__ = ["simulate_answers"]
+__all__ = ["simulate_answers", "simulate_batch", "trait_only"]
 
 
 def simulate_answers(
@@ -55,3 +55,33 @@ def simulate_answers(
     if missing > 0:
         answers[rng.random(answers.shape) < missing] = np.nan
     return answers, traits
+
+
+def simulate_batch(
+    questionnaire: Questionnaire,
+    n: int,
+    *,
+    missing: float = 0.02,
+    dtype: type[np.floating[Any]] = np.float32,
+    chunk: int = 100_000,
+) -> NDArray[np.floating[Any]]:
+    """A large batch of simulated answers, made in chunks (seed = chunk number) so that
+    building it needs little more memory than the result (for benchmarks)."""
+    out = np.empty((n, len(questionnaire.item_ids)), dtype=dtype)
+    for i, start in enumerate(range(0, n, chunk)):
+        stop = min(n, start + chunk)
+        out[start:stop], _ = simulate_answers(
+            questionnaire, stop - start, seed=i, missing=missing, dtype=dtype
+        )
+    return out
+
+
+def trait_only(questionnaire: Questionnaire) -> Questionnaire:
+    """The questionnaire less its validity scales and check items (for benchmarks that
+    specify e.g. 70 items x 7 scales)."""
+    data = questionnaire.model_dump()
+    keep = {s["id"] for s in data["scales"] if s["kind"] == "trait"}
+    data["scales"] = [s for s in data["scales"] if s["id"] in keep]
+    data["items"] = [it for it in data["items"] if it["scale"] in keep]
+    data["version"] = f"{questionnaire.version}-traits"
+    return Questionnaire.model_validate(data)
