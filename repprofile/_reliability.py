@@ -427,8 +427,9 @@ class _FrequencyCounter:
 
     def add(self, block: NDArray[np.float64]) -> None:
         self.rows += block.shape[0]
-        codes = np.nan_to_num(block, nan=self.lo - 1.0) - (self.lo - 1.0)  # 0 = missing
-        idx = np.rint(codes).astype(np.intp) + self.offsets
+        codes = np.fmax(block, self.lo - 1.0)  # fmax ignores NaN: missing -> lo - 1
+        codes -= self.lo - 1.0  # 0 = missing, then one code per answer value
+        idx = codes.astype(np.intp) + self.offsets  # answers are validated whole numbers
         self.counts += np.bincount(idx.reshape(-1), minlength=self.k * self.width)
 
     def result(self) -> tuple[NDArray[np.float64] | None, NDArray[np.float64]]:
