@@ -265,9 +265,11 @@ def stable_argsort(key: Array) -> NDArray[np.intp]:
     tie = high[1:] == high[:-1]
     # Exact ties are already in row order; only runs whose float64 values differ
     # (merged by the rounding) need re-sorting.
-    if (tie & (key[idx[1:]] != key[idx[:-1]])).any():
+    in_order = key[idx]
+    merged = tie & (in_order[1:] != in_order[:-1])
+    if merged.any():
         run = np.cumsum(np.concatenate([[True], ~tie]))  # run number per sorted position
-        bad_runs = np.unique(run[1:][tie & (key[idx[1:]] != key[idx[:-1]])])
+        bad_runs = np.unique(run[1:][merged])
         pos = np.flatnonzero(np.isin(run, bad_runs))
         sub = idx[pos]
         idx[pos] = sub[np.lexsort((sub, key[sub], run[pos]))]
