@@ -10,9 +10,7 @@ and the rest are imported inside the commands that need them, so ``--help`` is f
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -36,18 +34,9 @@ def write_output(text: str, output: str | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    target = Path(output)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from ._io import write_atomic
+
+    write_atomic(output, text.encode("utf-8"))
 
 
 def _warn(message: str) -> None:
@@ -603,6 +592,88 @@ def _csv(v: float | None) -> str:
     return "" if v is None else repr(v)
 
 
+def _progress(done: int, total: int, label: str) -> None:
+    """A progress bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r{label} [{'#' * filled}{' ' * (width - filled)}] {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _cmd_chart(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from ._answers import read_answers
+        from ._charts import radar_chart, radar_grid, save_figure
+        from ._questionnaire import load_questionnaire
+        from ._roles import load_role
+        from ._scoring import score
+
+        q = load_questionnaire(args.questionnaire)
+        result = score(q, read_answers(args.answers, q), norms=args.norms, ci=args.ci)
+        role = load_role(args.role, q) if args.role else None
+        ids = [args.candidate]
+        if args.compare:
+            ids += [c.strip() for c in args.compare.split(",") if c.strip()]
+        missing = [c for c in ids if c not in result.candidate_ids]
+        if missing:
+            raise _UsageError(f"no candidate {', '.join(map(repr, missing))} in {args.answers}")
+        if len(ids) > 5:
+            save_figure(radar_grid(result, ids, role=role), args.output)
+        else:
+            ax = radar_chart(result, ids if len(ids) > 1 else ids[0], role=role)
+            save_figure(ax.get_figure(root=True), args.output)  # type: ignore[arg-type]
+        return EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from ._answers import read_answers
+        from ._fit import fit
+        from ._questionnaire import load_questionnaire
+        from ._report import write_report
+        from ._roles import load_role
+        from ._scoring import score
+
+        q = load_questionnaire(args.questionnaire)
+        result = score(q, read_answers(args.answers, q), norms=args.norms, ci=args.ci)
+        if result.norms is not None and result.norms.simulated:
+            _warn(f"the norm table is SIMULATED, not real people: {result.norms.description}")
+        role = load_role(args.role, q)
+        fitted = fit(result, role, cut=args.cut)
+        if args.all:
+            ids = [c for c, ok in zip(result.candidate_ids, result.scored, strict=True) if ok]
+            folder = Path(args.output)
+            for i, cid in enumerate(ids, start=1):
+                safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cid)
+                write_report(
+                    result,
+                    cid,
+                    role,
+                    folder / f"{safe}.{args.format}",
+                    date=args.date,
+                    fit_result=fitted,
+                )
+                if not args.quiet:
+                    _progress(i, len(ids), "reports")
+            print(f"repprofile: {len(ids)} reports written to {folder}", file=sys.stderr)
+        else:
+            if args.candidate not in result.candidate_ids:
+                raise _UsageError(f"no candidate {args.candidate!r} in {args.answers}")
+            out = Path(args.output)
+            if out.suffix.lower() not in (".pdf", ".html", ".htm"):
+                out = out / f"{args.candidate}.{args.format}"
+            write_report(result, args.candidate, role, out, date=args.date, fit_result=fitted)
+        return EXIT_REJECTED if not result.scored.all() else EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     def run() -> int:
         from ._answers import read_answers
@@ -831,6 +902,38 @@ def build_parser() -> argparse.ArgumentParser:
             p.set_defaults(func=_cmd_rank)
         else:
             p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("chart", help="radar chart of a candidate (PNG, SVG or PDF by extension)")
+    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file, or - for stdin")
+    p.add_argument("--candidate", required=True, metavar="ID")
+    p.add_argument("--compare", metavar="ID,ID,...", help="overlay (up to 5) or a grid of more")
+    p.add_argument("--role", metavar="ROLE", help="overlay the role's target or weights")
+    p.add_argument("-q", "--questionnaire", default="rep-types", metavar="ID_OR_FILE")
+    p.add_argument("--norms", metavar="FILE", help="norm table: percentiles instead of POMP")
+    p.add_argument("--ci", type=_ci_level, default=0.90, metavar="LEVEL")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help=".png, .svg or .pdf")
+    p.set_defaults(func=_cmd_chart)
+
+    p = sub.add_parser("report", help="one-page candidate report (PDF or HTML) for a role")
+    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file, or - for stdin")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--candidate", metavar="ID")
+    who.add_argument("--all", action="store_true", help="every scored candidate, into -o DIR")
+    p.add_argument("--role", required=True, metavar="ROLE")
+    p.add_argument("-q", "--questionnaire", default="rep-types", metavar="ID_OR_FILE")
+    p.add_argument("--norms", metavar="FILE", help="norm table: percentiles and intervals")
+    p.add_argument("--ci", type=_ci_level, default=0.90, metavar="LEVEL")
+    p.add_argument("--cut", type=_fit_cut, default=50.0)
+    p.add_argument(
+        "--format",
+        choices=["pdf", "html"],
+        default="pdf",
+        help="for --all or an -o folder (a file's extension decides otherwise)",
+    )
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="date on the report (default today)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-o", "--output", required=True, metavar="DIR_OR_FILE")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("calibrate", help="learn role weights from performance data")
     p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file")

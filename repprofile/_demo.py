@@ -9,6 +9,8 @@ from ._questionnaire import bundled_dir, load_questionnaire
 
 __all__ = ["build_demo_norms", "demo_norms_path", "demo_sample_path", "run_demo"]
 
+DEMO_ROLE = "general-frontline"
+DEMO_DATE = "2026-11-22"  # fixed, so the demo output is the same on every run
 DEMO_NORMS_DESCRIPTION = (
     "SIMULATED norm sample of 5,000 computer-generated respondents (not real people), "
     "for demonstrations only. Never use it to assess anyone: build norms from your own "
@@ -93,5 +95,28 @@ def run_demo(out: Path | None, stdout: TextIO) -> int:
         w.writerow(result.csv_header())
         w.writerows(result.csv_rows())
         write_output(buf.getvalue(), str(out / "scores.csv"))
-        print(f"\nWrote {out / 'scores.json'} and {out / 'scores.csv'}", file=stdout)
+        from ._charts import radar_chart, save_figure
+        from ._fit import fit
+        from ._report import write_report
+        from ._roles import load_role
+
+        role = load_role(DEMO_ROLE)
+        fitted = fit(result, role)
+        for p in result.profiles():
+            ax = radar_chart(result, p.candidate_id, role=role)
+            save_figure(ax.get_figure(root=True), out / "charts" / f"{p.candidate_id}.png")  # type: ignore[arg-type]
+            write_report(
+                result,
+                p.candidate_id,
+                role,
+                out / "reports" / f"{p.candidate_id}.pdf",
+                date=DEMO_DATE,
+                fit_result=fitted,
+            )
+        print(
+            f"\nWrote {out / 'scores.json'}, {out / 'scores.csv'}, a radar chart per candidate "
+            f"in {out / 'charts'} and a report for the role {role.name!r} per candidate in "
+            f"{out / 'reports'}.",
+            file=stdout,
+        )
     return 0

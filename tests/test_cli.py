@@ -434,6 +434,9 @@ def test_demo_out_writes_json_and_csv(results: Results, workdir: Path) -> None:
     # the printed table has one line per candidate, and names the files written
     for cid in ids:
         assert f"\n{cid} " in proc.stdout
-    assert "Wrote demo-out/scores.json and demo-out/scores.csv" in proc.stdout
+    assert "Wrote demo-out/scores.json, demo-out/scores.csv" in proc.stdout
+    # issue 6: a radar chart and a report per demo candidate
+    assert sorted(p.name for p in (out / "charts").iterdir()) == [f"{c}.png" for c in ids]
+    assert sorted(p.name for p in (out / "reports").iterdir()) == [f"{c}.pdf" for c in ids]
     # the same candidates as the demo without --out
     assert proc.stdout.startswith(results["demo"].stdout)
