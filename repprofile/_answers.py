@@ -22,7 +22,7 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -466,8 +466,8 @@ def _table_seconds(
     return took
 
 
-def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
-    reader = csv.reader(stream)
+def csv_header(reader: Iterator[list[str]], source: str) -> tuple[list[str], int]:
+    """Read and check the header of a CSV answers file; returns it and the id column."""
     try:
         header = next(reader)
     except StopIteration:
@@ -485,14 +485,26 @@ def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
             f"{source}: the CSV header repeats column(s) {', '.join(map(repr, repeated))}; "
             "expected each column once, so that no answer is silently dropped."
         )
-    id_col = header.index("candidate_id")
+    return header, header.index("candidate_id")
+
+
+def csv_chunk(
+    q: Questionnaire,
+    header: list[str],
+    id_col: int,
+    numbered_rows: Iterable[tuple[int, list[str]]],
+    source: str,
+    *,
+    warn: bool = True,
+) -> AnswerSet:
+    """Rows of a CSV answers file (with their line numbers) as an AnswerSet."""
     width = len(header)
     rows: list[list[str]] = []
     ids: list[str] = []
     ragged: list[tuple[int, str, int]] = []
     linenos: list[int] = []  # the row number of each kept row (blank rows are skipped)
     empty_ids: list[int] = []
-    for lineno, row in enumerate(reader, start=2):
+    for lineno, row in numbered_rows:
         if not row or all(not c.strip() for c in row):
             continue
         cid = row[id_col].strip() if id_col < len(row) else ""
@@ -507,9 +519,19 @@ def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
         rows.append(row[:id_col] + row[id_col + 1 :])
     other = header[:id_col] + header[id_col + 1 :]
     cells = np.array(rows, dtype=str).reshape(len(rows), len(other))
-    answers = _from_table(
-        q, other, ids, cells, source, row_offset=2, row_numbers=linenos, no_id=frozenset(empty_ids)
-    )
+    with warnings.catch_warnings():
+        if not warn:
+            warnings.simplefilter("ignore", RepprofileWarning)
+        answers = _from_table(
+            q,
+            other,
+            ids,
+            cells,
+            source,
+            row_offset=2,
+            row_numbers=linenos,
+            no_id=frozenset(empty_ids),
+        )
     for row_index, cid, got in ragged:
         answers.rejected[row_index] = True  # type: ignore[index]
         answers.errors.append(
@@ -534,6 +556,12 @@ def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
             )
         )
     return answers
+
+
+def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
+    reader = csv.reader(stream)
+    header, id_col = csv_header(reader, source)
+    return csv_chunk(q, header, id_col, enumerate(reader, start=2), source)
 
 
 def _read_json(q: Questionnaire, text: str, source: str) -> AnswerSet:

@@ -162,8 +162,17 @@ def _cmd_score(args: argparse.Namespace) -> int:
         from ._scoring import score
 
         q = load_questionnaire(args.questionnaire)
+        if args.format == "ndjson":
+            return _score_ndjson(args, q)
         answers = read_answers(args.answers, q)
         result = score(q, answers, norms=args.norms, ci=args.ci, reliability=args.reliability)
+        if args.strict and not result.scored.all():
+            for e in result.errors:
+                _warn(f"candidate {e.candidate_id!r} rejected: {e.message}")
+            raise _UsageError(
+                f"--strict: {len(result) - int(result.scored.sum())} candidate(s) rejected; "
+                "nothing was written"
+            )
         if result.norms is not None and result.norms.simulated:
             _warn(f"the norm table is SIMULATED, not real people: {result.norms.description}")
         if args.format == "csv":
@@ -744,6 +753,56 @@ def _ci_level(text: str) -> float:
     return v
 
 
+def _score_ndjson(args: argparse.Namespace, q: Any) -> int:
+    """Stream NDJSON (memory stays flat); a file output is written atomically."""
+    from ._io import atomic_text
+    from ._norms import load_norms
+    from ._stream import stream_score
+
+    table = load_norms(args.norms) if args.norms else None
+    if table is not None and table.simulated:
+        _warn(f"the norm table is SIMULATED, not real people: {table.description}")
+
+    def progress(done: int) -> None:
+        if not args.quiet and sys.stderr.isatty():
+            sys.stderr.write(f"\rscored {done:,} candidates")
+            sys.stderr.flush()
+
+    def run(out: TextIO) -> tuple[int, int]:
+        return stream_score(
+            args.answers,
+            q,
+            out,
+            norms=table,
+            ci=args.ci,
+            reliability=args.reliability,
+            progress=progress,
+        )
+
+    if args.output and args.output != "-":
+        with atomic_text(args.output) as fh:
+            scored, rejected = run(fh)
+            if args.strict and rejected:
+                raise _UsageError(
+                    f"--strict: {rejected} candidate(s) rejected; nothing was written"
+                )
+    else:
+        scored, rejected = run(sys.stdout)
+        sys.stdout.flush()
+        if args.strict and rejected:
+            raise _UsageError(f"--strict: {rejected} candidate(s) rejected (see the error lines)")
+    if not args.quiet and sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if rejected:
+        print(
+            f"repprofile: {rejected} of {scored + rejected} candidates rejected; see the "
+            "error lines",
+            file=sys.stderr,
+        )
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -797,11 +856,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID_OR_FILE",
         help="bundled questionnaire id or questionnaire file (default: rep-types)",
     )
-    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.add_argument(
+        "--format",
+        choices=["json", "csv", "ndjson"],
+        default="json",
+        help="json (one document), csv, or ndjson (one line per candidate, streamed)",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.add_argument(
         "--norms", metavar="FILE", help="norm table (repprofile norms build): z, T, percentiles"
     )
+    p.add_argument(
+        "--strict", action="store_true", help="any rejected candidate is fatal (exit status 2)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument(
         "--ci",
         type=_ci_level,

@@ -1,0 +1,183 @@
+"""Streamed scoring to NDJSON: memory stays flat however many candidates a file has.
+
+A CSV answers file is read twice: once for the candidate ids only (so a repeated id is
+rejected in every row, as in batch scoring), then in chunks of rows, each scored and
+written out before the next is read. Standard input is first spooled to a temporary
+file. Each output line is one JSON object:
+
+* a profile, exactly as an element of the score JSON's ``profiles``;
+* ``{"error": {"candidate_id", "item_id", "value", "message"}}`` for a rejected
+  candidate;
+* last, ``{"summary": {"scored": N, "rejected": M, "chunk_rows": K}, "provenance": {...}}``.
+
+Sample-based response-quality indices use each chunk as their reference sample (or the
+norm table's reference for a chunk of fewer than 30 candidates).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._answers import CandidateError, csv_chunk, csv_header, read_answers
+from ._norms import NormTable, ReliabilityChoice
+from ._questionnaire import Questionnaire
+from ._scoring import score
+
+__all__ = ["CHUNK_ROWS", "stream_score"]
+
+CHUNK_ROWS = 50_000
+
+
+def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for numbered in enumerate(reader, start=2):
+        chunk.append(numbered)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _repeated_ids(path: Path, source: str) -> dict[str, list[int]]:
+    """Ids that appear more than once, with their row numbers (first pass: ids only)."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        _, id_col = csv_header(reader, source)
+        counts: Counter[str] = Counter()
+        for row in reader:
+            if id_col < len(row) and row[id_col].strip():
+                counts[row[id_col].strip()] += 1
+        repeated = {cid for cid, n in counts.items() if n > 1}
+    if not repeated:
+        return {}
+    rows: dict[str, list[int]] = {cid: [] for cid in repeated}
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        csv_header(reader, source)
+        for lineno, row in enumerate(reader, start=2):
+            cid = row[id_col].strip() if id_col < len(row) else ""
+            if cid in rows:
+                rows[cid].append(lineno)
+    return rows
+
+
+def stream_score(
+    answers: str | Path,
+    q: Questionnaire,
+    out: TextIO,
+    *,
+    norms: NormTable | None = None,
+    ci: float = 0.90,
+    reliability: ReliabilityChoice = "alpha",
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Score an answers file chunk by chunk, writing NDJSON to ``out``.
+
+    Returns (scored, rejected). JSON answers files are read whole (they are parsed as
+    one document) and then written line by line.
+    """
+    name = str(answers)
+    spooled: Path | None = None
+    try:
+        if name == "-":
+            tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - removed in finally
+                "w", suffix=".csv", delete=False, encoding="utf-8", newline=""
+            )
+            with tmp:
+                shutil.copyfileobj(sys.stdin, tmp)
+            spooled = Path(tmp.name)
+            path, source = spooled, "<stdin>"
+        else:
+            path, source = Path(name), Path(name).name
+        with path.open(encoding="utf-8-sig") as fh:
+            first = fh.read(64).lstrip()[:1]
+        if path.suffix.lower() == ".json" or (path.suffix.lower() != ".csv" and first in "[{"):
+            return _write_result(
+                score(q, read_answers(path, q), norms=norms, ci=ci, reliability=reliability),
+                out,
+                chunk_rows,
+                progress,
+            )
+        repeated = _repeated_ids(path, source)
+        scored = rejected = 0
+        provenance: dict[str, Any] = {}
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header, id_col = csv_header(reader, source)
+            for i, chunk in enumerate(_chunks(reader, chunk_rows)):
+                part = csv_chunk(q, header, id_col, chunk, source, warn=i == 0)
+                _reject_repeated(part, repeated)
+                result = score(q, part, norms=norms, ci=ci, reliability=reliability)
+                s, r = _write_rows(result, out)
+                scored += s
+                rejected += r
+                provenance = result.provenance.model_dump(mode="json")
+                if progress is not None:
+                    progress(scored + rejected)
+        _write_summary(out, scored, rejected, chunk_rows, provenance)
+        return scored, rejected
+    finally:
+        if spooled is not None:
+            spooled.unlink(missing_ok=True)
+
+
+def _reject_repeated(part: Any, repeated: dict[str, list[int]]) -> None:
+    if not repeated:
+        return
+    for row, cid in enumerate(part.candidate_ids()):
+        if cid in repeated and not part.rejected[row]:
+            part.rejected[row] = True
+            listed = ", ".join(str(n) for n in repeated[cid])
+            part.errors.append(
+                CandidateError(
+                    candidate_id=cid,
+                    item_id=None,
+                    value=cid,
+                    message=(
+                        f"candidate id {cid!r} appears {len(repeated[cid])} times (rows "
+                        f"{listed}); expected each candidate id once. None of them was scored."
+                    ),
+                )
+            )
+
+
+def _write_rows(result: Any, out: TextIO) -> tuple[int, int]:
+    n = 0
+    buf = io.StringIO()
+    for row in result._rows():
+        buf.write(json.dumps(row, allow_nan=False, ensure_ascii=False))
+        buf.write("\n")
+        n += 1
+    for e in result.errors:
+        buf.write(json.dumps({"error": e.model_dump(mode="json")}, ensure_ascii=False))
+        buf.write("\n")
+    out.write(buf.getvalue())
+    return n, len(result) - n
+
+
+def _write_result(
+    result: Any, out: TextIO, chunk_rows: int, progress: Callable[[int], None] | None
+) -> tuple[int, int]:
+    scored, rejected = _write_rows(result, out)
+    if progress is not None:
+        progress(scored + rejected)
+    _write_summary(out, scored, rejected, chunk_rows, result.provenance.model_dump(mode="json"))
+    return scored, rejected
+
+
+def _write_summary(
+    out: TextIO, scored: int, rejected: int, chunk_rows: int, provenance: dict[str, Any]
+) -> None:
+    summary = {"scored": scored, "rejected": rejected, "chunk_rows": chunk_rows}
+    out.write(json.dumps({"summary": summary, "provenance": provenance}) + "\n")
