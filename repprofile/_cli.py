@@ -836,7 +836,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = qsub.add_parser("list", help="list the bundled questionnaires")
     p.set_defaults(func=_cmd_questionnaire_list)
     p = qsub.add_parser("show", help="show a questionnaire's scales and items")
-    p.add_argument("questionnaire", metavar="ID_OR_FILE")
+    p.add_argument("questionnaire", metavar="ID_OR_FILE", help="bundled id or questionnaire file")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_questionnaire_show)
     p = qsub.add_parser("validate", help="check a questionnaire file against the format")
@@ -912,7 +912,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = rsub.add_parser("list", help="list the bundled roles")
     p.set_defaults(func=_cmd_roles_list)
     p = rsub.add_parser("show", help="show a role's weights, hurdles and rationale")
-    p.add_argument("role", metavar="ID_OR_FILE")
+    p.add_argument("role", metavar="ID_OR_FILE", help="bundled role id or role file")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_roles_show)
     p = rsub.add_parser(
@@ -1049,7 +1049,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="score the bundled simulated candidates")
     p.add_argument("--out", metavar="DIR", help="also write the results into DIR")
     p.set_defaults(func=_cmd_demo)
+    _fill_help(parser)
     return parser
+
+
+_COMMON_HELP = {
+    "questionnaire": "bundled questionnaire id or questionnaire file",
+    "format": "output format",
+    "ci": "confidence level of the intervals, e.g. 0.90 or 90",
+    "cut": "fit cut (0-100) for P(fit > cut) and 'near cut' (default 50)",
+    "candidate": "candidate id",
+    "role": "bundled role id or role file",
+    "output": "output file (or folder), written atomically",
+    "file": "file to check",
+    "answers": "CSV or JSON answers file, or - for stdin",
+}
+
+
+def _fill_help(parser: argparse.ArgumentParser) -> None:
+    """Give every argument without its own help the common one for its name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _fill_help(sub)
+        elif action.help is None and action.dest in _COMMON_HELP:
+            action.help = _COMMON_HELP[action.dest]
 
 
 def _missing_action(parser: argparse.ArgumentParser) -> int:
