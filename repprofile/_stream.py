@@ -17,7 +17,6 @@ norm table's reference for a chunk of fewer than 30 candidates).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import shutil
 import sys
@@ -34,7 +33,7 @@ from ._scoring import score
 
 __all__ = ["CHUNK_ROWS", "stream_score"]
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 10_000
 
 
 def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
@@ -154,15 +153,12 @@ def _reject_repeated(part: Any, repeated: dict[str, list[int]]) -> None:
 
 def _write_rows(result: Any, out: TextIO) -> tuple[int, int]:
     n = 0
-    buf = io.StringIO()
+    encode = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
     for row in result._rows():
-        buf.write(json.dumps(row, allow_nan=False, ensure_ascii=False))
-        buf.write("\n")
+        out.write(encode(row) + "\n")
         n += 1
     for e in result.errors:
-        buf.write(json.dumps({"error": e.model_dump(mode="json")}, ensure_ascii=False))
-        buf.write("\n")
-    out.write(buf.getvalue())
+        out.write(encode({"error": e.model_dump(mode="json")}) + "\n")
     return n, len(result) - n
 
 

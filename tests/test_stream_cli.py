@@ -25,7 +25,7 @@ def test_ndjson_equals_the_json_profiles(tmp_path: Path) -> None:
         json.loads(x) for x in run("score", str(SAMPLE), "--format", "ndjson").stdout.splitlines()
     ]
     assert lines[:-1] == whole["profiles"]
-    assert lines[-1]["summary"] == {"scored": 12, "rejected": 0, "chunk_rows": 50000}
+    assert lines[-1]["summary"] == {"scored": 12, "rejected": 0, "chunk_rows": 10000}
     assert lines[-1]["provenance"]["questionnaire_id"] == "rep-types"
 
 
