@@ -1046,6 +1046,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_norms_build)
     np_.set_defaults(func=lambda a: _missing_action(np_))
 
+    from ._assess import add_parser as _add_assess  # the standard library only at load
+
+    _add_assess(sub)
+
     p = sub.add_parser("demo", help="score the bundled simulated candidates")
     p.add_argument("--out", metavar="DIR", help="also write the results into DIR")
     p.set_defaults(func=_cmd_demo)

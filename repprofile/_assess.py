@@ -1,0 +1,878 @@
+"""``repprofile assess``: a candidate takes a questionnaire in the terminal.
+
+The questionnaire's title and instructions are shown, then one item at a time with a
+counter (``12/80``), the item text and the answer values with their labels. Keys: the
+answer (one digit on scales of single-digit values such as 1-5, read without Enter;
+otherwise a number and Enter), ``b`` back one item, ``s`` skip (a missing answer),
+``q`` quit. Enter on an item answered before keeps that answer.
+
+When standard input is a terminal, keys are read one at a time with the terminal in
+cbreak mode (no echo, no line buffering; Ctrl-C still interrupts), and the terminal
+settings are restored however the session ends. Otherwise lines are read, one answer
+or command a line, so a session can be scripted; the end of input on the final screen
+finishes, anywhere else it pauses.
+
+After every keystroke that changes something the session is saved, atomically, to the
+progress file ``<out>/<candidate>.progress.json`` (JSON: questionnaire id, version and
+source, candidate id, role, answers so far with null for skipped items, position,
+timestamps). ``q``, Ctrl-C, a closed terminal (SIGHUP) or SIGTERM leave it in place,
+and ``repprofile assess --resume FILE`` carries on where the session stopped. A
+progress file of another questionnaire version is refused (exit status 2).
+
+At the end the profile is printed and written: ``<out>/<candidate>.json`` (the score
+JSON contract of :meth:`ScoreResult.to_dict`, plus ``fit`` with ``--role``) and the
+radar chart ``<out>/<candidate>.png``. The result depends on the answers only, so a
+resumed session gives exactly the result of an uninterrupted one. The progress file is
+kept, marked ``completed``: resuming it again rewrites the same result.
+
+Only the standard library is imported until the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import signal
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from ._norms import NormTable
+    from ._questionnaire import Questionnaire, ResponseScale
+    from ._roles import Role
+
+__all__ = ["add_parser"]
+
+PROGRESS_FORMAT = "repprofile-assess-progress"
+PROGRESS_FORMAT_VERSION = 1
+
+EXIT_OK = 0
+EXIT_PAUSED = 1  # q, or the end of input before the last screen: progress saved
+EXIT_USAGE = 2
+EXIT_SIGHUP = 128 + 1
+EXIT_SIGINT = 128 + 2
+EXIT_SIGTERM = 128 + 15
+
+_CLEAR = "\x1b[H\x1b[2J"
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)?", re.DOTALL)
+_MAX_LISTED_VALUES = 11  # scales with more values list only their labelled ones
+
+_EPILOG = """\
+keys: the answer (1-5 on a 1-5 scale, no Enter needed; on scales with values above 9
+or below 0, type the number and press Enter), b back one item, s skip the item, q quit
+and save, Enter keep the answer given before. When standard input is not a terminal,
+one answer or command is read per line (an empty line or the end of input on the
+final screen finishes).
+
+The progress file (default OUT/CANDIDATE.progress.json) is saved after every key;
+resume with --resume FILE after q, Ctrl-C or a closed terminal. At the end the profile
+is printed and OUT/CANDIDATE.json (scores, quality, and fit with --role) and the radar
+chart OUT/CANDIDATE.png are written.
+
+exit status: 0 finished; 1 paused with q or end of input (resume with --resume);
+2 usage or input error, e.g. a progress file of another questionnaire version;
+130 interrupted with Ctrl-C, 129 terminal closed, 143 terminated (progress saved)."""
+
+
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    """Register the ``assess`` subcommand on the ``repprofile`` subparsers."""
+    p = sub.add_parser(
+        "assess",
+        help="take a questionnaire interactively in the terminal (resumable)",
+        description=(
+            "Take a questionnaire item by item in the terminal, then see the profile.\n"
+            "Answers are saved after every key, so an interrupted session can be resumed."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "-q",
+        "--questionnaire",
+        metavar="ID_OR_FILE",
+        help="bundled questionnaire id or questionnaire file "
+        "(default: the role's questionnaire, else rep-types; with --resume: the saved one)",
+    )
+    p.add_argument("--role", metavar="ROLE", help="bundled role id or role file: also show the fit")
+    p.add_argument(
+        "--candidate",
+        metavar="ID",
+        help="candidate id, also the file names (default: candidate-DATE-TIME)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder of the progress file and the results "
+        "(default: the current folder; with --resume: the progress file's folder)",
+    )
+    p.add_argument(
+        "--resume", metavar="FILE", help="carry on with the session saved in this progress file"
+    )
+    p.add_argument(
+        "--norms", metavar="FILE", help="norm table: adds T scores, percentiles and type clarity"
+    )
+    p.set_defaults(func=_cmd_assess)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _usage(message: str) -> Exception:
+    from ._cli import _UsageError
+
+    return _UsageError(message)
+
+
+def _safe_name(candidate_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in candidate_id)
+
+
+def _source(text: str) -> str:
+    """A questionnaire/role/norms argument as saved: files by absolute path, ids as given."""
+    path = Path(text)
+    return str(path.resolve()) if path.is_file() else text
+
+
+Answer = int | float | None
+
+
+@dataclass
+class _Progress:
+    """A session's state, saved as the progress file after every change."""
+
+    path: Path
+    questionnaire: str
+    questionnaire_id: str
+    questionnaire_version: str
+    candidate_id: str
+    role: str | None
+    norms: str | None
+    started: str
+    answers: dict[str, Answer] = field(default_factory=dict)
+    position: int = 0
+    completed: str | None = None
+
+    def to_dict(self, item_ids: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "format": PROGRESS_FORMAT,
+            "format_version": PROGRESS_FORMAT_VERSION,
+            "questionnaire_id": self.questionnaire_id,
+            "questionnaire_version": self.questionnaire_version,
+            "questionnaire": self.questionnaire,
+            "candidate_id": self.candidate_id,
+            "role": self.role,
+            "norms": self.norms,
+            "answers": {i: self.answers[i] for i in item_ids if i in self.answers},
+            "position": self.position,
+            "started": self.started,
+            "updated": _now(),
+            "completed": self.completed,
+        }
+
+    def save(self, item_ids: tuple[str, ...]) -> None:
+        from ._io import write_atomic
+
+        text = json.dumps(self.to_dict(item_ids), indent=2, ensure_ascii=False) + "\n"
+        write_atomic(self.path, text.encode("utf-8"))
+
+
+def _read_progress(path: Path) -> _Progress:
+    def bad(why: str) -> Exception:
+        return _usage(f"{path}: not a usable repprofile assess progress file: {why}")
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _usage(f"{path}: no such progress file") from None
+    except OSError as exc:
+        raise _usage(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise bad(f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != PROGRESS_FORMAT:
+        raise bad(f"'format' must be {PROGRESS_FORMAT!r}")
+    if data.get("format_version") != PROGRESS_FORMAT_VERSION:
+        raise bad(
+            f"format_version {data.get('format_version')!r} is not supported "
+            f"(this repprofile reads {PROGRESS_FORMAT_VERSION})"
+        )
+    strings = ("questionnaire_id", "questionnaire_version", "questionnaire", "candidate_id")
+    for key in (*strings, "started"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise bad(f"{key!r} must be a non-empty string")
+    for key in ("role", "norms", "completed"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise bad(f"{key!r} must be a string or null")
+    answers = data.get("answers")
+    if not isinstance(answers, dict) or not all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+        for v in answers.values()
+    ):
+        raise bad("'answers' must map item ids to numbers or null")
+    position = data.get("position")
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+        raise bad("'position' must be a whole number from 0")
+    return _Progress(
+        path=path,
+        questionnaire=data["questionnaire"],
+        questionnaire_id=data["questionnaire_id"],
+        questionnaire_version=data["questionnaire_version"],
+        candidate_id=data["candidate_id"],
+        role=data.get("role"),
+        norms=data.get("norms"),
+        started=data["started"],
+        answers=dict(answers),
+        position=position,
+        completed=data.get("completed"),
+    )
+
+
+def _check_progress_fits(progress: _Progress, q: Questionnaire) -> None:
+    """Refuse a progress file saved for another questionnaire or version (exit status 2)."""
+    saved = f"{progress.questionnaire_id!r} version {progress.questionnaire_version}"
+    if (progress.questionnaire_id, progress.questionnaire_version) != (q.id, q.version):
+        raise _usage(
+            f"{progress.path} was saved for questionnaire {saved}, but the questionnaire "
+            f"({progress.questionnaire}) is {q.id!r} version {q.version}. Answers do not carry "
+            f"over to another questionnaire or version: resume with the questionnaire file of "
+            f"{saved} (--questionnaire FILE), or start a new assessment."
+        )
+    unknown = [i for i in progress.answers if i not in q.item_ids]
+    if unknown:
+        raise _usage(
+            f"{progress.path}: items {', '.join(map(repr, unknown))} are not in {q.id!r} "
+            f"version {q.version}; the questionnaire file changed without a new version"
+        )
+    rs = q.response_scale
+    for item_id, value in progress.answers.items():
+        if value is None:
+            continue
+        parsed = _parse_answer(repr(value), rs)
+        progress.answers[item_id] = parsed  # 4.0 on a whole-number scale is 4
+        if parsed is None:
+            raise _usage(
+                f"{progress.path}: the answer to {item_id!r} is {value!r}; "
+                f"expected {rs.describe()} or null"
+            )
+    if progress.position > len(q.items):
+        raise _usage(
+            f"{progress.path}: position {progress.position} is beyond the "
+            f"{len(q.items)} items of {q.id!r}"
+        )
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _single_key(rs: ResponseScale) -> bool:
+    """Answers are single digits: read one key, no Enter."""
+    return rs.integers and rs.min >= 0 and rs.max <= 9
+
+
+def _parse_answer(token: str, rs: ResponseScale) -> Answer:
+    """The answer ``token`` stands for, or None when it is not an answer on the scale."""
+    try:
+        value: int | float = int(token) if rs.integers else float(token)
+    except ValueError:
+        if rs.integers:  # "4.0" from a saved float is still the whole number 4
+            try:
+                f = float(token)
+            except ValueError:
+                return None
+            if not f.is_integer():
+                return None
+            value = int(f)
+        else:
+            return None
+    if not math.isfinite(value) or not rs.min <= value <= rs.max:
+        return None
+    return value
+
+
+def _format_answer(value: Answer) -> str:
+    if value is None:
+        return "skipped"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --------------------------------------------------------------------------- input
+
+
+class _Input(Protocol):
+    def read(self, number: bool) -> str | None:
+        """The next answer or command (stripped; "" for Enter), None at the end of input."""
+
+
+class _LineInput:
+    """One answer or command per line (standard input is not a terminal)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def read(self, number: bool) -> str | None:
+        line = self._stream.readline()
+        return None if not line else line.strip()
+
+
+class _KeyInput:
+    """Keys from a terminal in cbreak mode: one key is one command; numbers end at Enter."""
+
+    def __init__(self, fd: int, echo: Callable[[str], None]) -> None:
+        self._fd = fd
+        self._echo = echo
+        self._pending: list[str] = []
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def _key(self) -> str | None:
+        while not self._pending:
+            try:
+                data = os.read(self._fd, 64)
+            except OSError:  # the terminal went away
+                return None
+            if not data:
+                return None
+            text = _ESCAPE_SEQUENCE.sub("", self._decoder.decode(data))  # arrows etc.
+            self._pending.extend(text)
+        key = self._pending.pop(0)
+        if key == "\x03":  # Ctrl-C when the terminal does not turn it into SIGINT
+            raise KeyboardInterrupt
+        return None if key == "\x04" else key  # Ctrl-D: end of input
+
+    def read(self, number: bool) -> str | None:
+        if not number:
+            key = self._key()
+            return None if key is None else ("" if key in "\r\n" else key)
+        typed = ""
+        while True:
+            key = self._key()
+            if key is None:
+                return None
+            if key in "\r\n":
+                self._echo("\n")
+                return typed
+            if key in "\x7f\x08":
+                if typed:
+                    typed = typed[:-1]
+                    self._echo("\b \b")
+                continue
+            if not typed and key.lower() in ("b", "s", "q"):
+                return key
+            if key.isdigit() or key in "-+.":
+                typed += key
+                self._echo(key)
+
+
+@contextmanager
+def _cbreak(fd: int) -> Iterator[None]:
+    """Keys one at a time without echo (Ctrl-C still interrupts); settings restored after."""
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    main = threading.current_thread() is threading.main_thread()
+    old_tstp: Any = None
+
+    def suspend(signum: int, frame: FrameType | None) -> None:
+        """Ctrl-Z: give the shell its terminal settings back, stop; on fg, carry on."""
+        with suppress(termios.error, OSError):
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+        signal.signal(signal.SIGTSTP, suspend)
+        with suppress(termios.error, OSError):
+            tty.setcbreak(fd, termios.TCSANOW)
+
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)  # TCSANOW: keep keys typed ahead
+        if main and hasattr(signal, "SIGTSTP"):
+            old_tstp = signal.signal(signal.SIGTSTP, suspend)
+        yield
+    finally:
+        if old_tstp is not None:
+            signal.signal(signal.SIGTSTP, old_tstp)
+        with suppress(termios.error, OSError):  # the terminal may be gone (SIGHUP)
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _terminal_fd(stream: TextIO) -> int | None:
+    """The file descriptor of ``stream`` when it is a terminal that can be put in cbreak mode."""
+    try:
+        import termios  # noqa: F401  (not on Windows)
+        import tty  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows: read lines
+        return None
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd if os.isatty(fd) else None
+
+
+class _Stopped(BaseException):
+    """The session was ended by a signal (SIGHUP, SIGTERM); progress is already saved."""
+
+    def __init__(self, code: int, why: str) -> None:
+        super().__init__(why)
+        self.code = code
+        self.why = why
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGHUP (terminal closed) and SIGTERM end the session cleanly (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    reasons = {"SIGHUP": (EXIT_SIGHUP, "terminal closed"), "SIGTERM": (EXIT_SIGTERM, "terminated")}
+    handlers: dict[int, Any] = {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        code, why = reasons[signal.Signals(signum).name]
+        raise _Stopped(code, why)
+
+    for name in reasons:
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            handlers[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in handlers.items():
+            signal.signal(sig, old)
+
+
+# --------------------------------------------------------------------------- screens
+
+
+class _Screen:
+    """Writes the item screens: cleared and redrawn on a terminal, appended otherwise."""
+
+    def __init__(self, q: Questionnaire, out: TextIO, redraw: bool) -> None:
+        self.q = q
+        self.out = out
+        self.redraw = redraw
+        self.width = max(40, min(100, shutil.get_terminal_size((80, 24)).columns) - 2)
+
+    def write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def wrap(self, text: str, indent: str = "") -> str:
+        return textwrap.fill(
+            " ".join(text.split()), self.width, initial_indent=indent, subsequent_indent=indent
+        )
+
+    def intro(self) -> str:
+        q = self.q
+        lines = [q.title, "=" * min(len(q.title), self.width), ""]
+        if q.instructions:
+            lines += [self.wrap(q.instructions), ""]
+        return "\n".join(lines) + "\n"
+
+    def values(self) -> list[str]:
+        rs = self.q.response_scale
+        labels = rs.labels
+        if rs.integers and rs.max - rs.min + 1 <= _MAX_LISTED_VALUES:
+            shown = list(range(rs.min, rs.max + 1))
+        else:
+            shown = sorted({rs.min, rs.max, *labels})
+        width = max(len(str(v)) for v in shown)
+        return [f"  {v:>{width}}  {labels.get(v, '')}".rstrip() for v in shown]
+
+    def keys_help(self) -> str:
+        rs = self.q.response_scale
+        kind = "a whole number" if rs.integers else "a number"
+        if _single_key(rs):
+            answer = f"{rs.min}-{rs.max} answer"
+        else:
+            answer = f"type {kind} from {rs.min} to {rs.max} and press Enter to answer"
+        return f"Keys: {answer}, b back, s skip, q quit and save"
+
+    def item(self, progress: _Progress, intro: bool, message: str | None) -> None:
+        q = self.q
+        i = progress.position
+        item = q.items[i]
+        # without redrawing, the intro was written once, before the first item
+        parts = [_CLEAR, self.intro() if intro else f"{q.title}\n\n"] if self.redraw else ["\n"]
+        parts.append(f"{i + 1}/{len(q.items)}\n")
+        parts.append(self.wrap(item.text) + "\n\n")
+        parts.append("\n".join(self.values()) + "\n\n")
+        if item.id in progress.answers:
+            given = _format_answer(progress.answers[item.id])
+            parts.append(f"Your answer: {given} (Enter keeps it)\n")
+        parts.append(self.keys_help() + "\n")
+        if message:
+            parts.append(f"{message}\n")
+        parts.append("> ")
+        self.write("".join(parts))
+
+    def final(self, progress: _Progress, message: str | None) -> None:
+        q = self.q
+        skipped = [
+            str(n)
+            for n, it in enumerate(q.items, start=1)
+            if progress.answers.get(it.id, None) is None
+        ]
+        parts = [_CLEAR + f"{q.title}\n\n" if self.redraw else "\n"]
+        parts.append(f"All {len(q.items)} items done")
+        if skipped:
+            parts.append(f"; {len(skipped)} skipped (item{'s' if len(skipped) > 1 else ''} ")
+            parts.append(", ".join(skipped) + ")")
+        parts.append(".\nPress Enter to finish and see the profile, b to go back, q to quit.\n")
+        if message:
+            parts.append(f"{message}\n")
+        parts.append("> ")
+        self.write("".join(parts))
+
+
+# --------------------------------------------------------------------------- session
+
+
+def _invalid(token: str, rs: ResponseScale) -> str:
+    what = token if token.strip() and token.isprintable() else repr(token)
+    return (
+        f"{what} is not an answer: answer {rs.min} to {rs.max}, "
+        "or press b (back), s (skip) or q (quit)."
+    )
+
+
+def _interact(
+    progress: _Progress, q: Questionnaire, inp: _Input, screen: _Screen, eof_finishes: bool
+) -> str:
+    """Ask until the candidate finishes ("finish") or pauses ("quit", "eof").
+
+    ``eof_finishes``: the end of input on the final screen finishes (scripted input).
+    """
+    rs = q.response_scale
+    n = len(q.items)
+    number = not _single_key(rs)
+    intro = True
+    message: str | None = None
+    if progress.position > 0 and not progress.completed:
+        message = f"Welcome back: carrying on at item {min(progress.position + 1, n)} of {n}."
+    while True:
+        at_end = progress.position >= n
+        if at_end:
+            screen.final(progress, message)
+        else:
+            screen.item(progress, intro, message)
+        message = None
+        token = inp.read(number and not at_end)
+        if token is None:
+            return "finish" if at_end and eof_finishes else "eof"
+        intro = False
+        command = token.lower()
+        if command == "q":
+            return "quit"
+        if command == "b":
+            if progress.position == 0:
+                message = "This is the first item."
+                continue
+            progress.position -= 1
+        elif at_end:
+            if command != "":
+                message = "Press Enter to finish, b to go back or q to quit."
+                continue
+            return "finish"
+        elif command == "s":
+            progress.answers[q.items[progress.position].id] = None
+            progress.position += 1
+        elif command == "":
+            if q.items[progress.position].id not in progress.answers:
+                message = f"Answer {rs.min} to {rs.max}, or press s to skip."
+                continue
+            progress.position += 1
+        else:
+            value = _parse_answer(token, rs)
+            if value is None:
+                message = _invalid(token, rs)
+                continue
+            progress.answers[q.items[progress.position].id] = value
+            progress.position += 1
+        progress.save(q.item_ids)
+
+
+def _resume_hint(progress: _Progress, n_items: int) -> str:
+    done = len(progress.answers)
+    return (
+        f"Progress saved to {progress.path} ({done} of {n_items} items answered or skipped).\n"
+        f"Resume with: repprofile assess --resume {shlex.quote(str(progress.path))}\n"
+    )
+
+
+def _say(text: str, stream: TextIO) -> None:
+    """Write a closing message; the terminal may be gone (SIGHUP)."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    from ._norms import load_norms
+    from ._questionnaire import load_questionnaire
+    from ._roles import load_role
+
+    role: Role | None = None
+    if args.resume:
+        progress = _read_progress(Path(args.resume))
+        if args.candidate is not None and args.candidate != progress.candidate_id:
+            raise _usage(
+                f"{args.resume} is the session of candidate {progress.candidate_id!r}, "
+                f"not {args.candidate!r}; leave out --candidate to resume it"
+            )
+        for key in ("questionnaire", "role", "norms"):
+            if getattr(args, key):
+                setattr(progress, key, _source(getattr(args, key)))
+        q = load_questionnaire(progress.questionnaire)
+        _check_progress_fits(progress, q)
+        out = Path(args.out) if args.out else progress.path.parent
+    else:
+        if args.questionnaire:
+            q = load_questionnaire(args.questionnaire)
+        elif args.role:
+            role = load_role(args.role)
+            q = load_questionnaire(role.questionnaire)
+        else:
+            q = load_questionnaire("rep-types")
+        cid = args.candidate
+        if cid is None:
+            cid = datetime.now().strftime("candidate-%Y%m%d-%H%M%S")
+        if not cid or cid != cid.strip() or not cid.isprintable():
+            raise _usage(
+                f"--candidate must be a printable id without surrounding spaces, got {cid!r}"
+            )
+        out = Path(args.out) if args.out else Path()
+        path = out / f"{_safe_name(cid)}.progress.json"
+        for existing in (path, out / f"{_safe_name(cid)}.json"):
+            if existing.exists():
+                raise _usage(
+                    f"{existing} already exists: candidate {cid!r} has an assessment there. "
+                    f"Resume it with: repprofile assess --resume {shlex.quote(str(path))}, "
+                    "or choose another --candidate or --out."
+                )
+        progress = _Progress(
+            path=path,
+            questionnaire=_source(args.questionnaire) if args.questionnaire else q.id,
+            questionnaire_id=q.id,
+            questionnaire_version=q.version,
+            candidate_id=cid,
+            role=_source(args.role) if args.role else None,
+            norms=_source(args.norms) if args.norms else None,
+            started=_now(),
+        )
+    # everything is checked before the first question, never after the last
+    if progress.role:
+        role = load_role(progress.role, q)
+    norms = load_norms(progress.norms) if progress.norms else None
+    if norms is not None:
+        norms.check_for(q)
+
+    try:
+        progress.save(q.item_ids)
+    except OSError as exc:
+        raise _usage(f"cannot write {progress.path}: {exc.strerror or exc}") from None
+
+    with _stop_on_signals():
+        try:
+            outcome = "finish" if progress.completed else _ask(progress, q)
+            if outcome == "finish":
+                return _finish(progress, q, role, norms, out)
+        except KeyboardInterrupt:
+            return _paused(progress, q, EXIT_SIGINT, "Interrupted")
+        except _Stopped as stop:
+            return _paused(progress, q, stop.code, stop.why.capitalize())
+        return _paused(progress, q, EXIT_PAUSED, "Paused")
+
+
+def _ask(progress: _Progress, q: Questionnaire) -> str:
+    fd = _terminal_fd(sys.stdin)
+    if fd is None:
+        screen = _Screen(q, sys.stdout, redraw=False)
+        screen.write(screen.intro())
+        return _interact(progress, q, _LineInput(sys.stdin), screen, eof_finishes=True)
+    screen = _Screen(q, sys.stdout, redraw=sys.stdout.isatty())
+    with _cbreak(fd):
+        return _interact(progress, q, _KeyInput(fd, screen.write), screen, eof_finishes=False)
+
+
+def _paused(progress: _Progress, q: Questionnaire, code: int, what: str) -> int:
+    """Save once more (a signal may have cut a save short) and say how to resume."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits
+    try:
+        progress.save(q.item_ids)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    _say("\n", sys.stdout)
+    _say(f"{what}. " + _resume_hint(progress, len(q.items)), sys.stderr)
+    return code
+
+
+# --------------------------------------------------------------------------- result
+
+
+def _finish(
+    progress: _Progress,
+    q: Questionnaire,
+    role: Role | None,
+    norms: NormTable | None,
+    out: Path,
+) -> int:
+    from ._cli import _run_capturing_warnings
+
+    def run() -> int:
+        from ._io import write_atomic
+        from ._scoring import score
+
+        answers = {item_id: progress.answers.get(item_id) for item_id in q.item_ids}
+        result = score(
+            q, [{"candidate_id": progress.candidate_id, "answers": answers}], norms=norms
+        )
+        if not result.scored[0]:  # pragma: no cover - answers are checked as typed
+            for e in result.errors:
+                _say(f"repprofile: error: {e.message}\n", sys.stderr)
+            return EXIT_USAGE
+        doc = result.to_dict()
+        fitted = None
+        if role is not None:
+            from ._fit import fit
+
+            fitted = fit(result, role)
+            row = fitted.row(0)
+            row.pop("candidate_id")
+            summary = fitted.role_summary()
+            assert fitted.provenance.role is not None
+            summary["sha256"] = fitted.provenance.role.sha256
+            doc["fit"] = {"role": summary, **row}
+        name = _safe_name(progress.candidate_id)
+        json_path = out / f"{name}.json"
+        text = json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+        write_atomic(json_path, text.encode("utf-8"))
+        written = [str(json_path)]
+        chart_note = None
+        if int(q.trait_mask.sum()) >= 3:
+            from matplotlib.figure import Figure
+
+            from ._charts import radar_chart, save_figure
+
+            fig = radar_chart(result, progress.candidate_id, role=role).get_figure(root=True)
+            assert isinstance(fig, Figure)
+            written.append(str(save_figure(fig, out / f"{name}.png")))
+        else:
+            chart_note = "No radar chart: it needs a questionnaire with at least 3 trait scales."
+        if progress.completed is None:
+            progress.completed = _now()
+        progress.save(q.item_ids)
+        if norms is not None and norms.simulated:
+            from ._cli import _warn
+
+            _warn(f"the norm table is SIMULATED, not real people: {norms.description}")
+        text = _profile_text(result, fitted)
+        if chart_note:
+            text += chart_note + "\n"
+        text += "Results written to " + " and ".join(written) + ".\n"
+        _say(("\n" if not sys.stdout.isatty() else _CLEAR) + text, sys.stdout)
+        return EXIT_OK
+
+    return _run_capturing_warnings(run)
+
+
+def _profile_text(result: Any, fitted: Any) -> str:
+    from ._cli import _table
+
+    q = result.questionnaire
+    p = result.profiles()[0]
+    names = {s.id: s.name for s in q.scales}
+    has_norms = result.norms is not None
+    lines = [f"Profile of {p.candidate_id} ({q.title}, version {q.version})", ""]
+    rows: list[tuple[str, ...]] = [
+        ("SCALE", "POMP", "", "ANSWERED", *(("T", "PERCENTILE") if has_norms else ()))
+    ]
+    n_items = {s.id: 0 for s in q.scales}
+    for it in q.items:
+        if it.scale is not None:
+            n_items[it.scale] += 1
+    for s in q.scales:
+        sc = p.scales[s.id]
+        name = s.name + (" (validity)" if s.kind == "validity" else "")
+        bar = "" if sc.pomp is None else "#" * round(sc.pomp / 5) + "." * (20 - round(sc.pomp / 5))
+        extra: tuple[str, ...] = ()
+        if has_norms:
+            extra = (_fmt(sc.t, 0), _fmt(sc.percentile, 0))
+        rows.append((name, _fmt(sc.pomp, 1), bar, f"{sc.n_answered}/{n_items[s.id]}", *extra))
+    lines.append(_table(rows, right=(1, *range(4, len(rows[0])))))
+    for s in q.scales:
+        reason = p.scales[s.id].reason
+        if reason:
+            lines.append(f"{s.name}: no score, {reason}.")
+    lines.append("POMP: percent of the maximum possible score (0-100).")
+    if has_norms:
+        simulated = "a SIMULATED sample, not real people: " if result.norms.simulated else ""
+        lines.append(
+            f"T and percentile: against the norm table ({simulated}{result.norms.description})."
+        )
+    lines.append("")
+    primary = names.get(p.primary_type or "", "none")
+    secondary = names.get(p.secondary_type or "", "none")
+    lines.append(f"Primary type: {primary}; secondary type: {secondary}.")
+    if p.type_clarity is not None:
+        lines.append(
+            f"Type clarity: {p.type_clarity}"
+            + (" (the two types cannot be told apart)" if p.type_clarity == "mixed" else "")
+            + "."
+        )
+    quality = p.quality
+    if quality is not None:
+        if quality.valid:
+            lines.append("Response quality: no flags.")
+        else:
+            lines.append("Response quality: FLAGGED.")
+            lines += [f"  - {f.reason}" for f in quality.flags]
+    if fitted is not None:
+        row = fitted.row(0)
+        role = fitted.role
+        lines.append("")
+        if row["fit"] is None:
+            lines.append(f"Fit for {role.name} ({role.id}): {row['explanation']}.")
+        else:
+            ci = ""
+            if row["ci_low"] is not None:
+                level = fitted.scores.normed.level
+                ci = f" ({level:.0%} CI {row['ci_low']:.0f} to {row['ci_high']:.0f})"
+            lines.append(f"Fit for {role.name} ({role.id}): {row['fit']:.0f} of 100{ci}.")
+            lines.append(f"Why: {row['explanation']}.")
+        if role.minimums:
+            if row["meets_minimums"]:
+                lines.append("Minimums: all met.")
+            else:
+                failed = ", ".join(names[s] for s in row["failed_minimums"])
+                lines.append(f"Minimums: not met on {failed}.")
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(v: float | None, digits: int) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
