@@ -157,14 +157,15 @@ def _cmd_score(args: argparse.Namespace) -> int:
         import csv
         import io
 
-        from ._answers import read_answers
         from ._questionnaire import load_questionnaire
         from ._scoring import score
 
         q = load_questionnaire(args.questionnaire)
-        if args.format == "ndjson":
+        if args.format == "ndjson" and not args.mapping:
             return _score_ndjson(args, q)
-        answers = read_answers(args.answers, q)
+        from ._imports import read_cli_answers
+
+        answers = read_cli_answers(args, q)
         result = score(q, answers, norms=args.norms, ci=args.ci, reliability=args.reliability)
         if args.strict and not result.scored.all():
             for e in result.errors:
@@ -845,6 +846,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = qsub.add_parser("schema", help="print the JSON Schema of the questionnaire format")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_cmd_questionnaire_schema)
+    from ._imports import add_survey_options, add_template_parser  # standard library at load
+
+    add_template_parser(qsub)
     qp.set_defaults(func=lambda a: _missing_action(qp))
 
     p = sub.add_parser("score", help="score answers on every scale")
@@ -883,6 +887,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="alpha",
         help="reliability estimate of the norm table for the SEM (default alpha)",
     )
+    add_survey_options(p)
     p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("reliability", help="reliability and item analysis of every scale")

@@ -1,0 +1,1130 @@
+"""Survey-tool exports in, answer templates out.
+
+Reading a survey tool's CSV export
+==================================
+
+Google Forms, Microsoft Forms, Typeform, SurveyMonkey and Qualtrics export one row per
+respondent and one column per question, headed by the question text (or a question
+name). A *mapping file* (YAML) says which column is which; :func:`read_survey` reads
+the export with it into an :class:`~repprofile.AnswerSet`, exactly as
+:func:`~repprofile.read_answers` reads the wide CSV format. On the command line::
+
+    repprofile score responses.csv -q rep-types --mapping google-forms.yaml
+    repprofile score export.csv -q rep-types --mapping qualtrics.yaml --from qualtrics
+
+The mapping file::
+
+    questionnaire: rep-types          # the id of the questionnaire the survey asks
+    format: generic                   # generic (default), surveymonkey or qualtrics
+    candidate_id: Email Address       # the column that identifies the candidate
+    items:                            # COLUMN HEADER: item id, one per question
+      "I offer a refund when a customer is unhappy with a product.": acc01
+      "I check how my numbers compare with those of other reps.": cmp01
+    labels:                           # answer label: number (default: the
+      Strongly disagree: 1            # questionnaire's response_scale labels)
+      Disagree: 2
+      Neither agree nor disagree: 3
+      Agree: 4
+      Strongly agree: 5
+    ignore: [Timestamp]               # columns that are not answers
+    seconds: Duration                 # optional: total answering time in seconds, or
+    started: Start time               # optional: two timestamp columns; the seconds
+    submitted: Completion time        #   are submitted - started
+    time_format: "%d/%m/%Y %H:%M:%S"  # optional: strptime format of those timestamps
+
+Fields:
+
+``questionnaire`` (required)
+    Id of the questionnaire (``id:`` in its file). Reading with another questionnaire
+    is an error, so a mapping is never applied to the wrong survey.
+``format``
+    Layout of the export: ``generic`` (one header row: Google Forms, Microsoft Forms
+    saved as CSV, Typeform), ``surveymonkey`` (two header rows) or ``qualtrics`` (three
+    header rows). ``--from`` on the command line overrides it.
+``candidate_id``
+    Header of the column holding a unique candidate id, e.g. ``Email Address`` (Google
+    Forms), ``Email`` (Microsoft Forms), ``Respondent ID`` (SurveyMonkey). Required,
+    except for Qualtrics, where it defaults to ``ResponseId``.
+``items`` (required)
+    Column header -> item id. Headers are compared with runs of white space collapsed,
+    so a question text that wraps in the export still matches. Every mapped column must
+    be in the export.
+``labels``
+    Answer label -> number, compared ignoring case and extra white space. Cells holding
+    a plain number are accepted as well. Default: the questionnaire's
+    ``response_scale.labels``.
+``ignore``
+    Headers of columns that are not answers (timestamps, names, notes). Listed columns
+    that are not in the export are fine.
+``seconds``, or ``started`` and ``submitted``
+    The total answering time for the response-time quality check: a column of seconds,
+    or the difference of two timestamp columns. Timestamps may be ISO 8601
+    (``2024-03-05 09:14:02``, ``2024-03-05T09:14:02Z``) or month-first as US exports
+    write them (``3/5/2024 9:14:02``, ``03/05/2024 09:14:02 AM``, ``3/5/24 9:14``); set
+    ``time_format`` for anything else, e.g. day-first dates.
+
+Every column of the export must be accounted for: a column that is neither the id, an
+item, a time column nor ignored is an error (:class:`~repprofile.InputError`) that lists
+the columns and how to fix the mapping, so a question is never dropped unnoticed. So is
+a mapped column the export does not have. A cell that is neither a known label nor a
+number rejects that candidate with a :class:`~repprofile.CandidateError` naming the row,
+the column, the value and the expected labels; the other candidates are still read.
+Blank cells are missing answers.
+
+Tool specifics
+--------------
+
+* **Google Forms** (Responses > Download responses (.csv)): ``Timestamp``, ``Email
+  Address`` (when collected), then one column per question headed by its full text;
+  a grid question gives ``Question [Row]`` columns. There is no start time.
+* **Microsoft Forms** (Open results in Excel, then save as *CSV UTF-8*): ``ID``,
+  ``Start time``, ``Completion time``, ``Email``, ``Name`` then the questions.
+* **Typeform** (Results > Download > CSV): ``#`` and the questions, then ``Start Date
+  (UTC)``, ``Submit Date (UTC)`` or ``Submitted At``, ``Network ID``, ``Token``...
+* **SurveyMonkey** (``format: surveymonkey``): row 1 holds the question texts, row 2
+  ``Response`` for a single question or the row labels of a matrix (grid) question.
+  A matrix column is named by its row label (``I stay calm under pressure.``) or, when
+  two matrices share a row label, by ``QUESTION - ROW LABEL``; any other column by its
+  row-1 header (``Respondent ID``, ``Start Date``...).
+* **Qualtrics** (``format: qualtrics``; Data & Analysis > Export > CSV, with choice
+  text or numeric values): row 1 holds question names (``Q1``, ``Q2_1``), row 2 the
+  question texts and row 3 ImportIds (``{"ImportId":"QID2_1"}``). A column may be
+  named by any of them (in that order of precedence). ``ResponseId`` is the candidate
+  id and ``Duration (in seconds)`` the seconds unless the mapping says otherwise;
+  Qualtrics' own metadata columns (StartDate, IPAddress, Progress, Finished,
+  RecipientEmail, LocationLatitude, Q_RecaptchaScore, ...) are ignored without being
+  listed. Embedded-data columns must be listed like any other column.
+
+Templates
+=========
+
+:func:`answer_template` (``repprofile questionnaire template``) writes a blank wide-CSV
+answer file (``candidate_id`` and one column per item id, in item order), or a printable
+form in Markdown or self-contained HTML: title, instructions, the items numbered in
+presentation order with the response labels as check boxes. Attention and infrequency
+items appear as ordinary items, never marked, and no item id or scale is shown.
+
+Only the standard library is imported at module level (the CLI imports this module at
+start-up); numpy and pydantic are imported by the functions that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import io
+import json
+import math
+import re
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from ._answers import AnswerSet, CandidateError
+    from ._questionnaire import Questionnaire
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "TEMPLATE_FORMATS",
+    "SurveyMapping",
+    "add_survey_options",
+    "add_template_parser",
+    "answer_template",
+    "load_mapping",
+    "read_cli_answers",
+    "read_survey",
+]
+
+ExportFormat = Literal["generic", "surveymonkey", "qualtrics"]
+EXPORT_FORMATS: tuple[str, ...] = ("generic", "surveymonkey", "qualtrics")
+TEMPLATE_FORMATS: tuple[str, ...] = ("csv", "md", "html")
+
+_P = TypeVar("_P", bound=argparse.ArgumentParser)
+
+
+def _norm(text: str) -> str:
+    """A header or label with a leading BOM dropped and white-space runs collapsed."""
+    return " ".join(text.lstrip("\ufeff").split())
+
+
+def _label_key(text: str) -> str:
+    return _norm(text).casefold()
+
+
+# --------------------------------------------------------------------------- mapping file
+
+
+@dataclass(frozen=True)
+class SurveyMapping:
+    """A mapping file: which column of a survey-tool export is which (see module docs)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+    questionnaire: str
+    items: dict[str, str]
+    candidate_id: str | None = None
+    format: ExportFormat = "generic"
+    labels: dict[str, float] = field(default_factory=dict)
+    ignore: list[str] = field(default_factory=list)
+    seconds: str | None = None
+    started: str | None = None
+    submitted: str | None = None
+    time_format: str | None = None
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not self.questionnaire.strip():
+            problems.append("questionnaire: expected the questionnaire id, got an empty string")
+        if not self.items:
+            problems.append("items: expected at least one 'COLUMN HEADER: item_id' entry, got none")
+        by_item: dict[str, list[str]] = {}
+        for column, item_id in self.items.items():
+            by_item.setdefault(item_id, []).append(column)
+        for item_id, columns in by_item.items():
+            if len(columns) > 1:
+                problems.append(
+                    f"items: item {item_id!r} is mapped from {len(columns)} columns "
+                    f"({', '.join(map(repr, columns))}); expected each item from one column"
+                )
+        seen_labels: dict[str, str] = {}
+        for label, number in self.labels.items():
+            key = _label_key(label)
+            if not key:
+                problems.append("labels: a label is empty; expected the answer text")
+            elif key in seen_labels:
+                problems.append(
+                    f"labels: {seen_labels[key]!r} and {label!r} differ only in case or "
+                    "spaces; expected each label once"
+                )
+            seen_labels.setdefault(key, label)
+            if not math.isfinite(number):
+                problems.append(f"labels.{label}: expected a finite number, got {number!r}")
+        if self.seconds is not None and (self.started is not None or self.submitted is not None):
+            problems.append(
+                "seconds: give either 'seconds' (a column of seconds) or 'started' and "
+                "'submitted' (timestamp columns), not both"
+            )
+        if (self.started is None) != (self.submitted is None):
+            problems.append(
+                "started/submitted: expected both timestamp columns (the seconds are "
+                "submitted - started), got only one"
+            )
+        if self.time_format is not None and "%" not in self.time_format:
+            problems.append(
+                f"time_format: expected a strptime format such as '%d/%m/%Y %H:%M:%S', "
+                f"got {self.time_format!r}"
+            )
+        roles: dict[str, str] = {}
+        named = [(f"items[{c!r}]", c) for c in self.items] + [
+            (f"ignore[{c!r}]", c) for c in self.ignore
+        ]
+        for role in ("candidate_id", "seconds", "started", "submitted"):
+            value = getattr(self, role)
+            if value is not None:
+                named.append((role, value))
+        for role, column in named:
+            key = _norm(column)
+            if key in roles:
+                problems.append(
+                    f"{role}: column {column!r} is also named by {roles[key]}; expected each "
+                    "column in one place"
+                )
+            roles.setdefault(key, role)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+_MAPPING_FIELDS = (
+    "questionnaire",
+    "format",
+    "candidate_id",
+    "items",
+    "labels",
+    "ignore",
+    "seconds",
+    "started",
+    "submitted",
+    "time_format",
+)
+
+
+def _where(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if part == "[key]":
+            out += " (key)"
+        elif isinstance(part, int) or (out and not str(part).isidentifier()):
+            out += f"[{part!r}]" if isinstance(part, str) else f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _mapping_error(source: str, exc: Any) -> str:
+    lines = []
+    for err in exc.errors(include_url=False):
+        where = _where(tuple(err["loc"]))
+        kind = err["type"]
+        if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+            msg = f"unknown field; expected one of {', '.join(_MAPPING_FIELDS)}"
+        elif kind in ("missing", "missing_argument"):
+            msg = "required field is missing"
+        elif kind == "value_error":
+            msg = str(err["msg"]).removeprefix("Value error, ")
+        else:
+            msg = f"{err['msg']}, got {err.get('input')!r} instead"
+        lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
+    return "\n".join(lines)
+
+
+def load_mapping(path: str | Path) -> SurveyMapping:
+    """Read and validate a mapping file (YAML or JSON); InputError names every problem."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from ._errors import InputError, QuestionnaireError
+    from ._questionnaire import read_yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such mapping file")
+    try:
+        data = read_yaml(p)
+    except QuestionnaireError as exc:
+        raise InputError(str(exc)) from None
+    if not isinstance(data, Mapping):
+        raise InputError(
+            f"{p}: a mapping file must be a mapping with questionnaire, candidate_id, items "
+            f"and labels, got {type(data).__name__} instead"
+        )
+    labels = data.get("labels")
+    if isinstance(labels, Mapping):
+        bad = [
+            k for k, v in labels.items() if isinstance(v, bool) or not isinstance(v, int | float)
+        ]
+        if bad:
+            raise InputError(
+                f"{p}: labels: expected answer label -> number, e.g. 'Strongly agree: 5', "
+                f"got {', '.join(f'{k!r}: {labels[k]!r}' for k in bad)} instead"
+            )
+    try:
+        return TypeAdapter(SurveyMapping).validate_python(dict(data))
+    except ValidationError as exc:
+        raise InputError(_mapping_error(str(p), exc)) from None
+
+
+def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str, float]:
+    """Check a mapping against the questionnaire; returns the label lookup table."""
+    from ._errors import InputError
+
+    problems: list[str] = []
+    if m.questionnaire != q.id:
+        problems.append(
+            f"the mapping is for questionnaire {m.questionnaire!r}, but the answers are being "
+            f"read for {q.id!r}; pass -q with the mapping's questionnaire or fix 'questionnaire'"
+        )
+    known = set(q.item_ids)
+    unknown = [(c, i) for c, i in m.items.items() if i not in known]
+    if unknown:
+        listed = ", ".join(f"{c!r}: {i!r}" for c, i in unknown)
+        problems.append(
+            f"items: {listed} name no item of {q.id!r} {q.version}; expected item ids such as "
+            f"{', '.join(q.item_ids[:4])}"
+        )
+    rs = q.response_scale
+    labels = (
+        dict(m.labels) if m.labels else {text: float(v) for v, text in sorted(rs.labels.items())}
+    )
+    for label, number in labels.items():
+        if not rs.min <= number <= rs.max or (rs.integers and not float(number).is_integer()):
+            problems.append(
+                f"labels: {label!r} is {number:g}; expected {rs.describe()} (the response "
+                f"scale of {q.id!r})"
+            )
+    if problems:
+        raise InputError("\n".join(f"{source}: {p}" for p in problems))
+    return {_label_key(k): float(v) for k, v in labels.items()}
+
+
+# --------------------------------------------------------------------------- export layout
+
+
+@dataclass(frozen=True)
+class _Column:
+    index: int
+    display: str
+    names: tuple[str, ...]  # names a mapping may use, in order of precedence
+    import_id: str | None = None
+
+    @property
+    def letter(self) -> str:
+        n, out = self.index + 1, ""
+        while n:
+            n, rem = divmod(n - 1, 26)
+            out = chr(ord("A") + rem) + out
+        return out
+
+    def where(self) -> str:
+        return f"column {self.letter} ({self.display})"
+
+
+_SM_SINGLE = {"", "response", "open-ended response"}
+
+# ImportIds of the metadata columns Qualtrics adds to every export.
+_QUALTRICS_META = frozenset(
+    {
+        "startDate",
+        "endDate",
+        "status",
+        "ipAddress",
+        "progress",
+        "duration",
+        "finished",
+        "recordedDate",
+        "_recordId",
+        "recipientLastName",
+        "recipientFirstName",
+        "recipientEmail",
+        "externalDataReference",
+        "locationLatitude",
+        "locationLongitude",
+        "distributionChannel",
+        "userLanguage",
+    }
+)
+
+
+def _header_rows(kind: str) -> int:
+    return {"generic": 1, "surveymonkey": 2, "qualtrics": 3}[kind]
+
+
+def _columns(kind: str, head: list[list[str]], width: int, source: str) -> list[_Column]:
+    from ._errors import InputError
+
+    rows = [(r + [""] * width)[:width] for r in head]
+    cols: list[_Column] = []
+    if kind == "generic":
+        for i, h in enumerate(rows[0]):
+            name = _norm(h)
+            cols.append(_Column(i, repr(name) if name else "no header", (name,)))
+        return cols
+    if kind == "surveymonkey":
+        question = ""
+        for i, (h1, h2) in enumerate(zip(rows[0], rows[1], strict=True)):
+            r1, r2 = _norm(h1), _norm(h2)
+            if r1:
+                question = r1
+            if r2.casefold() in _SM_SINGLE:
+                name = r1 or question
+                cols.append(_Column(i, repr(name) if name else "no header", (name,)))
+            else:
+                full = f"{question} - {r2}" if question else r2
+                cols.append(_Column(i, f"row 2: {r2!r}", (full, r2)))
+        return cols
+    for i, (h1, h2, h3) in enumerate(zip(*rows, strict=True)):
+        import_id: str | None = None
+        text = h3.strip()
+        if text:
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError:
+                parsed = None
+            if not isinstance(parsed, Mapping) or not isinstance(parsed.get("ImportId"), str):
+                raise InputError(
+                    f"{source}: row 3, column {_Column(i, '', ()).letter} is {text[:40]!r}; a "
+                    'Qualtrics CSV export has ImportIds such as {"ImportId":"QID1"} in row 3. '
+                    "Export again as CSV (not the legacy format), or read it with --from generic."
+                )
+            import_id = parsed["ImportId"]
+        r1, r2 = _norm(h1), _norm(h2)
+        shown = repr(r1) if r1 else "no header"
+        if r2 and r2 != r1:
+            shown += f", {('...' + r2[-97:]) if len(r2) > 100 else r2!r}"
+        cols.append(_Column(i, shown, (r1, import_id or "", r2), import_id))
+    return cols
+
+
+class _Lookup:
+    """Find an export column by a name the mapping uses, tier by tier."""
+
+    def __init__(self, columns: Sequence[_Column]) -> None:
+        self.tiers: list[dict[str, list[_Column]]] = []
+        for t in range(max((len(c.names) for c in columns), default=0)):
+            tier: dict[str, list[_Column]] = {}
+            for c in columns:
+                if t < len(c.names) and c.names[t]:
+                    tier.setdefault(c.names[t], []).append(c)
+            self.tiers.append(tier)
+
+    def find(self, name: str) -> list[_Column]:
+        key = _norm(name)
+        for tier in self.tiers:
+            if key in tier:
+                return tier[key]
+        return []
+
+
+@dataclass
+class _Layout:
+    id_col: _Column
+    items: list[tuple[int, _Column]]  # (item position in the questionnaire, column)
+    seconds: _Column | None = None
+    started: _Column | None = None
+    submitted: _Column | None = None
+
+
+def _resolve(
+    m: SurveyMapping,
+    kind: str,
+    q: Questionnaire,
+    columns: list[_Column],
+    data: list[list[str]],
+    source: str,
+    mapping_name: str,
+) -> _Layout:
+    from ._errors import InputError
+
+    lookup = _Lookup(columns)
+    claimed: dict[int, str] = {}
+    missing: list[str] = []
+    problems: list[str] = []
+
+    def claim(name: str | None, role: str, required: bool = True) -> _Column | None:
+        if name is None:
+            return None
+        found = lookup.find(name)
+        if not found:
+            if required:
+                missing.append(f"{role} {name!r}")
+            return None
+        if len(found) > 1:
+            where = ", ".join(f"column {c.letter}" for c in found)
+            problems.append(
+                f"{role} {name!r} matches {len(found)} columns ({where}); expected one. "
+                + (
+                    "Name a matrix column as 'QUESTION - ROW LABEL'."
+                    if kind == "surveymonkey"
+                    else "Give the questions different texts in the survey tool."
+                    if kind == "generic"
+                    else "Name it by its question name (Q1_2) or ImportId (QID1_2)."
+                )
+            )
+            return None
+        col = found[0]
+        if col.index in claimed:
+            problems.append(
+                f"{role} {name!r} is {col.where()}, which is already {claimed[col.index]}; "
+                "expected each column in one place"
+            )
+            return None
+        claimed[col.index] = f"{role} {name!r}"
+        return col
+
+    cid_name = m.candidate_id
+    if cid_name is None and kind == "qualtrics":
+        cid_name = "ResponseId"
+    if cid_name is None:
+        raise InputError(
+            f"{mapping_name}: candidate_id: required field is missing; expected the header of "
+            "the column that identifies the candidate, e.g. 'Email Address' or 'Respondent ID'"
+        )
+    id_col = claim(cid_name, "candidate_id")
+    pos = {item_id: j for j, item_id in enumerate(q.item_ids)}
+    items: list[tuple[int, _Column]] = []
+    for column, item_id in m.items.items():
+        col = claim(column, f"item {item_id!r}:")
+        if col is not None:
+            items.append((pos[item_id], col))
+    layout_seconds = claim(m.seconds, "seconds")
+    if m.seconds is None and m.started is None and kind == "qualtrics":
+        layout_seconds = claim("Duration (in seconds)", "seconds", required=False)
+    started = claim(m.started, "started")
+    submitted = claim(m.submitted, "submitted")
+    for name in m.ignore:
+        claim(name, "ignored", required=False)
+    if missing:
+        spare = [c for c in columns if c.index not in claimed and c.names[0]]
+        hint = "; ".join(f"{c.letter}: {c.display}" for c in spare[:12])
+        problems.insert(
+            0,
+            f"the mapping names column(s) the export does not have: {', '.join(missing)}. "
+            f"Check the spelling and the export layout ({kind}; see --from)."
+            + (f" Columns the mapping does not use yet: {hint}" if hint else ""),
+        )
+    unmapped: list[_Column] = []
+    for c in columns:
+        if c.index in claimed or (kind == "qualtrics" and _is_qualtrics_meta(c)):
+            continue
+        if not c.names[0] and all(
+            not (r[c.index].strip() if c.index < len(r) else "") for r in data
+        ):
+            continue  # a trailing empty column some spreadsheets add
+        unmapped.append(c)
+    if unmapped:
+        listed = "; ".join(c.where() for c in unmapped)
+        header_row = {"generic": "row 1", "surveymonkey": "rows 1-2", "qualtrics": "rows 1-3"}
+        problems.append(
+            f"{len(unmapped)} column(s) of the export are not in the mapping "
+            f"(header {header_row[kind]}): {listed}. Add each question of {q.id!r} to "
+            "'items' (COLUMN HEADER: item_id) and every other column to 'ignore', so that "
+            "no answer is dropped unnoticed."
+        )
+    if problems:
+        raise InputError(
+            f"{source} does not match the mapping {mapping_name}:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+    assert id_col is not None  # otherwise 'missing' raised above
+    return _Layout(id_col, items, layout_seconds, started, submitted)
+
+
+def _is_qualtrics_meta(c: _Column) -> bool:
+    return c.import_id is not None and (
+        c.import_id in _QUALTRICS_META or c.import_id.startswith("Q_")
+    )
+
+
+def _detect_other_layout(kind: str, records: list[list[str]], source: str) -> None:
+    """A Qualtrics or SurveyMonkey export read as generic: say how to read it."""
+    from ._errors import InputError
+
+    if kind != "generic" or len(records) < 2:
+        return
+    if len(records) >= 3 and any(c.strip().startswith('{"ImportId"') for c in records[2]):
+        raise InputError(
+            f"{source} looks like a Qualtrics export (ImportIds in row 3); read it with "
+            "--from qualtrics or 'format: qualtrics' in the mapping"
+        )
+    second = [_norm(c).casefold() for c in records[1]]
+    if second and not second[0] and any(c in ("response", "open-ended response") for c in second):
+        raise InputError(
+            f"{source} looks like a SurveyMonkey export (a second header row with "
+            "'Response'); read it with --from surveymonkey or 'format: surveymonkey' in the "
+            "mapping"
+        )
+
+
+# --------------------------------------------------------------------------- timestamps
+
+_TIME_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%y %I:%M:%S %p",
+    "%m/%d/%y %I:%M %p",
+    "%m/%d/%y %H:%M:%S",
+    "%m/%d/%y %H:%M",
+    "%Y/%m/%d %I:%M:%S %p",
+    "%Y/%m/%d %H:%M:%S",
+)
+
+
+def _parse_time(text: str, fmt: str | None) -> datetime | None:
+    if fmt is not None:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for f in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, f)
+        except ValueError:
+            continue
+    return None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_records(path: str | Path) -> tuple[list[list[str]], str]:
+    from ._errors import InputError
+
+    name = str(path)
+    if name == "-":
+        return list(csv.reader(io.StringIO(sys.stdin.read(), newline=""))), "<stdin>"
+    p = Path(name)
+    if p.suffix.lower() in (".xlsx", ".xls"):
+        raise InputError(
+            f"{name}: an Excel workbook; open it and save it as 'CSV UTF-8 (comma delimited)', "
+            "then read the CSV file"
+        )
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such survey export file") from None
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{name}: not UTF-8 text; save the export as 'CSV UTF-8' and read it again"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    return list(csv.reader(io.StringIO(text, newline=""))), p.name
+
+
+def read_survey(
+    path: str | Path,
+    questionnaire: Questionnaire,
+    mapping_path: str | Path,
+    kind: str | None = None,
+) -> AnswerSet:
+    """Read a survey tool's CSV export with a mapping file (see the module docs).
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV export (``-`` reads stdin).
+    questionnaire : Questionnaire
+        Must be the mapping's ``questionnaire``.
+    mapping_path : str or Path
+        The mapping file (YAML).
+    kind : {"generic", "surveymonkey", "qualtrics"}, optional
+        Export layout; default the mapping's ``format``.
+
+    Returns
+    -------
+    AnswerSet
+        Answers in the questionnaire's item order, with ``seconds`` when the mapping
+        names time columns, and a :class:`CandidateError` for each rejected candidate.
+
+    Raises
+    ------
+    InputError
+        The mapping file is invalid or does not fit the questionnaire, or the export
+        has columns the mapping does not account for (or lacks mapped ones).
+    """
+    import numpy as np
+
+    from ._answers import AnswerSet, CandidateError, RepprofileWarning, _check_ids
+    from ._errors import InputError
+
+    q = questionnaire
+    mapping_name = Path(mapping_path).name
+    m = load_mapping(mapping_path)
+    layout_kind = kind if kind is not None else m.format
+    if layout_kind not in EXPORT_FORMATS:
+        raise InputError(
+            f"The export format must be one of {', '.join(EXPORT_FORMATS)}, got "
+            f"{layout_kind!r} instead"
+        )
+    labels = _check_against(m, q, mapping_name)
+    records, source = _read_records(path)
+    n_head = _header_rows(layout_kind)
+    if len(records) < n_head:
+        raise InputError(
+            f"{source}: expected {n_head} header row(s) ({layout_kind} export), got "
+            f"{len(records)} row(s)"
+        )
+    _detect_other_layout(layout_kind, records, source)
+    if layout_kind == "surveymonkey" and records[1] and records[1][0].strip():
+        raise InputError(
+            f"{source}: row 2 starts with {records[1][0].strip()!r}; a SurveyMonkey export has "
+            "a second header row there (blank under Respondent ID, then 'Response' or the row "
+            "labels of matrix questions). Read a one-header-row export with --from generic."
+        )
+    width = len(records[0])
+    if width == 1 and ";" in records[0][0]:
+        raise InputError(
+            f"{source}: the header is one column holding ';' - a semicolon-separated file. "
+            "Save the export as comma-separated CSV (CSV UTF-8)."
+        )
+    data = records[n_head:]
+    columns = _columns(layout_kind, records[:n_head], width, source)
+    layout = _resolve(m, layout_kind, q, columns, data, source, mapping_name)
+    if layout_kind == "surveymonkey":
+        cell = records[1][layout.id_col.index] if layout.id_col.index < len(records[1]) else ""
+        if cell.strip():
+            raise InputError(
+                f"{source}: row 2 holds {cell.strip()!r} under the candidate id; a SurveyMonkey "
+                "export has a second header row there. Read a one-header-row export with "
+                "--from generic."
+            )
+    mapped_items = {j for j, _ in layout.items}
+    absent = [i for j, i in enumerate(q.item_ids) if j not in mapped_items]
+    if absent:
+        warnings.warn(
+            f"{mapping_name}: no column for item(s) {', '.join(absent)}; their answers are missing",
+            RepprofileWarning,
+            stacklevel=2,
+        )
+
+    rs = q.response_scale
+    shown_labels = ", ".join(repr(k) for k in (m.labels or dict.fromkeys(rs.labels.values())))
+    expected = (
+        f"one of the labels {shown_labels}, " if shown_labels else ""
+    ) + f"{rs.describe()}, or a blank cell for a missing answer"
+    timed = layout.seconds is not None or layout.started is not None
+    ids: list[str] = []
+    numbers: list[int] = []
+    rows: list[list[float]] = []
+    took: list[float] = []
+    bad: list[bool] = []
+    no_id: set[int] = set()
+    errors: list[CandidateError] = []
+    for k, raw in enumerate(data):
+        if not raw or all(not c.strip() for c in raw):
+            continue
+        rowno = n_head + k + 1
+        r = len(ids)
+        row = (raw + [""] * width)[:width]
+        cid = row[layout.id_col.index].strip()
+        rejected = False
+        if not cid:
+            no_id.add(r)
+            cid = f"#{rowno}"
+            rejected = True
+            errors.append(
+                CandidateError(
+                    candidate_id=None,
+                    item_id=None,
+                    value=None,
+                    message=(
+                        f"{source} row {rowno}: {layout.id_col.where()} is empty; expected the "
+                        "candidate id"
+                    ),
+                )
+            )
+        real_id = None if r in no_id else cid
+        if len(raw) != width:
+            rejected = True
+            errors.append(
+                CandidateError(
+                    candidate_id=real_id,
+                    item_id=None,
+                    value=None,
+                    message=(
+                        f"{source} row {rowno} has {len(raw)} fields; the header has {width}. "
+                        "Check for unquoted commas or a cut-off row."
+                    ),
+                )
+            )
+        values = [math.nan] * len(q.item_ids)
+        for j, col in layout.items:
+            text = _norm(row[col.index])
+            if not text:
+                continue
+            number = labels.get(text.casefold())
+            if number is None:
+                try:
+                    number = float(text)
+                except ValueError:
+                    number = None
+                if number is not None and not math.isfinite(number):
+                    number = None
+            if number is None:
+                rejected = True
+                errors.append(
+                    CandidateError(
+                        candidate_id=real_id,
+                        item_id=q.item_ids[j],
+                        value=text,
+                        message=(
+                            f"{source} row {rowno}, {col.where()}: answer {text!r} to item "
+                            f"{q.item_ids[j]!r} is not a known label; expected {expected}. If "
+                            f"it is an answer label of the survey, add it to 'labels' in "
+                            f"{mapping_name}."
+                        ),
+                    )
+                )
+                continue
+            values[j] = number
+        seconds, problem = _row_seconds(row, layout, m.time_format)
+        if problem is not None:
+            rejected = True
+            errors.append(
+                CandidateError(
+                    candidate_id=real_id,
+                    item_id=None,
+                    value=problem[1],
+                    message=f"{source} row {rowno}, {problem[0]}",
+                )
+            )
+        ids.append(cid)
+        numbers.append(rowno)
+        rows.append(values)
+        took.append(seconds)
+        bad.append(rejected)
+    value_arr = np.array(rows, dtype=np.float64).reshape(len(rows), len(q.item_ids))
+    rejected_arr = np.array(bad, dtype=bool)
+    _check_ids(ids, errors, rejected_arr, frozenset(no_id), noun="rows", numbers=numbers)
+    seconds_arr = np.array(took, dtype=np.float64) if timed else None
+    return AnswerSet(q, value_arr, tuple(ids), errors, rejected_arr, seconds_arr)
+
+
+def _row_seconds(
+    row: list[str], layout: _Layout, time_format: str | None
+) -> tuple[float, tuple[str, str] | None]:
+    """Answering time of one row: (seconds, None) or (NaN, (where and what, value))."""
+    if layout.seconds is not None:
+        text = row[layout.seconds.index].strip()
+        if not text:
+            return math.nan, None
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and value >= 0:
+            return value, None
+        return math.nan, (
+            f"{layout.seconds.where()}: {text!r} is not a number of seconds; expected a "
+            "non-negative number",
+            text,
+        )
+    if layout.started is None or layout.submitted is None:
+        return math.nan, None
+    cols = (layout.started, layout.submitted)
+    texts = [row[c.index].strip() for c in cols]
+    if not all(texts):
+        return math.nan, None
+    times: list[datetime] = []
+    for c, text in zip(cols, texts, strict=True):
+        t = _parse_time(text, time_format)
+        if t is None:
+            want = (
+                f"the time_format {time_format!r}"
+                if time_format
+                else "an ISO 8601 or month-first (3/5/2024 9:14:02) timestamp; set "
+                "'time_format' in the mapping for another layout"
+            )
+            return math.nan, (f"{c.where()}: {text!r} is not a timestamp; expected {want}", text)
+        times.append(t)
+    try:
+        seconds = (times[1] - times[0]).total_seconds()
+    except TypeError:
+        return math.nan, (
+            f"{cols[0].where()} and {cols[1].where()}: one timestamp has a time zone and the "
+            "other not; expected both alike",
+            texts[1],
+        )
+    if seconds < 0:
+        return math.nan, (
+            f"{cols[1].where()}: submitted {texts[1]!r} is before started {texts[0]!r}; "
+            "expected the submission after the start (check day/month order and time_format)",
+            texts[1],
+        )
+    return seconds, None
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def _choices(q: Questionnaire) -> list[str] | None:
+    """The answer options to tick, or None when the answer is a number to write in."""
+    rs = q.response_scale
+    if not rs.integers or rs.max - rs.min > 10:
+        return None
+    values = range(rs.min, rs.max + 1)
+    if all(v in rs.labels for v in values):
+        return [rs.labels[v] for v in values]
+    return [f"{v} ({rs.labels[v]})" if v in rs.labels else str(v) for v in values]
+
+
+def _default_instructions(q: Questionnaire) -> str:
+    if _choices(q) is None:
+        rs = q.response_scale
+        return f"For each statement, write {rs.describe()} that shows how well it describes you."
+    return "For each statement, tick the one answer that shows how well it describes you."
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def _md(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _template_csv(q: Questionnaire) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(["candidate_id", *q.item_ids])
+    return buf.getvalue()
+
+
+def _template_md(q: Questionnaire) -> str:
+    choices = _choices(q)
+    rs = q.response_scale
+    lines = [f"# {_md(q.title)}", "", _md(q.instructions or _default_instructions(q)), ""]
+    lines += ["Name or candidate ID: ______________________________", ""]
+    lines += ["Date: ____________________", ""]
+    for n, item in enumerate(q.items, start=1):
+        marker = f"{n}. "
+        indent = " " * len(marker)
+        lines.append(marker + _md(item.text))
+        lines.append("")
+        if choices is None:
+            lines.append(f"{indent}Answer ({_md(rs.describe())}): __________")
+        else:
+            lines += [f"{indent}- [ ] {_md(c)}" for c in choices]
+        lines.append("")
+    lines += ["---", "", _md(f"{q.title}, {q.id} version {q.version}"), ""]
+    return "\n".join(lines)
+
+
+_CSS = """\
+body { font-family: Georgia, "Times New Roman", serif; max-width: 60em; margin: 2em auto;
+  padding: 0 1em; color: #000; background: #fff; line-height: 1.4; }
+h1 { font-size: 1.5em; margin-bottom: 0.5em; }
+.fields { display: flex; gap: 3em; margin: 1.5em 0; }
+.fields span { display: inline-block; min-width: 14em; border-bottom: 1px solid #000; }
+table { border-collapse: collapse; width: 100%; }
+thead { display: table-header-group; }
+th, td { border: 1px solid #888; padding: 0.4em; vertical-align: middle; }
+th { font-size: 0.85em; font-weight: normal; }
+td.n { text-align: right; width: 2em; }
+td.c { text-align: center; width: 6em; }
+td.w { width: 12em; }
+tr { page-break-inside: avoid; break-inside: avoid; }
+input { width: 1.1em; height: 1.1em; margin: 0; }
+footer { margin-top: 1.5em; font-size: 0.8em; color: #444; }
+@page { margin: 15mm; }
+@media print { body { margin: 0; max-width: none; } }
+"""
+
+
+def _template_html(q: Questionnaire) -> str:
+    e = html.escape
+    choices = _choices(q)
+    rs = q.response_scale
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(q.title)}</title>",
+        f"<style>\n{_CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{e(q.title)}</h1>",
+        f"<p>{e(q.instructions or _default_instructions(q))}</p>",
+        '<p class="fields"><label>Name or candidate ID: <span></span></label>'
+        "<label>Date: <span></span></label></p>",
+        "<form>",
+        "<table>",
+        "<thead><tr><th>#</th><th>Statement</th>",
+    ]
+    if choices is None:
+        out.append(f"<th>Answer ({e(rs.describe())})</th>")
+    else:
+        out += [f"<th>{e(c)}</th>" for c in choices]
+    out.append("</tr></thead>")
+    out.append("<tbody>")
+    for n, item in enumerate(q.items, start=1):
+        cells = [f'<tr><td class="n">{n}</td><td>{e(item.text)}</td>']
+        if choices is None:
+            cells.append('<td class="w"></td>')
+        else:
+            for v, c in zip(range(rs.min, rs.max + 1), choices, strict=True):
+                cells.append(
+                    f'<td class="c"><input type="radio" name="q{n}" value="{v}" '
+                    f'aria-label="{e(c)}"></td>'
+                )
+        cells.append("</tr>")
+        out.append("".join(cells))
+    out += [
+        "</tbody>",
+        "</table>",
+        "</form>",
+        f"<footer>{e(q.title)}, {e(q.id)} version {e(q.version)}</footer>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def answer_template(questionnaire: Questionnaire, fmt: str = "csv") -> str:
+    """A blank answer template: ``csv`` (wide answers file), ``md`` or ``html`` (forms).
+
+    The CSV header is ``candidate_id`` and the item ids in item order, ready to fill and
+    read with :func:`~repprofile.read_answers`. The Markdown and HTML forms show the
+    title, the instructions and the items numbered in the same order (question N is
+    column N + 1 of the CSV) with the answer labels as check boxes; they name no item
+    id or scale and mark no attention item. The HTML is one self-contained file.
+    """
+    from ._errors import InputError
+
+    if fmt == "csv":
+        return _template_csv(questionnaire)
+    if fmt == "md":
+        return _template_md(questionnaire)
+    if fmt == "html":
+        return _template_html(questionnaire)
+    raise InputError(
+        f"The 'fmt' parameter of answer_template must be one of "
+        f"{', '.join(TEMPLATE_FORMATS)}, got {fmt!r} instead."
+    )
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _cmd_questionnaire_template(args: argparse.Namespace) -> int:
+    from ._cli import EXIT_OK, write_output
+    from ._questionnaire import load_questionnaire
+
+    q = load_questionnaire(args.questionnaire)
+    write_output(answer_template(q, args.format), args.output)
+    return EXIT_OK
+
+
+def add_template_parser(qsub: argparse._SubParsersAction[_P]) -> _P:
+    """Add ``questionnaire template ID_OR_FILE --format csv|md|html [-o FILE]``."""
+    p = qsub.add_parser(
+        "template",
+        help="blank answer file (csv) or printable form (md, html) of a questionnaire",
+        description=(
+            "csv: a blank answers file (candidate_id and one column per item id); md, html: "
+            "a printable form with the items numbered in the same order and the answer "
+            "labels as check boxes, to print or paste into a survey tool."
+        ),
+    )
+    p.add_argument("questionnaire", metavar="ID_OR_FILE")
+    p.add_argument("--format", choices=list(TEMPLATE_FORMATS), default="csv", help="default csv")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=_cmd_questionnaire_template)
+    return p
+
+
+def add_survey_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--mapping FILE`` and ``--from FORMAT`` to a command reading ANSWERS."""
+    parser.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help=(
+            "ANSWERS is a survey tool's CSV export (Google Forms, Microsoft Forms, Typeform, "
+            "SurveyMonkey, Qualtrics); FILE maps its columns and labels to the questionnaire"
+        ),
+    )
+    parser.add_argument(
+        "--from",
+        dest="survey_format",
+        choices=list(EXPORT_FORMATS),
+        help="layout of the export (default: 'format' in the mapping, else generic)",
+    )
+
+
+def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> AnswerSet:
+    """ANSWERS of a command: a survey export when ``--mapping`` is given, else read_answers."""
+    from ._errors import InputError
+
+    mapping = getattr(args, "mapping", None)
+    kind = getattr(args, "survey_format", None)
+    if mapping is None:
+        if kind is not None:
+            raise InputError(
+                f"--from {kind} needs --mapping FILE, the mapping of the export's columns to "
+                "item ids"
+            )
+        from ._answers import read_answers
+
+        return read_answers(args.answers, questionnaire)
+    return read_survey(args.answers, questionnaire, mapping, kind)
