@@ -176,7 +176,16 @@ def _cmd_score(args: argparse.Namespace) -> int:
             )
         if result.norms is not None and result.norms.simulated:
             _warn(f"the norm table is SIMULATED, not real people: {result.norms.description}")
-        if args.format == "csv":
+        if args.format == "table":
+            from ._demo import profile_table
+
+            note = "Scores are POMP (0-100)."
+            if result.norms is not None:
+                note += f" Norms: {result.norms.description}"
+            write_output(profile_table(result) + "\n" + note + "\n", args.output)
+            for e in result.errors:
+                _warn(f"candidate {e.candidate_id!r} rejected: {e.message}")
+        elif args.format == "csv":
             buf = io.StringIO()
             writer = csv.writer(buf, lineterminator="\n")
             writer.writerow(result.csv_header())
@@ -862,9 +871,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=["json", "csv", "ndjson"],
+        choices=["json", "csv", "ndjson", "table"],
         default="json",
-        help="json (one document), csv, or ndjson (one line per candidate, streamed)",
+        help="json (one document), csv, ndjson (one line per candidate, streamed) or table",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.add_argument(

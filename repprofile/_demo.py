@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ._questionnaire import bundled_dir, load_questionnaire
 
@@ -41,25 +41,12 @@ def build_demo_norms() -> str:
     return table.to_json() + "\n"
 
 
-def run_demo(out: Path | None, stdout: TextIO) -> int:
-    """Score the demo sample, print a readable table, optionally write results to ``out``."""
-    import csv
-    import io
+def profile_table(result: Any) -> str:
+    """The scored candidates as a readable table: POMP per scale, types, quality."""
+    from ._cli import _table
 
-    from ._cli import _table, write_output
-    from ._scoring import score
-
-    q = load_questionnaire("rep-types")
-    result = score(q, demo_sample_path(), norms=demo_norms_path())
+    q = result.questionnaire
     names = {s.id: s.name for s in q.scales}
-    print(
-        f"repprofile demo: {len(result)} SIMULATED candidates (not real people) scored on "
-        f"{q.title} ({q.id} {q.version}).\n"
-        "Scores are POMP (0-100, percent of the maximum possible). The questionnaire is a\n"
-        "starting point, not a validated instrument. Type clarity uses the bundled norm table,\n"
-        "which is SIMULATED too: it only shows how norms work.\n",
-        file=stdout,
-    )
     traits = [s.id for s in q.scales if s.kind == "trait"]
     validity = [s.id for s in q.scales if s.kind == "validity"]
     header = [
@@ -87,7 +74,28 @@ def run_demo(out: Path | None, stdout: TextIO) -> int:
                 "ok" if not flags else "FLAGGED: " + ", ".join(f.index for f in flags),
             ]
         )
-    print(_table(rows, right=tuple(range(1, 1 + len(traits) + len(validity)))), file=stdout, end="")
+    return _table(rows, right=tuple(range(1, 1 + len(traits) + len(validity))))
+
+
+def run_demo(out: Path | None, stdout: TextIO) -> int:
+    """Score the demo sample, print a readable table, optionally write results to ``out``."""
+    import csv
+    import io
+
+    from ._cli import write_output
+    from ._scoring import score
+
+    q = load_questionnaire("rep-types")
+    result = score(q, demo_sample_path(), norms=demo_norms_path())
+    print(
+        f"repprofile demo: {len(result)} SIMULATED candidates (not real people) scored on "
+        f"{q.title} ({q.id} {q.version}).\n"
+        "Scores are POMP (0-100, percent of the maximum possible). The questionnaire is a\n"
+        "starting point, not a validated instrument. Type clarity uses the bundled norm table,\n"
+        "which is SIMULATED too: it only shows how norms work.\n",
+        file=stdout,
+    )
+    print(profile_table(result), file=stdout, end="")
     if out is not None:
         write_output(result.to_json() + "\n", str(out / "scores.json"))
         buf = io.StringIO()

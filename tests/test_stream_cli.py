@@ -88,3 +88,17 @@ def test_help_does_not_import_the_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_score_as_a_readable_table() -> None:
+    proc = run("score", str(SAMPLE), "--format", "table")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[:3] == ["CANDIDATE", "Accommodator", "Competitor"]
+    whole = json.loads(run("score", str(SAMPLE)).stdout)
+    first = whole["profiles"][0]
+    cells = lines[1].split()
+    assert cells[0] == first["candidate_id"]
+    # POMP of the first scale, rounded as printed
+    assert cells[1] == f"{first['scales']['accommodator']['pomp']:.0f}"
+    assert lines[-1].startswith("Scores are POMP")
