@@ -16,6 +16,8 @@ if _typing.TYPE_CHECKING:
     from ._answers import CandidateError as CandidateError
     from ._answers import RepprofileWarning as RepprofileWarning
     from ._answers import read_answers as read_answers
+    from ._audit import AuditResult as AuditResult
+    from ._audit import audit as audit
     from ._calibrate import Calibration as Calibration
     from ._calibrate import calibrate as calibrate
     from ._calibrate import read_performance as read_performance
@@ -60,6 +62,8 @@ if _typing.TYPE_CHECKING:
     from ._scoring import score as score
 
 _LAZY = {
+    "AuditResult": "._audit",
+    "audit": "._audit",
     "AnswerSet": "._answers",
     "Calibration": "._calibrate",
     "CandidateError": "._answers",
@@ -110,6 +114,7 @@ _LAZY = {
 
 __all__ = [
     "AnswerSet",
+    "AuditResult",
     "Calibration",
     "CandidateError",
     "CandidateReport",
@@ -137,6 +142,7 @@ __all__ = [
     "ScaleScore",
     "ScoreResult",
     "__version__",
+    "audit",
     "build_norms",
     "calibrate",
     "candidate_report",

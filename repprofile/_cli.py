@@ -22,6 +22,7 @@ __all__ = ["build_parser", "main"]
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
+EXIT_ADVERSE_IMPACT = 3
 
 
 class _UsageError(Exception):
@@ -754,6 +755,30 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from ._audit import audit, to_html, to_markdown
+
+    result = audit(
+        args.file,
+        groups=args.group,
+        selected=args.selected,
+        score=args.score,
+        unknown=args.unknown or (),
+        exclude_small=args.exclude_small,
+        scales=args.scale or (),
+    )
+    if args.format == "md":
+        write_output(to_markdown(result), args.output)
+    elif args.format == "html":
+        write_output(to_html(result), args.output)
+    else:
+        write_output(result.model_dump_json(indent=2) + "\n", args.output)
+    if args.fail_on_adverse_impact and result.adverse_impact:
+        print("repprofile: adverse impact found (impact ratio below 0.8)", file=sys.stderr)
+        return EXIT_ADVERSE_IMPACT
+    return EXIT_OK
+
+
 def _ci_level(text: str) -> float:
     v = _number(text, float, "0.90")
     if 50.0 <= v < 100.0:  # a percentage such as 90 or 95
@@ -1063,6 +1088,48 @@ def build_parser() -> argparse.ArgumentParser:
     from ._assess import add_parser as _add_assess  # the standard library only at load
 
     _add_assess(sub)
+
+    p = sub.add_parser(
+        "audit", help="adverse-impact audit: four-fifths rule and LL144 bias-audit tables"
+    )
+    p.add_argument("file", metavar="FILE", help="CSV: candidate_id, group columns, outcome")
+    p.add_argument(
+        "--group",
+        action="append",
+        required=True,
+        metavar="COL",
+        help="demographic column (repeat for several; pairs give intersections)",
+    )
+    outcome = p.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--selected", metavar="COL", help="0/1 selection outcome column")
+    outcome.add_argument(
+        "--score", metavar="COL", help="score column: scoring rate = share above the sample median"
+    )
+    p.add_argument(
+        "--unknown",
+        action="append",
+        metavar="VALUE",
+        help="another value meaning 'unknown' (blank and 'unknown' always do)",
+    )
+    p.add_argument(
+        "--exclude-small",
+        action="store_true",
+        help="leave categories under 2%% of the sample out of impact ratios",
+    )
+    p.add_argument(
+        "--scale",
+        action="append",
+        metavar="COL",
+        help="scale score column for standardized mean differences (repeat)",
+    )
+    p.add_argument("--format", choices=["json", "md", "html"], default="json")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument(
+        "--fail-on-adverse-impact",
+        action="store_true",
+        help="exit with status 3 when any impact ratio is below 0.8",
+    )
+    p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser("demo", help="score the bundled simulated candidates")
     p.add_argument("--out", metavar="DIR", help="also write the results into DIR")

@@ -19,6 +19,7 @@ import repprofile
 
 PUBLIC_NAMES = [
     "AnswerSet",
+    "AuditResult",
     "Calibration",
     "CandidateError",
     "CandidateReport",
@@ -46,6 +47,7 @@ PUBLIC_NAMES = [
     "ScaleScore",
     "ScoreResult",
     "__version__",
+    "audit",
     "build_norms",
     "calibrate",
     "candidate_report",

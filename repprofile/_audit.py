@@ -1,0 +1,494 @@
+"""Adverse-impact audit: four-fifths rule and NYC Local Law 144 bias-audit tables.
+
+Demographic data is used here only; no scoring or fit function accepts it. See
+docs/audit.md: an impact ratio is evidence to investigate, not a legal conclusion.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from ._errors import InputError
+from ._version import __version__
+
+__all__ = ["AuditResult", "audit"]
+
+FOUR_FIFTHS = 0.8
+SMALL_SHARE = 0.02  # LL144: categories under 2% of the sample may be excluded
+SMALL_N = 30
+
+
+class AuditRow(BaseModel):
+    """One category's selection (or scoring) rate and its comparison with the highest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: str
+    n: int
+    share: float
+    selected: int
+    rate: float
+    impact_ratio: float | None
+    adverse_impact: bool
+    excluded: bool
+    z: float | None
+    p_value: float | None
+    fisher_p: float | None
+    small_sample: bool
+    selections_to_four_fifths: int | None
+
+
+class AuditTable(BaseModel):
+    """The rows of one group column, or of the intersection of two."""
+
+    model_config = ConfigDict(frozen=True)
+
+    groups: list[str]
+    reference: str | None
+    rows: list[AuditRow]
+
+
+class EffectSizeRow(BaseModel):
+    """Standardized mean difference of a scale between a category and the reference."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: str
+    n: int
+    mean: float | None
+    sd: float | None
+    d: float | None
+    d_ci_low: float | None
+    d_ci_high: float | None
+
+
+class EffectSizeTable(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    groups: list[str]
+    scale: str
+    reference: str | None
+    rows: list[EffectSizeRow]
+
+
+class AuditResult(BaseModel):
+    """The audit (a JSON contract: outcome, tables, unknown, provenance)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Literal["selected", "score"]
+    tables: list[AuditTable]
+    unknown: dict[str, int]
+    exclude_small: bool
+    median_score: float | None
+    n: int
+    effect_sizes: list[EffectSizeTable]
+    provenance: dict[str, Any]
+
+    @property
+    def adverse_impact(self) -> bool:
+        """Whether any included category is below four-fifths of the highest rate."""
+        return any(r.adverse_impact for t in self.tables for r in t.rows)
+
+
+# --------------------------------------------------------------------------- input
+
+
+def _columns(data: Any) -> dict[str, list[Any]]:
+    """Any accepted table as column name -> values."""
+    if isinstance(data, str | Path):
+        path = Path(data)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read the audit table ({exc})") from None
+        rows = list(csv.DictReader(io.StringIO(text)))
+        if not rows:
+            raise InputError(f"{path}: the audit table has no rows")
+        return {k.strip(): [r[k] for r in rows] for k in rows[0]}
+    if hasattr(data, "columns") and hasattr(data, "to_dict"):  # a pandas DataFrame
+        return {str(c): list(data[c].tolist()) for c in data.columns}
+    if isinstance(data, Sequence) and data and isinstance(data[0], Mapping):
+        keys = list(data[0])
+        return {str(k): [r.get(k) for r in data] for k in keys}
+    raise InputError(
+        "The 'data' parameter of audit must be a CSV path, a list of records or a pandas "
+        f"DataFrame, got {type(data).__name__} instead."
+    )
+
+
+def _category(value: Any, unknown: set[str]) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    if not text or text.lower() == "unknown" or text in unknown:
+        return None
+    return text
+
+
+def _number(values: list[Any], column: str, what: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    out = np.empty(len(values))
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"column {column!r} row {i + 1}: {what} must be a number, got {v!r} instead"
+            ) from None
+    return out
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _two_proportion_z(s1: int, n1: int, s2: int, n2: int) -> tuple[float | None, float | None]:
+    """Two-proportion z-test with the pooled proportion; two-sided p."""
+    from scipy.special import ndtr
+
+    pooled = (s1 + s2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return None, None
+    z = (s1 / n1 - s2 / n2) / se
+    return z, float(2 * ndtr(-abs(z)))
+
+
+def _cohen_d(
+    a: np.ndarray[Any, np.dtype[np.float64]],
+    b: np.ndarray[Any, np.dtype[np.float64]],
+    level: float = 0.95,
+) -> tuple[float | None, float | None, float | None]:
+    """Cohen's d (pooled SD) of a vs b with the Hedges & Olkin (1985) normal CI."""
+    from scipy.special import ndtri
+
+    n1, n2 = a.size, b.size
+    if n1 < 2 or n2 < 2:
+        return None, None, None
+    pooled = math.sqrt(((n1 - 1) * a.var(ddof=1) + (n2 - 1) * b.var(ddof=1)) / (n1 + n2 - 2))
+    if pooled == 0:
+        return None, None, None
+    d = float((a.mean() - b.mean()) / pooled)
+    se = math.sqrt((n1 + n2) / (n1 * n2) + d * d / (2 * (n1 + n2)))
+    zc = float(ndtri(0.5 + level / 2))
+    return d, d - zc * se, d + zc * se
+
+
+def _table(
+    labels: list[str | None],
+    hit: np.ndarray[Any, np.dtype[np.bool_]],
+    groups: list[str],
+    exclude_small: bool,
+) -> AuditTable:
+    from scipy.stats import fisher_exact
+
+    cats = sorted({c for c in labels if c is not None})
+    known = sum(1 for c in labels if c is not None)
+    counts = {c: 0 for c in cats}
+    sel = {c: 0 for c in cats}
+    for c, h in zip(labels, hit, strict=True):
+        if c is not None:
+            counts[c] += 1
+            sel[c] += int(h)
+    share = {c: counts[c] / known for c in cats}
+    rate = {c: sel[c] / counts[c] for c in cats}
+    excluded = {c: exclude_small and share[c] < SMALL_SHARE for c in cats}
+    included = [c for c in cats if not excluded[c]]
+    ref = max(included, key=lambda c: (rate[c], -cats.index(c))) if included else None
+    top = rate[ref] if ref is not None else 0.0
+    rows = []
+    for c in cats:
+        ir = None if excluded[c] or ref is None or top == 0 else rate[c] / top
+        z = p = fp = None
+        if ref is not None and c != ref and not excluded[c]:
+            z, p = _two_proportion_z(sel[c], counts[c], sel[ref], counts[ref])
+            table = [[sel[c], counts[c] - sel[c]], [sel[ref], counts[ref] - sel[ref]]]
+            fp = float(fisher_exact(table, alternative="two-sided").pvalue)
+        need = None
+        if ir is not None:
+            need = max(0, math.ceil(FOUR_FIFTHS * top * counts[c] - sel[c] - 1e-9))
+        rows.append(
+            AuditRow(
+                category=c,
+                n=counts[c],
+                share=share[c],
+                selected=sel[c],
+                rate=rate[c],
+                impact_ratio=ir,
+                adverse_impact=ir is not None and ir < FOUR_FIFTHS,
+                excluded=excluded[c],
+                z=z,
+                p_value=p,
+                fisher_p=fp,
+                small_sample=counts[c] < SMALL_N,
+                selections_to_four_fifths=need,
+            )
+        )
+    return AuditTable(groups=groups, reference=ref, rows=rows)
+
+
+def audit(
+    data: Any,
+    *,
+    groups: Sequence[str],
+    selected: str | None = None,
+    score: str | None = None,
+    unknown: Sequence[str] = (),
+    exclude_small: bool = False,
+    scales: Sequence[str] = (),
+) -> AuditResult:
+    """Selection (or scoring) rates and impact ratios by group and by pairs of groups.
+
+    Parameters
+    ----------
+    data : CSV path, list of records or pandas DataFrame
+        One row per candidate: demographic columns, and a 0/1 ``selected`` column or a
+        ``score`` column (e.g. the fit), plus optional scale columns for effect sizes.
+    groups : sequence of str
+        Demographic columns; every pair of them also gives an intersectional table.
+    selected, score : str
+        The outcome column: exactly one of them.
+    unknown : sequence of str
+        Values meaning "unknown" besides a blank and "unknown" (any case).
+    exclude_small : bool
+        Leave categories under 2% of the sample out of the impact ratios (LL144 allows
+        it); they are still reported with their n and rate.
+    scales : sequence of str
+        Score columns for standardized mean differences between groups.
+
+    Notes
+    -----
+    Rate = selected / n per category (score mode: candidates scoring strictly above
+    the median of all candidates' scores, LL144's scoring rate). Impact ratio = rate /
+    highest included rate; below 0.8 is flagged (EEOC Uniform Guidelines, 29 CFR
+    1607.4(D)). Against the highest-rate category: the two-proportion z-test with the
+    pooled proportion, Fisher's exact test (two-sided), and the selections needed to
+    reach four-fifths, :math:`\\max(0, \\lceil 0.8\\, r_{max} n - s \\rceil)`. Cohen's d
+    uses the pooled SD, with the Hedges & Olkin (1985) interval. Candidates whose
+    category is unknown are left out of rates and impact ratios and counted per column.
+    """
+    if (selected is None) == (score is None):
+        raise InputError("audit needs exactly one outcome: selected=COLUMN or score=COLUMN")
+    if not groups:
+        raise InputError("audit needs at least one group column")
+    cols = _columns(data)
+    outcome_col = selected if selected is not None else score
+    assert outcome_col is not None
+    for c in [*groups, outcome_col, *scales]:
+        if c not in cols:
+            raise InputError(
+                f"the audit table has no column {c!r}; columns: {', '.join(sorted(cols))}"
+            )
+    n = len(cols[outcome_col])
+    values = _number(cols[outcome_col], outcome_col, "the outcome")
+    median: float | None = None
+    if selected is not None:
+        bad = [v for v in values if not (np.isnan(v) or v in (0.0, 1.0))]
+        if bad:
+            raise InputError(f"column {selected!r} must hold 0 or 1, got {bad[0]!r}")
+        hit = values == 1.0
+    else:
+        scored = values[~np.isnan(values)]
+        if scored.size == 0:
+            raise InputError(f"column {score!r} has no scores")
+        median = float(np.median(scored))
+        hit = values > median  # LL144: above the median, not at it
+    missing_outcome = np.isnan(values)
+    unknown_set = {str(u) for u in unknown}
+    labels = {
+        g: [
+            None if missing_outcome[i] else _category(v, unknown_set) for i, v in enumerate(cols[g])
+        ]
+        for g in groups
+    }
+    unknown_counts = {
+        g: sum(1 for v in cols[g] if _category(v, unknown_set) is None) for g in groups
+    }
+    tables = [_table(labels[g], hit, [g], exclude_small) for g in groups]
+    for a, b in combinations(groups, 2):
+        joint = [
+            None if x is None or y is None else f"{x} / {y}"
+            for x, y in zip(labels[a], labels[b], strict=True)
+        ]
+        tables.append(_table(joint, hit, [a, b], exclude_small))
+    effects = []
+    for t in tables:
+        lab = (
+            labels[t.groups[0]]
+            if len(t.groups) == 1
+            else [
+                None if x is None or y is None else f"{x} / {y}"
+                for x, y in zip(labels[t.groups[0]], labels[t.groups[1]], strict=True)
+            ]
+        )
+        for scale in scales:
+            v = _number(cols[scale], scale, "a scale score")
+            by = {c.category: v[[i for i, x in enumerate(lab) if x == c.category]] for c in t.rows}
+            by = {c: vals[~np.isnan(vals)] for c, vals in by.items()}
+            ref = by.get(t.reference or "")
+            rows = []
+            for c, vals in by.items():
+                d, lo, hi = (
+                    _cohen_d(vals, ref) if ref is not None and c != t.reference else (None,) * 3
+                )
+                rows.append(
+                    EffectSizeRow(
+                        category=c,
+                        n=int(vals.size),
+                        mean=float(vals.mean()) if vals.size else None,
+                        sd=float(vals.std(ddof=1)) if vals.size > 1 else None,
+                        d=d,
+                        d_ci_low=lo,
+                        d_ci_high=hi,
+                    )
+                )
+            effects.append(
+                EffectSizeTable(groups=t.groups, scale=scale, reference=t.reference, rows=rows)
+            )
+    return AuditResult(
+        outcome="selected" if selected is not None else "score",
+        tables=tables,
+        unknown=unknown_counts,
+        exclude_small=exclude_small,
+        median_score=median,
+        n=n,
+        effect_sizes=effects,
+        provenance={
+            "repprofile_version": __version__,
+            "outcome_column": outcome_col,
+            "group_columns": list(groups),
+            "four_fifths": FOUR_FIFTHS,
+            "small_category_share": SMALL_SHARE,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def to_markdown(result: AuditResult) -> str:
+    """The audit as Markdown tables (one per group column and pair of columns)."""
+    what = "selection rate" if result.outcome == "selected" else "scoring rate"
+    lines = [
+        "# Adverse-impact audit",
+        "",
+        f"Outcome: {what}"
+        + (
+            f" (score above the median, {result.median_score:g})"
+            if result.median_score is not None
+            else ""
+        )
+        + f". Candidates: {result.n}. Impact ratios below 0.8 are flagged (four-fifths rule).",
+        "An impact ratio is evidence to investigate, not a legal conclusion.",
+        "",
+    ]
+    if result.exclude_small:
+        lines += ["Categories under 2% of the sample are excluded from impact ratios.", ""]
+    for t in result.tables:
+        lines += [f"## {' x '.join(t.groups)}", ""]
+        lines += [
+            "| category | n | share | selected | rate | impact ratio | flag | z | p | Fisher p "
+            "| to 4/5 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+        ]
+        for r in t.rows:
+            flag = "excluded" if r.excluded else ("ADVERSE IMPACT" if r.adverse_impact else "")
+            need = "-" if r.selections_to_four_fifths is None else r.selections_to_four_fifths
+            if r.small_sample:
+                flag = (flag + " small n").strip()
+            lines.append(
+                f"| {r.category} | {r.n} | {r.share:.1%} | {r.selected} | {r.rate:.3f} | "
+                f"{_fmt(r.impact_ratio)} | {flag} | {_fmt(r.z, 2)} | {_fmt(r.p_value, 4)} | "
+                f"{_fmt(r.fisher_p, 4)} | {need} |"
+            )
+        lines.append("")
+    unknown = ", ".join(f"{g}: {n}" for g, n in result.unknown.items())
+    lines += [f"Unknown category (left out of rates and ratios): {unknown}.", ""]
+    return "\n".join(lines)
+
+
+def _bar_chart_svg(result: AuditResult) -> str:
+    """A horizontal bar chart of impact ratios with the 0.8 line, as inline SVG."""
+    from matplotlib.figure import Figure
+
+    from ._charts import _figure_bytes, _style
+
+    bars = [
+        (f"{' x '.join(t.groups)}: {r.category}", r.impact_ratio, r.adverse_impact)
+        for t in result.tables
+        for r in t.rows
+        if r.impact_ratio is not None
+    ]
+    with _style():
+        fig = Figure(figsize=(7.5, 0.5 + 0.28 * max(1, len(bars))))
+        ax = fig.add_axes((0.42, 0.08, 0.55, 0.88))
+        y = np.arange(len(bars))[::-1]
+        ax.barh(y, [b[1] for b in bars], color=["#D55E00" if b[2] else "#0072B2" for b in bars])
+        ax.axvline(FOUR_FIFTHS, color="black", linestyle="--", linewidth=1)
+        ax.set_yticks(y, [b[0] for b in bars], fontsize=8)
+        ax.set_xlim(0, 1.05)
+        ax.set_xlabel("impact ratio (dashed line: 0.8)")
+        svg = _figure_bytes(fig, "svg").decode("utf-8")
+    return svg[svg.find("<svg") :]
+
+
+def to_html(result: AuditResult) -> str:
+    """A self-contained HTML report: the tables and the impact-ratio chart (inline SVG)."""
+    import html
+
+    e = html.escape
+    parts = []
+    for t in result.tables:
+        rows = "".join(
+            f"<tr class={'bad' if r.adverse_impact else 'ok'}><td>{e(r.category)}</td>"
+            f"<td>{r.n}</td><td>{r.share:.1%}</td><td>{r.selected}</td><td>{r.rate:.3f}</td>"
+            f"<td>{_fmt(r.impact_ratio)}</td>"
+            f"<td>{'excluded' if r.excluded else ('adverse impact' if r.adverse_impact else '')}"
+            f"{' (small n)' if r.small_sample else ''}</td><td>{_fmt(r.z, 2)}</td>"
+            f"<td>{_fmt(r.p_value, 4)}</td><td>{_fmt(r.fisher_p, 4)}</td></tr>"
+            for r in t.rows
+        )
+        parts.append(
+            f"<h2>{e(' x '.join(t.groups))}</h2><table><tr><th>category</th><th>n</th>"
+            "<th>share</th><th>selected</th><th>rate</th><th>impact ratio</th><th>flag</th>"
+            f"<th>z</th><th>p</th><th>Fisher p</th></tr>{rows}</table>"
+        )
+    unknown = ", ".join(f"{e(g)}: {n}" for g, n in result.unknown.items())
+    what = (
+        "selection rate"
+        if result.outcome == "selected"
+        else "scoring rate (score above the median)"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Adverse-impact audit</title>
+<style>
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; max-width: 60em; margin: 2em auto; }}
+table {{ border-collapse: collapse; margin-bottom: 1em; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: 0.2em 0.6em; text-align: right; }}
+td:first-child, th:first-child {{ text-align: left; }} tr.bad td {{ color: #a33; }}
+svg {{ max-width: 100%; height: auto; }}
+</style></head><body>
+<h1>Adverse-impact audit</h1>
+<p>Outcome: {what};
+{result.n} candidates. Impact ratios below 0.8 are flagged (four-fifths rule). An impact
+ratio is evidence to investigate, not a legal conclusion.</p>
+{_bar_chart_svg(result)}
+{"".join(parts)}
+<p>Unknown category (left out of rates and ratios): {unknown}.</p>
+</body></html>
+"""
