@@ -216,8 +216,13 @@ def _table(
             table = [[sel[c], counts[c] - sel[c]], [sel[ref], counts[ref] - sel[ref]]]
             fp = float(fisher_exact(table, alternative="two-sided").pvalue)
         need = None
-        if ir is not None:
-            need = max(0, math.ceil(FOUR_FIFTHS * top * counts[c] - sel[c] - 1e-9))
+        adverse = False
+        if ir is not None and ref is not None:
+            # Exact in integers: rate_c / rate_ref < 4/5  <=>  5 s_c n_ref < 4 s_ref n_c,
+            # so a ratio of exactly 0.8 is never flagged by a rounding error.
+            short = 4 * sel[ref] * counts[c] - 5 * sel[c] * counts[ref]
+            adverse = short > 0
+            need = max(0, -(-short // (5 * counts[ref])))  # ceil(short / (5 n_ref))
         rows.append(
             AuditRow(
                 category=c,
@@ -226,7 +231,7 @@ def _table(
                 selected=sel[c],
                 rate=rate[c],
                 impact_ratio=ir,
-                adverse_impact=ir is not None and ir < FOUR_FIFTHS,
+                adverse_impact=adverse,
                 excluded=excluded[c],
                 z=z,
                 p_value=p,
@@ -269,14 +274,15 @@ def audit(
 
     Notes
     -----
-    Rate = selected / n per category (score mode: candidates scoring strictly above
-    the median of all candidates' scores, LL144's scoring rate). Impact ratio = rate /
+    Rate = selected / n per category (score mode: candidates scoring strictly above the
+    median of all candidates' scores, LL144's scoring rate). Impact ratio = rate /
     highest included rate; below 0.8 is flagged (EEOC Uniform Guidelines, 29 CFR
-    1607.4(D)). Against the highest-rate category: the two-proportion z-test with the
-    pooled proportion, Fisher's exact test (two-sided), and the selections needed to
-    reach four-fifths, :math:`\\max(0, \\lceil 0.8\\, r_{max} n - s \\rceil)`. Cohen's d
-    uses the pooled SD, with the Hedges & Olkin (1985) interval. Candidates whose
-    category is unknown are left out of rates and impact ratios and counted per column.
+    1607.4(D)), decided exactly in integers (:math:`5 s n_{ref} < 4 s_{ref} n`). Against
+    the highest-rate category: the two-proportion z-test with the pooled proportion,
+    Fisher's exact test (two-sided), and the selections needed to reach four-fifths,
+    :math:`\\max(0, \\lceil 0.8\\, r_{max} n - s \\rceil)`. Cohen's d uses the pooled
+    SD, with the Hedges & Olkin (1985) interval. Candidates whose category is unknown
+    are left out of rates and impact ratios and counted per column.
     """
     if (selected is None) == (score is None):
         raise InputError("audit needs exactly one outcome: selected=COLUMN or score=COLUMN")

@@ -53,7 +53,7 @@ def _section(path: str, parser: argparse.ArgumentParser, level: int) -> list[str
             else f" (default: `{action.default}`)"
         )
         choices = f" One of: {', '.join(map(str, action.choices))}." if action.choices else ""
-        text = (action.help or "").replace("|", "\\\\|")
+        text = (action.help or "").replace("%%", "%").replace("|", "\\\\|")
         rows.append(f"| `{name}` | {text}{choices}{default} |")
     if rows:
         lines += ["| argument | meaning |", "| --- | --- |", *rows, ""]
