@@ -13,6 +13,25 @@ import repprofile
 
 REFERENCE = Path(__file__).parent / "reference"
 
+# A small questionnaire used by several test modules: 2 scales x 3 items, 1-5, one
+# reverse-keyed item per scale.
+MINI_YAML = """\
+id: mini
+version: "1.0"
+title: Mini
+response_scale: {min: 1, max: 5}
+scales:
+  - {id: alpha, name: Alpha}
+  - {id: beta, name: Beta}
+items:
+  - {id: a1, text: A1, scale: alpha}
+  - {id: a2, text: A2, scale: alpha, keyed: -1}
+  - {id: a3, text: A3, scale: alpha}
+  - {id: b1, text: B1, scale: beta}
+  - {id: b2, text: B2, scale: beta}
+  - {id: b3, text: B3, scale: beta, keyed: -1}
+"""
+
 
 def read_table(name: str) -> tuple[list[str], list[list[str]]]:
     """A reference CSV as (header, rows of strings)."""

@@ -31,22 +31,7 @@ import pytest
 
 import repprofile
 
-MINI_YAML = """\
-id: mini
-version: "1.0"
-title: Mini
-response_scale: {min: 1, max: 5}
-scales:
-  - {id: alpha, name: Alpha}
-  - {id: beta, name: Beta}
-items:
-  - {id: a1, text: A1, scale: alpha}
-  - {id: a2, text: A2, scale: alpha, keyed: -1}
-  - {id: a3, text: A3, scale: alpha}
-  - {id: b1, text: B1, scale: beta}
-  - {id: b2, text: B2, scale: beta}
-  - {id: b3, text: B3, scale: beta, keyed: -1}
-"""
+from .conftest import MINI_YAML
 
 # Three trait scales and one validity scale of two items each (default min_answered 1).
 TYPES_YAML = """\

@@ -25,24 +25,10 @@ import pytest
 
 import repprofile
 
+from .conftest import MINI_YAML
+
 SCRIPT = Path(sys.executable).parent / "repprofile"
 
-MINI_YAML = """\
-id: mini
-version: "1.0"
-title: Mini
-response_scale: {min: 1, max: 5}
-scales:
-  - {id: alpha, name: Alpha}
-  - {id: beta, name: Beta}
-items:
-  - {id: a1, text: A1, scale: alpha}
-  - {id: a2, text: A2, scale: alpha, keyed: -1}
-  - {id: a3, text: A3, scale: alpha}
-  - {id: b1, text: B1, scale: beta}
-  - {id: b2, text: B2, scale: beta}
-  - {id: b3, text: B3, scale: beta, keyed: -1}
-"""
 
 # c1: alpha 5 + (6-1) + 4 = 14 over 3; beta 2 + (6-3) = 5 over 2 -> mean 2.5, pomp 37.5
 # c2: alpha 2 + (6-4) + 3 = 7 over 3; beta 4 + 5 + (6-1) = 14 over 3
