@@ -786,10 +786,9 @@ def _finish(
         if progress.completed is None:
             progress.completed = _now()
         progress.save(q.item_ids)
-        if norms is not None and norms.simulated:
-            from ._cli import _warn
+        from ._cli import _warn_if_simulated
 
-            _warn(f"the norm table is SIMULATED, not real people: {norms.description}")
+        _warn_if_simulated(norms)
         text = _profile_text(result, fitted)
         if chart_note:
             text += chart_note + "\n"

@@ -44,6 +44,12 @@ def _warn(message: str) -> None:
     print(f"repprofile: warning: {message}", file=sys.stderr)
 
 
+def _warn_if_simulated(norms: Any) -> None:
+    """Every command that uses a simulated norm table says so on stderr."""
+    if norms is not None and norms.simulated:
+        _warn(f"the norm table is SIMULATED, not real people: {norms.description}")
+
+
 def _run_capturing_warnings(fn: Callable[[], int]) -> int:
     import warnings
 
@@ -175,8 +181,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
                 f"--strict: {len(result) - int(result.scored.sum())} candidate(s) rejected; "
                 "nothing was written"
             )
-        if result.norms is not None and result.norms.simulated:
-            _warn(f"the norm table is SIMULATED, not real people: {result.norms.description}")
+        _warn_if_simulated(result.norms)
         if args.format == "table":
             from ._demo import profile_table
 
@@ -484,8 +489,7 @@ def _score_for_fit(args: argparse.Namespace) -> Any:
         for r in roles:
             r.check_against(q)
     result = score(q, read_answers(args.answers, q), norms=args.norms, ci=args.ci)
-    if result.norms is not None and result.norms.simulated:
-        _warn(f"the norm table is SIMULATED, not real people: {result.norms.description}")
+    _warn_if_simulated(result.norms)
     return result, roles
 
 
@@ -662,8 +666,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         q = load_questionnaire(args.questionnaire)
         result = score(q, read_answers(args.answers, q), norms=args.norms, ci=args.ci)
-        if result.norms is not None and result.norms.simulated:
-            _warn(f"the norm table is SIMULATED, not real people: {result.norms.description}")
+        _warn_if_simulated(result.norms)
         role = load_role(args.role, q)
         fitted = fit(result, role, cut=args.cut)
         if args.all:
@@ -795,8 +798,7 @@ def _score_ndjson(args: argparse.Namespace, q: Any) -> int:
     from ._stream import stream_score
 
     table = load_norms(args.norms) if args.norms else None
-    if table is not None and table.simulated:
-        _warn(f"the norm table is SIMULATED, not real people: {table.description}")
+    _warn_if_simulated(table)
 
     def progress(done: int) -> None:
         if not args.quiet and sys.stderr.isatty():
