@@ -497,28 +497,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     def run() -> int:
         import json
 
-        from ._fit import fit
+        from ._fit import fit, fit_report
 
         result, roles = _score_for_fit(args)
-        fits = [fit(result, r, cut=args.cut) for r in roles]
-        candidates = []
-        for row in range(len(result)):
-            if not result.scored[row]:
-                continue
-            per_role = [f.row(row) | {"role": f.role.id} for f in fits]
-            for entry in per_role:
-                entry.pop("candidate_id")
-            ranked = [e for e in per_role if e["fit"] is not None]
-            best = max(ranked, key=lambda e: e["composite"])["role"] if ranked else None
-            candidates.append(
-                {"candidate_id": result.candidate_ids[row], "best_role": best, "fits": per_role}
-            )
-        doc = {
-            "roles": [f.role_summary() for f in fits],
-            "candidates": candidates,
-            "errors": [e.model_dump(mode="json") for e in result.errors],
-            "provenance": result.provenance.model_dump(mode="json"),
-        }
+        doc = fit_report(result, [fit(result, r, cut=args.cut) for r in roles])
         write_output(json.dumps(doc, indent=2) + "\n", args.output)
         return EXIT_REJECTED if not result.scored.all() else EXIT_OK
 
@@ -540,7 +522,6 @@ def _cmd_rank(args: argparse.Namespace) -> int:
             fit(result, roles[0], cut=args.cut), top=args.top, exclude_flagged=args.exclude_flagged
         )
         if args.format == "json":
-            doc["errors"] = [e.model_dump(mode="json") for e in result.errors]
             write_output(json.dumps(doc, indent=2) + "\n", args.output)
         elif args.format == "csv":
             buf = io.StringIO()
@@ -782,6 +763,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _port(text: str) -> int:
+    v = int(_number(text, int, "8000"))
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+    return v
+
+
 def _ci_level(text: str) -> float:
     v = _number(text, float, "0.90")
     if 50.0 <= v < 100.0:  # a percentage such as 90 or 95
@@ -837,6 +825,60 @@ def _score_ndjson(args: argparse.Namespace, q: Any) -> int:
             file=sys.stderr,
         )
         return EXIT_REJECTED
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP API under uvicorn (options reach every worker as environment)."""
+    import os
+
+    try:
+        import uvicorn
+        from uvicorn.config import LOGGING_CONFIG
+
+        from ._server import ServerSettings
+    except ImportError as exc:
+        raise _UsageError(
+            f"repprofile serve needs the server extra ({exc.name} is not installed): "
+            "pip install 'repprofile[server]'"
+        ) from None
+    base = ServerSettings.from_env()
+    update: dict[str, Any] = {}
+    if args.key_file:
+        update["key_file"] = Path(args.key_file)
+    if args.max_body_bytes is not None:
+        update["max_body_bytes"] = args.max_body_bytes
+    if args.max_candidates is not None:
+        update["max_candidates"] = args.max_candidates
+    if args.cors_origin:
+        update["cors_origins"] = tuple(args.cors_origin)
+    if args.no_docs:
+        update["docs"] = False
+    settings = ServerSettings.model_validate(base.model_dump() | update)
+    settings.key_digests()  # no key, an unreadable key file or a short key: exit 2 now
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        _warn(
+            f"listening on {args.host}, not only on this machine: put the API behind a reverse "
+            "proxy that terminates TLS (docs/server.md)"
+        )
+    os.environ.update(settings.to_env())
+    log_config = {**LOGGING_CONFIG, "loggers": dict(LOGGING_CONFIG["loggers"])}
+    log_config["loggers"]["repprofile"] = {
+        "handlers": ["default"],
+        "level": args.log_level.upper(),
+        "propagate": False,
+    }
+    uvicorn.run(
+        "repprofile._server:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        log_config=log_config,
+        root_path=args.root_path,
+        server_header=False,
+    )
     return EXIT_OK
 
 
@@ -1132,6 +1174,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit with status 3 when any impact ratio is below 0.8",
     )
     p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the HTTP API (needs repprofile[server])",
+        description=(
+            "Run the HTTP scoring API under uvicorn. API keys come from REPPROFILE_API_KEYS "
+            "(comma-separated) or --key-file, never from the command line. See docs/server.md."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
+    p.add_argument("--key-file", metavar="FILE", help="API keys, one per line (# comments)")
+    p.add_argument(
+        "--max-body-bytes",
+        type=_positive_int,
+        metavar="N",
+        help="largest request body (default 5000000; 413 above)",
+    )
+    p.add_argument(
+        "--max-candidates",
+        type=_positive_int,
+        metavar="N",
+        help="largest batch per request (default 10000; 413 above)",
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="allow browser calls from ORIGIN (repeatable; default: CORS off)",
+    )
+    p.add_argument("--root-path", default="", help="path prefix set by a reverse proxy")
+    p.add_argument("--no-docs", action="store_true", help="serve neither /docs nor /openapi.json")
+    p.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        default="info",
+        help="log level (debug adds candidate ids; answers and scores are never logged)",
+    )
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("demo", help="score the bundled simulated candidates")
     p.add_argument("--out", metavar="DIR", help="also write the results into DIR")

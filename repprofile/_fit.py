@@ -16,12 +16,27 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict
 
+from ._answers import CandidateError
 from ._errors import InputError
 from ._roles import Role, load_role
-from ._scoring import RoleProvenance, ScoreResult
+from ._scoring import Provenance, RoleProvenance, ScoreResult
 
-__all__ = ["FitResult", "fit", "fit_many", "rank"]
+__all__ = [
+    "CandidateFits",
+    "FitReport",
+    "FitResult",
+    "FitScores",
+    "RankedCandidate",
+    "Ranking",
+    "RoleFit",
+    "RoleSummary",
+    "fit",
+    "fit_many",
+    "fit_report",
+    "rank",
+]
 
 Array = NDArray[np.float64]
 
@@ -46,6 +61,91 @@ def fit_to_composite(fit_value: float) -> float:
     if not 0.0 < p < 1.0:
         raise ValueError(f"a fit cut must be strictly between 0 and 100, got {fit_value}")
     return math.log(p / (1.0 - p)) / LOGISTIC_SCALE
+
+
+# --------------------------------------------------------------------------- JSON shapes
+# The fit and rank JSON documents (CLI output and HTTP responses) are contracts; these
+# models describe them once. The dicts built below are checked against them in tests.
+
+
+class RoleSummary(BaseModel):
+    """The role a fit was computed for, with the cut and interval level used."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    questionnaire: str
+    weights: dict[str, float]
+    minimums: dict[str, float]
+    cut: float
+    ci_level: float
+    sha256: str
+
+
+class FitScores(BaseModel):
+    """One candidate's fit for one role (null where the fit or its interval is unknown)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fit: float | None
+    fit_se: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_above_cut: float | None
+    near_cut: bool
+    meets_minimums: bool
+    failed_minimums: list[str]
+    contributions: dict[str, float | None]
+    similarity: float | None
+    composite: float | None
+    explanation: str
+    quality_valid: bool
+
+
+class RoleFit(FitScores):
+    """A candidate's fit for the role ``role`` (in :class:`CandidateFits`)."""
+
+    role: str
+
+
+class CandidateFits(BaseModel):
+    """A candidate's fit for every requested role, and the best of them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    candidate_id: str
+    best_role: str | None
+    fits: list[RoleFit]
+
+
+class FitReport(BaseModel):
+    """The ``repprofile fit`` / ``POST /v1/fit`` document."""
+
+    model_config = ConfigDict(frozen=True)
+
+    roles: list[RoleSummary]
+    candidates: list[CandidateFits]
+    errors: list[CandidateError]
+    provenance: Provenance
+
+
+class RankedCandidate(FitScores):
+    """One entry of a ranking, best first."""
+
+    rank: int
+    candidate_id: str
+
+
+class Ranking(BaseModel):
+    """The ``repprofile rank`` / ``POST /v1/rank`` document."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: RoleSummary
+    ranking: list[RankedCandidate]
+    provenance: Provenance
+    errors: list[CandidateError] = []
 
 
 class FitResult:
@@ -240,6 +340,7 @@ class FitResult:
             "minimums": dict(r.minimums),
             "cut": self.cut,
             "ci_level": self.scores.normed.level,
+            "sha256": _role_fingerprint(r),
         }
 
 
@@ -344,6 +445,29 @@ def fit_many(
     return [fit(scores, r, cut=cut) for r in roles]
 
 
+def fit_report(scores: ScoreResult, fits: Sequence[FitResult]) -> dict[str, Any]:
+    """The fit document (a contract, :class:`FitReport`): every scored candidate's fit
+    for each role, the best role per candidate, the rejected candidates and provenance."""
+    candidates = []
+    for row in np.flatnonzero(scores.scored).tolist():
+        per_role = []
+        for f in fits:
+            entry = f.row(row)
+            del entry["candidate_id"]
+            per_role.append(entry | {"role": f.role.id})
+        ranked = [e for e in per_role if e["fit"] is not None]
+        best = max(ranked, key=lambda e: e["composite"])["role"] if ranked else None
+        candidates.append(
+            {"candidate_id": scores.candidate_ids[row], "best_role": best, "fits": per_role}
+        )
+    return {
+        "roles": [f.role_summary() for f in fits],
+        "candidates": candidates,
+        "errors": [e.model_dump(mode="json") for e in scores.errors],
+        "provenance": scores.provenance.model_dump(mode="json"),
+    }
+
+
 def rank(
     result: FitResult, *, top: int | None = None, exclude_flagged: bool = False
 ) -> dict[str, Any]:
@@ -370,4 +494,5 @@ def rank(
         "role": result.role_summary(),
         "ranking": ranking,
         "provenance": result.provenance.model_dump(mode="json"),
+        "errors": [e.model_dump(mode="json") for e in scores.errors],
     }

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import json
+import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._answers import as_answer_set
 from ._errors import InputError
@@ -52,6 +54,30 @@ class ScaleNorm(BaseModel):
     g6: float | None = None
     values: list[float] = Field(description="Distinct mean scores in the sample, ascending.")
     counts: list[int] = Field(description="How many of the sample had each value.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ScaleNorm:
+        problems = []
+        if not (math.isfinite(self.mean) and math.isfinite(self.sd)):
+            problems.append("mean and sd: finite numbers")
+        for name in ("alpha", "omega_total", "std_alpha", "g6"):
+            r = getattr(self, name)
+            if r is not None and not (math.isfinite(r) and r <= 1.0):
+                problems.append(f"{name}: a reliability of at most 1")
+        if not self.values or len(self.values) != len(self.counts):
+            problems.append(
+                f"values and counts: the same number of entries, at least one "
+                f"(got {len(self.values)} and {len(self.counts)})"
+            )
+        if not all(math.isfinite(v) for v in self.values) or any(
+            b <= a for a, b in zip(self.values, self.values[1:], strict=False)
+        ):
+            problems.append("values: finite and strictly ascending")
+        if any(c < 1 for c in self.counts):
+            problems.append("counts: positive whole numbers")
+        if problems:
+            raise ValueError("expected " + "; ".join(problems))
+        return self
 
 
 class NormTable(BaseModel):
@@ -92,13 +118,39 @@ class NormTable(BaseModel):
             raise InputError(
                 f"The norm table has no norms for scale(s) {', '.join(missing)} of {q.id!r}."
             )
+        ref = self.quality_reference
+        scored = [q.item_ids[i] for i in np.flatnonzero(q.item_scale_index >= 0)]
+        if ref is not None and ref.items != scored:
+            raise InputError(
+                f"The norm table's quality_reference.items must be the scored items of {q.id!r} "
+                f"{q.version} in questionnaire order ({len(scored)} items), got "
+                f"{len(ref.items)} other items instead."
+            )
 
     def fingerprint(self) -> str:
-        """SHA-256 of the table's canonical JSON (for provenance)."""
+        """SHA-256 of the table's canonical JSON (for provenance; computed once)."""
+        return self._sha256
+
+    @functools.cached_property
+    def _sha256(self) -> str:
         import hashlib
 
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @functools.cached_property
+    def _distributions(self) -> dict[str, tuple[Array, Array]]:
+        """Per scale, the sample's distinct values and their counts as arrays (built once)."""
+        return {
+            sid: (np.asarray(sn.values, dtype=np.float64), np.asarray(sn.counts, dtype=np.float64))
+            for sid, sn in self.scales.items()
+        }
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        for name in ("_sha256", "_distributions"):  # computed from the old fields
+            copy.__dict__.pop(name, None)
+        return copy
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)
@@ -308,9 +360,9 @@ class NormedScores:
         out = np.full(x.shape, np.nan)
         if self._norms is None:
             return out
+        dist = self._norms._distributions
         for j, sid in enumerate(self._q.scale_ids):
-            values = np.asarray(self._norms.scales[sid].values)
-            counts = np.asarray(self._norms.scales[sid].counts, dtype=np.float64)
+            values, counts = dist[sid]
             out[:, j] = percentile_rank(x[:, j], values, counts)
         return out
 

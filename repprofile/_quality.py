@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._questionnaire import QualitySettings, Questionnaire
 
@@ -58,14 +58,17 @@ def longstring(x: Array) -> tuple[Array, Array]:
     m, k = x.shape
     if k == 0 or m == 0:
         return np.full(m, np.nan), np.full(m, np.nan)
-    run = np.ones(m)  # length of the run ending at the current item
-    longest = np.ones(m)
-    runs = np.ones(m)  # number of runs so far
-    for j in range(1, k):  # a loop over items, vectorised over candidates
-        same = x[:, j] == x[:, j - 1]  # NaN never equals anything
-        run = np.where(same, run + 1.0, 1.0)
-        np.maximum(longest, run, out=longest)
-        runs += ~same
+    # A run starts at the first item and wherever an answer differs from the one before
+    # (NaN never equals anything). Flattened row by row, the gaps between run starts are
+    # the run lengths; every row starts a run, so each row's runs are contiguous.
+    starts = np.ones((m, k), dtype=bool)
+    np.not_equal(x[:, 1:], x[:, :-1], out=starts[:, 1:])
+    runs = starts.sum(axis=1)
+    pos = np.flatnonzero(starts)
+    lengths = np.diff(pos, append=m * k)
+    first = np.zeros(m, dtype=np.intp)
+    np.cumsum(runs[:-1], out=first[1:])
+    longest: Array = np.maximum.reduceat(lengths, first).astype(np.float64)
     return longest, k / runs
 
 
@@ -97,7 +100,9 @@ def irv(x: Array) -> Array:
     return out
 
 
-def mahalanobis_d2(x: Array, means: Array, cov: Array) -> tuple[Array, Array]:
+def mahalanobis_d2(
+    x: Array, means: Array, cov: Array, inverse: Array | None = None
+) -> tuple[Array, Array]:
     """Squared Mahalanobis distance of each row from the reference sample, and its p-value.
 
     Notes
@@ -115,7 +120,7 @@ def mahalanobis_d2(x: Array, means: Array, cov: Array) -> tuple[Array, Array]:
     """
     from scipy.special import chdtrc  # chi-square survival function
 
-    inv = np.linalg.inv(cov)
+    inv = np.linalg.inv(cov) if inverse is None else inverse  # pass it to reuse it
     d = x - means
     answered = ~np.isnan(d)
     d[~answered] = 0.0
@@ -152,20 +157,22 @@ def even_odd(
     survey data. *Journal of Experimental Social Psychology*, 66, 4-19.
     https://doi.org/10.1016/j.jesp.2015.07.006
     """
-    m = x.shape[0]
-    scales = [j for j in range(int(scale_index.max(initial=-1)) + 1)]
-    even = np.full((m, len(scales)), np.nan)
-    odd = np.full((m, len(scales)), np.nan)
+    n_scales = int(scale_index.max(initial=-1)) + 1
+    # Indicator matrices (items x scales) of each scale's even- and odd-position items:
+    # the half means of every scale come from two matrix products per half.
+    even_items = np.zeros((x.shape[1], n_scales))
+    odd_items = np.zeros((x.shape[1], n_scales))
+    for j in range(n_scales):
+        items = np.flatnonzero(scale_index == j)
+        even_items[items[1::2], j] = 1.0
+        odd_items[items[0::2], j] = 1.0
     keyed = np.where(signs < 0, reverse_total - x, x)  # min + max - x for reversed items
+    ok = ~np.isnan(keyed)
+    filled = np.where(ok, keyed, 0.0)
+    answered = ok.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for j in scales:
-            items = np.flatnonzero(scale_index == j)
-            for target, sel in ((even, items[1::2]), (odd, items[0::2])):
-                if sel.size == 0:
-                    continue
-                v = keyed[:, sel]
-                ok = ~np.isnan(v)
-                target[:, j] = np.where(ok, v, 0.0).sum(axis=1) / ok.sum(axis=1)
+        even = (filled @ even_items) / (answered @ even_items)  # 0/0: NaN, no answer
+        odd = (filled @ odd_items) / (answered @ odd_items)
         r = _rowwise_pearson(even, odd)
         sb: Array = 2.0 * r / (1.0 + r)
     sb[sb < -1.0] = -1.0
@@ -245,6 +252,46 @@ class QualityReference(BaseModel):
         default=True,
         description="The covariance matrix is invertible (Mahalanobis D^2 is defined).",
     )
+
+    @model_validator(mode="after")
+    def _check_shapes(self) -> QualityReference:
+        k = len(self.items)
+        problems = []
+        if len(set(self.items)) != k:
+            problems.append("items: each item once")
+        if len(self.means) != k:
+            problems.append(f"means: one per item ({k}), got {len(self.means)}")
+        if len(self.cov) != k or any(len(row) != k for row in self.cov):
+            problems.append(f"cov: a {k} x {k} matrix")
+        if not all(math.isfinite(v) for v in self.means) or not all(
+            math.isfinite(v) for row in self.cov for v in row
+        ):
+            problems.append("means and cov: finite numbers")
+        known = set(self.items)
+        if any(a not in known or b not in known for a, b in self.synonym_pairs):
+            problems.append("synonym_pairs: pairs of ids listed in items")
+        if problems:
+            raise ValueError("quality reference: expected " + "; ".join(problems))
+        return self
+
+    @functools.cached_property
+    def arrays(self) -> tuple[Array, Array, Array | None]:
+        """Item means, covariance matrix and its inverse (None unless full rank) as
+        arrays, built once per reference."""
+        means = np.asarray(self.means, dtype=np.float64)
+        cov = np.asarray(self.cov, dtype=np.float64)
+        inverse: Array | None = None
+        if self.full_rank:
+            try:
+                inverse = np.asarray(np.linalg.inv(cov), dtype=np.float64)
+            except np.linalg.LinAlgError:  # declared full rank, but singular
+                inverse = None
+        return means, cov, inverse
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("arrays", None)  # computed from the old fields
+        return copy
 
     @classmethod
     def from_sample(
@@ -382,6 +429,11 @@ class QualityResult:
                         f"covariance of {len(reference.items)} items; give a norm table or a "
                         f"batch of more than {len(reference.items)} candidates"
                     )
+            if distance_ref is not None and distance_ref.arrays[2] is None:
+                distance_ref = None
+                self.unavailable["mahalanobis_d2"] = (
+                    "the reference covariance matrix is singular, so D^2 is undefined"
+                )
             pos = {iid: i for i, iid in enumerate(q.item_ids)}
             cols = [pos[i] for i in reference.items]
             col_of = {iid: c for c, iid in enumerate(reference.items)}
@@ -395,15 +447,14 @@ class QualityResult:
                 )
             if distance_ref is not None:
                 d_cols = [reference.items.index(i) for i in distance_ref.items]
-                d_means = np.asarray(distance_ref.means)
-                d_cov = np.asarray(distance_ref.cov)
+                d_means, d_cov, d_inv = distance_ref.arrays
             for start in range(0, n, _BLOCK):  # pass 2: the indices that need the reference
                 sl = slice(start, min(n, start + _BLOCK))
                 x = np.array(values[sl], dtype=np.float64)[:, cols]
                 x[~scored[sl]] = np.nan
                 if distance_ref is not None:
                     self.mahalanobis_d2[sl], self.mahalanobis_p[sl] = mahalanobis_d2(
-                        x[:, d_cols], d_means, d_cov
+                        x[:, d_cols], d_means, d_cov, d_inv
                     )
                 if pairs.shape[0] >= 3:
                     self.psychsyn[sl] = psychsyn(x, pairs)

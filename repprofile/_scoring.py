@@ -225,9 +225,12 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
 
 
 def _nan_to_none(arr: NDArray[Any]) -> list[Any]:
+    """``arr.tolist()`` (1-D or 2-D) with NaN as None."""
     out: list[Any] = arr.tolist()
     if arr.dtype.kind == "f" and np.isnan(arr).any():
-        return [None if isinstance(v, float) and math.isnan(v) else v for v in out]
+        if arr.ndim == 2:
+            return [[None if v != v else v for v in row] for row in out]
+        return [None if v != v else v for v in out]
     return out
 
 
@@ -429,18 +432,17 @@ class ScoreResult:
         if rows.size == 0:
             return
         ids = self.candidate_ids
-        raw = [_nan_to_none(c) for c in self.raw[rows].T]
-        mean = [_nan_to_none(c) for c in self.mean[rows].T]
-        pomp = [_nan_to_none(c) for c in self.pomp[rows].T]
-        n_ans = [c.tolist() for c in self.n_answered[rows].T]
+        # Row-major lists (one conversion per field, not per scale): [row][scale].
+        raw = _nan_to_none(self.raw[rows])
+        mean = _nan_to_none(self.mean[rows])
+        pomp = _nan_to_none(self.pomp[rows])
+        n_ans = self.n_answered[rows].tolist()
         order = self._type_order[rows]
         names: list[str | None] = [*self.scale_ids, None]
         nd = self.normed
-        extra = {
-            name: [_nan_to_none(c) for c in getattr(nd, name)[rows].T] for name in _NORMED_FIELDS
-        }
+        extra = {name: _nan_to_none(getattr(nd, name)[rows]) for name in _NORMED_FIELDS}
         for name in ("sten", "stanine"):
-            extra[name] = [[None if v is None else int(v) for v in c] for c in extra[name]]
+            extra[name] = [[None if v is None else int(v) for v in r] for r in extra[name]]
         sem = [_f(v) for v in nd.sem]
         clarity = nd.clarity(order[:, 0], order[:, 1], rows)
         qr = self.quality
@@ -455,13 +457,13 @@ class ScoreResult:
                 "candidate_id": ids[row],
                 "scales": {
                     sid: {
-                        "raw": raw[j][i],
-                        "mean": mean[j][i],
-                        "pomp": pomp[j][i],
-                        "n_answered": n_ans[j][i],
+                        "raw": raw[i][j],
+                        "mean": mean[i][j],
+                        "pomp": pomp[i][j],
+                        "n_answered": n_ans[i][j],
                         "reason": reasons[j],
-                        "sem": sem[j] if mean[j][i] is not None else None,
-                        **{name: extra[name][j][i] for name in _NORMED_FIELDS},
+                        "sem": sem[j] if mean[i][j] is not None else None,
+                        **{name: extra[name][i][j] for name in _NORMED_FIELDS},
                     }
                     for j, sid in enumerate(self.scale_ids)
                 },

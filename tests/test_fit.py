@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 import repprofile
-from repprofile._fit import FitResult, fit, fit_many, fit_to_composite, rank
+from repprofile._fit import FitResult, Ranking, fit, fit_many, fit_to_composite, rank
 from repprofile._norms import NormTable, ScaleNorm, build_norms
 from repprofile._roles import Role
 
@@ -596,7 +596,11 @@ def test_rank_top_k(ranked: FitResult) -> None:
 
 def test_rank_json_contract(ranked: FitResult) -> None:
     doc = rank(ranked)
-    assert set(doc) == {"role", "ranking", "provenance"}
+    assert set(doc) == {"role", "ranking", "provenance", "errors"}
+    assert [(e["candidate_id"], e["item_id"], e["value"]) for e in doc["errors"]] == [
+        ("r-bad", "a2", 9)
+    ]
+    assert Ranking.model_validate(doc).model_dump(mode="json") == doc  # the declared shape
     required = {
         "candidate_id",
         "rank",
@@ -634,6 +638,7 @@ def test_rank_json_contract(ranked: FitResult) -> None:
         "minimums": {"a": 62.5},
         "cut": 50.0,
         "ci_level": 0.9,
+        "sha256": rank(ranked)["provenance"]["role"]["sha256"],
     }
 
 

@@ -1,0 +1,877 @@
+"""The HTTP scoring API (``repprofile serve``; needs ``pip install 'repprofile[server]'``).
+
+Every request and response body is a pydantic model: the library's own
+(:class:`~repprofile.Profile`, :class:`~repprofile.Questionnaire`,
+:class:`~repprofile.Role`, :class:`~repprofile.NormTable`, the fit and rank documents)
+plus the request envelopes below, so ``/openapi.json`` is the contract and nothing is
+defined twice. See docs/server.md.
+
+Security: every endpoint but ``GET /v1/health`` needs ``Authorization: Bearer KEY`` with
+a key from ``REPPROFILE_API_KEYS`` or a key file, compared in constant time; request
+bodies and batches are limited; CORS is off unless origins are configured; nothing about
+a candidate is stored or logged (ids only, at debug level).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+import json
+import logging
+import os
+import threading
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._answers import CandidateError
+from ._errors import InputError, RepprofileError
+from ._fit import FitReport, Ranking
+from ._norms import NormTable, load_norms
+from ._questionnaire import Questionnaire, bundled_dir, list_questionnaires
+from ._roles import Role, list_roles
+from ._scoring import Profile, Provenance, ScoreResult
+from ._version import __version__
+
+__all__ = ["ServerSettings", "create_app"]
+
+log = logging.getLogger("repprofile.server")
+
+MIN_KEY_LENGTH = 16
+ENV_KEYS = "REPPROFILE_API_KEYS"
+ENV_KEY_FILE = "REPPROFILE_API_KEY_FILE"
+ENV_MAX_BODY = "REPPROFILE_MAX_BODY_BYTES"
+ENV_MAX_CANDIDATES = "REPPROFILE_MAX_CANDIDATES"
+ENV_CORS = "REPPROFILE_CORS_ORIGINS"
+ENV_DOCS = "REPPROFILE_DOCS"
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class ServerSettings(BaseModel):
+    """Configuration of the HTTP API.
+
+    Keys are never shown in ``repr`` and never logged. :meth:`from_env` reads the
+    ``REPPROFILE_*`` environment variables (how ``repprofile serve`` hands its options
+    to every worker process).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_keys: tuple[str, ...] = Field(default=(), repr=False)
+    key_file: Path | None = None
+    max_body_bytes: int = Field(default=5_000_000, gt=0)
+    max_candidates: int = Field(default=10_000, gt=0)
+    cors_origins: tuple[str, ...] = ()
+    docs: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        """Settings from ``REPPROFILE_API_KEYS`` (comma-separated), ``REPPROFILE_API_KEY_FILE``,
+        ``REPPROFILE_MAX_BODY_BYTES``, ``REPPROFILE_MAX_CANDIDATES``,
+        ``REPPROFILE_CORS_ORIGINS`` (comma-separated) and ``REPPROFILE_DOCS`` (0/1)."""
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {
+            "api_keys": tuple(k.strip() for k in env.get(ENV_KEYS, "").split(",") if k.strip()),
+            "cors_origins": tuple(o.strip() for o in env.get(ENV_CORS, "").split(",") if o.strip()),
+        }
+        if env.get(ENV_KEY_FILE):
+            data["key_file"] = env[ENV_KEY_FILE]
+        for name, field in (
+            (ENV_MAX_BODY, "max_body_bytes"),
+            (ENV_MAX_CANDIDATES, "max_candidates"),
+        ):
+            if env.get(name):
+                data[field] = env[name]
+        if env.get(ENV_DOCS):
+            data["docs"] = env[ENV_DOCS].strip().lower() not in ("0", "false", "no", "off")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            from ._questionnaire import format_validation_error
+
+            raise InputError(format_validation_error("server settings", exc)) from None
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that :meth:`from_env` reads back to these settings."""
+        env = {
+            ENV_MAX_BODY: str(self.max_body_bytes),
+            ENV_MAX_CANDIDATES: str(self.max_candidates),
+            ENV_CORS: ",".join(self.cors_origins),
+            ENV_DOCS: "1" if self.docs else "0",
+            ENV_KEYS: ",".join(self.api_keys),
+        }
+        if self.key_file is not None:
+            env[ENV_KEY_FILE] = str(self.key_file)
+        return env
+
+    def key_digests(self) -> tuple[bytes, ...]:
+        """SHA-256 digests of every configured key (from the settings and the key file).
+
+        Raises
+        ------
+        InputError
+            No key at all, an unreadable key file, or a key shorter than 16 characters
+            or containing whitespace (the message names the source and position, never
+            the key).
+        """
+        sources: list[tuple[str, str]] = [
+            (f"{ENV_KEYS} key {i}", k) for i, k in enumerate(self.api_keys, start=1)
+        ]
+        if self.key_file is not None:
+            try:
+                lines = self.key_file.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise InputError(
+                    f"{self.key_file}: cannot read the API key file ({exc.strerror})"
+                ) from None
+            for n, line in enumerate(lines, start=1):
+                key = line.strip()
+                if key and not key.startswith("#"):
+                    sources.append((f"{self.key_file} line {n}", key))
+        if not sources:
+            raise InputError(
+                "no API key is configured: set REPPROFILE_API_KEYS (comma-separated keys) or "
+                "give a key file (--key-file FILE, one key per line). Make a key with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        for where, key in sources:
+            if len(key) < MIN_KEY_LENGTH or any(ch.isspace() for ch in key):
+                raise InputError(
+                    f"{where}: an API key must be at least {MIN_KEY_LENGTH} characters without "
+                    f"spaces, got {len(key)} characters instead"
+                )
+        return tuple(hashlib.sha256(k.encode("utf-8")).digest() for _, k in sources)
+
+
+# --------------------------------------------------------------------------- request models
+
+AnswerValue = int | float | bool | str | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CandidateAnswers(_Strict):
+    """One candidate's answers."""
+
+    candidate_id: str | int = Field(description="Unique id of the candidate in this request.")
+    answers: dict[str, AnswerValue] = Field(
+        description=(
+            "Item id -> answer: a whole number on the questionnaire's response scale, or "
+            "null for a missing answer (never 0). Any other value rejects this candidate "
+            "only, with an entry in 'errors' naming the item, the value and what was "
+            "expected."
+        ),
+        examples=[{"ctl01": 5, "ctl02": 4, "emp01": None}],
+    )
+    seconds: float | None = Field(
+        default=None, description="Time the candidate took to answer, in seconds (optional)."
+    )
+    item_seconds: dict[str, float | None] | None = Field(
+        default=None, description="Seconds per item; their sum is used when 'seconds' is absent."
+    )
+
+
+class ScoreRequest(_Strict):
+    """Answers of a batch of candidates to one questionnaire."""
+
+    questionnaire: str = Field(
+        description="Id of a bundled questionnaire (GET /v1/questionnaires).",
+        examples=["rep-types"],
+    )
+    candidates: list[CandidateAnswers] = Field(
+        description="The candidates to score (at most the server's batch limit, 10,000 by default)."
+    )
+    norms: NormTable | str | None = Field(
+        default=None,
+        description=(
+            "A norm table for this questionnaire version (the JSON of 'repprofile norms "
+            "build'), or the id of a bundled one such as 'rep-types-simulated'. Adds z, T, "
+            "percentile, sten, stanine and intervals."
+        ),
+    )
+    ci: float = Field(default=0.90, gt=0.0, lt=1.0, description="Level of the score intervals.")
+    reliability: Literal["alpha", "omega_total"] = Field(
+        default="alpha", description="Which reliability of the norm table gives the SEM."
+    )
+
+
+RoleRef = Annotated[
+    str | Role,
+    Field(description="A bundled role id (GET /v1/roles) or a whole role object."),
+]
+Cut = Annotated[
+    float,
+    Field(gt=0.0, lt=100.0, description="Fit value (0-100) for p_above_cut and near_cut."),
+]
+
+
+class FitRequest(ScoreRequest):
+    """Score a batch and compute every candidate's fit for one or more roles."""
+
+    roles: list[RoleRef] = Field(min_length=1)
+    cut: Cut = 50.0
+
+
+class RankRequest(ScoreRequest):
+    """Score a batch and rank its candidates for one role, best first."""
+
+    role: RoleRef
+    cut: Cut = 50.0
+    top: int | None = Field(default=None, ge=1, description="Only the best 'top' candidates.")
+    exclude_flagged: bool = Field(
+        default=False, description="Leave out candidates with response-quality flags."
+    )
+
+
+class ChartRequest(ScoreRequest):
+    """A radar chart of one candidate (optionally with up to 4 others overlaid)."""
+
+    candidate_id: str | None = Field(
+        default=None, description="The candidate to draw (default: the only candidate)."
+    )
+    compare: list[str] = Field(
+        default=[], description="Other candidates to overlay (a grid above 5 in all)."
+    )
+    role: RoleRef | None = None
+    metric: Literal["auto", "pomp", "percentile"] = "auto"
+    show_ci: bool = True
+
+
+class ReportRequest(ScoreRequest):
+    """A one-page candidate report for a role."""
+
+    candidate_id: str | None = Field(
+        default=None, description="The candidate of the report (default: the only candidate)."
+    )
+    role: RoleRef
+    cut: Cut = 50.0
+    date: _dt.date | None = Field(default=None, description="Date on the report (default today).")
+
+
+# --------------------------------------------------------------------------- response models
+
+
+class ScoreResponse(BaseModel):
+    """Scores of every valid candidate, and the problems of the others."""
+
+    profiles: list[Profile]
+    errors: list[CandidateError]
+    provenance: Provenance
+    warnings: list[str] = Field(
+        default=[], description="Things to know about the result, e.g. a simulated norm table."
+    )
+
+
+class FitResponse(FitReport):
+    """The fit document, with warnings."""
+
+    warnings: list[str] = Field(default=[])
+
+
+class RankResponse(Ranking):
+    """The rank document, with warnings."""
+
+    warnings: list[str] = Field(default=[])
+
+
+class QuestionnaireSummary(BaseModel):
+    """A bundled questionnaire in the list."""
+
+    id: str
+    version: str
+    name: str
+    n_items: int
+    scales: list[str]
+    sha256: str
+
+
+class RoleSummaryOut(BaseModel):
+    """A bundled role in the list."""
+
+    id: str
+    name: str
+    description: str
+    questionnaire: str
+
+
+class Health(BaseModel):
+    """The service is up."""
+
+    status: Literal["ok"]
+    version: str
+
+
+class ErrorMessage(BaseModel):
+    """An error: what went wrong and how to fix it."""
+
+    detail: str
+
+
+def _error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an endpoint can answer."""
+    text = {
+        401: "Missing or invalid API key.",
+        404: "No such resource.",
+        406: "None of the media types in Accept can be produced.",
+        413: "Request body or batch larger than the server's limit.",
+    }
+    return {c: {"model": ErrorMessage, "description": text[c]} for c in codes}
+
+
+def _with_200(ok: dict[str, Any], *codes: int) -> dict[int | str, dict[str, Any]]:
+    return {200: ok, **_error_responses(*codes)}
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+class _Catalogue:
+    """The bundled questionnaires, roles and norm tables, loaded once."""
+
+    def __init__(self) -> None:
+        self.questionnaires = {q.id: q for q in list_questionnaires()}
+        self.roles = {r.id: r for r in list_roles()}
+        self.norms: dict[str, NormTable] = {}
+        for path in sorted((bundled_dir() / "norms").glob("*.json")):
+            self.norms[path.stem] = load_norms(path)
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key of this server.")
+_Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _unprocessable(field: str, message: str) -> RequestValidationError:
+    loc = ("body", *field.split(".")) if field else ("body",)
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message}])
+
+
+class _Service:
+    """What the endpoints do, free of HTTP details (easy to call from tests)."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.catalogue = _Catalogue()
+        self.render_lock = threading.Lock()  # matplotlib's rc_context is process-global
+
+    def questionnaire(self, qid: str) -> Questionnaire:
+        q = self.catalogue.questionnaires.get(qid)
+        if q is None:
+            raise _unprocessable(
+                "questionnaire",
+                f"unknown questionnaire {qid!r}; expected one of "
+                f"{sorted(self.catalogue.questionnaires)}",
+            )
+        return q
+
+    def role(self, ref: str | Role, q: Questionnaire, field: str) -> Role:
+        if isinstance(ref, Role):
+            try:
+                ref.check_against(q, field)
+            except RepprofileError as exc:
+                raise _unprocessable(field, str(exc)) from None
+            return ref
+        role = self.catalogue.roles.get(ref)
+        if role is None:
+            raise _unprocessable(
+                field, f"unknown role {ref!r}; expected one of {sorted(self.catalogue.roles)}"
+            )
+        if role.questionnaire != q.id:
+            raise _unprocessable(
+                field, f"role {ref!r} applies to questionnaire {role.questionnaire!r}, not {q.id!r}"
+            )
+        return role
+
+    def score(self, req: ScoreRequest) -> tuple[ScoreResult, list[str]]:
+        from ._scoring import score
+
+        q = self.questionnaire(req.questionnaire)
+        n = len(req.candidates)
+        if n > self.settings.max_candidates:
+            raise HTTPException(
+                413,
+                f"the batch has {n} candidates; this server takes at most "
+                f"{self.settings.max_candidates} per request: split the batch",
+            )
+        norms: NormTable | None
+        if isinstance(req.norms, str):
+            norms = self.catalogue.norms.get(req.norms)
+            if norms is None:
+                raise _unprocessable(
+                    "norms",
+                    f"unknown norm table {req.norms!r}; expected a norm table object or one of "
+                    f"{sorted(self.catalogue.norms)}",
+                )
+        else:
+            norms = req.norms
+        if norms is not None:
+            try:
+                norms.check_for(q)
+            except InputError as exc:
+                raise _unprocessable("norms", str(exc)) from None
+        records = [c.model_dump(exclude_none=True) for c in req.candidates]
+        result = score(q, records, norms=norms, ci=req.ci, reliability=req.reliability)
+        warnings = []
+        if norms is not None and norms.simulated:
+            warnings.append(f"the norm table is SIMULATED, not real people: {norms.description}")
+        if log.isEnabledFor(logging.DEBUG):
+            rejected = [e.candidate_id for e in result.errors]
+            log.debug(
+                "scored %d candidate(s): ids %s; rejected ids %s",
+                n,
+                list(result.candidate_ids),
+                rejected,
+            )
+        return result, warnings
+
+    def pick(self, result: ScoreResult, candidate_id: str | None, field: str) -> str:
+        ids = result.candidate_ids
+        if candidate_id is None:
+            if len(ids) != 1:
+                raise _unprocessable(
+                    field, f"the request has {len(ids)} candidates; say which one in {field!r}"
+                )
+            candidate_id = ids[0]
+        if candidate_id not in ids:
+            raise _unprocessable(field, f"no candidate {candidate_id!r} in 'candidates'")
+        row = ids.index(candidate_id)
+        if not result.scored[row]:
+            problems = "; ".join(
+                (f"item {e.item_id!r}: " if e.item_id else "") + e.message
+                for e in result.errors
+                if e.candidate_id == candidate_id
+            )
+            raise _unprocessable(
+                field, f"candidate {candidate_id!r} was rejected, so it has no scores: {problems}"
+            )
+        return candidate_id
+
+
+def _json(doc: Mapping[str, Any]) -> Response:
+    body = json.dumps(doc, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    return Response(body.encode("utf-8"), media_type="application/json")
+
+
+def _negotiate(request: Request, offers: Sequence[str]) -> str:
+    """The first of ``offers`` (server preference) that the Accept header allows, by
+    q-value; a missing Accept, or ``*/*``, gives the first offer. 406 if none."""
+    header = request.headers.get("accept", "")
+    if not header.strip():
+        return offers[0]
+    best: tuple[float, int] | None = None
+    chosen: str | None = None
+    for part in header.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        q = 1.0
+        for f in fields[1:]:
+            if f.startswith("q="):
+                try:
+                    q = float(f[2:])
+                except ValueError:
+                    q = 0.0
+        if q <= 0:
+            continue
+        for rank, offer in enumerate(offers):
+            kind = offer.split("/")[0]
+            if media in (offer, "*/*", f"{kind}/*"):
+                key = (q, -rank)
+                if best is None or key > best:
+                    best, chosen = key, offer
+    if chosen is None:
+        raise HTTPException(406, f"cannot produce any of {header!r}; available: {list(offers)}")
+    return chosen
+
+
+# --------------------------------------------------------------------------- middleware
+
+
+class _Guard:
+    """Outermost ASGI layer: the body limit, and a last-resort handler that answers 500
+    and logs the failure without the exception's message (it could quote answers)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        too_big = f"the request body is larger than this server's limit of {limit} bytes"
+        if length is not None and length.isdigit() and int(length) > limit:
+            await JSONResponse({"detail": too_big}, 413)(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # disconnected
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await JSONResponse({"detail": too_big}, 413)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, replay, watch)
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error(
+                "internal error on %s %s: %s\n%s",
+                scope.get("method"),
+                scope.get("path"),
+                type(exc).__name__,
+                frames,
+            )
+            if not started:
+                await JSONResponse({"detail": "internal server error"}, 500)(scope, replay, send)
+
+
+def _validation_handler(request: Request, exc: Exception) -> Response:
+    """422 in FastAPI's shape (detail: [{loc, msg, type}]), each message naming the
+    candidate when the problem is inside one; inputs are not echoed."""
+    assert isinstance(exc, RequestValidationError)
+    body = exc.body if isinstance(getattr(exc, "body", None), dict) else None
+    out = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        msg = str(err.get("msg", "invalid"))
+        if len(loc) >= 3 and loc[:2] == ["body", "candidates"] and isinstance(loc[2], int):
+            who = f"candidates[{loc[2]}]"
+            cands = body.get("candidates") if body else None
+            if isinstance(cands, list) and loc[2] < len(cands) and isinstance(cands[loc[2]], dict):
+                cid = cands[loc[2]].get("candidate_id")
+                if isinstance(cid, str | int) and not isinstance(cid, bool):
+                    who += f" (candidate {str(cid)!r})"
+            rest = ".".join(str(p) for p in loc[3:])
+            msg = f"{who}{': ' + rest if rest else ''}: {msg}"
+        out.append({"loc": loc, "msg": msg, "type": str(err.get("type", "value_error"))})
+    return JSONResponse({"detail": out}, 422)
+
+
+def _http_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+
+# --------------------------------------------------------------------------- app
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """The HTTP API as an ASGI application (FastAPI).
+
+    Parameters
+    ----------
+    settings : ServerSettings, optional
+        Default: :meth:`ServerSettings.from_env`.
+
+    Raises
+    ------
+    InputError
+        No API key is configured, or a key is too short.
+
+    Examples
+    --------
+    Run it under any ASGI server, e.g. ``uvicorn --factory repprofile._server:app_from_env``,
+    or ``repprofile serve``.
+    """
+    st = settings if settings is not None else ServerSettings.from_env()
+    digests = st.key_digests()
+    service = _Service(st)
+    app = FastAPI(
+        title="repprofile",
+        version=__version__,
+        summary="Score customer-service rep candidates: profiles, role fit, charts, reports.",
+        description=(
+            "Every endpoint but /v1/health needs `Authorization: Bearer KEY`. The bundled "
+            "questionnaire and roles are starting points, not validated instruments; "
+            "validate them locally before relying on them (docs/server.md)."
+        ),
+        docs_url="/docs" if st.docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if st.docs else None,
+    )
+    app.state.service = service
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(HTTPException, _http_handler)
+
+    def authorize(credentials: _Credentials) -> None:
+        presented = hashlib.sha256(
+            (credentials.credentials if credentials is not None else "").encode("utf-8")
+        ).digest()
+        ok = False
+        for d in digests:  # every key is compared, so the time does not tell which matched
+            ok |= hmac.compare_digest(d, presented)
+        if credentials is None or not ok:
+            raise HTTPException(
+                401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"}
+            )
+
+    auth = [Depends(authorize)]
+
+    @app.get("/v1/health", tags=["service"])
+    def health() -> Health:
+        """Liveness check; needs no key."""
+        return Health(status="ok", version=__version__)
+
+    @app.get(
+        "/v1/questionnaires", tags=["catalogue"], dependencies=auth, responses=_error_responses(401)
+    )
+    def questionnaires() -> list[QuestionnaireSummary]:
+        """The bundled questionnaires."""
+        return [
+            QuestionnaireSummary(
+                id=q.id,
+                version=q.version,
+                name=q.title,
+                n_items=len(q.items),
+                scales=list(q.scale_ids),
+                sha256=q.fingerprint,
+            )
+            for q in service.catalogue.questionnaires.values()
+        ]
+
+    @app.get(
+        "/v1/questionnaires/{questionnaire_id}",
+        tags=["catalogue"],
+        dependencies=auth,
+        responses=_error_responses(401, 404),
+    )
+    def questionnaire(questionnaire_id: str) -> Questionnaire:
+        """One bundled questionnaire: scales, items, response scale."""
+        q = service.catalogue.questionnaires.get(questionnaire_id)
+        if q is None:
+            raise HTTPException(404, f"no questionnaire {questionnaire_id!r}")
+        return q
+
+    @app.get("/v1/roles", tags=["catalogue"], dependencies=auth, responses=_error_responses(401))
+    def roles() -> list[RoleSummaryOut]:
+        """The bundled roles."""
+        return [
+            RoleSummaryOut(
+                id=r.id, name=r.name, description=r.description, questionnaire=r.questionnaire
+            )
+            for r in service.catalogue.roles.values()
+        ]
+
+    @app.get(
+        "/v1/roles/{role_id}",
+        tags=["catalogue"],
+        dependencies=auth,
+        responses=_error_responses(401, 404),
+    )
+    def role(role_id: str) -> Role:
+        """One bundled role: weights, minimums, target and rationale."""
+        r = service.catalogue.roles.get(role_id)
+        if r is None:
+            raise HTTPException(404, f"no role {role_id!r}")
+        return r
+
+    scoring_errors = _error_responses(401, 413)
+
+    @app.post(
+        "/v1/score",
+        tags=["scoring"],
+        response_model=ScoreResponse,
+        dependencies=auth,
+        responses=scoring_errors,
+    )
+    def score(req: ScoreRequest) -> Response:
+        """Score a batch. Rejected candidates are listed in `errors` (HTTP 200)."""
+        result, warnings = service.score(req)
+        return _json(result.to_dict() | {"warnings": warnings})
+
+    @app.post(
+        "/v1/fit",
+        tags=["scoring"],
+        response_model=FitResponse,
+        dependencies=auth,
+        responses=scoring_errors,
+    )
+    def fit_(req: FitRequest) -> Response:
+        """Every scored candidate's fit for each role, and their best role."""
+        from ._fit import fit, fit_report
+
+        result, warnings = service.score(req)
+        q = result.questionnaire
+        role_objs = [service.role(r, q, f"roles.{i}") for i, r in enumerate(req.roles)]
+        doc = fit_report(result, [fit(result, r, cut=req.cut) for r in role_objs])
+        return _json(doc | {"warnings": warnings})
+
+    @app.post(
+        "/v1/rank",
+        tags=["scoring"],
+        response_model=RankResponse,
+        dependencies=auth,
+        responses=scoring_errors,
+    )
+    def rank_(req: RankRequest) -> Response:
+        """Scored candidates ranked by fit for one role, best first."""
+        from ._fit import fit, rank
+
+        result, warnings = service.score(req)
+        role_obj = service.role(req.role, result.questionnaire, "role")
+        doc = rank(
+            fit(result, role_obj, cut=req.cut), top=req.top, exclude_flagged=req.exclude_flagged
+        )
+        return _json(doc | {"warnings": warnings})
+
+    media = {
+        "image/png": {"schema": {"type": "string", "format": "binary"}},
+        "image/svg+xml": {"schema": {"type": "string"}},
+    }
+
+    @app.post(
+        "/v1/chart",
+        tags=["documents"],
+        dependencies=auth,
+        response_class=Response,
+        responses=_with_200({"content": media, "description": "The chart."}, 401, 406, 413),
+    )
+    def chart(req: ChartRequest, request: Request) -> Response:
+        """A radar chart: PNG, or SVG when `Accept: image/svg+xml`."""
+        from ._charts import _figure_bytes, radar_chart, radar_grid
+
+        fmt = _negotiate(request, ("image/png", "image/svg+xml"))
+        result, _ = service.score(req)
+        ids = [service.pick(result, req.candidate_id, "candidate_id")]
+        for i, cid in enumerate(req.compare):
+            if cid not in ids:
+                ids.append(service.pick(result, cid, f"compare.{i}"))
+        role_obj = (
+            service.role(req.role, result.questionnaire, "role") if req.role is not None else None
+        )
+        with service.render_lock:
+            if len(ids) > 5:
+                fig = radar_grid(result, ids, role=role_obj, metric=req.metric, show_ci=req.show_ci)
+            else:
+                ax = radar_chart(
+                    result,
+                    ids if len(ids) > 1 else ids[0],
+                    role=role_obj,
+                    metric=req.metric,
+                    show_ci=req.show_ci,
+                )
+                fig = ax.get_figure(root=True)  # type: ignore[assignment]
+            data = _figure_bytes(fig, "png" if fmt == "image/png" else "svg")
+        return Response(data, media_type=fmt)
+
+    @app.post(
+        "/v1/report",
+        tags=["documents"],
+        dependencies=auth,
+        response_class=Response,
+        responses=_with_200(
+            {
+                "content": {
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    "text/html": {"schema": {"type": "string"}},
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/CandidateReport"}
+                    },
+                },
+                "description": "The report: PDF, or HTML / JSON by Accept.",
+            },
+            401,
+            406,
+            413,
+        ),
+    )
+    def report(req: ReportRequest, request: Request) -> Response:
+        """A one-page candidate report for a role: PDF (default), HTML or JSON by `Accept`."""
+        from ._fit import fit
+        from ._report import candidate_report, render_html, render_pdf
+
+        kind = _negotiate(request, ("application/pdf", "text/html", "application/json"))
+        result, _ = service.score(req)
+        cid = service.pick(result, req.candidate_id, "candidate_id")
+        role_obj = service.role(req.role, result.questionnaire, "role")
+        fitted = fit(result, role_obj, cut=req.cut)
+        doc = candidate_report(result, cid, role_obj, date=req.date, cut=req.cut, fit_result=fitted)
+        if kind == "application/json":
+            return Response(doc.model_dump_json(), media_type=kind)
+        with service.render_lock:
+            if kind == "application/pdf":
+                return Response(render_pdf(doc, result, role_obj), media_type=kind)
+            return Response(render_html(doc, result, role_obj), media_type="text/html")
+
+    _declare_report_schema(app)
+    if st.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(st.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(_Guard, max_body_bytes=st.max_body_bytes)
+    return app
+
+
+def _declare_report_schema(app: FastAPI) -> None:
+    """Put CandidateReport into the OpenAPI components (the report's JSON form)."""
+    from fastapi.openapi.utils import get_openapi
+
+    from ._report import CandidateReport
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            report_schema = CandidateReport.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            components.update(report_schema.pop("$defs", {}))
+            components["CandidateReport"] = report_schema
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ASGI servers: ``uvicorn --factory repprofile._server:app_from_env``."""
+    return create_app(ServerSettings.from_env())
