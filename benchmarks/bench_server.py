@@ -91,7 +91,10 @@ async def _connection(
 async def _load(
     port: int, pool: list[bytes], n: int, connections: int
 ) -> tuple[float, list[float], list[int]]:
-    per = [[pool[(c + k * connections) % len(pool)] for k in range(n // connections)] for c in range(connections)]
+    per = [
+        [pool[(c + k * connections) % len(pool)] for k in range(n // connections)]
+        for c in range(connections)
+    ]
     latencies: list[float] = []
     statuses: list[int] = []
     t0 = time.perf_counter()
@@ -106,7 +109,16 @@ def run(workers: int, n: int, connections: int, pool: list[bytes]) -> dict[str, 
     env = os.environ | {"REPPROFILE_API_KEYS": KEY}
     exe = Path(sys.executable).with_name("repprofile")
     server = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
+        [
+            str(exe),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     try:
@@ -149,7 +161,8 @@ def main() -> None:
         f"{args.requests:,} single-candidate POST /v1/score over {args.connections} keep-alive "
         f"connections ({len(pool[0]):,} bytes each), {os.cpu_count()} CPUs"
     )
-    print(f"{'workers':>7} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'non-200':>7}")
+    heads = ("workers", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "non-200")
+    print(" ".join(f"{h:>7}" for h in heads))
     for w in args.workers:
         r = run(w, args.requests, args.connections, pool)
         print(

@@ -127,7 +127,10 @@ def _coerce_number(value: Any) -> float | None:
     if isinstance(value, bool | np.bool_):
         return None
     if isinstance(value, int | float | np.integer | np.floating):
-        f = float(value)
+        try:
+            f = float(value)
+        except OverflowError:  # an integer beyond float range: out of any scale
+            return math.inf if value > 0 else -math.inf
         return None if math.isnan(f) and not isinstance(value, float | np.floating) else f
     return None
 
@@ -271,6 +274,11 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
             rejected = True
             answers = {}
         for item_id, value in answers.items():
+            j = col.get(item_id)
+            kind = type(value)
+            if j is not None and (kind is float or (kind is int and -(2**53) <= value <= 2**53)):
+                row[j] = value  # the common case: a plain number
+                continue
             j = col.get(str(item_id))
             if j is None:
                 errors.append(

@@ -877,6 +877,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=log_config,
         root_path=args.root_path,
+        access_log=args.log_level in ("info", "debug"),  # method, path, status: no bodies
         server_header=False,
     )
     return EXIT_OK

@@ -65,7 +65,9 @@ def longstring(x: Array) -> tuple[Array, Array]:
     np.not_equal(x[:, 1:], x[:, :-1], out=starts[:, 1:])
     runs = starts.sum(axis=1)
     pos = np.flatnonzero(starts)
-    lengths = np.diff(pos, append=m * k)
+    lengths = np.empty_like(pos)
+    np.subtract(pos[1:], pos[:-1], out=lengths[:-1])
+    lengths[-1] = m * k - pos[-1]
     first = np.zeros(m, dtype=np.intp)
     np.cumsum(runs[:-1], out=first[1:])
     longest: Array = np.maximum.reduceat(lengths, first).astype(np.float64)
@@ -157,15 +159,7 @@ def even_odd(
     survey data. *Journal of Experimental Social Psychology*, 66, 4-19.
     https://doi.org/10.1016/j.jesp.2015.07.006
     """
-    n_scales = int(scale_index.max(initial=-1)) + 1
-    # Indicator matrices (items x scales) of each scale's even- and odd-position items:
-    # the half means of every scale come from two matrix products per half.
-    even_items = np.zeros((x.shape[1], n_scales))
-    odd_items = np.zeros((x.shape[1], n_scales))
-    for j in range(n_scales):
-        items = np.flatnonzero(scale_index == j)
-        even_items[items[1::2], j] = 1.0
-        odd_items[items[0::2], j] = 1.0
+    even_items, odd_items = _halves(tuple(scale_index.tolist()))
     keyed = np.where(signs < 0, reverse_total - x, x)  # min + max - x for reversed items
     ok = ~np.isnan(keyed)
     filled = np.where(ok, keyed, 0.0)
@@ -177,6 +171,23 @@ def even_odd(
         sb: Array = 2.0 * r / (1.0 + r)
     sb[sb < -1.0] = -1.0
     return sb
+
+
+@functools.lru_cache(maxsize=64)
+def _halves(scale_index: tuple[int, ...]) -> tuple[Array, Array]:
+    """Indicator matrices (items x scales) of each scale's even- and odd-position items,
+    so that every scale's half means come from two matrix products per half."""
+    idx = np.asarray(scale_index, dtype=np.intp)
+    n_scales = int(idx.max(initial=-1)) + 1
+    even_items = np.zeros((idx.size, n_scales))
+    odd_items = np.zeros((idx.size, n_scales))
+    for j in range(n_scales):
+        items = np.flatnonzero(idx == j)
+        even_items[items[1::2], j] = 1.0
+        odd_items[items[0::2], j] = 1.0
+    even_items.flags.writeable = False
+    odd_items.flags.writeable = False
+    return even_items, odd_items
 
 
 def _rowwise_pearson(a: Array, b: Array) -> Array:
@@ -371,10 +382,14 @@ class QualityResult:
         checks = list(q.check_items)
         self.attention_failures = np.zeros(n) if checks else nan.copy()
         answered_n = np.zeros(n)
-        signs = q.keys.sum(axis=1)
-        signs = np.where(signs == 0, 1.0, signs)
+        signs = q.item_signs
         lo, hi = q.response_scale.min, q.response_scale.max
-        expected = [np.asarray(q.items[i].expected, dtype=np.float64) for i in checks]
+        # expected answers of the check items, padded with NaN (which never matches)
+        width = max((len(q.items[i].expected or ()) for i in checks), default=0)
+        expected = np.full((len(checks), max(width, 1)), np.nan)
+        for r, i in enumerate(checks):
+            accepted = q.items[i].expected or ()
+            expected[r, : len(accepted)] = accepted
         for start in range(0, n, _BLOCK):  # pass 1: the indices that need no reference
             sl = slice(start, min(n, start + _BLOCK))
             x = np.array(values[sl], dtype=np.float64)
@@ -383,10 +398,10 @@ class QualityResult:
             self.irv[sl] = irv(x)
             self.even_odd[sl] = even_odd(x, q.item_scale_index, signs, lo + hi)
             answered_n[sl] = (~np.isnan(x)).sum(axis=1)
-            for i, ok_values in zip(checks, expected, strict=True):
-                # a wrong answer fails; a skipped check item does not
-                wrong = ~np.isnan(x[:, i]) & ~np.isin(x[:, i], ok_values)
-                self.attention_failures[sl] += wrong
+            if checks:  # a wrong answer fails; a skipped check item does not
+                answer = x[:, checks]
+                right = (answer[:, :, None] == expected).any(axis=2)
+                self.attention_failures[sl] += (~np.isnan(answer) & ~right).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             self.seconds_per_item = (
                 seconds / answered_n if seconds is not None else np.full(n, np.nan)

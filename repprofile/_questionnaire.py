@@ -337,6 +337,14 @@ class Questionnaire(_Model):
         return k
 
     @functools.cached_property
+    def item_signs(self) -> NDArray[np.float64]:
+        """Per item: -1 if reverse-keyed, else +1 (items on no scale: +1)."""
+        signs = self.keys.sum(axis=1)
+        out = np.where(signs == 0, 1.0, signs)
+        out.flags.writeable = False
+        return out
+
+    @functools.cached_property
     def check_items(self) -> tuple[int, ...]:
         """Positions of the attention_check and infrequency items."""
         return tuple(i for i, it in enumerate(self.items) if it.kind != "scored")

@@ -148,6 +148,28 @@ class _Kernel:
     bad_cols: NDArray[np.intp]
 
 
+_CONSTANTS: dict[str, tuple[NDArray[np.float64], ...]] = {}
+
+
+def _kernel_constants(q: Questionnaire) -> tuple[NDArray[np.float64], ...]:
+    """Signed keys, reversed-item weights, items and reversed items per scale: computed
+    once per questionnaire (by content), read-only."""
+    out = _CONSTANTS.get(q.fingerprint)
+    if out is None:
+        out = (
+            np.asarray(q.keys, dtype=np.float64),
+            np.asarray((q.keys < 0).any(axis=1), dtype=np.float64),
+            np.abs(q.keys).sum(axis=0).astype(np.int32),
+            (q.keys < 0).sum(axis=0).astype(np.float64),
+        )
+        for a in out:
+            a.flags.writeable = False
+        if len(_CONSTANTS) >= 64:
+            _CONSTANTS.clear()
+        _CONSTANTS[q.fingerprint] = out
+    return out
+
+
 def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kernel:
     """Sums of keyed answers and answered counts per scale, plus cells out of scale.
 
@@ -159,11 +181,9 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
     n, k = values.shape
     s = len(q.scale_ids)
     dtype = values.dtype if values.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    keys = q.keys.astype(dtype)
+    keys_f64, reversed_w, n_items, n_reversed = _kernel_constants(q)
+    keys = keys_f64 if dtype == np.float64 else keys_f64.astype(dtype)
     scale_of = q.item_scale_index
-    reversed_w = np.asarray((q.keys < 0).any(axis=1), dtype=np.float64)
-    n_items = np.abs(q.keys).sum(axis=0).astype(np.int32)
-    n_reversed = (q.keys < 0).sum(axis=0).astype(np.float64)
     raw = np.empty((n, s), dtype=np.float64)
     n_answered = np.empty((n, s), dtype=np.int32)
     block = max(256, _BLOCK_BYTES // max(1, k * dtype.itemsize))
@@ -224,14 +244,22 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
     return _Kernel(raw, n_answered, br, bc)
 
 
-def _nan_to_none(arr: NDArray[Any]) -> list[Any]:
-    """``arr.tolist()`` (1-D or 2-D) with NaN as None."""
-    out: list[Any] = arr.tolist()
-    if arr.dtype.kind == "f" and np.isnan(arr).any():
+def _nan_to_none(arr: NDArray[Any], as_int: bool = False) -> list[Any]:
+    """``arr.tolist()`` (1-D or 2-D) with NaN as None (and numbers as int if ``as_int``)."""
+    if arr.dtype.kind != "f":
+        out: list[Any] = arr.tolist()
+        return out
+    mask = np.isnan(arr)
+    if not mask.any():
+        plain: list[Any] = (arr.astype(np.int64) if as_int else arr).tolist()
+        return plain
+    if mask.all():
         if arr.ndim == 2:
-            return [[None if v != v else v for v in row] for row in out]
-        return [None if v != v else v for v in out]
-    return out
+            return [[None] * arr.shape[1] for _ in range(arr.shape[0])]
+        return [None] * arr.shape[0]
+    obj = np.where(mask, 0, arr).astype(np.int64 if as_int else np.float64).astype(object)
+    obj[mask] = None
+    return obj.tolist()  # type: ignore[no-any-return]
 
 
 class ScoreResult:
@@ -440,9 +468,10 @@ class ScoreResult:
         order = self._type_order[rows]
         names: list[str | None] = [*self.scale_ids, None]
         nd = self.normed
-        extra = {name: _nan_to_none(getattr(nd, name)[rows]) for name in _NORMED_FIELDS}
-        for name in ("sten", "stanine"):
-            extra[name] = [[None if v is None else int(v) for v in r] for r in extra[name]]
+        extra = {
+            name: _nan_to_none(getattr(nd, name)[rows], as_int=name in ("sten", "stanine"))
+            for name in _NORMED_FIELDS
+        }
         sem = [_f(v) for v in nd.sem]
         clarity = nd.clarity(order[:, 0], order[:, 1], rows)
         qr = self.quality
@@ -451,21 +480,27 @@ class ScoreResult:
         short: NDArray[np.bool_] = np.asarray(
             (self.n_answered[rows] < self.questionnaire.min_answered).any(axis=1)
         )
+        fields = ("raw", "mean", "pomp", "n_answered", "reason", "sem", *_NORMED_FIELDS)
+        extras = [extra[name] for name in _NORMED_FIELDS]
+        no_reasons = [None] * len(self.scale_ids)
         for i, row in enumerate(rows.tolist()):
-            reasons = self._reasons(row) if short[i] else [None] * len(self.scale_ids)
+            reasons = self._reasons(row) if short[i] else no_reasons
+            sems = [e if m is not None else None for e, m in zip(sem, mean[i], strict=True)]
+            columns = zip(
+                raw[i],
+                mean[i],
+                pomp[i],
+                n_ans[i],
+                reasons,
+                sems,
+                *(e[i] for e in extras),
+                strict=True,
+            )  # per scale, the values of ``fields`` (dict(zip()) runs in C)
             yield {
                 "candidate_id": ids[row],
                 "scales": {
-                    sid: {
-                        "raw": raw[i][j],
-                        "mean": mean[i][j],
-                        "pomp": pomp[i][j],
-                        "n_answered": n_ans[i][j],
-                        "reason": reasons[j],
-                        "sem": sem[j] if mean[i][j] is not None else None,
-                        **{name: extra[name][i][j] for name in _NORMED_FIELDS},
-                    }
-                    for j, sid in enumerate(self.scale_ids)
+                    sid: dict(zip(fields, values, strict=True))
+                    for sid, values in zip(self.scale_ids, columns, strict=True)
                 },
                 "primary_type": names[order[i, 0]],
                 "secondary_type": names[order[i, 1]],

@@ -22,14 +22,13 @@ import logging
 import os
 import threading
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -349,8 +348,13 @@ class _Catalogue:
             self.norms[path.stem] = load_norms(path)
 
 
-_bearer = HTTPBearer(auto_error=False, description="An API key of this server.")
-_Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+def _record(c: CandidateAnswers) -> dict[str, Any]:
+    rec: dict[str, Any] = {"candidate_id": c.candidate_id, "answers": c.answers}
+    if c.seconds is not None:
+        rec["seconds"] = c.seconds
+    if c.item_seconds is not None:
+        rec["item_seconds"] = c.item_seconds
+    return rec
 
 
 def _unprocessable(field: str, message: str) -> RequestValidationError:
@@ -421,7 +425,7 @@ class _Service:
                 norms.check_for(q)
             except InputError as exc:
                 raise _unprocessable("norms", str(exc)) from None
-        records = [c.model_dump(exclude_none=True) for c in req.candidates]
+        records = [_record(c) for c in req.candidates]
         result = score(q, records, norms=norms, ci=req.ci, reliability=req.reliability)
         warnings = []
         if norms is not None and norms.simulated:
@@ -457,6 +461,19 @@ class _Service:
                 field, f"candidate {candidate_id!r} was rejected, so it has no scores: {problems}"
             )
         return candidate_id
+
+
+INLINE_CANDIDATES = 20  # smaller batches are scored on the event loop, larger in a thread
+
+
+async def _run(work: Callable[[], Response], size: int) -> Response:
+    """Run ``work`` inline when it is small (a thread hop would cost more than the
+    work), else in the thread pool so that the event loop keeps serving."""
+    if size <= INLINE_CANDIDATES:
+        return work()
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(work)
 
 
 def _json(doc: Mapping[str, Any]) -> Response:
@@ -498,20 +515,57 @@ def _negotiate(request: Request, offers: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- middleware
 
 
-class _Guard:
-    """Outermost ASGI layer: the body limit, and a last-resort handler that answers 500
-    and logs the failure without the exception's message (it could quote answers)."""
+PUBLIC_PATHS = frozenset({"/v1/health"})
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+
+class _Guard:
+    """Outermost ASGI layer, before any body is read:
+
+    * API keys: every path under ``/v1/`` but ``/v1/health`` needs ``Authorization:
+      Bearer KEY``; the key's SHA-256 is compared with every configured key's in
+      constant time (:func:`hmac.compare_digest`), and a missing, malformed or wrong key
+      gets the same 401;
+    * the body limit: 413 when Content-Length or the bytes received exceed it;
+    * a last-resort handler that answers 500 and logs the failure without the
+      exception's message (it could quote answers).
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, digests: tuple[bytes, ...]) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.digests = digests
+
+    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
+        scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+        presented = hashlib.sha256(token.strip()).digest()
+        ok = False
+        for d in self.digests:  # every key is compared: the time does not tell which matched
+            ok |= hmac.compare_digest(d, presented)
+        return ok and scheme.lower() == b"bearer" and bool(token.strip())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers", []))
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        if (
+            path.startswith("/v1/")
+            and path not in PUBLIC_PATHS
+            and scope.get("method") != "OPTIONS"  # CORS preflight carries no credentials
+            and not self._authorized(headers)
+        ):
+            await JSONResponse(
+                {"detail": "missing or invalid API key"},
+                401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )(scope, receive, send)
+            return
         limit = self.max_body_bytes
-        length = dict(scope.get("headers", [])).get(b"content-length")
+        length = headers.get(b"content-length")
         too_big = f"the request body is larger than this server's limit of {limit} bytes"
         if length is not None and length.isdigit() and int(length) > limit:
             await JSONResponse({"detail": too_big}, 413)(scope, receive, send)
@@ -631,28 +685,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(HTTPException, _http_handler)
 
-    def authorize(credentials: _Credentials) -> None:
-        presented = hashlib.sha256(
-            (credentials.credentials if credentials is not None else "").encode("utf-8")
-        ).digest()
-        ok = False
-        for d in digests:  # every key is compared, so the time does not tell which matched
-            ok |= hmac.compare_digest(d, presented)
-        if credentials is None or not ok:
-            raise HTTPException(
-                401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"}
-            )
-
-    auth = [Depends(authorize)]
-
     @app.get("/v1/health", tags=["service"])
     def health() -> Health:
         """Liveness check; needs no key."""
         return Health(status="ok", version=__version__)
 
-    @app.get(
-        "/v1/questionnaires", tags=["catalogue"], dependencies=auth, responses=_error_responses(401)
-    )
+    @app.get("/v1/questionnaires", tags=["catalogue"], responses=_error_responses(401))
     def questionnaires() -> list[QuestionnaireSummary]:
         """The bundled questionnaires."""
         return [
@@ -670,7 +708,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.get(
         "/v1/questionnaires/{questionnaire_id}",
         tags=["catalogue"],
-        dependencies=auth,
         responses=_error_responses(401, 404),
     )
     def questionnaire(questionnaire_id: str) -> Questionnaire:
@@ -680,7 +717,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             raise HTTPException(404, f"no questionnaire {questionnaire_id!r}")
         return q
 
-    @app.get("/v1/roles", tags=["catalogue"], dependencies=auth, responses=_error_responses(401))
+    @app.get("/v1/roles", tags=["catalogue"], responses=_error_responses(401))
     def roles() -> list[RoleSummaryOut]:
         """The bundled roles."""
         return [
@@ -693,7 +730,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.get(
         "/v1/roles/{role_id}",
         tags=["catalogue"],
-        dependencies=auth,
         responses=_error_responses(401, 404),
     )
     def role(role_id: str) -> Role:
@@ -709,48 +745,54 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         "/v1/score",
         tags=["scoring"],
         response_model=ScoreResponse,
-        dependencies=auth,
         responses=scoring_errors,
     )
-    def score(req: ScoreRequest) -> Response:
+    async def score(req: ScoreRequest) -> Response:
         """Score a batch. Rejected candidates are listed in `errors` (HTTP 200)."""
-        result, warnings = service.score(req)
-        return _json(result.to_dict() | {"warnings": warnings})
+
+        def work() -> Response:
+            result, warnings = service.score(req)
+            return _json(result.to_dict() | {"warnings": warnings})
+
+        return await _run(work, len(req.candidates))
 
     @app.post(
         "/v1/fit",
         tags=["scoring"],
         response_model=FitResponse,
-        dependencies=auth,
         responses=scoring_errors,
     )
-    def fit_(req: FitRequest) -> Response:
+    async def fit_(req: FitRequest) -> Response:
         """Every scored candidate's fit for each role, and their best role."""
         from ._fit import fit, fit_report
 
-        result, warnings = service.score(req)
-        q = result.questionnaire
-        role_objs = [service.role(r, q, f"roles.{i}") for i, r in enumerate(req.roles)]
-        doc = fit_report(result, [fit(result, r, cut=req.cut) for r in role_objs])
-        return _json(doc | {"warnings": warnings})
+        def work() -> Response:
+            result, warnings = service.score(req)
+            q = result.questionnaire
+            role_objs = [service.role(r, q, f"roles.{i}") for i, r in enumerate(req.roles)]
+            doc = fit_report(result, [fit(result, r, cut=req.cut) for r in role_objs])
+            return _json(doc | {"warnings": warnings})
+
+        return await _run(work, len(req.candidates) * len(req.roles))
 
     @app.post(
         "/v1/rank",
         tags=["scoring"],
         response_model=RankResponse,
-        dependencies=auth,
         responses=scoring_errors,
     )
-    def rank_(req: RankRequest) -> Response:
+    async def rank_(req: RankRequest) -> Response:
         """Scored candidates ranked by fit for one role, best first."""
         from ._fit import fit, rank
 
-        result, warnings = service.score(req)
-        role_obj = service.role(req.role, result.questionnaire, "role")
-        doc = rank(
-            fit(result, role_obj, cut=req.cut), top=req.top, exclude_flagged=req.exclude_flagged
-        )
-        return _json(doc | {"warnings": warnings})
+        def work() -> Response:
+            result, warnings = service.score(req)
+            role_obj = service.role(req.role, result.questionnaire, "role")
+            fitted = fit(result, role_obj, cut=req.cut)
+            doc = rank(fitted, top=req.top, exclude_flagged=req.exclude_flagged)
+            return _json(doc | {"warnings": warnings})
+
+        return await _run(work, len(req.candidates))
 
     media = {
         "image/png": {"schema": {"type": "string", "format": "binary"}},
@@ -760,7 +802,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.post(
         "/v1/chart",
         tags=["documents"],
-        dependencies=auth,
         response_class=Response,
         responses=_with_200({"content": media, "description": "The chart."}, 401, 406, 413),
     )
@@ -795,7 +836,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.post(
         "/v1/report",
         tags=["documents"],
-        dependencies=auth,
         response_class=Response,
         responses=_with_200(
             {
@@ -841,7 +881,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(_Guard, max_body_bytes=st.max_body_bytes)
+    app.add_middleware(_Guard, max_body_bytes=st.max_body_bytes, digests=digests)
     return app
 
 
@@ -860,7 +900,18 @@ def _declare_report_schema(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key of this server: Authorization: Bearer KEY.",
+                }
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith("/v1/") and path not in PUBLIC_PATHS:
+                    for op in operations.values():
+                        op["security"] = [{"apiKey": []}]
+            components = schema["components"].setdefault("schemas", {})
             report_schema = CandidateReport.model_json_schema(
                 ref_template="#/components/schemas/{model}"
             )
@@ -874,4 +925,12 @@ def _declare_report_schema(app: FastAPI) -> None:
 
 def app_from_env() -> FastAPI:
     """App factory for ASGI servers: ``uvicorn --factory repprofile._server:app_from_env``."""
-    return create_app(ServerSettings.from_env())
+    import gc
+
+    app = create_app(ServerSettings.from_env())
+    # Everything loaded so far (modules, questionnaires, norm tables) lives as long as the
+    # process: move it out of the collector's sight, so that collections during requests
+    # only scan the requests' own objects.
+    gc.collect()
+    gc.freeze()
+    return app
