@@ -24,12 +24,12 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._answers import CandidateError
@@ -44,6 +44,7 @@ from ._version import __version__
 __all__ = ["ServerSettings", "create_app"]
 
 log = logging.getLogger("repprofile.server")
+_T = TypeVar("_T")
 
 MIN_KEY_LENGTH = 16
 ENV_KEYS = "REPPROFILE_API_KEYS"
@@ -128,11 +129,16 @@ class ServerSettings(BaseModel):
             (f"{ENV_KEYS} key {i}", k) for i, k in enumerate(self.api_keys, start=1)
         ]
         if self.key_file is not None:
-            try:
-                lines = self.key_file.read_text(encoding="utf-8").splitlines()
+            try:  # utf-8-sig: a byte-order mark (Windows editors) is not part of a key
+                lines = self.key_file.read_text(encoding="utf-8-sig").splitlines()
             except OSError as exc:
                 raise InputError(
                     f"{self.key_file}: cannot read the API key file ({exc.strerror})"
+                ) from None
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{self.key_file}: the API key file must be UTF-8 text (byte {exc.start} is "
+                    "not); write one key per line"
                 ) from None
             for n, line in enumerate(lines, start=1):
                 key = line.strip()
@@ -165,7 +171,9 @@ class _Strict(BaseModel):
 class CandidateAnswers(_Strict):
     """One candidate's answers."""
 
-    candidate_id: str | int = Field(description="Unique id of the candidate in this request.")
+    candidate_id: StrictStr | StrictInt = Field(
+        description="Unique id of the candidate in this request (a string or an integer)."
+    )
     answers: dict[str, AnswerValue] = Field(
         description=(
             "Item id -> answer: a whole number on the questionnaire's response scale, or "
@@ -238,10 +246,10 @@ class RankRequest(ScoreRequest):
 class ChartRequest(ScoreRequest):
     """A radar chart of one candidate (optionally with up to 4 others overlaid)."""
 
-    candidate_id: str | None = Field(
+    candidate_id: StrictStr | StrictInt | None = Field(
         default=None, description="The candidate to draw (default: the only candidate)."
     )
-    compare: list[str] = Field(
+    compare: list[StrictStr | StrictInt] = Field(
         default=[], description="Other candidates to overlay (a grid above 5 in all)."
     )
     role: RoleRef | None = None
@@ -252,7 +260,7 @@ class ChartRequest(ScoreRequest):
 class ReportRequest(ScoreRequest):
     """A one-page candidate report for a role."""
 
-    candidate_id: str | None = Field(
+    candidate_id: StrictStr | StrictInt | None = Field(
         default=None, description="The candidate of the report (default: the only candidate)."
     )
     role: RoleRef
@@ -358,7 +366,8 @@ def _record(c: CandidateAnswers) -> dict[str, Any]:
 
 
 def _unprocessable(field: str, message: str) -> RequestValidationError:
-    loc = ("body", *field.split(".")) if field else ("body",)
+    parts = [int(p) if p.isdigit() else p for p in field.split(".")] if field else []
+    loc = ("body", *parts)
     return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message}])
 
 
@@ -440,8 +449,9 @@ class _Service:
             )
         return result, warnings
 
-    def pick(self, result: ScoreResult, candidate_id: str | None, field: str) -> str:
+    def pick(self, result: ScoreResult, wanted: str | int | None, field: str) -> str:
         ids = result.candidate_ids
+        candidate_id = None if wanted is None else str(wanted)
         if candidate_id is None:
             if len(ids) != 1:
                 raise _unprocessable(
@@ -476,37 +486,51 @@ async def _run(work: Callable[[], Response], size: int) -> Response:
     return await run_in_threadpool(work)
 
 
+def _found(catalogue: Mapping[str, _T], key: str, noun: str) -> _T:
+    """A bundled questionnaire or role by id, or 404."""
+    if key not in catalogue:
+        raise HTTPException(404, f"no {noun} {key!r}; bundled: {', '.join(sorted(catalogue))}")
+    return catalogue[key]
+
+
 def _json(doc: Mapping[str, Any]) -> Response:
     body = json.dumps(doc, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     return Response(body.encode("utf-8"), media_type="application/json")
 
 
 def _negotiate(request: Request, offers: Sequence[str]) -> str:
-    """The first of ``offers`` (server preference) that the Accept header allows, by
-    q-value; a missing Accept, or ``*/*``, gives the first offer. 406 if none."""
+    """The offer the Accept header rates highest (ties: the server's order in ``offers``).
+
+    Each offer takes the quality of the most specific range that matches it (``type/sub``
+    over ``type/*`` over ``*/*``, RFC 9110 section 12.5.1), so ``image/png;q=0, */*``
+    refuses PNG. No Accept header means any offer; 406 when every offer is refused.
+    """
     header = request.headers.get("accept", "")
     if not header.strip():
         return offers[0]
-    best: tuple[float, int] | None = None
-    chosen: str | None = None
+    ranges: list[tuple[str, float]] = []
     for part in header.split(","):
         fields = [f.strip() for f in part.split(";")]
-        media = fields[0].lower()
         q = 1.0
         for f in fields[1:]:
-            if f.startswith("q="):
+            if f.lower().startswith("q="):
                 try:
                     q = float(f[2:])
                 except ValueError:
                     q = 0.0
-        if q <= 0:
-            continue
-        for rank, offer in enumerate(offers):
-            kind = offer.split("/")[0]
-            if media in (offer, "*/*", f"{kind}/*"):
-                key = (q, -rank)
-                if best is None or key > best:
-                    best, chosen = key, offer
+        ranges.append((fields[0].lower(), q))
+    best: tuple[float, int] | None = None
+    chosen: str | None = None
+    for rank, offer in enumerate(offers):
+        kind = offer.split("/")[0]
+        quality = None
+        for media in (offer, f"{kind}/*", "*/*"):  # most specific first
+            matches = [q for m, q in ranges if m == media]
+            if matches:
+                quality = max(matches)
+                break
+        if quality is not None and quality > 0 and (best is None or (quality, -rank) > best):
+            best, chosen = (quality, -rank), offer
     if chosen is None:
         raise HTTPException(406, f"cannot produce any of {header!r}; available: {list(offers)}")
     return chosen
@@ -552,12 +576,7 @@ class _Guard:
         root = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        if (
-            path.startswith("/v1/")
-            and path not in PUBLIC_PATHS
-            and scope.get("method") != "OPTIONS"  # CORS preflight carries no credentials
-            and not self._authorized(headers)
-        ):
+        if path.startswith("/v1/") and path not in PUBLIC_PATHS and not self._authorized(headers):
             await JSONResponse(
                 {"detail": "missing or invalid API key"},
                 401,
@@ -712,10 +731,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     def questionnaire(questionnaire_id: str) -> Questionnaire:
         """One bundled questionnaire: scales, items, response scale."""
-        q = service.catalogue.questionnaires.get(questionnaire_id)
-        if q is None:
-            raise HTTPException(404, f"no questionnaire {questionnaire_id!r}")
-        return q
+        return _found(service.catalogue.questionnaires, questionnaire_id, "questionnaire")
 
     @app.get("/v1/roles", tags=["catalogue"], responses=_error_responses(401))
     def roles() -> list[RoleSummaryOut]:
@@ -734,10 +750,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     def role(role_id: str) -> Role:
         """One bundled role: weights, minimums, target and rationale."""
-        r = service.catalogue.roles.get(role_id)
-        if r is None:
-            raise HTTPException(404, f"no role {role_id!r}")
-        return r
+        return _found(service.catalogue.roles, role_id, "role")
 
     scoring_errors = _error_responses(401, 413)
 
@@ -872,6 +885,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             return Response(render_html(doc, result, role_obj), media_type="text/html")
 
     _declare_report_schema(app)
+    app.add_middleware(_Guard, max_body_bytes=st.max_body_bytes, digests=digests)
+    # CORS outside the guard: preflights are answered without a key, and the guard's own
+    # 401/413/500 responses carry the CORS headers a browser needs to read them.
     if st.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -881,7 +897,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(_Guard, max_body_bytes=st.max_body_bytes, digests=digests)
     return app
 
 
