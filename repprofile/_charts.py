@@ -40,6 +40,7 @@ import io
 import math
 import os
 import textwrap
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -345,7 +346,7 @@ def _draw_profiles(
                 facecolor=colour,
                 alpha=0.18,
                 linewidth=0.0,
-                label=f"_ci {label}",
+                label=f"_ci {drawable(label)}",
                 zorder=2.6,
             )
             band.set_visible(path is not None)
@@ -359,7 +360,7 @@ def _draw_profiles(
             linewidth=2.0,
             marker=_MARKERS[k],
             markersize=markersize,
-            label=label,
+            label=drawable(label),
             zorder=3.0 + 0.1 * k,
             clip_on=False,
         )
@@ -412,8 +413,30 @@ def _subtitle(data: _RadarData, width: int = 1000) -> str:
     return text if len(text) <= width else "\n".join(parts)
 
 
+@functools.lru_cache(maxsize=1)
+def _chart_font() -> Any:
+    from matplotlib import font_manager
+
+    path = font_manager.findfont(font_manager.FontProperties(family=STYLE["font.family"]))
+    return font_manager.get_font(path)
+
+
+def drawable(text: str) -> str:
+    """``text`` with every character the chart font cannot draw (control characters,
+    scripts DejaVu Sans lacks) replaced by U+FFFD, so that a candidate id from any
+    system renders, visibly marked, instead of a missing glyph and a warning."""
+    font = _chart_font()
+    return "".join(
+        ch
+        if ch == "\n" or (unicodedata.category(ch)[0] != "C" and font.get_char_index(ord(ch)))
+        else "\ufffd"
+        for ch in text
+    )
+
+
 def _ids_title(ids: Sequence[str]) -> str:
     """Candidate id(s) on one line, or two balanced lines when long."""
+    ids = [drawable(i) for i in ids]
     text = ", ".join(ids)
     if len(text) > 48 and len(ids) > 1:
         half = math.ceil(len(ids) / 2)
@@ -682,7 +705,7 @@ def radar_grid(
             )
             ci_any = ci_any or any(b.get_visible() for b in artists.bands)
             first = first or artists
-            ax.set_title(cid, pad=18.0, fontsize=10.0)
+            ax.set_title(drawable(cid), pad=18.0, fontsize=10.0)
         assert first is not None
         handles, labels = _legend_handles(first, data, show_ci_entry=ci_any)
         labels[0] = _ONE_LABEL
@@ -823,7 +846,7 @@ class RadarRenderer:
         row = data.row(candidate_id)
         a = self._artists
         a.lines[0].set_data(*_closed(data.theta, data.values(row)))
-        a.lines[0].set_label(candidate_id)
+        a.lines[0].set_label(drawable(candidate_id))
         if a.bands:
             path = _band_path(data.theta, *data.interval(row))
             a.bands[0].set_visible(path is not None)

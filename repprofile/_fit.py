@@ -57,10 +57,11 @@ def _logistic(x: Array) -> Array:
 
 def fit_to_composite(fit_value: float) -> float:
     """The composite whose fit is ``fit_value`` (inverse of the 0-100 transform)."""
-    p = fit_value / 100.0
-    if not 0.0 < p < 1.0:
+    if not 0.0 < fit_value < 100.0:
         raise ValueError(f"a fit cut must be strictly between 0 and 100, got {fit_value}")
-    return math.log(p / (1.0 - p)) / LOGISTIC_SCALE
+    # log(p / (1 - p)) with p = fit / 100, written so that no step rounds to 0 or 1
+    # (fit / 100 is 1.0 in floating point for a fit just below 100)
+    return (math.log(fit_value) - math.log(100.0 - fit_value)) / LOGISTIC_SCALE
 
 
 # --------------------------------------------------------------------------- JSON shapes

@@ -367,14 +367,14 @@ def render_pdf(report: CandidateReport, scores: ScoreResult, role: Role) -> byte
     import matplotlib
     from matplotlib.figure import Figure
 
-    from ._charts import _style, radar_chart
+    from ._charts import _style, drawable, radar_chart
 
     with _style():
         fig = Figure(figsize=(8.27, 11.69))
         fig.text(
             0.06,
             0.965,
-            f"Candidate report: {report.candidate_id}",
+            f"Candidate report: {drawable(report.candidate_id)}",
             fontsize=15,
             weight="bold",
             va="top",

@@ -151,10 +151,10 @@ class ServerSettings(BaseModel):
                 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
             )
         for where, key in sources:
-            if len(key) < MIN_KEY_LENGTH or any(ch.isspace() for ch in key):
+            if len(key) < MIN_KEY_LENGTH or any(ch.isspace() or ch == "," for ch in key):
                 raise InputError(
                     f"{where}: an API key must be at least {MIN_KEY_LENGTH} characters without "
-                    f"spaces, got {len(key)} characters instead"
+                    f"spaces or commas, got {len(key)} characters instead"
                 )
         return tuple(hashlib.sha256(k.encode("utf-8")).digest() for _, k in sources)
 
@@ -246,6 +246,9 @@ class RankRequest(ScoreRequest):
 class ChartRequest(ScoreRequest):
     """A radar chart of one candidate (optionally with up to 4 others overlaid)."""
 
+    candidates: list[CandidateAnswers] = Field(
+        min_length=1, description="The candidates (the one to draw among them)."
+    )
     candidate_id: StrictStr | StrictInt | None = Field(
         default=None, description="The candidate to draw (default: the only candidate)."
     )
@@ -260,6 +263,9 @@ class ChartRequest(ScoreRequest):
 class ReportRequest(ScoreRequest):
     """A one-page candidate report for a role."""
 
+    candidates: list[CandidateAnswers] = Field(
+        min_length=1, description="The candidates (the one of the report among them)."
+    )
     candidate_id: StrictStr | StrictInt | None = Field(
         default=None, description="The candidate of the report (default: the only candidate)."
     )
@@ -321,6 +327,20 @@ class Health(BaseModel):
     version: str
 
 
+class ValidationProblem(BaseModel):
+    """One problem with the request: where (``loc``), what (``msg``) and its kind."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrors(BaseModel):
+    """HTTP 422: every problem found in the request."""
+
+    detail: list[ValidationProblem]
+
+
 class ErrorMessage(BaseModel):
     """An error: what went wrong and how to fix it."""
 
@@ -335,7 +355,15 @@ def _error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         406: "None of the media types in Accept can be produced.",
         413: "Request body or batch larger than the server's limit.",
     }
-    return {c: {"model": ErrorMessage, "description": text[c]} for c in codes}
+    out: dict[int | str, dict[str, Any]] = {
+        c: {"model": ErrorMessage, "description": text[c]} for c in codes if c != 422
+    }
+    if 422 in codes:
+        out[422] = {
+            "model": ValidationErrors,
+            "description": "A malformed body, or an unknown id (see docs/server.md).",
+        }
+    return out
 
 
 def _with_200(ok: dict[str, Any], *codes: int) -> dict[int | str, dict[str, Any]]:
@@ -478,12 +506,20 @@ INLINE_CANDIDATES = 20  # smaller batches are scored on the event loop, larger i
 
 async def _run(work: Callable[[], Response], size: int) -> Response:
     """Run ``work`` inline when it is small (a thread hop would cost more than the
-    work), else in the thread pool so that the event loop keeps serving."""
+    work), else in the thread pool so that the event loop keeps serving. A library
+    error about the input (:class:`RepprofileError`) is the client's: 422."""
+
+    def guarded() -> Response:
+        try:
+            return work()
+        except RepprofileError as exc:
+            raise _unprocessable("", str(exc)) from None
+
     if size <= INLINE_CANDIDATES:
-        return work()
+        return guarded()
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(guarded)
 
 
 def _found(catalogue: Mapping[str, _T], key: str, noun: str) -> _T:
@@ -491,6 +527,35 @@ def _found(catalogue: Mapping[str, _T], key: str, noun: str) -> _T:
     if key not in catalogue:
         raise HTTPException(404, f"no {noun} {key!r}; bundled: {', '.join(sorted(catalogue))}")
     return catalogue[key]
+
+
+_Request = TypeVar("_Request", bound=BaseModel)
+
+
+async def _parse(request: Request, model: type[_Request]) -> _Request:
+    """The request body as ``model``, validated from the JSON text in strict mode (no
+    coercion: ``true`` is not 1, ``"0.5"`` is not a number, ``0`` is not a date), or a 422
+    naming every problem (the same shape as FastAPI's)."""
+    raw = await request.body()
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        errors = [
+            {"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        try:  # only to name the candidates in the messages
+            doc = json.loads(raw)
+        except ValueError:
+            doc = None
+        raise RequestValidationError(errors, body=doc) from None
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI requestBody of an endpoint that parses ``model`` itself (see
+    :func:`_openapi`, which adds the schema to the components)."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
 def _json(doc: Mapping[str, Any]) -> Response:
@@ -752,16 +817,18 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         """One bundled role: weights, minimums, target and rationale."""
         return _found(service.catalogue.roles, role_id, "role")
 
-    scoring_errors = _error_responses(401, 413)
+    scoring_errors = _error_responses(401, 413, 422)
 
     @app.post(
         "/v1/score",
         tags=["scoring"],
+        openapi_extra=_body_doc(ScoreRequest),
         response_model=ScoreResponse,
         responses=scoring_errors,
     )
-    async def score(req: ScoreRequest) -> Response:
+    async def score(request: Request) -> Response:
         """Score a batch. Rejected candidates are listed in `errors` (HTTP 200)."""
+        req = await _parse(request, ScoreRequest)
 
         def work() -> Response:
             result, warnings = service.score(req)
@@ -772,12 +839,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.post(
         "/v1/fit",
         tags=["scoring"],
+        openapi_extra=_body_doc(FitRequest),
         response_model=FitResponse,
         responses=scoring_errors,
     )
-    async def fit_(req: FitRequest) -> Response:
+    async def fit_(request: Request) -> Response:
         """Every scored candidate's fit for each role, and their best role."""
         from ._fit import fit, fit_report
+
+        req = await _parse(request, FitRequest)
 
         def work() -> Response:
             result, warnings = service.score(req)
@@ -791,12 +861,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.post(
         "/v1/rank",
         tags=["scoring"],
+        openapi_extra=_body_doc(RankRequest),
         response_model=RankResponse,
         responses=scoring_errors,
     )
-    async def rank_(req: RankRequest) -> Response:
+    async def rank_(request: Request) -> Response:
         """Scored candidates ranked by fit for one role, best first."""
         from ._fit import fit, rank
+
+        req = await _parse(request, RankRequest)
 
         def work() -> Response:
             result, warnings = service.score(req)
@@ -815,40 +888,55 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.post(
         "/v1/chart",
         tags=["documents"],
+        openapi_extra=_body_doc(ChartRequest),
         response_class=Response,
-        responses=_with_200({"content": media, "description": "The chart."}, 401, 406, 413),
+        responses=_with_200({"content": media, "description": "The chart."}, 401, 406, 413, 422),
     )
-    def chart(req: ChartRequest, request: Request) -> Response:
+    async def chart(request: Request) -> Response:
         """A radar chart: PNG, or SVG when `Accept: image/svg+xml`."""
         from ._charts import _figure_bytes, radar_chart, radar_grid
 
+        req = await _parse(request, ChartRequest)
         fmt = _negotiate(request, ("image/png", "image/svg+xml"))
-        result, _ = service.score(req)
-        ids = [service.pick(result, req.candidate_id, "candidate_id")]
-        for i, cid in enumerate(req.compare):
-            if cid not in ids:
-                ids.append(service.pick(result, cid, f"compare.{i}"))
-        role_obj = (
-            service.role(req.role, result.questionnaire, "role") if req.role is not None else None
-        )
-        with service.render_lock:
-            if len(ids) > 5:
-                fig = radar_grid(result, ids, role=role_obj, metric=req.metric, show_ci=req.show_ci)
-            else:
-                ax = radar_chart(
-                    result,
-                    ids if len(ids) > 1 else ids[0],
-                    role=role_obj,
-                    metric=req.metric,
-                    show_ci=req.show_ci,
+
+        def work() -> Response:
+            result, _ = service.score(req)
+            if req.metric == "percentile" and result.norms is None:
+                raise _unprocessable(
+                    "metric", "metric 'percentile' needs 'norms'; send a norm table or use 'pomp'"
                 )
-                fig = ax.get_figure(root=True)  # type: ignore[assignment]
-            data = _figure_bytes(fig, "png" if fmt == "image/png" else "svg")
-        return Response(data, media_type=fmt)
+            ids = [service.pick(result, req.candidate_id, "candidate_id")]
+            for i, cid in enumerate(req.compare):
+                if str(cid) not in ids:
+                    ids.append(service.pick(result, cid, f"compare.{i}"))
+            role_obj = (
+                service.role(req.role, result.questionnaire, "role")
+                if req.role is not None
+                else None
+            )
+            with service.render_lock:
+                if len(ids) > 5:
+                    fig = radar_grid(
+                        result, ids, role=role_obj, metric=req.metric, show_ci=req.show_ci
+                    )
+                else:
+                    ax = radar_chart(
+                        result,
+                        ids if len(ids) > 1 else ids[0],
+                        role=role_obj,
+                        metric=req.metric,
+                        show_ci=req.show_ci,
+                    )
+                    fig = ax.get_figure(root=True)  # type: ignore[assignment]
+                data = _figure_bytes(fig, "png" if fmt == "image/png" else "svg")
+            return Response(data, media_type=fmt)
+
+        return await _run(work, INLINE_CANDIDATES + 1)  # rendering: always in a thread
 
     @app.post(
         "/v1/report",
         tags=["documents"],
+        openapi_extra=_body_doc(ReportRequest),
         response_class=Response,
         responses=_with_200(
             {
@@ -864,27 +952,35 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             401,
             406,
             413,
+            422,
         ),
     )
-    def report(req: ReportRequest, request: Request) -> Response:
+    async def report(request: Request) -> Response:
         """A one-page candidate report for a role: PDF (default), HTML or JSON by `Accept`."""
         from ._fit import fit
         from ._report import candidate_report, render_html, render_pdf
 
+        req = await _parse(request, ReportRequest)
         kind = _negotiate(request, ("application/pdf", "text/html", "application/json"))
-        result, _ = service.score(req)
-        cid = service.pick(result, req.candidate_id, "candidate_id")
-        role_obj = service.role(req.role, result.questionnaire, "role")
-        fitted = fit(result, role_obj, cut=req.cut)
-        doc = candidate_report(result, cid, role_obj, date=req.date, cut=req.cut, fit_result=fitted)
-        if kind == "application/json":
-            return Response(doc.model_dump_json(), media_type=kind)
-        with service.render_lock:
-            if kind == "application/pdf":
-                return Response(render_pdf(doc, result, role_obj), media_type=kind)
-            return Response(render_html(doc, result, role_obj), media_type="text/html")
 
-    _declare_report_schema(app)
+        def work() -> Response:
+            result, _ = service.score(req)
+            cid = service.pick(result, req.candidate_id, "candidate_id")
+            role_obj = service.role(req.role, result.questionnaire, "role")
+            fitted = fit(result, role_obj, cut=req.cut)
+            doc = candidate_report(
+                result, cid, role_obj, date=req.date, cut=req.cut, fit_result=fitted
+            )
+            if kind == "application/json":
+                return Response(doc.model_dump_json(), media_type=kind)
+            with service.render_lock:
+                if kind == "application/pdf":
+                    return Response(render_pdf(doc, result, role_obj), media_type=kind)
+                return Response(render_html(doc, result, role_obj), media_type="text/html")
+
+        return await _run(work, INLINE_CANDIDATES + 1)  # rendering: always in a thread
+
+    _declare_report_schema(app, service.catalogue)
     app.add_middleware(_Guard, max_body_bytes=st.max_body_bytes, digests=digests)
     # CORS outside the guard: preflights are answered without a key, and the guard's own
     # 401/413/500 responses carry the CORS headers a browser needs to read them.
@@ -900,8 +996,48 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     return app
 
 
-def _declare_report_schema(app: FastAPI) -> None:
-    """Put CandidateReport into the OpenAPI components (the report's JSON form)."""
+_REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    ScoreRequest,
+    FitRequest,
+    RankRequest,
+    ChartRequest,
+    ReportRequest,
+)
+
+
+def _add_components(
+    components: dict[str, Any], models: Sequence[type[BaseModel]], suffix: str
+) -> None:
+    """Add the validation-mode schemas of ``models`` (and what they reference) to the
+    OpenAPI components. A referenced schema whose name is taken by a different one (the
+    response form of the same model) is added as ``name + suffix``."""
+    from pydantic.json_schema import models_json_schema
+
+    _, doc = models_json_schema(
+        [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+    )
+    defs: dict[str, Any] = doc.get("$defs", {})
+    rename = {n: n + suffix for n, d in defs.items() if n in components and components[n] != d}
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: fix(v) for k, v in node.items()}
+            ref = out.get("$ref")
+            if isinstance(ref, str) and ref.rsplit("/", 1)[-1] in rename:
+                out["$ref"] = "#/components/schemas/" + rename[ref.rsplit("/", 1)[-1]]
+            return out
+        if isinstance(node, list):
+            return [fix(v) for v in node]
+        return node
+
+    for name, schema in defs.items():
+        components[rename.get(name, name)] = fix(schema)
+
+
+def _declare_report_schema(app: FastAPI, catalogue: _Catalogue) -> None:
+    """The OpenAPI document: FastAPI's, plus the bearer-key scheme, the request bodies
+    (validated by :func:`_parse`), CandidateReport (the report's JSON form), and the
+    bundled ids as enums, so that a client sees which ids exist."""
     from fastapi.openapi.utils import get_openapi
 
     from ._report import CandidateReport
@@ -927,15 +1063,34 @@ def _declare_report_schema(app: FastAPI) -> None:
                     for op in operations.values():
                         op["security"] = [{"apiKey": []}]
             components = schema["components"].setdefault("schemas", {})
-            report_schema = CandidateReport.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
-            components.update(report_schema.pop("$defs", {}))
-            components["CandidateReport"] = report_schema
+            _add_components(components, [*_REQUEST_MODELS, CandidateReport], "Input")
+            ids = {
+                "questionnaire": sorted(catalogue.questionnaires),
+                "role": sorted(catalogue.roles),
+                "norms": sorted(catalogue.norms),
+            }
+            for model in _REQUEST_MODELS:
+                props = components[model.__name__]["properties"]
+                props["questionnaire"]["enum"] = ids["questionnaire"]
+                for field, kind in (("norms", "norms"), ("role", "role"), ("roles", "role")):
+                    if field in props:
+                        _enum_strings(props[field], ids[kind])
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _enum_strings(node: Any, values: list[str]) -> None:
+    """Give every plain string alternative below ``node`` an enum of ``values``."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "format" not in node:
+            node["enum"] = values
+        for v in node.values():
+            _enum_strings(v, values)
+    elif isinstance(node, list):
+        for v in node:
+            _enum_strings(v, values)
 
 
 def app_from_env() -> FastAPI:

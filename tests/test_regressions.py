@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,33 @@ def test_float32_error_value_is_shown_as_written() -> None:
     r = repprofile.score(q, np.array([[0.1, 2.0]], dtype=np.float32))
     assert r.errors[0].value == 0.1
     assert "answer 0.1 is outside" in r.errors[0].message
+
+
+def test_a_fit_cut_just_below_100_or_just_above_0_has_a_composite() -> None:
+    # 99.99999999999999 / 100 rounds to 1.0; the logit must not go through that quotient
+    # (found by the schemathesis run: POST /v1/report with that cut was a 500).
+    from repprofile._fit import LOGISTIC_SCALE, fit_to_composite
+
+    assert fit_to_composite(99.99999999999999) == pytest.approx(
+        (math.log(99.99999999999999) - math.log(1.4210854715202004e-14)) / LOGISTIC_SCALE
+    )
+    assert fit_to_composite(5e-324) == pytest.approx(
+        (math.log(5e-324) - math.log(100.0)) / LOGISTIC_SCALE
+    )
+    assert fit_to_composite(50.0) == 0.0
+    assert fit_to_composite(90.0) == pytest.approx(math.log(9.0) / LOGISTIC_SCALE, rel=1e-15)
+
+
+def test_a_candidate_id_the_chart_font_cannot_draw_renders_marked_and_without_warnings() -> None:
+    # A control character (U+008D) and a CJK character (not in DejaVu Sans) in an id
+    # were a matplotlib "Glyph missing" warning, so a 500 in the HTTP API under -W error
+    # (found by the schemathesis run). They are drawn as U+FFFD instead.
+    from repprofile._charts import _figure_bytes, drawable, radar_chart
+
+    assert drawable("a\x8db\u4e2dé\n") == "a\ufffdb\ufffdé\n"
+    q = repprofile.load_questionnaire("rep-types")
+    cid = "x\x8d\u4e2d"
+    result = repprofile.score(q, {i: 3 for i in q.item_ids}, candidate_ids=[cid])
+    ax = radar_chart(result, cid)
+    assert ax.get_title() == "x\ufffd\ufffd"
+    assert _figure_bytes(ax.get_figure(root=True), "png")[:4] == b"\x89PNG"  # type: ignore[arg-type]

@@ -9,8 +9,9 @@ every request:
   the body matches the documented schema, headers conform. A failure of the data checks
   below cannot hide one of these.
 * ``test_schemathesis_default_checks``: every check schemathesis runs by default, which
-  adds that schema-invalid requests are rejected (4xx), schema-valid ones are accepted,
-  and that the API does not ignore authentication.
+  adds that schema-invalid requests are rejected (4xx) and that the API does not ignore
+  authentication; all but the check that every schema-valid request is accepted (see
+  the test for why).
 
 The runs are deterministic (``derandomize=True``, no example database) and bounded by
 ``max_examples`` per operation, so a failure here reproduces on every run: it is a bug
@@ -28,6 +29,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -50,7 +52,7 @@ RESPONSE_CHECKS: list[CheckFunction] = [
 ]
 
 BOUNDED = settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     database=None,
@@ -76,4 +78,9 @@ def test_responses_conform_to_the_contract(case: Case) -> None:
 @every_operation
 @BOUNDED
 def test_schemathesis_default_checks(case: Case) -> None:
-    case.call_and_validate(headers=AUTH)
+    # Every default check but positive_data_acceptance: a body can match the schema and
+    # still be refused with a documented 422, by rules a JSON schema cannot state (a
+    # role object whose weights are all zero, a norm table for another questionnaire
+    # version, a chart of a candidate the request does not contain or whose answers
+    # were rejected, percentiles without norms).
+    case.call_and_validate(headers=AUTH, excluded_checks=[positive_data_acceptance])
