@@ -391,6 +391,8 @@ class NormedScores:
         difference score, e.g. Crocker & Algina 1986). Null without norms and
         reliabilities, or without a secondary type.
         """
+        if not self.has_norms:  # no z scores: every label is null
+            return np.full(rows.shape[0], None, dtype=object)
         ok = (first >= 0) & (second >= 0)
         f = np.where(ok, first, 0)
         g = np.where(ok, second, 0)

@@ -468,8 +468,15 @@ class ScoreResult:
         order = self._type_order[rows]
         names: list[str | None] = [*self.scale_ids, None]
         nd = self.normed
+        nothing = [[None] * len(self.scale_ids)] * rows.size  # read-only rows of nulls
+        no_sem = not np.isfinite(nd.sem).any()
         extra = {
-            name: _nan_to_none(getattr(nd, name)[rows], as_int=name in ("sten", "stanine"))
+            name: (
+                nothing  # known to be all NaN: skip the conversion
+                if (not nd.has_norms and name not in ("ci_low", "ci_high"))
+                or (no_sem and name in ("ci_low", "ci_high"))
+                else _nan_to_none(getattr(nd, name)[rows], as_int=name in ("sten", "stanine"))
+            )
             for name in _NORMED_FIELDS
         }
         sem = [_f(v) for v in nd.sem]
