@@ -3,7 +3,8 @@
 The public API is exactly the names in ``__all__``; everything else lives in private
 ``_modules`` and may change without notice. Names are imported on first use (PEP 562),
 so ``import repprofile`` and the command line start fast; ``from repprofile import
-score`` works as usual.
+score`` works as usual. ``create_app`` and ``ServerSettings`` need the ``server`` extra
+(FastAPI), imported only when they are used.
 """
 
 import importlib as _importlib
@@ -60,6 +61,8 @@ if _typing.TYPE_CHECKING:
     from ._scoring import ScaleScore as ScaleScore
     from ._scoring import ScoreResult as ScoreResult
     from ._scoring import score as score
+    from ._server import ServerSettings as ServerSettings
+    from ._server import create_app as create_app
 
 _LAZY = {
     "AuditResult": "._audit",
@@ -91,8 +94,10 @@ _LAZY = {
     "ScaleReliability": "._reliability",
     "ScaleScore": "._scoring",
     "ScoreResult": "._scoring",
+    "ServerSettings": "._server",
     "build_norms": "._norms",
     "calibrate": "._calibrate",
+    "create_app": "._server",
     "candidate_report": "._report",
     "fit": "._fit",
     "fit_many": "._fit",
@@ -141,11 +146,13 @@ __all__ = [
     "ScaleReliability",
     "ScaleScore",
     "ScoreResult",
+    "ServerSettings",
     "__version__",
     "audit",
     "build_norms",
     "calibrate",
     "candidate_report",
+    "create_app",
     "fit",
     "fit_many",
     "list_questionnaires",

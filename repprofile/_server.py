@@ -746,8 +746,14 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     Examples
     --------
-    Run it under any ASGI server, e.g. ``uvicorn --factory repprofile._server:app_from_env``,
-    or ``repprofile serve``.
+    ``repprofile serve`` runs it under uvicorn. Any ASGI server can call this factory,
+    which reads the settings from the environment:
+    ``uvicorn --factory repprofile:create_app``.
+
+    >>> import repprofile
+    >>> app = repprofile.create_app(repprofile.ServerSettings(api_keys=("k" * 32,)))
+    >>> sorted(r.path for r in app.routes if r.path.startswith("/v1/"))[:2]
+    ['/v1/chart', '/v1/fit']
     """
     st = settings if settings is not None else ServerSettings.from_env()
     digests = st.key_digests()

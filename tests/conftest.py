@@ -61,3 +61,20 @@ def bfi() -> repprofile.Questionnaire:
 @pytest.fixture(scope="session")
 def bfi_answers(bfi: repprofile.Questionnaire) -> repprofile.AnswerSet:
     return repprofile.read_answers(REFERENCE / "bfi.csv", bfi)
+
+
+# Every path of the HTTP API (tests/test_server*.py): the OpenAPI document lists exactly these.
+API_PATHS = frozenset(
+    {
+        "/v1/health",
+        "/v1/questionnaires",
+        "/v1/questionnaires/{questionnaire_id}",
+        "/v1/roles",
+        "/v1/roles/{role_id}",
+        "/v1/score",
+        "/v1/fit",
+        "/v1/rank",
+        "/v1/chart",
+        "/v1/report",
+    }
+)

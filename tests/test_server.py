@@ -54,6 +54,8 @@ from repprofile._server import (
     create_app,
 )
 
+from .conftest import API_PATHS
+
 KEY = "test-key-0123456789-abcdef"
 KEY2 = "second-key-ABCDEFGHIJKLMNOP"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -523,18 +525,7 @@ def test_openapi_and_docs_are_open_and_declare_the_bearer_key(client: TestClient
     }
     assert "CandidateReport" in schema["components"]["schemas"]
     paths = schema["paths"]
-    assert set(paths) == {
-        "/v1/health",
-        "/v1/questionnaires",
-        "/v1/questionnaires/{questionnaire_id}",
-        "/v1/roles",
-        "/v1/roles/{role_id}",
-        "/v1/score",
-        "/v1/fit",
-        "/v1/rank",
-        "/v1/chart",
-        "/v1/report",
-    }
+    assert set(paths) == API_PATHS
     for path, operations in paths.items():
         for op in operations.values():
             assert ("security" in op) is (path != "/v1/health"), path

@@ -35,6 +35,8 @@ import repprofile
 from repprofile._fit import fit_report
 from repprofile._questionnaire import bundled_dir
 
+from .conftest import API_PATHS
+
 SCRIPT = Path(sys.executable).parent / "repprofile"
 KEY = "live-test-key-0123456789abcdef"
 OTHER_KEY = "some-other-key-0123456789abcdef"
@@ -268,18 +270,7 @@ def test_health_needs_no_key(server: Server) -> None:
 
 def test_openapi_document_lists_every_endpoint(server: Server) -> None:
     doc = call(server, "GET", "/openapi.json", key=None).json()
-    assert set(doc["paths"]) == {
-        "/v1/health",
-        "/v1/questionnaires",
-        "/v1/questionnaires/{questionnaire_id}",
-        "/v1/roles",
-        "/v1/roles/{role_id}",
-        "/v1/score",
-        "/v1/fit",
-        "/v1/rank",
-        "/v1/chart",
-        "/v1/report",
-    }
+    assert set(doc["paths"]) == API_PATHS
 
 
 def test_questionnaires_list(server: Server) -> None:
