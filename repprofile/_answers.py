@@ -109,15 +109,41 @@ def _expected(q: Questionnaire) -> str:
     return q.response_scale.describe() + ", or blank/null for a missing answer"
 
 
+_SHOWN = 80  # characters of a rejected value quoted back (a value can be huge)
+MAX_ERRORS_PER_CANDIDATE = 10  # answer problems listed per candidate; the rest are counted
+
+
+def _more_problems(candidate_id: str | None, n: int) -> CandidateError:
+    return CandidateError(
+        candidate_id=candidate_id,
+        item_id=None,
+        value=None,
+        message=(
+            f"and {n} more problem(s) with this candidate's answers; only the first "
+            f"{MAX_ERRORS_PER_CANDIDATE} are listed"
+        ),
+    )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
 def _json_value(value: Any) -> JSONScalar:
-    if value is None or isinstance(value, str | bool | int):
+    """A rejected value as it is reported: JSON scalars as they are (long text clipped),
+    anything else as its clipped repr."""
+    if isinstance(value, str):
+        return _clip(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        return f"an integer of {value.bit_length()} bits"  # str() of it may be refused
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float | np.floating):
         f = float(value)
         return f if math.isfinite(f) else str(f)
     if isinstance(value, np.integer):
         return int(value)
-    return repr(value)
+    return _clip(repr(value))
 
 
 def _coerce_number(value: Any) -> float | None:
@@ -273,6 +299,8 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
             )
             rejected = True
             answers = {}
+        listed = 0  # answer problems of this record reported so far
+        unlisted = 0
         for item_id, value in answers.items():
             j = col.get(item_id)
             kind = type(value)
@@ -280,6 +308,15 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
                 row[j] = value  # the common case: a plain number
                 continue
             j = col.get(str(item_id))
+            number = _coerce_number(value) if j is not None else None
+            if j is not None and number is not None:
+                row[j] = number
+                continue
+            rejected = True
+            if listed == MAX_ERRORS_PER_CANDIDATE:  # enough to fix the record by
+                unlisted += 1
+                continue
+            listed += 1
             if j is None:
                 errors.append(
                     CandidateError(
@@ -287,26 +324,22 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
                         item_id=str(item_id),
                         value=_json_value(value),
                         message=(
-                            f"{item_id!r} is not an item of questionnaire {q.id!r} "
+                            f"{_clip(repr(item_id))} is not an item of questionnaire {q.id!r} "
                             f"{q.version}; check the questionnaire and the item ids"
                         ),
                     )
                 )
-                rejected = True
-                continue
-            number = _coerce_number(value)
-            if number is None:
+            else:
                 errors.append(
                     CandidateError(
                         candidate_id=cid_or_none,
                         item_id=str(item_id),
                         value=_json_value(value),
-                        message=f"answer {value!r} is not a number; expected {expected}",
+                        message=f"answer {_clip(repr(value))} is not a number; expected {expected}",
                     )
                 )
-                rejected = True
-                continue
-            row[j] = number
+        if unlisted:
+            errors.append(_more_problems(cid_or_none, unlisted))
         ids.append(cid)
         rows.append(row)
         bad.append(rejected)

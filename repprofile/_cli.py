@@ -854,6 +854,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         update["cors_origins"] = tuple(args.cors_origin)
     if args.no_docs:
         update["docs"] = False
+    if args.public_docs:
+        update["public_docs"] = True
     settings = ServerSettings.model_validate(base.model_dump() | update)
     settings.key_digests()  # no key, an unreadable key file or a short key: exit 2 now
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -877,6 +879,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=log_config,
         root_path=args.root_path,
+        limit_concurrency=args.limit_concurrency,
         access_log=args.log_level in ("info", "debug"),  # method, path, status: no bodies
         server_header=False,
     )
@@ -1208,6 +1211,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--root-path", default="", help="path prefix set by a reverse proxy")
     p.add_argument("--no-docs", action="store_true", help="serve neither /docs nor /openapi.json")
+    p.add_argument(
+        "--public-docs",
+        action="store_true",
+        help="serve /docs and /openapi.json without a key (default: they need one)",
+    )
+    p.add_argument(
+        "--limit-concurrency",
+        type=_positive_int,
+        metavar="N",
+        help="answer 503 beyond N requests in progress per worker (default: no limit)",
+    )
     p.add_argument(
         "--log-level",
         choices=["critical", "error", "warning", "info", "debug"],

@@ -32,6 +32,8 @@ from ._questionnaire import (
 
 __all__ = ["Role", "list_roles", "load_role"]
 
+MAX_WEIGHT = 1e6
+
 
 class Role(BaseModel):
     """A job role: how each scale weighs in the fit, hurdles and an ideal profile."""
@@ -61,6 +63,9 @@ class Role(BaseModel):
         problems = []
         if not any(w != 0 for w in self.weights.values()):
             problems.append("weights: at least one weight must be non-zero")
+        for sid, w in self.weights.items():
+            if abs(w) > MAX_WEIGHT:  # weights are relative; beyond this they overflow
+                problems.append(f"weights.{sid}: a weight from -1e6 to 1e6 is expected, got {w}")
         for field in ("minimums", "target"):
             for sid, v in getattr(self, field).items():
                 if not 0 <= v <= 100:

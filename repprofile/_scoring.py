@@ -32,7 +32,13 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from ._answers import AnswerSet, CandidateError, as_answer_set
+from ._answers import (
+    MAX_ERRORS_PER_CANDIDATE,
+    AnswerSet,
+    CandidateError,
+    _more_problems,
+    as_answer_set,
+)
 from ._errors import InputError
 from ._norms import NormedScores, NormTable, ReliabilityChoice, load_norms
 from ._quality import QualityFlag, QualityResult
@@ -718,7 +724,11 @@ def score(
     if kernel.bad_rows.size:
         expected = q.response_scale.describe()
         values = answers_set.values
+        per_row: dict[int, int] = {}
         for r, c in zip(kernel.bad_rows.tolist(), kernel.bad_cols.tolist(), strict=True):
+            per_row[r] = per_row.get(r, 0) + 1
+            if per_row[r] > MAX_ERRORS_PER_CANDIDATE:
+                continue  # counted below
             v = float(str(values.dtype.type(values[r, c])))  # shortest repr of its dtype
             shown: float | int | str = int(v) if v.is_integer() else v
             if not math.isfinite(v):
@@ -733,6 +743,11 @@ def score(
                     message=f"answer {shown!r} {problem}; expected {expected}",
                 )
             )
+        for r, n_bad in per_row.items():
+            if n_bad > MAX_ERRORS_PER_CANDIDATE:
+                errors.append(
+                    _more_problems(answers_set.candidate_id(r), n_bad - MAX_ERRORS_PER_CANDIDATE)
+                )
         scored[np.unique(kernel.bad_rows)] = False
     if not 0.0 < ci < 1.0:
         raise InputError(

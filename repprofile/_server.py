@@ -29,7 +29,17 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._answers import CandidateError
@@ -44,6 +54,7 @@ from ._version import __version__
 __all__ = ["ServerSettings", "create_app"]
 
 log = logging.getLogger("repprofile.server")
+_RENDER_LOCK = threading.Lock()  # matplotlib's style context is process-global
 _T = TypeVar("_T")
 
 MIN_KEY_LENGTH = 16
@@ -53,6 +64,11 @@ ENV_MAX_BODY = "REPPROFILE_MAX_BODY_BYTES"
 ENV_MAX_CANDIDATES = "REPPROFILE_MAX_CANDIDATES"
 ENV_CORS = "REPPROFILE_CORS_ORIGINS"
 ENV_DOCS = "REPPROFILE_DOCS"
+ENV_PUBLIC_DOCS = "REPPROFILE_PUBLIC_DOCS"
+MAX_ID_LENGTH = 256  # candidate and item ids
+MAX_ANSWERS = 1_000  # answers per candidate (rep-types has 77 items)
+MAX_COMPARE = 19  # other candidates on one chart (20 in all)
+MAX_ROLES = 20  # roles per fit request
 
 
 # --------------------------------------------------------------------------- settings
@@ -61,19 +77,23 @@ ENV_DOCS = "REPPROFILE_DOCS"
 class ServerSettings(BaseModel):
     """Configuration of the HTTP API.
 
-    Keys are never shown in ``repr`` and never logged. :meth:`from_env` reads the
+    Keys are secret strings: never shown in ``repr``, dumps or logs. :meth:`from_env` reads the
     ``REPPROFILE_*`` environment variables (how ``repprofile serve`` hands its options
     to every worker process).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    api_keys: tuple[str, ...] = Field(default=(), repr=False)
+    api_keys: tuple[SecretStr, ...] = Field(default=())
     key_file: Path | None = None
     max_body_bytes: int = Field(default=5_000_000, gt=0)
     max_candidates: int = Field(default=10_000, gt=0)
     cors_origins: tuple[str, ...] = ()
     docs: bool = True
+    public_docs: bool = Field(
+        default=False,
+        description="Serve /docs and /openapi.json without a key (default: they need one).",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
@@ -93,8 +113,9 @@ class ServerSettings(BaseModel):
         ):
             if env.get(name):
                 data[field] = env[name]
-        if env.get(ENV_DOCS):
-            data["docs"] = env[ENV_DOCS].strip().lower() not in ("0", "false", "no", "off")
+        for name, field in ((ENV_DOCS, "docs"), (ENV_PUBLIC_DOCS, "public_docs")):
+            if env.get(name):
+                data[field] = env[name].strip().lower() not in ("0", "false", "no", "off")
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -109,7 +130,8 @@ class ServerSettings(BaseModel):
             ENV_MAX_CANDIDATES: str(self.max_candidates),
             ENV_CORS: ",".join(self.cors_origins),
             ENV_DOCS: "1" if self.docs else "0",
-            ENV_KEYS: ",".join(self.api_keys),
+            ENV_PUBLIC_DOCS: "1" if self.public_docs else "0",
+            ENV_KEYS: ",".join(k.get_secret_value() for k in self.api_keys),
         }
         if self.key_file is not None:
             env[ENV_KEY_FILE] = str(self.key_file)
@@ -126,7 +148,8 @@ class ServerSettings(BaseModel):
             the key).
         """
         sources: list[tuple[str, str]] = [
-            (f"{ENV_KEYS} key {i}", k) for i, k in enumerate(self.api_keys, start=1)
+            (f"{ENV_KEYS} key {i}", k.get_secret_value())
+            for i, k in enumerate(self.api_keys, start=1)
         ]
         if self.key_file is not None:
             try:  # utf-8-sig: a byte-order mark (Windows editors) is not part of a key
@@ -161,34 +184,51 @@ class ServerSettings(BaseModel):
 
 # --------------------------------------------------------------------------- request models
 
-AnswerValue = int | float | bool | str | None
+CandidateId = (
+    Annotated[StrictStr, StringConstraints(max_length=MAX_ID_LENGTH)]
+    | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+)
+ItemId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class CandidateAnswers(_Strict):
     """One candidate's answers."""
 
-    candidate_id: StrictStr | StrictInt = Field(
+    candidate_id: CandidateId = Field(
         description="Unique id of the candidate in this request (a string or an integer)."
     )
-    answers: dict[str, AnswerValue] = Field(
+    answers: dict[ItemId, Any] = Field(
+        max_length=MAX_ANSWERS,
         description=(
             "Item id -> answer: a whole number on the questionnaire's response scale, or "
-            "null for a missing answer (never 0). Any other value rejects this candidate "
-            "only, with an entry in 'errors' naming the item, the value and what was "
-            "expected."
+            "null for a missing answer (never 0). Any other value (text, true, a list, a "
+            "number off the scale) rejects this candidate only, with an entry in 'errors' "
+            "naming the item, the value and what was expected."
         ),
         examples=[{"ctl01": 5, "ctl02": 4, "emp01": None}],
     )
     seconds: float | None = Field(
         default=None, description="Time the candidate took to answer, in seconds (optional)."
     )
-    item_seconds: dict[str, float | None] | None = Field(
-        default=None, description="Seconds per item; their sum is used when 'seconds' is absent."
+    item_seconds: dict[ItemId, float | None] | None = Field(
+        default=None,
+        max_length=MAX_ANSWERS,
+        description="Seconds per item; their sum is used when 'seconds' is absent.",
     )
+
+    @field_validator("answers")
+    @classmethod
+    def _nan_is_not_a_number(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        # JSON has no NaN; a NaN token must not pass as a missing answer. As text it is
+        # rejected for this candidate, like any other non-number.
+        for item, value in answers.items():
+            if type(value) is float and value != value:
+                answers[item] = "NaN"
+        return answers
 
 
 class ScoreRequest(_Strict):
@@ -228,7 +268,7 @@ Cut = Annotated[
 class FitRequest(ScoreRequest):
     """Score a batch and compute every candidate's fit for one or more roles."""
 
-    roles: list[RoleRef] = Field(min_length=1)
+    roles: list[RoleRef] = Field(min_length=1, max_length=MAX_ROLES)
     cut: Cut = 50.0
 
 
@@ -249,11 +289,13 @@ class ChartRequest(ScoreRequest):
     candidates: list[CandidateAnswers] = Field(
         min_length=1, description="The candidates (the one to draw among them)."
     )
-    candidate_id: StrictStr | StrictInt | None = Field(
+    candidate_id: CandidateId | None = Field(
         default=None, description="The candidate to draw (default: the only candidate)."
     )
-    compare: list[StrictStr | StrictInt] = Field(
-        default=[], description="Other candidates to overlay (a grid above 5 in all)."
+    compare: list[CandidateId] = Field(
+        default=[],
+        max_length=MAX_COMPARE,
+        description="Other candidates to overlay (a grid above 5 in all; at most 19).",
     )
     role: RoleRef | None = None
     metric: Literal["auto", "pomp", "percentile"] = "auto"
@@ -266,7 +308,7 @@ class ReportRequest(ScoreRequest):
     candidates: list[CandidateAnswers] = Field(
         min_length=1, description="The candidates (the one of the report among them)."
     )
-    candidate_id: StrictStr | StrictInt | None = Field(
+    candidate_id: CandidateId | None = Field(
         default=None, description="The candidate of the report (default: the only candidate)."
     )
     role: RoleRef
@@ -405,7 +447,7 @@ class _Service:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.catalogue = _Catalogue()
-        self.render_lock = threading.Lock()  # matplotlib's rc_context is process-global
+        self.render_lock = _RENDER_LOCK
 
     def questionnaire(self, qid: str) -> Questionnaire:
         q = self.catalogue.questionnaires.get(qid)
@@ -501,13 +543,14 @@ class _Service:
         return candidate_id
 
 
-INLINE_CANDIDATES = 20  # smaller batches are scored on the event loop, larger in a thread
+INLINE_BODY_BYTES = 16_384  # smaller requests are worked on the event loop, larger in a thread
 
 
-async def _run(work: Callable[[], Response], size: int) -> Response:
-    """Run ``work`` inline when it is small (a thread hop would cost more than the
-    work), else in the thread pool so that the event loop keeps serving. A library
-    error about the input (:class:`RepprofileError`) is the client's: 422."""
+async def _run(work: Callable[[], Response], request: Request | None) -> Response:
+    """Run ``work`` inline when its request body is small (a thread hop would cost more
+    than the work), else (or with no request: rendering) in the thread pool, so that the
+    event loop keeps serving. A library error about the input (:class:`RepprofileError`)
+    is the client's: 422."""
 
     def guarded() -> Response:
         try:
@@ -515,7 +558,8 @@ async def _run(work: Callable[[], Response], size: int) -> Response:
         except RepprofileError as exc:
             raise _unprocessable("", str(exc)) from None
 
-    if size <= INLINE_CANDIDATES:
+    size = int(request.headers.get("content-length") or INLINE_BODY_BYTES + 1) if request else -1
+    if 0 <= size <= INLINE_BODY_BYTES:
         return guarded()
     from starlette.concurrency import run_in_threadpool
 
@@ -546,7 +590,7 @@ async def _parse(request: Request, model: type[_Request]) -> _Request:
         ]
         try:  # only to name the candidates in the messages
             doc = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         raise RequestValidationError(errors, body=doc) from None
 
@@ -605,24 +649,35 @@ def _negotiate(request: Request, offers: Sequence[str]) -> str:
 
 
 PUBLIC_PATHS = frozenset({"/v1/health"})
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
+_NO_STORE = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
 
 
 class _Guard:
     """Outermost ASGI layer, before any body is read:
 
-    * API keys: every path under ``/v1/`` but ``/v1/health`` needs ``Authorization:
-      Bearer KEY``; the key's SHA-256 is compared with every configured key's in
-      constant time (:func:`hmac.compare_digest`), and a missing, malformed or wrong key
-      gets the same 401;
+    * API keys: every path but ``/v1/health`` (and the docs, when they are public) needs
+      ``Authorization: Bearer KEY``; the key's SHA-256 is compared with every configured
+      key's in constant time (:func:`hmac.compare_digest`), and a missing, malformed or
+      wrong key gets the same 401, whether or not the path exists;
     * the body limit: 413 when Content-Length or the bytes received exceed it;
+    * ``Cache-Control: no-store`` and ``X-Content-Type-Options: nosniff`` on every
+      response (they may carry candidate data);
     * a last-resort handler that answers 500 and logs the failure without the
       exception's message (it could quote answers).
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, digests: tuple[bytes, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        digests: tuple[bytes, ...],
+        public: frozenset[str] = PUBLIC_PATHS,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.digests = digests
+        self.public = public
 
     def _authorized(self, headers: dict[bytes, bytes]) -> bool:
         scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
@@ -638,10 +693,10 @@ class _Guard:
             return
         headers = dict(scope.get("headers", []))
         path = scope.get("path", "")
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
-        if path.startswith("/v1/") and path not in PUBLIC_PATHS and not self._authorized(headers):
+        root = scope.get("root_path", "").rstrip("/")
+        if root and (path == root or path.startswith(root + "/")):  # as Starlette routes
+            path = path[len(root) :] or "/"
+        if path not in self.public and not self._authorized(headers):
             await JSONResponse(
                 {"detail": "missing or invalid API key"},
                 401,
@@ -684,6 +739,7 @@ class _Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                message = {**message, "headers": [*message.get("headers", []), *_NO_STORE]}
             await send(message)
 
         try:
@@ -716,7 +772,9 @@ def _validation_handler(request: Request, exc: Exception) -> Response:
             if isinstance(cands, list) and loc[2] < len(cands) and isinstance(cands[loc[2]], dict):
                 cid = cands[loc[2]].get("candidate_id")
                 if isinstance(cid, str | int) and not isinstance(cid, bool):
-                    who += f" (candidate {str(cid)!r})"
+                    text = str(cid) if isinstance(cid, str) or abs(cid) < 2**63 else "?"
+                    shown = text if len(text) <= 40 else text[:37] + "..."
+                    who += f" (candidate {shown!r})"
             rest = ".".join(str(p) for p in loc[3:])
             msg = f"{who}{': ' + rest if rest else ''}: {msg}"
         out.append({"loc": loc, "msg": msg, "type": str(err.get("type", "value_error"))})
@@ -757,7 +815,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """
     st = settings if settings is not None else ServerSettings.from_env()
     digests = st.key_digests()
-    service = _Service(st)
+    service = _Service(st.model_copy(update={"api_keys": ()}))  # only digests are kept
     app = FastAPI(
         title="repprofile",
         version=__version__,
@@ -840,7 +898,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             result, warnings = service.score(req)
             return _json(result.to_dict() | {"warnings": warnings})
 
-        return await _run(work, len(req.candidates))
+        return await _run(work, request)
 
     @app.post(
         "/v1/fit",
@@ -862,7 +920,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             doc = fit_report(result, [fit(result, r, cut=req.cut) for r in role_objs])
             return _json(doc | {"warnings": warnings})
 
-        return await _run(work, len(req.candidates) * len(req.roles))
+        return await _run(work, request)
 
     @app.post(
         "/v1/rank",
@@ -884,7 +942,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             doc = rank(fitted, top=req.top, exclude_flagged=req.exclude_flagged)
             return _json(doc | {"warnings": warnings})
 
-        return await _run(work, len(req.candidates))
+        return await _run(work, request)
 
     media = {
         "image/png": {"schema": {"type": "string", "format": "binary"}},
@@ -937,7 +995,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
                 data = _figure_bytes(fig, "png" if fmt == "image/png" else "svg")
             return Response(data, media_type=fmt)
 
-        return await _run(work, INLINE_CANDIDATES + 1)  # rendering: always in a thread
+        return await _run(work, None)  # rendering: always in a thread
 
     @app.post(
         "/v1/report",
@@ -984,10 +1042,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
                     return Response(render_pdf(doc, result, role_obj), media_type=kind)
                 return Response(render_html(doc, result, role_obj), media_type="text/html")
 
-        return await _run(work, INLINE_CANDIDATES + 1)  # rendering: always in a thread
+        return await _run(work, None)  # rendering: always in a thread
 
     _declare_report_schema(app, service.catalogue)
-    app.add_middleware(_Guard, max_body_bytes=st.max_body_bytes, digests=digests)
+    public = PUBLIC_PATHS | (DOCS_PATHS if st.docs and st.public_docs else frozenset())
+    app.add_middleware(_Guard, max_body_bytes=st.max_body_bytes, digests=digests, public=public)
     # CORS outside the guard: preflights are answered without a key, and the guard's own
     # 401/413/500 responses carry the CORS headers a browser needs to read them.
     if st.cors_origins:

@@ -112,3 +112,18 @@ def test_a_candidate_id_the_chart_font_cannot_draw_renders_marked_and_without_wa
     ax = radar_chart(result, cid)
     assert ax.get_title() == "x\ufffd\ufffd"
     assert _figure_bytes(ax.get_figure(root=True), "png")[:4] == b"\x89PNG"  # type: ignore[arg-type]
+
+
+def test_a_role_weight_beyond_a_million_is_refused() -> None:
+    # 1e308 overflowed the composite's norm (found in the review of the HTTP API).
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"weights.rock: a weight from -1e6 to 1e6"):
+        repprofile.Role(
+            id="x",
+            name="x",
+            description="x",
+            questionnaire="rep-types",
+            weights={"rock": 1e308},
+            rationale="x",
+        )

@@ -46,7 +46,7 @@ from repprofile._fit import fit, fit_report, rank
 from repprofile._questionnaire import bundled_dir
 from repprofile._report import candidate_report, render_html, render_pdf
 from repprofile._server import (
-    INLINE_CANDIDATES,
+    INLINE_BODY_BYTES,
     FitResponse,
     RankResponse,
     ScoreResponse,
@@ -324,7 +324,9 @@ def test_create_app_without_settings_reads_the_environment(
     with TestClient(create_app()) as c:
         assert c.get("/v1/roles", headers={"Authorization": f"Bearer {KEY2}"}).status_code == 200
         assert c.get("/v1/roles", headers=AUTH).status_code == 401
-        assert c.get("/openapi.json").status_code == 404
+        assert (
+            c.get("/openapi.json", headers={"Authorization": f"Bearer {KEY2}"}).status_code == 404
+        )
 
 
 def test_app_from_env_is_the_factory_of_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -512,9 +514,11 @@ def test_options_without_a_key_and_without_cors_is_401(client: TestClient, path:
     assert (r.status_code, r.content) == (401, UNAUTHORIZED)
 
 
-def test_openapi_and_docs_are_open_and_declare_the_bearer_key(client: TestClient) -> None:
-    assert client.get("/docs").status_code == 200
-    r = client.get("/openapi.json")
+def test_openapi_and_docs_need_the_key_and_declare_the_bearer_key(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 401
+    assert client.get("/openapi.json").status_code == 401
+    assert client.get("/docs", headers=AUTH).status_code == 200
+    r = client.get("/openapi.json", headers=AUTH)
     assert r.status_code == 200
     schema = r.json()
     assert schema["info"]["version"] == repprofile.__version__
@@ -534,12 +538,22 @@ def test_openapi_and_docs_are_open_and_declare_the_bearer_key(client: TestClient
 
 
 def test_docs_false_hides_openapi_and_docs() -> None:
-    app = create_app(ServerSettings(api_keys=(KEY,), docs=False))
+    app = create_app(ServerSettings(api_keys=(KEY,), docs=False, public_docs=True))
     with TestClient(app) as c:
-        assert c.get("/openapi.json").status_code == 404
-        assert c.get("/docs").status_code == 404
-        assert c.get("/redoc").status_code == 404
+        assert c.get("/openapi.json", headers=AUTH).status_code == 404
+        assert c.get("/docs", headers=AUTH).status_code == 404
+        assert c.get("/redoc", headers=AUTH).status_code == 404
+        assert c.get("/openapi.json").status_code == 401  # docs off: nothing is public
         assert c.get("/v1/roles", headers=AUTH).status_code == 200
+
+
+def test_public_docs_open_the_docs_only() -> None:
+    app = create_app(ServerSettings(api_keys=(KEY,), public_docs=True))
+    with TestClient(app) as c:
+        assert c.get("/openapi.json").status_code == 200
+        assert c.get("/docs").status_code == 200
+        assert c.get("/v1/roles").status_code == 401
+        assert c.get("/nothing-here").status_code == 401  # unknown paths tell nothing
 
 
 # --------------------------------------------------------------------------- catalogue
@@ -905,12 +919,45 @@ def test_a_422_inside_a_candidate_names_its_index_and_id(client: TestClient) -> 
     ]
 
 
-def test_a_422_never_echoes_the_answers(client: TestClient) -> None:
+def test_a_422_never_echoes_the_input(client: TestClient) -> None:
     secret = "my-secret-answer-text"
-    r = post(client, "/v1/score", body([cand("x", answers(acc01=[secret]))]))
+    r = post(client, "/v1/score", body([cand("x", answers(), seconds=secret)]))
     assert r.status_code == 422
     assert secret not in r.text
     assert all("input" not in d for d in r.json()["detail"])
+
+
+def test_any_json_answer_value_rejects_only_its_candidate(client: TestClient) -> None:
+    # A list, an object, text, true or a NaN token: per-candidate errors, HTTP 200,
+    # the other candidates scored; long values are clipped to 80 characters.
+    long = "y" * 500
+    bad = answers(acc01=[1, 2], acc02={"a": 1}, acc03=long, acc04=True)
+    raw = json.dumps(body([cand("bad", bad), cand("good", answers())]))
+    raw = raw.replace('"acc05": 3', '"acc05": NaN', 1)  # in the first candidate only
+    r = client.post("/v1/score", content=raw, headers={**AUTH, "Content-Type": "application/json"})
+    assert r.status_code == 200
+    got = r.json()
+    assert [p["candidate_id"] for p in got["profiles"]] == ["good"]
+    shown = {e["item_id"]: e["value"] for e in got["errors"]}
+    assert shown == {
+        "acc01": "[1, 2]",
+        "acc02": "{'a': 1}",
+        "acc03": "y" * 77 + "...",
+        "acc04": True,
+        "acc05": "NaN",
+    }
+    assert all(e["candidate_id"] == "bad" for e in got["errors"])
+
+
+def test_a_candidate_with_many_bad_answers_lists_ten_and_counts_the_rest(
+    client: TestClient,
+) -> None:
+    bad = {f"nope{i:03d}": 1 for i in range(25)}
+    got = ok_json(client, "/v1/score", body([cand("many", bad)]))
+    assert [e["item_id"] for e in got["errors"]] == [f"nope{i:03d}" for i in range(10)] + [None]
+    assert got["errors"][-1]["message"] == (
+        "and 15 more problem(s) with this candidate's answers; only the first 10 are listed"
+    )
 
 
 @pytest.mark.parametrize(
@@ -1101,9 +1148,10 @@ def test_a_body_in_several_messages_is_put_back_together(client: TestClient, app
 def test_a_batch_above_the_inline_size_runs_in_a_thread_and_equals_python(
     client: TestClient,
 ) -> None:
-    n = INLINE_CANDIDATES + 5
+    n = INLINE_BODY_BYTES // 1000 + 5  # about 1,200 bytes of JSON per candidate
     cands = [cand(f"cand-{i:02d}", varied(i)) for i in range(n)]
     cands[3] = cand("cand-03", varied(3) | {"rck01": 9})
+    assert len(json.dumps(body(cands, norms="rep-types-simulated"))) > INLINE_BODY_BYTES
     got = ok_json(client, "/v1/score", body(cands, norms="rep-types-simulated"))
     expected = repprofile.score("rep-types", cands, norms=SIM).to_dict()
     assert {k: got[k] for k in expected} == expected
@@ -1429,7 +1477,7 @@ def test_info_logs_nothing_about_candidates(
     ("path", "extra", "n"),
     [
         ("/v1/score", {}, 1),
-        ("/v1/fit", {"roles": ["retention"]}, INLINE_CANDIDATES + 1),  # in the thread pool
+        ("/v1/fit", {"roles": ["retention"]}, INLINE_BODY_BYTES // 1000 + 5),  # in a thread
         ("/v1/chart", {}, 1),  # a sync endpoint
     ],
 )
@@ -1555,3 +1603,84 @@ def test_a_key_with_a_comma_is_refused_since_it_could_not_survive_the_environmen
     settings = ServerSettings(api_keys=("abcdefgh,ijklmnopqrs",))
     with pytest.raises(repprofile.InputError, match="without spaces or commas, got 20 characters"):
         settings.key_digests()
+
+
+# --------------------------------------------------------------------------- review fixes
+
+
+def test_every_response_says_no_store_and_nosniff(client: TestClient) -> None:
+    for r in (
+        client.get("/v1/health"),
+        client.get("/v1/roles", headers=AUTH),
+        post(client, "/v1/score", body([cand("a", answers())])),
+        post(client, "/v1/score", {"questionnaire": "nope", "candidates": []}),
+    ):
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("root_path", ["/", "/v", "/v1", "/api"])
+def test_a_root_path_never_opens_a_protected_path(root_path: str) -> None:
+    # The key check strips the root path only at a "/" boundary, as Starlette routes.
+    app = create_app(ServerSettings(api_keys=(KEY,)))
+    with TestClient(app, root_path=root_path) as c:
+        assert c.get("/v1/roles").status_code == 401
+        assert c.get(f"{root_path.rstrip('/')}/v1/roles").status_code == 401
+
+
+def test_a_root_path_still_serves_health_and_keyed_requests() -> None:
+    app = create_app(ServerSettings(api_keys=(KEY,)))
+    with TestClient(app, root_path="/api") as c:
+        assert c.get("/api/v1/health").json()["status"] == "ok"
+        assert c.get("/api/v1/roles", headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc"),
+    [
+        ({"compare": [str(i) for i in range(20)]}, ["body", "compare"]),
+        ({"candidate_id": "x" * 257}, ["body", "candidate_id", "constrained-str"]),
+    ],
+)
+def test_chart_requests_are_bounded(
+    client: TestClient, fields: dict[str, Any], loc: list[Any]
+) -> None:
+    r = post(client, "/v1/chart", body([cand("a", answers())], **fields))
+    assert r.status_code == 422
+    assert loc in [d["loc"] for d in r.json()["detail"]]
+
+
+def test_fit_takes_at_most_20_roles(client: TestClient) -> None:
+    r = post(client, "/v1/fit", body([cand("a", answers())], roles=["retention"] * 21))
+    assert r.status_code == 422
+    assert [d["loc"] for d in r.json()["detail"]] == [["body", "roles"]]
+    assert ok_json(client, "/v1/fit", body([cand("a", answers())], roles=["retention"] * 20))
+
+
+def test_a_candidate_takes_at_most_1000_answers_and_256_character_ids(
+    client: TestClient,
+) -> None:
+    many = {f"i{n}": 3 for n in range(1001)}
+    r = post(client, "/v1/score", body([cand("a", many)]))
+    assert [d["loc"] for d in r.json()["detail"]] == [["body", "candidates", 0, "answers"]]
+    long_item = {"x" * 257: 3}
+    r = post(client, "/v1/score", body([cand("a", long_item)]))
+    assert r.status_code == 422
+    assert ok_json(client, "/v1/score", body([cand("c" * 256, answers())]))["profiles"]
+
+
+def test_deeply_nested_json_is_a_422_not_a_500(client: TestClient) -> None:
+    r = client.post(
+        "/v1/score", content=b"[" * 1001, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_settings_never_show_the_keys() -> None:
+    settings = ServerSettings(api_keys=(KEY,))
+    for text in (repr(settings), str(settings), settings.model_dump_json()):
+        assert KEY not in text
+    assert settings.to_env()["REPPROFILE_API_KEYS"] == KEY  # handed to the workers
+    app = create_app(settings)
+    assert app.state.service.settings.api_keys == ()  # the app keeps digests only

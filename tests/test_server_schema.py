@@ -40,7 +40,7 @@ from repprofile._server import ServerSettings, create_app
 KEY = "schema-test-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
-APP = create_app(ServerSettings(api_keys=(KEY,)))
+APP = create_app(ServerSettings(api_keys=(KEY,), public_docs=True))  # schemathesis reads the schema
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 RESPONSE_CHECKS: list[CheckFunction] = [
