@@ -338,10 +338,14 @@ def test_app_from_env_is_the_factory_of_the_workers(monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("REPPROFILE_API_KEYS", KEY)
     monkeypatch.setenv("REPPROFILE_MAX_CANDIDATES", "1")
+    thresholds = gc.get_threshold()
     try:
         factory_app = app_from_env()
+        assert gc.get_freeze_count() > 0  # start-up objects are out of the collector's sight
+        assert gc.get_threshold() == (20_000, 50, 100)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     with TestClient(factory_app) as c:
         r = post(c, "/v1/score", body([cand("a", answers()), cand("b", answers())]))
         assert r.status_code == 413
@@ -357,6 +361,7 @@ SERVE_VARS = (
     "REPPROFILE_MAX_CANDIDATES",
     "REPPROFILE_CORS_ORIGINS",
     "REPPROFILE_DOCS",
+    "REPPROFILE_PUBLIC_DOCS",
 )
 
 
