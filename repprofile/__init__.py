@@ -176,7 +176,15 @@ def __getattr__(name: str) -> _typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'repprofile' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __name__), name)
+    try:
+        value = getattr(_importlib.import_module(module, __name__), name)
+    except ImportError as exc:
+        if module != "._server":
+            raise
+        raise ImportError(
+            f"repprofile.{name} needs the server extra ({exc.name} is not installed): "
+            "pip install 'repprofile[server]'"
+        ) from exc
     globals()[name] = value  # later look-ups skip __getattr__
     return value
 

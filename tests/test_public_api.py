@@ -150,3 +150,13 @@ def test_py_typed_marker_is_shipped() -> None:
 def test_version_matches_the_installed_metadata() -> None:
     assert isinstance(repprofile.__version__, str)
     assert repprofile.__version__ == importlib.metadata.version("repprofile")
+
+
+def test_the_server_names_say_which_extra_they_need(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "repprofile._server", raising=False)
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if FastAPI were not installed
+    monkeypatch.delitem(vars(repprofile), "create_app", raising=False)
+    with pytest.raises(ImportError, match=r"needs the server extra \(fastapi is not installed\)"):
+        repprofile.create_app  # noqa: B018
