@@ -3,7 +3,7 @@
 Starts ``repprofile serve`` on 127.0.0.1 with 1 and then 2 workers, and from this
 (second) process sends a bounded load: ``--requests`` POSTs (default 20,000, after
 1,000 warm-up requests) over ``--connections`` keep-alive connections (default 8),
-each body one candidate with all 77 answers of the bundled questionnaire (a pool of
+each body one candidate with all 80 answers of the bundled questionnaire (a pool of
 1,000 different candidates, cycled). Reports requests per second and the latency
 percentiles (time from sending a request to having read its whole response).
 

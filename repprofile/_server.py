@@ -66,7 +66,7 @@ ENV_CORS = "REPPROFILE_CORS_ORIGINS"
 ENV_DOCS = "REPPROFILE_DOCS"
 ENV_PUBLIC_DOCS = "REPPROFILE_PUBLIC_DOCS"
 MAX_ID_LENGTH = 256  # candidate and item ids
-MAX_ANSWERS = 1_000  # answers per candidate (rep-types has 77 items)
+MAX_ANSWERS = 1_000  # answers per candidate (rep-types has 80 items)
 MAX_COMPARE = 19  # other candidates on one chart (20 in all)
 MAX_ROLES = 20  # roles per fit request
 

@@ -130,14 +130,15 @@ def test_a_role_weight_beyond_a_million_is_refused() -> None:
 
 
 def test_a_row_with_many_out_of_range_answers_lists_ten_problems_and_counts_the_rest() -> None:
-    # An array row with 77 answers of 9: 10 errors naming items, one counting 67 more.
+    # An array row of 80 answers of 9: 10 errors naming items, one counting the other 70.
     q = repprofile.load_questionnaire("rep-types")
     x = np.full((2, len(q.item_ids)), 3.0)
+    assert len(q.item_ids) == 80
     x[0] = 9.0
     r = repprofile.score(q, x, candidate_ids=["bad", "good"])
     assert r.scored.tolist() == [False, True]
     assert [e.item_id for e in r.errors] == [*q.item_ids[:10], None]
     assert r.errors[-1].candidate_id == "bad"
     assert r.errors[-1].message == (
-        "and 67 more problem(s) with this candidate's answers; only the first 10 are listed"
+        "and 70 more problem(s) with this candidate's answers; only the first 10 are listed"
     )
