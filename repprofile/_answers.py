@@ -125,15 +125,16 @@ def _more_problems(candidate_id: str | None, n: int) -> CandidateError:
     )
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+def clip(text: str, width: int = _SHOWN) -> str:
+    """``text`` cut to ``width`` characters, ending in "..." when cut."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _json_value(value: Any) -> JSONScalar:
     """A rejected value as it is reported: JSON scalars as they are (long text clipped),
     anything else as its clipped repr."""
     if isinstance(value, str):
-        return _clip(value)
+        return clip(value)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
         return f"an integer of {value.bit_length()} bits"  # str() of it may be refused
     if value is None or isinstance(value, bool | int):
@@ -143,7 +144,7 @@ def _json_value(value: Any) -> JSONScalar:
         return f if math.isfinite(f) else str(f)
     if isinstance(value, np.integer):
         return int(value)
-    return _clip(repr(value))
+    return clip(repr(value))
 
 
 def _coerce_number(value: Any) -> float | None:
@@ -324,7 +325,7 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
                         item_id=str(item_id),
                         value=_json_value(value),
                         message=(
-                            f"{_clip(repr(item_id))} is not an item of questionnaire {q.id!r} "
+                            f"{clip(repr(item_id))} is not an item of questionnaire {q.id!r} "
                             f"{q.version}; check the questionnaire and the item ids"
                         ),
                     )
@@ -335,7 +336,7 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
                         candidate_id=cid_or_none,
                         item_id=str(item_id),
                         value=_json_value(value),
-                        message=f"answer {_clip(repr(value))} is not a number; expected {expected}",
+                        message=f"answer {clip(repr(value))} is not a number; expected {expected}",
                     )
                 )
         if unlisted:

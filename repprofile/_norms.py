@@ -12,9 +12,8 @@ import datetime as _dt
 import functools
 import json
 import math
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,7 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ._answers import as_answer_set
 from ._errors import InputError
 from ._quality import QualityReference
-from ._questionnaire import Questionnaire, format_validation_error, load_questionnaire
+from ._questionnaire import (
+    CachedModel,
+    Questionnaire,
+    format_validation_error,
+    load_questionnaire,
+)
 from ._version import __version__
 
 __all__ = [
@@ -80,7 +84,7 @@ class ScaleNorm(BaseModel):
         return self
 
 
-class NormTable(BaseModel):
+class NormTable(CachedModel):
     """A norm table for one questionnaire version (JSON file, see docs/norms.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -145,12 +149,6 @@ class NormTable(BaseModel):
             sid: (np.asarray(sn.values, dtype=np.float64), np.asarray(sn.counts, dtype=np.float64))
             for sid, sn in self.scales.items()
         }
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        copy = super().model_copy(update=update, deep=deep)
-        for name in ("_sha256", "_distributions"):  # computed from the old fields
-            copy.__dict__.pop(name, None)
-        return copy
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Self
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ._questionnaire import QualitySettings, Questionnaire
+from ._questionnaire import CachedModel, QualitySettings, Questionnaire
 
 __all__ = [
     "QualityFlag",
@@ -248,7 +248,7 @@ def psychsyn(x: Array, pairs: NDArray[np.intp]) -> Array:
 # --------------------------------------------------------------------------- settings
 
 
-class QualityReference(BaseModel):
+class QualityReference(CachedModel):
     """What sample-based indices need from a reference sample (stored in norm tables)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -298,11 +298,6 @@ class QualityReference(BaseModel):
             except np.linalg.LinAlgError:  # declared full rank, but singular
                 inverse = None
         return means, cov, inverse
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        copy = super().model_copy(update=update, deep=deep)
-        copy.__dict__.pop("arrays", None)  # computed from the old fields
-        return copy
 
     @classmethod
     def from_sample(
@@ -384,12 +379,7 @@ class QualityResult:
         answered_n = np.zeros(n)
         signs = q.item_signs
         lo, hi = q.response_scale.min, q.response_scale.max
-        # expected answers of the check items, padded with NaN (which never matches)
-        width = max((len(q.items[i].expected or ()) for i in checks), default=0)
-        expected = np.full((len(checks), max(width, 1)), np.nan)
-        for r, i in enumerate(checks):
-            accepted = q.items[i].expected or ()
-            expected[r, : len(accepted)] = accepted
+        expected = q.check_expected
         for start in range(0, n, _BLOCK):  # pass 1: the indices that need no reference
             sl = slice(start, min(n, start + _BLOCK))
             x = np.array(values[sl], dtype=np.float64)

@@ -15,7 +15,7 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 import yaml
@@ -50,7 +50,20 @@ _QUESTIONNAIRE_ID = r"^[a-z0-9-]+$"
 _ITEM_ID = r"^[A-Za-z0-9_.-]+$"
 
 
-class _Model(BaseModel):
+class CachedModel(BaseModel):
+    """A frozen model with ``functools.cached_property`` values derived from its fields:
+    :meth:`model_copy` drops them, so a copy with changed fields never reuses them."""
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        for klass in type(self).__mro__:
+            for name, attr in vars(klass).items():
+                if isinstance(attr, functools.cached_property):
+                    copy.__dict__.pop(name, None)
+        return copy
+
+
+class _Model(CachedModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -345,6 +358,31 @@ class Questionnaire(_Model):
         return out
 
     @functools.cached_property
+    def items_per_scale(self) -> NDArray[np.int64]:
+        """Per scale (in :attr:`scale_ids` order), how many items it has."""
+        out: NDArray[np.int64] = np.abs(self.keys).sum(axis=0).astype(np.int64)
+        out.flags.writeable = False
+        return out
+
+    @functools.cached_property
+    def reversed_per_scale(self) -> NDArray[np.int64]:
+        """Per scale, how many of its items are reverse-keyed."""
+        out: NDArray[np.int64] = (self.keys < 0).sum(axis=0).astype(np.int64)
+        out.flags.writeable = False
+        return out
+
+    @functools.cached_property
+    def check_expected(self) -> NDArray[np.float64]:
+        """Accepted answers of each check item (rows in :attr:`check_items` order), padded
+        with NaN, which never matches an answer."""
+        accepted = [self.items[i].expected or [] for i in self.check_items]
+        out = np.full((len(accepted), max((len(a) for a in accepted), default=1)), np.nan)
+        for r, values in enumerate(accepted):
+            out[r, : len(values)] = values
+        out.flags.writeable = False
+        return out
+
+    @functools.cached_property
     def check_items(self) -> tuple[int, ...]:
         """Positions of the attention_check and infrequency items."""
         return tuple(i for i, it in enumerate(self.items) if it.kind != "scored")
@@ -352,11 +390,10 @@ class Questionnaire(_Model):
     @functools.cached_property
     def min_answered(self) -> NDArray[np.int64]:
         """Per scale, the fewest answered items that give a score (default ceil(n/2))."""
-        n_items = np.abs(self.keys).sum(axis=0).astype(np.int64)
         out = np.array(
             [
                 s.min_answered if s.min_answered is not None else -(-int(n) // 2)
-                for s, n in zip(self.scales, n_items, strict=True)
+                for s, n in zip(self.scales, self.items_per_scale, strict=True)
             ],
             dtype=np.int64,
         )

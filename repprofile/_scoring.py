@@ -154,28 +154,6 @@ class _Kernel:
     bad_cols: NDArray[np.intp]
 
 
-_CONSTANTS: dict[str, tuple[NDArray[np.float64], ...]] = {}
-
-
-def _kernel_constants(q: Questionnaire) -> tuple[NDArray[np.float64], ...]:
-    """Signed keys, reversed-item weights, items and reversed items per scale: computed
-    once per questionnaire (by content), read-only."""
-    out = _CONSTANTS.get(q.fingerprint)
-    if out is None:
-        out = (
-            np.asarray(q.keys, dtype=np.float64),
-            np.asarray((q.keys < 0).any(axis=1), dtype=np.float64),
-            np.abs(q.keys).sum(axis=0).astype(np.int32),
-            (q.keys < 0).sum(axis=0).astype(np.float64),
-        )
-        for a in out:
-            a.flags.writeable = False
-        if len(_CONSTANTS) >= 64:
-            _CONSTANTS.clear()
-        _CONSTANTS[q.fingerprint] = out
-    return out
-
-
 def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kernel:
     """Sums of keyed answers and answered counts per scale, plus cells out of scale.
 
@@ -187,8 +165,10 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
     n, k = values.shape
     s = len(q.scale_ids)
     dtype = values.dtype if values.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    keys_f64, reversed_w, n_items, n_reversed = _kernel_constants(q)
-    keys = keys_f64 if dtype == np.float64 else keys_f64.astype(dtype)
+    keys = q.keys if dtype == np.float64 else q.keys.astype(dtype)
+    reversed_w = np.asarray(q.item_signs < 0, dtype=np.float64)
+    n_items = q.items_per_scale
+    n_reversed = q.reversed_per_scale
     scale_of = q.item_scale_index
     raw = np.empty((n, s), dtype=np.float64)
     n_answered = np.empty((n, s), dtype=np.int32)
@@ -444,7 +424,7 @@ class ScoreResult:
     def _reasons(self, row: int) -> list[str | None]:
         q = self.questionnaire
         out: list[str | None] = []
-        n_items = np.abs(q.keys).sum(axis=0).astype(int)
+        n_items = q.items_per_scale
         for j in range(len(self.scale_ids)):
             got = int(self.n_answered[row, j])
             need = int(q.min_answered[j])

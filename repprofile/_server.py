@@ -42,7 +42,7 @@ from pydantic import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._answers import CandidateError
+from ._answers import CandidateError, clip
 from ._errors import InputError, RepprofileError
 from ._fit import FitReport, Ranking
 from ._norms import NormTable, load_norms
@@ -776,8 +776,7 @@ def _validation_handler(request: Request, exc: Exception) -> Response:
                 cid = cands[loc[2]].get("candidate_id")
                 if isinstance(cid, str | int) and not isinstance(cid, bool):
                     text = str(cid) if isinstance(cid, str) or abs(cid) < 2**63 else "?"
-                    shown = text if len(text) <= 40 else text[:37] + "..."
-                    who += f" (candidate {shown!r})"
+                    who += f" (candidate {clip(text, 40)!r})"
             rest = ".".join(str(p) for p in loc[3:])
             msg = f"{who}{': ' + rest if rest else ''}: {msg}"
         out.append({"loc": loc, "msg": msg, "type": str(err.get("type", "value_error"))})

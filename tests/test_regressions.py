@@ -142,3 +142,18 @@ def test_a_row_with_many_out_of_range_answers_lists_ten_problems_and_counts_the_
     assert r.errors[-1].message == (
         "and 70 more problem(s) with this candidate's answers; only the first 10 are listed"
     )
+
+
+def test_a_copy_with_changed_fields_recomputes_what_was_derived_from_them() -> None:
+    # Cached values (hashes, arrays) belong to the fields they came from.
+    table = repprofile.load_norms(Path("questionnaires/norms/rep-types-simulated.json"))
+    before = table.fingerprint()
+    other = table.model_copy(update={"description": "another sample"})
+    assert other.fingerprint() != before
+    assert table.model_copy().fingerprint() == before
+    q = repprofile.load_questionnaire("rep-types")
+    assert int(q.items_per_scale[q.scale_ids.index("controller")]) == 10
+    fewer = q.model_copy(update={"items": q.items[1:]})  # acc01 dropped
+    assert fewer.keys.shape[0] == len(q.item_ids) - 1
+    assert fewer.item_ids == q.item_ids[1:]
+    assert int(fewer.items_per_scale[q.scale_ids.index("accommodator")]) == 9
