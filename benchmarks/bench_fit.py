@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import repprofile
-from repprofile._simulate import simulate_batch
+from repprofile._analysis.simulate import simulate_batch
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     q = repprofile.load_questionnaire("rep-types")
     X = simulate_batch(q, args.n, missing=0.02)
     norms = repprofile.load_norms(
-        repprofile._questionnaire.bundled_dir() / "norms" / "rep-types-simulated.json"
+        repprofile._formats.questionnaire.bundled_dir() / "norms" / "rep-types-simulated.json"
     )
     scores = repprofile.score(q, X, norms=norms)
     _ = scores.normed.z  # standardization is part of scoring, not of ranking

@@ -1,6 +1,6 @@
 """Response-quality detection on simulated data (issue 4).
 
-1,000 attentive respondents from the trait model of ``repprofile._simulate`` plus 50
+1,000 attentive respondents from the trait model of ``repprofile._analysis.simulate`` plus 50
 straight-liners (one answer, chosen at random per person, to every item), 50
 uniform-random responders and 50 who answer in a repeating 1-2-3-4-5 pattern (random
 starting point), scored together on rep-types with the default thresholds. Prints, per
@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._simulate import simulate_answers
+from repprofile._analysis.simulate import simulate_answers
 
 
 def careless_groups(

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import repprofile
-from repprofile._simulate import simulate_batch, trait_only
+from repprofile._analysis.simulate import simulate_batch, trait_only
 
 
 def main() -> None:

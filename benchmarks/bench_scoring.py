@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._simulate import simulate_batch, trait_only
+from repprofile._analysis.simulate import simulate_batch, trait_only
 
 
 def _times(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import repprofile
-from repprofile._simulate import simulate_answers
+from repprofile._analysis.simulate import simulate_answers
 
 
 def write_csv(path: Path, q: repprofile.Questionnaire, n: int) -> None:

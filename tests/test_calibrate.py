@@ -1,7 +1,7 @@
-"""Calibration of role weights from performance data (repprofile._calibrate).
+"""Calibration of role weights from performance data (repprofile._analysis.calibrate).
 
 The main check simulates rep-types answers with known latent traits
-(``repprofile._simulate.simulate_answers``), builds a criterion from the seven trait
+(``repprofile._analysis.simulate.simulate_answers``), builds a criterion from the seven trait
 latents with known weights ``BETA`` and a criterion reliability of 0.6, and asks
 calibrate() to recover the weights and the validity.
 
@@ -27,9 +27,15 @@ from numpy.typing import NDArray
 
 import repprofile
 from repprofile import InputError, RepprofileWarning
-from repprofile._calibrate import LAMBDAS, Calibration, calibrate, read_performance, role_yaml
-from repprofile._roles import load_role
-from repprofile._simulate import simulate_answers
+from repprofile._analysis.calibrate import (
+    LAMBDAS,
+    Calibration,
+    calibrate,
+    read_performance,
+    role_yaml,
+)
+from repprofile._analysis.simulate import simulate_answers
+from repprofile._formats.role import load_role
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
 Q = repprofile.load_questionnaire("rep-types")

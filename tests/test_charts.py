@@ -1,4 +1,4 @@
-"""Radar charts (repprofile._charts): structure, errors, determinism and images.
+"""Radar charts (repprofile._rendering.charts): structure, errors, determinism and images.
 
 Structural tests read the drawn artists back: the candidate's polygon is the Line2D
 labelled with the candidate id, the role line the one labelled ``Role ...``, the interval
@@ -30,7 +30,11 @@ from matplotlib.testing.compare import compare_images
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._charts import (
+from repprofile._analysis.norms import percentile_rank
+from repprofile._errors import QuestionnaireError
+from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.role import Role
+from repprofile._rendering.charts import (
     MAX_OVERLAY,
     OKABE_ITO,
     RadarRenderer,
@@ -39,10 +43,6 @@ from repprofile._charts import (
     radar_grid,
     save_figure,
 )
-from repprofile._errors import QuestionnaireError
-from repprofile._norms import percentile_rank
-from repprofile._questionnaire import bundled_dir
-from repprofile._roles import Role
 
 BASELINE = Path(__file__).parent / "baseline"
 GALLERY = Path(__file__).parent.parent / "docs" / "gallery"

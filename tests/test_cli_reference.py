@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repprofile._cli import build_parser
-from repprofile._clidoc import cli_reference
+from repprofile.cli._main import build_parser
+from repprofile.cli._reference import cli_reference
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 
 def test_cli_reference_is_in_sync_with_the_parser() -> None:
     assert DOC.read_text(encoding="utf-8") == cli_reference(), (
-        "docs/cli.md is out of date: run `python -m repprofile._clidoc > docs/cli.md`"
+        "docs/cli.md is out of date: run `python -m repprofile.cli._reference > docs/cli.md`"
     )
 
 

@@ -1,4 +1,4 @@
-"""Role fit (repprofile._fit): composite, fit, measurement error, hurdles, similarity, rank.
+"""Role fit (repprofile._analysis.fit): composite, fit, measurement error, hurdles, similarity, rank.
 
 Hand computations use the questionnaire TINY: three trait scales a, b, c of two items
 each (b2 reverse-keyed) on a 1-5 answer scale, a validity scale ``imp`` and an attention
@@ -30,9 +30,9 @@ import pytest
 import yaml
 
 import repprofile
-from repprofile._fit import FitResult, Ranking, fit, fit_many, fit_to_composite, rank
-from repprofile._norms import NormTable, ScaleNorm, build_norms
-from repprofile._roles import Role
+from repprofile._analysis.fit import FitResult, Ranking, fit, fit_many, fit_to_composite, rank
+from repprofile._analysis.norms import NormTable, ScaleNorm, build_norms
+from repprofile._formats.role import Role
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
 SQRT5 = math.sqrt(5.0)
@@ -816,7 +816,9 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.Comple
     d = tmp_path_factory.mktemp("cli")
     q = repprofile.load_questionnaire("rep-types")
     data = yaml.safe_load(
-        (repprofile._questionnaire.bundled_dir() / "rep-types.yaml").read_text(encoding="utf-8")
+        (repprofile._formats.questionnaire.bundled_dir() / "rep-types.yaml").read_text(
+            encoding="utf-8"
+        )
     )
     for scale in data["scales"]:
         if scale["id"] in ("controller", "rock"):

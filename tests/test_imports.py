@@ -40,7 +40,7 @@ import pytest
 import yaml
 
 import repprofile
-from repprofile._imports import (
+from repprofile._input.survey import (
     add_survey_options,
     add_template_parser,
     answer_template,
@@ -771,7 +771,7 @@ def test_score_options(mini: repprofile.Questionnaire, tmp_path: Path) -> None:
 
 def test_importing_the_module_stays_light() -> None:
     code = (
-        "import sys, repprofile._imports; "
+        "import sys, repprofile._input.survey; "
         "print(sorted(m for m in ('numpy', 'pydantic', 'yaml') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -51,7 +51,7 @@ import pytest
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._norms import (
+from repprofile._analysis.norms import (
     NormTable,
     build_norms,
     load_norms,

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 import repprofile
-from repprofile._questionnaire import bundled_dir
+from repprofile._formats.questionnaire import bundled_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = (
     "import repprofile, sys\n"
-    "from repprofile._questionnaire import bundled_dir\n"
+    "from repprofile._formats.questionnaire import bundled_dir\n"
     "q = repprofile.load_questionnaire('rep-types')\n"
     "print(repprofile.__file__)\n"
     "print(bundled_dir())\n"

@@ -26,7 +26,7 @@ from hypothesis.extra import numpy as hnp
 from numpy.typing import NDArray
 
 import repprofile
-import repprofile._scoring as scoring_module
+import repprofile._analysis.scoring as scoring_module
 
 FLOATS = (np.float32, np.float64)
 Cell = tuple[int, int]  # (row, column) of an answer array

@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 from scipy.stats import chi2
 
 import repprofile
-from repprofile._norms import NormTable, build_norms
-from repprofile._quality import (
+from repprofile._analysis.norms import NormTable, build_norms
+from repprofile._analysis.quality import (
     QualityReference,
     QualitySettings,
     even_odd,
@@ -31,7 +31,7 @@ from repprofile._quality import (
     mahalanobis_d2,
     psychsyn,
 )
-from repprofile._simulate import simulate_answers
+from repprofile._analysis.simulate import simulate_answers
 
 Array = NDArray[np.float64]
 NAN = math.nan

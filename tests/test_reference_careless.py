@@ -15,7 +15,7 @@ import pytest
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._quality import (
+from repprofile._analysis.quality import (
     QualityReference,
     even_odd,
     irv,
@@ -24,7 +24,7 @@ from repprofile._quality import (
     psychsyn,
     synonym_pairs,
 )
-from repprofile._stats import pairwise_moments
+from repprofile.stats._moments import pairwise_moments
 
 from .conftest import read_matrix, read_table
 

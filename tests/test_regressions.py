@@ -87,7 +87,7 @@ def test_float32_error_value_is_shown_as_written() -> None:
 def test_a_fit_cut_just_below_100_or_just_above_0_has_a_composite() -> None:
     # 99.99999999999999 / 100 rounds to 1.0; the logit must not go through that quotient
     # (found by the schemathesis run: POST /v1/report with that cut was a 500).
-    from repprofile._fit import LOGISTIC_SCALE, fit_to_composite
+    from repprofile._analysis.fit import LOGISTIC_SCALE, fit_to_composite
 
     assert fit_to_composite(99.99999999999999) == pytest.approx(
         (math.log(99.99999999999999) - math.log(1.4210854715202004e-14)) / LOGISTIC_SCALE
@@ -103,7 +103,7 @@ def test_a_candidate_id_the_chart_font_cannot_draw_renders_marked_and_without_wa
     # A control character (U+008D) and a CJK character (not in DejaVu Sans) in an id
     # were a matplotlib "Glyph missing" warning, so a 500 in the HTTP API under -W error
     # (found by the schemathesis run). They are drawn as U+FFFD instead.
-    from repprofile._charts import _figure_bytes, drawable, radar_chart
+    from repprofile._rendering.charts import _figure_bytes, drawable, radar_chart
 
     assert drawable("a\x8db\u4e2dé\n") == "a\ufffdb\ufffdé\n"
     q = repprofile.load_questionnaire("rep-types")

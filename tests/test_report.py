@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import repprofile
-from repprofile._fit import fit
-from repprofile._questionnaire import bundled_dir
-from repprofile._report import (
+from repprofile._analysis.fit import fit
+from repprofile._formats.questionnaire import bundled_dir
+from repprofile._rendering.report import (
     FOOTER,
     candidate_report,
     choose_questions,

@@ -19,8 +19,8 @@ import pytest
 
 import repprofile
 from repprofile._errors import QuestionnaireError
-from repprofile._questionnaire import bundled_dir
-from repprofile._roles import Role, list_roles, load_role
+from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.role import Role, list_roles, load_role
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
 ROOT = Path(__file__).resolve().parent.parent

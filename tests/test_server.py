@@ -1,4 +1,4 @@
-"""The HTTP API (repprofile._server, ``repprofile serve``) through its ASGI app in-process.
+"""The HTTP API (repprofile.server._app, ``repprofile serve``) through its ASGI app in-process.
 
 Every scoring answer is checked twice: against the Python API on the same records (the
 HTTP path must add nothing but ``warnings``), and against numbers worked out by hand from
@@ -40,12 +40,12 @@ from matplotlib.figure import Figure
 from starlette.types import Message
 
 import repprofile
-from repprofile import _cli
-from repprofile._charts import _figure_bytes, radar_chart
-from repprofile._fit import fit, fit_report, rank
-from repprofile._questionnaire import bundled_dir
-from repprofile._report import candidate_report, render_html, render_pdf
-from repprofile._server import (
+from repprofile._analysis.fit import fit, fit_report, rank
+from repprofile._formats.questionnaire import bundled_dir
+from repprofile._rendering.charts import _figure_bytes, radar_chart
+from repprofile._rendering.report import candidate_report, render_html, render_pdf
+from repprofile.cli import _main as _cli
+from repprofile.server._app import (
     INLINE_BODY_BYTES,
     FitResponse,
     RankResponse,
@@ -332,7 +332,7 @@ def test_create_app_without_settings_reads_the_environment(
 def test_app_from_env_is_the_factory_of_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
-    from repprofile._server import app_from_env
+    from repprofile.server._app import app_from_env
 
     for name in SERVE_VARS:
         monkeypatch.setenv(name, "")
@@ -396,7 +396,7 @@ def test_serve_hands_its_options_to_the_workers_as_environment(
     assert _cli.main(argv) == 0
     assert capsys.readouterr().err == ""  # 127.0.0.1: no warning
     [call] = serve_env
-    assert call["app"] == "repprofile._server:app_from_env"
+    assert call["app"] == "repprofile.server._app:app_from_env"
     assert call["factory"] is True
     assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 8123, 2)
     assert call["access_log"] is True
@@ -1494,13 +1494,13 @@ def test_a_500_never_leaks_the_message(
     extra: dict[str, Any],
     n: int,
 ) -> None:
-    import repprofile._scoring
+    import repprofile._analysis.scoring
 
     def broken(questionnaire: Any, records: Any, **kwargs: Any) -> Any:
         value = records[0]["answers"]["acc01"]
         raise ValueError(f"secret-answer-{value}")  # a message quoting an answer
 
-    monkeypatch.setattr(repprofile._scoring, "score", broken)
+    monkeypatch.setattr(repprofile._analysis.scoring, "score", broken)
     caplog.set_level(logging.DEBUG, logger="repprofile")
     cands = [cand(f"c{i}", answers(acc01=5)) for i in range(n)]
     r = post(client, path, body(cands, **extra))

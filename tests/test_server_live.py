@@ -32,8 +32,8 @@ from typing import Any
 import pytest
 
 import repprofile
-from repprofile._fit import fit_report
-from repprofile._questionnaire import bundled_dir
+from repprofile._analysis.fit import fit_report
+from repprofile._formats.questionnaire import bundled_dir
 
 from .conftest import API_PATHS
 

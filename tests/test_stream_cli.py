@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from repprofile._questionnaire import bundled_dir
+from repprofile._formats.questionnaire import bundled_dir
 
 CLI = Path(sys.executable).parent / "repprofile"
 SAMPLE = bundled_dir() / "samples" / "rep-types-simulated.csv"
@@ -30,8 +30,8 @@ def test_ndjson_equals_the_json_profiles(tmp_path: Path) -> None:
 
 
 def test_ndjson_chunks_and_repeated_ids_across_chunks(tmp_path: Path) -> None:
-    from repprofile._questionnaire import load_questionnaire
-    from repprofile._stream import stream_score
+    from repprofile._analysis.stream import stream_score
+    from repprofile._formats.questionnaire import load_questionnaire
 
     text = SAMPLE.read_text(encoding="utf-8").splitlines()
     # the last row repeats the first candidate's id: both rows are rejected, in
@@ -80,7 +80,7 @@ def test_strict_makes_a_rejection_fatal(tmp_path: Path) -> None:
 
 def test_help_does_not_import_the_heavy_libraries() -> None:
     code = (
-        "import sys, repprofile._cli as c\n"
+        "import sys, repprofile.cli._main as c\n"
         "c.build_parser()\n"
         "heavy = [m for m in ('numpy', 'scipy', 'matplotlib', 'pydantic', 'yaml') "
         "if m in sys.modules]\n"

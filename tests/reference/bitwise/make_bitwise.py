@@ -116,7 +116,7 @@ def run(argv: list[str], tmp: Path) -> bytes:
     try:
         from repprofile.cli import main
     except ImportError:  # before the layered layout
-        from repprofile._cli import main  # type: ignore[no-redef]
+        from repprofile.cli._main import main  # type: ignore[no-redef]
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):

@@ -32,18 +32,18 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from ._answers import (
+from repprofile._analysis.norms import NormedScores, NormTable, ReliabilityChoice, load_norms
+from repprofile._analysis.quality import QualityFlag, QualityResult
+from repprofile._errors import InputError
+from repprofile._formats.questionnaire import QualitySettings, Questionnaire, load_questionnaire
+from repprofile._input.answers import (
     MAX_ERRORS_PER_CANDIDATE,
     AnswerSet,
     CandidateError,
     _more_problems,
     as_answer_set,
 )
-from ._errors import InputError
-from ._norms import NormedScores, NormTable, ReliabilityChoice, load_norms
-from ._quality import QualityFlag, QualityResult
-from ._questionnaire import QualitySettings, Questionnaire, load_questionnaire
-from ._version import __version__
+from repprofile._version import __version__
 
 __all__ = [
     "Profile",
@@ -604,7 +604,7 @@ def _merge_quality(q: Questionnaire, update: dict[str, Any]) -> QualitySettings:
     try:
         return QualitySettings.model_validate(q.quality.model_dump() | update)
     except ValidationError as exc:
-        from ._questionnaire import format_validation_error
+        from repprofile._formats.questionnaire import format_validation_error
 
         raise InputError(format_validation_error("The 'quality' parameter of score", exc)) from None
 

@@ -19,10 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from ._answers import RepprofileWarning
-from ._errors import InputError
-from ._roles import Role
-from ._scoring import ScoreResult
+from repprofile._analysis.scoring import ScoreResult
+from repprofile._errors import InputError
+from repprofile._formats.role import Role
+from repprofile._input.answers import RepprofileWarning
 
 __all__ = ["Calibration", "calibrate", "read_performance", "ridge"]
 
@@ -175,7 +175,7 @@ def calibrate(
 
     from scipy.special import ndtri
 
-    from ._fit import _standardized
+    from repprofile._analysis.fit import _standardized
 
     if folds < 2:
         raise InputError(f"The 'folds' parameter of calibrate must be at least 2, got {folds!r}.")

@@ -17,8 +17,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ._errors import InputError
-from ._version import __version__
+from repprofile._errors import InputError
+from repprofile._version import __version__
 
 __all__ = ["AuditResult", "audit"]
 
@@ -432,7 +432,7 @@ def _bar_chart_svg(result: AuditResult) -> str:
     """A horizontal bar chart of impact ratios with the 0.8 line, as inline SVG."""
     from matplotlib.figure import Figure
 
-    from ._charts import _figure_bytes, _style
+    from repprofile._rendering.charts import _figure_bytes, _style
 
     bars = [
         (f"{' x '.join(t.groups)}: {r.category}", r.impact_ratio, r.adverse_impact)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._questionnaire import bundled_dir, load_questionnaire
+from repprofile._formats.questionnaire import bundled_dir, load_questionnaire
 
 __all__ = ["build_demo_norms", "demo_norms_path", "demo_sample_path", "run_demo"]
 
@@ -30,8 +30,8 @@ def demo_norms_path() -> Path:
 
 def build_demo_norms() -> str:
     """Rebuild the bundled simulated norm table (JSON text); a test checks it is unchanged."""
-    from ._norms import build_norms
-    from ._simulate import simulate_answers
+    from repprofile._analysis.norms import build_norms
+    from repprofile._analysis.simulate import simulate_answers
 
     q = load_questionnaire("rep-types")
     answers, _ = simulate_answers(q, 5000, seed=20170101, missing=0.01)
@@ -43,7 +43,7 @@ def build_demo_norms() -> str:
 
 def profile_table(result: Any) -> str:
     """The scored candidates as a readable table: POMP per scale, types, quality."""
-    from ._cli import _table
+    from repprofile.cli._main import _table
 
     q = result.questionnaire
     names = {s.id: s.name for s in q.scales}
@@ -82,8 +82,8 @@ def run_demo(out: Path | None, stdout: TextIO) -> int:
     import csv
     import io
 
-    from ._cli import write_output
-    from ._scoring import score
+    from repprofile._analysis.scoring import score
+    from repprofile.cli._main import write_output
 
     q = load_questionnaire("rep-types")
     result = score(q, demo_sample_path(), norms=demo_norms_path())
@@ -103,10 +103,10 @@ def run_demo(out: Path | None, stdout: TextIO) -> int:
         w.writerow(result.csv_header())
         w.writerows(result.csv_rows())
         write_output(buf.getvalue(), str(out / "scores.csv"))
-        from ._charts import radar_chart, save_figure
-        from ._fit import fit
-        from ._report import write_report
-        from ._roles import load_role
+        from repprofile._analysis.fit import fit
+        from repprofile._formats.role import load_role
+        from repprofile._rendering.charts import radar_chart, save_figure
+        from repprofile._rendering.report import write_report
 
         role = load_role(DEMO_ROLE)
         fitted = fit(result, role)

@@ -62,9 +62,9 @@ from matplotlib.path import Path as MplPath
 from matplotlib.projections.polar import PolarAxes
 from numpy.typing import NDArray
 
-from ._norms import percentile_rank
-from ._roles import Role
-from ._scoring import ScoreResult
+from repprofile._analysis.norms import percentile_rank
+from repprofile._analysis.scoring import ScoreResult
+from repprofile._formats.role import Role
 
 __all__ = [
     "MAX_OVERLAY",
@@ -767,7 +767,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     ValueError
         An extension other than .png, .svg or .pdf.
     """
-    from ._io import write_atomic
+    from repprofile._io import write_atomic
 
     out = Path(path)
     return write_atomic(out, _figure_bytes(fig, _format_of(out)))

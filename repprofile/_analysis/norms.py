@@ -19,16 +19,16 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ._answers import as_answer_set
-from ._errors import InputError
-from ._quality import QualityReference
-from ._questionnaire import (
+from repprofile._analysis.quality import QualityReference
+from repprofile._errors import InputError
+from repprofile._formats.questionnaire import (
     CachedModel,
     Questionnaire,
     format_validation_error,
     load_questionnaire,
 )
-from ._version import __version__
+from repprofile._input.answers import as_answer_set
+from repprofile._version import __version__
 
 __all__ = [
     "NormTable",
@@ -242,8 +242,8 @@ def build_norms(
     mean score, the reliability estimates of :func:`repprofile.reliability`, and the
     distinct mean scores with their counts (for :func:`percentile_rank`).
     """
-    from ._reliability import reliability
-    from ._scoring import score
+    from repprofile._analysis.reliability import reliability
+    from repprofile._analysis.scoring import score
 
     q = load_questionnaire(questionnaire)
     result = score(q, as_answer_set(q, answers))

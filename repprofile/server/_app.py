@@ -42,14 +42,14 @@ from pydantic import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._answers import CandidateError, clip
-from ._errors import InputError, RepprofileError
-from ._fit import FitReport, Ranking
-from ._norms import NormTable, load_norms
-from ._questionnaire import Questionnaire, bundled_dir, list_questionnaires
-from ._roles import Role, list_roles
-from ._scoring import Profile, Provenance, ScoreResult
-from ._version import __version__
+from repprofile._analysis.fit import FitReport, Ranking
+from repprofile._analysis.norms import NormTable, load_norms
+from repprofile._analysis.scoring import Profile, Provenance, ScoreResult
+from repprofile._errors import InputError, RepprofileError
+from repprofile._formats.questionnaire import Questionnaire, bundled_dir, list_questionnaires
+from repprofile._formats.role import Role, list_roles
+from repprofile._input.answers import CandidateError, clip
+from repprofile._version import __version__
 
 __all__ = ["ServerSettings", "create_app"]
 
@@ -119,7 +119,7 @@ class ServerSettings(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            from ._questionnaire import format_validation_error
+            from repprofile._formats.questionnaire import format_validation_error
 
             raise InputError(format_validation_error("server settings", exc)) from None
 
@@ -478,7 +478,7 @@ class _Service:
         return role
 
     def score(self, req: ScoreRequest) -> tuple[ScoreResult, list[str]]:
-        from ._scoring import score
+        from repprofile._analysis.scoring import score
 
         q = self.questionnaire(req.questionnaire)
         n = len(req.candidates)
@@ -911,7 +911,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     async def fit_(request: Request) -> Response:
         """Every scored candidate's fit for each role, and their best role."""
-        from ._fit import fit, fit_report
+        from repprofile._analysis.fit import fit, fit_report
 
         req = await _parse(request, FitRequest)
 
@@ -933,7 +933,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     async def rank_(request: Request) -> Response:
         """Scored candidates ranked by fit for one role, best first."""
-        from ._fit import fit, rank
+        from repprofile._analysis.fit import fit, rank
 
         req = await _parse(request, RankRequest)
 
@@ -960,7 +960,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     async def chart(request: Request) -> Response:
         """A radar chart: PNG, or SVG when `Accept: image/svg+xml`."""
-        from ._charts import _figure_bytes, radar_chart, radar_grid
+        from repprofile._rendering.charts import _figure_bytes, radar_chart, radar_grid
 
         req = await _parse(request, ChartRequest)
         fmt = _negotiate(request, ("image/png", "image/svg+xml"))
@@ -1023,8 +1023,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     async def report(request: Request) -> Response:
         """A one-page candidate report for a role: PDF (default), HTML or JSON by `Accept`."""
-        from ._fit import fit
-        from ._report import candidate_report, render_html, render_pdf
+        from repprofile._analysis.fit import fit
+        from repprofile._rendering.report import candidate_report, render_html, render_pdf
 
         req = await _parse(request, ReportRequest)
         kind = _negotiate(request, ("application/pdf", "text/html", "application/json"))
@@ -1107,7 +1107,7 @@ def _declare_report_schema(app: FastAPI, catalogue: _Catalogue) -> None:
     bundled ids as enums, so that a client sees which ids exist."""
     from fastapi.openapi.utils import get_openapi
 
-    from ._report import CandidateReport
+    from repprofile._rendering.report import CandidateReport
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -1161,7 +1161,7 @@ def _enum_strings(node: Any, values: list[str]) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """App factory for ASGI servers: ``uvicorn --factory repprofile._server:app_from_env``."""
+    """App factory for ASGI servers: ``uvicorn --factory repprofile.server._app:app_from_env``."""
     import gc
 
     app = create_app(ServerSettings.from_env())

@@ -17,10 +17,10 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from ._answers import RepprofileWarning, as_answer_set
-from ._questionnaire import Questionnaire, load_questionnaire
-from ._scoring import Provenance, ScoreResult, score
-from ._stats import pairwise_moments
+from repprofile._analysis.scoring import Provenance, ScoreResult, score
+from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
+from repprofile._input.answers import RepprofileWarning, as_answer_set
+from repprofile.stats._moments import pairwise_moments
 
 __all__ = [
     "ItemStatistics",

@@ -18,10 +18,10 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from ._answers import CandidateError
-from ._errors import InputError
-from ._roles import Role, load_role
-from ._scoring import Provenance, RoleProvenance, ScoreResult
+from repprofile._analysis.scoring import Provenance, RoleProvenance, ScoreResult
+from repprofile._errors import InputError
+from repprofile._formats.role import Role, load_role
+from repprofile._input.answers import CandidateError
 
 __all__ = [
     "CandidateFits",

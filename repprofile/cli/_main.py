@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._version import __version__
+from repprofile._version import __version__
 
 __all__ = ["build_parser", "main"]
 
@@ -35,7 +35,7 @@ def write_output(text: str, output: str | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    from ._io import write_atomic
+    from repprofile._io import write_atomic
 
     write_atomic(output, text.encode("utf-8"))
 
@@ -53,7 +53,7 @@ def _warn_if_simulated(norms: Any) -> None:
 def _run_capturing_warnings(fn: Callable[[], int]) -> int:
     import warnings
 
-    from ._answers import RepprofileWarning
+    from repprofile._input.answers import RepprofileWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RepprofileWarning)
@@ -70,7 +70,7 @@ def _run_capturing_warnings(fn: Callable[[], int]) -> int:
 
 
 def _cmd_questionnaire_list(args: argparse.Namespace) -> int:
-    from ._questionnaire import list_questionnaires
+    from repprofile._formats.questionnaire import list_questionnaires
 
     rows = [("ID", "VERSION", "SCALES", "ITEMS", "TITLE")]
     for q in list_questionnaires():
@@ -94,7 +94,7 @@ def _table(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
 def _cmd_questionnaire_show(args: argparse.Namespace) -> int:
     import json
 
-    from ._questionnaire import load_questionnaire
+    from repprofile._formats.questionnaire import load_questionnaire
 
     q = load_questionnaire(args.questionnaire)
     if args.format == "json":
@@ -134,7 +134,7 @@ def _cmd_questionnaire_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_questionnaire_validate(args: argparse.Namespace) -> int:
-    from ._questionnaire import load_questionnaire
+    from repprofile._formats.questionnaire import load_questionnaire
 
     q = load_questionnaire(Path(args.file))
     print(
@@ -147,7 +147,7 @@ def _cmd_questionnaire_validate(args: argparse.Namespace) -> int:
 def _cmd_questionnaire_schema(args: argparse.Namespace) -> int:
     import json
 
-    from ._questionnaire import Questionnaire
+    from repprofile._formats.questionnaire import Questionnaire
 
     schema = Questionnaire.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -164,13 +164,13 @@ def _cmd_score(args: argparse.Namespace) -> int:
         import csv
         import io
 
-        from ._questionnaire import load_questionnaire
-        from ._scoring import score
+        from repprofile._analysis.scoring import score
+        from repprofile._formats.questionnaire import load_questionnaire
 
         q = load_questionnaire(args.questionnaire)
         if args.format == "ndjson" and not args.mapping:
             return _score_ndjson(args, q)
-        from ._imports import read_cli_answers
+        from repprofile._input.survey import read_cli_answers
 
         answers = read_cli_answers(args, q)
         result = score(q, answers, norms=args.norms, ci=args.ci, reliability=args.reliability)
@@ -183,7 +183,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
             )
         _warn_if_simulated(result.norms)
         if args.format == "table":
-            from ._demo import profile_table
+            from repprofile.cli._demo import profile_table
 
             note = "Scores are POMP (0-100)."
             if result.norms is not None:
@@ -215,9 +215,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _cmd_reliability(args: argparse.Namespace) -> int:
     def run() -> int:
-        from ._answers import read_answers
-        from ._questionnaire import load_questionnaire
-        from ._reliability import reliability
+        from repprofile._analysis.reliability import reliability
+        from repprofile._formats.questionnaire import load_questionnaire
+        from repprofile._input.answers import read_answers
 
         q = load_questionnaire(args.questionnaire)
         rel = reliability(q, read_answers(args.answers, q), ci=args.ci)
@@ -334,9 +334,9 @@ def _cmd_quality(args: argparse.Namespace) -> int:
     def run() -> int:
         import json
 
-        from ._answers import read_answers
-        from ._questionnaire import load_questionnaire
-        from ._scoring import score
+        from repprofile._analysis.scoring import score
+        from repprofile._formats.questionnaire import load_questionnaire
+        from repprofile._input.answers import read_answers
 
         q = load_questionnaire(args.questionnaire)
         result = score(q, read_answers(args.answers, q), norms=args.norms)
@@ -402,9 +402,9 @@ def _cmd_quality(args: argparse.Namespace) -> int:
 
 def _cmd_norms_build(args: argparse.Namespace) -> int:
     def run() -> int:
-        from ._answers import read_answers
-        from ._norms import build_norms
-        from ._questionnaire import load_questionnaire
+        from repprofile._analysis.norms import build_norms
+        from repprofile._formats.questionnaire import load_questionnaire
+        from repprofile._input.answers import read_answers
 
         q = load_questionnaire(args.questionnaire)
         table = build_norms(
@@ -426,7 +426,7 @@ def _cmd_norms_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_roles_list(args: argparse.Namespace) -> int:
-    from ._roles import list_roles
+    from repprofile._formats.role import list_roles
 
     rows: list[tuple[str, ...]] = [("ID", "QUESTIONNAIRE", "NAME", "TOP WEIGHTS")]
     for r in list_roles():
@@ -439,7 +439,7 @@ def _cmd_roles_list(args: argparse.Namespace) -> int:
 def _cmd_roles_show(args: argparse.Namespace) -> int:
     import json
 
-    from ._roles import load_role
+    from repprofile._formats.role import load_role
 
     role = load_role(args.role)
     if args.format == "json":
@@ -465,8 +465,8 @@ def _cmd_roles_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_roles_validate(args: argparse.Namespace) -> int:
-    from ._questionnaire import load_questionnaire
-    from ._roles import load_role
+    from repprofile._formats.questionnaire import load_questionnaire
+    from repprofile._formats.role import load_role
 
     q = load_questionnaire(args.questionnaire) if args.questionnaire else None
     role = load_role(Path(args.file), q)
@@ -475,10 +475,10 @@ def _cmd_roles_validate(args: argparse.Namespace) -> int:
 
 
 def _score_for_fit(args: argparse.Namespace) -> Any:
-    from ._answers import read_answers
-    from ._questionnaire import load_questionnaire
-    from ._roles import load_role
-    from ._scoring import score
+    from repprofile._analysis.scoring import score
+    from repprofile._formats.questionnaire import load_questionnaire
+    from repprofile._formats.role import load_role
+    from repprofile._input.answers import read_answers
 
     if args.questionnaire:
         q = load_questionnaire(args.questionnaire)
@@ -497,7 +497,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     def run() -> int:
         import json
 
-        from ._fit import fit, fit_report
+        from repprofile._analysis.fit import fit, fit_report
 
         result, roles = _score_for_fit(args)
         doc = fit_report(result, [fit(result, r, cut=args.cut) for r in roles])
@@ -513,7 +513,7 @@ def _cmd_rank(args: argparse.Namespace) -> int:
         import io
         import json
 
-        from ._fit import fit, rank
+        from repprofile._analysis.fit import fit, rank
 
         if len(args.role) != 1:
             raise _UsageError("rank takes one --role")
@@ -611,11 +611,11 @@ def _progress(done: int, total: int, label: str) -> None:
 
 def _cmd_chart(args: argparse.Namespace) -> int:
     def run() -> int:
-        from ._answers import read_answers
-        from ._charts import radar_chart, radar_grid, save_figure
-        from ._questionnaire import load_questionnaire
-        from ._roles import load_role
-        from ._scoring import score
+        from repprofile._analysis.scoring import score
+        from repprofile._formats.questionnaire import load_questionnaire
+        from repprofile._formats.role import load_role
+        from repprofile._input.answers import read_answers
+        from repprofile._rendering.charts import radar_chart, radar_grid, save_figure
 
         q = load_questionnaire(args.questionnaire)
         result = score(q, read_answers(args.answers, q), norms=args.norms, ci=args.ci)
@@ -638,12 +638,12 @@ def _cmd_chart(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     def run() -> int:
-        from ._answers import read_answers
-        from ._fit import fit
-        from ._questionnaire import load_questionnaire
-        from ._report import write_report
-        from ._roles import load_role
-        from ._scoring import score
+        from repprofile._analysis.fit import fit
+        from repprofile._analysis.scoring import score
+        from repprofile._formats.questionnaire import load_questionnaire
+        from repprofile._formats.role import load_role
+        from repprofile._input.answers import read_answers
+        from repprofile._rendering.report import write_report
 
         q = load_questionnaire(args.questionnaire)
         result = score(q, read_answers(args.answers, q), norms=args.norms, ci=args.ci)
@@ -680,10 +680,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     def run() -> int:
-        from ._answers import read_answers
-        from ._calibrate import calibrate, read_performance, role_yaml
-        from ._questionnaire import load_questionnaire
-        from ._scoring import score
+        from repprofile._analysis.calibrate import calibrate, read_performance, role_yaml
+        from repprofile._analysis.scoring import score
+        from repprofile._formats.questionnaire import load_questionnaire
+        from repprofile._input.answers import read_answers
 
         q = load_questionnaire(args.questionnaire)
         result = score(q, read_answers(args.answers, q), norms=args.norms)
@@ -740,7 +740,7 @@ def _positive_int(text: str) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from ._audit import audit, to_html, to_markdown
+    from repprofile._analysis.audit import audit, to_html, to_markdown
 
     result = audit(
         args.file,
@@ -781,9 +781,9 @@ def _ci_level(text: str) -> float:
 
 def _score_ndjson(args: argparse.Namespace, q: Any) -> int:
     """Stream NDJSON (memory stays flat); a file output is written atomically."""
-    from ._io import atomic_text
-    from ._norms import load_norms
-    from ._stream import stream_score
+    from repprofile._analysis.norms import load_norms
+    from repprofile._analysis.stream import stream_score
+    from repprofile._io import atomic_text
 
     table = load_norms(args.norms) if args.norms else None
     _warn_if_simulated(table)
@@ -836,7 +836,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
         from uvicorn.config import LOGGING_CONFIG
 
-        from ._server import ServerSettings
+        from repprofile.server._app import ServerSettings
     except ImportError as exc:
         raise _UsageError(
             f"repprofile serve needs the server extra ({exc.name} is not installed): "
@@ -871,7 +871,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "propagate": False,
     }
     uvicorn.run(
-        "repprofile._server:app_from_env",
+        "repprofile.server._app:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
@@ -887,7 +887,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from ._demo import run_demo
+    from repprofile.cli._demo import run_demo
 
     return run_demo(Path(args.out) if args.out else None, sys.stdout)
 
@@ -928,7 +928,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = qsub.add_parser("schema", help="print the JSON Schema of the questionnaire format")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_cmd_questionnaire_schema)
-    from ._imports import add_survey_options, add_template_parser  # standard library at load
+    from repprofile._input.survey import (  # standard library at load
+        add_survey_options,
+        add_template_parser,
+    )
 
     add_template_parser(qsub)
     qp.set_defaults(func=lambda a: _missing_action(qp))
@@ -1133,7 +1136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_norms_build)
     np_.set_defaults(func=lambda a: _missing_action(np_))
 
-    from ._assess import add_parser as _add_assess  # the standard library only at load
+    from repprofile.cli._assess import (
+        add_parser as _add_assess,  # the standard library only at load
+    )
 
     _add_assess(sub)
 
@@ -1281,7 +1286,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         sys.stderr.close()
         return EXIT_OK
     except Exception as exc:
-        from ._errors import RepprofileError
+        from repprofile._errors import RepprofileError
 
         if isinstance(exc, RepprofileError):
             print(f"repprofile: error: {exc}", file=sys.stderr)

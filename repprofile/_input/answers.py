@@ -31,8 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from ._errors import InputError
-from ._questionnaire import Questionnaire
+from repprofile._errors import InputError
+from repprofile._formats.questionnaire import Questionnaire
 
 __all__ = [
     "AnswerSet",

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ._questionnaire import CachedModel, QualitySettings, Questionnaire
+from repprofile._formats.questionnaire import CachedModel, QualitySettings, Questionnaire
 
 __all__ = [
     "QualityFlag",
@@ -309,7 +309,7 @@ class QualityReference(CachedModel):
     ) -> QualityReference | None:
         """Reference statistics of the scored items of ``x`` (rows: candidates; only
         those where ``rows`` is True), accumulated over blocks of rows."""
-        from ._stats import pairwise_moments
+        from repprofile.stats._moments import pairwise_moments
 
         items = np.flatnonzero(q.item_scale_index >= 0)
         mid = (q.response_scale.min + q.response_scale.max) / 2.0

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from ._errors import QuestionnaireError
+from repprofile._errors import QuestionnaireError
 
 __all__ = [
     "Item",
@@ -485,7 +485,7 @@ def bundled_dir() -> Path:
     the top-level ``questionnaires/`` beside the package. Never relative to the working
     directory.
     """
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # repprofile/
     for candidate in (package / "questionnaires", package.parent / "questionnaires"):
         if (candidate / "rep-types.yaml").is_file():
             return candidate

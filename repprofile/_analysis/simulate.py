@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._questionnaire import Questionnaire
+from repprofile._formats.questionnaire import Questionnaire
 
 __all__ = ["simulate_answers", "simulate_batch", "trait_only"]
 

@@ -19,12 +19,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ._errors import QuestionnaireError
-from ._fit import FitResult, fit
-from ._questionnaire import bundled_dir, format_validation_error, read_yaml
-from ._roles import Role, load_role
-from ._scoring import ScoreResult
-from ._version import __version__
+from repprofile._analysis.fit import FitResult, fit
+from repprofile._analysis.scoring import ScoreResult
+from repprofile._errors import QuestionnaireError
+from repprofile._formats.questionnaire import bundled_dir, format_validation_error, read_yaml
+from repprofile._formats.role import Role, load_role
+from repprofile._version import __version__
 
 __all__ = [
     "CandidateReport",
@@ -367,7 +367,7 @@ def render_pdf(report: CandidateReport, scores: ScoreResult, role: Role) -> byte
     import matplotlib
     from matplotlib.figure import Figure
 
-    from ._charts import _style, drawable, radar_chart
+    from repprofile._rendering.charts import _style, drawable, radar_chart
 
     with _style():
         fig = Figure(figsize=(8.27, 11.69))
@@ -490,7 +490,7 @@ def render_pdf(report: CandidateReport, scores: ScoreResult, role: Role) -> byte
 
 def render_html(report: CandidateReport, scores: ScoreResult, role: Role) -> str:
     """The self-contained HTML report (chart inline as SVG)."""
-    from ._charts import _figure_bytes, _style, radar_chart
+    from repprofile._rendering.charts import _figure_bytes, _style, radar_chart
 
     with _style():
         ax = radar_chart(scores, report.candidate_id, role=role)
@@ -512,7 +512,7 @@ def write_report(
 
     The file is written atomically (temporary file, then rename).
     """
-    from ._io import write_atomic
+    from repprofile._io import write_atomic
 
     out = Path(path)
     suffix = out.suffix.lower()

@@ -51,9 +51,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:
-    from ._norms import NormTable
-    from ._questionnaire import Questionnaire, ResponseScale
-    from ._roles import Role
+    from repprofile._analysis.norms import NormTable
+    from repprofile._formats.questionnaire import Questionnaire, ResponseScale
+    from repprofile._formats.role import Role
 
 __all__ = ["add_parser"]
 
@@ -136,7 +136,7 @@ def _now() -> str:
 
 
 def _usage(message: str) -> Exception:
-    from ._cli import _UsageError
+    from repprofile.cli._main import _UsageError
 
     return _UsageError(message)
 
@@ -188,7 +188,7 @@ class _Progress:
         }
 
     def save(self, item_ids: tuple[str, ...]) -> None:
-        from ._io import write_atomic
+        from repprofile._io import write_atomic
 
         text = json.dumps(self.to_dict(item_ids), indent=2, ensure_ascii=False) + "\n"
         write_atomic(self.path, text.encode("utf-8"))
@@ -629,9 +629,9 @@ def _say(text: str, stream: TextIO) -> None:
 
 
 def _cmd_assess(args: argparse.Namespace) -> int:
-    from ._norms import load_norms
-    from ._questionnaire import load_questionnaire
-    from ._roles import load_role
+    from repprofile._analysis.norms import load_norms
+    from repprofile._formats.questionnaire import load_questionnaire
+    from repprofile._formats.role import load_role
 
     role: Role | None = None
     if args.resume:
@@ -741,11 +741,11 @@ def _finish(
     norms: NormTable | None,
     out: Path,
 ) -> int:
-    from ._cli import _run_capturing_warnings
+    from repprofile.cli._main import _run_capturing_warnings
 
     def run() -> int:
-        from ._io import write_atomic
-        from ._scoring import score
+        from repprofile._analysis.scoring import score
+        from repprofile._io import write_atomic
 
         answers = {item_id: progress.answers.get(item_id) for item_id in q.item_ids}
         result = score(
@@ -758,7 +758,7 @@ def _finish(
         doc = result.to_dict()
         fitted = None
         if role is not None:
-            from ._fit import fit
+            from repprofile._analysis.fit import fit
 
             fitted = fit(result, role)
             row = fitted.row(0)
@@ -776,7 +776,7 @@ def _finish(
         if int(q.trait_mask.sum()) >= 3:
             from matplotlib.figure import Figure
 
-            from ._charts import radar_chart, save_figure
+            from repprofile._rendering.charts import radar_chart, save_figure
 
             fig = radar_chart(result, progress.candidate_id, role=role).get_figure(root=True)
             assert isinstance(fig, Figure)
@@ -786,7 +786,7 @@ def _finish(
         if progress.completed is None:
             progress.completed = _now()
         progress.save(q.item_ids)
-        from ._cli import _warn_if_simulated
+        from repprofile.cli._main import _warn_if_simulated
 
         _warn_if_simulated(norms)
         text = _profile_text(result, fitted)
@@ -800,7 +800,7 @@ def _finish(
 
 
 def _profile_text(result: Any, fitted: Any) -> str:
-    from ._cli import _table
+    from repprofile.cli._main import _table
 
     q = result.questionnaire
     p = result.profiles()[0]

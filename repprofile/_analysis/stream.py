@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._answers import CandidateError, csv_chunk, csv_header, read_answers
-from ._norms import NormTable, ReliabilityChoice
-from ._questionnaire import Questionnaire
-from ._scoring import score
+from repprofile._analysis.norms import NormTable, ReliabilityChoice
+from repprofile._analysis.scoring import score
+from repprofile._formats.questionnaire import Questionnaire
+from repprofile._input.answers import CandidateError, csv_chunk, csv_header, read_answers
 
 __all__ = ["CHUNK_ROWS", "stream_score"]
 

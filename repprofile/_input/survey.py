@@ -126,8 +126,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 if TYPE_CHECKING:
-    from ._answers import AnswerSet, CandidateError
-    from ._questionnaire import Questionnaire
+    from repprofile._formats.questionnaire import Questionnaire
+    from repprofile._input.answers import AnswerSet, CandidateError
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -287,8 +287,8 @@ def load_mapping(path: str | Path) -> SurveyMapping:
     """Read and validate a mapping file (YAML or JSON); InputError names every problem."""
     from pydantic import TypeAdapter, ValidationError
 
-    from ._errors import InputError, QuestionnaireError
-    from ._questionnaire import read_yaml
+    from repprofile._errors import InputError, QuestionnaireError
+    from repprofile._formats.questionnaire import read_yaml
 
     p = Path(path)
     if not p.is_file():
@@ -320,7 +320,7 @@ def load_mapping(path: str | Path) -> SurveyMapping:
 
 def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str, float]:
     """Check a mapping against the questionnaire; returns the label lookup table."""
-    from ._errors import InputError
+    from repprofile._errors import InputError
 
     problems: list[str] = []
     if m.questionnaire != q.id:
@@ -404,7 +404,7 @@ def _header_rows(kind: str) -> int:
 
 
 def _columns(kind: str, head: list[list[str]], width: int, source: str) -> list[_Column]:
-    from ._errors import InputError
+    from repprofile._errors import InputError
 
     rows = [(r + [""] * width)[:width] for r in head]
     cols: list[_Column] = []
@@ -487,7 +487,7 @@ def _resolve(
     source: str,
     mapping_name: str,
 ) -> _Layout:
-    from ._errors import InputError
+    from repprofile._errors import InputError
 
     lookup = _Lookup(columns)
     claimed: dict[int, str] = {}
@@ -591,7 +591,7 @@ def _is_qualtrics_meta(c: _Column) -> bool:
 
 def _detect_other_layout(kind: str, records: list[list[str]], source: str) -> None:
     """A Qualtrics or SurveyMonkey export read as generic: say how to read it."""
-    from ._errors import InputError
+    from repprofile._errors import InputError
 
     if kind != "generic" or len(records) < 2:
         return
@@ -647,7 +647,7 @@ def _parse_time(text: str, fmt: str | None) -> datetime | None:
 
 
 def _read_records(path: str | Path) -> tuple[list[list[str]], str]:
-    from ._errors import InputError
+    from repprofile._errors import InputError
 
     name = str(path)
     if name == "-":
@@ -704,8 +704,8 @@ def read_survey(
     """
     import numpy as np
 
-    from ._answers import AnswerSet, CandidateError, RepprofileWarning, _check_ids
-    from ._errors import InputError
+    from repprofile._errors import InputError
+    from repprofile._input.answers import AnswerSet, CandidateError, RepprofileWarning, _check_ids
 
     q = questionnaire
     mapping_name = Path(mapping_path).name
@@ -1050,7 +1050,7 @@ def answer_template(questionnaire: Questionnaire, fmt: str = "csv") -> str:
     column N + 1 of the CSV) with the answer labels as check boxes; they name no item
     id or scale and mark no attention item. The HTML is one self-contained file.
     """
-    from ._errors import InputError
+    from repprofile._errors import InputError
 
     if fmt == "csv":
         return _template_csv(questionnaire)
@@ -1068,8 +1068,8 @@ def answer_template(questionnaire: Questionnaire, fmt: str = "csv") -> str:
 
 
 def _cmd_questionnaire_template(args: argparse.Namespace) -> int:
-    from ._cli import EXIT_OK, write_output
-    from ._questionnaire import load_questionnaire
+    from repprofile._formats.questionnaire import load_questionnaire
+    from repprofile.cli._main import EXIT_OK, write_output
 
     q = load_questionnaire(args.questionnaire)
     write_output(answer_template(q, args.format), args.output)
@@ -1114,7 +1114,7 @@ def add_survey_options(parser: argparse.ArgumentParser) -> None:
 
 def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> AnswerSet:
     """ANSWERS of a command: a survey export when ``--mapping`` is given, else read_answers."""
-    from ._errors import InputError
+    from repprofile._errors import InputError
 
     mapping = getattr(args, "mapping", None)
     kind = getattr(args, "survey_format", None)
@@ -1124,7 +1124,7 @@ def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> 
                 f"--from {kind} needs --mapping FILE, the mapping of the export's columns to "
                 "item ids"
             )
-        from ._answers import read_answers
+        from repprofile._input.answers import read_answers
 
         return read_answers(args.answers, questionnaire)
     return read_survey(args.answers, questionnaire, mapping, kind)

@@ -1,6 +1,6 @@
 """The CLI reference page (docs/cli.md), generated from the argument parser.
 
-Regenerate with ``python -m repprofile._clidoc > docs/cli.md``; a test checks that the
+Regenerate with ``python -m repprofile.cli._reference > docs/cli.md``; a test checks that the
 committed page equals this output, so the reference never drifts from the parser.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import functools
 
-from ._cli import build_parser
+from repprofile.cli._main import build_parser
 
 __all__ = ["cli_reference"]
 
 INTRO = """# Command-line reference
 
-Generated from the argument parser (`python -m repprofile._clidoc > docs/cli.md`); a test
+Generated from the argument parser (`python -m repprofile.cli._reference > docs/cli.md`); a test
 keeps this page in sync with the code.
 
 Exit status of every command: **0** everything was done; **1** some candidates were

@@ -21,8 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from ._errors import QuestionnaireError
-from ._questionnaire import (
+from repprofile._errors import QuestionnaireError
+from repprofile._formats.questionnaire import (
     Questionnaire,
     bundled_dir,
     format_validation_error,
