@@ -18,7 +18,7 @@ import re as _re
 import typing as _typing
 from pathlib import Path as _Path
 
-from repprofile._version import __version__
+from repprofile._version import __version__ as __version__
 
 _SERVER_MODULE = "repprofile.server"
 

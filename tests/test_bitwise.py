@@ -20,7 +20,8 @@ HERE = Path(__file__).resolve().parent / "reference" / "bitwise"
 
 def _script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("make_bitwise", HERE / "make_bitwise.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

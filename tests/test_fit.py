@@ -1,4 +1,4 @@
-"""Role fit (repprofile._analysis.fit): composite, fit, measurement error, hurdles, similarity, rank.
+"""Role fit (repprofile._analysis.fit): composite, fit, error, hurdles, similarity, rank.
 
 Hand computations use the questionnaire TINY: three trait scales a, b, c of two items
 each (b2 reverse-keyed) on a 1-5 answer scale, a validity scale ``imp`` and an attention
