@@ -1,6 +1,6 @@
 # Two commands for a fresh machine:
 #   make demo   - create .venv, install repprofile, score the bundled simulated candidates
-#   make test   - create .venv, install with [dev], run ruff, mypy --strict and pytest
+#   make test   - create .venv, install with [dev], run ruff, the layer check, mypy --strict and pytest
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -27,6 +27,7 @@ demo: $(STAMP_RUN)
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy

@@ -28,7 +28,7 @@ import numpy as np
 
 import repprofile
 from repprofile._analysis.simulate import simulate_answers
-from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.files import bundled_dir
 from repprofile._rendering.charts import RadarRenderer, radar_chart, save_figure
 
 

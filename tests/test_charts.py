@@ -30,9 +30,8 @@ from matplotlib.testing.compare import compare_images
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._analysis.norms import percentile_rank
 from repprofile._errors import QuestionnaireError
-from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.files import bundled_dir
 from repprofile._formats.role import Role
 from repprofile._rendering.charts import (
     MAX_OVERLAY,
@@ -43,6 +42,7 @@ from repprofile._rendering.charts import (
     radar_grid,
     save_figure,
 )
+from repprofile.stats import percentile_rank
 
 BASELINE = Path(__file__).parent / "baseline"
 GALLERY = Path(__file__).parent.parent / "docs" / "gallery"

@@ -31,7 +31,8 @@ import yaml
 
 import repprofile
 from repprofile._analysis.fit import FitResult, Ranking, fit, fit_many, fit_to_composite, rank
-from repprofile._analysis.norms import NormTable, ScaleNorm, build_norms
+from repprofile._analysis.norms import build_norms
+from repprofile._formats.norms import NormTable, ScaleNorm
 from repprofile._formats.role import Role
 
 SCRIPT = Path(sys.executable).parent / "repprofile"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import repprofile
-from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.files import bundled_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import repprofile
-from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.files import bundled_dir
 
 REP_TYPES_SCALES = (
     "accommodator",

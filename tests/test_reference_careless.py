@@ -15,8 +15,8 @@ import pytest
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._analysis.quality import (
-    QualityReference,
+from repprofile._formats.norms import QualityReference
+from repprofile.stats._careless import (
     even_odd,
     irv,
     longstring,

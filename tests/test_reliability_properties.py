@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._analysis.norms import NormedScores
+from repprofile._analysis.normed import NormedScores
 
 N_EXAMPLES = 40
 

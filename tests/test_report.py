@@ -11,7 +11,7 @@ import pytest
 
 import repprofile
 from repprofile._analysis.fit import fit
-from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.files import bundled_dir
 from repprofile._rendering.report import (
     FOOTER,
     candidate_report,

@@ -19,7 +19,7 @@ import pytest
 
 import repprofile
 from repprofile._errors import QuestionnaireError
-from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.files import bundled_dir
 from repprofile._formats.role import Role, list_roles, load_role
 
 SCRIPT = Path(sys.executable).parent / "repprofile"

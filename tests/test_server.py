@@ -41,7 +41,7 @@ from starlette.types import Message
 
 import repprofile
 from repprofile._analysis.fit import fit, fit_report, rank
-from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.files import bundled_dir
 from repprofile._rendering.charts import _figure_bytes, radar_chart
 from repprofile._rendering.report import candidate_report, render_html, render_pdf
 from repprofile.cli import _main as _cli

@@ -33,7 +33,7 @@ import pytest
 
 import repprofile
 from repprofile._analysis.fit import fit_report
-from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.files import bundled_dir
 
 from .conftest import API_PATHS
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.typing import NDArray
 
-from repprofile._analysis.fit import stable_argsort
+from repprofile.stats import stable_argsort
 
 FLOATS = st.one_of(
     st.floats(allow_nan=False, width=64),

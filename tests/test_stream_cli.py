@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from repprofile._formats.questionnaire import bundled_dir
+from repprofile._formats.files import bundled_dir
 
 CLI = Path(sys.executable).parent / "repprofile"
 SAMPLE = bundled_dir() / "samples" / "rep-types-simulated.csv"

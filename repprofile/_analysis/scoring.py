@@ -32,9 +32,11 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from repprofile._analysis.norms import NormedScores, NormTable, ReliabilityChoice, load_norms
+from repprofile._analysis.normed import NormedScores
 from repprofile._analysis.quality import QualityFlag, QualityResult
 from repprofile._errors import InputError
+from repprofile._formats.norms import NormTable, ReliabilityChoice, load_norms
+from repprofile._formats.provenance import NormsProvenance, Provenance
 from repprofile._formats.questionnaire import QualitySettings, Questionnaire, load_questionnaire
 from repprofile._input.answers import (
     MAX_ERRORS_PER_CANDIDATE,
@@ -45,52 +47,9 @@ from repprofile._input.answers import (
 )
 from repprofile._version import __version__
 
-__all__ = [
-    "Profile",
-    "Provenance",
-    "RoleProvenance",
-    "ScaleScore",
-    "ScoreResult",
-    "score",
-]
+__all__ = ["Profile", "ScaleScore", "ScoreResult", "score"]
 
 _BLOCK_BYTES = 1 << 20  # rows per block: one block of answers is about this many bytes
-
-
-class Provenance(BaseModel):
-    """Where a result came from: enough to reproduce it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    questionnaire_id: str
-    questionnaire_version: str
-    questionnaire_sha256: str
-    repprofile_version: str
-    norms: NormsProvenance | None = None
-    ci_level: float | None = None
-    role: RoleProvenance | None = None
-
-
-class RoleProvenance(BaseModel):
-    """Which role file produced a fit."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    name: str
-    sha256: str
-
-
-class NormsProvenance(BaseModel):
-    """Which norm table standardized the scores."""
-
-    model_config = ConfigDict(frozen=True)
-
-    description: str
-    created: str
-    n: int
-    simulated: bool
-    sha256: str
 
 
 class ScaleScore(BaseModel):
@@ -604,7 +563,7 @@ def _merge_quality(q: Questionnaire, update: dict[str, Any]) -> QualitySettings:
     try:
         return QualitySettings.model_validate(q.quality.model_dump() | update)
     except ValidationError as exc:
-        from repprofile._formats.questionnaire import format_validation_error
+        from repprofile._formats.files import format_validation_error
 
         raise InputError(format_validation_error("The 'quality' parameter of score", exc)) from None
 

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from repprofile._analysis.norms import NormTable, ReliabilityChoice
 from repprofile._analysis.scoring import score
+from repprofile._formats.norms import NormTable, ReliabilityChoice
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._input.answers import CandidateError, csv_chunk, csv_header, read_answers
 

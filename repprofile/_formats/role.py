@@ -22,13 +22,8 @@ from pydantic import (
 )
 
 from repprofile._errors import QuestionnaireError
-from repprofile._formats.questionnaire import (
-    Questionnaire,
-    bundled_dir,
-    format_validation_error,
-    load_questionnaire,
-    read_yaml,
-)
+from repprofile._formats.files import bundled_dir, format_validation_error, read_yaml
+from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
 
 __all__ = ["Role", "list_roles", "load_role"]
 

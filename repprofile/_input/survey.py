@@ -288,7 +288,7 @@ def load_mapping(path: str | Path) -> SurveyMapping:
     from pydantic import TypeAdapter, ValidationError
 
     from repprofile._errors import InputError, QuestionnaireError
-    from repprofile._formats.questionnaire import read_yaml
+    from repprofile._formats.files import read_yaml
 
     p = Path(path)
     if not p.is_file():

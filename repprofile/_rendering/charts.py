@@ -62,9 +62,9 @@ from matplotlib.path import Path as MplPath
 from matplotlib.projections.polar import PolarAxes
 from numpy.typing import NDArray
 
-from repprofile._analysis.norms import percentile_rank
 from repprofile._analysis.scoring import ScoreResult
 from repprofile._formats.role import Role
+from repprofile.stats import percentile_rank
 
 __all__ = [
     "MAX_OVERLAY",

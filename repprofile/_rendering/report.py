@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from repprofile._analysis.fit import FitResult, fit
 from repprofile._analysis.scoring import ScoreResult
 from repprofile._errors import QuestionnaireError
-from repprofile._formats.questionnaire import bundled_dir, format_validation_error, read_yaml
+from repprofile._formats.files import bundled_dir, format_validation_error, read_yaml
 from repprofile._formats.role import Role, load_role
 from repprofile._version import __version__
 

@@ -51,7 +51,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:
-    from repprofile._analysis.norms import NormTable
+    from repprofile._formats.norms import NormTable
     from repprofile._formats.questionnaire import Questionnaire, ResponseScale
     from repprofile._formats.role import Role
 
@@ -629,7 +629,7 @@ def _say(text: str, stream: TextIO) -> None:
 
 
 def _cmd_assess(args: argparse.Namespace) -> int:
-    from repprofile._analysis.norms import load_norms
+    from repprofile._formats.norms import load_norms
     from repprofile._formats.questionnaire import load_questionnaire
     from repprofile._formats.role import load_role
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
-from repprofile._formats.questionnaire import bundled_dir, load_questionnaire
+from repprofile._formats.files import bundled_dir
+from repprofile._formats.questionnaire import load_questionnaire
 
 __all__ = ["build_demo_norms", "demo_norms_path", "demo_sample_path", "run_demo"]
 

@@ -740,7 +740,8 @@ def _positive_int(text: str) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from repprofile._analysis.audit import audit, to_html, to_markdown
+    from repprofile._analysis.audit import audit
+    from repprofile._rendering.audit import to_html, to_markdown
 
     result = audit(
         args.file,
@@ -781,8 +782,8 @@ def _ci_level(text: str) -> float:
 
 def _score_ndjson(args: argparse.Namespace, q: Any) -> int:
     """Stream NDJSON (memory stays flat); a file output is written atomically."""
-    from repprofile._analysis.norms import load_norms
     from repprofile._analysis.stream import stream_score
+    from repprofile._formats.norms import load_norms
     from repprofile._io import atomic_text
 
     table = load_norms(args.norms) if args.norms else None

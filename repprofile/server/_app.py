@@ -43,10 +43,12 @@ from pydantic import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repprofile._analysis.fit import FitReport, Ranking
-from repprofile._analysis.norms import NormTable, load_norms
-from repprofile._analysis.scoring import Profile, Provenance, ScoreResult
+from repprofile._analysis.scoring import Profile, ScoreResult
 from repprofile._errors import InputError, RepprofileError
-from repprofile._formats.questionnaire import Questionnaire, bundled_dir, list_questionnaires
+from repprofile._formats.files import bundled_dir
+from repprofile._formats.norms import NormTable, load_norms
+from repprofile._formats.provenance import Provenance
+from repprofile._formats.questionnaire import Questionnaire, list_questionnaires
 from repprofile._formats.role import Role, list_roles
 from repprofile._input.answers import CandidateError, clip
 from repprofile._version import __version__
@@ -119,7 +121,7 @@ class ServerSettings(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            from repprofile._formats.questionnaire import format_validation_error
+            from repprofile._formats.files import format_validation_error
 
             raise InputError(format_validation_error("server settings", exc)) from None
 

@@ -1,0 +1,108 @@
+"""Reading the library's YAML and JSON files: duplicate-key-safe YAML, validation
+errors as one readable message, the bundled-files folder, and a pydantic base whose
+cached properties survive neither a copy nor a change."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from repprofile._errors import QuestionnaireError
+
+__all__ = ["CachedModel", "bundled_dir", "format_validation_error", "read_yaml"]
+
+
+class CachedModel(BaseModel):
+    """A frozen model with ``functools.cached_property`` values derived from its fields:
+    :meth:`model_copy` drops them, so a copy with changed fields never reuses them."""
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        for klass in type(self).__mro__:
+            for name, attr in vars(klass).items():
+                if isinstance(attr, functools.cached_property):
+                    copy.__dict__.pop(name, None)
+        return copy
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a mapping that repeats a key."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node)
+        if key in out:
+            mark = key_node.start_mark
+            raise QuestionnaireError(
+                f"line {mark.line + 1}: key {key!r} appears twice in one mapping; "
+                "expected each key once"
+            )
+        out[key] = loader.construct_object(value_node)
+    return out
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML (or JSON) file with a safe loader that rejects duplicate keys."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise QuestionnaireError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise QuestionnaireError(f"{path}: not valid YAML: {exc}") from exc
+    except QuestionnaireError as exc:  # a duplicate key: name the file, not "<unicode string>"
+        raise QuestionnaireError(f"{path}: {exc}") from None
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    """Turn a pydantic error into lines ``SOURCE: field.path: what was expected, got what``."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        where = _loc(tuple(err["loc"]))
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field; remove it or check its spelling"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        elif "input" in err and err["type"] not in ("value_error",):
+            msg = f"{msg}, got {err['input']!r} instead"
+        lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
+    return "\n".join(lines)
+
+
+def bundled_dir() -> Path:
+    """The folder of bundled questionnaires and roles.
+
+    Inside an installed wheel it is ``repprofile/questionnaires`` (the wheel maps the
+    top-level ``questionnaires/`` there); in a source checkout or editable install it is
+    the top-level ``questionnaires/`` beside the package. Never relative to the working
+    directory.
+    """
+    package = Path(__file__).resolve().parents[1]  # repprofile/
+    for candidate in (package / "questionnaires", package.parent / "questionnaires"):
+        if (candidate / "rep-types.yaml").is_file():
+            return candidate
+    raise QuestionnaireError(  # pragma: no cover - a broken installation
+        f"the bundled questionnaires were not found beside {package}; reinstall repprofile"
+    )

@@ -1,0 +1,252 @@
+"""The norm table file: per scale, the norm sample's n, mean and SD of the scale mean
+score, its reliability estimates, and the distribution of its mean scores (distinct
+values and counts) for an exact mid-point percentile; and the reference statistics
+that sample-based response-quality indices need. A table names the questionnaire id
+and version it was built for; applying it to another version is refused."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from repprofile._errors import InputError
+from repprofile._formats.files import CachedModel, format_validation_error
+from repprofile._formats.questionnaire import Questionnaire
+from repprofile.stats import pairwise_moments, synonym_pairs
+
+__all__ = ["NormTable", "QualityReference", "ReliabilityChoice", "ScaleNorm", "load_norms"]
+
+Array = NDArray[np.float64]
+_BLOCK = 32768  # rows per block: reference moments are accumulated block by block
+
+
+class QualityReference(CachedModel):
+    """What sample-based indices need from a reference sample (stored in norm tables)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: list[str]
+    means: list[float]
+    cov: list[list[float]]
+    synonym_pairs: list[tuple[str, str]]
+    critval: float
+    n: int
+    full_rank: bool = Field(
+        default=True,
+        description="The covariance matrix is invertible (Mahalanobis D^2 is defined).",
+    )
+
+    @model_validator(mode="after")
+    def _check_shapes(self) -> QualityReference:
+        k = len(self.items)
+        problems = []
+        if len(set(self.items)) != k:
+            problems.append("items: each item once")
+        if len(self.means) != k:
+            problems.append(f"means: one per item ({k}), got {len(self.means)}")
+        if len(self.cov) != k or any(len(row) != k for row in self.cov):
+            problems.append(f"cov: a {k} x {k} matrix")
+        if not all(math.isfinite(v) for v in self.means) or not all(
+            math.isfinite(v) for row in self.cov for v in row
+        ):
+            problems.append("means and cov: finite numbers")
+        known = set(self.items)
+        if any(a not in known or b not in known for a, b in self.synonym_pairs):
+            problems.append("synonym_pairs: pairs of ids listed in items")
+        if problems:
+            raise ValueError("quality reference: expected " + "; ".join(problems))
+        return self
+
+    @functools.cached_property
+    def arrays(self) -> tuple[Array, Array, Array | None]:
+        """Item means, covariance matrix and its inverse (None unless full rank) as
+        arrays, built once per reference."""
+        means = np.asarray(self.means, dtype=np.float64)
+        cov = np.asarray(self.cov, dtype=np.float64)
+        inverse: Array | None = None
+        if self.full_rank:
+            try:
+                inverse = np.asarray(np.linalg.inv(cov), dtype=np.float64)
+            except np.linalg.LinAlgError:  # declared full rank, but singular
+                inverse = None
+        return means, cov, inverse
+
+    @classmethod
+    def from_sample(
+        cls,
+        q: Questionnaire,
+        x: NDArray[np.floating[Any]],
+        critval: float,
+        rows: NDArray[np.bool_] | None = None,
+    ) -> QualityReference | None:
+        """Reference statistics of the scored items of ``x`` (rows: candidates; only
+        those where ``rows`` is True), accumulated over blocks of rows."""
+
+        items = np.flatnonzero(q.item_scale_index >= 0)
+        mid = (q.response_scale.min + q.response_scale.max) / 2.0
+        use = np.ones(x.shape[0], dtype=bool) if rows is None else rows
+
+        def blocks() -> Iterator[Array]:
+            for start in range(0, x.shape[0], _BLOCK):
+                b = np.asarray(x[start : start + _BLOCK], dtype=np.float64)[:, items]
+                yield np.ascontiguousarray(b[use[start : start + _BLOCK]])
+
+        moments = pairwise_moments(blocks(), len(items), np.full(len(items), mid))
+        cov = moments.cov()
+        if not np.isfinite(cov).all():
+            return None  # some item pair was never answered together
+        full_rank = bool(np.linalg.matrix_rank(cov) == len(items))
+        pairs = synonym_pairs(moments.cor(), critval)
+        ids = [q.item_ids[i] for i in items]
+        return cls(
+            items=ids,
+            means=moments.means().tolist(),
+            cov=cov.tolist(),
+            synonym_pairs=[(ids[a], ids[b]) for a, b in pairs],
+            critval=critval,
+            n=int(use.sum()),
+            full_rank=full_rank,
+        )
+
+
+class ScaleNorm(BaseModel):
+    """Norms of one scale: statistics of the mean score in the norm sample."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n: int = Field(ge=2)
+    mean: float
+    sd: float = Field(gt=0)
+    alpha: float | None = None
+    omega_total: float | None = None
+    std_alpha: float | None = None
+    g6: float | None = None
+    values: list[float] = Field(description="Distinct mean scores in the sample, ascending.")
+    counts: list[int] = Field(description="How many of the sample had each value.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ScaleNorm:
+        problems = []
+        if not (math.isfinite(self.mean) and math.isfinite(self.sd)):
+            problems.append("mean and sd: finite numbers")
+        for name in ("alpha", "omega_total", "std_alpha", "g6"):
+            r = getattr(self, name)
+            if r is not None and not (math.isfinite(r) and r <= 1.0):
+                problems.append(f"{name}: a reliability of at most 1")
+        if not self.values or len(self.values) != len(self.counts):
+            problems.append(
+                f"values and counts: the same number of entries, at least one "
+                f"(got {len(self.values)} and {len(self.counts)})"
+            )
+        if not all(math.isfinite(v) for v in self.values) or any(
+            b <= a for a, b in zip(self.values, self.values[1:], strict=False)
+        ):
+            problems.append("values: finite and strictly ascending")
+        if any(c < 1 for c in self.counts):
+            problems.append("counts: positive whole numbers")
+        if problems:
+            raise ValueError("expected " + "; ".join(problems))
+        return self
+
+
+class NormTable(CachedModel):
+    """A norm table for one questionnaire version (JSON file, see docs/norms.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["repprofile-norms/1"] = "repprofile-norms/1"
+    questionnaire_id: str
+    questionnaire_version: str
+    description: str = Field(min_length=1)
+    created: str = Field(description="ISO date the table was built.")
+    n: int
+    simulated: bool = Field(
+        default=False, description="True when the norm sample is simulated, not real people."
+    )
+    repprofile_version: str
+    scales: dict[str, ScaleNorm]
+    quality_reference: QualityReference | None = Field(
+        default=None,
+        description=(
+            "Item means, covariances and synonym pairs of the norm sample, for the "
+            "sample-based response-quality indices of small batches."
+        ),
+    )
+
+    def check_for(self, q: Questionnaire) -> None:
+        """Refuse a table built for another questionnaire or version."""
+        if (self.questionnaire_id, self.questionnaire_version) != (q.id, q.version):
+            raise InputError(
+                f"The norm table was built for questionnaire {self.questionnaire_id!r} "
+                f"version {self.questionnaire_version}, but the answers are to {q.id!r} "
+                f"version {q.version}. Norms do not carry over between versions: build a "
+                "norm table for this version (repprofile norms build)."
+            )
+        missing = [s for s in q.scale_ids if s not in self.scales]
+        if missing:
+            raise InputError(
+                f"The norm table has no norms for scale(s) {', '.join(missing)} of {q.id!r}."
+            )
+        ref = self.quality_reference
+        scored = [q.item_ids[i] for i in np.flatnonzero(q.item_scale_index >= 0)]
+        if ref is not None and ref.items != scored:
+            raise InputError(
+                f"The norm table's quality_reference.items must be the scored items of {q.id!r} "
+                f"{q.version} in questionnaire order ({len(scored)} items), got "
+                f"{len(ref.items)} other items instead."
+            )
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the table's canonical JSON (for provenance; computed once)."""
+        return self._sha256
+
+    @functools.cached_property
+    def _sha256(self) -> str:
+        import hashlib
+
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @functools.cached_property
+    def _distributions(self) -> dict[str, tuple[Array, Array]]:
+        """Per scale, the sample's distinct values and their counts as arrays (built once)."""
+        return {
+            sid: (np.asarray(sn.values, dtype=np.float64), np.asarray(sn.counts, dtype=np.float64))
+            for sid, sn in self.scales.items()
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent)
+
+
+def load_norms(source: str | Path | NormTable | dict[str, Any]) -> NormTable:
+    """Read a norm table from a JSON file (or validate a parsed one)."""
+    if isinstance(source, NormTable):
+        return source
+    if isinstance(source, dict):
+        data: Any = source
+        name = "norms"
+    else:
+        path = Path(source)
+        name = str(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{name}: no such norm table file") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{name}: not a readable JSON norm table ({exc})") from None
+    try:
+        return NormTable.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(format_validation_error(name, exc)) from None
+
+
+ReliabilityChoice = Literal["alpha", "omega_total"]

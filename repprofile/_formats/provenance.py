@@ -1,0 +1,44 @@
+"""Provenance: where a result came from (questionnaire, norm table, role, library
+version), enough to reproduce it. Every result document carries one."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["NormsProvenance", "Provenance", "RoleProvenance"]
+
+
+class Provenance(BaseModel):
+    """Where a result came from: enough to reproduce it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    questionnaire_id: str
+    questionnaire_version: str
+    questionnaire_sha256: str
+    repprofile_version: str
+    norms: NormsProvenance | None = None
+    ci_level: float | None = None
+    role: RoleProvenance | None = None
+
+
+class RoleProvenance(BaseModel):
+    """Which role file produced a fit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    sha256: str
+
+
+class NormsProvenance(BaseModel):
+    """Which norm table standardized the scores."""
+
+    model_config = ConfigDict(frozen=True)
+
+    description: str
+    created: str
+    n: int
+    simulated: bool
+    sha256: str

@@ -1,0 +1,128 @@
+"""The adverse-impact audit as documents: Markdown tables and a self-contained HTML
+page with a bar chart of impact ratios."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from repprofile._analysis.audit import FOUR_FIFTHS, AuditResult
+
+__all__ = ["to_html", "to_markdown"]
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def to_markdown(result: AuditResult) -> str:
+    """The audit as Markdown tables (one per group column and pair of columns)."""
+    what = "selection rate" if result.outcome == "selected" else "scoring rate"
+    lines = [
+        "# Adverse-impact audit",
+        "",
+        f"Outcome: {what}"
+        + (
+            f" (score above the median, {result.median_score:g})"
+            if result.median_score is not None
+            else ""
+        )
+        + f". Candidates: {result.n}. Impact ratios below 0.8 are flagged (four-fifths rule).",
+        "An impact ratio is evidence to investigate, not a legal conclusion.",
+        "",
+    ]
+    if result.exclude_small:
+        lines += ["Categories under 2% of the sample are excluded from impact ratios.", ""]
+    for t in result.tables:
+        lines += [f"## {' x '.join(t.groups)}", ""]
+        lines += [
+            "| category | n | share | selected | rate | impact ratio | flag | z | p | Fisher p "
+            "| to 4/5 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+        ]
+        for r in t.rows:
+            flag = "excluded" if r.excluded else ("ADVERSE IMPACT" if r.adverse_impact else "")
+            need = "-" if r.selections_to_four_fifths is None else r.selections_to_four_fifths
+            if r.small_sample:
+                flag = (flag + " small n").strip()
+            lines.append(
+                f"| {r.category} | {r.n} | {r.share:.1%} | {r.selected} | {r.rate:.3f} | "
+                f"{_fmt(r.impact_ratio)} | {flag} | {_fmt(r.z, 2)} | {_fmt(r.p_value, 4)} | "
+                f"{_fmt(r.fisher_p, 4)} | {need} |"
+            )
+        lines.append("")
+    unknown = ", ".join(f"{g}: {n}" for g, n in result.unknown.items())
+    lines += [f"Unknown category (left out of rates and ratios): {unknown}.", ""]
+    return "\n".join(lines)
+
+
+def _bar_chart_svg(result: AuditResult) -> str:
+    """A horizontal bar chart of impact ratios with the 0.8 line, as inline SVG."""
+    from matplotlib.figure import Figure
+
+    from repprofile._rendering.charts import _figure_bytes, _style
+
+    bars = [
+        (f"{' x '.join(t.groups)}: {r.category}", r.impact_ratio, r.adverse_impact)
+        for t in result.tables
+        for r in t.rows
+        if r.impact_ratio is not None
+    ]
+    with _style():
+        fig = Figure(figsize=(7.5, 0.5 + 0.28 * max(1, len(bars))))
+        ax = fig.add_axes((0.42, 0.08, 0.55, 0.88))
+        y = np.arange(len(bars))[::-1]
+        ax.barh(y, [b[1] for b in bars], color=["#D55E00" if b[2] else "#0072B2" for b in bars])
+        ax.axvline(FOUR_FIFTHS, color="black", linestyle="--", linewidth=1)
+        ax.set_yticks(y, [b[0] for b in bars], fontsize=8)
+        ax.set_xlim(0, 1.05)
+        ax.set_xlabel("impact ratio (dashed line: 0.8)")
+        svg = _figure_bytes(fig, "svg").decode("utf-8")
+    return svg[svg.find("<svg") :]
+
+
+def to_html(result: AuditResult) -> str:
+    """A self-contained HTML report: the tables and the impact-ratio chart (inline SVG)."""
+
+    e = html.escape
+    parts = []
+    for t in result.tables:
+        rows = "".join(
+            f"<tr class={'bad' if r.adverse_impact else 'ok'}><td>{e(r.category)}</td>"
+            f"<td>{r.n}</td><td>{r.share:.1%}</td><td>{r.selected}</td><td>{r.rate:.3f}</td>"
+            f"<td>{_fmt(r.impact_ratio)}</td>"
+            f"<td>{'excluded' if r.excluded else ('adverse impact' if r.adverse_impact else '')}"
+            f"{' (small n)' if r.small_sample else ''}</td><td>{_fmt(r.z, 2)}</td>"
+            f"<td>{_fmt(r.p_value, 4)}</td><td>{_fmt(r.fisher_p, 4)}</td></tr>"
+            for r in t.rows
+        )
+        parts.append(
+            f"<h2>{e(' x '.join(t.groups))}</h2><table><tr><th>category</th><th>n</th>"
+            "<th>share</th><th>selected</th><th>rate</th><th>impact ratio</th><th>flag</th>"
+            f"<th>z</th><th>p</th><th>Fisher p</th></tr>{rows}</table>"
+        )
+    unknown = ", ".join(f"{e(g)}: {n}" for g, n in result.unknown.items())
+    what = (
+        "selection rate"
+        if result.outcome == "selected"
+        else "scoring rate (score above the median)"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Adverse-impact audit</title>
+<style>
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; max-width: 60em; margin: 2em auto; }}
+table {{ border-collapse: collapse; margin-bottom: 1em; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: 0.2em 0.6em; text-align: right; }}
+td:first-child, th:first-child {{ text-align: left; }} tr.bad td {{ color: #a33; }}
+svg {{ max-width: 100%; height: auto; }}
+</style></head><body>
+<h1>Adverse-impact audit</h1>
+<p>Outcome: {what};
+{result.n} candidates. Impact ratios below 0.8 are flagged (four-fifths rule). An impact
+ratio is evidence to investigate, not a legal conclusion.</p>
+{_bar_chart_svg(result)}
+{"".join(parts)}
+<p>Unknown category (left out of rates and ratios): {unknown}.</p>
+</body></html>
+"""
