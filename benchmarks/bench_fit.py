@@ -18,6 +18,7 @@ import numpy as np
 
 import repprofile
 from repprofile._analysis.simulate import simulate_batch
+from repprofile._formats.files import bundled_dir
 
 
 def main() -> None:
@@ -26,9 +27,7 @@ def main() -> None:
     args = ap.parse_args()
     q = repprofile.load_questionnaire("rep-types")
     X = simulate_batch(q, args.n, missing=0.02)
-    norms = repprofile.load_norms(
-        repprofile._formats.questionnaire.bundled_dir() / "norms" / "rep-types-simulated.json"
-    )
+    norms = repprofile.load_norms(bundled_dir() / "norms" / "rep-types-simulated.json")
     scores = repprofile.score(q, X, norms=norms)
     _ = scores.normed.z  # standardization is part of scoring, not of ranking
     roles = repprofile.list_roles()

@@ -5,6 +5,8 @@ type checkers read it here, and ``repprofile/__init__.py`` reads the same lines 
 time to import each name lazily on first use. Add a public name by adding a line.
 """
 
+__all__: list[str]
+
 from repprofile._analysis.audit import AuditResult as AuditResult
 from repprofile._analysis.audit import audit as audit
 from repprofile._analysis.calibrate import Calibration as Calibration

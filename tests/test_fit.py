@@ -32,6 +32,7 @@ import yaml
 import repprofile
 from repprofile._analysis.fit import FitResult, Ranking, fit, fit_many, fit_to_composite, rank
 from repprofile._analysis.norms import build_norms
+from repprofile._formats.files import bundled_dir
 from repprofile._formats.norms import NormTable, ScaleNorm
 from repprofile._formats.role import Role
 
@@ -816,11 +817,7 @@ def run_cli(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def cli(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
     d = tmp_path_factory.mktemp("cli")
     q = repprofile.load_questionnaire("rep-types")
-    data = yaml.safe_load(
-        (repprofile._formats.questionnaire.bundled_dir() / "rep-types.yaml").read_text(
-            encoding="utf-8"
-        )
-    )
+    data = yaml.safe_load((bundled_dir() / "rep-types.yaml").read_text(encoding="utf-8"))
     for scale in data["scales"]:
         if scale["id"] in ("controller", "rock"):
             scale["reliability"] = 0.75

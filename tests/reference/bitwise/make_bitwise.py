@@ -113,10 +113,7 @@ def commands(tmp: Path) -> Iterator[tuple[str, list[str]]]:
 
 def run(argv: list[str], tmp: Path) -> bytes:
     """Run one command in-process; its stdout, or the file it wrote with -o."""
-    try:
-        from repprofile.cli import main
-    except ImportError:  # before the layered layout
-        from repprofile.cli._main import main  # type: ignore[no-redef]
+    from repprofile.cli import main
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
