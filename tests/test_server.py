@@ -45,14 +45,9 @@ from repprofile._formats.files import bundled_dir
 from repprofile._rendering.charts import _figure_bytes, radar_chart
 from repprofile._rendering.report import candidate_report, render_html, render_pdf
 from repprofile.cli import _main as _cli
-from repprofile.server._app import (
-    INLINE_BODY_BYTES,
-    FitResponse,
-    RankResponse,
-    ScoreResponse,
-    ServerSettings,
-    create_app,
-)
+from repprofile.server import ServerSettings, create_app
+from repprofile.server._http import INLINE_BODY_BYTES
+from repprofile.server._schemas import FitResponse, RankResponse, ScoreResponse
 
 from .conftest import API_PATHS
 
