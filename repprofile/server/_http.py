@@ -1,6 +1,6 @@
-"""HTTP plumbing shared by the endpoints and the service: strict body parsing, 422s in
-FastAPI's shape, compact JSON responses, content negotiation, and running the work inline
-or in the thread pool."""
+"""HTTP plumbing shared by the endpoints and the service: strict body parsing, 422 errors
+(rendered in FastAPI's shape by the app's handler), compact JSON responses, content
+negotiation, and running the work inline or in the thread pool."""
 
 from __future__ import annotations
 

@@ -284,6 +284,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def with_200(ok: dict[str, Any], *codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of an endpoint whose 200 is ``ok`` (not a JSON model)."""
     return {200: ok, **error_responses(*codes)}
 
 
