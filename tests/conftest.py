@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
 import repprofile
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+# The helpers of the server tests assert; show their values on failure as in a test module.
+pytest.register_assert_rewrite("tests._server_helpers")
 
 REFERENCE = Path(__file__).parent / "reference"
 
@@ -78,3 +87,39 @@ API_PATHS = frozenset(
         "/v1/report",
     }
 )
+
+
+# The in-process apps of tests/test_server_*.py (one per test module). FastAPI is imported
+# only when a test asks for them.
+
+
+@pytest.fixture(scope="module")
+def app() -> FastAPI:
+    """The app of the server tests: two keys, at most 30 candidates per request."""
+    from repprofile.server import ServerSettings, create_app
+
+    from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
+
+    return create_app(ServerSettings(api_keys=(KEY, KEY2), max_candidates=MAX_CANDIDATES))
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def small() -> Iterator[TestClient]:
+    """An app with a 1000-byte body limit and at most 2 candidates per request."""
+    from fastapi.testclient import TestClient
+
+    from repprofile.server import ServerSettings, create_app
+
+    from ._server_helpers import KEY
+
+    app = create_app(ServerSettings(api_keys=(KEY,), max_body_bytes=1000, max_candidates=2))
+    with TestClient(app) as c:
+        yield c

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from repprofile.server._app import ServerSettings, create_app
+from repprofile.server import ServerSettings, create_app
 
 KEY = "schema-test-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -1,0 +1,306 @@
+"""The HTTP API's documents: request envelopes, response models, error models and the
+OpenAPI declarations of the error statuses and request bodies.
+
+Every request and response body is a pydantic model: the library's own
+(:class:`~repprofile.Profile`, :class:`~repprofile.Questionnaire`,
+:class:`~repprofile.Role`, :class:`~repprofile.NormTable`, the fit and rank documents)
+plus the envelopes below, so ``/openapi.json`` is the contract and nothing is defined twice.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
+
+from repprofile._analysis.fit import FitReport, Ranking
+from repprofile._analysis.scoring import Profile
+from repprofile._formats.norms import NormTable
+from repprofile._formats.provenance import Provenance
+from repprofile._formats.role import Role
+from repprofile._input.answers import CandidateError
+
+__all__ = [
+    "REQUEST_MODELS",
+    "CandidateAnswers",
+    "ChartRequest",
+    "ErrorMessage",
+    "FitRequest",
+    "FitResponse",
+    "Health",
+    "QuestionnaireSummary",
+    "RankRequest",
+    "RankResponse",
+    "ReportRequest",
+    "RoleSummaryOut",
+    "ScoreRequest",
+    "ScoreResponse",
+    "ValidationErrors",
+    "ValidationProblem",
+    "body_doc",
+    "error_responses",
+    "with_200",
+]
+
+MAX_ID_LENGTH = 256  # candidate and item ids
+MAX_ANSWERS = 1_000  # answers per candidate (rep-types has 80 items)
+MAX_COMPARE = 19  # other candidates on one chart (20 in all)
+MAX_ROLES = 20  # roles per fit request
+
+
+# --------------------------------------------------------------------------- request models
+
+CandidateId = (
+    Annotated[StrictStr, StringConstraints(max_length=MAX_ID_LENGTH)]
+    | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+)
+ItemId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class CandidateAnswers(_Strict):
+    """One candidate's answers."""
+
+    candidate_id: CandidateId = Field(
+        description="Unique id of the candidate in this request (a string or an integer)."
+    )
+    answers: dict[ItemId, Any] = Field(
+        max_length=MAX_ANSWERS,
+        description=(
+            "Item id -> answer: a whole number on the questionnaire's response scale, or "
+            "null for a missing answer (never 0). Any other value (text, true, a list, a "
+            "number off the scale) rejects this candidate only, with an entry in 'errors' "
+            "naming the item, the value and what was expected."
+        ),
+        examples=[{"ctl01": 5, "ctl02": 4, "emp01": None}],
+    )
+    seconds: float | None = Field(
+        default=None, description="Time the candidate took to answer, in seconds (optional)."
+    )
+    item_seconds: dict[ItemId, float | None] | None = Field(
+        default=None,
+        max_length=MAX_ANSWERS,
+        description="Seconds per item; their sum is used when 'seconds' is absent.",
+    )
+
+    @field_validator("answers")
+    @classmethod
+    def _nan_is_not_a_number(cls, answers: dict[str, object]) -> dict[str, object]:
+        # JSON has no NaN; a NaN token must not pass as a missing answer. As text it is
+        # rejected for this candidate, like any other non-number.
+        for item, value in answers.items():
+            if type(value) is float and value != value:
+                answers[item] = "NaN"
+        return answers
+
+
+class ScoreRequest(_Strict):
+    """Answers of a batch of candidates to one questionnaire."""
+
+    questionnaire: str = Field(
+        description="Id of a bundled questionnaire (GET /v1/questionnaires).",
+        examples=["rep-types"],
+    )
+    candidates: list[CandidateAnswers] = Field(
+        description="The candidates to score (at most the server's batch limit, 10,000 by default)."
+    )
+    norms: NormTable | str | None = Field(
+        default=None,
+        description=(
+            "A norm table for this questionnaire version (the JSON of 'repprofile norms "
+            "build'), or the id of a bundled one such as 'rep-types-simulated'. Adds z, T, "
+            "percentile, sten, stanine and intervals."
+        ),
+    )
+    ci: float = Field(default=0.90, gt=0.0, lt=1.0, description="Level of the score intervals.")
+    reliability: Literal["alpha", "omega_total"] = Field(
+        default="alpha", description="Which reliability of the norm table gives the SEM."
+    )
+
+
+RoleRef = Annotated[
+    str | Role,
+    Field(description="A bundled role id (GET /v1/roles) or a whole role object."),
+]
+Cut = Annotated[
+    float,
+    Field(gt=0.0, lt=100.0, description="Fit value (0-100) for p_above_cut and near_cut."),
+]
+
+
+class FitRequest(ScoreRequest):
+    """Score a batch and compute every candidate's fit for one or more roles."""
+
+    roles: list[RoleRef] = Field(min_length=1, max_length=MAX_ROLES)
+    cut: Cut = 50.0
+
+
+class RankRequest(ScoreRequest):
+    """Score a batch and rank its candidates for one role, best first."""
+
+    role: RoleRef
+    cut: Cut = 50.0
+    top: int | None = Field(default=None, ge=1, description="Only the best 'top' candidates.")
+    exclude_flagged: bool = Field(
+        default=False, description="Leave out candidates with response-quality flags."
+    )
+
+
+class ChartRequest(ScoreRequest):
+    """A radar chart of one candidate (optionally with up to 4 others overlaid)."""
+
+    candidates: list[CandidateAnswers] = Field(
+        min_length=1, description="The candidates (the one to draw among them)."
+    )
+    candidate_id: CandidateId | None = Field(
+        default=None, description="The candidate to draw (default: the only candidate)."
+    )
+    compare: list[CandidateId] = Field(
+        default=[],
+        max_length=MAX_COMPARE,
+        description="Other candidates to overlay (a grid above 5 in all; at most 19).",
+    )
+    role: RoleRef | None = None
+    metric: Literal["auto", "pomp", "percentile"] = "auto"
+    show_ci: bool = True
+
+
+class ReportRequest(ScoreRequest):
+    """A one-page candidate report for a role."""
+
+    candidates: list[CandidateAnswers] = Field(
+        min_length=1, description="The candidates (the one of the report among them)."
+    )
+    candidate_id: CandidateId | None = Field(
+        default=None, description="The candidate of the report (default: the only candidate)."
+    )
+    role: RoleRef
+    cut: Cut = 50.0
+    date: _dt.date | None = Field(default=None, description="Date on the report (default today).")
+
+
+# --------------------------------------------------------------------------- response models
+
+
+class ScoreResponse(BaseModel):
+    """Scores of every valid candidate, and the problems of the others."""
+
+    profiles: list[Profile]
+    errors: list[CandidateError]
+    provenance: Provenance
+    warnings: list[str] = Field(
+        default=[], description="Things to know about the result, e.g. a simulated norm table."
+    )
+
+
+class FitResponse(FitReport):
+    """The fit document, with warnings."""
+
+    warnings: list[str] = Field(default=[])
+
+
+class RankResponse(Ranking):
+    """The rank document, with warnings."""
+
+    warnings: list[str] = Field(default=[])
+
+
+class QuestionnaireSummary(BaseModel):
+    """A bundled questionnaire in the list."""
+
+    id: str
+    version: str
+    name: str
+    n_items: int
+    scales: list[str]
+    sha256: str
+
+
+class RoleSummaryOut(BaseModel):
+    """A bundled role in the list."""
+
+    id: str
+    name: str
+    description: str
+    questionnaire: str
+
+
+class Health(BaseModel):
+    """The service is up."""
+
+    status: Literal["ok"]
+    version: str
+
+
+class ValidationProblem(BaseModel):
+    """One problem with the request: where (``loc``), what (``msg``) and its kind."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrors(BaseModel):
+    """HTTP 422: every problem found in the request."""
+
+    detail: list[ValidationProblem]
+
+
+class ErrorMessage(BaseModel):
+    """An error: what went wrong and how to fix it."""
+
+    detail: str
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an endpoint can answer."""
+    text = {
+        401: "Missing or invalid API key.",
+        404: "No such resource.",
+        406: "None of the media types in Accept can be produced.",
+        413: "Request body or batch larger than the server's limit.",
+    }
+    out: dict[int | str, dict[str, Any]] = {
+        c: {"model": ErrorMessage, "description": text[c]} for c in codes if c != 422
+    }
+    if 422 in codes:
+        out[422] = {
+            "model": ValidationErrors,
+            "description": "A malformed body, or an unknown id (see docs/server.md).",
+        }
+    return out
+
+
+def with_200(ok: dict[str, Any], *codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of an endpoint whose 200 is ``ok`` (not a JSON model)."""
+    return {200: ok, **error_responses(*codes)}
+
+
+def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI requestBody of an endpoint that parses ``model`` itself (the app's
+    OpenAPI document adds the schema to the components)."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+# The request bodies: validated by the endpoints themselves (strict, from the JSON text),
+# so the OpenAPI document declares their schemas (in validation mode) explicitly.
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    ScoreRequest,
+    FitRequest,
+    RankRequest,
+    ChartRequest,
+    ReportRequest,
+)

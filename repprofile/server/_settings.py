@@ -1,0 +1,136 @@
+"""Settings of the HTTP API: limits, CORS origins, docs switches and the API keys.
+
+:class:`ServerSettings` reads and writes the ``REPPROFILE_*`` environment variables (how
+``repprofile serve`` hands its options to every worker process) and turns the configured
+keys into the SHA-256 digests that the guard (:mod:`repprofile.server._security`) compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from repprofile._errors import InputError
+
+__all__ = ["ServerSettings"]
+
+MIN_KEY_LENGTH = 16
+ENV_KEYS = "REPPROFILE_API_KEYS"
+ENV_KEY_FILE = "REPPROFILE_API_KEY_FILE"
+ENV_MAX_BODY = "REPPROFILE_MAX_BODY_BYTES"
+ENV_MAX_CANDIDATES = "REPPROFILE_MAX_CANDIDATES"
+ENV_CORS = "REPPROFILE_CORS_ORIGINS"
+ENV_DOCS = "REPPROFILE_DOCS"
+ENV_PUBLIC_DOCS = "REPPROFILE_PUBLIC_DOCS"
+
+
+class ServerSettings(BaseModel):
+    """Configuration of the HTTP API.
+
+    Keys are secret strings: never shown in ``repr``, dumps or logs. :meth:`from_env` reads the
+    ``REPPROFILE_*`` environment variables (how ``repprofile serve`` hands its options
+    to every worker process).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_keys: tuple[SecretStr, ...] = Field(default=())
+    key_file: Path | None = None
+    max_body_bytes: int = Field(default=5_000_000, gt=0)
+    max_candidates: int = Field(default=10_000, gt=0)
+    cors_origins: tuple[str, ...] = ()
+    docs: bool = True
+    public_docs: bool = Field(
+        default=False,
+        description="Serve /docs and /openapi.json without a key (default: they need one).",
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        """Settings from ``REPPROFILE_API_KEYS`` (comma-separated), ``REPPROFILE_API_KEY_FILE``,
+        ``REPPROFILE_MAX_BODY_BYTES``, ``REPPROFILE_MAX_CANDIDATES``,
+        ``REPPROFILE_CORS_ORIGINS`` (comma-separated) and ``REPPROFILE_DOCS`` (0/1)."""
+        env = os.environ if environ is None else environ
+        data: dict[str, object] = {
+            "api_keys": tuple(k.strip() for k in env.get(ENV_KEYS, "").split(",") if k.strip()),
+            "cors_origins": tuple(o.strip() for o in env.get(ENV_CORS, "").split(",") if o.strip()),
+        }
+        if env.get(ENV_KEY_FILE):
+            data["key_file"] = env[ENV_KEY_FILE]
+        for name, field in (
+            (ENV_MAX_BODY, "max_body_bytes"),
+            (ENV_MAX_CANDIDATES, "max_candidates"),
+        ):
+            if env.get(name):
+                data[field] = env[name]
+        for name, field in ((ENV_DOCS, "docs"), (ENV_PUBLIC_DOCS, "public_docs")):
+            if env.get(name):
+                data[field] = env[name].strip().lower() not in ("0", "false", "no", "off")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            from repprofile._formats.files import format_validation_error
+
+            raise InputError(format_validation_error("server settings", exc)) from None
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that :meth:`from_env` reads back to these settings."""
+        env = {
+            ENV_MAX_BODY: str(self.max_body_bytes),
+            ENV_MAX_CANDIDATES: str(self.max_candidates),
+            ENV_CORS: ",".join(self.cors_origins),
+            ENV_DOCS: "1" if self.docs else "0",
+            ENV_PUBLIC_DOCS: "1" if self.public_docs else "0",
+            ENV_KEYS: ",".join(k.get_secret_value() for k in self.api_keys),
+        }
+        if self.key_file is not None:
+            env[ENV_KEY_FILE] = str(self.key_file)
+        return env
+
+    def key_digests(self) -> tuple[bytes, ...]:
+        """SHA-256 digests of every configured key (from the settings and the key file).
+
+        Raises
+        ------
+        InputError
+            No key at all, an unreadable key file, or a key shorter than 16 characters
+            or containing whitespace (the message names the source and position, never
+            the key).
+        """
+        sources: list[tuple[str, str]] = [
+            (f"{ENV_KEYS} key {i}", k.get_secret_value())
+            for i, k in enumerate(self.api_keys, start=1)
+        ]
+        if self.key_file is not None:
+            try:  # utf-8-sig: a byte-order mark (Windows editors) is not part of a key
+                lines = self.key_file.read_text(encoding="utf-8-sig").splitlines()
+            except OSError as exc:
+                raise InputError(
+                    f"{self.key_file}: cannot read the API key file ({exc.strerror})"
+                ) from None
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{self.key_file}: the API key file must be UTF-8 text (byte {exc.start} is "
+                    "not); write one key per line"
+                ) from None
+            for n, line in enumerate(lines, start=1):
+                key = line.strip()
+                if key and not key.startswith("#"):
+                    sources.append((f"{self.key_file} line {n}", key))
+        if not sources:
+            raise InputError(
+                "no API key is configured: set REPPROFILE_API_KEYS (comma-separated keys) or "
+                "give a key file (--key-file FILE, one key per line). Make a key with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        for where, key in sources:
+            if len(key) < MIN_KEY_LENGTH or any(ch.isspace() or ch == "," for ch in key):
+                raise InputError(
+                    f"{where}: an API key must be at least {MIN_KEY_LENGTH} characters without "
+                    f"spaces or commas, got {len(key)} characters instead"
+                )
+        return tuple(hashlib.sha256(k.encode("utf-8")).digest() for _, k in sources)

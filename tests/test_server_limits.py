@@ -1,0 +1,188 @@
+"""Limits: candidates per batch (413), body size (413 by Content-Length or by the bytes
+received, before the body is read in full), request shapes (roles, compares, answers,
+id lengths, nesting).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.types import Message
+
+from repprofile.server import ServerSettings, create_app
+
+from ._server_helpers import (
+    AUTH,
+    CONTROLLER,
+    KEY,
+    MAX_CANDIDATES,
+    answers,
+    body,
+    cand,
+    ok_json,
+    post,
+    varied,
+)
+
+
+def test_a_batch_above_max_candidates_is_413(client: TestClient) -> None:
+    cands = [cand(f"c{i}", varied(i)) for i in range(MAX_CANDIDATES + 1)]
+    for path, extra in [("/v1/score", {}), ("/v1/fit", {"roles": ["retention"]})]:
+        r = post(client, path, body(cands, **extra))
+        assert r.status_code == 413
+        assert r.json() == {
+            "detail": f"the batch has {MAX_CANDIDATES + 1} candidates; this server takes at "
+            f"most {MAX_CANDIDATES} per request: split the batch"
+        }
+    got = ok_json(client, "/v1/score", body(cands[:MAX_CANDIDATES]))
+    assert len(got["profiles"]) == MAX_CANDIDATES
+
+
+def padded(size: int) -> bytes:
+    """A valid score request of exactly ``size`` bytes (JSON padded with spaces)."""
+    raw = json.dumps(body([])).encode()
+    assert len(raw) <= size
+    return raw + b" " * (size - len(raw))
+
+
+def test_body_limit_by_content_length(small: TestClient) -> None:
+    headers = {**AUTH, "Content-Type": "application/json"}
+    r = small.post("/v1/score", content=padded(1000), headers=headers)
+    assert r.request.headers["content-length"] == "1000"
+    assert r.status_code == 200
+    assert r.json()["profiles"] == []
+    r = small.post("/v1/score", content=padded(1001), headers=headers)
+    assert r.status_code == 413
+    assert r.json() == {
+        "detail": "the request body is larger than this server's limit of 1000 bytes"
+    }
+
+
+def test_body_limit_without_content_length(small: TestClient) -> None:
+    def chunks(data: bytes) -> Iterator[bytes]:
+        for i in range(0, len(data), 64):
+            yield data[i : i + 64]
+
+    headers = {**AUTH, "Content-Type": "application/json"}
+    r = small.post("/v1/score", content=chunks(padded(1000)), headers=headers)
+    assert "content-length" not in r.request.headers
+    assert r.request.headers["transfer-encoding"] == "chunked"
+    assert r.status_code == 200
+    assert r.json()["errors"] == []
+    r = small.post("/v1/score", content=chunks(padded(1001)), headers=headers)
+    assert r.status_code == 413
+    assert "limit of 1000 bytes" in r.json()["detail"]
+
+
+def asgi_post(app: FastAPI, path: str, chunks: list[bytes]) -> tuple[int, bytes, int]:
+    """POST ``chunks`` as separate ASGI messages without Content-Length; returns the
+    status, the body and how many chunks the app read."""
+    pending = list(chunks)
+    sent: list[Message] = []
+    read = 0
+
+    async def receive() -> Message:
+        nonlocal read
+        if not pending:
+            return {"type": "http.disconnect"}
+        read += 1
+        chunk = pending.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {KEY}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def run() -> None:
+        await app(scope, receive, send)
+
+    anyio.run(run)
+    [start] = [m for m in sent if m["type"] == "http.response.start"]
+    content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return int(start["status"]), content, read
+
+
+def test_a_streamed_body_stops_being_read_at_the_limit() -> None:
+    app = create_app(ServerSettings(api_keys=(KEY,), max_body_bytes=1000))
+    # 300 + 300 + 300 = 900 is within the limit; the 4th chunk makes 1200 > 1000
+    status, content, read = asgi_post(app, "/v1/score", [b" " * 300] * 10)
+    assert status == 413
+    assert json.loads(content) == {
+        "detail": "the request body is larger than this server's limit of 1000 bytes"
+    }
+    assert read == 4
+
+
+def test_a_body_in_several_messages_is_put_back_together(client: TestClient, app: FastAPI) -> None:
+    doc = body([cand("a", answers()), cand("b", answers(**CONTROLLER))])
+    raw = json.dumps(doc).encode()
+    parts = [raw[:7], raw[7:500], b"", raw[500:]]
+    status, content, read = asgi_post(app, "/v1/score", parts)
+    assert (status, read) == (200, 4)
+    assert content == post(client, "/v1/score", doc).content
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc"),
+    [
+        ({"compare": [str(i) for i in range(20)]}, ["body", "compare"]),
+        ({"candidate_id": "x" * 257}, ["body", "candidate_id", "constrained-str"]),
+    ],
+)
+def test_chart_requests_are_bounded(
+    client: TestClient, fields: dict[str, Any], loc: list[Any]
+) -> None:
+    r = post(client, "/v1/chart", body([cand("a", answers())], **fields))
+    assert r.status_code == 422
+    assert loc in [d["loc"] for d in r.json()["detail"]]
+
+
+def test_fit_takes_at_most_20_roles(client: TestClient) -> None:
+    r = post(client, "/v1/fit", body([cand("a", answers())], roles=["retention"] * 21))
+    assert r.status_code == 422
+    assert [d["loc"] for d in r.json()["detail"]] == [["body", "roles"]]
+    assert ok_json(client, "/v1/fit", body([cand("a", answers())], roles=["retention"] * 20))
+
+
+def test_a_candidate_takes_at_most_1000_answers_and_256_character_ids(
+    client: TestClient,
+) -> None:
+    many = {f"i{n}": 3 for n in range(1001)}
+    r = post(client, "/v1/score", body([cand("a", many)]))
+    assert [d["loc"] for d in r.json()["detail"]] == [["body", "candidates", 0, "answers"]]
+    long_item = {"x" * 257: 3}
+    r = post(client, "/v1/score", body([cand("a", long_item)]))
+    assert r.status_code == 422
+    assert ok_json(client, "/v1/score", body([cand("c" * 256, answers())]))["profiles"]
+
+
+def test_deeply_nested_json_is_a_422_not_a_500(client: TestClient) -> None:
+    r = client.post(
+        "/v1/score", content=b"[" * 1001, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["type"] == "json_invalid"

@@ -1,0 +1,32 @@
+"""The OpenAPI document is the contract of the HTTP API: pinned by a digest, so that a
+refactoring cannot change it unnoticed.
+
+The digest is the SHA-256 of the document as canonical JSON (``json.dumps(doc,
+sort_keys=True)``) with ``info.version`` set to ``"VERSION"`` (so that a release does not
+change it), recorded before the server module was split by concern (issue 13). It also
+covers the bundled questionnaire, role and norm ids (they are enums in the request
+schemas). A deliberate change of the API changes it: record the new digest together with
+the change, and say why in the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import repprofile
+from repprofile.server import ServerSettings, create_app
+
+from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
+
+OPENAPI_SHA256 = "2d4fb34604d097b176300870553f14503f2af2d7b935322377c017ad64b76453"
+
+
+def test_the_openapi_document_is_pinned() -> None:
+    # The settings of the in-process tests; the document does not depend on them.
+    app = create_app(ServerSettings(api_keys=(KEY, KEY2), max_candidates=MAX_CANDIDATES))
+    doc = json.loads(json.dumps(app.openapi()))  # a copy: the app caches its document
+    assert doc["info"]["version"] == repprofile.__version__
+    doc["info"]["version"] = "VERSION"
+    canonical = json.dumps(doc, sort_keys=True)
+    assert hashlib.sha256(canonical.encode("utf-8")).hexdigest() == OPENAPI_SHA256
