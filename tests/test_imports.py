@@ -40,14 +40,9 @@ import pytest
 import yaml
 
 import repprofile
-from repprofile._input.survey import (
-    add_survey_options,
-    add_template_parser,
-    answer_template,
-    load_mapping,
-    read_cli_answers,
-    read_survey,
-)
+from repprofile._input.survey import answer_template, load_mapping, read_survey
+from repprofile.cli._common import add_survey_options, read_cli_answers
+from repprofile.cli._questionnaire import add_template_parser
 
 SURVEYS = Path(__file__).parent / "data" / "surveys"
 NAN = math.nan
@@ -715,7 +710,7 @@ def test_unknown_template_format(mini: repprofile.Questionnaire) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The wiring _cli.build_parser gets: questionnaire template, score --mapping/--from."""
+    """The wiring build_parser gets: questionnaire template, score --mapping/--from."""
     p = argparse.ArgumentParser(prog="repprofile")
     sub = p.add_subparsers(dest="command")
     qsub = sub.add_parser("questionnaire").add_subparsers(dest="qcommand")

@@ -104,13 +104,15 @@ form in Markdown or self-contained HTML: title, instructions, the items numbered
 presentation order with the response labels as check boxes. Attention and infrequency
 items appear as ordinary items, never marked, and no item id or scale is shown.
 
-Only the standard library is imported at module level (the CLI imports this module at
-start-up); numpy and pydantic are imported by the functions that need them.
+Only the standard library and the exception types are imported at module level (the
+CLI takes the export and template formats from here at start-up); numpy and pydantic
+are imported by the functions that need them. The command-line options that use this
+module (``--mapping``, ``--from``, ``questionnaire template``) live in
+:mod:`repprofile.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import html
 import io
@@ -123,7 +125,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from repprofile._errors import InputError, QuestionnaireError
 
 if TYPE_CHECKING:
     from repprofile._formats.questionnaire import Questionnaire
@@ -133,19 +137,14 @@ __all__ = [
     "EXPORT_FORMATS",
     "TEMPLATE_FORMATS",
     "SurveyMapping",
-    "add_survey_options",
-    "add_template_parser",
     "answer_template",
     "load_mapping",
-    "read_cli_answers",
     "read_survey",
 ]
 
 ExportFormat = Literal["generic", "surveymonkey", "qualtrics"]
 EXPORT_FORMATS: tuple[str, ...] = ("generic", "surveymonkey", "qualtrics")
 TEMPLATE_FORMATS: tuple[str, ...] = ("csv", "md", "html")
-
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
 
 def _norm(text: str) -> str:
@@ -287,7 +286,6 @@ def load_mapping(path: str | Path) -> SurveyMapping:
     """Read and validate a mapping file (YAML or JSON); InputError names every problem."""
     from pydantic import TypeAdapter, ValidationError
 
-    from repprofile._errors import InputError, QuestionnaireError
     from repprofile._formats.files import read_yaml
 
     p = Path(path)
@@ -320,8 +318,6 @@ def load_mapping(path: str | Path) -> SurveyMapping:
 
 def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str, float]:
     """Check a mapping against the questionnaire; returns the label lookup table."""
-    from repprofile._errors import InputError
-
     problems: list[str] = []
     if m.questionnaire != q.id:
         problems.append(
@@ -404,8 +400,6 @@ def _header_rows(kind: str) -> int:
 
 
 def _columns(kind: str, head: list[list[str]], width: int, source: str) -> list[_Column]:
-    from repprofile._errors import InputError
-
     rows = [(r + [""] * width)[:width] for r in head]
     cols: list[_Column] = []
     if kind == "generic":
@@ -487,8 +481,6 @@ def _resolve(
     source: str,
     mapping_name: str,
 ) -> _Layout:
-    from repprofile._errors import InputError
-
     lookup = _Lookup(columns)
     claimed: dict[int, str] = {}
     missing: list[str] = []
@@ -591,8 +583,6 @@ def _is_qualtrics_meta(c: _Column) -> bool:
 
 def _detect_other_layout(kind: str, records: list[list[str]], source: str) -> None:
     """A Qualtrics or SurveyMonkey export read as generic: say how to read it."""
-    from repprofile._errors import InputError
-
     if kind != "generic" or len(records) < 2:
         return
     if len(records) >= 3 and any(c.strip().startswith('{"ImportId"') for c in records[2]):
@@ -647,8 +637,6 @@ def _parse_time(text: str, fmt: str | None) -> datetime | None:
 
 
 def _read_records(path: str | Path) -> tuple[list[list[str]], str]:
-    from repprofile._errors import InputError
-
     name = str(path)
     if name == "-":
         return list(csv.reader(io.StringIO(sys.stdin.read(), newline=""))), "<stdin>"
@@ -704,7 +692,6 @@ def read_survey(
     """
     import numpy as np
 
-    from repprofile._errors import InputError
     from repprofile._input.answers import AnswerSet, CandidateError, RepprofileWarning, _check_ids
 
     q = questionnaire
@@ -1050,8 +1037,6 @@ def answer_template(questionnaire: Questionnaire, fmt: str = "csv") -> str:
     column N + 1 of the CSV) with the answer labels as check boxes; they name no item
     id or scale and mark no attention item. The HTML is one self-contained file.
     """
-    from repprofile._errors import InputError
-
     if fmt == "csv":
         return _template_csv(questionnaire)
     if fmt == "md":
@@ -1062,69 +1047,3 @@ def answer_template(questionnaire: Questionnaire, fmt: str = "csv") -> str:
         f"The 'fmt' parameter of answer_template must be one of "
         f"{', '.join(TEMPLATE_FORMATS)}, got {fmt!r} instead."
     )
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _cmd_questionnaire_template(args: argparse.Namespace) -> int:
-    from repprofile._formats.questionnaire import load_questionnaire
-    from repprofile.cli._main import EXIT_OK, write_output
-
-    q = load_questionnaire(args.questionnaire)
-    write_output(answer_template(q, args.format), args.output)
-    return EXIT_OK
-
-
-def add_template_parser(qsub: argparse._SubParsersAction[_P]) -> _P:
-    """Add ``questionnaire template ID_OR_FILE --format csv|md|html [-o FILE]``."""
-    p = qsub.add_parser(
-        "template",
-        help="blank answer file (csv) or printable form (md, html) of a questionnaire",
-        description=(
-            "csv: a blank answers file (candidate_id and one column per item id); md, html: "
-            "a printable form with the items numbered in the same order and the answer "
-            "labels as check boxes, to print or paste into a survey tool."
-        ),
-    )
-    p.add_argument("questionnaire", metavar="ID_OR_FILE")
-    p.add_argument("--format", choices=list(TEMPLATE_FORMATS), default="csv", help="default csv")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-    p.set_defaults(func=_cmd_questionnaire_template)
-    return p
-
-
-def add_survey_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--mapping FILE`` and ``--from FORMAT`` to a command reading ANSWERS."""
-    parser.add_argument(
-        "--mapping",
-        metavar="FILE",
-        help=(
-            "ANSWERS is a survey tool's CSV export (Google Forms, Microsoft Forms, Typeform, "
-            "SurveyMonkey, Qualtrics); FILE maps its columns and labels to the questionnaire"
-        ),
-    )
-    parser.add_argument(
-        "--from",
-        dest="survey_format",
-        choices=list(EXPORT_FORMATS),
-        help="layout of the export (default: 'format' in the mapping, else generic)",
-    )
-
-
-def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> AnswerSet:
-    """ANSWERS of a command: a survey export when ``--mapping`` is given, else read_answers."""
-    from repprofile._errors import InputError
-
-    mapping = getattr(args, "mapping", None)
-    kind = getattr(args, "survey_format", None)
-    if mapping is None:
-        if kind is not None:
-            raise InputError(
-                f"--from {kind} needs --mapping FILE, the mapping of the export's columns to "
-                "item ids"
-            )
-        from repprofile._input.answers import read_answers
-
-        return read_answers(args.answers, questionnaire)
-    return read_survey(args.answers, questionnaire, mapping, kind)
