@@ -40,7 +40,8 @@ import pytest
 import yaml
 
 import repprofile
-from repprofile._input.survey import answer_template, load_mapping, read_survey
+from repprofile._input.survey import load_mapping, read_survey
+from repprofile._input.templates import answer_template
 from repprofile.cli._common import add_survey_options, read_cli_answers
 from repprofile.cli._questionnaire import add_template_parser
 
@@ -766,7 +767,7 @@ def test_score_options(mini: repprofile.Questionnaire, tmp_path: Path) -> None:
 
 def test_importing_the_module_stays_light() -> None:
     code = (
-        "import sys, repprofile._input.survey; "
+        "import sys, repprofile._input.survey, repprofile._input.templates; "
         "print(sorted(m for m in ('numpy', 'pydantic', 'yaml') if m in sys.modules))"
     )
     out = subprocess.run(

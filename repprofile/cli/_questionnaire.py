@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repprofile._input.survey import TEMPLATE_FORMATS, answer_template
+from repprofile._input.templates import TEMPLATE_FORMATS, answer_template
 from repprofile._version import __version__
 from repprofile.cli._common import EXIT_OK, Parser, add_output, missing_action, write_output
 

@@ -94,7 +94,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
         from uvicorn.config import LOGGING_CONFIG
 
-        from repprofile.server._app import ServerSettings
+        from repprofile.server import ServerSettings
     except ImportError as exc:
         raise UsageError(
             f"repprofile serve needs the server extra ({exc.name} is not installed): "
