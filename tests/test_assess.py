@@ -352,7 +352,7 @@ def test_rep_types_with_a_role_in_a_terminal(tmp_path: Path) -> None:
 
 
 def test_unusable_progress_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from repprofile.cli._main import main
+    from repprofile.cli import main
 
     bad = tmp_path / "bad.progress.json"
     for content, message in [
@@ -385,7 +385,7 @@ def raw_pty() -> tuple[int, int]:
 def test_resuming_a_finished_session_writes_the_same_result(
     story: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from repprofile.cli._main import main
+    from repprofile.cli import main
 
     shutil.copy(story["progress"], tmp_path / "c1.progress.json")
     assert main(["assess", "--resume", str(tmp_path / "c1.progress.json")]) == 0
@@ -447,7 +447,7 @@ def test_terminal_settings_are_restored_after_ctrl_c() -> None:
 def test_number_entry_scale_in_line_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from repprofile.cli._main import main
+    from repprofile.cli import main
 
     yaml = MINI_YAML.replace(
         "{min: 1, max: 5, labels: {1: Never, 5: Always}}", "{min: 0, max: 10}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repprofile.cli._main import build_parser
+from repprofile.cli import build_parser
 from repprofile.cli._reference import cli_reference
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"

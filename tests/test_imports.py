@@ -40,14 +40,10 @@ import pytest
 import yaml
 
 import repprofile
-from repprofile._input.survey import (
-    add_survey_options,
-    add_template_parser,
-    answer_template,
-    load_mapping,
-    read_cli_answers,
-    read_survey,
-)
+from repprofile._input.survey import load_mapping, read_survey
+from repprofile._input.templates import answer_template
+from repprofile.cli._common import add_survey_options, read_cli_answers
+from repprofile.cli._questionnaire import add_template_parser
 
 SURVEYS = Path(__file__).parent / "data" / "surveys"
 NAN = math.nan
@@ -715,7 +711,7 @@ def test_unknown_template_format(mini: repprofile.Questionnaire) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The wiring _cli.build_parser gets: questionnaire template, score --mapping/--from."""
+    """The wiring build_parser gets: questionnaire template, score --mapping/--from."""
     p = argparse.ArgumentParser(prog="repprofile")
     sub = p.add_subparsers(dest="command")
     qsub = sub.add_parser("questionnaire").add_subparsers(dest="qcommand")
@@ -771,7 +767,7 @@ def test_score_options(mini: repprofile.Questionnaire, tmp_path: Path) -> None:
 
 def test_importing_the_module_stays_light() -> None:
     code = (
-        "import sys, repprofile._input.survey; "
+        "import sys, repprofile._input.survey, repprofile._input.templates; "
         "print(sorted(m for m in ('numpy', 'pydantic', 'yaml') if m in sys.modules))"
     )
     out = subprocess.run(

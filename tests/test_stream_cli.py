@@ -80,8 +80,9 @@ def test_strict_makes_a_rejection_fatal(tmp_path: Path) -> None:
 
 def test_help_does_not_import_the_heavy_libraries() -> None:
     code = (
-        "import sys, repprofile.cli._main as c\n"
-        "c.build_parser()\n"
+        "import sys\n"
+        "from repprofile.cli import build_parser\n"
+        "build_parser()\n"
         "heavy = [m for m in ('numpy', 'scipy', 'matplotlib', 'pydantic', 'yaml') "
         "if m in sys.modules]\n"
         "print(heavy)\n"

@@ -1,4 +1,4 @@
-"""Survey-tool exports in, answer templates out.
+"""Survey-tool exports in.
 
 Reading a survey tool's CSV export
 ==================================
@@ -95,35 +95,30 @@ Tool specifics
   RecipientEmail, LocationLatitude, Q_RecaptchaScore, ...) are ignored without being
   listed. Embedded-data columns must be listed like any other column.
 
-Templates
-=========
+Answer templates (blank answer files and printable forms) are written by
+:mod:`repprofile._input.templates`.
 
-:func:`answer_template` (``repprofile questionnaire template``) writes a blank wide-CSV
-answer file (``candidate_id`` and one column per item id, in item order), or a printable
-form in Markdown or self-contained HTML: title, instructions, the items numbered in
-presentation order with the response labels as check boxes. Attention and infrequency
-items appear as ordinary items, never marked, and no item id or scale is shown.
-
-Only the standard library is imported at module level (the CLI imports this module at
-start-up); numpy and pydantic are imported by the functions that need them.
+Only the standard library and the exception types are imported at module level (the
+CLI takes the export formats from here at start-up); numpy and pydantic are imported
+by the functions that need them. The command-line options that use this module
+(``--mapping`` and ``--from``) live in :mod:`repprofile.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import html
 import io
 import json
 import math
-import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from repprofile._errors import InputError, QuestionnaireError
 
 if TYPE_CHECKING:
     from repprofile._formats.questionnaire import Questionnaire
@@ -131,21 +126,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXPORT_FORMATS",
-    "TEMPLATE_FORMATS",
     "SurveyMapping",
-    "add_survey_options",
-    "add_template_parser",
-    "answer_template",
     "load_mapping",
-    "read_cli_answers",
     "read_survey",
 ]
 
 ExportFormat = Literal["generic", "surveymonkey", "qualtrics"]
 EXPORT_FORMATS: tuple[str, ...] = ("generic", "surveymonkey", "qualtrics")
-TEMPLATE_FORMATS: tuple[str, ...] = ("csv", "md", "html")
-
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
 
 def _norm(text: str) -> str:
@@ -287,7 +274,6 @@ def load_mapping(path: str | Path) -> SurveyMapping:
     """Read and validate a mapping file (YAML or JSON); InputError names every problem."""
     from pydantic import TypeAdapter, ValidationError
 
-    from repprofile._errors import InputError, QuestionnaireError
     from repprofile._formats.files import read_yaml
 
     p = Path(path)
@@ -320,8 +306,6 @@ def load_mapping(path: str | Path) -> SurveyMapping:
 
 def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str, float]:
     """Check a mapping against the questionnaire; returns the label lookup table."""
-    from repprofile._errors import InputError
-
     problems: list[str] = []
     if m.questionnaire != q.id:
         problems.append(
@@ -404,8 +388,6 @@ def _header_rows(kind: str) -> int:
 
 
 def _columns(kind: str, head: list[list[str]], width: int, source: str) -> list[_Column]:
-    from repprofile._errors import InputError
-
     rows = [(r + [""] * width)[:width] for r in head]
     cols: list[_Column] = []
     if kind == "generic":
@@ -487,8 +469,6 @@ def _resolve(
     source: str,
     mapping_name: str,
 ) -> _Layout:
-    from repprofile._errors import InputError
-
     lookup = _Lookup(columns)
     claimed: dict[int, str] = {}
     missing: list[str] = []
@@ -591,8 +571,6 @@ def _is_qualtrics_meta(c: _Column) -> bool:
 
 def _detect_other_layout(kind: str, records: list[list[str]], source: str) -> None:
     """A Qualtrics or SurveyMonkey export read as generic: say how to read it."""
-    from repprofile._errors import InputError
-
     if kind != "generic" or len(records) < 2:
         return
     if len(records) >= 3 and any(c.strip().startswith('{"ImportId"') for c in records[2]):
@@ -647,8 +625,6 @@ def _parse_time(text: str, fmt: str | None) -> datetime | None:
 
 
 def _read_records(path: str | Path) -> tuple[list[list[str]], str]:
-    from repprofile._errors import InputError
-
     name = str(path)
     if name == "-":
         return list(csv.reader(io.StringIO(sys.stdin.read(), newline=""))), "<stdin>"
@@ -704,7 +680,6 @@ def read_survey(
     """
     import numpy as np
 
-    from repprofile._errors import InputError
     from repprofile._input.answers import AnswerSet, CandidateError, RepprofileWarning, _check_ids
 
     q = questionnaire
@@ -912,219 +887,3 @@ def _row_seconds(
             texts[1],
         )
     return seconds, None
-
-
-# --------------------------------------------------------------------------- templates
-
-
-def _choices(q: Questionnaire) -> list[str] | None:
-    """The answer options to tick, or None when the answer is a number to write in."""
-    rs = q.response_scale
-    if not rs.integers or rs.max - rs.min > 10:
-        return None
-    values = range(rs.min, rs.max + 1)
-    if all(v in rs.labels for v in values):
-        return [rs.labels[v] for v in values]
-    return [f"{v} ({rs.labels[v]})" if v in rs.labels else str(v) for v in values]
-
-
-def _default_instructions(q: Questionnaire) -> str:
-    if _choices(q) is None:
-        rs = q.response_scale
-        return f"For each statement, write {rs.describe()} that shows how well it describes you."
-    return "For each statement, tick the one answer that shows how well it describes you."
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
-
-
-def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-
-
-def _template_csv(q: Questionnaire) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(["candidate_id", *q.item_ids])
-    return buf.getvalue()
-
-
-def _template_md(q: Questionnaire) -> str:
-    choices = _choices(q)
-    rs = q.response_scale
-    lines = [f"# {_md(q.title)}", "", _md(q.instructions or _default_instructions(q)), ""]
-    lines += ["Name or candidate ID: ______________________________", ""]
-    lines += ["Date: ____________________", ""]
-    for n, item in enumerate(q.items, start=1):
-        marker = f"{n}. "
-        indent = " " * len(marker)
-        lines.append(marker + _md(item.text))
-        lines.append("")
-        if choices is None:
-            lines.append(f"{indent}Answer ({_md(rs.describe())}): __________")
-        else:
-            lines += [f"{indent}- [ ] {_md(c)}" for c in choices]
-        lines.append("")
-    lines += ["---", "", _md(f"{q.title}, {q.id} version {q.version}"), ""]
-    return "\n".join(lines)
-
-
-_CSS = """\
-body { font-family: Georgia, "Times New Roman", serif; max-width: 60em; margin: 2em auto;
-  padding: 0 1em; color: #000; background: #fff; line-height: 1.4; }
-h1 { font-size: 1.5em; margin-bottom: 0.5em; }
-.fields { display: flex; gap: 3em; margin: 1.5em 0; }
-.fields span { display: inline-block; min-width: 14em; border-bottom: 1px solid #000; }
-table { border-collapse: collapse; width: 100%; }
-thead { display: table-header-group; }
-th, td { border: 1px solid #888; padding: 0.4em; vertical-align: middle; }
-th { font-size: 0.85em; font-weight: normal; }
-td.n { text-align: right; width: 2em; }
-td.c { text-align: center; width: 6em; }
-td.w { width: 12em; }
-tr { page-break-inside: avoid; break-inside: avoid; }
-input { width: 1.1em; height: 1.1em; margin: 0; }
-footer { margin-top: 1.5em; font-size: 0.8em; color: #444; }
-@page { margin: 15mm; }
-@media print { body { margin: 0; max-width: none; } }
-"""
-
-
-def _template_html(q: Questionnaire) -> str:
-    e = html.escape
-    choices = _choices(q)
-    rs = q.response_scale
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(q.title)}</title>",
-        f"<style>\n{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{e(q.title)}</h1>",
-        f"<p>{e(q.instructions or _default_instructions(q))}</p>",
-        '<p class="fields"><label>Name or candidate ID: <span></span></label>'
-        "<label>Date: <span></span></label></p>",
-        "<form>",
-        "<table>",
-        "<thead><tr><th>#</th><th>Statement</th>",
-    ]
-    if choices is None:
-        out.append(f"<th>Answer ({e(rs.describe())})</th>")
-    else:
-        out += [f"<th>{e(c)}</th>" for c in choices]
-    out.append("</tr></thead>")
-    out.append("<tbody>")
-    for n, item in enumerate(q.items, start=1):
-        cells = [f'<tr><td class="n">{n}</td><td>{e(item.text)}</td>']
-        if choices is None:
-            cells.append('<td class="w"></td>')
-        else:
-            for v, c in zip(range(rs.min, rs.max + 1), choices, strict=True):
-                cells.append(
-                    f'<td class="c"><input type="radio" name="q{n}" value="{v}" '
-                    f'aria-label="{e(c)}"></td>'
-                )
-        cells.append("</tr>")
-        out.append("".join(cells))
-    out += [
-        "</tbody>",
-        "</table>",
-        "</form>",
-        f"<footer>{e(q.title)}, {e(q.id)} version {e(q.version)}</footer>",
-        "</body>",
-        "</html>",
-        "",
-    ]
-    return "\n".join(out)
-
-
-def answer_template(questionnaire: Questionnaire, fmt: str = "csv") -> str:
-    """A blank answer template: ``csv`` (wide answers file), ``md`` or ``html`` (forms).
-
-    The CSV header is ``candidate_id`` and the item ids in item order, ready to fill and
-    read with :func:`~repprofile.read_answers`. The Markdown and HTML forms show the
-    title, the instructions and the items numbered in the same order (question N is
-    column N + 1 of the CSV) with the answer labels as check boxes; they name no item
-    id or scale and mark no attention item. The HTML is one self-contained file.
-    """
-    from repprofile._errors import InputError
-
-    if fmt == "csv":
-        return _template_csv(questionnaire)
-    if fmt == "md":
-        return _template_md(questionnaire)
-    if fmt == "html":
-        return _template_html(questionnaire)
-    raise InputError(
-        f"The 'fmt' parameter of answer_template must be one of "
-        f"{', '.join(TEMPLATE_FORMATS)}, got {fmt!r} instead."
-    )
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _cmd_questionnaire_template(args: argparse.Namespace) -> int:
-    from repprofile._formats.questionnaire import load_questionnaire
-    from repprofile.cli._main import EXIT_OK, write_output
-
-    q = load_questionnaire(args.questionnaire)
-    write_output(answer_template(q, args.format), args.output)
-    return EXIT_OK
-
-
-def add_template_parser(qsub: argparse._SubParsersAction[_P]) -> _P:
-    """Add ``questionnaire template ID_OR_FILE --format csv|md|html [-o FILE]``."""
-    p = qsub.add_parser(
-        "template",
-        help="blank answer file (csv) or printable form (md, html) of a questionnaire",
-        description=(
-            "csv: a blank answers file (candidate_id and one column per item id); md, html: "
-            "a printable form with the items numbered in the same order and the answer "
-            "labels as check boxes, to print or paste into a survey tool."
-        ),
-    )
-    p.add_argument("questionnaire", metavar="ID_OR_FILE")
-    p.add_argument("--format", choices=list(TEMPLATE_FORMATS), default="csv", help="default csv")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-    p.set_defaults(func=_cmd_questionnaire_template)
-    return p
-
-
-def add_survey_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--mapping FILE`` and ``--from FORMAT`` to a command reading ANSWERS."""
-    parser.add_argument(
-        "--mapping",
-        metavar="FILE",
-        help=(
-            "ANSWERS is a survey tool's CSV export (Google Forms, Microsoft Forms, Typeform, "
-            "SurveyMonkey, Qualtrics); FILE maps its columns and labels to the questionnaire"
-        ),
-    )
-    parser.add_argument(
-        "--from",
-        dest="survey_format",
-        choices=list(EXPORT_FORMATS),
-        help="layout of the export (default: 'format' in the mapping, else generic)",
-    )
-
-
-def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> AnswerSet:
-    """ANSWERS of a command: a survey export when ``--mapping`` is given, else read_answers."""
-    from repprofile._errors import InputError
-
-    mapping = getattr(args, "mapping", None)
-    kind = getattr(args, "survey_format", None)
-    if mapping is None:
-        if kind is not None:
-            raise InputError(
-                f"--from {kind} needs --mapping FILE, the mapping of the export's columns to "
-                "item ids"
-            )
-        from repprofile._input.answers import read_answers
-
-        return read_answers(args.answers, questionnaire)
-    return read_survey(args.answers, questionnaire, mapping, kind)

@@ -50,19 +50,26 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+from repprofile.cli._common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    run_capturing_warnings,
+    warn_if_simulated,
+)
+
 if TYPE_CHECKING:
     from repprofile._formats.norms import NormTable
     from repprofile._formats.questionnaire import Questionnaire, ResponseScale
     from repprofile._formats.role import Role
+    from repprofile.cli._common import Subparsers
 
-__all__ = ["add_parser"]
+__all__ = ["register"]
 
 PROGRESS_FORMAT = "repprofile-assess-progress"
 PROGRESS_FORMAT_VERSION = 1
 
-EXIT_OK = 0
 EXIT_PAUSED = 1  # q, or the end of input before the last screen: progress saved
-EXIT_USAGE = 2
 EXIT_SIGHUP = 128 + 1
 EXIT_SIGINT = 128 + 2
 EXIT_SIGTERM = 128 + 15
@@ -88,8 +95,8 @@ exit status: 0 finished; 1 paused with q or end of input (resume with --resume);
 130 interrupted with Ctrl-C, 129 terminal closed, 143 terminated (progress saved)."""
 
 
-def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
-    """Register the ``assess`` subcommand on the ``repprofile`` subparsers."""
+def register(sub: Subparsers) -> None:
+    """Add ``assess``."""
     p = sub.add_parser(
         "assess",
         help="take a questionnaire interactively in the terminal (resumable)",
@@ -133,12 +140,6 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _usage(message: str) -> Exception:
-    from repprofile.cli._main import _UsageError
-
-    return _UsageError(message)
 
 
 def _safe_name(candidate_id: str) -> str:
@@ -196,14 +197,14 @@ class _Progress:
 
 def _read_progress(path: Path) -> _Progress:
     def bad(why: str) -> Exception:
-        return _usage(f"{path}: not a usable repprofile assess progress file: {why}")
+        return UsageError(f"{path}: not a usable repprofile assess progress file: {why}")
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise _usage(f"{path}: no such progress file") from None
+        raise UsageError(f"{path}: no such progress file") from None
     except OSError as exc:
-        raise _usage(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise UsageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise bad(f"not valid JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != PROGRESS_FORMAT:
@@ -248,7 +249,7 @@ def _check_progress_fits(progress: _Progress, q: Questionnaire) -> None:
     """Refuse a progress file saved for another questionnaire or version (exit status 2)."""
     saved = f"{progress.questionnaire_id!r} version {progress.questionnaire_version}"
     if (progress.questionnaire_id, progress.questionnaire_version) != (q.id, q.version):
-        raise _usage(
+        raise UsageError(
             f"{progress.path} was saved for questionnaire {saved}, but the questionnaire "
             f"({progress.questionnaire}) is {q.id!r} version {q.version}. Answers do not carry "
             f"over to another questionnaire or version: resume with the questionnaire file of "
@@ -256,7 +257,7 @@ def _check_progress_fits(progress: _Progress, q: Questionnaire) -> None:
         )
     unknown = [i for i in progress.answers if i not in q.item_ids]
     if unknown:
-        raise _usage(
+        raise UsageError(
             f"{progress.path}: items {', '.join(map(repr, unknown))} are not in {q.id!r} "
             f"version {q.version}; the questionnaire file changed without a new version"
         )
@@ -267,12 +268,12 @@ def _check_progress_fits(progress: _Progress, q: Questionnaire) -> None:
         parsed = _parse_answer(repr(value), rs)
         progress.answers[item_id] = parsed  # 4.0 on a whole-number scale is 4
         if parsed is None:
-            raise _usage(
+            raise UsageError(
                 f"{progress.path}: the answer to {item_id!r} is {value!r}; "
                 f"expected {rs.describe()} or null"
             )
     if progress.position > len(q.items):
-        raise _usage(
+        raise UsageError(
             f"{progress.path}: position {progress.position} is beyond the "
             f"{len(q.items)} items of {q.id!r}"
         )
@@ -637,7 +638,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     if args.resume:
         progress = _read_progress(Path(args.resume))
         if args.candidate is not None and args.candidate != progress.candidate_id:
-            raise _usage(
+            raise UsageError(
                 f"{args.resume} is the session of candidate {progress.candidate_id!r}, "
                 f"not {args.candidate!r}; leave out --candidate to resume it"
             )
@@ -659,14 +660,14 @@ def _cmd_assess(args: argparse.Namespace) -> int:
         if cid is None:
             cid = datetime.now().strftime("candidate-%Y%m%d-%H%M%S")
         if not cid or cid != cid.strip() or not cid.isprintable():
-            raise _usage(
+            raise UsageError(
                 f"--candidate must be a printable id without surrounding spaces, got {cid!r}"
             )
         out = Path(args.out) if args.out else Path()
         path = out / f"{_safe_name(cid)}.progress.json"
         for existing in (path, out / f"{_safe_name(cid)}.json"):
             if existing.exists():
-                raise _usage(
+                raise UsageError(
                     f"{existing} already exists: candidate {cid!r} has an assessment there. "
                     f"Resume it with: repprofile assess --resume {shlex.quote(str(path))}, "
                     "or choose another --candidate or --out."
@@ -691,7 +692,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     try:
         progress.save(q.item_ids)
     except OSError as exc:
-        raise _usage(f"cannot write {progress.path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write {progress.path}: {exc.strerror or exc}") from None
 
     with _stop_on_signals():
         try:
@@ -741,11 +742,10 @@ def _finish(
     norms: NormTable | None,
     out: Path,
 ) -> int:
-    from repprofile.cli._main import _run_capturing_warnings
-
     def run() -> int:
         from repprofile._analysis.scoring import score
         from repprofile._io import write_atomic
+        from repprofile._rendering.text import assessment_text
 
         answers = {item_id: progress.answers.get(item_id) for item_id in q.item_ids}
         result = score(
@@ -786,92 +786,12 @@ def _finish(
         if progress.completed is None:
             progress.completed = _now()
         progress.save(q.item_ids)
-        from repprofile.cli._main import _warn_if_simulated
-
-        _warn_if_simulated(norms)
-        text = _profile_text(result, fitted)
+        warn_if_simulated(norms)
+        text = assessment_text(result, fitted)
         if chart_note:
             text += chart_note + "\n"
         text += "Results written to " + " and ".join(written) + ".\n"
         _say(("\n" if not sys.stdout.isatty() else _CLEAR) + text, sys.stdout)
         return EXIT_OK
 
-    return _run_capturing_warnings(run)
-
-
-def _profile_text(result: Any, fitted: Any) -> str:
-    from repprofile.cli._main import _table
-
-    q = result.questionnaire
-    p = result.profiles()[0]
-    names = {s.id: s.name for s in q.scales}
-    has_norms = result.norms is not None
-    lines = [f"Profile of {p.candidate_id} ({q.title}, version {q.version})", ""]
-    rows: list[tuple[str, ...]] = [
-        ("SCALE", "POMP", "", "ANSWERED", *(("T", "PERCENTILE") if has_norms else ()))
-    ]
-    n_items = {s.id: 0 for s in q.scales}
-    for it in q.items:
-        if it.scale is not None:
-            n_items[it.scale] += 1
-    for s in q.scales:
-        sc = p.scales[s.id]
-        name = s.name + (" (validity)" if s.kind == "validity" else "")
-        bar = "" if sc.pomp is None else "#" * round(sc.pomp / 5) + "." * (20 - round(sc.pomp / 5))
-        extra: tuple[str, ...] = ()
-        if has_norms:
-            extra = (_fmt(sc.t, 0), _fmt(sc.percentile, 0))
-        rows.append((name, _fmt(sc.pomp, 1), bar, f"{sc.n_answered}/{n_items[s.id]}", *extra))
-    lines.append(_table(rows, right=(1, *range(4, len(rows[0])))))
-    for s in q.scales:
-        reason = p.scales[s.id].reason
-        if reason:
-            lines.append(f"{s.name}: no score, {reason}.")
-    lines.append("POMP: percent of the maximum possible score (0-100).")
-    if has_norms:
-        simulated = "a SIMULATED sample, not real people: " if result.norms.simulated else ""
-        lines.append(
-            f"T and percentile: against the norm table ({simulated}{result.norms.description})."
-        )
-    lines.append("")
-    primary = names.get(p.primary_type or "", "none")
-    secondary = names.get(p.secondary_type or "", "none")
-    lines.append(f"Primary type: {primary}; secondary type: {secondary}.")
-    if p.type_clarity is not None:
-        lines.append(
-            f"Type clarity: {p.type_clarity}"
-            + (" (the two types cannot be told apart)" if p.type_clarity == "mixed" else "")
-            + "."
-        )
-    quality = p.quality
-    if quality is not None:
-        if quality.valid:
-            lines.append("Response quality: no flags.")
-        else:
-            lines.append("Response quality: FLAGGED.")
-            lines += [f"  - {f.reason}" for f in quality.flags]
-    if fitted is not None:
-        row = fitted.row(0)
-        role = fitted.role
-        lines.append("")
-        if row["fit"] is None:
-            lines.append(f"Fit for {role.name} ({role.id}): {row['explanation']}.")
-        else:
-            ci = ""
-            if row["ci_low"] is not None:
-                level = fitted.scores.normed.level
-                ci = f" ({level:.0%} CI {row['ci_low']:.0f} to {row['ci_high']:.0f})"
-            lines.append(f"Fit for {role.name} ({role.id}): {row['fit']:.0f} of 100{ci}.")
-            lines.append(f"Why: {row['explanation']}.")
-        if role.minimums:
-            if row["meets_minimums"]:
-                lines.append("Minimums: all met.")
-            else:
-                failed = ", ".join(names[s] for s in row["failed_minimums"])
-                lines.append(f"Minimums: not met on {failed}.")
-    lines.append("")
-    return "\n".join(lines) + "\n"
-
-
-def _fmt(v: float | None, digits: int) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
+    return run_capturing_warnings(run)

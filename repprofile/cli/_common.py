@@ -1,0 +1,258 @@
+"""What every command of the ``repprofile`` command line shares.
+
+Exit codes, the usage error, output and warnings on stderr, the number parsers of
+options, the arguments many commands take (ANSWERS, -q, -o, --norms, --ci, --mapping
+and --from) and the parser class. Only the standard library (and two tuples of the
+survey reader, itself standard library at load) is imported here, so building the
+parser stays fast; the commands import numpy, pydantic and the rest when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from repprofile._input.survey import EXPORT_FORMATS
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from repprofile._formats.norms import NormTable
+    from repprofile._formats.questionnaire import Questionnaire
+    from repprofile._input.answers import AnswerSet
+
+    Subparsers: TypeAlias = argparse._SubParsersAction[Any]
+    """What ``register(subparsers)`` of every command module receives."""
+
+__all__ = [
+    "EXIT_ADVERSE_IMPACT",
+    "EXIT_OK",
+    "EXIT_REJECTED",
+    "EXIT_USAGE",
+    "Parser",
+    "UsageError",
+    "add_answers",
+    "add_ci",
+    "add_norms",
+    "add_output",
+    "add_questionnaire",
+    "add_survey_options",
+    "ci_level",
+    "fit_cut",
+    "missing_action",
+    "port",
+    "positive_int",
+    "progress",
+    "read_cli_answers",
+    "run_capturing_warnings",
+    "warn",
+    "warn_if_simulated",
+    "warn_rejected",
+    "write_output",
+]
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+EXIT_ADVERSE_IMPACT = 3
+
+
+class UsageError(Exception):
+    """A problem the user must fix; printed without a traceback, exit status 2."""
+
+
+# --------------------------------------------------------------------------- output
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write ``text`` to stdout, or atomically to a file (temp file + rename)."""
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from repprofile._io import write_atomic
+
+    write_atomic(output, text.encode("utf-8"))
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, prefixed ``repprofile: warning:``."""
+    print(f"repprofile: warning: {message}", file=sys.stderr)
+
+
+def warn_if_simulated(norms: NormTable | None) -> None:
+    """Every command that uses a simulated norm table says so on stderr."""
+    if norms is not None and norms.simulated:
+        warn(f"the norm table is SIMULATED, not real people: {norms.description}")
+
+
+def warn_rejected(errors: Any) -> None:
+    """One warning per rejected candidate (a list of CandidateError)."""
+    for e in errors:
+        warn(f"candidate {e.candidate_id!r} rejected: {e.message}")
+
+
+def run_capturing_warnings(fn: Callable[[], int]) -> int:
+    """Run a command; the library's warnings become ``repprofile: warning:`` lines."""
+    import warnings
+
+    from repprofile._input.answers import RepprofileWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RepprofileWarning)
+        code = fn()
+    for w in caught:
+        if issubclass(w.category, RepprofileWarning):
+            warn(str(w.message))
+        else:  # pragma: no cover - library warnings outside our own category
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return code
+
+
+def progress(done: int, total: int, label: str) -> None:
+    """A progress bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r{label} [{'#' * filled}{' ' * (width - filled)}] {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _number(text: str, kind: type[float] | type[int], example: str) -> float:
+    """Parse a CLI number, or a usage error (exit status 2) that shows an example."""
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(
+            f"must be {what} such as {example}, got {text!r}"
+        ) from None
+
+
+def fit_cut(text: str) -> float:
+    """``--cut``: a fit between 0 and 100 (exclusive)."""
+    v = _number(text, float, "50")
+    if not 0.0 < v < 100.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100 (exclusive), got {text!r}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1."""
+    v = int(_number(text, int, "10"))
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return v
+
+
+def port(text: str) -> int:
+    """``--port``: 0 to 65535."""
+    v = int(_number(text, int, "8000"))
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+    return v
+
+
+def ci_level(text: str) -> float:
+    """``--ci``: a level between 0 and 1, or a percentage such as 90."""
+    v = _number(text, float, "0.90")
+    if 50.0 <= v < 100.0:  # a percentage such as 90 or 95
+        v /= 100.0
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.90), got {text!r}")
+    return v
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def add_answers(p: argparse.ArgumentParser) -> None:
+    """The ANSWERS positional argument (a file or - for stdin)."""
+    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file, or - for stdin")
+
+
+def add_questionnaire(p: argparse.ArgumentParser) -> None:
+    """``-q/--questionnaire`` with the default rep-types and the common help."""
+    p.add_argument("-q", "--questionnaire", default="rep-types", metavar="ID_OR_FILE")
+
+
+def add_output(p: argparse.ArgumentParser) -> None:
+    """``-o/--output FILE``, stdout when left out."""
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+
+def add_norms(p: argparse.ArgumentParser, help: str) -> None:
+    """``--norms FILE`` with what the norm table is used for."""
+    p.add_argument("--norms", metavar="FILE", help=help)
+
+
+def add_ci(p: argparse.ArgumentParser, default: float = 0.90, help: str | None = None) -> None:
+    """``--ci LEVEL``, parsed by :func:`ci_level`."""
+    p.add_argument("--ci", type=ci_level, default=default, metavar="LEVEL", help=help)
+
+
+def add_survey_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--mapping FILE`` and ``--from FORMAT`` to a command reading ANSWERS."""
+    parser.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help=(
+            "ANSWERS is a survey tool's CSV export (Google Forms, Microsoft Forms, Typeform, "
+            "SurveyMonkey, Qualtrics); FILE maps its columns and labels to the questionnaire"
+        ),
+    )
+    parser.add_argument(
+        "--from",
+        dest="survey_format",
+        choices=list(EXPORT_FORMATS),
+        help="layout of the export (default: 'format' in the mapping, else generic)",
+    )
+
+
+def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> AnswerSet:
+    """ANSWERS of a command: a survey export when ``--mapping`` is given, else read_answers."""
+    from repprofile._errors import InputError
+
+    mapping = getattr(args, "mapping", None)
+    kind = getattr(args, "survey_format", None)
+    if mapping is None:
+        if kind is not None:
+            raise InputError(
+                f"--from {kind} needs --mapping FILE, the mapping of the export's columns to "
+                "item ids"
+            )
+        from repprofile._input.answers import read_answers
+
+        return read_answers(args.answers, questionnaire)
+    from repprofile._input.survey import read_survey
+
+    return read_survey(args.answers, questionnaire, mapping, kind)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser with its exit status 2 and a ``repprofile: error:`` prefix."""
+
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"repprofile: error: {message}\n")
+
+
+def missing_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The handler of a command group called without its ACTION: its help, exit status 2."""
+
+    def handler(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+
+    return handler

@@ -1,0 +1,131 @@
+"""``repprofile serve``: run the HTTP API under uvicorn (needs repprofile[server])."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from repprofile.cli._common import EXIT_OK, UsageError, port, positive_int, warn
+
+if TYPE_CHECKING:
+    from repprofile.cli._common import Subparsers
+
+__all__ = ["register"]
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``serve``."""
+    p = sub.add_parser(
+        "serve",
+        help="run the HTTP API (needs repprofile[server])",
+        description=(
+            "Run the HTTP scoring API under uvicorn. API keys come from REPPROFILE_API_KEYS "
+            "(comma-separated) or --key-file, never from the command line. See docs/server.md."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=port, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
+    p.add_argument("--key-file", metavar="FILE", help="API keys, one per line (# comments)")
+    p.add_argument(
+        "--max-body-bytes",
+        type=positive_int,
+        metavar="N",
+        help="largest request body (default 5000000; 413 above)",
+    )
+    p.add_argument(
+        "--max-candidates",
+        type=positive_int,
+        metavar="N",
+        help="largest batch per request (default 10000; 413 above)",
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="allow browser calls from ORIGIN (repeatable; default: CORS off)",
+    )
+    p.add_argument("--root-path", default="", help="path prefix set by a reverse proxy")
+    p.add_argument("--no-docs", action="store_true", help="serve neither /docs nor /openapi.json")
+    p.add_argument(
+        "--public-docs",
+        action="store_true",
+        help="serve /docs and /openapi.json without a key (default: they need one)",
+    )
+    p.add_argument(
+        "--limit-concurrency",
+        type=positive_int,
+        metavar="N",
+        help="answer 503 beyond N requests in progress per worker (default: no limit)",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        default="info",
+        help="log level (debug adds candidate ids; answers and scores are never logged)",
+    )
+    p.set_defaults(func=_cmd_serve)
+
+
+def _settings_update(args: argparse.Namespace) -> dict[str, Any]:
+    """The server settings the options change (left-out options keep the environment's)."""
+    update: dict[str, Any] = {}
+    if args.key_file:
+        update["key_file"] = Path(args.key_file)
+    if args.max_body_bytes is not None:
+        update["max_body_bytes"] = args.max_body_bytes
+    if args.max_candidates is not None:
+        update["max_candidates"] = args.max_candidates
+    if args.cors_origin:
+        update["cors_origins"] = tuple(args.cors_origin)
+    if args.no_docs:
+        update["docs"] = False
+    if args.public_docs:
+        update["public_docs"] = True
+    return update
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP API under uvicorn (options reach every worker as environment)."""
+    import os
+
+    try:
+        import uvicorn
+        from uvicorn.config import LOGGING_CONFIG
+
+        from repprofile.server import ServerSettings
+    except ImportError as exc:
+        raise UsageError(
+            f"repprofile serve needs the server extra ({exc.name} is not installed): "
+            "pip install 'repprofile[server]'"
+        ) from None
+    base = ServerSettings.from_env()
+    settings = ServerSettings.model_validate(base.model_dump() | _settings_update(args))
+    settings.key_digests()  # no key, an unreadable key file or a short key: exit 2 now
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        warn(
+            f"listening on {args.host}, not only on this machine: put the API behind a reverse "
+            "proxy that terminates TLS (docs/server.md)"
+        )
+    os.environ.update(settings.to_env())
+    log_config = {**LOGGING_CONFIG, "loggers": dict(LOGGING_CONFIG["loggers"])}
+    log_config["loggers"]["repprofile"] = {
+        "handlers": ["default"],
+        "level": args.log_level.upper(),
+        "propagate": False,
+    }
+    uvicorn.run(
+        "repprofile.server._app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        log_config=log_config,
+        root_path=args.root_path,
+        limit_concurrency=args.limit_concurrency,
+        access_log=args.log_level in ("info", "debug"),  # method, path, status: no bodies
+        server_header=False,
+    )
+    return EXIT_OK
