@@ -21,6 +21,7 @@ from repprofile._analysis.scoring import ScoreResult, score
 from repprofile._formats.provenance import Provenance
 from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
 from repprofile._input.answers import RepprofileWarning, as_answer_set
+from repprofile._util import finite_or_none as _f
 from repprofile.stats import (
     alpha_se,
     average_r,
@@ -111,11 +112,6 @@ class ReliabilityResult(BaseModel):
 
 
 # --------------------------------------------------------------------------- batch
-
-
-def _f(x: float | np.floating[Any]) -> float | None:
-    v = float(x)
-    return v if math.isfinite(v) else None
 
 
 _SCALE_FIELDS = (

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from repprofile._errors import InputError
 from repprofile._formats.files import CachedModel, format_validation_error
 from repprofile._formats.questionnaire import Questionnaire
+from repprofile._util import canonical_sha256
 from repprofile.stats import pairwise_moments, synonym_pairs
 
 __all__ = ["NormTable", "QualityReference", "ReliabilityChoice", "ScaleNorm", "load_norms"]
@@ -210,10 +211,7 @@ class NormTable(CachedModel):
 
     @functools.cached_property
     def _sha256(self) -> str:
-        import hashlib
-
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return canonical_sha256(self.model_dump(mode="json"))
 
     @functools.cached_property
     def _distributions(self) -> dict[str, tuple[Array, Array]]:

@@ -10,10 +10,9 @@ refers to it.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,12 +35,17 @@ from repprofile._formats.files import (
     _construct_mapping,
     _UniqueKeyLoader,
     bundled_dir,
+    bundled_files,
+    find_source,
     format_validation_error,
     read_yaml,
 )
+from repprofile._util import canonical_sha256
 
 __all__ = [
+    "QUALITY_RULES",
     "Item",
+    "QualityRule",
     "QualitySettings",
     "Questionnaire",
     "ResponseScale",
@@ -171,6 +175,83 @@ class Item(_Model):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"keyed must be 1 or -1, got {value!r} instead")
         return value
+
+
+@dataclass(frozen=True)
+class QualityRule:
+    """When a response-quality index flags a candidate, and how the flag says why.
+
+    ``setting`` is the :class:`QualitySettings` field holding the threshold; ``flags``
+    the values that are flagged, relative to it; ``reason`` the plain-English reason, a
+    :meth:`str.format` template of ``v`` (the value, formatted), ``t`` (the threshold)
+    and ``scale`` (for the validity scales); ``values`` the index compared when it is
+    not ``index`` itself (Mahalanobis D^2 is flagged by its p-value).
+    """
+
+    index: str
+    setting: str
+    flags: Literal["above", "below", "at_or_above"]
+    reason: str
+    values: str | None = None
+
+
+# Every flag, in the order flags are listed. The thresholds themselves have one home:
+# the defaults of QualitySettings (docs/response-quality.md is checked against them).
+QUALITY_RULES: tuple[QualityRule, ...] = (
+    QualityRule(
+        "longstring",
+        "longstring_max",
+        "above",
+        "gave the same answer {v} times in a row (more than {t:.0f}): possible straight-lining",
+    ),
+    QualityRule(
+        "irv",
+        "irv_min",
+        "below",
+        "answers barely vary (SD {v}, below {t:.3g}): possible straight-lining",
+    ),
+    QualityRule(
+        "mahalanobis_d2",
+        "mahalanobis_p",
+        "below",
+        "the answer pattern is very unusual for the reference sample (p = {v} < {t}): "
+        "possible random or patterned responding",
+        values="mahalanobis_p",
+    ),
+    QualityRule(
+        "even_odd",
+        "even_odd_min",
+        "below",
+        "answers to items of the same scale disagree (even-odd consistency {v}, below {t}): "
+        "possible random responding",
+    ),
+    QualityRule(
+        "psychsyn",
+        "psychsyn_min",
+        "below",
+        "items most people answer alike were answered differently (r = {v}, below {t}): "
+        "possible random responding",
+    ),
+    QualityRule(
+        "attention_failures",
+        "attention_failures_max",
+        "above",
+        "failed {v} attention/infrequency item(s): answers may not have been read",
+    ),
+    QualityRule(
+        "seconds_per_item",
+        "seconds_per_item_min",
+        "below",
+        "{v} seconds per item, under {t}: too fast to read the items",
+    ),
+    QualityRule(  # one per validity (impression management) scale
+        "{scale}_pomp",
+        "impression_pomp_max",
+        "at_or_above",
+        "{scale} score {v} (POMP) at or above {t}: describes implausibly perfect conduct; "
+        "other scores may be inflated",
+    ),
+)
 
 
 class QualitySettings(BaseModel):
@@ -395,8 +476,7 @@ class Questionnaire(_Model):
     @functools.cached_property
     def fingerprint(self) -> str:
         """SHA-256 of the canonical JSON of the parsed questionnaire (for provenance)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=True)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return canonical_sha256(self.model_dump(mode="json"))
 
 
 # --------------------------------------------------------------------------- files
@@ -426,7 +506,7 @@ def _load_bundled(path: Path) -> Questionnaire:
 
 
 def _bundled_files() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(bundled_dir().glob("*.yaml"))}
+    return bundled_files(bundled_dir())
 
 
 def list_questionnaires() -> list[Questionnaire]:
@@ -462,13 +542,14 @@ def load_questionnaire(id_or_path: str | Path | Questionnaire) -> Questionnaire:
     """
     if isinstance(id_or_path, Questionnaire):
         return id_or_path
-    text = str(id_or_path)
     bundled = _bundled_files()
-    if isinstance(id_or_path, str) and text in bundled:
-        return _load_bundled(bundled[text])
+    source = find_source(id_or_path, bundled)
+    if source is not None:
+        if source.bundled:
+            return _load_bundled(source.path)
+        return _parse(read_yaml(source.path), source.name)
+    text = str(id_or_path)
     path = Path(text)
-    if path.is_file():
-        return _parse(read_yaml(path), str(path))
     looks_like_id = path.suffix.lower() not in (".yaml", ".yml", ".json") and not any(
         c in text for c in "/\\"
     )

@@ -254,41 +254,12 @@ _MAPPING_FIELDS = (
 )
 
 
-def _where(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        if part == "[key]":
-            out += " (key)"
-        elif isinstance(part, int) or (out and not str(part).isidentifier()):
-            out += f"[{part!r}]" if isinstance(part, str) else f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _mapping_error(source: str, exc: Any) -> str:
-    lines = []
-    for err in exc.errors(include_url=False):
-        where = _where(tuple(err["loc"]))
-        kind = err["type"]
-        if kind in ("unexpected_keyword_argument", "extra_forbidden"):
-            msg = f"unknown field; expected one of {', '.join(_MAPPING_FIELDS)}"
-        elif kind in ("missing", "missing_argument"):
-            msg = "required field is missing"
-        elif kind == "value_error":
-            msg = str(err["msg"]).removeprefix("Value error, ")
-        else:
-            msg = f"{err['msg']}, got {err.get('input')!r} instead"
-        lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
-    return "\n".join(lines)
-
-
 def load_mapping(path: str | Path) -> SurveyMapping:
     """Read and validate a mapping file (YAML or JSON); InputError names every problem."""
     from pydantic import TypeAdapter, ValidationError
 
     from repprofile._errors import InputError, QuestionnaireError
-    from repprofile._formats.files import read_yaml
+    from repprofile._formats.files import format_validation_error, read_yaml
 
     p = Path(path)
     if not p.is_file():
@@ -315,7 +286,7 @@ def load_mapping(path: str | Path) -> SurveyMapping:
     try:
         return TypeAdapter(SurveyMapping).validate_python(dict(data))
     except ValidationError as exc:
-        raise InputError(_mapping_error(str(p), exc)) from None
+        raise InputError(format_validation_error(str(p), exc, _MAPPING_FIELDS)) from None
 
 
 def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str, float]:

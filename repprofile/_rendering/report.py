@@ -24,6 +24,7 @@ from repprofile._analysis.scoring import ScoreResult
 from repprofile._errors import QuestionnaireError
 from repprofile._formats.files import bundled_dir, format_validation_error, read_yaml
 from repprofile._formats.role import Role, load_role
+from repprofile._util import finite_or_none
 from repprofile._version import __version__
 
 __all__ = [
@@ -131,10 +132,6 @@ class CandidateReport(BaseModel):
     provenance: dict[str, Any]
 
 
-def _f(v: float) -> float | None:
-    return float(v) if math.isfinite(v) else None
-
-
 def choose_questions(
     fit_result: FitResult, row: int, bank: QuestionBank, *, n: int = 4
 ) -> list[InterviewQuestion]:
@@ -212,8 +209,8 @@ def candidate_report(
             ScaleLine(
                 scale=s.id,
                 name=s.name,
-                pomp=_f(scores.pomp[row, j]),
-                percentile=_f(nd.percentile[row, j]) if nd.has_norms else None,
+                pomp=finite_or_none(scores.pomp[row, j]),
+                percentile=finite_or_none(nd.percentile[row, j]) if nd.has_norms else None,
                 interval=(float(interval[0]), float(interval[1])) if known else None,
                 interval_metric=metric if known else None,
             )
