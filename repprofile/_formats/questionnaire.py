@@ -309,6 +309,20 @@ class QualitySettings(BaseModel):
         )
 
 
+def _repeated_ids(field: str, noun: str, ids: list[str]) -> dict[int, str]:
+    """Per position of an id already used, the problem to report (by position)."""
+    first: dict[str, int] = {}
+    out: dict[int, str] = {}
+    for i, x in enumerate(ids):
+        if x in first:
+            out[i] = (
+                f"{field}[{i}].id: duplicate {noun} id {x!r} "
+                f"(already used by {field}[{first[x]}]); expected unique ids"
+            )
+        first.setdefault(x, i)
+    return out
+
+
 class Questionnaire(_Model):
     """A questionnaire: its answer scale, its scales and its items in presentation order."""
 
@@ -328,24 +342,12 @@ class Questionnaire(_Model):
 
     @model_validator(mode="after")
     def _check_structure(self) -> Questionnaire:
-        problems: list[str] = []
-        seen: dict[str, int] = {}
-        for i, scale in enumerate(self.scales):
-            if scale.id in seen:
-                problems.append(
-                    f"scales[{i}].id: duplicate scale id {scale.id!r} "
-                    f"(already used by scales[{seen[scale.id]}]); expected unique ids"
-                )
-            seen.setdefault(scale.id, i)
-        seen_items: dict[str, int] = {}
-        counts = dict.fromkeys(seen, 0)
+        problems = list(_repeated_ids("scales", "scale", [s.id for s in self.scales]).values())
+        repeated_items = _repeated_ids("items", "item", [item.id for item in self.items])
+        counts = dict.fromkeys((s.id for s in self.scales), 0)
         for i, item in enumerate(self.items):
-            if item.id in seen_items:
-                problems.append(
-                    f"items[{i}].id: duplicate item id {item.id!r} "
-                    f"(already used by items[{seen_items[item.id]}]); expected unique ids"
-                )
-            seen_items.setdefault(item.id, i)
+            if i in repeated_items:
+                problems.append(repeated_items[i])
             if item.expected is not None:
                 rs = self.response_scale
                 outside = [v for v in item.expected if not rs.min <= v <= rs.max]
