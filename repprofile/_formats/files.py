@@ -9,7 +9,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -24,6 +24,7 @@ __all__ = [
     "find_source",
     "format_validation_error",
     "read_yaml",
+    "validate_document",
 ]
 
 
@@ -113,6 +114,29 @@ def format_validation_error(
             msg = f"{err['msg']}, got {err.get('input')!r} instead"
         lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
     return "\n".join(lines)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def validate_document(
+    model: type[_M],
+    data: Any,
+    source: str,
+    expected: str | None = None,
+    error: type[Exception] = QuestionnaireError,
+) -> _M:
+    """A parsed file as ``model``, or ``error`` naming every problem.
+
+    ``expected``: what the top level must be (e.g. "a role file must be a mapping with
+    id, ..."), said when it is not a mapping.
+    """
+    if expected is not None and not isinstance(data, Mapping):
+        raise error(f"{source}: {expected}, got {type(data).__name__} instead")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(format_validation_error(source, exc)) from None
 
 
 def bundled_files(folder: Path) -> dict[str, Path]:

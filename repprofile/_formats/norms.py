@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from repprofile._errors import InputError
-from repprofile._formats.files import CachedModel, format_validation_error
+from repprofile._formats.files import CachedModel, validate_document
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._util import canonical_sha256
 from repprofile.stats import pairwise_moments, synonym_pairs
@@ -241,10 +241,7 @@ def load_norms(source: str | Path | NormTable | dict[str, Any]) -> NormTable:
             raise InputError(f"{name}: no such norm table file") from None
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"{name}: not a readable JSON norm table ({exc})") from None
-    try:
-        return NormTable.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(format_validation_error(name, exc)) from None
+    return validate_document(NormTable, data, name, error=InputError)
 
 
 ReliabilityChoice = Literal["alpha", "omega_total"]

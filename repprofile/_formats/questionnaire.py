@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,7 +23,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictInt,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -37,8 +35,8 @@ from repprofile._formats.files import (
     bundled_dir,
     bundled_files,
     find_source,
-    format_validation_error,
     read_yaml,
+    validate_document,
 )
 from repprofile._util import canonical_sha256
 
@@ -491,15 +489,13 @@ _UniqueKeyLoader.add_constructor(
 
 
 def _parse(data: Any, source: str) -> Questionnaire:
-    if not isinstance(data, Mapping):
-        raise QuestionnaireError(
-            f"{source}: a questionnaire file must be a mapping with id, version, title, "
-            f"response_scale, scales and items, got {type(data).__name__} instead"
-        )
-    try:
-        return Questionnaire.model_validate(data)
-    except ValidationError as exc:
-        raise QuestionnaireError(format_validation_error(source, exc)) from None
+    return validate_document(
+        Questionnaire,
+        data,
+        source,
+        "a questionnaire file must be a mapping with id, version, title, response_scale, "
+        "scales and items",
+    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -8,7 +8,6 @@ questionnaire.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +15,6 @@ from pydantic import (
     ConfigDict,
     Field,
     FiniteFloat,
-    ValidationError,
     model_validator,
 )
 
@@ -26,8 +24,8 @@ from repprofile._formats.files import (
     bundled_dir,
     bundled_files,
     find_source,
-    format_validation_error,
     read_yaml,
+    validate_document,
 )
 from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
 from repprofile._util import canonical_sha256
@@ -109,15 +107,13 @@ class Role(CachedModel):
 
 
 def _parse(data: Any, source: str, questionnaire: Questionnaire | None) -> Role:
-    if not isinstance(data, Mapping):
-        raise QuestionnaireError(
-            f"{source}: a role file must be a mapping with id, name, description, "
-            f"questionnaire, weights and rationale, got {type(data).__name__} instead"
-        )
-    try:
-        role = Role.model_validate(data)
-    except ValidationError as exc:
-        raise QuestionnaireError(format_validation_error(source, exc)) from None
+    role = validate_document(
+        Role,
+        data,
+        source,
+        "a role file must be a mapping with id, name, description, questionnaire, weights "
+        "and rationale",
+    )
     q = questionnaire if questionnaire is not None else load_questionnaire(role.questionnaire)
     role.check_against(q, source)
     return role

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from repprofile._analysis.fit import FitResult, fit
 from repprofile._analysis.scoring import ScoreResult
-from repprofile._errors import QuestionnaireError
-from repprofile._formats.files import bundled_dir, format_validation_error, read_yaml
+from repprofile._formats.files import bundled_dir, read_yaml, validate_document
 from repprofile._formats.role import Role, load_role
 from repprofile._util import finite_or_none
 from repprofile._version import __version__
@@ -84,10 +83,7 @@ class QuestionBank(BaseModel):
 def load_question_bank(path: Path | None = None) -> QuestionBank:
     """The bundled service-recovery question bank, or a bank file in the same format."""
     source = path or bundled_dir() / "interview" / "service-recovery-questions.yaml"
-    try:
-        return QuestionBank.model_validate(read_yaml(source))
-    except ValidationError as exc:
-        raise QuestionnaireError(format_validation_error(str(source), exc)) from None
+    return validate_document(QuestionBank, read_yaml(source), str(source))
 
 
 class ScaleLine(BaseModel):
