@@ -41,6 +41,10 @@ from repprofile._formats.questionnaire import ResponseScale as ResponseScale
 from repprofile._formats.questionnaire import Scale as Scale
 from repprofile._formats.questionnaire import list_questionnaires as list_questionnaires
 from repprofile._formats.questionnaire import load_questionnaire as load_questionnaire
+from repprofile._formats.results import FitRowDict as FitRowDict
+from repprofile._formats.results import RankedCandidateDict as RankedCandidateDict
+from repprofile._formats.results import RankingDict as RankingDict
+from repprofile._formats.results import RoleSummaryDict as RoleSummaryDict
 from repprofile._formats.role import Role as Role
 from repprofile._formats.role import list_roles as list_roles
 from repprofile._formats.role import load_role as load_role

@@ -103,6 +103,12 @@ ROLE = Role(
 )
 
 
+def known(v: float | None) -> float:
+    """A number of a result document that must not be null."""
+    assert v is not None
+    return v
+
+
 def logistic_fit(c: float) -> float:
     return 100.0 / (1.0 + math.exp(-1.702 * c))
 
@@ -550,10 +556,10 @@ def test_rank_orders_by_composite_best_first(ranked: FitResult) -> None:
     # r-top 1.789 > r-flag 1.342 > r-tie1 = r-tie2 0.894 (input order) > r-lo -0.894 > r-none
     assert ids == ["r-top", "r-flag", "r-tie1", "r-tie2", "r-lo", "r-none"]
     assert [e["rank"] for e in doc["ranking"]] == [1, 2, 3, 4, 5, 6]
-    comps = [e["composite"] for e in doc["ranking"][:5]]
+    comps = [known(e["composite"]) for e in doc["ranking"][:5]]
     np.testing.assert_allclose(comps, [2 * A_A, 1.5 * A_A, A_A, A_A, -A_A], atol=1e-12)
     assert doc["ranking"][2]["composite"] == doc["ranking"][3]["composite"]  # an exact tie
-    fits = [e["fit"] for e in doc["ranking"][:5]]
+    fits = [known(e["fit"]) for e in doc["ranking"][:5]]
     assert fits == sorted(fits, reverse=True)
     assert doc["ranking"][5]["fit"] is None
 
@@ -632,6 +638,8 @@ def test_rank_json_contract(ranked: FitResult) -> None:
     assert lo["candidate_id"] == "r-lo"
     assert lo["meets_minimums"] is False
     assert lo["failed_minimums"] == ["a"]
+    prov_role = rank(ranked)["provenance"]["role"]
+    assert prov_role is not None
     assert doc["role"] == {
         "id": "rank-role",
         "name": "Tiny role",
@@ -640,7 +648,7 @@ def test_rank_json_contract(ranked: FitResult) -> None:
         "minimums": {"a": 62.5},
         "cut": 50.0,
         "ci_level": 0.9,
-        "sha256": rank(ranked)["provenance"]["role"]["sha256"],
+        "sha256": prov_role["sha256"],
     }
 
 
@@ -649,6 +657,7 @@ def test_rank_provenance_names_the_role(ranked: FitResult) -> None:
     assert prov["questionnaire_id"] == "tiny"
     assert prov["ci_level"] == 0.9
     role = ranked.role
+    assert prov["role"] is not None
     assert set(prov["role"]) == {"id", "name", "sha256"}
     assert prov["role"]["id"] == "rank-role"
     assert prov["role"]["name"] == "Tiny role"
@@ -659,6 +668,7 @@ def test_rank_provenance_names_the_role(ranked: FitResult) -> None:
     assert prov["role"]["sha256"] == expected
     other = role.model_copy(update={"weights": {"a": 2.0, "b": -1.0, "c": 0.5}})
     other_prov = rank(fit(ranked.scores, other))["provenance"]
+    assert other_prov["role"] is not None
     assert other_prov["role"]["sha256"] != expected  # a changed weight changes the hash
 
 
@@ -741,7 +751,7 @@ def test_fit_is_strictly_increasing_for_extreme_norm_scores(
     result = fit(repprofile.score(plain, every_profile(), norms=extreme_table(0.2)), ROLE)
     assert result.composite.max() == pytest.approx(30 / SQRT5)
     assert_fit_order_is_composite_order(result)
-    assert rank(result)["ranking"][0]["fit"] < 100.0
+    assert known(rank(result)["ranking"][0]["fit"]) < 100.0
 
 
 def test_saturated_fits_still_rank_by_composite(plain: repprofile.Questionnaire) -> None:

@@ -7,22 +7,31 @@ Everything is vectorised over candidates (and over roles in :func:`fit_many`).
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from repprofile._analysis.scoring import ScoreResult
+from repprofile._analysis.scoring import ScoreResult, errors_json
 from repprofile._errors import InputError
-from repprofile._formats.provenance import Provenance, RoleProvenance
+from repprofile._formats.provenance import Provenance, RoleProvenance, provenance_json
+from repprofile._formats.results import (
+    CandidateFitsDict,
+    FitReportDict,
+    FitRowDict,
+    FitScoresDict,
+    RankedCandidateDict,
+    RankingDict,
+    RoleFitDict,
+    RoleSummaryDict,
+)
 from repprofile._formats.role import Role, load_role
 from repprofile._input.answers import CandidateError
+from repprofile._util import finite_or_none
 from repprofile.stats import stable_argsort
 
 __all__ = [
@@ -44,11 +53,6 @@ Array = NDArray[np.float64]
 
 LOGISTIC_SCALE = 1.702  # logistic(1.702 x) is within 0.01 of the normal CDF (Camilli 1994)
 POMP_Z_SD = 25.0  # without norms, z = (pomp - 50) / 25 maps 0..100 to -2..2
-
-
-def _role_fingerprint(role: Role) -> str:
-    text = json.dumps(role.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _logistic(x: Array) -> Array:
@@ -195,9 +199,7 @@ class FitResult:
         se = np.sqrt((sem_z[self._cols][nonzero] ** 2 * self._a[nonzero] ** 2).sum())
         self.composite_se = float(se)
         self.provenance = scores.provenance.model_copy(
-            update={
-                "role": RoleProvenance(id=role.id, name=role.name, sha256=_role_fingerprint(role))
-            }
+            update={"role": RoleProvenance(id=role.id, name=role.name, sha256=role.fingerprint)}
         )
 
     # Everything below is computed on first use, so ranking a million candidates pays
@@ -308,14 +310,13 @@ class FitResult:
             parts.append(f"{_join(words(down, 2))} lower{'s' if len(down[:2]) == 1 else ''} it")
         return "; ".join(parts) if parts else "no scale moves the fit far from the middle"
 
-    def row(self, r: int) -> dict[str, Any]:
-        """One candidate's fit in the rank JSON shape (without rank)."""
+    def row(self, r: int) -> FitRowDict:
+        """One candidate's fit (row ``r``) in the rank JSON shape, without its rank."""
+        return {"candidate_id": self.scores.answers.candidate_id(r), **self._fit_scores(r)}
 
-        def f(v: float) -> float | None:
-            return float(v) if math.isfinite(v) else None
-
+    def _fit_scores(self, r: int) -> FitScoresDict:
+        f = finite_or_none
         return {
-            "candidate_id": self.scores.answers.candidate_id(r),
             "fit": f(self.fit[r]),
             "fit_se": f(self.fit_se[r]),
             "ci_low": f(self.ci_low[r]),
@@ -333,7 +334,8 @@ class FitResult:
             "quality_valid": bool(np.asarray(self.scores.quality.valid)[r]),
         }
 
-    def role_summary(self) -> dict[str, Any]:
+    def role_summary(self) -> RoleSummaryDict:
+        """The role, the cut and the interval level, as the fit and rank documents name them."""
         r = self.role
         return {
             "id": r.id,
@@ -343,7 +345,7 @@ class FitResult:
             "minimums": dict(r.minimums),
             "cut": self.cut,
             "ci_level": self.scores.normed.level,
-            "sha256": _role_fingerprint(r),
+            "sha256": r.fingerprint,
         }
 
 
@@ -415,32 +417,28 @@ def fit_many(
     return [fit(scores, r, cut=cut) for r in roles]
 
 
-def fit_report(scores: ScoreResult, fits: Sequence[FitResult]) -> dict[str, Any]:
+def fit_report(scores: ScoreResult, fits: Sequence[FitResult]) -> FitReportDict:
     """The fit document (a contract, :class:`FitReport`): every scored candidate's fit
     for each role, the best role per candidate, the rejected candidates and provenance."""
-    candidates = []
+    candidates: list[CandidateFitsDict] = []
     for row in np.flatnonzero(scores.scored).tolist():
-        per_role = []
-        for f in fits:
-            entry = f.row(row)
-            del entry["candidate_id"]
-            per_role.append(entry | {"role": f.role.id})
-        ranked = [e for e in per_role if e["fit"] is not None]
-        best = max(ranked, key=lambda e: e["composite"])["role"] if ranked else None
+        per_role: list[RoleFitDict] = [{**f._fit_scores(row), "role": f.role.id} for f in fits]
+        ranked = [e for e in per_role if e["fit"] is not None]  # so is the composite
+        best = max(ranked, key=lambda e: cast(float, e["composite"]))["role"] if ranked else None
         candidates.append(
             {"candidate_id": scores.candidate_ids[row], "best_role": best, "fits": per_role}
         )
     return {
         "roles": [f.role_summary() for f in fits],
         "candidates": candidates,
-        "errors": [e.model_dump(mode="json") for e in scores.errors],
-        "provenance": scores.provenance.model_dump(mode="json"),
+        "errors": errors_json(scores.errors),
+        "provenance": provenance_json(scores.provenance),
     }
 
 
 def rank(
     result: FitResult, *, top: int | None = None, exclude_flagged: bool = False
-) -> dict[str, Any]:
+) -> RankingDict:
     """Rank scored candidates by fit, best first, in the rank JSON shape (a contract).
 
     Candidates are ordered by composite (ties: input order); a candidate without a fit
@@ -457,12 +455,12 @@ def rank(
         order = order[scores.quality.valid[order]]
     if top is not None:
         order = order[:top]
-    ranking = []
+    ranking: list[RankedCandidateDict] = []
     for i, r in enumerate(order.tolist(), start=1):
         ranking.append({"rank": i, **result.row(r)})
     return {
         "role": result.role_summary(),
         "ranking": ranking,
-        "provenance": result.provenance.model_dump(mode="json"),
-        "errors": [e.model_dump(mode="json") for e in scores.errors],
+        "provenance": provenance_json(result.provenance),
+        "errors": errors_json(scores.errors),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from repprofile._analysis.scoring import ScoreResult, score
 from repprofile._formats.provenance import Provenance
 from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
 from repprofile._input.answers import RepprofileWarning, as_answer_set
+from repprofile._util import finite_or_none as _f
 from repprofile.stats import (
     alpha_se,
     average_r,
@@ -111,11 +113,6 @@ class ReliabilityResult(BaseModel):
 
 
 # --------------------------------------------------------------------------- batch
-
-
-def _f(x: float | np.floating[Any]) -> float | None:
-    v = float(x)
-    return v if math.isfinite(v) else None
 
 
 _SCALE_FIELDS = (
@@ -300,17 +297,33 @@ def reliability(
     return _reliability_from_scores(result, ci)
 
 
-def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResult:
+@dataclass(frozen=True)
+class _Moments:
+    """Keyed item moments of a batch and each scale's person mean, from one pass."""
+
+    cov: Matrix  # keyed item covariances, pairwise-complete
+    cor: Matrix  # keyed item correlations, pairwise-complete
+    item_mean: NDArray[np.float64]  # keyed
+    item_n: NDArray[np.int_]  # answers per item
+    r_raw: NDArray[np.float64]  # item with its scale's mean
+    signs: NDArray[np.float64]  # +1, or -1 for a reverse-keyed item
+    freq: Matrix | None  # proportion of each answer per item (whole-number answers)
+    missing: NDArray[np.float64]  # share of rows without an answer, per item
+    total_mean: NDArray[np.float64]  # per scale: mean of the person means
+    total_sd: NDArray[np.float64]
+    total_n: NDArray[np.float64]
+
+
+def _moments(result: ScoreResult) -> _Moments:
+    """One pass over [answers | scale means], centred at the scale midpoint. Keying
+    x' = lo + hi - x is a sign flip around the midpoint, so the keyed moments are these
+    with signs flipped."""
     q = result.questionnaire
-    n_obs = int(result.scored.sum())
     lo, hi = q.response_scale.min, q.response_scale.max
     k, n_scales = len(q.item_ids), len(q.scale_ids)
     signs = q.keys.sum(axis=1)
     signs = np.where(signs == 0, 1.0, signs)  # check items: on no scale, left as answered
     counter = _FrequencyCounter(q)
-    # One pass: moments of [answers | scale means], centred at the scale midpoint.
-    # Keying x' = lo + hi - x is a sign flip around the midpoint, so the keyed moments
-    # are these with signs flipped.
     moments = pairwise_moments(
         _blocks(result, counter), k + n_scales, np.full(k + n_scales, (lo + hi) / 2.0)
     )
@@ -319,89 +332,36 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
     flip = np.outer(sign_all, sign_all)
     c_big = moments.cov() * flip
     r_big = moments.cor() * flip
-    c_all = c_big[:k, :k]
-    r_pair_all = r_big[:k, :k]
     item_mean = moments.means()[:k]
-    item_mean = np.where(signs < 0, lo + hi - item_mean, item_mean)
-    item_n = np.diag(moments.N)[:k].astype(int)
     scored = q.item_scale_index >= 0
-    r_raw = np.full(k, np.nan)  # item with its scale's mean
+    r_raw = np.full(k, np.nan)
     r_raw[scored] = r_big[np.flatnonzero(scored), k + q.item_scale_index[scored]]
-    total_mean = moments.means()[k:]
-    total_sd = np.sqrt(np.diag(c_big)[k:])
-    total_n = np.diag(moments.N)[k:]
+    return _Moments(
+        cov=c_big[:k, :k],
+        cor=r_big[:k, :k],
+        item_mean=np.where(signs < 0, lo + hi - item_mean, item_mean),
+        item_n=np.diag(moments.N)[:k].astype(int),
+        r_raw=r_raw,
+        signs=signs,
+        freq=freq,
+        missing=missing,
+        total_mean=moments.means()[k:],
+        total_sd=np.sqrt(np.diag(c_big)[k:]),
+        total_n=np.diag(moments.N)[k:],
+    )
 
+
+def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResult:
+    q = result.questionnaire
+    n_obs = int(result.scored.sum())
+    mom = _moments(result)
     scales: dict[str, ScaleReliability] = {}
     alphas = np.full(len(q.scale_ids), np.nan)
     for j, sid in enumerate(q.scale_ids):
-        items = np.flatnonzero(q.item_scale_index == j)
-        notes: list[str] = []
-        usable = [
-            i for i in items if item_n[i] >= 2 and np.isfinite(c_all[i, i]) and c_all[i, i] > 0
-        ]
-        excluded = [q.item_ids[i] for i in items if i not in usable]
-        if excluded:
-            notes.append(
-                f"scale {sid!r}: item(s) {', '.join(excluded)} have zero variance or fewer "
-                "than two answers and were left out of the scale's statistics"
-            )
-        sub = np.array(usable, dtype=np.intp)
-        stats: dict[str, Any] = {}
-        if sub.size >= 2:
-            c = c_all[np.ix_(sub, sub)]
-            rp = r_pair_all[np.ix_(sub, sub)]
-            if np.isfinite(c).all() and np.isfinite(rp).all():
-                stats = _scale_statistics(c, rp, n_obs, ci)
-                alphas[j] = stats["alpha"]
-            else:
-                notes.append(f"scale {sid!r}: some item pairs were never answered together")
-        else:
-            notes.append(f"scale {sid!r}: fewer than two usable items; no statistics")
-        for note in notes:
+        scales[sid], alphas[j] = _scale_reliability(q, j, mom, n_obs, ci)
+        for note in scales[sid].warnings:
             warnings.warn(note, RepprofileWarning, stacklevel=3)
-        item_models: dict[str, ItemStatistics] = {}
-        for i in items:
-            in_sub = np.flatnonzero(sub == i)
-            ist: dict[str, float] = {}
-            if stats and in_sub.size:
-                ist = _item_statistics(c_all[np.ix_(sub, sub)], int(in_sub[0]))
-            item_models[q.item_ids[i]] = ItemStatistics(
-                keyed=int(signs[i]),
-                n=int(item_n[i]),
-                mean=_f(item_mean[i]),
-                sd=_f(math.sqrt(c_all[i, i])) if c_all[i, i] >= 0 else None,
-                r_raw=_f(r_raw[i]),
-                **{name: _f(ist.get(name, math.nan)) for name in _ITEM_FIELDS},
-                frequencies=(
-                    {str(lo + v): float(freq[i, v]) for v in range(freq.shape[1])}
-                    if freq is not None and item_n[i] > 0
-                    else None
-                ),
-                missing=float(missing[i]),
-            )
-        ci_pair = stats.get("alpha_ci")
-        scales[sid] = ScaleReliability(
-            n_items=int(sub.size),
-            n_obs=n_obs,
-            **{name: _f(stats.get(name, math.nan)) for name in _SCALE_FIELDS},
-            alpha_ci=(
-                (float(ci_pair[0]), float(ci_pair[1]))
-                if ci_pair is not None and all(math.isfinite(v) for v in ci_pair)
-                else None
-            ),
-            alpha_ci_level=ci,
-            loadings=(
-                {q.item_ids[i]: float(v) for i, v in zip(sub, stats["loadings"], strict=True)}
-                if "loadings" in stats
-                else None
-            ),
-            mean=_f(total_mean[j]) if total_n[j] else None,
-            sd=_f(total_sd[j]) if total_n[j] > 1 else None,
-            items=item_models,
-            excluded_items=excluded,
-            warnings=notes,
-        )
-    cor, dis = _scale_correlations(c_all, q, alphas)
+    cor, dis = _scale_correlations(mom.cov, q, alphas)
     return ReliabilityResult(
         n_obs=n_obs,
         scales=scales,
@@ -410,6 +370,93 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
         scale_correlations_disattenuated=dis,
         provenance=result.provenance,
     )
+
+
+def _scale_reliability(
+    q: Questionnaire, j: int, mom: _Moments, n_obs: int, ci: float
+) -> tuple[ScaleReliability, float]:
+    """Statistics and item analysis of scale ``j``, and its alpha (NaN: unknown)."""
+    sid = q.scale_ids[j]
+    c_all = mom.cov
+    items = np.flatnonzero(q.item_scale_index == j)
+    notes: list[str] = []
+    usable = [
+        i for i in items if mom.item_n[i] >= 2 and np.isfinite(c_all[i, i]) and c_all[i, i] > 0
+    ]
+    excluded = [q.item_ids[i] for i in items if i not in usable]
+    if excluded:
+        notes.append(
+            f"scale {sid!r}: item(s) {', '.join(excluded)} have zero variance or fewer "
+            "than two answers and were left out of the scale's statistics"
+        )
+    sub = np.array(usable, dtype=np.intp)
+    stats: dict[str, Any] = {}
+    if sub.size >= 2:
+        c = c_all[np.ix_(sub, sub)]
+        rp = mom.cor[np.ix_(sub, sub)]
+        if np.isfinite(c).all() and np.isfinite(rp).all():
+            stats = _scale_statistics(c, rp, n_obs, ci)
+        else:
+            notes.append(f"scale {sid!r}: some item pairs were never answered together")
+    else:
+        notes.append(f"scale {sid!r}: fewer than two usable items; no statistics")
+    ci_pair = stats.get("alpha_ci")
+    total_n = mom.total_n[j]
+    model = ScaleReliability(
+        n_items=int(sub.size),
+        n_obs=n_obs,
+        **{name: _f(stats.get(name, math.nan)) for name in _SCALE_FIELDS},
+        alpha_ci=(
+            (float(ci_pair[0]), float(ci_pair[1]))
+            if ci_pair is not None and all(math.isfinite(v) for v in ci_pair)
+            else None
+        ),
+        alpha_ci_level=ci,
+        loadings=(
+            {q.item_ids[i]: float(v) for i, v in zip(sub, stats["loadings"], strict=True)}
+            if "loadings" in stats
+            else None
+        ),
+        mean=_f(mom.total_mean[j]) if total_n else None,
+        sd=_f(mom.total_sd[j]) if total_n > 1 else None,
+        items=_item_models(q, items, sub, bool(stats), mom),
+        excluded_items=excluded,
+        warnings=notes,
+    )
+    return model, stats.get("alpha", math.nan)
+
+
+def _item_models(
+    q: Questionnaire,
+    items: NDArray[np.intp],
+    sub: NDArray[np.intp],
+    with_stats: bool,
+    mom: _Moments,
+) -> dict[str, ItemStatistics]:
+    """Item analysis of a scale's items (``sub``: the usable ones, in the statistics)."""
+    lo = q.response_scale.min
+    c_all, freq = mom.cov, mom.freq
+    out: dict[str, ItemStatistics] = {}
+    for i in items:
+        in_sub = np.flatnonzero(sub == i)
+        ist: dict[str, float] = {}
+        if with_stats and in_sub.size:
+            ist = _item_statistics(c_all[np.ix_(sub, sub)], int(in_sub[0]))
+        out[q.item_ids[i]] = ItemStatistics(
+            keyed=int(mom.signs[i]),
+            n=int(mom.item_n[i]),
+            mean=_f(mom.item_mean[i]),
+            sd=_f(math.sqrt(c_all[i, i])) if c_all[i, i] >= 0 else None,
+            r_raw=_f(mom.r_raw[i]),
+            **{name: _f(ist.get(name, math.nan)) for name in _ITEM_FIELDS},
+            frequencies=(
+                {str(lo + v): float(freq[i, v]) for v in range(freq.shape[1])}
+                if freq is not None and mom.item_n[i] > 0
+                else None
+            ),
+            missing=float(mom.missing[i]),
+        )
+    return out
 
 
 def _scale_correlations(

@@ -23,10 +23,10 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,8 +36,14 @@ from repprofile._analysis.normed import NormedScores
 from repprofile._analysis.quality import QualityFlag, QualityResult
 from repprofile._errors import InputError
 from repprofile._formats.norms import NormTable, ReliabilityChoice, load_norms
-from repprofile._formats.provenance import NormsProvenance, Provenance
+from repprofile._formats.provenance import NormsProvenance, Provenance, provenance_json
 from repprofile._formats.questionnaire import QualitySettings, Questionnaire, load_questionnaire
+from repprofile._formats.results import (
+    CandidateErrorDict,
+    ProfileDict,
+    QualityDocumentDict,
+    ScaleScoreDict,
+)
 from repprofile._input.answers import (
     MAX_ERRORS_PER_CANDIDATE,
     AnswerSet,
@@ -45,9 +51,10 @@ from repprofile._input.answers import (
     _more_problems,
     as_answer_set,
 )
+from repprofile._util import finite_or_none
 from repprofile._version import __version__
 
-__all__ = ["Profile", "ScaleScore", "ScoreResult", "score"]
+__all__ = ["Profile", "ScaleScore", "ScoreResult", "quality_document", "score"]
 
 _BLOCK_BYTES = 1 << 20  # rows per block: one block of answers is about this many bytes
 
@@ -395,7 +402,7 @@ class ScoreResult:
                 out.append(None)
         return out
 
-    def _rows(self, only: Sequence[int] | None = None) -> Iterator[dict[str, Any]]:
+    def _rows(self, only: Sequence[int] | None = None) -> Iterator[ProfileDict]:
         """Per scored candidate (or the scored ones of ``only``), a dict in the JSON
         contract shape, built column-wise. Batch statistics (quality reference, norms)
         always come from the whole batch."""
@@ -424,7 +431,7 @@ class ScoreResult:
             )
             for name in _NORMED_FIELDS
         }
-        sem = [_f(v) for v in nd.sem]
+        sem = [finite_or_none(v) for v in nd.sem]
         clarity = nd.clarity(order[:, 0], order[:, 1], rows)
         qr = self.quality
         flag_matrix = qr.flag_matrix()
@@ -435,6 +442,7 @@ class ScoreResult:
         fields = ("raw", "mean", "pomp", "n_answered", "reason", "sem", *_NORMED_FIELDS)
         extras = [extra[name] for name in _NORMED_FIELDS]
         no_reasons = [None] * len(self.scale_ids)
+        scale_ids = self.scale_ids
         for i, row in enumerate(rows.tolist()):
             reasons = self._reasons(row) if short[i] else no_reasons
             sems = [e if m is not None else None for e, m in zip(sem, mean[i], strict=True)]
@@ -451,18 +459,20 @@ class ScoreResult:
             yield {
                 "candidate_id": ids[row],
                 "scales": {
-                    sid: dict(zip(fields, values, strict=True))
-                    for sid, values in zip(self.scale_ids, columns, strict=True)
+                    sid: _scale_score(zip(fields, values, strict=True))
+                    for sid, values in zip(scale_ids, columns, strict=True)
                 },
                 "primary_type": names[order[i, 0]],
                 "secondary_type": names[order[i, 1]],
                 "type_clarity": clarity[i],
-                "types": (
-                    [names[order[i, 0]], names[order[i, 1]]] if clarity[i] == "mixed" else None
+                "types": (  # "mixed" only when both types are known
+                    [scale_ids[order[i, 0]], scale_ids[order[i, 1]]]
+                    if clarity[i] == "mixed"
+                    else None
                 ),
                 "quality": {
                     "indices": qr.indices(row),
-                    "flags": [f.model_dump() for f in qr.flags(row, flag_matrix)],
+                    "flags": qr.flag_dicts(row, flag_matrix),
                     "valid": bool(valid[row]),
                     "reference": qr.reference_source,
                     "unavailable": qr.unavailable,
@@ -490,8 +500,8 @@ class ScoreResult:
         """The result in the JSON contract shape: profiles, errors, provenance."""
         return {
             "profiles": list(self._rows()),
-            "errors": [e.model_dump(mode="json") for e in self.errors],
-            "provenance": self.provenance.model_dump(mode="json"),
+            "errors": errors_json(self.errors),
+            "provenance": provenance_json(self.provenance),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -551,9 +561,38 @@ _NORMED_FIELDS = (
 )
 
 
-def _f(v: float | np.floating[Any]) -> float | None:
-    x = float(v)
-    return x if math.isfinite(x) else None
+# dict(): the per-scale entry of a profile, typed (no run-time cost: it is ``dict``)
+_scale_score = cast(Callable[[Iterable[tuple[str, object]]], ScaleScoreDict], dict)
+
+
+def errors_json(errors: Iterable[CandidateError]) -> list[CandidateErrorDict]:
+    """The rejected candidates' problems as they appear in a result document."""
+    return cast(list[CandidateErrorDict], [e.model_dump(mode="json") for e in errors])
+
+
+def quality_document(result: ScoreResult) -> QualityDocumentDict:
+    """The response-quality document (``repprofile quality --format json``): indices,
+    flags and verdict of every scored candidate, the reference sample, the resolved
+    thresholds and the provenance."""
+    qr = result.quality
+    matrix = qr.flag_matrix()
+    valid = qr.valid
+    ids = result.candidate_ids
+    return {
+        "candidates": [
+            {
+                "candidate_id": ids[r],
+                "indices": qr.indices(r),
+                "flags": qr.flag_dicts(r, matrix),
+                "valid": bool(valid[r]),
+            }
+            for r in np.flatnonzero(result.scored).tolist()
+        ],
+        "reference": qr.reference_source,
+        "unavailable": qr.unavailable,
+        "settings": qr.settings.model_dump(),
+        "provenance": provenance_json(result.provenance),
+    }
 
 
 def _merge_quality(q: Questionnaire, update: dict[str, Any]) -> QualitySettings:

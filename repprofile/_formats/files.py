@@ -1,20 +1,31 @@
 """Reading the library's YAML and JSON files: duplicate-key-safe YAML, validation
-errors as one readable message, the bundled-files folder, and a pydantic base whose
-cached properties survive neither a copy nor a change."""
+errors as one readable message, the bundled-files folder and what a bundled id or a
+file path points to, and a pydantic base whose cached properties survive neither a
+copy nor a change."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from repprofile._errors import QuestionnaireError
 
-__all__ = ["CachedModel", "bundled_dir", "format_validation_error", "read_yaml"]
+__all__ = [
+    "CachedModel",
+    "Source",
+    "bundled_dir",
+    "bundled_files",
+    "find_source",
+    "format_validation_error",
+    "read_yaml",
+    "validate_document",
+]
 
 
 class CachedModel(BaseModel):
@@ -63,32 +74,99 @@ def read_yaml(path: Path) -> Any:
         raise QuestionnaireError(f"{path}: {exc}") from None
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
+def _where(loc: Sequence[int | str]) -> str:
+    """A pydantic error location as a path: ``items[0].scale``, ``labels['Agree ']``,
+    ``items[1] (key)`` (a mapping key of the wrong type)."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
+        if part == "[key]":
+            out += " (key)"
+        elif isinstance(part, int) or (out and not str(part).isidentifier()):
+            out += f"[{part!r}]" if isinstance(part, str) else f"[{part}]"
         else:
             out += ("." if out else "") + str(part)
     return out
 
 
-def format_validation_error(source: str, exc: ValidationError) -> str:
-    """Turn a pydantic error into lines ``SOURCE: field.path: what was expected, got what``."""
+def format_validation_error(
+    source: str, exc: ValidationError, fields: Sequence[str] | None = None
+) -> str:
+    """Turn a pydantic error into lines ``SOURCE: field.path: what was expected, got what``.
+
+    ``fields``: the known field names, listed in the message for an unknown field.
+    Works for models and for validated dataclasses alike.
+    """
     lines = []
     for err in exc.errors(include_url=False):
-        where = _loc(tuple(err["loc"]))
-        msg = err["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field; remove it or check its spelling"
-        elif err["type"] == "missing":
+        where = _where(tuple(err["loc"]))
+        kind = err["type"]
+        if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+            msg = (
+                f"unknown field; expected one of {', '.join(fields)}"
+                if fields
+                else "unknown field; remove it or check its spelling"
+            )
+        elif kind in ("missing", "missing_argument"):
             msg = "required field is missing"
-        elif "input" in err and err["type"] not in ("value_error",):
-            msg = f"{msg}, got {err['input']!r} instead"
+        elif kind == "value_error":
+            msg = str(err["msg"]).removeprefix("Value error, ")
+        else:
+            msg = f"{err['msg']}, got {err.get('input')!r} instead"
         lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
     return "\n".join(lines)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def validate_document(
+    model: type[_M],
+    data: Any,
+    source: str,
+    expected: str | None = None,
+    error: type[Exception] = QuestionnaireError,
+) -> _M:
+    """A parsed file as ``model``, or ``error`` naming every problem.
+
+    ``expected``: what the top level must be (e.g. "a role file must be a mapping with
+    id, ..."), said when it is not a mapping.
+    """
+    if expected is not None and not isinstance(data, Mapping):
+        raise error(f"{source}: {expected}, got {type(data).__name__} instead")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(format_validation_error(source, exc)) from None
+
+
+def bundled_files(folder: Path) -> dict[str, Path]:
+    """The bundled YAML files of a folder by id (the file name without ``.yaml``)."""
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a bundled id or a file path points (see :func:`find_source`)."""
+
+    path: Path
+    bundled: bool
+
+    @property
+    def name(self) -> str:
+        """How messages name the file: a bundled file by its file name, else its path."""
+        return self.path.name if self.bundled else str(self.path)
+
+
+def find_source(id_or_path: str | Path, bundled: Mapping[str, Path]) -> Source | None:
+    """Resolve what a ``load_*`` function was given: a ``str`` that is a bundled id, else
+    the path of an existing file; None when it is neither (the caller says why)."""
+    text = str(id_or_path)
+    if isinstance(id_or_path, str) and text in bundled:
+        return Source(bundled[text], bundled=True)
+    path = Path(text)
+    if path.is_file():
+        return Source(path, bundled=False)
+    return None
 
 
 def bundled_dir() -> Path:

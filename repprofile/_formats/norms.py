@@ -15,11 +15,12 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from repprofile._errors import InputError
-from repprofile._formats.files import CachedModel, format_validation_error
+from repprofile._formats.files import CachedModel, validate_document
 from repprofile._formats.questionnaire import Questionnaire
+from repprofile._util import canonical_sha256
 from repprofile.stats import pairwise_moments, synonym_pairs
 
 __all__ = ["NormTable", "QualityReference", "ReliabilityChoice", "ScaleNorm", "load_norms"]
@@ -210,10 +211,7 @@ class NormTable(CachedModel):
 
     @functools.cached_property
     def _sha256(self) -> str:
-        import hashlib
-
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return canonical_sha256(self.model_dump(mode="json"))
 
     @functools.cached_property
     def _distributions(self) -> dict[str, tuple[Array, Array]]:
@@ -243,10 +241,7 @@ def load_norms(source: str | Path | NormTable | dict[str, Any]) -> NormTable:
             raise InputError(f"{name}: no such norm table file") from None
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"{name}: not a readable JSON norm table ({exc})") from None
-    try:
-        return NormTable.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(format_validation_error(name, exc)) from None
+    return validate_document(NormTable, data, name, error=InputError)
 
 
 ReliabilityChoice = Literal["alpha", "omega_total"]

@@ -3,9 +3,13 @@ version), enough to reproduce it. Every result document carries one."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["NormsProvenance", "Provenance", "RoleProvenance"]
+from repprofile._formats.results import ProvenanceDict
+
+__all__ = ["NormsProvenance", "Provenance", "RoleProvenance", "provenance_json"]
 
 
 class Provenance(BaseModel):
@@ -42,3 +46,8 @@ class NormsProvenance(BaseModel):
     n: int
     simulated: bool
     sha256: str
+
+
+def provenance_json(provenance: Provenance) -> ProvenanceDict:
+    """The provenance as it appears in a result document (JSON types)."""
+    return cast(ProvenanceDict, provenance.model_dump(mode="json"))

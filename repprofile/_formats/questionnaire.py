@@ -10,10 +10,8 @@ refers to it.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,7 +23,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictInt,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -36,12 +33,17 @@ from repprofile._formats.files import (
     _construct_mapping,
     _UniqueKeyLoader,
     bundled_dir,
-    format_validation_error,
+    bundled_files,
+    find_source,
     read_yaml,
+    validate_document,
 )
+from repprofile._util import canonical_sha256
 
 __all__ = [
+    "QUALITY_RULES",
     "Item",
+    "QualityRule",
     "QualitySettings",
     "Questionnaire",
     "ResponseScale",
@@ -173,6 +175,83 @@ class Item(_Model):
         return value
 
 
+@dataclass(frozen=True)
+class QualityRule:
+    """When a response-quality index flags a candidate, and how the flag says why.
+
+    ``setting`` is the :class:`QualitySettings` field holding the threshold; ``flags``
+    the values that are flagged, relative to it; ``reason`` the plain-English reason, a
+    :meth:`str.format` template of ``v`` (the value, formatted), ``t`` (the threshold)
+    and ``scale`` (for the validity scales); ``values`` the index compared when it is
+    not ``index`` itself (Mahalanobis D^2 is flagged by its p-value).
+    """
+
+    index: str
+    setting: str
+    flags: Literal["above", "below", "at_or_above"]
+    reason: str
+    values: str | None = None
+
+
+# Every flag, in the order flags are listed. The thresholds themselves have one home:
+# the defaults of QualitySettings (docs/response-quality.md is checked against them).
+QUALITY_RULES: tuple[QualityRule, ...] = (
+    QualityRule(
+        "longstring",
+        "longstring_max",
+        "above",
+        "gave the same answer {v} times in a row (more than {t:.0f}): possible straight-lining",
+    ),
+    QualityRule(
+        "irv",
+        "irv_min",
+        "below",
+        "answers barely vary (SD {v}, below {t:.3g}): possible straight-lining",
+    ),
+    QualityRule(
+        "mahalanobis_d2",
+        "mahalanobis_p",
+        "below",
+        "the answer pattern is very unusual for the reference sample (p = {v} < {t}): "
+        "possible random or patterned responding",
+        values="mahalanobis_p",
+    ),
+    QualityRule(
+        "even_odd",
+        "even_odd_min",
+        "below",
+        "answers to items of the same scale disagree (even-odd consistency {v}, below {t}): "
+        "possible random responding",
+    ),
+    QualityRule(
+        "psychsyn",
+        "psychsyn_min",
+        "below",
+        "items most people answer alike were answered differently (r = {v}, below {t}): "
+        "possible random responding",
+    ),
+    QualityRule(
+        "attention_failures",
+        "attention_failures_max",
+        "above",
+        "failed {v} attention/infrequency item(s): answers may not have been read",
+    ),
+    QualityRule(
+        "seconds_per_item",
+        "seconds_per_item_min",
+        "below",
+        "{v} seconds per item, under {t}: too fast to read the items",
+    ),
+    QualityRule(  # one per validity (impression management) scale
+        "{scale}_pomp",
+        "impression_pomp_max",
+        "at_or_above",
+        "{scale} score {v} (POMP) at or above {t}: describes implausibly perfect conduct; "
+        "other scores may be inflated",
+    ),
+)
+
+
 class QualitySettings(BaseModel):
     """Flag thresholds. Defaults, with their sources, are in docs/response-quality.md.
 
@@ -228,6 +307,20 @@ class QualitySettings(BaseModel):
         )
 
 
+def _repeated_ids(field: str, noun: str, ids: list[str]) -> dict[int, str]:
+    """Per position of an id already used, the problem to report (by position)."""
+    first: dict[str, int] = {}
+    out: dict[int, str] = {}
+    for i, x in enumerate(ids):
+        if x in first:
+            out[i] = (
+                f"{field}[{i}].id: duplicate {noun} id {x!r} "
+                f"(already used by {field}[{first[x]}]); expected unique ids"
+            )
+        first.setdefault(x, i)
+    return out
+
+
 class Questionnaire(_Model):
     """A questionnaire: its answer scale, its scales and its items in presentation order."""
 
@@ -247,24 +340,12 @@ class Questionnaire(_Model):
 
     @model_validator(mode="after")
     def _check_structure(self) -> Questionnaire:
-        problems: list[str] = []
-        seen: dict[str, int] = {}
-        for i, scale in enumerate(self.scales):
-            if scale.id in seen:
-                problems.append(
-                    f"scales[{i}].id: duplicate scale id {scale.id!r} "
-                    f"(already used by scales[{seen[scale.id]}]); expected unique ids"
-                )
-            seen.setdefault(scale.id, i)
-        seen_items: dict[str, int] = {}
-        counts = dict.fromkeys(seen, 0)
+        problems = list(_repeated_ids("scales", "scale", [s.id for s in self.scales]).values())
+        repeated_items = _repeated_ids("items", "item", [item.id for item in self.items])
+        counts = dict.fromkeys((s.id for s in self.scales), 0)
         for i, item in enumerate(self.items):
-            if item.id in seen_items:
-                problems.append(
-                    f"items[{i}].id: duplicate item id {item.id!r} "
-                    f"(already used by items[{seen_items[item.id]}]); expected unique ids"
-                )
-            seen_items.setdefault(item.id, i)
+            if i in repeated_items:
+                problems.append(repeated_items[i])
             if item.expected is not None:
                 rs = self.response_scale
                 outside = [v for v in item.expected if not rs.min <= v <= rs.max]
@@ -395,8 +476,7 @@ class Questionnaire(_Model):
     @functools.cached_property
     def fingerprint(self) -> str:
         """SHA-256 of the canonical JSON of the parsed questionnaire (for provenance)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=True)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return canonical_sha256(self.model_dump(mode="json"))
 
 
 # --------------------------------------------------------------------------- files
@@ -409,15 +489,13 @@ _UniqueKeyLoader.add_constructor(
 
 
 def _parse(data: Any, source: str) -> Questionnaire:
-    if not isinstance(data, Mapping):
-        raise QuestionnaireError(
-            f"{source}: a questionnaire file must be a mapping with id, version, title, "
-            f"response_scale, scales and items, got {type(data).__name__} instead"
-        )
-    try:
-        return Questionnaire.model_validate(data)
-    except ValidationError as exc:
-        raise QuestionnaireError(format_validation_error(source, exc)) from None
+    return validate_document(
+        Questionnaire,
+        data,
+        source,
+        "a questionnaire file must be a mapping with id, version, title, response_scale, "
+        "scales and items",
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -426,7 +504,7 @@ def _load_bundled(path: Path) -> Questionnaire:
 
 
 def _bundled_files() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(bundled_dir().glob("*.yaml"))}
+    return bundled_files(bundled_dir())
 
 
 def list_questionnaires() -> list[Questionnaire]:
@@ -462,13 +540,14 @@ def load_questionnaire(id_or_path: str | Path | Questionnaire) -> Questionnaire:
     """
     if isinstance(id_or_path, Questionnaire):
         return id_or_path
-    text = str(id_or_path)
     bundled = _bundled_files()
-    if isinstance(id_or_path, str) and text in bundled:
-        return _load_bundled(bundled[text])
+    source = find_source(id_or_path, bundled)
+    if source is not None:
+        if source.bundled:
+            return _load_bundled(source.path)
+        return _parse(read_yaml(source.path), source.name)
+    text = str(id_or_path)
     path = Path(text)
-    if path.is_file():
-        return _parse(read_yaml(path), str(path))
     looks_like_id = path.suffix.lower() not in (".yaml", ".yml", ".json") and not any(
         c in text for c in "/\\"
     )

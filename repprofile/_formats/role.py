@@ -8,29 +8,34 @@ questionnaire.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     FiniteFloat,
-    ValidationError,
     model_validator,
 )
 
 from repprofile._errors import QuestionnaireError
-from repprofile._formats.files import bundled_dir, format_validation_error, read_yaml
+from repprofile._formats.files import (
+    CachedModel,
+    bundled_dir,
+    bundled_files,
+    find_source,
+    read_yaml,
+    validate_document,
+)
 from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
+from repprofile._util import canonical_sha256
 
 __all__ = ["Role", "list_roles", "load_role"]
 
 MAX_WEIGHT = 1e6
 
 
-class Role(BaseModel):
+class Role(CachedModel):
     """A job role: how each scale weighs in the fit, hurdles and an ideal profile."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -95,17 +100,20 @@ class Role(BaseModel):
         if problems:
             raise QuestionnaireError("\n".join(f"{source}: {p}" for p in problems))
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical JSON of the parsed role (for provenance)."""
+        return canonical_sha256(self.model_dump(mode="json"))
+
 
 def _parse(data: Any, source: str, questionnaire: Questionnaire | None) -> Role:
-    if not isinstance(data, Mapping):
-        raise QuestionnaireError(
-            f"{source}: a role file must be a mapping with id, name, description, "
-            f"questionnaire, weights and rationale, got {type(data).__name__} instead"
-        )
-    try:
-        role = Role.model_validate(data)
-    except ValidationError as exc:
-        raise QuestionnaireError(format_validation_error(source, exc)) from None
+    role = validate_document(
+        Role,
+        data,
+        source,
+        "a role file must be a mapping with id, name, description, questionnaire, weights "
+        "and rationale",
+    )
     q = questionnaire if questionnaire is not None else load_questionnaire(role.questionnaire)
     role.check_against(q, source)
     return role
@@ -122,7 +130,7 @@ def _load_bundled(path: Path) -> Role:
 
 def list_roles() -> list[Role]:
     """The bundled roles, sorted by id."""
-    return [_load_bundled(p) for p in sorted(_roles_dir().glob("*.yaml"))]
+    return [_load_bundled(p) for p in bundled_files(_roles_dir()).values()]
 
 
 def load_role(id_or_path: str | Path | Role, questionnaire: Questionnaire | None = None) -> Role:
@@ -139,16 +147,16 @@ def load_role(id_or_path: str | Path | Role, questionnaire: Questionnaire | None
         if questionnaire is not None:
             id_or_path.check_against(questionnaire)
         return id_or_path
-    text = str(id_or_path)
-    bundled = {p.stem: p for p in sorted(_roles_dir().glob("*.yaml"))}
-    if isinstance(id_or_path, str) and text in bundled:
-        role = _load_bundled(bundled[text])
+    bundled = bundled_files(_roles_dir())
+    source = find_source(id_or_path, bundled)
+    if source is not None and source.bundled:
+        role = _load_bundled(source.path)
         if questionnaire is not None:
-            role.check_against(questionnaire, bundled[text].name)
+            role.check_against(questionnaire, source.name)
         return role
-    path = Path(text)
-    if path.is_file():
-        return _parse(read_yaml(path), str(path), questionnaire)
+    if source is not None:
+        return _parse(read_yaml(source.path), source.name, questionnaire)
+    text = str(id_or_path)
     raise QuestionnaireError(
         f"The 'role' parameter must be a bundled role id or a role file path, got {text!r} "
         f"instead. Bundled roles: {', '.join(sorted(bundled)) or '(none)'}."

@@ -107,6 +107,7 @@ by the functions that need them. The command-line options that use this module
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -241,40 +242,11 @@ _MAPPING_FIELDS = (
 )
 
 
-def _where(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        if part == "[key]":
-            out += " (key)"
-        elif isinstance(part, int) or (out and not str(part).isidentifier()):
-            out += f"[{part!r}]" if isinstance(part, str) else f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _mapping_error(source: str, exc: Any) -> str:
-    lines = []
-    for err in exc.errors(include_url=False):
-        where = _where(tuple(err["loc"]))
-        kind = err["type"]
-        if kind in ("unexpected_keyword_argument", "extra_forbidden"):
-            msg = f"unknown field; expected one of {', '.join(_MAPPING_FIELDS)}"
-        elif kind in ("missing", "missing_argument"):
-            msg = "required field is missing"
-        elif kind == "value_error":
-            msg = str(err["msg"]).removeprefix("Value error, ")
-        else:
-            msg = f"{err['msg']}, got {err.get('input')!r} instead"
-        lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
-    return "\n".join(lines)
-
-
 def load_mapping(path: str | Path) -> SurveyMapping:
     """Read and validate a mapping file (YAML or JSON); InputError names every problem."""
     from pydantic import TypeAdapter, ValidationError
 
-    from repprofile._formats.files import read_yaml
+    from repprofile._formats.files import format_validation_error, read_yaml
 
     p = Path(path)
     if not p.is_file():
@@ -301,7 +273,7 @@ def load_mapping(path: str | Path) -> SurveyMapping:
     try:
         return TypeAdapter(SurveyMapping).validate_python(dict(data))
     except ValidationError as exc:
-        raise InputError(_mapping_error(str(p), exc)) from None
+        raise InputError(format_validation_error(str(p), exc, _MAPPING_FIELDS)) from None
 
 
 def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str, float]:
@@ -460,6 +432,49 @@ class _Layout:
     submitted: _Column | None = None
 
 
+class _Claims:
+    """Export columns claimed by the names a mapping uses, each column once; the names
+    not found and the other problems are collected for one message."""
+
+    def __init__(self, columns: list[_Column], kind: str) -> None:
+        self.lookup = _Lookup(columns)
+        self.kind = kind
+        self.claimed: dict[int, str] = {}
+        self.missing: list[str] = []
+        self.problems: list[str] = []
+
+    def claim(self, name: str | None, role: str, required: bool = True) -> _Column | None:
+        if name is None:
+            return None
+        found = self.lookup.find(name)
+        if not found:
+            if required:
+                self.missing.append(f"{role} {name!r}")
+            return None
+        if len(found) > 1:
+            where = ", ".join(f"column {c.letter}" for c in found)
+            self.problems.append(
+                f"{role} {name!r} matches {len(found)} columns ({where}); expected one. "
+                + (
+                    "Name a matrix column as 'QUESTION - ROW LABEL'."
+                    if self.kind == "surveymonkey"
+                    else "Give the questions different texts in the survey tool."
+                    if self.kind == "generic"
+                    else "Name it by its question name (Q1_2) or ImportId (QID1_2)."
+                )
+            )
+            return None
+        col = found[0]
+        if col.index in self.claimed:
+            self.problems.append(
+                f"{role} {name!r} is {col.where()}, which is already {self.claimed[col.index]}; "
+                "expected each column in one place"
+            )
+            return None
+        self.claimed[col.index] = f"{role} {name!r}"
+        return col
+
+
 def _resolve(
     m: SurveyMapping,
     kind: str,
@@ -469,42 +484,7 @@ def _resolve(
     source: str,
     mapping_name: str,
 ) -> _Layout:
-    lookup = _Lookup(columns)
-    claimed: dict[int, str] = {}
-    missing: list[str] = []
-    problems: list[str] = []
-
-    def claim(name: str | None, role: str, required: bool = True) -> _Column | None:
-        if name is None:
-            return None
-        found = lookup.find(name)
-        if not found:
-            if required:
-                missing.append(f"{role} {name!r}")
-            return None
-        if len(found) > 1:
-            where = ", ".join(f"column {c.letter}" for c in found)
-            problems.append(
-                f"{role} {name!r} matches {len(found)} columns ({where}); expected one. "
-                + (
-                    "Name a matrix column as 'QUESTION - ROW LABEL'."
-                    if kind == "surveymonkey"
-                    else "Give the questions different texts in the survey tool."
-                    if kind == "generic"
-                    else "Name it by its question name (Q1_2) or ImportId (QID1_2)."
-                )
-            )
-            return None
-        col = found[0]
-        if col.index in claimed:
-            problems.append(
-                f"{role} {name!r} is {col.where()}, which is already {claimed[col.index]}; "
-                "expected each column in one place"
-            )
-            return None
-        claimed[col.index] = f"{role} {name!r}"
-        return col
-
+    claims = _Claims(columns, kind)
     cid_name = m.candidate_id
     if cid_name is None and kind == "qualtrics":
         cid_name = "ResponseId"
@@ -513,32 +493,48 @@ def _resolve(
             f"{mapping_name}: candidate_id: required field is missing; expected the header of "
             "the column that identifies the candidate, e.g. 'Email Address' or 'Respondent ID'"
         )
-    id_col = claim(cid_name, "candidate_id")
+    id_col = claims.claim(cid_name, "candidate_id")
     pos = {item_id: j for j, item_id in enumerate(q.item_ids)}
     items: list[tuple[int, _Column]] = []
     for column, item_id in m.items.items():
-        col = claim(column, f"item {item_id!r}:")
+        col = claims.claim(column, f"item {item_id!r}:")
         if col is not None:
             items.append((pos[item_id], col))
-    layout_seconds = claim(m.seconds, "seconds")
+    layout_seconds = claims.claim(m.seconds, "seconds")
     if m.seconds is None and m.started is None and kind == "qualtrics":
-        layout_seconds = claim("Duration (in seconds)", "seconds", required=False)
-    started = claim(m.started, "started")
-    submitted = claim(m.submitted, "submitted")
+        layout_seconds = claims.claim("Duration (in seconds)", "seconds", required=False)
+    started = claims.claim(m.started, "started")
+    submitted = claims.claim(m.submitted, "submitted")
     for name in m.ignore:
-        claim(name, "ignored", required=False)
-    if missing:
-        spare = [c for c in columns if c.index not in claimed and c.names[0]]
+        claims.claim(name, "ignored", required=False)
+    problems = _layout_problems(claims, kind, q, columns, data)
+    if problems:
+        raise InputError(
+            f"{source} does not match the mapping {mapping_name}:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+    assert id_col is not None  # otherwise 'missing' raised above
+    return _Layout(id_col, items, layout_seconds, started, submitted)
+
+
+def _layout_problems(
+    claims: _Claims, kind: str, q: Questionnaire, columns: list[_Column], data: list[list[str]]
+) -> list[str]:
+    """Everything wrong with the claims: mapped columns the export lacks first, then the
+    claims' own problems, then the export's columns no name claimed."""
+    problems = list(claims.problems)
+    if claims.missing:
+        spare = [c for c in columns if c.index not in claims.claimed and c.names[0]]
         hint = "; ".join(f"{c.letter}: {c.display}" for c in spare[:12])
         problems.insert(
             0,
-            f"the mapping names column(s) the export does not have: {', '.join(missing)}. "
+            f"the mapping names column(s) the export does not have: {', '.join(claims.missing)}. "
             f"Check the spelling and the export layout ({kind}; see --from)."
             + (f" Columns the mapping does not use yet: {hint}" if hint else ""),
         )
     unmapped: list[_Column] = []
     for c in columns:
-        if c.index in claimed or (kind == "qualtrics" and _is_qualtrics_meta(c)):
+        if c.index in claims.claimed or (kind == "qualtrics" and _is_qualtrics_meta(c)):
             continue
         if not c.names[0] and all(
             not (r[c.index].strip() if c.index < len(r) else "") for r in data
@@ -554,13 +550,7 @@ def _resolve(
             "'items' (COLUMN HEADER: item_id) and every other column to 'ignore', so that "
             "no answer is dropped unnoticed."
         )
-    if problems:
-        raise InputError(
-            f"{source} does not match the mapping {mapping_name}:\n"
-            + "\n".join(f"  - {p}" for p in problems)
-        )
-    assert id_col is not None  # otherwise 'missing' raised above
-    return _Layout(id_col, items, layout_seconds, started, submitted)
+    return problems
 
 
 def _is_qualtrics_meta(c: _Column) -> bool:
@@ -647,6 +637,141 @@ def _read_records(path: str | Path) -> tuple[list[list[str]], str]:
     return list(csv.reader(io.StringIO(text, newline=""))), p.name
 
 
+def _read_export(path: str | Path, kind: str) -> tuple[list[list[str]], str, int]:
+    """The export's CSV records, its name for messages and its number of header rows,
+    once the header rows are what an export of this ``kind`` has."""
+    from repprofile._errors import InputError
+
+    records, source = _read_records(path)
+    n_head = _header_rows(kind)
+    if len(records) < n_head:
+        raise InputError(
+            f"{source}: expected {n_head} header row(s) ({kind} export), got {len(records)} row(s)"
+        )
+    _detect_other_layout(kind, records, source)
+    if kind == "surveymonkey" and records[1] and records[1][0].strip():
+        raise InputError(
+            f"{source}: row 2 starts with {records[1][0].strip()!r}; a SurveyMonkey export has "
+            "a second header row there (blank under Respondent ID, then 'Response' or the row "
+            "labels of matrix questions). Read a one-header-row export with --from generic."
+        )
+    if len(records[0]) == 1 and ";" in records[0][0]:
+        raise InputError(
+            f"{source}: the header is one column holding ';' - a semicolon-separated file. "
+            "Save the export as comma-separated CSV (CSV UTF-8)."
+        )
+    return records, source, n_head
+
+
+def _check_surveymonkey_id(second_row: list[str], id_col: _Column, source: str) -> None:
+    """A SurveyMonkey export's second header row is blank under the candidate id."""
+    from repprofile._errors import InputError
+
+    cell = second_row[id_col.index] if id_col.index < len(second_row) else ""
+    if cell.strip():
+        raise InputError(
+            f"{source}: row 2 holds {cell.strip()!r} under the candidate id; a SurveyMonkey "
+            "export has a second header row there. Read a one-header-row export with "
+            "--from generic."
+        )
+
+
+@dataclass
+class _RowReader:
+    """Reads the answer rows of an export, one candidate each, with a resolved layout;
+    every problem becomes a :class:`CandidateError` in :attr:`errors`."""
+
+    q: Questionnaire
+    m: SurveyMapping
+    layout: _Layout
+    labels: dict[str, float]  # label key -> number
+    source: str
+    width: int
+    mapping_name: str
+    errors: list[CandidateError] = field(default_factory=list)
+
+    @functools.cached_property
+    def expected(self) -> str:
+        """What an answer cell may hold, for messages."""
+        rs = self.q.response_scale
+        shown = ", ".join(repr(k) for k in (self.m.labels or dict.fromkeys(rs.labels.values())))
+        return (
+            f"one of the labels {shown}, " if shown else ""
+        ) + f"{rs.describe()}, or a blank cell for a missing answer"
+
+    def _error(
+        self,
+        candidate_id: str | None,
+        message: str,
+        item_id: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        from repprofile._input.answers import CandidateError
+
+        self.errors.append(
+            CandidateError(candidate_id=candidate_id, item_id=item_id, value=value, message=message)
+        )
+
+    def row(self, raw: list[str], rowno: int) -> tuple[str | None, str, list[float], float, bool]:
+        """One candidate: (its id or None, the id to list it by, its answers in item
+        order, its seconds, whether it is rejected)."""
+        n_errors = len(self.errors)
+        row = (raw + [""] * self.width)[: self.width]
+        cid: str | None = row[self.layout.id_col.index].strip()
+        if not cid:
+            cid = None
+            self._error(
+                None,
+                f"{self.source} row {rowno}: {self.layout.id_col.where()} is empty; expected "
+                "the candidate id",
+            )
+        if len(raw) != self.width:
+            self._error(
+                cid,
+                f"{self.source} row {rowno} has {len(raw)} fields; the header has {self.width}. "
+                "Check for unquoted commas or a cut-off row.",
+            )
+        values = self._answers(row, rowno, cid)
+        seconds, problem = _row_seconds(row, self.layout, self.m.time_format)
+        if problem is not None:
+            self._error(cid, f"{self.source} row {rowno}, {problem[0]}", value=problem[1])
+        shown = cid if cid is not None else f"#{rowno}"
+        return cid, shown, values, seconds, len(self.errors) > n_errors
+
+    def _answers(self, row: list[str], rowno: int, cid: str | None) -> list[float]:
+        """The row's answers in item order (NaN: missing or not understood)."""
+        values = [math.nan] * len(self.q.item_ids)
+        for j, col in self.layout.items:
+            text = _norm(row[col.index])
+            if not text:
+                continue
+            number = self._number(text)
+            if number is None:
+                item_id = self.q.item_ids[j]
+                self._error(
+                    cid,
+                    f"{self.source} row {rowno}, {col.where()}: answer {text!r} to item "
+                    f"{item_id!r} is not a known label; expected {self.expected}. If it is an "
+                    f"answer label of the survey, add it to 'labels' in {self.mapping_name}.",
+                    item_id=item_id,
+                    value=text,
+                )
+                continue
+            values[j] = number
+        return values
+
+    def _number(self, text: str) -> float | None:
+        """A cell's answer: a known label's number, else a finite number, else None."""
+        number = self.labels.get(text.casefold())
+        if number is not None:
+            return number
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+
+
 def read_survey(
     path: str | Path,
     questionnaire: Questionnaire,
@@ -680,7 +805,7 @@ def read_survey(
     """
     import numpy as np
 
-    from repprofile._input.answers import AnswerSet, CandidateError, RepprofileWarning, _check_ids
+    from repprofile._input.answers import AnswerSet, RepprofileWarning, _check_ids
 
     q = questionnaire
     mapping_name = Path(mapping_path).name
@@ -692,37 +817,13 @@ def read_survey(
             f"{layout_kind!r} instead"
         )
     labels = _check_against(m, q, mapping_name)
-    records, source = _read_records(path)
-    n_head = _header_rows(layout_kind)
-    if len(records) < n_head:
-        raise InputError(
-            f"{source}: expected {n_head} header row(s) ({layout_kind} export), got "
-            f"{len(records)} row(s)"
-        )
-    _detect_other_layout(layout_kind, records, source)
-    if layout_kind == "surveymonkey" and records[1] and records[1][0].strip():
-        raise InputError(
-            f"{source}: row 2 starts with {records[1][0].strip()!r}; a SurveyMonkey export has "
-            "a second header row there (blank under Respondent ID, then 'Response' or the row "
-            "labels of matrix questions). Read a one-header-row export with --from generic."
-        )
+    records, source, n_head = _read_export(path, layout_kind)
     width = len(records[0])
-    if width == 1 and ";" in records[0][0]:
-        raise InputError(
-            f"{source}: the header is one column holding ';' - a semicolon-separated file. "
-            "Save the export as comma-separated CSV (CSV UTF-8)."
-        )
     data = records[n_head:]
     columns = _columns(layout_kind, records[:n_head], width, source)
     layout = _resolve(m, layout_kind, q, columns, data, source, mapping_name)
     if layout_kind == "surveymonkey":
-        cell = records[1][layout.id_col.index] if layout.id_col.index < len(records[1]) else ""
-        if cell.strip():
-            raise InputError(
-                f"{source}: row 2 holds {cell.strip()!r} under the candidate id; a SurveyMonkey "
-                "export has a second header row there. Read a one-header-row export with "
-                "--from generic."
-            )
+        _check_surveymonkey_id(records[1], layout.id_col, source)
     mapped_items = {j for j, _ in layout.items}
     absent = [i for j, i in enumerate(q.item_ids) if j not in mapped_items]
     if absent:
@@ -731,106 +832,30 @@ def read_survey(
             RepprofileWarning,
             stacklevel=2,
         )
-
-    rs = q.response_scale
-    shown_labels = ", ".join(repr(k) for k in (m.labels or dict.fromkeys(rs.labels.values())))
-    expected = (
-        f"one of the labels {shown_labels}, " if shown_labels else ""
-    ) + f"{rs.describe()}, or a blank cell for a missing answer"
-    timed = layout.seconds is not None or layout.started is not None
+    reader = _RowReader(q, m, layout, labels, source, width, mapping_name)
     ids: list[str] = []
     numbers: list[int] = []
     rows: list[list[float]] = []
     took: list[float] = []
     bad: list[bool] = []
     no_id: set[int] = set()
-    errors: list[CandidateError] = []
     for k, raw in enumerate(data):
         if not raw or all(not c.strip() for c in raw):
             continue
         rowno = n_head + k + 1
-        r = len(ids)
-        row = (raw + [""] * width)[:width]
-        cid = row[layout.id_col.index].strip()
-        rejected = False
-        if not cid:
-            no_id.add(r)
-            cid = f"#{rowno}"
-            rejected = True
-            errors.append(
-                CandidateError(
-                    candidate_id=None,
-                    item_id=None,
-                    value=None,
-                    message=(
-                        f"{source} row {rowno}: {layout.id_col.where()} is empty; expected the "
-                        "candidate id"
-                    ),
-                )
-            )
-        real_id = None if r in no_id else cid
-        if len(raw) != width:
-            rejected = True
-            errors.append(
-                CandidateError(
-                    candidate_id=real_id,
-                    item_id=None,
-                    value=None,
-                    message=(
-                        f"{source} row {rowno} has {len(raw)} fields; the header has {width}. "
-                        "Check for unquoted commas or a cut-off row."
-                    ),
-                )
-            )
-        values = [math.nan] * len(q.item_ids)
-        for j, col in layout.items:
-            text = _norm(row[col.index])
-            if not text:
-                continue
-            number = labels.get(text.casefold())
-            if number is None:
-                try:
-                    number = float(text)
-                except ValueError:
-                    number = None
-                if number is not None and not math.isfinite(number):
-                    number = None
-            if number is None:
-                rejected = True
-                errors.append(
-                    CandidateError(
-                        candidate_id=real_id,
-                        item_id=q.item_ids[j],
-                        value=text,
-                        message=(
-                            f"{source} row {rowno}, {col.where()}: answer {text!r} to item "
-                            f"{q.item_ids[j]!r} is not a known label; expected {expected}. If "
-                            f"it is an answer label of the survey, add it to 'labels' in "
-                            f"{mapping_name}."
-                        ),
-                    )
-                )
-                continue
-            values[j] = number
-        seconds, problem = _row_seconds(row, layout, m.time_format)
-        if problem is not None:
-            rejected = True
-            errors.append(
-                CandidateError(
-                    candidate_id=real_id,
-                    item_id=None,
-                    value=problem[1],
-                    message=f"{source} row {rowno}, {problem[0]}",
-                )
-            )
-        ids.append(cid)
+        cid, shown, values, seconds, rejected = reader.row(raw, rowno)
+        if cid is None:
+            no_id.add(len(ids))
+        ids.append(shown)
         numbers.append(rowno)
         rows.append(values)
         took.append(seconds)
         bad.append(rejected)
     value_arr = np.array(rows, dtype=np.float64).reshape(len(rows), len(q.item_ids))
     rejected_arr = np.array(bad, dtype=bool)
+    errors = reader.errors
     _check_ids(ids, errors, rejected_arr, frozenset(no_id), noun="rows", numbers=numbers)
+    timed = layout.seconds is not None or layout.started is not None
     seconds_arr = np.array(took, dtype=np.float64) if timed else None
     return AnswerSet(q, value_arr, tuple(ids), errors, rejected_arr, seconds_arr)
 

@@ -14,17 +14,20 @@ import html
 import io
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from repprofile._analysis.fit import FitResult, fit
 from repprofile._analysis.scoring import ScoreResult
-from repprofile._errors import QuestionnaireError
-from repprofile._formats.files import bundled_dir, format_validation_error, read_yaml
+from repprofile._formats.files import bundled_dir, read_yaml, validate_document
 from repprofile._formats.role import Role, load_role
+from repprofile._util import finite_or_none
 from repprofile._version import __version__
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CandidateReport",
@@ -80,10 +83,7 @@ class QuestionBank(BaseModel):
 def load_question_bank(path: Path | None = None) -> QuestionBank:
     """The bundled service-recovery question bank, or a bank file in the same format."""
     source = path or bundled_dir() / "interview" / "service-recovery-questions.yaml"
-    try:
-        return QuestionBank.model_validate(read_yaml(source))
-    except ValidationError as exc:
-        raise QuestionnaireError(format_validation_error(str(source), exc)) from None
+    return validate_document(QuestionBank, read_yaml(source), str(source))
 
 
 class ScaleLine(BaseModel):
@@ -129,10 +129,6 @@ class CandidateReport(BaseModel):
     question_bank: str
     footer: str
     provenance: dict[str, Any]
-
-
-def _f(v: float) -> float | None:
-    return float(v) if math.isfinite(v) else None
 
 
 def choose_questions(
@@ -212,8 +208,8 @@ def candidate_report(
             ScaleLine(
                 scale=s.id,
                 name=s.name,
-                pomp=_f(scores.pomp[row, j]),
-                percentile=_f(nd.percentile[row, j]) if nd.has_norms else None,
+                pomp=finite_or_none(scores.pomp[row, j]),
+                percentile=finite_or_none(nd.percentile[row, j]) if nd.has_norms else None,
                 interval=(float(interval[0]), float(interval[1])) if known else None,
                 interval_metric=metric if known else None,
             )
@@ -360,126 +356,152 @@ footer {{ margin-top: 2em; border-top: 1px solid #aaa; font-size: 0.85em; color:
 """
 
 
-def render_pdf(report: CandidateReport, scores: ScoreResult, role: Role) -> bytes:
-    """The one-page A4 PDF (matplotlib's PDF backend; byte-identical for the same input)."""
+_PAGE_POINTS = 11.69 * 72  # A4 height in points: converts point spacing to fractions
+
+
+def _pdf_block(
+    fig: Figure, y: float, lines: list[str], size: float, color: str, indent: float
+) -> float:
+    """One multi-line text at y (a single artist: fewer to lay out); returns the y below it."""
+    spacing = 1.75
+    fig.text(indent, y, "\n".join(lines), fontsize=size, va="top", color=color, linespacing=spacing)
+    return y - len(lines) * size * spacing / _PAGE_POINTS - 0.004
+
+
+def _pdf_header(fig: Figure, report: CandidateReport) -> None:
+    """Title, date, questionnaire, role and norms."""
     import textwrap
 
+    from repprofile._rendering.charts import drawable
+
+    fig.text(
+        0.06,
+        0.965,
+        f"Candidate report: {drawable(report.candidate_id)}",
+        fontsize=15,
+        weight="bold",
+        va="top",
+    )
+    meta = f"{report.date}  |  {report.questionnaire}  |  role: {report.role_name}"
+    fig.text(0.06, 0.938, meta, fontsize=8, color="#444", va="top")
+    norms = (
+        f"Norms: {report.norms}" + ("  (SIMULATED)" if report.norms_simulated else "")
+        if report.norms
+        else "No norms applied: scores are POMP (percent of maximum possible)."
+    )
+    fig.text(0.06, 0.922, textwrap.fill(norms, 120), fontsize=7, color="#444", va="top")
+
+
+def _pdf_chart(fig: Figure, report: CandidateReport, scores: ScoreResult, role: Role) -> None:
+    """The radar chart, without its own title (the header names the candidate,
+    questionnaire and norms), its legend set compactly under it."""
+    from repprofile._rendering.charts import radar_chart
+
+    ax = fig.add_axes((0.13, 0.625, 0.34, 0.24), projection="polar")
+    radar_chart(scores, report.candidate_id, role=role, ax=ax)
+    ax.set_title("")
+    for artist in list(ax.texts):
+        artist.remove()
+    legend = ax.get_legend()
+    if legend is not None:
+        handles = [h for h in legend.legend_handles if h is not None]
+        labels = [t.get_text() for t in legend.get_texts()]
+        legend.remove()
+        fig.legend(
+            handles,
+            labels,
+            loc="upper left",
+            bbox_to_anchor=(0.06, 0.585),
+            ncols=2,
+            fontsize=7,
+            frameon=False,
+            handlelength=2.4,
+        )
+
+
+def _pdf_scores(fig: Figure, report: CandidateReport) -> None:
+    """The score table: one multi-line text per column."""
+    y = 0.87
+    fig.text(0.60, y, "Scores", fontsize=10, weight="bold", va="top")
+    y -= 0.025
+    columns: dict[float, list[str]] = {
+        0.60: ["Scale"],
+        0.76: ["POMP"],
+        0.83: ["Pctl"],
+        0.89: [f"{report.ci_level:.0%} interval"],
+    }
+    for row in report.scales:
+        interval = (
+            f"{row.interval[0]:.0f}-{row.interval[1]:.0f}" if row.interval is not None else "-"
+        )
+        for x, cell in zip(
+            columns, (row.name, _pct(row.pomp), _pct(row.percentile), interval), strict=True
+        ):
+            columns[x].append(cell)
+    for x, cells in columns.items():
+        fig.text(x, y, "\n".join(cells), fontsize=7.5, va="top", linespacing=2.0)
+
+
+def _pdf_sections(fig: Figure, report: CandidateReport) -> None:
+    """Type and fit, response quality and the interview questions, top to bottom."""
+    import textwrap
+
+    y = 0.535
+    fig.text(0.06, y, "Type and fit", fontsize=10, weight="bold", va="top")
+    lines = [w for text in _summary_lines(report) for w in textwrap.wrap(text, 110)]
+    y = _pdf_block(fig, y - 0.02, lines, 8, "#222", 0.06) - 0.015
+    fig.text(0.06, y, "Response quality", fontsize=10, weight="bold", va="top")
+    quality = report.quality_flags if not report.quality_valid else ["No flags."]
+    lines = [w for text in quality for w in textwrap.wrap(text, 110)]
+    colour = "#a33" if not report.quality_valid else "#2a7"
+    y = _pdf_block(fig, y - 0.02, lines, 8, colour, 0.06) - 0.015
+    fig.text(
+        0.06,
+        y,
+        "Interview questions (weakest areas for the role)",
+        fontsize=10,
+        weight="bold",
+        va="top",
+    )
+    y -= 0.02
+    for i, q in enumerate(report.questions, start=1):
+        wrapped = textwrap.wrap(f"{i}. {q.text}", 105)
+        y = _pdf_block(fig, y, [wrapped[0], *("   " + w for w in wrapped[1:])], 8, "#222", 0.06)
+        listen = textwrap.wrap(f"{q.theme}; listen for: {q.listen_for}", 115)
+        y = _pdf_block(fig, y, listen, 6.8, "#555", 0.075)
+
+
+def _pdf_footer(fig: Figure, report: CandidateReport) -> None:
+    """The footer and the provenance line."""
+    import textwrap
+
+    fig.text(0.06, 0.075, textwrap.fill(report.footer, 125), fontsize=7, color="#333", va="top")
+    prov = report.provenance
+    fig.text(
+        0.06,
+        0.022,
+        f"repprofile {prov.get('repprofile_version', __version__)}; questionnaire sha256 "
+        f"{str(prov.get('questionnaire_sha256', ''))[:12]}; role {report.role_id}; "
+        f"questions: {report.question_bank}",
+        fontsize=6,
+        color="#777",
+    )
+
+
+def render_pdf(report: CandidateReport, scores: ScoreResult, role: Role) -> bytes:
+    """The one-page A4 PDF (matplotlib's PDF backend; byte-identical for the same input)."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    from repprofile._rendering.charts import _style, drawable, radar_chart
+    from repprofile._rendering.charts import _style
 
     with _style():
         fig = Figure(figsize=(8.27, 11.69))
-        fig.text(
-            0.06,
-            0.965,
-            f"Candidate report: {drawable(report.candidate_id)}",
-            fontsize=15,
-            weight="bold",
-            va="top",
-        )
-        meta = f"{report.date}  |  {report.questionnaire}  |  role: {report.role_name}"
-        fig.text(0.06, 0.938, meta, fontsize=8, color="#444", va="top")
-        norms = (
-            f"Norms: {report.norms}" + ("  (SIMULATED)" if report.norms_simulated else "")
-            if report.norms
-            else "No norms applied: scores are POMP (percent of maximum possible)."
-        )
-        fig.text(0.06, 0.922, textwrap.fill(norms, 120), fontsize=7, color="#444", va="top")
-        ax = fig.add_axes((0.13, 0.625, 0.34, 0.24), projection="polar")
-        radar_chart(scores, report.candidate_id, role=role, ax=ax)
-        # the header already names the candidate, questionnaire and norms: drop the
-        # chart's own title and subtitle, and set its legend compactly under it
-        ax.set_title("")
-        for artist in list(ax.texts):
-            artist.remove()
-        legend = ax.get_legend()
-        if legend is not None:
-            handles = [h for h in legend.legend_handles if h is not None]
-            labels = [t.get_text() for t in legend.get_texts()]
-            legend.remove()
-            fig.legend(
-                handles,
-                labels,
-                loc="upper left",
-                bbox_to_anchor=(0.06, 0.585),
-                ncols=2,
-                fontsize=7,
-                frameon=False,
-                handlelength=2.4,
-            )
-        # Multi-line blocks are single Text artists: far fewer artists to lay out and draw.
-        line = 11.69 * 72  # figure height in points: converts point spacing to fractions
-        y = 0.87
-        fig.text(0.60, y, "Scores", fontsize=10, weight="bold", va="top")
-        y -= 0.025
-        columns: dict[float, list[str]] = {
-            0.60: ["Scale"],
-            0.76: ["POMP"],
-            0.83: ["Pctl"],
-            0.89: [f"{report.ci_level:.0%} interval"],
-        }
-        for row in report.scales:
-            interval = (
-                f"{row.interval[0]:.0f}-{row.interval[1]:.0f}" if row.interval is not None else "-"
-            )
-            for x, cell in zip(
-                columns, (row.name, _pct(row.pomp), _pct(row.percentile), interval), strict=True
-            ):
-                columns[x].append(cell)
-        for x, cells in columns.items():
-            fig.text(x, y, "\n".join(cells), fontsize=7.5, va="top", linespacing=2.0)
-
-        def block(y: float, lines: list[str], size: float, color: str, indent: float) -> float:
-            """One multi-line text at y; returns the y below it."""
-            spacing = 1.75
-            fig.text(
-                indent,
-                y,
-                "\n".join(lines),
-                fontsize=size,
-                va="top",
-                color=color,
-                linespacing=spacing,
-            )
-            return y - len(lines) * size * spacing / line - 0.004
-
-        y = 0.535
-        fig.text(0.06, y, "Type and fit", fontsize=10, weight="bold", va="top")
-        lines = [w for text in _summary_lines(report) for w in textwrap.wrap(text, 110)]
-        y = block(y - 0.02, lines, 8, "#222", 0.06) - 0.015
-        fig.text(0.06, y, "Response quality", fontsize=10, weight="bold", va="top")
-        quality = report.quality_flags if not report.quality_valid else ["No flags."]
-        lines = [w for text in quality for w in textwrap.wrap(text, 110)]
-        colour = "#a33" if not report.quality_valid else "#2a7"
-        y = block(y - 0.02, lines, 8, colour, 0.06) - 0.015
-        fig.text(
-            0.06,
-            y,
-            "Interview questions (weakest areas for the role)",
-            fontsize=10,
-            weight="bold",
-            va="top",
-        )
-        y -= 0.02
-        for i, q in enumerate(report.questions, start=1):
-            wrapped = textwrap.wrap(f"{i}. {q.text}", 105)
-            y = block(y, [wrapped[0], *("   " + w for w in wrapped[1:])], 8, "#222", 0.06)
-            y = block(
-                y, textwrap.wrap(f"{q.theme}; listen for: {q.listen_for}", 115), 6.8, "#555", 0.075
-            )
-        fig.text(0.06, 0.075, textwrap.fill(report.footer, 125), fontsize=7, color="#333", va="top")
-        prov = report.provenance
-        fig.text(
-            0.06,
-            0.022,
-            f"repprofile {prov.get('repprofile_version', __version__)}; questionnaire sha256 "
-            f"{str(prov.get('questionnaire_sha256', ''))[:12]}; role {report.role_id}; "
-            f"questions: {report.question_bank}",
-            fontsize=6,
-            color="#777",
-        )
+        _pdf_header(fig, report)
+        _pdf_chart(fig, report, scores, role)
+        _pdf_scores(fig, report)
+        _pdf_sections(fig, report)
+        _pdf_footer(fig, report)
         # Type 3 fonts (matplotlib's own subsetting): byte-identical like TrueType
         # embedding, and three times faster, since fontTools' subsetter is not needed.
         buf = io.BytesIO()

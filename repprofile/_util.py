@@ -1,0 +1,35 @@
+"""Small helpers shared by every layer (base layer: the standard library and numpy only).
+
+* :func:`finite_or_none`: a number as it appears in a JSON document (NaN and
+  infinities are ``null``);
+* :func:`canonical_sha256`: the fingerprint of a parsed file (questionnaire, norm
+  table, role) recorded in provenance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["canonical_sha256", "finite_or_none"]
+
+
+def finite_or_none(value: float | np.floating[Any]) -> float | None:
+    """``float(value)``, or None where it is NaN or infinite (JSON has neither)."""
+    x = float(value)
+    return x if math.isfinite(x) else None
+
+
+def canonical_sha256(data: Any) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``data``: keys sorted, ASCII only.
+
+    ``data`` is a JSON-mode dump (``model.model_dump(mode="json")``), so the hash
+    depends on what a file says, not on how it was written (order of keys, YAML or
+    JSON, comments).
+    """
+    text = json.dumps(data, sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
