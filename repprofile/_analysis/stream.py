@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from repprofile._analysis.scoring import score
+from repprofile._analysis.scoring import ScoreResult, score
 from repprofile._formats.norms import NormTable, ReliabilityChoice
 from repprofile._formats.questionnaire import Questionnaire
-from repprofile._input.answers import CandidateError, csv_chunk, csv_header, read_answers
+from repprofile._input.answers import AnswerSet, CandidateError, csv_chunk, csv_header, read_answers
 
 __all__ = ["CHUNK_ROWS", "stream_score"]
 
@@ -131,12 +131,13 @@ def stream_score(
             spooled.unlink(missing_ok=True)
 
 
-def _reject_repeated(part: Any, repeated: dict[str, list[int]]) -> None:
-    if not repeated:
+def _reject_repeated(part: AnswerSet, repeated: dict[str, list[int]]) -> None:
+    rejected = part.rejected  # csv_chunk always fills it
+    if not repeated or rejected is None:
         return
     for row, cid in enumerate(part.candidate_ids()):
-        if cid in repeated and not part.rejected[row]:
-            part.rejected[row] = True
+        if cid in repeated and not rejected[row]:
+            rejected[row] = True
             listed = ", ".join(str(n) for n in repeated[cid])
             part.errors.append(
                 CandidateError(
@@ -151,7 +152,7 @@ def _reject_repeated(part: Any, repeated: dict[str, list[int]]) -> None:
             )
 
 
-def _write_rows(result: Any, out: TextIO) -> tuple[int, int]:
+def _write_rows(result: ScoreResult, out: TextIO) -> tuple[int, int]:
     n = 0
     encode = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
     for row in result._rows():
@@ -163,7 +164,7 @@ def _write_rows(result: Any, out: TextIO) -> tuple[int, int]:
 
 
 def _write_result(
-    result: Any, out: TextIO, chunk_rows: int, progress: Callable[[int], None] | None
+    result: ScoreResult, out: TextIO, chunk_rows: int, progress: Callable[[int], None] | None
 ) -> tuple[int, int]:
     scored, rejected = _write_rows(result, out)
     if progress is not None:

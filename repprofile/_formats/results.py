@@ -16,7 +16,7 @@ but the classes.
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, TypedDict
 
 __all__ = [
     "CandidateErrorDict",
@@ -200,9 +200,7 @@ class FitRowDict(FitScoresDict):
     ``failed_minimums``, ``contributions``, ``similarity``, ``composite``,
     ``explanation``, ``quality_valid``); numbers are null where unknown."""
 
-    # Always present. NotRequired only because the command line's ``assess`` pops it;
-    # required once that caller builds its document without popping.
-    candidate_id: NotRequired[str]
+    candidate_id: str
 
 
 class RoleFitDict(FitScoresDict):

@@ -761,8 +761,7 @@ def _finish(
             from repprofile._analysis.fit import fit
 
             fitted = fit(result, role)
-            row = fitted.row(0)
-            row.pop("candidate_id")
+            row = fitted._fit_scores(0)  # the fit fields, without the candidate's id
             summary = fitted.role_summary()
             assert fitted.provenance.role is not None
             summary["sha256"] = fitted.provenance.role.sha256

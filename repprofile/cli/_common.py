@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from repprofile._input.survey import EXPORT_FORMATS
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from repprofile._formats.norms import NormTable
     from repprofile._formats.questionnaire import Questionnaire
-    from repprofile._input.answers import AnswerSet
+    from repprofile._input.answers import AnswerSet, CandidateError
 
     Subparsers: TypeAlias = argparse._SubParsersAction[Any]
     """What ``register(subparsers)`` of every command module receives."""
@@ -88,7 +88,7 @@ def warn_if_simulated(norms: NormTable | None) -> None:
         warn(f"the norm table is SIMULATED, not real people: {norms.description}")
 
 
-def warn_rejected(errors: Any) -> None:
+def warn_rejected(errors: Iterable[CandidateError]) -> None:
     """One warning per rejected candidate (a list of CandidateError)."""
     for e in errors:
         warn(f"candidate {e.candidate_id!r} rejected: {e.message}")
@@ -243,7 +243,7 @@ def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> 
 class Parser(argparse.ArgumentParser):
     """argparse's parser with its exit status 2 and a ``repprofile: error:`` prefix."""
 
-    def error(self, message: str) -> Any:
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"repprofile: error: {message}\n")
 
