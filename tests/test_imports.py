@@ -40,7 +40,8 @@ import pytest
 import yaml
 
 import repprofile
-from repprofile._input.survey import load_mapping, read_survey
+from repprofile._formats.mapping import load_mapping
+from repprofile._input.survey import read_survey
 from repprofile._input.templates import answer_template
 from repprofile.cli._common import add_survey_options, read_cli_answers
 from repprofile.cli._questionnaire import add_template_parser

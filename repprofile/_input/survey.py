@@ -117,163 +117,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING
 
-from repprofile._errors import InputError, QuestionnaireError
+from repprofile._errors import InputError
 
 if TYPE_CHECKING:
     from repprofile._formats.questionnaire import Questionnaire
     from repprofile._input.answers import AnswerSet, CandidateError
 
-__all__ = [
-    "EXPORT_FORMATS",
-    "SurveyMapping",
-    "load_mapping",
-    "read_survey",
-]
+from repprofile._formats.mapping import EXPORT_FORMATS, SurveyMapping, label_key, load_mapping, norm
 
-ExportFormat = Literal["generic", "surveymonkey", "qualtrics"]
-EXPORT_FORMATS: tuple[str, ...] = ("generic", "surveymonkey", "qualtrics")
-
-
-def _norm(text: str) -> str:
-    """A header or label with a leading BOM dropped and white-space runs collapsed."""
-    return " ".join(text.lstrip("\ufeff").split())
-
-
-def _label_key(text: str) -> str:
-    return _norm(text).casefold()
+__all__ = ["read_survey"]
 
 
 # --------------------------------------------------------------------------- mapping file
-
-
-@dataclass(frozen=True)
-class SurveyMapping:
-    """A mapping file: which column of a survey-tool export is which (see module docs)."""
-
-    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
-
-    questionnaire: str
-    items: dict[str, str]
-    candidate_id: str | None = None
-    format: ExportFormat = "generic"
-    labels: dict[str, float] = field(default_factory=dict)
-    ignore: list[str] = field(default_factory=list)
-    seconds: str | None = None
-    started: str | None = None
-    submitted: str | None = None
-    time_format: str | None = None
-
-    def __post_init__(self) -> None:
-        problems: list[str] = []
-        if not self.questionnaire.strip():
-            problems.append("questionnaire: expected the questionnaire id, got an empty string")
-        if not self.items:
-            problems.append("items: expected at least one 'COLUMN HEADER: item_id' entry, got none")
-        by_item: dict[str, list[str]] = {}
-        for column, item_id in self.items.items():
-            by_item.setdefault(item_id, []).append(column)
-        for item_id, columns in by_item.items():
-            if len(columns) > 1:
-                problems.append(
-                    f"items: item {item_id!r} is mapped from {len(columns)} columns "
-                    f"({', '.join(map(repr, columns))}); expected each item from one column"
-                )
-        seen_labels: dict[str, str] = {}
-        for label, number in self.labels.items():
-            key = _label_key(label)
-            if not key:
-                problems.append("labels: a label is empty; expected the answer text")
-            elif key in seen_labels:
-                problems.append(
-                    f"labels: {seen_labels[key]!r} and {label!r} differ only in case or "
-                    "spaces; expected each label once"
-                )
-            seen_labels.setdefault(key, label)
-            if not math.isfinite(number):
-                problems.append(f"labels.{label}: expected a finite number, got {number!r}")
-        if self.seconds is not None and (self.started is not None or self.submitted is not None):
-            problems.append(
-                "seconds: give either 'seconds' (a column of seconds) or 'started' and "
-                "'submitted' (timestamp columns), not both"
-            )
-        if (self.started is None) != (self.submitted is None):
-            problems.append(
-                "started/submitted: expected both timestamp columns (the seconds are "
-                "submitted - started), got only one"
-            )
-        if self.time_format is not None and "%" not in self.time_format:
-            problems.append(
-                f"time_format: expected a strptime format such as '%d/%m/%Y %H:%M:%S', "
-                f"got {self.time_format!r}"
-            )
-        roles: dict[str, str] = {}
-        named = [(f"items[{c!r}]", c) for c in self.items] + [
-            (f"ignore[{c!r}]", c) for c in self.ignore
-        ]
-        for role in ("candidate_id", "seconds", "started", "submitted"):
-            value = getattr(self, role)
-            if value is not None:
-                named.append((role, value))
-        for role, column in named:
-            key = _norm(column)
-            if key in roles:
-                problems.append(
-                    f"{role}: column {column!r} is also named by {roles[key]}; expected each "
-                    "column in one place"
-                )
-            roles.setdefault(key, role)
-        if problems:
-            raise ValueError("; ".join(problems))
-
-
-_MAPPING_FIELDS = (
-    "questionnaire",
-    "format",
-    "candidate_id",
-    "items",
-    "labels",
-    "ignore",
-    "seconds",
-    "started",
-    "submitted",
-    "time_format",
-)
-
-
-def load_mapping(path: str | Path) -> SurveyMapping:
-    """Read and validate a mapping file (YAML or JSON); InputError names every problem."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from repprofile._formats.files import format_validation_error, read_yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such mapping file")
-    try:
-        data = read_yaml(p)
-    except QuestionnaireError as exc:
-        raise InputError(str(exc)) from None
-    if not isinstance(data, Mapping):
-        raise InputError(
-            f"{p}: a mapping file must be a mapping with questionnaire, candidate_id, items "
-            f"and labels, got {type(data).__name__} instead"
-        )
-    labels = data.get("labels")
-    if isinstance(labels, Mapping):
-        bad = [
-            k for k, v in labels.items() if isinstance(v, bool) or not isinstance(v, int | float)
-        ]
-        if bad:
-            raise InputError(
-                f"{p}: labels: expected answer label -> number, e.g. 'Strongly agree: 5', "
-                f"got {', '.join(f'{k!r}: {labels[k]!r}' for k in bad)} instead"
-            )
-    try:
-        return TypeAdapter(SurveyMapping).validate_python(dict(data))
-    except ValidationError as exc:
-        raise InputError(format_validation_error(str(p), exc, _MAPPING_FIELDS)) from None
 
 
 def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str, float]:
@@ -304,7 +161,7 @@ def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str,
             )
     if problems:
         raise InputError("\n".join(f"{source}: {p}" for p in problems))
-    return {_label_key(k): float(v) for k, v in labels.items()}
+    return {label_key(k): float(v) for k, v in labels.items()}
 
 
 # --------------------------------------------------------------------------- export layout
@@ -364,13 +221,13 @@ def _columns(kind: str, head: list[list[str]], width: int, source: str) -> list[
     cols: list[_Column] = []
     if kind == "generic":
         for i, h in enumerate(rows[0]):
-            name = _norm(h)
+            name = norm(h)
             cols.append(_Column(i, repr(name) if name else "no header", (name,)))
         return cols
     if kind == "surveymonkey":
         question = ""
         for i, (h1, h2) in enumerate(zip(rows[0], rows[1], strict=True)):
-            r1, r2 = _norm(h1), _norm(h2)
+            r1, r2 = norm(h1), norm(h2)
             if r1:
                 question = r1
             if r2.casefold() in _SM_SINGLE:
@@ -395,7 +252,7 @@ def _columns(kind: str, head: list[list[str]], width: int, source: str) -> list[
                     "Export again as CSV (not the legacy format), or read it with --from generic."
                 )
             import_id = parsed["ImportId"]
-        r1, r2 = _norm(h1), _norm(h2)
+        r1, r2 = norm(h1), norm(h2)
         shown = repr(r1) if r1 else "no header"
         if r2 and r2 != r1:
             shown += f", {('...' + r2[-97:]) if len(r2) > 100 else r2!r}"
@@ -416,7 +273,7 @@ class _Lookup:
             self.tiers.append(tier)
 
     def find(self, name: str) -> list[_Column]:
-        key = _norm(name)
+        key = norm(name)
         for tier in self.tiers:
             if key in tier:
                 return tier[key]
@@ -568,7 +425,7 @@ def _detect_other_layout(kind: str, records: list[list[str]], source: str) -> No
             f"{source} looks like a Qualtrics export (ImportIds in row 3); read it with "
             "--from qualtrics or 'format: qualtrics' in the mapping"
         )
-    second = [_norm(c).casefold() for c in records[1]]
+    second = [norm(c).casefold() for c in records[1]]
     if second and not second[0] and any(c in ("response", "open-ended response") for c in second):
         raise InputError(
             f"{source} looks like a SurveyMonkey export (a second header row with "
@@ -742,7 +599,7 @@ class _RowReader:
         """The row's answers in item order (NaN: missing or not understood)."""
         values = [math.nan] * len(self.q.item_ids)
         for j, col in self.layout.items:
-            text = _norm(row[col.index])
+            text = norm(row[col.index])
             if not text:
                 continue
             number = self._number(text)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from repprofile._input.survey import EXPORT_FORMATS
+from repprofile._formats.mapping import EXPORT_FORMATS
 
 if TYPE_CHECKING:
     from typing import TypeAlias

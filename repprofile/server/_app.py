@@ -34,7 +34,7 @@ from repprofile.server._security import DOCS_PATHS, PUBLIC_PATHS, Guard
 from repprofile.server._service import Catalogue, Service
 from repprofile.server._settings import ServerSettings
 
-__all__ = ["ServerSettings", "app_from_env", "create_app"]
+__all__ = ["app_from_env", "create_app"]
 
 
 def _validation_handler(request: Request, exc: Exception) -> Response:
