@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from repprofile._errors import InputError
 from repprofile._formats.files import CachedModel, format_validation_error
 from repprofile._formats.questionnaire import Questionnaire
+from repprofile._validation import validate_params
 from repprofile.stats import pairwise_moments, synonym_pairs
 
 __all__ = ["NormTable", "QualityReference", "ReliabilityChoice", "ScaleNorm", "load_norms"]
@@ -227,6 +229,7 @@ class NormTable(CachedModel):
         return self.model_dump_json(indent=indent)
 
 
+@validate_params({"source": [str, os.PathLike, NormTable, dict]})
 def load_norms(source: str | Path | NormTable | dict[str, Any]) -> NormTable:
     """Read a norm table from a JSON file (or validate a parsed one)."""
     if isinstance(source, NormTable):

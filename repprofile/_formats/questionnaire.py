@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,6 +40,7 @@ from repprofile._formats.files import (
     format_validation_error,
     read_yaml,
 )
+from repprofile._validation import validate_params
 
 __all__ = [
     "Item",
@@ -434,6 +436,7 @@ def list_questionnaires() -> list[Questionnaire]:
     return [_load_bundled(p) for p in _bundled_files().values()]
 
 
+@validate_params({"id_or_path": [str, os.PathLike, Questionnaire]})
 def load_questionnaire(id_or_path: str | Path | Questionnaire) -> Questionnaire:
     """Load a bundled questionnaire by id, or a questionnaire file by path.
 

@@ -8,6 +8,7 @@ questionnaire.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from pydantic import (
 from repprofile._errors import QuestionnaireError
 from repprofile._formats.files import bundled_dir, format_validation_error, read_yaml
 from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
+from repprofile._validation import validate_params
 
 __all__ = ["Role", "list_roles", "load_role"]
 
@@ -125,6 +127,7 @@ def list_roles() -> list[Role]:
     return [_load_bundled(p) for p in sorted(_roles_dir().glob("*.yaml"))]
 
 
+@validate_params({"id_or_path": [str, os.PathLike, Role], "questionnaire": [Questionnaire, None]})
 def load_role(id_or_path: str | Path | Role, questionnaire: Questionnaire | None = None) -> Role:
     """Load a bundled role by id, or a role file by path, and check it against its
     questionnaire (a bundled one by id, or the one given).
