@@ -72,6 +72,7 @@ NO_CHECK = "no_validation"
 """The constraint of a parameter that is checked later (it is still declared)."""
 
 _SHOWN = 80  # characters of a rejected value quoted back in a message
+_BOOLS = (bool, np.bool_)
 
 
 # --------------------------------------------------------------------------- messages
@@ -169,7 +170,7 @@ class _NoneConstraint(Constraint):
 
 class _Boolean(Constraint):
     def is_satisfied_by(self, value: object) -> bool:
-        return isinstance(value, bool | np.bool_)
+        return isinstance(value, _BOOLS)
 
     def __str__(self) -> str:
         return "True or False"
@@ -208,7 +209,7 @@ class Interval(Constraint):
         self.closed = closed
 
     def is_satisfied_by(self, value: object) -> bool:
-        if isinstance(value, bool | np.bool_) or not isinstance(value, self.type):
+        if isinstance(value, _BOOLS) or not isinstance(value, self.type):
             return False
         x = float(value)
         if math.isnan(x):
@@ -342,14 +343,33 @@ class _Rule:
     def __init__(self, caller: str, name: str, specs: Sequence[object], must: str | None):
         self.caller = caller
         self.name = name
-        self.constraints = [_constraint(s) for s in specs]
-        self.trivial = any(isinstance(c, _Anything) for c in self.constraints)
-        self.must = must or "must be " + _either([str(c) for c in self.constraints])
+        constraints = [_constraint(s) for s in specs]
+        self.trivial = any(isinstance(c, _Anything) for c in constraints)
+        self.must = must or "must be " + _either([str(c) for c in constraints])
+        # isinstance tests first, all at once (the common case costs one call)
+        types: list[type] = []
+        self.others: list[Constraint] = []
+        for c in constraints:
+            if isinstance(c, InstanceOf):
+                types += c.types
+            elif isinstance(c, _NoneConstraint):
+                types.append(type(None))
+            elif isinstance(c, _Boolean):
+                types += _BOOLS
+            else:
+                self.others.append(c)
+        self.types = tuple(types)
 
     def check(self, value: object) -> None:
-        if self.trivial or any(c.is_satisfied_by(value) for c in self.constraints):
+        if isinstance(value, self.types):
             return
+        for c in self.others:
+            if c.is_satisfied_by(value):
+                return
         raise parameter_error(self.caller, self.name, self.must, value)
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 def validate_params(
@@ -374,13 +394,16 @@ def validate_params(
 
     Arguments left at their defaults are not checked. A failed check raises
     :class:`~repprofile.InvalidParameterError`:
-    ``The 'NAME' parameter of CALLER must be ..., got VALUE instead.``
+    ``The 'NAME' parameter of CALLER must be ..., got VALUE instead.`` Wrong numbers or
+    names of arguments are left to the call itself (a ``TypeError``, as always).
     """
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
-        sig = inspect.signature(func)
         name = caller or func.__name__
-        params = [p for p in sig.parameters if p != "self"]
+        parameters = inspect.signature(func).parameters.values()
+        if any(p.kind not in (*_POSITIONAL, inspect.Parameter.KEYWORD_ONLY) for p in parameters):
+            raise TypeError(f"validate_params of {name}: *args and **kwargs are not supported")
+        params = [p.name for p in parameters if p.name != "self"]
         if sorted(params) != sorted(constraints):
             raise TypeError(
                 f"validate_params of {name}: constraints for {sorted(constraints)}, but the "
@@ -389,14 +412,23 @@ def validate_params(
         words = must or {}
         rules = {p: _Rule(name, p, constraints[p], words.get(p)) for p in params}
         rules = {p: r for p, r in rules.items() if not r.trivial}
-        bind = sig.bind
+        # (position, rule) of the parameters that can be passed by position
+        by_position = [
+            (i, rules[p.name])
+            for i, p in enumerate(x for x in parameters if x.kind in _POSITIONAL)
+            if p.name in rules
+        ]
 
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            for key, value in bind(*args, **kwargs).arguments.items():
-                rule = rules.get(key)
-                if rule is not None:
-                    rule.check(value)
+            n = len(args)
+            for i, rule in by_position:
+                if i < n:
+                    rule.check(args[i])
+            for key, value in kwargs.items():
+                named = rules.get(key)
+                if named is not None:
+                    named.check(value)
             return func(*args, **kwargs)
 
         return wrapper

@@ -12,6 +12,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from numbers import Real
 from typing import Any
 
@@ -314,9 +315,25 @@ def reliability(
     return _reliability_from_scores(result, ci)
 
 
-def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResult:
+@dataclass(frozen=True)
+class _ItemMoments:
+    """Keyed item (co)variances and correlations, item and scale-mean summaries."""
+
+    signs: NDArray[np.float64]  # item keys (check items: 1)
+    c_all: Matrix  # keyed pairwise item covariances
+    r_pair_all: Matrix  # keyed pairwise item correlations
+    item_mean: NDArray[np.float64]
+    item_n: NDArray[np.int_]
+    r_raw: NDArray[np.float64]  # item with its scale's mean
+    total_mean: NDArray[np.float64]
+    total_sd: NDArray[np.float64]
+    total_n: NDArray[np.float64]
+    freq: NDArray[np.float64] | None
+    missing: NDArray[np.float64]
+
+
+def _item_moments(result: ScoreResult) -> _ItemMoments:
     q = result.questionnaire
-    n_obs = int(result.scored.sum())
     lo, hi = q.response_scale.min, q.response_scale.max
     k, n_scales = len(q.item_ids), len(q.scale_ids)
     signs = q.keys.sum(axis=1)
@@ -333,89 +350,35 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
     flip = np.outer(sign_all, sign_all)
     c_big = moments.cov() * flip
     r_big = moments.cor() * flip
-    c_all = c_big[:k, :k]
-    r_pair_all = r_big[:k, :k]
     item_mean = moments.means()[:k]
     item_mean = np.where(signs < 0, lo + hi - item_mean, item_mean)
-    item_n = np.diag(moments.N)[:k].astype(int)
     scored = q.item_scale_index >= 0
     r_raw = np.full(k, np.nan)  # item with its scale's mean
     r_raw[scored] = r_big[np.flatnonzero(scored), k + q.item_scale_index[scored]]
-    total_mean = moments.means()[k:]
-    total_sd = np.sqrt(np.diag(c_big)[k:])
-    total_n = np.diag(moments.N)[k:]
+    return _ItemMoments(
+        signs=signs,
+        c_all=c_big[:k, :k],
+        r_pair_all=r_big[:k, :k],
+        item_mean=item_mean,
+        item_n=np.diag(moments.N)[:k].astype(int),
+        r_raw=r_raw,
+        total_mean=moments.means()[k:],
+        total_sd=np.sqrt(np.diag(c_big)[k:]),
+        total_n=np.diag(moments.N)[k:],
+        freq=freq,
+        missing=missing,
+    )
 
+
+def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResult:
+    q = result.questionnaire
+    n_obs = int(result.scored.sum())
+    m = _item_moments(result)
     scales: dict[str, ScaleReliability] = {}
     alphas = np.full(len(q.scale_ids), np.nan)
     for j, sid in enumerate(q.scale_ids):
-        items = np.flatnonzero(q.item_scale_index == j)
-        notes: list[str] = []
-        usable = [
-            i for i in items if item_n[i] >= 2 and np.isfinite(c_all[i, i]) and c_all[i, i] > 0
-        ]
-        excluded = [q.item_ids[i] for i in items if i not in usable]
-        if excluded:
-            notes.append(
-                f"scale {sid!r}: item(s) {', '.join(excluded)} have zero variance or fewer "
-                "than two answers and were left out of the scale's statistics"
-            )
-        sub = np.array(usable, dtype=np.intp)
-        stats: dict[str, Any] = {}
-        if sub.size >= 2:
-            c = c_all[np.ix_(sub, sub)]
-            rp = r_pair_all[np.ix_(sub, sub)]
-            if np.isfinite(c).all() and np.isfinite(rp).all():
-                stats = _scale_statistics(c, rp, n_obs, ci)
-                alphas[j] = stats["alpha"]
-            else:
-                notes.append(f"scale {sid!r}: some item pairs were never answered together")
-        else:
-            notes.append(f"scale {sid!r}: fewer than two usable items; no statistics")
-        for note in notes:
-            warnings.warn(note, RepprofileWarning, stacklevel=3)
-        item_models: dict[str, ItemStatistics] = {}
-        for i in items:
-            in_sub = np.flatnonzero(sub == i)
-            ist: dict[str, float] = {}
-            if stats and in_sub.size:
-                ist = _item_statistics(c_all[np.ix_(sub, sub)], int(in_sub[0]))
-            item_models[q.item_ids[i]] = ItemStatistics(
-                keyed=int(signs[i]),
-                n=int(item_n[i]),
-                mean=_f(item_mean[i]),
-                sd=_f(math.sqrt(c_all[i, i])) if c_all[i, i] >= 0 else None,
-                r_raw=_f(r_raw[i]),
-                **{name: _f(ist.get(name, math.nan)) for name in _ITEM_FIELDS},
-                frequencies=(
-                    {str(lo + v): float(freq[i, v]) for v in range(freq.shape[1])}
-                    if freq is not None and item_n[i] > 0
-                    else None
-                ),
-                missing=float(missing[i]),
-            )
-        ci_pair = stats.get("alpha_ci")
-        scales[sid] = ScaleReliability(
-            n_items=int(sub.size),
-            n_obs=n_obs,
-            **{name: _f(stats.get(name, math.nan)) for name in _SCALE_FIELDS},
-            alpha_ci=(
-                (float(ci_pair[0]), float(ci_pair[1]))
-                if ci_pair is not None and all(math.isfinite(v) for v in ci_pair)
-                else None
-            ),
-            alpha_ci_level=ci,
-            loadings=(
-                {q.item_ids[i]: float(v) for i, v in zip(sub, stats["loadings"], strict=True)}
-                if "loadings" in stats
-                else None
-            ),
-            mean=_f(total_mean[j]) if total_n[j] else None,
-            sd=_f(total_sd[j]) if total_n[j] > 1 else None,
-            items=item_models,
-            excluded_items=excluded,
-            warnings=notes,
-        )
-    cor, dis = _scale_correlations(c_all, q, alphas)
+        scales[sid], alphas[j] = _scale_reliability(q, m, j, n_obs, ci)
+    cor, dis = _scale_correlations(m.c_all, q, alphas)
     return ReliabilityResult(
         n_obs=n_obs,
         scales=scales,
@@ -424,6 +387,94 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
         scale_correlations_disattenuated=dis,
         provenance=result.provenance,
     )
+
+
+def _scale_reliability(
+    q: Questionnaire, m: _ItemMoments, j: int, n_obs: int, ci: float
+) -> tuple[ScaleReliability, float]:
+    """The statistics of scale ``j`` and its alpha (NaN when unknown); warns about items
+    left out."""
+    sid = q.scale_ids[j]
+    c_all = m.c_all
+    items = np.flatnonzero(q.item_scale_index == j)
+    notes: list[str] = []
+    usable = [i for i in items if m.item_n[i] >= 2 and np.isfinite(c_all[i, i]) and c_all[i, i] > 0]
+    excluded = [q.item_ids[i] for i in items if i not in usable]
+    if excluded:
+        notes.append(
+            f"scale {sid!r}: item(s) {', '.join(excluded)} have zero variance or fewer "
+            "than two answers and were left out of the scale's statistics"
+        )
+    sub = np.array(usable, dtype=np.intp)
+    stats: dict[str, Any] = {}
+    alpha = math.nan
+    if sub.size >= 2:
+        c = c_all[np.ix_(sub, sub)]
+        rp = m.r_pair_all[np.ix_(sub, sub)]
+        if np.isfinite(c).all() and np.isfinite(rp).all():
+            stats = _scale_statistics(c, rp, n_obs, ci)
+            alpha = stats["alpha"]
+        else:
+            notes.append(f"scale {sid!r}: some item pairs were never answered together")
+    else:
+        notes.append(f"scale {sid!r}: fewer than two usable items; no statistics")
+    for note in notes:
+        # stack: here, _reliability_from_scores, the public function, its parameter
+        # check, the caller
+        warnings.warn(note, RepprofileWarning, stacklevel=5)
+    ci_pair = stats.get("alpha_ci")
+    scale = ScaleReliability(
+        n_items=int(sub.size),
+        n_obs=n_obs,
+        **{name: _f(stats.get(name, math.nan)) for name in _SCALE_FIELDS},
+        alpha_ci=(
+            (float(ci_pair[0]), float(ci_pair[1]))
+            if ci_pair is not None and all(math.isfinite(v) for v in ci_pair)
+            else None
+        ),
+        alpha_ci_level=ci,
+        loadings=(
+            {q.item_ids[i]: float(v) for i, v in zip(sub, stats["loadings"], strict=True)}
+            if "loadings" in stats
+            else None
+        ),
+        mean=_f(m.total_mean[j]) if m.total_n[j] else None,
+        sd=_f(m.total_sd[j]) if m.total_n[j] > 1 else None,
+        items=_item_models(q, m, items, sub, bool(stats)),
+        excluded_items=excluded,
+        warnings=notes,
+    )
+    return scale, alpha
+
+
+def _item_models(
+    q: Questionnaire, m: _ItemMoments, items: NDArray[np.intp], sub: NDArray[np.intp], known: bool
+) -> dict[str, ItemStatistics]:
+    """Item analysis of a scale's items (``sub``: the usable ones; ``known``: the scale
+    has statistics)."""
+    lo = q.response_scale.min
+    c_all, freq = m.c_all, m.freq
+    item_models: dict[str, ItemStatistics] = {}
+    for i in items:
+        in_sub = np.flatnonzero(sub == i)
+        ist: dict[str, float] = {}
+        if known and in_sub.size:
+            ist = _item_statistics(c_all[np.ix_(sub, sub)], int(in_sub[0]))
+        item_models[q.item_ids[i]] = ItemStatistics(
+            keyed=int(m.signs[i]),
+            n=int(m.item_n[i]),
+            mean=_f(m.item_mean[i]),
+            sd=_f(math.sqrt(c_all[i, i])) if c_all[i, i] >= 0 else None,
+            r_raw=_f(m.r_raw[i]),
+            **{name: _f(ist.get(name, math.nan)) for name in _ITEM_FIELDS},
+            frequencies=(
+                {str(lo + v): float(freq[i, v]) for v in range(freq.shape[1])}
+                if freq is not None and m.item_n[i] > 0
+                else None
+            ),
+            missing=float(m.missing[i]),
+        )
+    return item_models
 
 
 def _scale_correlations(

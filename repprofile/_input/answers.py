@@ -472,24 +472,7 @@ def _from_table(
     if sub.dtype.kind in "fiu":
         values[:, qcols] = sub
     else:
-        text = sub.astype(str)
-        stripped = np.char.strip(text)
-        blank = (stripped == "") | (stripped == "None") | (stripped == "nan")
-        if sub.dtype.kind == "U":  # from a CSV file: only an empty field is missing
-            blank = stripped == ""
-        filled = np.where(blank, "nan", stripped)
-        try:
-            converted = filled.astype(np.float64)
-            badcells = np.isnan(converted) & ~blank
-        except ValueError:
-            converted = np.full(filled.shape, np.nan)
-            badcells = np.zeros(filled.shape, dtype=bool)
-            for (r, c), s in np.ndenumerate(filled):
-                try:
-                    converted[r, c] = float(s)
-                except ValueError:
-                    badcells[r, c] = True
-            badcells |= np.isnan(converted) & ~blank
+        text, converted, badcells = _text_numbers(sub)
         values[:, qcols] = converted
         expected = _expected(q)
         for r, c in zip(*np.nonzero(badcells), strict=True):
@@ -512,6 +495,33 @@ def _from_table(
     if no_id:
         rejected[sorted(no_id)] = True
     return AnswerSet(q, values, tuple(ids), errors, rejected, took)
+
+
+def _text_numbers(
+    sub: NDArray[Any],
+) -> tuple[NDArray[np.str_], NDArray[np.float64], NDArray[np.bool_]]:
+    """Text (or object) cells as numbers: their text, the numbers (NaN for a blank), and
+    which cells are not numbers. In a CSV file only an empty field is blank; in other
+    tables None and NaN are too."""
+    text = sub.astype(str)
+    stripped = np.char.strip(text)
+    blank = (stripped == "") | (stripped == "None") | (stripped == "nan")
+    if sub.dtype.kind == "U":  # from a CSV file: only an empty field is missing
+        blank = stripped == ""
+    filled = np.where(blank, "nan", stripped)
+    try:
+        converted = filled.astype(np.float64)
+        badcells = np.isnan(converted) & ~blank
+    except ValueError:
+        converted = np.full(filled.shape, np.nan)
+        badcells = np.zeros(filled.shape, dtype=bool)
+        for (r, c), s in np.ndenumerate(filled):
+            try:
+                converted[r, c] = float(s)
+            except ValueError:
+                badcells[r, c] = True
+        badcells |= np.isnan(converted) & ~blank
+    return text, converted, badcells
 
 
 def _table_seconds(

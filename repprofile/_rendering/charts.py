@@ -66,13 +66,7 @@ from numpy.typing import NDArray
 from repprofile._analysis.scoring import ScoreResult
 from repprofile._errors import InputError
 from repprofile._formats.role import Role
-from repprofile._validation import (
-    Interval,
-    PathWithSuffix,
-    SequenceOf,
-    StrOptions,
-    validate_params,
-)
+from repprofile._validation import Interval, PathWithSuffix, SequenceOf, StrOptions, validate_params
 from repprofile.stats import percentile_rank
 
 __all__ = [
@@ -620,12 +614,9 @@ def radar_chart(
 
     Raises
     ------
-    InvalidParameterError
-        An argument of the wrong type or value (e.g. ``metric`` unknown, ``ax`` not
-        polar); an :class:`~repprofile.InputError`.
     InputError
-        More than 5 or no candidates, fewer than 3 trait scales, or ``"percentile"``
-        without norms (a ``ValueError``).
+        More than 5 or no candidates, fewer than 3 trait scales, ``"percentile"``
+        without norms, or a bad argument (:class:`~repprofile.InvalidParameterError`).
     UnknownCandidateError
         An unknown or rejected candidate (an ``InputError`` and a ``KeyError``).
     QuestionnaireError
@@ -687,7 +678,7 @@ def radar_grid(
 
     Raises
     ------
-    InvalidParameterError, InputError, UnknownCandidateError
+    InputError, UnknownCandidateError
         As :func:`radar_chart`; also no candidates or ``ncols`` below 1.
     """
     ids = _as_ids(candidate_ids)
@@ -775,8 +766,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     Raises
     ------
     InvalidParameterError
-        An extension other than .png, .svg or .pdf (an ``InputError``, so a
-        ``ValueError``).
+        An extension other than .png, .svg or .pdf (an ``InputError``).
     """
     from repprofile._io import write_atomic
 

@@ -16,7 +16,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +28,9 @@ from repprofile._formats.files import bundled_dir, format_validation_error, read
 from repprofile._formats.role import Role, load_role
 from repprofile._validation import PathWithSuffix, parameter_error, validate_params
 from repprofile._version import __version__
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CandidateReport",
@@ -435,130 +438,163 @@ footer {{ margin-top: 2em; border-top: 1px solid #aaa; font-size: 0.85em; color:
 
 def render_pdf(report: CandidateReport, scores: ScoreResult, role: Role) -> bytes:
     """The one-page A4 PDF (matplotlib's PDF backend; byte-identical for the same input)."""
-    import textwrap
-
     import matplotlib
     from matplotlib.figure import Figure
 
-    from repprofile._rendering.charts import _style, drawable, radar_chart
+    from repprofile._rendering.charts import _style
 
     with _style():
         fig = Figure(figsize=(8.27, 11.69))
-        fig.text(
-            0.06,
-            0.965,
-            f"Candidate report: {drawable(report.candidate_id)}",
-            fontsize=15,
-            weight="bold",
-            va="top",
-        )
-        meta = f"{report.date}  |  {report.questionnaire}  |  role: {report.role_name}"
-        fig.text(0.06, 0.938, meta, fontsize=8, color="#444", va="top")
-        norms = (
-            f"Norms: {report.norms}" + ("  (SIMULATED)" if report.norms_simulated else "")
-            if report.norms
-            else "No norms applied: scores are POMP (percent of maximum possible)."
-        )
-        fig.text(0.06, 0.922, textwrap.fill(norms, 120), fontsize=7, color="#444", va="top")
-        ax = fig.add_axes((0.13, 0.625, 0.34, 0.24), projection="polar")
-        radar_chart(scores, report.candidate_id, role=role, ax=ax)
-        # the header already names the candidate, questionnaire and norms: drop the
-        # chart's own title and subtitle, and set its legend compactly under it
-        ax.set_title("")
-        for artist in list(ax.texts):
-            artist.remove()
-        legend = ax.get_legend()
-        if legend is not None:
-            handles = [h for h in legend.legend_handles if h is not None]
-            labels = [t.get_text() for t in legend.get_texts()]
-            legend.remove()
-            fig.legend(
-                handles,
-                labels,
-                loc="upper left",
-                bbox_to_anchor=(0.06, 0.585),
-                ncols=2,
-                fontsize=7,
-                frameon=False,
-                handlelength=2.4,
-            )
-        # Multi-line blocks are single Text artists: far fewer artists to lay out and draw.
-        line = 11.69 * 72  # figure height in points: converts point spacing to fractions
-        y = 0.87
-        fig.text(0.60, y, "Scores", fontsize=10, weight="bold", va="top")
-        y -= 0.025
-        columns: dict[float, list[str]] = {
-            0.60: ["Scale"],
-            0.76: ["POMP"],
-            0.83: ["Pctl"],
-            0.89: [f"{report.ci_level:.0%} interval"],
-        }
-        for row in report.scales:
-            interval = (
-                f"{row.interval[0]:.0f}-{row.interval[1]:.0f}" if row.interval is not None else "-"
-            )
-            for x, cell in zip(
-                columns, (row.name, _pct(row.pomp), _pct(row.percentile), interval), strict=True
-            ):
-                columns[x].append(cell)
-        for x, cells in columns.items():
-            fig.text(x, y, "\n".join(cells), fontsize=7.5, va="top", linespacing=2.0)
-
-        def block(y: float, lines: list[str], size: float, color: str, indent: float) -> float:
-            """One multi-line text at y; returns the y below it."""
-            spacing = 1.75
-            fig.text(
-                indent,
-                y,
-                "\n".join(lines),
-                fontsize=size,
-                va="top",
-                color=color,
-                linespacing=spacing,
-            )
-            return y - len(lines) * size * spacing / line - 0.004
-
-        y = 0.535
-        fig.text(0.06, y, "Type and fit", fontsize=10, weight="bold", va="top")
-        lines = [w for text in _summary_lines(report) for w in textwrap.wrap(text, 110)]
-        y = block(y - 0.02, lines, 8, "#222", 0.06) - 0.015
-        fig.text(0.06, y, "Response quality", fontsize=10, weight="bold", va="top")
-        quality = report.quality_flags if not report.quality_valid else ["No flags."]
-        lines = [w for text in quality for w in textwrap.wrap(text, 110)]
-        colour = "#a33" if not report.quality_valid else "#2a7"
-        y = block(y - 0.02, lines, 8, colour, 0.06) - 0.015
-        fig.text(
-            0.06,
-            y,
-            "Interview questions (weakest areas for the role)",
-            fontsize=10,
-            weight="bold",
-            va="top",
-        )
-        y -= 0.02
-        for i, q in enumerate(report.questions, start=1):
-            wrapped = textwrap.wrap(f"{i}. {q.text}", 105)
-            y = block(y, [wrapped[0], *("   " + w for w in wrapped[1:])], 8, "#222", 0.06)
-            y = block(
-                y, textwrap.wrap(f"{q.theme}; listen for: {q.listen_for}", 115), 6.8, "#555", 0.075
-            )
-        fig.text(0.06, 0.075, textwrap.fill(report.footer, 125), fontsize=7, color="#333", va="top")
-        prov = report.provenance
-        fig.text(
-            0.06,
-            0.022,
-            f"repprofile {prov.get('repprofile_version', __version__)}; questionnaire sha256 "
-            f"{str(prov.get('questionnaire_sha256', ''))[:12]}; role {report.role_id}; "
-            f"questions: {report.question_bank}",
-            fontsize=6,
-            color="#777",
-        )
+        _pdf_header(fig, report)
+        _pdf_chart(fig, report, scores, role)
+        _pdf_scores(fig, report)
+        _pdf_texts(fig, report)
         # Type 3 fonts (matplotlib's own subsetting): byte-identical like TrueType
         # embedding, and three times faster, since fontTools' subsetter is not needed.
         buf = io.BytesIO()
         with matplotlib.rc_context({"pdf.fonttype": 3}):
             fig.savefig(buf, format="pdf", metadata={"CreationDate": None}, facecolor="white")
         return buf.getvalue()
+
+
+_PAGE_POINTS = 11.69 * 72  # A4 height in points: converts point spacing to fractions
+
+
+def _pdf_header(fig: Figure, report: CandidateReport) -> None:
+    """Title, date, questionnaire, role and norms at the top of the page."""
+    import textwrap
+
+    from repprofile._rendering.charts import drawable
+
+    fig.text(
+        0.06,
+        0.965,
+        f"Candidate report: {drawable(report.candidate_id)}",
+        fontsize=15,
+        weight="bold",
+        va="top",
+    )
+    meta = f"{report.date}  |  {report.questionnaire}  |  role: {report.role_name}"
+    fig.text(0.06, 0.938, meta, fontsize=8, color="#444", va="top")
+    norms = (
+        f"Norms: {report.norms}" + ("  (SIMULATED)" if report.norms_simulated else "")
+        if report.norms
+        else "No norms applied: scores are POMP (percent of maximum possible)."
+    )
+    fig.text(0.06, 0.922, textwrap.fill(norms, 120), fontsize=7, color="#444", va="top")
+
+
+def _pdf_chart(fig: Figure, report: CandidateReport, scores: ScoreResult, role: Role) -> None:
+    """The radar chart, without its own title (the header names everything), and its
+    legend set compactly under it."""
+    from repprofile._rendering.charts import radar_chart
+
+    ax = fig.add_axes((0.13, 0.625, 0.34, 0.24), projection="polar")
+    radar_chart(scores, report.candidate_id, role=role, ax=ax)
+    ax.set_title("")
+    for artist in list(ax.texts):
+        artist.remove()
+    legend = ax.get_legend()
+    if legend is not None:
+        handles = [h for h in legend.legend_handles if h is not None]
+        labels = [t.get_text() for t in legend.get_texts()]
+        legend.remove()
+        fig.legend(
+            handles,
+            labels,
+            loc="upper left",
+            bbox_to_anchor=(0.06, 0.585),
+            ncols=2,
+            fontsize=7,
+            frameon=False,
+            handlelength=2.4,
+        )
+
+
+def _pdf_scores(fig: Figure, report: CandidateReport) -> None:
+    """The score table: one multi-line text per column (far fewer artists to lay out)."""
+    y = 0.87
+    fig.text(0.60, y, "Scores", fontsize=10, weight="bold", va="top")
+    y -= 0.025
+    columns: dict[float, list[str]] = {
+        0.60: ["Scale"],
+        0.76: ["POMP"],
+        0.83: ["Pctl"],
+        0.89: [f"{report.ci_level:.0%} interval"],
+    }
+    for row in report.scales:
+        interval = (
+            f"{row.interval[0]:.0f}-{row.interval[1]:.0f}" if row.interval is not None else "-"
+        )
+        for x, cell in zip(
+            columns, (row.name, _pct(row.pomp), _pct(row.percentile), interval), strict=True
+        ):
+            columns[x].append(cell)
+    for x, cells in columns.items():
+        fig.text(x, y, "\n".join(cells), fontsize=7.5, va="top", linespacing=2.0)
+
+
+def _pdf_block(
+    fig: Figure, y: float, lines: list[str], size: float, color: str, indent: float
+) -> float:
+    """One multi-line text at y; returns the y below it."""
+    spacing = 1.75
+    fig.text(
+        indent,
+        y,
+        "\n".join(lines),
+        fontsize=size,
+        va="top",
+        color=color,
+        linespacing=spacing,
+    )
+    return y - len(lines) * size * spacing / _PAGE_POINTS - 0.004
+
+
+def _pdf_texts(fig: Figure, report: CandidateReport) -> None:
+    """Type and fit, response quality, interview questions and the footer."""
+    import textwrap
+
+    y = 0.535
+    fig.text(0.06, y, "Type and fit", fontsize=10, weight="bold", va="top")
+    lines = [w for text in _summary_lines(report) for w in textwrap.wrap(text, 110)]
+    y = _pdf_block(fig, y - 0.02, lines, 8, "#222", 0.06) - 0.015
+    fig.text(0.06, y, "Response quality", fontsize=10, weight="bold", va="top")
+    quality = report.quality_flags if not report.quality_valid else ["No flags."]
+    lines = [w for text in quality for w in textwrap.wrap(text, 110)]
+    colour = "#a33" if not report.quality_valid else "#2a7"
+    y = _pdf_block(fig, y - 0.02, lines, 8, colour, 0.06) - 0.015
+    fig.text(
+        0.06,
+        y,
+        "Interview questions (weakest areas for the role)",
+        fontsize=10,
+        weight="bold",
+        va="top",
+    )
+    y -= 0.02
+    for i, q in enumerate(report.questions, start=1):
+        wrapped = textwrap.wrap(f"{i}. {q.text}", 105)
+        y = _pdf_block(fig, y, [wrapped[0], *("   " + w for w in wrapped[1:])], 8, "#222", 0.06)
+        y = _pdf_block(
+            fig,
+            y,
+            textwrap.wrap(f"{q.theme}; listen for: {q.listen_for}", 115),
+            6.8,
+            "#555",
+            0.075,
+        )
+    fig.text(0.06, 0.075, textwrap.fill(report.footer, 125), fontsize=7, color="#333", va="top")
+    prov = report.provenance
+    fig.text(
+        0.06,
+        0.022,
+        f"repprofile {prov.get('repprofile_version', __version__)}; questionnaire sha256 "
+        f"{str(prov.get('questionnaire_sha256', ''))[:12]}; role {report.role_id}; "
+        f"questions: {report.question_bank}",
+        fontsize=6,
+        color="#777",
+    )
 
 
 def render_html(report: CandidateReport, scores: ScoreResult, role: Role) -> str:
