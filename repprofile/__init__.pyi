@@ -28,8 +28,10 @@ from repprofile._analysis.scoring import ScaleScore as ScaleScore
 from repprofile._analysis.scoring import ScoreResult as ScoreResult
 from repprofile._analysis.scoring import score as score
 from repprofile._errors import InputError as InputError
+from repprofile._errors import InvalidParameterError as InvalidParameterError
 from repprofile._errors import QuestionnaireError as QuestionnaireError
 from repprofile._errors import RepprofileError as RepprofileError
+from repprofile._errors import UnknownCandidateError as UnknownCandidateError
 from repprofile._formats.norms import NormTable as NormTable
 from repprofile._formats.norms import ScaleNorm as ScaleNorm
 from repprofile._formats.norms import load_norms as load_norms

@@ -440,7 +440,7 @@ def test_custom_three_scale_questionnaire(tmp_path: Path) -> None:
 def test_bad_metric_and_percentile_without_norms(plain: repprofile.ScoreResult) -> None:
     with pytest.raises(ValueError, match="metric='percentile' needs norms"):
         radar_chart(plain, "SIMULATED-01", metric="percentile")
-    with pytest.raises(ValueError, match="'metric' parameter must be"):
+    with pytest.raises(ValueError, match="'metric' parameter of radar_chart must be"):
         radar_chart(plain, "SIMULATED-01", metric="z")  # type: ignore[arg-type]
 
 
@@ -493,7 +493,7 @@ def test_radar_grid_small_multiples(normed: repprofile.ScoreResult, escalations:
     assert fig.get_suptitle().endswith("norms: SIMULATED")
     assert fig.legends[0].get_texts()[0].get_text() == "Candidate's scores"
     assert len(radar_grid(normed, ids[:2]).axes) == 2
-    with pytest.raises(ValueError, match="'ncols' parameter must be at least 1"):
+    with pytest.raises(ValueError, match="'ncols' parameter of radar_grid must be at least 1"):
         radar_grid(normed, ids, ncols=0)
     with pytest.raises(ValueError, match="at least one candidate"):
         radar_grid(normed, [])

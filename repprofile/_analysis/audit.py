@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from repprofile._errors import InputError
+from repprofile._validation import HasAttributes, SequenceOf, validate_params
 from repprofile._version import __version__
 
 __all__ = ["AuditResult", "audit"]
@@ -103,9 +105,12 @@ class AuditResult(BaseModel):
 # --------------------------------------------------------------------------- input
 
 
+_DATAFRAME = HasAttributes("columns", "to_dict", description="a pandas DataFrame")
+
+
 def _columns(data: Any) -> dict[str, list[Any]]:
-    """Any accepted table as column name -> values."""
-    if isinstance(data, str | Path):
+    """Any accepted table (checked by :func:`audit`) as column name -> values."""
+    if isinstance(data, str | os.PathLike):
         path = Path(data)
         try:
             text = path.read_text(encoding="utf-8-sig")
@@ -117,13 +122,8 @@ def _columns(data: Any) -> dict[str, list[Any]]:
         return {k.strip(): [r[k] for r in rows] for k in rows[0]}
     if hasattr(data, "columns") and hasattr(data, "to_dict"):  # a pandas DataFrame
         return {str(c): list(data[c].tolist()) for c in data.columns}
-    if isinstance(data, Sequence) and data and isinstance(data[0], Mapping):
-        keys = list(data[0])
-        return {str(k): [r.get(k) for r in data] for k in keys}
-    raise InputError(
-        "The 'data' parameter of audit must be a CSV path, a list of records or a pandas "
-        f"DataFrame, got {type(data).__name__} instead."
-    )
+    keys = list(data[0])  # a non-empty list of records
+    return {str(k): [r.get(k) for r in data] for k in keys}
 
 
 def _category(value: Any, unknown: set[str]) -> str | None:
@@ -243,6 +243,18 @@ def _table(
     return AuditTable(groups=groups, reference=ref, rows=rows)
 
 
+@validate_params(
+    {
+        "data": [str, os.PathLike, SequenceOf(Mapping, min_length=1), _DATAFRAME],
+        "groups": [SequenceOf(str, min_length=1)],
+        "selected": [str, None],
+        "score": [str, None],
+        "unknown": [SequenceOf()],
+        "exclude_small": ["boolean"],
+        "scales": [SequenceOf(str)],
+    },
+    must={"data": "must be a CSV path, a list of records or a pandas DataFrame"},
+)
 def audit(
     data: Any,
     *,
@@ -286,8 +298,6 @@ def audit(
     """
     if (selected is None) == (score is None):
         raise InputError("audit needs exactly one outcome: selected=COLUMN or score=COLUMN")
-    if not groups:
-        raise InputError("audit needs at least one group column")
     cols = _columns(data)
     outcome_col = selected if selected is not None else score
     assert outcome_col is not None
@@ -297,19 +307,7 @@ def audit(
                 f"the audit table has no column {c!r}; columns: {', '.join(sorted(cols))}"
             )
     n = len(cols[outcome_col])
-    values = _number(cols[outcome_col], outcome_col, "the outcome")
-    median: float | None = None
-    if selected is not None:
-        bad = [v for v in values if not (np.isnan(v) or v in (0.0, 1.0))]
-        if bad:
-            raise InputError(f"column {selected!r} must hold 0 or 1, got {bad[0]!r}")
-        hit = values == 1.0
-    else:
-        scored = values[~np.isnan(values)]
-        if scored.size == 0:
-            raise InputError(f"column {score!r} has no scores")
-        median = float(np.median(scored))
-        hit = values > median  # LL144: above the median, not at it
+    values, hit, median = _outcome(cols[outcome_col], outcome_col, selected is not None)
     missing_outcome = np.isnan(values)
     unknown_set = {str(u) for u in unknown}
     labels = {
@@ -323,45 +321,10 @@ def audit(
     }
     tables = [_table(labels[g], hit, [g], exclude_small) for g in groups]
     for a, b in combinations(groups, 2):
-        joint = [
-            None if x is None or y is None else f"{x} / {y}"
-            for x, y in zip(labels[a], labels[b], strict=True)
-        ]
-        tables.append(_table(joint, hit, [a, b], exclude_small))
-    effects = []
-    for t in tables:
-        lab = (
-            labels[t.groups[0]]
-            if len(t.groups) == 1
-            else [
-                None if x is None or y is None else f"{x} / {y}"
-                for x, y in zip(labels[t.groups[0]], labels[t.groups[1]], strict=True)
-            ]
-        )
-        for scale in scales:
-            v = _number(cols[scale], scale, "a scale score")
-            by = {c.category: v[[i for i, x in enumerate(lab) if x == c.category]] for c in t.rows}
-            by = {c: vals[~np.isnan(vals)] for c, vals in by.items()}
-            ref = by.get(t.reference or "")
-            rows = []
-            for c, vals in by.items():
-                d, lo, hi = (
-                    _cohen_d(vals, ref) if ref is not None and c != t.reference else (None,) * 3
-                )
-                rows.append(
-                    EffectSizeRow(
-                        category=c,
-                        n=int(vals.size),
-                        mean=float(vals.mean()) if vals.size else None,
-                        sd=float(vals.std(ddof=1)) if vals.size > 1 else None,
-                        d=d,
-                        d_ci_low=lo,
-                        d_ci_high=hi,
-                    )
-                )
-            effects.append(
-                EffectSizeTable(groups=t.groups, scale=scale, reference=t.reference, rows=rows)
-            )
+        tables.append(_table(_joint(labels[a], labels[b]), hit, [a, b], exclude_small))
+    effects = [
+        _effect_sizes(t, _table_labels(t, labels), cols, scale) for t in tables for scale in scales
+    ]
     return AuditResult(
         outcome="selected" if selected is not None else "score",
         tables=tables,
@@ -378,6 +341,66 @@ def audit(
             "small_category_share": SMALL_SHARE,
         },
     )
+
+
+def _outcome(
+    column: list[Any], name: str, selection: bool
+) -> tuple[
+    np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.bool_]], float | None
+]:
+    """The outcome column as numbers, who counts as selected, and the median score.
+
+    Selection mode: 0/1 values, 1 is selected. Score mode: selected means strictly above
+    the median of all scores (LL144's scoring rate).
+    """
+    values = _number(column, name, "the outcome")
+    if selection:
+        bad = [v for v in values if not (np.isnan(v) or v in (0.0, 1.0))]
+        if bad:
+            raise InputError(f"column {name!r} must hold 0 or 1, got {bad[0]!r}")
+        return values, values == 1.0, None
+    scored = values[~np.isnan(values)]
+    if scored.size == 0:
+        raise InputError(f"column {name!r} has no scores")
+    median = float(np.median(scored))
+    return values, values > median, median  # LL144: above the median, not at it
+
+
+def _joint(a: list[str | None], b: list[str | None]) -> list[str | None]:
+    """Intersectional categories ``"x / y"`` (unknown when either is)."""
+    return [None if x is None or y is None else f"{x} / {y}" for x, y in zip(a, b, strict=True)]
+
+
+def _table_labels(t: AuditTable, labels: dict[str, list[str | None]]) -> list[str | None]:
+    """Each candidate's category in a table's group column(s)."""
+    if len(t.groups) == 1:
+        return labels[t.groups[0]]
+    return _joint(labels[t.groups[0]], labels[t.groups[1]])
+
+
+def _effect_sizes(
+    t: AuditTable, lab: list[str | None], cols: dict[str, list[Any]], scale: str
+) -> EffectSizeTable:
+    """Cohen's d of one scale for each category of a table against its reference."""
+    v = _number(cols[scale], scale, "a scale score")
+    by = {c.category: v[[i for i, x in enumerate(lab) if x == c.category]] for c in t.rows}
+    by = {c: vals[~np.isnan(vals)] for c, vals in by.items()}
+    ref = by.get(t.reference or "")
+    rows = []
+    for c, vals in by.items():
+        d, lo, hi = _cohen_d(vals, ref) if ref is not None and c != t.reference else (None,) * 3
+        rows.append(
+            EffectSizeRow(
+                category=c,
+                n=int(vals.size),
+                mean=float(vals.mean()) if vals.size else None,
+                sd=float(vals.std(ddof=1)) if vals.size > 1 else None,
+                d=d,
+                d_ci_low=lo,
+                d_ci_high=hi,
+            )
+        )
+    return EffectSizeTable(groups=t.groups, scale=scale, reference=t.reference, rows=rows)
 
 
 # --------------------------------------------------------------------------- output

@@ -11,7 +11,12 @@ import csv
 import datetime as _dt
 import io
 import math
+import os
+import re
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,7 @@ from repprofile._analysis.scoring import ScoreResult
 from repprofile._errors import InputError
 from repprofile._formats.role import Role
 from repprofile._input.answers import RepprofileWarning
+from repprofile._validation import Interval, validate_params
 
 __all__ = ["Calibration", "calibrate", "read_performance", "ridge"]
 
@@ -86,6 +92,7 @@ def _choose_penalty(x: Array, y: Array, folds: list[NDArray[np.intp]]) -> float:
     return LAMBDAS[int(np.argmin(errors))]
 
 
+@validate_params({"path": [str, os.PathLike], "column": [str]})
 def read_performance(path: str | Path, column: str) -> dict[str, float]:
     """A performance file: CSV with ``candidate_id`` and the criterion column."""
     p = Path(path)
@@ -120,6 +127,19 @@ def read_performance(path: str | Path, column: str) -> dict[str, float]:
     return out
 
 
+@validate_params(
+    {
+        "scores": [ScoreResult],
+        "performance": [Mapping],
+        "criterion": [str],
+        "role_id": [str, None],
+        "folds": [Interval(Integral, 2, None, closed="left")],
+        "bootstrap": [Interval(Integral, 10, None, closed="left")],
+        "ci": [Interval(Real, 0, 1, closed="neither")],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+        "created": [str, _dt.date, None],
+    }
+)
 def calibrate(
     scores: ScoreResult,
     performance: dict[str, float],
@@ -171,23 +191,60 @@ def calibrate(
     criterion-related validation studies. *Journal of Applied Psychology*, 61(4),
     473-485. https://doi.org/10.1037/0021-9010.61.4.473
     """
-    import re
-
-    from scipy.special import ndtri
-
     from repprofile._analysis.fit import _standardized
 
-    if folds < 2:
-        raise InputError(f"The 'folds' parameter of calibrate must be at least 2, got {folds!r}.")
-    if bootstrap < 10:
-        raise InputError(
-            f"The 'bootstrap' parameter of calibrate must be at least 10, got {bootstrap!r}."
-        )
+    sample = _matched_sample(scores, performance, criterion, folds, _standardized(scores)[0])
+    x, y, n = sample.x, sample.y, sample.y.size
+    rng = np.random.default_rng(seed)
+    validity = _nested_validity(x, y, folds, rng)
+    validity_ci = _fisher_interval(validity, n, ci)
+    penalty = _choose_penalty(x, y, _folds(n, folds, rng))
+    beta = ridge(x - x.mean(axis=0), y - y.mean(), penalty)
+    lo_w, hi_w = _bootstrap_intervals(x, y, penalty, bootstrap, ci, rng)
+    if created is None:
+        created = _dt.date.today()
+    date = created.isoformat() if isinstance(created, _dt.date) else str(created)
+    learned = _Learned(penalty, validity, validity_ci, beta, lo_w, hi_w)
+    role = _calibrated_role(
+        scores, sample, learned, criterion=criterion, role_id=role_id, folds=folds,
+        bootstrap=bootstrap, ci=ci, date=date,
+    )  # fmt: skip
+    names = sample.names
+    return Calibration(
+        n=n,
+        criterion=criterion,
+        folds=folds,
+        penalty=penalty,
+        validity=validity,
+        validity_ci=validity_ci,
+        validity_ci_level=ci,
+        weights={s: float(v) for s, v in zip(names, beta, strict=True)},
+        weights_ci={s: (float(lo), float(hi)) for s, lo, hi in zip(names, lo_w, hi_w, strict=True)},
+        bootstrap=bootstrap,
+        warnings=sample.notes,
+        role=role,
+    )
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """The candidates a calibration learns from: scored, with every trait score and a
+    criterion value."""
+
+    x: Array  # trait scores in fit's z metric, one row per matched candidate
+    y: Array  # the criterion, standardized
+    names: list[str]  # the trait scales, columns of x
+    notes: list[str]  # warnings about the sample
+
+
+def _matched_sample(
+    scores: ScoreResult, performance: Mapping[str, float], criterion: str, folds: int, z_all: Array
+) -> _Sample:
+    """Join scores and criterion on the candidate id; refuse too few or a constant one."""
     q = scores.questionnaire
     trait = [j for j, s in enumerate(q.scales) if s.kind == "trait"]
     names = [q.scale_ids[j] for j in trait]
     ids = scores.candidate_ids
-    z_all = _standardized(scores)[0]  # the same metric fit() applies the weights to
     rows = [
         r
         for r in range(len(scores))
@@ -209,56 +266,104 @@ def calibrate(
             "treat these weights as provisional"
         )
         notes.append(msg)
-        warnings.warn(msg, RepprofileWarning, stacklevel=2)
+        # stack: here, calibrate, its parameter check, the caller of calibrate
+        warnings.warn(msg, RepprofileWarning, stacklevel=4)
     x = np.asarray(z_all[np.ix_(rows, trait)], dtype=np.float64)
     y_raw = np.array([performance[ids[r]] for r in rows])
     if y_raw.std() == 0:
         raise InputError(f"the criterion {criterion!r} has the same value for everyone")
     y = (y_raw - y_raw.mean()) / y_raw.std(ddof=1)
-    rng = np.random.default_rng(seed)
+    return _Sample(x, y, names, notes)
+
+
+def _nested_validity(x: Array, y: Array, folds: int, rng: np.random.Generator) -> float:
+    """Correlation of out-of-fold predictions with the criterion; the penalty is chosen
+    within each training fold (nested cross-validation)."""
+    n = y.size
     outer = _folds(n, folds, rng)
     pred = np.empty(n)
-    for test in outer:  # nested: the penalty is chosen within each training fold
+    for test in outer:
         train = np.setdiff1d(np.arange(n), test, assume_unique=True)
         inner = _folds(train.size, min(5, folds), rng)
         lam = _choose_penalty(x[train], y[train], inner)
         mx, my = x[train].mean(axis=0), y[train].mean()
         pred[test] = (x[test] - mx) @ ridge(x[train] - mx, y[train] - my, lam) + my
-    validity = float(np.corrcoef(pred, y)[0, 1])
-    zc = float(ndtri(0.5 + ci / 2.0))
+    return float(np.corrcoef(pred, y)[0, 1])
+
+
+def _fisher_interval(r: float, n: int, level: float) -> tuple[float, float]:
+    """Fisher's interval of a correlation: tanh(atanh r -/+ z / sqrt(n - 3))."""
+    from scipy.special import ndtri
+
+    zc = float(ndtri(0.5 + level / 2.0))
     half = zc / math.sqrt(n - 3)
-    lo_ci = math.tanh(math.atanh(validity) - half)
-    hi_ci = math.tanh(math.atanh(validity) + half)
-    penalty = _choose_penalty(x, y, _folds(n, folds, rng))
-    beta = ridge(x - x.mean(axis=0), y - y.mean(), penalty)
-    boots = np.empty((bootstrap, len(names)))
+    return math.tanh(math.atanh(r) - half), math.tanh(math.atanh(r) + half)
+
+
+def _bootstrap_intervals(
+    x: Array, y: Array, penalty: float, bootstrap: int, level: float, rng: np.random.Generator
+) -> tuple[Array, Array]:
+    """Percentile intervals of the ridge weights over bootstrap resamples (penalty fixed)."""
+    n = y.size
+    boots = np.empty((bootstrap, x.shape[1]))
     for b in range(bootstrap):
         idx = rng.integers(0, n, size=n)
         xb, yb = x[idx], y[idx]
         boots[b] = ridge(xb - xb.mean(axis=0), yb - yb.mean(), penalty)
-    a = (1.0 - ci) / 2.0
+    a = (1.0 - level) / 2.0
     lo_w, hi_w = np.quantile(boots, [a, 1.0 - a], axis=0)
-    if created is None:
-        created = _dt.date.today()
-    date = created.isoformat() if isinstance(created, _dt.date) else str(created)
+    return lo_w, hi_w
+
+
+@dataclass(frozen=True)
+class _Learned:
+    """What the regression learned: penalty, validity and weights with intervals."""
+
+    penalty: float
+    validity: float
+    validity_ci: tuple[float, float]
+    beta: Array
+    lo_w: Array
+    hi_w: Array
+
+
+def _calibrated_role(
+    scores: ScoreResult,
+    sample: _Sample,
+    learned: _Learned,
+    *,
+    criterion: str,
+    role_id: str | None,
+    folds: int,
+    bootstrap: int,
+    ci: float,
+    date: str,
+) -> Role:
+    """The role file of a calibration: the weights, and a rationale stating how they were
+    learned and how sure they are."""
+    q = scores.questionnaire
+    names, n = sample.names, sample.y.size
+    lo_ci, hi_ci = learned.validity_ci
+    beta = learned.beta
     weights = {s: round(float(v), 4) for s, v in zip(names, beta, strict=True)}
     rationale = (
         f"Calibrated by repprofile on {date} from {n} candidates' {q.id} {q.version} "
         f"scores and their {criterion!r}: ridge regression on standardized scale scores "
-        f"(penalty {penalty} chosen by {folds}-fold cross-validation). Nested "
-        f"cross-validated validity r = {validity:.3f} ({ci:.0%} CI {lo_ci:.3f} to "
+        f"(penalty {learned.penalty} chosen by {folds}-fold cross-validation). Nested "
+        f"cross-validated validity r = {learned.validity:.3f} ({ci:.0%} CI {lo_ci:.3f} to "
         f"{hi_ci:.3f}). Bootstrap ({bootstrap} resamples) {ci:.0%} intervals of the "
         "weights: "
         + "; ".join(
-            f"{s} {lo:.3f} to {hi:.3f}" for s, lo, hi in zip(names, lo_w, hi_w, strict=True)
+            f"{s} {lo:.3f} to {hi:.3f}"
+            for s, lo, hi in zip(names, learned.lo_w, learned.hi_w, strict=True)
         )
         + ". Weights are standardized regression weights; check them for adverse impact "
         "(repprofile audit) and recalibrate when the role or the applicant pool changes."
-        + (" Warning: " + " ".join(notes) if notes else "")
+        + (" Warning: " + " ".join(sample.notes) if sample.notes else "")
     )
     if all(w == 0 for w in weights.values()):
         weights = {s: float(v) for s, v in zip(names, beta, strict=True)}
-    role = Role(
+    return Role(
         id=role_id
         or "calibrated-"
         + (re.sub(r"[^a-z0-9]+", "-", criterion.lower()).strip("-") or "criterion"),
@@ -270,20 +375,6 @@ def calibrate(
         references=[
             "Hoerl, A. E., & Kennard, R. W. (1970). Ridge regression. Technometrics, 12(1), 55-67.",
         ],
-    )
-    return Calibration(
-        n=n,
-        criterion=criterion,
-        folds=folds,
-        penalty=penalty,
-        validity=validity,
-        validity_ci=(lo_ci, hi_ci),
-        validity_ci_level=ci,
-        weights={s: float(v) for s, v in zip(names, beta, strict=True)},
-        weights_ci={s: (float(lo), float(hi)) for s, lo, hi in zip(names, lo_w, hi_w, strict=True)},
-        bootstrap=bootstrap,
-        warnings=notes,
-        role=role,
     )
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import cast
 
@@ -17,7 +19,6 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from repprofile._analysis.scoring import ScoreResult, errors_json
-from repprofile._errors import InputError
 from repprofile._formats.provenance import Provenance, RoleProvenance, provenance_json
 from repprofile._formats.results import (
     CandidateFitsDict,
@@ -32,6 +33,7 @@ from repprofile._formats.results import (
 from repprofile._formats.role import Role, load_role
 from repprofile._input.answers import CandidateError
 from repprofile._util import finite_or_none
+from repprofile._validation import Interval, SequenceOf, validate_params
 from repprofile.stats import stable_argsort
 
 __all__ = [
@@ -53,6 +55,10 @@ Array = NDArray[np.float64]
 
 LOGISTIC_SCALE = 1.702  # logistic(1.702 x) is within 0.01 of the normal CDF (Camilli 1994)
 POMP_Z_SD = 25.0  # without norms, z = (pomp - 50) / 25 maps 0..100 to -2..2
+
+CUT = [Interval(Real, 0, 100, closed="neither")]
+"""The constraint of a fit cut (:func:`fit`, :func:`fit_many`, the report)."""
+CUT_MUST = "must be between 0 and 100"
 
 
 def _logistic(x: Array) -> Array:
@@ -365,6 +371,10 @@ def _standardized(scores: ScoreResult) -> tuple[Array, Array]:
     return z, sem_pomp / POMP_Z_SD
 
 
+@validate_params(
+    {"scores": [ScoreResult], "role": [str, os.PathLike, Role], "cut": CUT},
+    must={"cut": CUT_MUST},
+)
 def fit(scores: ScoreResult, role: str | Path | Role, *, cut: float = 50.0) -> FitResult:
     """Fit of every scored candidate for a role.
 
@@ -402,19 +412,27 @@ def fit(scores: ScoreResult, role: str | Path | Role, *, cut: float = 50.0) -> F
     *Journal of Educational and Behavioral Statistics*, 19(3), 293-295.
     https://doi.org/10.3102/10769986019003293
     """
-    q = scores.questionnaire
-    if not 0.0 < cut < 100.0:
-        raise InputError(
-            f"The 'cut' parameter of fit must be between 0 and 100, got {cut!r} instead."
-        )
-    return FitResult(scores, load_role(role, q), cut)
+    return _fit(scores, role, cut)
 
 
+def _fit(scores: ScoreResult, role: str | Path | Role, cut: float) -> FitResult:
+    """:func:`fit` without the parameter checks (for public functions that fit)."""
+    return FitResult(scores, load_role(role, scores.questionnaire), cut)
+
+
+@validate_params(
+    {
+        "scores": [ScoreResult],
+        "roles": [SequenceOf(str, os.PathLike, Role)],
+        "cut": CUT,
+    },
+    must={"cut": CUT_MUST},
+)
 def fit_many(
     scores: ScoreResult, roles: Sequence[str | Path | Role], *, cut: float = 50.0
 ) -> list[FitResult]:
     """:func:`fit` for several roles (e.g. to find each candidate's best-fit role)."""
-    return [fit(scores, r, cut=cut) for r in roles]
+    return [_fit(scores, r, cut) for r in roles]
 
 
 def fit_report(scores: ScoreResult, fits: Sequence[FitResult]) -> FitReportDict:
@@ -436,6 +454,13 @@ def fit_report(scores: ScoreResult, fits: Sequence[FitResult]) -> FitReportDict:
     }
 
 
+@validate_params(
+    {
+        "result": [FitResult],
+        "top": [Interval(Integral, 1, None, closed="left"), None],
+        "exclude_flagged": ["boolean"],
+    }
+)
 def rank(
     result: FitResult, *, top: int | None = None, exclude_flagged: bool = False
 ) -> RankingDict:
@@ -445,10 +470,6 @@ def rank(
     (no score on a weighted scale) comes last. Flagged candidates are ranked but marked
     (``quality_valid``) unless ``exclude_flagged``.
     """
-    if top is not None and top < 1:
-        raise InputError(
-            f"The 'top' parameter of rank must be a positive number, got {top!r} instead."
-        )
     scores = result.scores
     order = result.order
     if exclude_flagged:

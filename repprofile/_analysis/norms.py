@@ -9,13 +9,14 @@ and version it was built for; applying it to another version is refused.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from repprofile._analysis.reliability import reliability
-from repprofile._analysis.scoring import score
+from repprofile._analysis.reliability import _reliability_from_scores
+from repprofile._analysis.scoring import _score
 from repprofile._errors import InputError
 from repprofile._formats.norms import NormTable, QualityReference, ScaleNorm
 from repprofile._formats.questionnaire import (
@@ -23,6 +24,7 @@ from repprofile._formats.questionnaire import (
     load_questionnaire,
 )
 from repprofile._input.answers import as_answer_set
+from repprofile._validation import NO_CHECK, validate_params
 from repprofile._version import __version__
 
 __all__ = ["build_norms"]
@@ -33,6 +35,15 @@ Array = NDArray[np.float64]
 # --------------------------------------------------------------------------- arithmetic
 
 
+@validate_params(
+    {
+        "questionnaire": [str, os.PathLike, Questionnaire],
+        "answers": [NO_CHECK],  # any form score accepts
+        "description": [str],
+        "created": [str, _dt.date, None],
+        "simulated": ["boolean"],
+    }
+)
 def build_norms(
     questionnaire: str | Questionnaire,
     answers: Any,
@@ -61,8 +72,8 @@ def build_norms(
     distinct mean scores with their counts (for :func:`percentile_rank`).
     """
     q = load_questionnaire(questionnaire)
-    result = score(q, as_answer_set(q, answers))
-    rel = reliability(q, result)
+    result = _score(as_answer_set(q, answers, caller="build_norms"))
+    rel = _reliability_from_scores(result, 0.95)  # as reliability(q, result)
     scales: dict[str, ScaleNorm] = {}
     for j, sid in enumerate(q.scale_ids):
         m = result.mean[:, j]

@@ -9,20 +9,23 @@ every scale of a questionnaire from a batch of answers, with pairwise-complete
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from repprofile._analysis.scoring import ScoreResult, score
+from repprofile._analysis.scoring import ScoreResult, _score
 from repprofile._formats.provenance import Provenance
 from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
 from repprofile._input.answers import RepprofileWarning, as_answer_set
 from repprofile._util import finite_or_none as _f
+from repprofile._validation import NO_CHECK, Interval, validate_params
 from repprofile.stats import (
     alpha_se,
     average_r,
@@ -242,6 +245,13 @@ def _blocks(result: ScoreResult, counter: _FrequencyCounter) -> Iterator[NDArray
         yield block
 
 
+@validate_params(
+    {
+        "questionnaire": [str, os.PathLike, Questionnaire],
+        "answers": [NO_CHECK],  # a ScoreResult, or any form score accepts
+        "ci": [Interval(Real, 0, 1, closed="neither")],
+    }
+)
 def reliability(
     questionnaire: str | Questionnaire,
     answers: Any,
@@ -293,7 +303,11 @@ def reliability(
     ``psych::omega(keyed_items, nfactors = 1)$omega.tot``.
     """
     q = load_questionnaire(questionnaire)
-    result = answers if isinstance(answers, ScoreResult) else score(q, as_answer_set(q, answers))
+    result = (
+        answers
+        if isinstance(answers, ScoreResult)
+        else _score(as_answer_set(q, answers, caller="reliability"))
+    )
     return _reliability_from_scores(result, ci)
 
 

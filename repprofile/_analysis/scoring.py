@@ -23,8 +23,10 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -52,6 +54,14 @@ from repprofile._input.answers import (
     as_answer_set,
 )
 from repprofile._util import finite_or_none
+from repprofile._validation import (
+    NO_CHECK,
+    Interval,
+    SequenceOf,
+    StrOptions,
+    candidate_row,
+    validate_params,
+)
 from repprofile._version import __version__
 
 __all__ = ["Profile", "ScaleScore", "ScoreResult", "quality_document", "score"]
@@ -483,15 +493,29 @@ class ScoreResult:
         """Per scored candidate, a :class:`Profile` model (built on demand)."""
         return [Profile.model_validate(r) for r in self._rows()]
 
+    @functools.cached_property
+    def _row_of(self) -> dict[str, int]:
+        """Candidate id -> its first row (ids are unique among scored candidates)."""
+        row_of: dict[str, int] = {}
+        for i, cid in enumerate(self.candidate_ids):
+            row_of.setdefault(cid, i)
+        return row_of
+
+    def _candidate_row(self, candidate_id: str) -> int:
+        """Row of a scored candidate; :class:`~repprofile.UnknownCandidateError` (a
+        KeyError) for an unknown or rejected id."""
+        return candidate_row(candidate_id, self._row_of, self.scored, self.errors)
+
+    @validate_params({"candidate_id": [str]}, caller="ScoreResult.profile")
     def profile(self, candidate_id: str) -> Profile:
-        """The :class:`Profile` of one candidate, by id."""
-        ids = self.candidate_ids
-        try:
-            row = ids.index(candidate_id)
-        except ValueError:
-            raise KeyError(f"no candidate {candidate_id!r} in this result") from None
-        if not self.scored[row]:
-            raise KeyError(f"candidate {candidate_id!r} was rejected: see .errors")
+        """The :class:`Profile` of one candidate, by id.
+
+        Raises
+        ------
+        UnknownCandidateError
+            No candidate has this id, or that candidate was rejected.
+        """
+        row = self._candidate_row(candidate_id)
         for r in self._rows([row]):
             return Profile.model_validate(r)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -534,6 +558,9 @@ class ScoreResult:
                 ";".join(f["index"] for f in quality["flags"]),
             ]
 
+    @validate_params(
+        {"metric": [StrOptions("mean", "raw", "pomp")]}, caller="ScoreResult.to_pandas"
+    )
     def to_pandas(self, metric: Literal["mean", "raw", "pomp"] = "mean") -> Any:
         """A pandas DataFrame of one score metric, indexed by candidate id (needs pandas)."""
         try:
@@ -611,6 +638,17 @@ def _csv_num(v: float | None) -> str:
     return "" if v is None else repr(v)
 
 
+@validate_params(
+    {
+        "questionnaire": [str, os.PathLike, Questionnaire],
+        "answers": [NO_CHECK],  # any accepted form: as_answer_set checks it
+        "candidate_ids": [SequenceOf(), None],
+        "norms": [str, os.PathLike, NormTable, dict, None],
+        "ci": [Interval(Real, 0, 1, closed="neither")],
+        "reliability": [StrOptions("alpha", "omega_total")],
+        "quality": [QualitySettings, dict, None],
+    }
+)
 def score(
     questionnaire: str | Questionnaire,
     answers: Any,
@@ -692,7 +730,24 @@ def score(
     ``psych::scoreItems(keys, items, impute = "none", min = 1, max = 5)$scores``.
     """
     q = load_questionnaire(questionnaire)
+    settings = quality if not isinstance(quality, dict) else _merge_quality(q, quality)
+    table = load_norms(norms) if norms is not None else None
+    if table is not None:
+        table.check_for(q)  # before the answers are read
     answers_set = as_answer_set(q, answers, candidate_ids)
+    return _score(answers_set, table, ci, reliability, settings)
+
+
+def _score(
+    answers_set: AnswerSet,
+    norms: NormTable | None = None,
+    ci: float = 0.90,
+    reliability: ReliabilityChoice = "alpha",
+    quality: QualitySettings | None = None,
+) -> ScoreResult:
+    """:func:`score` of validated answers, with the norm table and quality settings
+    loaded (for public functions that score on the way: no parameter checks here)."""
+    q = answers_set.questionnaire
     kernel = _score_kernel(answers_set.values, q)
     n = answers_set.n
     scored = np.ones(n, dtype=bool)
@@ -700,39 +755,42 @@ def score(
         scored &= ~answers_set.rejected
     errors = list(answers_set.errors)
     if kernel.bad_rows.size:
-        expected = q.response_scale.describe()
-        values = answers_set.values
-        per_row: dict[int, int] = {}
-        for r, c in zip(kernel.bad_rows.tolist(), kernel.bad_cols.tolist(), strict=True):
-            per_row[r] = per_row.get(r, 0) + 1
-            if per_row[r] > MAX_ERRORS_PER_CANDIDATE:
-                continue  # counted below
-            v = float(str(values.dtype.type(values[r, c])))  # shortest repr of its dtype
-            shown: float | int | str = int(v) if v.is_integer() else v
-            if not math.isfinite(v):
-                shown = str(v)
-            inside = q.response_scale.min <= v <= q.response_scale.max
-            problem = "is not a whole number" if inside else "is outside the response scale"
-            errors.append(
-                CandidateError(
-                    candidate_id=answers_set.candidate_id(r),
-                    item_id=q.item_ids[c],
-                    value=shown,
-                    message=f"answer {shown!r} {problem}; expected {expected}",
-                )
-            )
-        for r, n_bad in per_row.items():
-            if n_bad > MAX_ERRORS_PER_CANDIDATE:
-                errors.append(
-                    _more_problems(answers_set.candidate_id(r), n_bad - MAX_ERRORS_PER_CANDIDATE)
-                )
+        errors += _answer_problems(answers_set, kernel)
         scored[np.unique(kernel.bad_rows)] = False
-    if not 0.0 < ci < 1.0:
-        raise InputError(
-            f"The 'ci' parameter of score must be between 0 and 1, got {ci!r} instead."
-        )
-    table = load_norms(norms) if norms is not None else None
-    settings = quality if not isinstance(quality, dict) else _merge_quality(q, quality)
     return ScoreResult(
-        answers_set, kernel.raw, kernel.n_answered, scored, errors, table, ci, reliability, settings
+        answers_set, kernel.raw, kernel.n_answered, scored, errors, norms, ci, reliability, quality
     )
+
+
+def _answer_problems(answers_set: AnswerSet, kernel: _Kernel) -> list[CandidateError]:
+    """One error per answer outside the response scale or not a whole number (at most
+    ``MAX_ERRORS_PER_CANDIDATE`` per candidate, the rest counted)."""
+    q = answers_set.questionnaire
+    errors: list[CandidateError] = []
+    expected = q.response_scale.describe()
+    values = answers_set.values
+    per_row: dict[int, int] = {}
+    for r, c in zip(kernel.bad_rows.tolist(), kernel.bad_cols.tolist(), strict=True):
+        per_row[r] = per_row.get(r, 0) + 1
+        if per_row[r] > MAX_ERRORS_PER_CANDIDATE:
+            continue  # counted below
+        v = float(str(values.dtype.type(values[r, c])))  # shortest repr of its dtype
+        shown: float | int | str = int(v) if v.is_integer() else v
+        if not math.isfinite(v):
+            shown = str(v)
+        inside = q.response_scale.min <= v <= q.response_scale.max
+        problem = "is not a whole number" if inside else "is outside the response scale"
+        errors.append(
+            CandidateError(
+                candidate_id=answers_set.candidate_id(r),
+                item_id=q.item_ids[c],
+                value=shown,
+                message=f"answer {shown!r} {problem}; expected {expected}",
+            )
+        )
+    for r, n_bad in per_row.items():
+        if n_bad > MAX_ERRORS_PER_CANDIDATE:
+            errors.append(
+                _more_problems(answers_set.candidate_id(r), n_bad - MAX_ERRORS_PER_CANDIDATE)
+            )
+    return errors

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from repprofile._errors import InputError
 from repprofile._formats.files import CachedModel, validate_document
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._util import canonical_sha256
+from repprofile._validation import validate_params
 from repprofile.stats import pairwise_moments, synonym_pairs
 
 __all__ = ["NormTable", "QualityReference", "ReliabilityChoice", "ScaleNorm", "load_norms"]
@@ -225,6 +227,7 @@ class NormTable(CachedModel):
         return self.model_dump_json(indent=indent)
 
 
+@validate_params({"source": [str, os.PathLike, NormTable, dict]})
 def load_norms(source: str | Path | NormTable | dict[str, Any]) -> NormTable:
     """Read a norm table from a JSON file (or validate a parsed one)."""
     if isinstance(source, NormTable):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,6 +40,7 @@ from repprofile._formats.files import (
     validate_document,
 )
 from repprofile._util import canonical_sha256
+from repprofile._validation import validate_params
 
 __all__ = [
     "QUALITY_RULES",
@@ -512,6 +514,7 @@ def list_questionnaires() -> list[Questionnaire]:
     return [_load_bundled(p) for p in _bundled_files().values()]
 
 
+@validate_params({"id_or_path": [str, os.PathLike, Questionnaire]})
 def load_questionnaire(id_or_path: str | Path | Questionnaire) -> Questionnaire:
     """Load a bundled questionnaire by id, or a questionnaire file by path.
 

@@ -8,6 +8,7 @@ questionnaire.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from repprofile._formats.files import (
 )
 from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
 from repprofile._util import canonical_sha256
+from repprofile._validation import validate_params
 
 __all__ = ["Role", "list_roles", "load_role"]
 
@@ -133,6 +135,7 @@ def list_roles() -> list[Role]:
     return [_load_bundled(p) for p in bundled_files(_roles_dir()).values()]
 
 
+@validate_params({"id_or_path": [str, os.PathLike, Role], "questionnaire": [Questionnaire, None]})
 def load_role(id_or_path: str | Path | Role, questionnaire: Questionnaire | None = None) -> Role:
     """Load a bundled role by id, or a role file by path, and check it against its
     questionnaire (a bundled one by id, or the one given).

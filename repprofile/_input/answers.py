@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict
 
 from repprofile._errors import InputError
 from repprofile._formats.questionnaire import Questionnaire
+from repprofile._validation import parameter_error, validate_params
 
 __all__ = [
     "AnswerSet",
@@ -214,144 +216,187 @@ def _candidate_id(raw: Any) -> str | None:
 # --------------------------------------------------------------------------- records
 
 
+@dataclass
+class _Records:
+    """What :func:`_from_records` gathers, one entry per record."""
+
+    rows: list[list[float]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    errors: list[CandidateError] = field(default_factory=list)
+    bad: list[bool] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    no_id: set[int] = field(default_factory=set)
+
+    def add(self, cid: str, row: list[float], rejected: bool, took: float) -> None:
+        self.ids.append(cid)
+        self.rows.append(row)
+        self.bad.append(rejected)
+        self.seconds.append(took)
+
+
 def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> AnswerSet:
     col = {item_id: j for j, item_id in enumerate(q.item_ids)}
-    rows: list[list[float]] = []
-    ids: list[str] = []
-    errors: list[CandidateError] = []
-    bad: list[bool] = []
-    seconds: list[float] = []
-    no_id: set[int] = set()
+    out = _Records()
     expected = _expected(q)
     for i, rec in enumerate(records):
-        row = [math.nan] * len(col)
-        label = f"record {i + 1}"
-        if not isinstance(rec, Mapping):
-            cid = f"#{i + 1}"
-            no_id.add(i)
-            errors.append(
-                CandidateError(
-                    candidate_id=None,
-                    item_id=None,
-                    value=_json_value(rec) if not isinstance(rec, list | dict) else None,
-                    message=(
-                        f"{source} {label} must be an object "
-                        '{"candidate_id": ..., "answers": {...}}, '
-                        f"got {type(rec).__name__} instead"
-                    ),
-                )
-            )
-            ids.append(cid)
-            rows.append(row)
-            bad.append(True)
-            seconds.append(math.nan)
+        if isinstance(rec, Mapping):
+            _add_record(out, q, col, expected, i, rec, source)
             continue
-        cid_or_none = _candidate_id(rec.get("candidate_id"))
-        rejected = False
-        if cid_or_none is None:
-            cid = f"#{i + 1}"
-            no_id.add(i)
-            errors.append(
-                CandidateError(
-                    candidate_id=None,
-                    item_id=None,
-                    value=_json_value(rec.get("candidate_id")),
-                    message=(
-                        f"{source} {label} needs a non-empty string 'candidate_id', got "
-                        f"{rec.get('candidate_id')!r} instead"
-                    ),
-                )
+        out.no_id.add(i)
+        out.errors.append(
+            CandidateError(
+                candidate_id=None,
+                item_id=None,
+                value=_json_value(rec) if not isinstance(rec, list | dict) else None,
+                message=(
+                    f"{source} record {i + 1} must be an object "
+                    '{"candidate_id": ..., "answers": {...}}, '
+                    f"got {type(rec).__name__} instead"
+                ),
             )
-            rejected = True
-        else:
-            cid = cid_or_none
-        answers = rec.get("answers")
-        extra = sorted(set(rec) - {"candidate_id", "answers", "seconds", "item_seconds"})
-        took, problem = _record_seconds(rec)
-        if problem:
-            errors.append(
-                CandidateError(candidate_id=cid_or_none, item_id=None, value=None, message=problem)
-            )
-            rejected = True
-        if extra:
-            errors.append(
-                CandidateError(
-                    candidate_id=cid_or_none,
-                    item_id=None,
-                    value=None,
-                    message=(
-                        f"{label} has unknown field(s) {extra}; expected 'candidate_id', "
-                        "'answers' and optionally 'seconds' or 'item_seconds'"
-                    ),
-                )
-            )
-            rejected = True
-        if not isinstance(answers, Mapping):
-            errors.append(
-                CandidateError(
-                    candidate_id=cid_or_none,
-                    item_id=None,
-                    value=None,
-                    message=(
-                        f"{label} needs 'answers', an object of item id -> answer, got "
-                        f"{type(answers).__name__} instead"
-                    ),
-                )
-            )
-            rejected = True
-            answers = {}
-        listed = 0  # answer problems of this record reported so far
-        unlisted = 0
-        for item_id, value in answers.items():
-            j = col.get(item_id)
-            kind = type(value)
-            if j is not None and (kind is float or (kind is int and -(2**53) <= value <= 2**53)):
-                row[j] = value  # the common case: a plain number
-                continue
-            j = col.get(str(item_id))
-            number = _coerce_number(value) if j is not None else None
-            if j is not None and number is not None:
-                row[j] = number
-                continue
-            rejected = True
-            if listed == MAX_ERRORS_PER_CANDIDATE:  # enough to fix the record by
-                unlisted += 1
-                continue
-            listed += 1
-            if j is None:
-                errors.append(
-                    CandidateError(
-                        candidate_id=cid_or_none,
-                        item_id=str(item_id),
-                        value=_json_value(value),
-                        message=(
-                            f"{clip(repr(item_id))} is not an item of questionnaire {q.id!r} "
-                            f"{q.version}; check the questionnaire and the item ids"
-                        ),
-                    )
-                )
-            else:
-                errors.append(
-                    CandidateError(
-                        candidate_id=cid_or_none,
-                        item_id=str(item_id),
-                        value=_json_value(value),
-                        message=f"answer {clip(repr(value))} is not a number; expected {expected}",
-                    )
-                )
-        if unlisted:
-            errors.append(_more_problems(cid_or_none, unlisted))
-        ids.append(cid)
-        rows.append(row)
-        bad.append(rejected)
-        seconds.append(took)
-    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(col))
-    rejected_arr = np.array(bad, dtype=bool)
-    _check_ids(ids, errors, rejected_arr, frozenset(no_id))
-    took_arr = np.array(seconds, dtype=np.float64)
+        )
+        out.add(f"#{i + 1}", [math.nan] * len(col), True, math.nan)
+    values = np.array(out.rows, dtype=np.float64).reshape(len(out.rows), len(col))
+    rejected_arr = np.array(out.bad, dtype=bool)
+    _check_ids(out.ids, out.errors, rejected_arr, frozenset(out.no_id))
+    took_arr = np.array(out.seconds, dtype=np.float64)
     return AnswerSet(
-        q, values, tuple(ids), errors, rejected_arr, None if np.isnan(took_arr).all() else took_arr
+        q,
+        values,
+        tuple(out.ids),
+        out.errors,
+        rejected_arr,
+        None if np.isnan(took_arr).all() else took_arr,
     )
+
+
+def _add_record(
+    out: _Records,
+    q: Questionnaire,
+    col: Mapping[str, int],
+    expected: str,
+    i: int,
+    rec: Mapping[str, Any],
+    source: str,
+) -> None:
+    """One ``{"candidate_id", "answers"}`` record: its row, and its problems in order
+    (id, answering time, unknown fields, answers)."""
+    label = f"record {i + 1}"
+    errors = out.errors
+    cid_or_none = _candidate_id(rec.get("candidate_id"))
+    rejected = False
+    if cid_or_none is None:
+        cid = f"#{i + 1}"
+        out.no_id.add(i)
+        errors.append(
+            CandidateError(
+                candidate_id=None,
+                item_id=None,
+                value=_json_value(rec.get("candidate_id")),
+                message=(
+                    f"{source} {label} needs a non-empty string 'candidate_id', got "
+                    f"{rec.get('candidate_id')!r} instead"
+                ),
+            )
+        )
+        rejected = True
+    else:
+        cid = cid_or_none
+    answers = rec.get("answers")
+    extra = sorted(set(rec) - {"candidate_id", "answers", "seconds", "item_seconds"})
+    took, problem = _record_seconds(rec)
+    if problem:
+        errors.append(
+            CandidateError(candidate_id=cid_or_none, item_id=None, value=None, message=problem)
+        )
+        rejected = True
+    if extra:
+        errors.append(
+            CandidateError(
+                candidate_id=cid_or_none,
+                item_id=None,
+                value=None,
+                message=(
+                    f"{label} has unknown field(s) {extra}; expected 'candidate_id', "
+                    "'answers' and optionally 'seconds' or 'item_seconds'"
+                ),
+            )
+        )
+        rejected = True
+    if not isinstance(answers, Mapping):
+        errors.append(
+            CandidateError(
+                candidate_id=cid_or_none,
+                item_id=None,
+                value=None,
+                message=(
+                    f"{label} needs 'answers', an object of item id -> answer, got "
+                    f"{type(answers).__name__} instead"
+                ),
+            )
+        )
+        rejected = True
+        answers = {}
+    row = [math.nan] * len(col)
+    if _record_answers(row, answers, col, q, cid_or_none, expected, errors):
+        rejected = True
+    out.add(cid, row, rejected, took)
+
+
+def _record_answers(
+    row: list[float],
+    answers: Mapping[Any, Any],
+    col: Mapping[str, int],
+    q: Questionnaire,
+    cid: str | None,
+    expected: str,
+    errors: list[CandidateError],
+) -> bool:
+    """Fill ``row`` from one record's answers; True when some answer is unusable
+    (each listed in ``errors``, at most ``MAX_ERRORS_PER_CANDIDATE``, the rest counted)."""
+    rejected = False
+    listed = 0  # answer problems of this record reported so far
+    unlisted = 0
+    for item_id, value in answers.items():
+        j = col.get(item_id)
+        kind = type(value)
+        if j is not None and (kind is float or (kind is int and -(2**53) <= value <= 2**53)):
+            row[j] = value  # the common case: a plain number
+            continue
+        j = col.get(str(item_id))
+        number = _coerce_number(value) if j is not None else None
+        if j is not None and number is not None:
+            row[j] = number
+            continue
+        rejected = True
+        if listed == MAX_ERRORS_PER_CANDIDATE:  # enough to fix the record by
+            unlisted += 1
+            continue
+        listed += 1
+        if j is None:
+            errors.append(
+                CandidateError(
+                    candidate_id=cid,
+                    item_id=str(item_id),
+                    value=_json_value(value),
+                    message=(
+                        f"{clip(repr(item_id))} is not an item of questionnaire {q.id!r} "
+                        f"{q.version}; check the questionnaire and the item ids"
+                    ),
+                )
+            )
+        else:
+            errors.append(
+                CandidateError(
+                    candidate_id=cid,
+                    item_id=str(item_id),
+                    value=_json_value(value),
+                    message=f"answer {clip(repr(value))} is not a number; expected {expected}",
+                )
+            )
+    if unlisted:
+        errors.append(_more_problems(cid, unlisted))
+    return rejected
 
 
 def _record_seconds(rec: Mapping[str, Any]) -> tuple[float, str | None]:
@@ -427,24 +472,7 @@ def _from_table(
     if sub.dtype.kind in "fiu":
         values[:, qcols] = sub
     else:
-        text = sub.astype(str)
-        stripped = np.char.strip(text)
-        blank = (stripped == "") | (stripped == "None") | (stripped == "nan")
-        if sub.dtype.kind == "U":  # from a CSV file: only an empty field is missing
-            blank = stripped == ""
-        filled = np.where(blank, "nan", stripped)
-        try:
-            converted = filled.astype(np.float64)
-            badcells = np.isnan(converted) & ~blank
-        except ValueError:
-            converted = np.full(filled.shape, np.nan)
-            badcells = np.zeros(filled.shape, dtype=bool)
-            for (r, c), s in np.ndenumerate(filled):
-                try:
-                    converted[r, c] = float(s)
-                except ValueError:
-                    badcells[r, c] = True
-            badcells |= np.isnan(converted) & ~blank
+        text, converted, badcells = _text_numbers(sub)
         values[:, qcols] = converted
         expected = _expected(q)
         for r, c in zip(*np.nonzero(badcells), strict=True):
@@ -467,6 +495,33 @@ def _from_table(
     if no_id:
         rejected[sorted(no_id)] = True
     return AnswerSet(q, values, tuple(ids), errors, rejected, took)
+
+
+def _text_numbers(
+    sub: NDArray[Any],
+) -> tuple[NDArray[np.str_], NDArray[np.float64], NDArray[np.bool_]]:
+    """Text (or object) cells as numbers: their text, the numbers (NaN for a blank), and
+    which cells are not numbers. In a CSV file only an empty field is blank; in other
+    tables None and NaN are too."""
+    text = sub.astype(str)
+    stripped = np.char.strip(text)
+    blank = (stripped == "") | (stripped == "None") | (stripped == "nan")
+    if sub.dtype.kind == "U":  # from a CSV file: only an empty field is missing
+        blank = stripped == ""
+    filled = np.where(blank, "nan", stripped)
+    try:
+        converted = filled.astype(np.float64)
+        badcells = np.isnan(converted) & ~blank
+    except ValueError:
+        converted = np.full(filled.shape, np.nan)
+        badcells = np.zeros(filled.shape, dtype=bool)
+        for (r, c), s in np.ndenumerate(filled):
+            try:
+                converted[r, c] = float(s)
+            except ValueError:
+                badcells[r, c] = True
+        badcells |= np.isnan(converted) & ~blank
+    return text, converted, badcells
 
 
 def _table_seconds(
@@ -622,6 +677,7 @@ def _read_json(q: Questionnaire, text: str, source: str) -> AnswerSet:
     return _from_records(q, data, source)
 
 
+@validate_params({"path": [str, os.PathLike], "questionnaire": [Questionnaire]})
 def read_answers(path: str | Path, questionnaire: Questionnaire) -> AnswerSet:
     """Read an answers file: CSV wide format or JSON records (``-`` reads stdin).
 
@@ -661,15 +717,23 @@ def as_answer_set(
     questionnaire: Questionnaire,
     answers: Any,
     candidate_ids: Sequence[str] | None = None,
+    *,
+    caller: str = "score",
 ) -> AnswerSet:
-    """Turn any accepted answers form into an :class:`AnswerSet` (see module docs)."""
+    """Turn any accepted answers form into an :class:`AnswerSet` (see module docs).
+
+    ``caller`` is the public function whose ``answers`` (and ``candidate_ids``) these
+    are, named by the error messages.
+    """
     q = questionnaire
     if isinstance(answers, AnswerSet):
         if answers.questionnaire.fingerprint != q.fingerprint:
-            raise InputError(
-                f"The 'answers' parameter holds answers to questionnaire "
-                f"{answers.questionnaire.id!r} {answers.questionnaire.version}, expected "
-                f"{q.id!r} {q.version}."
+            raise parameter_error(
+                caller,
+                "answers",
+                f"must be answers to questionnaire {q.id!r} {q.version}",
+                answers,
+                got=(f"answers to {answers.questionnaire.id!r} {answers.questionnaire.version}"),
             )
         return answers
     if isinstance(answers, str | Path):
@@ -708,7 +772,7 @@ def as_answer_set(
             )
         return answers_set
     if isinstance(answers, np.ndarray):
-        return _from_array(q, answers, candidate_ids)
+        return _from_array(q, answers, candidate_ids, caller)
     if isinstance(answers, Mapping):
         if "answers" in answers and "candidate_id" in answers:
             return _from_records(q, [answers], "answers")
@@ -716,30 +780,41 @@ def as_answer_set(
         return _from_records(q, [{"candidate_id": cid, "answers": answers}], "answers")
     if isinstance(answers, Sequence | Iterable) and not isinstance(answers, bytes):
         return _from_records(q, list(answers), "answers")
-    raise InputError(
-        "The 'answers' parameter of score must be a mapping of item id to answer, a list of "
+    raise parameter_error(
+        caller,
+        "answers",
+        "must be a mapping of item id to answer, a list of "
         '{"candidate_id", "answers"} records, a 2-D numpy array, a pandas DataFrame or a '
-        f"file path, got {type(answers).__name__} instead."
+        "file path",
+        answers,
+        got=type(answers).__name__,
     )
 
 
 def _from_array(
-    q: Questionnaire, arr: NDArray[Any], candidate_ids: Sequence[str] | None
+    q: Questionnaire, arr: NDArray[Any], candidate_ids: Sequence[str] | None, caller: str
 ) -> AnswerSet:
     if arr.ndim != 2 or arr.shape[1] != len(q.item_ids):
-        raise InputError(
-            f"The 'answers' parameter of score must be a 2-D array with one column per item "
-            f"of {q.id!r} ({len(q.item_ids)} columns, in the questionnaire's item order), got "
-            f"an array of shape {arr.shape} instead."
+        raise parameter_error(
+            caller,
+            "answers",
+            f"must be a 2-D array with one column per item of {q.id!r} "
+            f"({len(q.item_ids)} columns, in the questionnaire's item order)",
+            arr,
+            got=f"an array of shape {arr.shape}",
         )
     if arr.dtype.kind == "f":
         values = arr
     elif arr.dtype.kind in "iu":
         values = arr.astype(np.float64)
     else:
-        raise InputError(
-            f"The 'answers' parameter of score must be a numeric array, got dtype "
-            f"{arr.dtype} instead. Convert it with answers.astype(float), NaN for missing."
+        raise parameter_error(
+            caller,
+            "answers",
+            "must be a numeric array",
+            arr,
+            got=f"dtype {arr.dtype}",
+            hint="Convert it with answers.astype(float), NaN for missing.",
         )
     ids: tuple[str, ...] | None = None
     errors: list[CandidateError] = []
@@ -747,9 +822,12 @@ def _from_array(
     if candidate_ids is not None:
         ids = tuple(str(c) for c in candidate_ids)
         if len(ids) != arr.shape[0]:
-            raise InputError(
-                f"The 'candidate_ids' parameter of score must have one id per row "
-                f"({arr.shape[0]}), got {len(ids)} instead."
+            raise parameter_error(
+                caller,
+                "candidate_ids",
+                f"must have one id per row ({arr.shape[0]})",
+                ids,
+                got=str(len(ids)),
             )
         _check_ids(ids, errors, rejected)
     return AnswerSet(q, values, ids, errors, rejected)

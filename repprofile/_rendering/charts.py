@@ -44,6 +44,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,7 +64,9 @@ from matplotlib.projections.polar import PolarAxes
 from numpy.typing import NDArray
 
 from repprofile._analysis.scoring import ScoreResult
+from repprofile._errors import InputError
 from repprofile._formats.role import Role
+from repprofile._validation import Interval, PathWithSuffix, SequenceOf, StrOptions, validate_params
 from repprofile.stats import percentile_rank
 
 __all__ = [
@@ -142,18 +145,13 @@ class _RadarData:
         q = scores.questionnaire
         cols = np.flatnonzero(q.trait_mask)
         if cols.size < 3:
-            raise ValueError(
+            raise InputError(
                 f"A radar chart needs at least 3 trait scales; questionnaire {q.id!r} has "
                 f"{cols.size} ({', '.join(q.scales[j].id for j in cols) or 'none'}). "
                 "Show fewer scales as a bar chart instead."
             )
-        if metric not in ("auto", "pomp", "percentile"):
-            raise ValueError(
-                "The 'metric' parameter must be 'auto', 'pomp' or 'percentile', got "
-                f"{metric!r} instead."
-            )
         if metric == "percentile" and scores.norms is None:
-            raise ValueError(
+            raise InputError(
                 "metric='percentile' needs norms: score the answers with "
                 "repprofile.score(..., norms=...), or use metric='pomp'."
             )
@@ -168,22 +166,9 @@ class _RadarData:
         self.theta: Array = 2.0 * np.pi * np.arange(cols.size) / cols.size
         self.ci_level = float(scores.normed.level)
 
-    @functools.cached_property
-    def _row_of(self) -> dict[str, int]:
-        row_of: dict[str, int] = {}
-        for i, cid in enumerate(self.scores.candidate_ids):
-            row_of.setdefault(cid, i)
-        return row_of
-
     def row(self, candidate_id: str) -> int:
-        """Row of a scored candidate (KeyError: unknown or rejected)."""
-        try:
-            row = self._row_of[candidate_id]
-        except KeyError:
-            raise KeyError(f"no candidate {candidate_id!r} in this result") from None
-        if not self.scores.scored[row]:
-            raise KeyError(f"candidate {candidate_id!r} was rejected: see .errors")
-        return row
+        """Row of a scored candidate (UnknownCandidateError: unknown or rejected)."""
+        return self.scores._candidate_row(candidate_id)
 
     def values(self, row: int) -> Array:
         """The radii: POMP scores or percentile ranks of the trait scales."""
@@ -554,16 +539,31 @@ def _single_chart(
 
 
 def _as_ids(candidate_id: str | Sequence[str]) -> list[str]:
-    ids = [candidate_id] if isinstance(candidate_id, str) else list(candidate_id)
-    for cid in ids:
-        if not isinstance(cid, str):
-            raise TypeError(f"candidate ids must be strings, got {type(cid).__name__}")
-    return ids
+    return [candidate_id] if isinstance(candidate_id, str) else list(candidate_id)
+
+
+_METRIC = [StrOptions("auto", "pomp", "percentile")]
+_ROLE = [Role, None]
+_IDS_MUST = "must be strings: a candidate id or a sequence of candidate ids"
 
 
 # --------------------------------------------------------------------------- public
 
 
+@validate_params(
+    {
+        "scores": [ScoreResult],
+        "candidate_id": [str, SequenceOf(str)],
+        "role": _ROLE,
+        "metric": _METRIC,
+        "show_ci": ["boolean"],
+        "ax": [PolarAxes, None],
+    },
+    must={
+        "candidate_id": _IDS_MUST,
+        "ax": "must be a polar Axes, e.g. fig.add_subplot(projection='polar'), or None",
+    },
+)
 def radar_chart(
     scores: ScoreResult,
     candidate_id: str | Sequence[str],
@@ -614,26 +614,21 @@ def radar_chart(
 
     Raises
     ------
-    ValueError
-        More than 5 or no candidates, fewer than 3 trait scales, ``metric`` unknown or
-        ``"percentile"`` without norms, or ``ax`` not polar.
-    KeyError
-        An unknown or rejected candidate.
+    InputError
+        More than 5 or no candidates, fewer than 3 trait scales, ``"percentile"``
+        without norms, or a bad argument (:class:`~repprofile.InvalidParameterError`).
+    UnknownCandidateError
+        An unknown or rejected candidate (an ``InputError`` and a ``KeyError``).
     QuestionnaireError
         A role for another questionnaire.
     """
     ids = _as_ids(candidate_id)
     if not ids:
-        raise ValueError("radar_chart needs at least one candidate id")
+        raise InputError("radar_chart needs at least one candidate id")
     if len(ids) > MAX_OVERLAY:
-        raise ValueError(
+        raise InputError(
             f"radar_chart overlays at most {MAX_OVERLAY} candidates, got {len(ids)}; "
             "use radar_grid(scores, candidate_ids) for small multiples of more candidates."
-        )
-    if ax is not None and not isinstance(ax, PolarAxes):
-        raise ValueError(
-            "The 'ax' parameter must be a polar Axes, e.g. fig.add_subplot(projection='polar'), "
-            f"got {type(ax).__name__} instead."
         )
     data = _RadarData(scores, metric)
     rows = [data.row(cid) for cid in ids]
@@ -644,10 +639,22 @@ def radar_chart(
             _, extents = _single_chart(ax, data, rows, ids, role_line=role_line, show_ci=show_ci)
             _fit_figure(fig, ax, extents)
         else:
+            assert isinstance(ax, PolarAxes)  # checked on entry
             _single_chart(ax, data, rows, ids, role_line=role_line, show_ci=show_ci)
     return ax
 
 
+@validate_params(
+    {
+        "scores": [ScoreResult],
+        "candidate_ids": [SequenceOf(str)],
+        "role": _ROLE,
+        "metric": _METRIC,
+        "ncols": [Interval(Integral, 1, None, closed="left")],
+        "show_ci": ["boolean"],
+    },
+    must={"candidate_ids": "must be a sequence of candidate ids (strings)"},
+)
 def radar_grid(
     scores: ScoreResult,
     candidate_ids: Sequence[str],
@@ -671,14 +678,12 @@ def radar_grid(
 
     Raises
     ------
-    ValueError, KeyError
+    InputError, UnknownCandidateError
         As :func:`radar_chart`; also no candidates or ``ncols`` below 1.
     """
     ids = _as_ids(candidate_ids)
     if not ids:
-        raise ValueError("radar_grid needs at least one candidate id")
-    if ncols < 1:
-        raise ValueError(f"The 'ncols' parameter must be at least 1, got {ncols} instead.")
+        raise InputError("radar_grid needs at least one candidate id")
     data = _RadarData(scores, metric)
     rows = [data.row(cid) for cid in ids]
     role_line = _role_line(role, data)
@@ -721,17 +726,9 @@ def radar_grid(
 
 
 def _format_of(path: Path) -> Literal["png", "svg", "pdf"]:
+    """The image format of a path ending in .png, .svg or .pdf (any case)."""
     ext = path.suffix.lower()
-    if ext == ".png":
-        return "png"
-    if ext == ".svg":
-        return "svg"
-    if ext == ".pdf":
-        return "pdf"
-    raise ValueError(
-        f"Cannot tell the image format of {str(path)!r}: the file name must end in .png, "
-        ".svg or .pdf."
-    )
+    return "png" if ext == ".png" else "svg" if ext == ".svg" else "pdf"
 
 
 def _figure_bytes(fig: Figure, fmt: Literal["png", "svg", "pdf"]) -> bytes:
@@ -749,6 +746,10 @@ def _figure_bytes(fig: Figure, fmt: Literal["png", "svg", "pdf"]) -> bytes:
     return buf.getvalue()
 
 
+@validate_params(
+    {"fig": [Figure], "path": [PathWithSuffix(".png", ".svg", ".pdf")]},
+    must={"path": "must end in .png, .svg or .pdf"},
+)
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     """Save a figure as PNG, SVG or PDF, chosen by the file extension.
 
@@ -764,8 +765,8 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
 
     Raises
     ------
-    ValueError
-        An extension other than .png, .svg or .pdf.
+    InvalidParameterError
+        An extension other than .png, .svg or .pdf (an ``InputError``).
     """
     from repprofile._io import write_atomic
 
@@ -796,6 +797,10 @@ class RadarRenderer:
     axes : matplotlib.projections.polar.PolarAxes
     """
 
+    @validate_params(
+        {"scores": [ScoreResult], "role": _ROLE, "metric": _METRIC, "show_ci": ["boolean"]},
+        caller="RadarRenderer",
+    )
     def __init__(
         self,
         scores: ScoreResult,
@@ -807,7 +812,7 @@ class RadarRenderer:
         data = _RadarData(scores, metric)
         scored = np.flatnonzero(scores.scored)
         if scored.size == 0:
-            raise ValueError("RadarRenderer needs a result with at least one scored candidate")
+            raise InputError("RadarRenderer needs a result with at least one scored candidate")
         self._data = data
         first = int(scored[0])
         # the legend keeps its interval entry for every candidate when any has one
@@ -854,6 +859,10 @@ class RadarRenderer:
                 a.bands[0].set_path(path)
         self.axes.title.set_text(_ids_title([candidate_id]))
 
+    @validate_params(
+        {"candidate_id": [str], "format": [StrOptions("png", "svg", "pdf")]},
+        caller="RadarRenderer.render",
+    )
     def render(self, candidate_id: str, format: Literal["png", "svg", "pdf"] = "png") -> bytes:
         """The chart of one candidate as PNG (default), SVG or PDF bytes.
 
@@ -862,8 +871,8 @@ class RadarRenderer:
 
         Raises
         ------
-        KeyError
-            An unknown or rejected candidate.
+        UnknownCandidateError
+            An unknown or rejected candidate (an ``InputError`` and a ``KeyError``).
         """
         self._update(candidate_id)
         if format != "png":

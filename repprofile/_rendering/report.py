@@ -13,17 +13,20 @@ import functools
 import html
 import io
 import math
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from repprofile._analysis.fit import FitResult, fit
+from repprofile._analysis.fit import CUT, CUT_MUST, FitResult, _fit
 from repprofile._analysis.scoring import ScoreResult
 from repprofile._formats.files import bundled_dir, read_yaml, validate_document
 from repprofile._formats.role import Role, load_role
 from repprofile._util import finite_or_none
+from repprofile._validation import PathWithSuffix, parameter_error, validate_params
 from repprofile._version import __version__
 
 if TYPE_CHECKING:
@@ -167,6 +170,17 @@ def choose_questions(
     return chosen
 
 
+_REPORT_PARAMS: dict[str, Sequence[object]] = {
+    "scores": [ScoreResult],
+    "candidate_id": [str],
+    "role": [str, os.PathLike, Role],
+    "date": [str, _dt.date, None],
+    "cut": CUT,
+    "fit_result": [FitResult, None],
+}
+
+
+@validate_params(_REPORT_PARAMS | {"bank": [QuestionBank, None]}, must={"cut": CUT_MUST})
 def candidate_report(
     scores: ScoreResult,
     candidate_id: str,
@@ -179,14 +193,73 @@ def candidate_report(
 ) -> CandidateReport:
     """Assemble the report model of one candidate for one role.
 
-    Pass ``fit_result`` to reuse a fit computed for many candidates (``--all``).
+    Pass ``fit_result`` to reuse a fit computed for many candidates (``--all``): it
+    must be ``fit(scores, role)`` for this ``scores`` and this ``role`` (its own cut is
+    used), else the report would show one role's fit under another's name.
+
+    Raises
+    ------
+    UnknownCandidateError
+        An unknown or rejected candidate.
+    InvalidParameterError
+        An argument of the wrong type or value, or a ``fit_result`` for another role
+        or another result.
     """
+    return _candidate_report(
+        scores,
+        candidate_id,
+        load_role(role, scores.questionnaire),
+        date=date,
+        cut=cut,
+        fit_result=fit_result,
+        bank=bank,
+        caller="candidate_report",
+    )
+
+
+def _report_fit(
+    scores: ScoreResult, role: Role, cut: float, fit_result: FitResult | None, caller: str
+) -> FitResult:
+    """``fit_result``, when it is the fit of ``scores`` for ``role``; else a new fit."""
+    if fit_result is None:
+        return _fit(scores, role, cut)
+    if fit_result.scores is not scores:
+        raise parameter_error(
+            caller,
+            "fit_result",
+            "must be a fit of the 'scores' given",
+            fit_result,
+            got="a fit of another ScoreResult",
+        )
+    other = fit_result.role
+    if other is not role and other.model_dump() != role.model_dump():
+        same_id = " (the same id, other contents)" if other.id == role.id else ""
+        raise parameter_error(
+            caller,
+            "fit_result",
+            f"must be the fit for the report's role {role.id!r}",
+            fit_result,
+            got=f"the fit for role {other.id!r}{same_id}",
+            hint=f"Pass fit_result=fit(scores, {role.id!r}), or leave it out.",
+        )
+    return fit_result
+
+
+def _candidate_report(
+    scores: ScoreResult,
+    candidate_id: str,
+    role_obj: Role,
+    *,
+    date: str | _dt.date | None,
+    cut: float,
+    fit_result: FitResult | None,
+    bank: QuestionBank | None,
+    caller: str,
+) -> CandidateReport:
+    """:func:`candidate_report` of a loaded role, without the parameter checks."""
     q = scores.questionnaire
-    fr = fit_result if fit_result is not None else fit(scores, role, cut=cut)
-    role_obj = fr.role if isinstance(role, (str, Path)) else load_role(role, q)
-    row = scores.candidate_ids.index(candidate_id)
-    if not scores.scored[row]:
-        raise ValueError(f"candidate {candidate_id!r} was rejected: see the result's errors")
+    row = scores._candidate_row(candidate_id)
+    fr = _report_fit(scores, role_obj, cut, fit_result, caller)
     profile = next(iter(scores._rows([row])))
     nd = scores.normed
     lo, hi = q.response_scale.min, q.response_scale.max
@@ -520,6 +593,10 @@ def render_html(report: CandidateReport, scores: ScoreResult, role: Role) -> str
     return to_html(report, svg)
 
 
+@validate_params(
+    _REPORT_PARAMS | {"path": [PathWithSuffix(".pdf", ".html", ".htm")]},
+    must={"cut": CUT_MUST, "path": "must end in .pdf or .html"},
+)
 def write_report(
     scores: ScoreResult,
     candidate_id: str,
@@ -532,22 +609,24 @@ def write_report(
 ) -> Path:
     """Write one candidate's report: PDF or self-contained HTML, by the file extension.
 
-    The file is written atomically (temporary file, then rename).
+    The file is written atomically (temporary file, then rename). ``fit_result`` is
+    as for :func:`candidate_report`.
     """
     from repprofile._io import write_atomic
 
     out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in (".pdf", ".html", ".htm"):
-        raise ValueError(
-            f"The 'path' parameter of write_report must end in .pdf or .html, got {out.name!r}."
-        )
-    q = scores.questionnaire
-    role_obj = fit_result.role if fit_result is not None else load_role(role, q)
-    report = candidate_report(
-        scores, candidate_id, role_obj, date=date, cut=cut, fit_result=fit_result
+    role_obj = load_role(role, scores.questionnaire)
+    report = _candidate_report(
+        scores,
+        candidate_id,
+        role_obj,
+        date=date,
+        cut=cut,
+        fit_result=fit_result,
+        bank=None,
+        caller="write_report",
     )
-    if suffix == ".pdf":
+    if out.suffix.lower() == ".pdf":
         write_atomic(out, render_pdf(report, scores, role_obj))
     else:
         write_atomic(out, render_html(report, scores, role_obj).encode("utf-8"))
