@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 import repprofile
+from repprofile import RadarRenderer, radar_chart, save_figure
 from repprofile._analysis.simulate import simulate_answers
 from repprofile._formats.files import bundled_dir
-from repprofile._rendering.charts import RadarRenderer, radar_chart, save_figure
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,16 @@ import pytest
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile import InputError, RepprofileWarning
-from repprofile._analysis.calibrate import (
-    LAMBDAS,
+from repprofile import (
     Calibration,
+    InputError,
+    RepprofileWarning,
     calibrate,
+    load_role,
     read_performance,
-    role_yaml,
 )
+from repprofile._analysis.calibrate import LAMBDAS, role_yaml
 from repprofile._analysis.simulate import simulate_answers
-from repprofile._formats.role import load_role
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
 Q = repprofile.load_questionnaire("rep-types")

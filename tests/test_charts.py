@@ -30,18 +30,9 @@ from matplotlib.testing.compare import compare_images
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._errors import QuestionnaireError
+from repprofile import QuestionnaireError, RadarRenderer, Role, radar_chart, radar_grid, save_figure
 from repprofile._formats.files import bundled_dir
-from repprofile._formats.role import Role
-from repprofile._rendering.charts import (
-    MAX_OVERLAY,
-    OKABE_ITO,
-    RadarRenderer,
-    _band_path,
-    radar_chart,
-    radar_grid,
-    save_figure,
-)
+from repprofile._rendering.charts import MAX_OVERLAY, OKABE_ITO, _band_path
 from repprofile.stats import percentile_rank
 
 BASELINE = Path(__file__).parent / "baseline"

@@ -30,11 +30,9 @@ import pytest
 import yaml
 
 import repprofile
-from repprofile._analysis.fit import FitResult, Ranking, fit, fit_many, fit_to_composite, rank
-from repprofile._analysis.norms import build_norms
+from repprofile import FitResult, NormTable, Role, ScaleNorm, build_norms, fit, fit_many, rank
+from repprofile._analysis.fit import Ranking, fit_to_composite
 from repprofile._formats.files import bundled_dir
-from repprofile._formats.norms import NormTable, ScaleNorm
-from repprofile._formats.role import Role
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
 SQRT5 = math.sqrt(5.0)

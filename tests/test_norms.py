@@ -51,9 +51,8 @@ import pytest
 from numpy.typing import NDArray
 
 import repprofile
-from repprofile._analysis.norms import build_norms
-from repprofile._formats.norms import NormTable, load_norms
-from repprofile.stats._standard import percentile_rank, stanine, sten, t_score
+from repprofile import NormTable, build_norms, load_norms
+from repprofile.stats import percentile_rank, stanine, sten, t_score
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
 

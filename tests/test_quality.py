@@ -21,11 +21,10 @@ from numpy.typing import NDArray
 from scipy.stats import chi2
 
 import repprofile
-from repprofile._analysis.norms import build_norms
+from repprofile import NormTable, QualitySettings, build_norms
 from repprofile._analysis.simulate import simulate_answers
-from repprofile._formats.norms import NormTable, QualityReference
-from repprofile._formats.questionnaire import QualitySettings
-from repprofile.stats._careless import even_odd, irv, longstring, mahalanobis_d2, psychsyn
+from repprofile._formats.norms import QualityReference
+from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, psychsyn
 
 Array = NDArray[np.float64]
 NAN = math.nan

@@ -16,15 +16,15 @@ from numpy.typing import NDArray
 
 import repprofile
 from repprofile._formats.norms import QualityReference
-from repprofile.stats._careless import (
+from repprofile.stats import (
     even_odd,
     irv,
     longstring,
     mahalanobis_d2,
+    pairwise_moments,
     psychsyn,
     synonym_pairs,
 )
-from repprofile.stats._moments import pairwise_moments
 
 from .conftest import read_matrix, read_table
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import repprofile
-from repprofile._analysis.reliability import ReliabilityResult
+from repprofile import ReliabilityResult
 
 from .conftest import read_long, read_matrix, read_table
 

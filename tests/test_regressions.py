@@ -103,7 +103,8 @@ def test_a_candidate_id_the_chart_font_cannot_draw_renders_marked_and_without_wa
     # A control character (U+008D) and a CJK character (not in DejaVu Sans) in an id
     # were a matplotlib "Glyph missing" warning, so a 500 in the HTTP API under -W error
     # (found by the schemathesis run). They are drawn as U+FFFD instead.
-    from repprofile._rendering.charts import _figure_bytes, drawable, radar_chart
+    from repprofile import radar_chart
+    from repprofile._rendering.charts import _figure_bytes, drawable
 
     assert drawable("a\x8db\u4e2dé\n") == "a\ufffdb\ufffdé\n"
     q = repprofile.load_questionnaire("rep-types")

@@ -10,16 +10,14 @@ from pathlib import Path
 import pytest
 
 import repprofile
-from repprofile._analysis.fit import fit
+from repprofile import candidate_report, fit, write_report
 from repprofile._formats.files import bundled_dir
 from repprofile._rendering.report import (
     FOOTER,
-    candidate_report,
     choose_questions,
     load_question_bank,
     render_html,
     render_pdf,
-    write_report,
 )
 
 SAMPLE = bundled_dir() / "samples" / "rep-types-simulated.csv"

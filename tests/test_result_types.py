@@ -18,15 +18,22 @@ import pytest
 from pydantic import BaseModel
 
 import repprofile
+from repprofile import (
+    CandidateError,
+    Profile,
+    Provenance,
+    QualityFlag,
+    QualitySettings,
+    QualityVerdict,
+    ScaleScore,
+)
 from repprofile._analysis import fit as fit_module
-from repprofile._analysis.quality import QualityFlag
-from repprofile._analysis.scoring import Profile, QualityVerdict, ScaleScore, quality_document
+from repprofile._analysis.scoring import quality_document
 from repprofile._formats import results
 from repprofile._formats.files import bundled_dir, bundled_files, find_source
 from repprofile._formats.mapping import load_mapping
-from repprofile._formats.provenance import NormsProvenance, Provenance, RoleProvenance
-from repprofile._formats.questionnaire import QUALITY_RULES, QualitySettings
-from repprofile._input.answers import CandidateError
+from repprofile._formats.provenance import NormsProvenance, RoleProvenance
+from repprofile._formats.questionnaire import QUALITY_RULES
 from repprofile._util import canonical_sha256, finite_or_none
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 
 import repprofile
-from repprofile._errors import QuestionnaireError
+from repprofile import QuestionnaireError, Role, list_roles, load_role
 from repprofile._formats.files import bundled_dir
-from repprofile._formats.role import Role, list_roles, load_role
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import repprofile
-from repprofile._analysis.fit import fit, fit_report, rank
+from repprofile import fit, rank
+from repprofile._analysis.fit import fit_report
 
 from ._server_helpers import ABC, CTL_ONLY, SIM, SIM_JSON, body, cand, ok_json, varied
 

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from matplotlib.figure import Figure
 
 import repprofile
-from repprofile._analysis.fit import fit
-from repprofile._rendering.charts import _figure_bytes, radar_chart
-from repprofile._rendering.report import candidate_report, render_html, render_pdf
+from repprofile import candidate_report, fit, radar_chart
+from repprofile._rendering.charts import _figure_bytes
+from repprofile._rendering.report import render_html, render_pdf
 
 from ._server_helpers import (
     ABC,

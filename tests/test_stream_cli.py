@@ -30,8 +30,8 @@ def test_ndjson_equals_the_json_profiles(tmp_path: Path) -> None:
 
 
 def test_ndjson_chunks_and_repeated_ids_across_chunks(tmp_path: Path) -> None:
+    from repprofile import load_questionnaire
     from repprofile._analysis.stream import stream_score
-    from repprofile._formats.questionnaire import load_questionnaire
 
     text = SAMPLE.read_text(encoding="utf-8").splitlines()
     # the last row repeats the first candidate's id: both rows are rejected, in
