@@ -7,9 +7,13 @@ the JSON text) and hands the work to the :class:`~repprofile.server._service.Ser
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from repprofile._analysis.scoring import ScoreResult
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._formats.role import Role
 from repprofile._version import __version__
@@ -108,13 +112,7 @@ def _add_scoring_routes(app: FastAPI, service: Service) -> None:
     )
     async def score(request: Request) -> Response:
         """Score a batch. Rejected candidates are listed in `errors` (HTTP 200)."""
-        req = await parse(request, ScoreRequest)
-
-        def work() -> Response:
-            result, warnings = service.score(req)
-            return json_response(result.to_dict() | {"warnings": warnings})
-
-        return await run(work, request)
+        return await _scored(request, ScoreRequest, service, lambda req, result: result.to_dict())
 
     @app.post(
         "/v1/fit",
@@ -127,16 +125,12 @@ def _add_scoring_routes(app: FastAPI, service: Service) -> None:
         """Every scored candidate's fit for each role, and their best role."""
         from repprofile._analysis.fit import fit, fit_report
 
-        req = await parse(request, FitRequest)
-
-        def work() -> Response:
-            result, warnings = service.score(req)
+        def build(req: FitRequest, result: ScoreResult) -> Mapping[str, object]:
             q = result.questionnaire
             role_objs = [service.role(r, q, f"roles.{i}") for i, r in enumerate(req.roles)]
-            doc = fit_report(result, [fit(result, r, cut=req.cut) for r in role_objs])
-            return json_response(doc | {"warnings": warnings})
+            return fit_report(result, [fit(result, r, cut=req.cut) for r in role_objs])
 
-        return await run(work, request)
+        return await _scored(request, FitRequest, service, build)
 
     @app.post(
         "/v1/rank",
@@ -149,16 +143,32 @@ def _add_scoring_routes(app: FastAPI, service: Service) -> None:
         """Scored candidates ranked by fit for one role, best first."""
         from repprofile._analysis.fit import fit, rank
 
-        req = await parse(request, RankRequest)
-
-        def work() -> Response:
-            result, warnings = service.score(req)
+        def build(req: RankRequest, result: ScoreResult) -> Mapping[str, object]:
             role_obj = service.role(req.role, result.questionnaire, "role")
             fitted = fit(result, role_obj, cut=req.cut)
-            doc = rank(fitted, top=req.top, exclude_flagged=req.exclude_flagged)
-            return json_response(doc | {"warnings": warnings})
+            return rank(fitted, top=req.top, exclude_flagged=req.exclude_flagged)
 
-        return await run(work, request)
+        return await _scored(request, RankRequest, service, build)
+
+
+_Scoring = TypeVar("_Scoring", bound=ScoreRequest)
+
+
+async def _scored(
+    request: Request,
+    model: type[_Scoring],
+    service: Service,
+    build: Callable[[_Scoring, ScoreResult], Mapping[str, object]],
+) -> Response:
+    """A scoring endpoint: parse the body as ``model``, score its candidates, and answer
+    the document ``build`` makes of them, with the scoring warnings."""
+    req = await parse(request, model)
+
+    def work() -> Response:
+        result, warnings = service.score(req)
+        return json_response({**build(req, result), "warnings": warnings})
+
+    return await run(work, request)
 
 
 def _add_chart_route(app: FastAPI, service: Service) -> None:
