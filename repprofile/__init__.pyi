@@ -16,8 +16,10 @@ from repprofile._analysis.fit import FitResult as FitResult
 from repprofile._analysis.fit import fit as fit
 from repprofile._analysis.fit import fit_many as fit_many
 from repprofile._analysis.fit import rank as rank
+from repprofile._analysis.normed import NormedScores as NormedScores
 from repprofile._analysis.norms import build_norms as build_norms
 from repprofile._analysis.quality import QualityFlag as QualityFlag
+from repprofile._analysis.quality import QualityResult as QualityResult
 from repprofile._analysis.reliability import ItemStatistics as ItemStatistics
 from repprofile._analysis.reliability import ReliabilityResult as ReliabilityResult
 from repprofile._analysis.reliability import ScaleReliability as ScaleReliability
