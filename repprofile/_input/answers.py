@@ -11,7 +11,8 @@ Accepted forms (see :func:`as_answer_set`):
 * a sequence of ``{"candidate_id": ..., "answers": {item_id: value}}`` records;
 * a 2-D numpy array in the questionnaire's item order, with optional ids;
 * a pandas DataFrame (``candidate_id`` column or the index, one column per item id);
-* files: CSV wide format and JSON records (:func:`read_answers`).
+* files: CSV wide format (``,`` ``;`` or tab separated, any encoding), .xlsx and JSON
+  records (:func:`read_answers`; opening and decoding in :mod:`repprofile._input.files`).
 """
 
 from __future__ import annotations

@@ -69,7 +69,8 @@ the columns and how to fix the mapping, so a question is never dropped unnoticed
 a mapped column the export does not have. A cell that is neither a known label nor a
 number rejects that candidate with a :class:`~repprofile.CandidateError` naming the row,
 the column, the value and the expected labels; the other candidates are still read.
-Blank cells are missing answers.
+Blank cells are missing answers. The export may be separated by ``,``, ``;`` or tabs
+and be an .xlsx workbook; see :mod:`repprofile._input.files` for encodings.
 
 Tool specifics
 --------------
