@@ -567,12 +567,10 @@ def _text_numbers(
     tables None and NaN are too. ``decimal_comma``: ``3,5`` is 3.5."""
     text = sub.astype(str)
     stripped = np.char.strip(text)
-    if decimal_comma:
-        stripped = (
-            np.vectorize(decimal_comma_number, otypes=[str])(stripped)
-            if stripped.size
-            else stripped
-        )
+    if decimal_comma and stripped.size:
+        comma = np.char.find(stripped, ",") >= 0  # only these cells are looked at again
+        if comma.any():  # "3,5" -> "3.5" keeps the length, so it fits the array's width
+            stripped[comma] = [decimal_comma_number(t) for t in stripped[comma].tolist()]
     blank = (stripped == "") | (stripped == "None") | (stripped == "nan")
     if sub.dtype.kind == "U":  # from a CSV file: only an empty field is missing
         blank = stripped == ""
