@@ -120,6 +120,33 @@ def test_a_comma_file_keeps_a_decimal_comma_as_an_error(
     assert "row 2, column B ('a1'): answer '3,5' to item 'a1' is not a number" in error.message
 
 
+def test_commas_in_the_headers_of_a_semicolon_file_do_not_fool_the_sniffing(
+    tmp_path: Path,
+) -> None:
+    # Excel quotes only cells holding ";", so the question texts' commas are bare
+    surveys = Path(__file__).parent / "data" / "surveys"
+    mini = repprofile.load_questionnaire(surveys / "mini.yaml")
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "Email;When a customer shouts, I stay calm;Closing fast, I win\n"
+        "ana@example.com;Agree;Strongly agree\n"
+        "ben@example.com;Disagree;3\n",
+        "utf-8",
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "questionnaire: mini-survey\ncandidate_id: Email\nitems:\n"
+        '  "When a customer shouts, I stay calm": calm1\n'
+        '  "Closing fast, I win": drive1\n',
+        "utf-8",
+    )
+    with pytest.warns(repprofile.RepprofileWarning, match="no column for item"):
+        answers = read_survey(export, mini, mapping)
+    assert answers.errors == []
+    j = [mini.item_ids.index("calm1"), mini.item_ids.index("drive1")]
+    np.testing.assert_array_equal(answers.values[:, j], [[4.0, 5.0], [2.0, 3.0]])
+
+
 def test_a_semicolon_survey_export_is_read(tmp_path: Path) -> None:
     surveys = Path(__file__).parent / "data" / "surveys"
     mini = repprofile.load_questionnaire(surveys / "mini.yaml")

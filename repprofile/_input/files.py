@@ -136,9 +136,8 @@ def read_text(path: str | Path, what: str, encoding: str | None = None) -> tuple
     return decode(data, p.name, encoding), p.name, suffix
 
 
-def sniff_delimiter(text: str) -> str:
-    """The delimiter of a CSV text: whichever of ``,`` ``;`` tab occurs most often in
-    its first line outside quotes (``,`` on a tie or when none does)."""
+def _header_counts(text: str) -> dict[str, int]:
+    """How often each delimiter occurs in the first line, outside quotes."""
     counts = dict.fromkeys(DELIMITERS, 0)
     quoted = False
     for ch in text[:65536]:
@@ -148,7 +147,40 @@ def sniff_delimiter(text: str) -> str:
             break
         elif ch in counts and not quoted:
             counts[ch] += 1
-    best = max(DELIMITERS, key=lambda d: counts[d])  # first of the tied: ","
+    return counts
+
+
+def _consistent_width(text: str, delimiter: str) -> int:
+    """The number of fields of the first rows split by ``delimiter`` when every
+    non-blank one of them has the same number (more than one); else 0."""
+    widths: set[int] = set()
+    try:
+        reader = csv.reader(io.StringIO(text[:65536], newline=""), delimiter=delimiter)
+        for k, row in enumerate(reader):
+            if k == 50:
+                break
+            if any(c.strip() for c in row):
+                widths.add(len(row))
+    except csv.Error:
+        return 0
+    width = widths.pop() if len(widths) == 1 else 0
+    return width if width > 1 else 0
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a CSV text: ``,`` ``;`` or tab.
+
+    The one that splits the first rows into the same number of fields (more than one)
+    wins, the most fields first (so commas inside the question texts of a semicolon
+    file do not count); when none does (a ragged file), the one found most often in
+    the header row outside quotes; ``,`` on a tie.
+    """
+    widths = {d: _consistent_width(text, d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: widths[d])  # the first of the tied: ","
+    if widths[best]:
+        return best
+    counts = _header_counts(text)
+    best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] > counts[","] else ","
 
 
