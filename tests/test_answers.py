@@ -360,8 +360,10 @@ def test_non_numeric_string_in_csv(mini: repprofile.Questionnaire, tmp_path: Pat
     assert (err.candidate_id, err.item_id, err.value) == ("bad", "a2", "abc")
     # the header is row 1, so "bad" is row 3
     assert err.message == (
-        f"answers.csv row 3: answer 'abc' is not a number; expected {EXPECTED_ANSWER}, "
-        "or blank/null for a missing answer"
+        f"answers.csv row 3, column C ('a2'): answer 'abc' to item 'a2' is not a number; "
+        f"expected {EXPECTED_ANSWER}, or blank/null for a missing answer. If the file holds a "
+        "survey tool's answer labels, read it with --mapping FILE (a mapping of its columns "
+        "and labels; see docs/answers-input.md)"
     )
     assert scored_ids(result) == ["c1", "c2"]
     assert result.raw[2].tolist() == [7.0, 14.0]
@@ -377,7 +379,7 @@ def test_csv_row_numbers_count_skipped_blank_lines(
     )
     result = repprofile.score(mini, path)
     messages = {e.candidate_id: e.message for e in result.errors}
-    assert messages["bad"].startswith("gaps.csv row 5: answer 'x' is not a number")
+    assert messages["bad"].startswith("gaps.csv row 5, column B ('a1'): answer 'x' to item 'a1'")
     assert messages["rag"].startswith("gaps.csv row 6 has 3 fields")
     assert scored_ids(result) == ["c1"]
 

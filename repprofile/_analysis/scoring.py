@@ -53,6 +53,7 @@ from repprofile._input.answers import (
     _more_problems,
     as_answer_set,
 )
+from repprofile._input.problems import cap_problems
 from repprofile._util import finite_or_none
 from repprofile._validation import (
     NO_CHECK,
@@ -755,7 +756,7 @@ def _score(
         scored &= ~answers_set.rejected
     errors = list(answers_set.errors)
     if kernel.bad_rows.size:
-        errors += _answer_problems(answers_set, kernel)
+        errors = cap_problems(errors + _answer_problems(answers_set, kernel))
         scored[np.unique(kernel.bad_rows)] = False
     return ScoreResult(
         answers_set, kernel.raw, kernel.n_answered, scored, errors, norms, ci, reliability, quality

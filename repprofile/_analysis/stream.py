@@ -27,9 +27,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from repprofile._analysis.scoring import ScoreResult, score
+from repprofile._errors import InputError
 from repprofile._formats.norms import NormTable, ReliabilityChoice
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._input.answers import AnswerSet, CandidateError, csv_chunk, csv_header, read_answers
+from repprofile._input.files import decode, open_codec, sniff_delimiter
+from repprofile._input.problems import count_candidates
 
 __all__ = ["CHUNK_ROWS", "stream_score"]
 
@@ -47,10 +50,19 @@ def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, 
         yield chunk
 
 
-def _repeated_ids(path: Path, source: str) -> dict[str, list[int]]:
-    """Ids that appear more than once, with their row numbers (first pass: ids only)."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+def _repeated_ids(path: Path, source: str, codec: str, delimiter: str) -> dict[str, list[int]]:
+    """Ids that appear more than once, with their row numbers (first pass: ids only).
+    A file that cannot be decoded is an InputError saying where and how to fix it."""
+    try:
+        return _repeated_ids_of(path, source, codec, delimiter)
+    except UnicodeDecodeError:
+        decode(path.read_bytes(), source, None if codec == "utf-8-sig" else codec)
+        raise  # pragma: no cover - decode raised the InputError
+
+
+def _repeated_ids_of(path: Path, source: str, codec: str, delimiter: str) -> dict[str, list[int]]:
+    with path.open(newline="", encoding=codec) as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
         _, id_col = csv_header(reader, source)
         counts: Counter[str] = Counter()
         for row in reader:
@@ -60,8 +72,8 @@ def _repeated_ids(path: Path, source: str) -> dict[str, list[int]]:
     if not repeated:
         return {}
     rows: dict[str, list[int]] = {cid: [] for cid in repeated}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+    with path.open(newline="", encoding=codec) as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
         csv_header(reader, source)
         for lineno, row in enumerate(reader, start=2):
             cid = row[id_col].strip() if id_col < len(row) else ""
@@ -80,11 +92,14 @@ def stream_score(
     reliability: ReliabilityChoice = "alpha",
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
+    encoding: str | None = None,
 ) -> tuple[int, int]:
     """Score an answers file chunk by chunk, writing NDJSON to ``out``.
 
-    Returns (scored, rejected). JSON answers files are read whole (they are parsed as
-    one document) and then written line by line.
+    Returns (scored, rejected), counted in candidates (an id on several rows is one
+    rejected candidate). JSON answers files and .xlsx workbooks are read whole and
+    then written line by line. A CSV file may be separated by ``,``, ``;`` or tabs
+    and be in any ``encoding`` (default UTF-8, or UTF-16 with a byte-order mark).
     """
     name = str(answers)
     spooled: Path | None = None
@@ -99,23 +114,45 @@ def stream_score(
             path, source = spooled, "<stdin>"
         else:
             path, source = Path(name), Path(name).name
-        with path.open(encoding="utf-8-sig") as fh:
-            first = fh.read(64).lstrip()[:1]
-        if path.suffix.lower() == ".json" or (path.suffix.lower() != ".csv" and first in "[{"):
+        if not path.exists():
+            raise InputError(f"{name}: no such answers file")
+        codec = open_codec(path, encoding)
+        try:
+            with path.open(encoding=codec) as fh:
+                head = fh.read(65536)
+        except UnicodeDecodeError:
+            head = ""  # read whole below: the error says where
+        first = head.lstrip()[:1]
+        suffix = path.suffix.lower()
+        if (
+            suffix in (".json", ".xlsx", ".xls", ".ods")
+            or (suffix != ".csv" and first in "[{")
+            or not head
+        ):
+            answers_set = read_answers(path, q, encoding=encoding)
             return _write_result(
-                score(q, read_answers(path, q), norms=norms, ci=ci, reliability=reliability),
+                score(q, answers_set, norms=norms, ci=ci, reliability=reliability),
                 out,
                 chunk_rows,
                 progress,
             )
-        repeated = _repeated_ids(path, source)
+        delimiter = sniff_delimiter(head)
+        repeated = _repeated_ids(path, source, codec, delimiter)
         scored = rejected = 0
         provenance: dict[str, Any] = {}
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header, id_col = csv_header(reader, source)
+        with path.open(newline="", encoding=codec) as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            header, id_col = csv_header(reader, source, delimiter)
             for i, chunk in enumerate(_chunks(reader, chunk_rows)):
-                part = csv_chunk(q, header, id_col, chunk, source, warn=i == 0)
+                part = csv_chunk(
+                    q,
+                    header,
+                    id_col,
+                    chunk,
+                    source,
+                    warn=i == 0,
+                    decimal_comma=delimiter in (";", "\t"),
+                )
                 _reject_repeated(part, repeated)
                 result = score(q, part, norms=norms, ci=ci, reliability=reliability)
                 s, r = _write_rows(result, out)
@@ -124,6 +161,7 @@ def stream_score(
                 provenance = result.provenance.model_dump(mode="json")
                 if progress is not None:
                     progress(scored + rejected)
+        rejected -= sum(len(rows) - 1 for rows in repeated.values())  # candidates, not rows
         _write_summary(out, scored, rejected, chunk_rows, provenance)
         return scored, rejected
     finally:
@@ -166,7 +204,8 @@ def _write_rows(result: ScoreResult, out: TextIO) -> tuple[int, int]:
 def _write_result(
     result: ScoreResult, out: TextIO, chunk_rows: int, progress: Callable[[int], None] | None
 ) -> tuple[int, int]:
-    scored, rejected = _write_rows(result, out)
+    scored, _ = _write_rows(result, out)
+    rejected = count_candidates(result.candidate_ids, ~result.scored)[0]
     if progress is not None:
         progress(scored + rejected)
     _write_summary(out, scored, rejected, chunk_rows, result.provenance.model_dump(mode="json"))

@@ -11,13 +11,12 @@ Accepted forms (see :func:`as_answer_set`):
 * a sequence of ``{"candidate_id": ..., "answers": {item_id: value}}`` records;
 * a 2-D numpy array in the questionnaire's item order, with optional ids;
 * a pandas DataFrame (``candidate_id`` column or the index, one column per item id);
-* files: CSV wide format and JSON records (:func:`read_answers`).
+* files: CSV wide format (``,`` ``;`` or tab separated, any encoding), .xlsx and JSON
+  records (:func:`read_answers`; opening and decoding in :mod:`repprofile._input.files`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -26,17 +25,21 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from repprofile._errors import InputError
+from repprofile._formats.mapping import label_key
 from repprofile._formats.questionnaire import Questionnaire
+from repprofile._input.files import Table, decimal_comma_number, parse_csv, read_table, read_text
+from repprofile._input.problems import MAX_ERRORS_PER_CANDIDATE, cap_problems, more_message
 from repprofile._validation import parameter_error, validate_params
 
 __all__ = [
+    "MAX_ERRORS_PER_CANDIDATE",
     "AnswerSet",
     "CandidateError",
     "RepprofileWarning",
@@ -112,18 +115,11 @@ def _expected(q: Questionnaire) -> str:
 
 
 _SHOWN = 80  # characters of a rejected value quoted back (a value can be huge)
-MAX_ERRORS_PER_CANDIDATE = 10  # answer problems listed per candidate; the rest are counted
 
 
 def _more_problems(candidate_id: str | None, n: int) -> CandidateError:
     return CandidateError(
-        candidate_id=candidate_id,
-        item_id=None,
-        value=None,
-        message=(
-            f"and {n} more problem(s) with this candidate's answers; only the first "
-            f"{MAX_ERRORS_PER_CANDIDATE} are listed"
-        ),
+        candidate_id=candidate_id, item_id=None, value=None, message=more_message(n)
     )
 
 
@@ -264,7 +260,7 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
         q,
         values,
         tuple(out.ids),
-        out.errors,
+        cap_problems(out.errors),
         rejected_arr,
         None if np.isnan(took_arr).all() else took_arr,
     )
@@ -432,12 +428,17 @@ def _from_table(
     row_offset: int,
     row_numbers: Sequence[int] | None = None,
     no_id: frozenset[int] = frozenset(),
+    letters: Sequence[str] | None = None,
+    decimal_comma: bool = False,
 ) -> AnswerSet:
     """Build an AnswerSet from string or numeric cells of a wide table.
 
-    ``cells`` holds every column but the id column, in ``header`` order. Blank strings
-    (and None/NaN in numeric tables) are missing answers; any other non-number is an
-    error naming the row, the candidate and the item.
+    ``cells`` holds every column but the id column, in ``header`` order (``letters``:
+    their spreadsheet column letters). Blank strings (and None/NaN in numeric tables)
+    are missing answers; a response label of the questionnaire (``Agree``, compared
+    ignoring case and spacing) is its number; any other non-number rejects the
+    candidate with one error naming the row, the column, the item and how many of the
+    candidate's answers are like it.
     """
     header = [h.strip() for h in header]
     pos = {h: j for j, h in enumerate(header)}
@@ -472,21 +473,26 @@ def _from_table(
     if sub.dtype.kind in "fiu":
         values[:, qcols] = sub
     else:
-        text, converted, badcells = _text_numbers(sub)
+        text, converted, badcells = _text_numbers(sub, decimal_comma)
+        _read_labels(q, text, converted, badcells)
         values[:, qcols] = converted
-        expected = _expected(q)
-        for r, c in zip(*np.nonzero(badcells), strict=True):
+        for r in np.flatnonzero(badcells.any(axis=1)).tolist():
             rejected[r] = True
+            cols = np.flatnonzero(badcells[r]).tolist()
+            c = cols[0]
             rowno = row_numbers[r] if row_numbers is not None else r + row_offset
+            where = (
+                f"column {letters[tcols[c]]} ({header[tcols[c]]!r})"
+                if letters
+                else (f"column {header[tcols[c]]!r}")
+            )
             errors.append(
                 CandidateError(
                     candidate_id=None if r in no_id else ids[r],
                     item_id=q.item_ids[qcols[c]],
                     value=str(text[r, c]),
-                    message=(
-                        f"{source} row {rowno}: answer {str(text[r, c])!r} is not a "
-                        f"number; expected {expected}"
-                    ),
+                    message=f"{source} row {rowno}, {where}: "
+                    + _not_a_number(q, str(text[r, c]), [q.item_ids[qcols[k]] for k in cols]),
                 )
             )
     numbers = row_numbers if row_numbers is not None else [r + row_offset for r in range(len(ids))]
@@ -497,14 +503,74 @@ def _from_table(
     return AnswerSet(q, values, tuple(ids), errors, rejected, took)
 
 
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of a 0-based column: 0 -> A, 26 -> AA."""
+    n, out = index + 1, ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(ord("A") + rem) + out
+    return out
+
+
+def _label_numbers(q: Questionnaire) -> dict[str, float]:
+    """The questionnaire's response labels (compared ignoring case and spacing) -> number."""
+    return {label_key(text): float(v) for v, text in q.response_scale.labels.items()}
+
+
+def _read_labels(
+    q: Questionnaire,
+    text: NDArray[np.str_],
+    converted: NDArray[np.float64],
+    badcells: NDArray[np.bool_],
+) -> None:
+    """Cells holding a response label of ``q`` become its number (in place)."""
+    if not badcells.any():
+        return
+    labels = _label_numbers(q)
+    if not labels:
+        return
+    rows, cols = np.nonzero(badcells)
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        number = labels.get(label_key(str(text[r, c])))
+        if number is not None:
+            converted[r, c] = number
+            badcells[r, c] = False
+
+
+def _not_a_number(q: Questionnaire, value: str, items: Sequence[str]) -> str:
+    """The message for a candidate whose answers ``items`` are neither numbers nor
+    response labels (``value``: the first of them, of item ``items[0]``)."""
+    labels = list(q.response_scale.labels.values())
+    message = f"answer {clip(repr(value))} to item {items[0]!r} is not a number"
+    if labels:
+        message += " or a response label"
+    message += f"; expected {_expected(q)}"
+    if labels:
+        shown = ", ".join(repr(t) for t in labels)
+        message += f" (labels {shown})"
+    if len(items) > 1:
+        more = ", ".join(items[1:6]) + (" ..." if len(items) > 6 else "")
+        message += f". {len(items) - 1} more answer(s) of this candidate are not numbers: {more}"
+    if any(ch.isalpha() for ch in value) and value.strip().casefold() not in ("nan", "inf"):
+        message += (
+            ". If the file holds a survey tool's answer labels, read it with --mapping FILE "
+            "(a mapping of its columns and labels; see docs/answers-input.md)"
+        )
+    return message
+
+
 def _text_numbers(
-    sub: NDArray[Any],
+    sub: NDArray[Any], decimal_comma: bool = False
 ) -> tuple[NDArray[np.str_], NDArray[np.float64], NDArray[np.bool_]]:
     """Text (or object) cells as numbers: their text, the numbers (NaN for a blank), and
     which cells are not numbers. In a CSV file only an empty field is blank; in other
-    tables None and NaN are too."""
+    tables None and NaN are too. ``decimal_comma``: ``3,5`` is 3.5."""
     text = sub.astype(str)
     stripped = np.char.strip(text)
+    if decimal_comma and stripped.size:
+        comma = np.char.find(stripped, ",") >= 0  # only these cells are looked at again
+        if comma.any():  # "3,5" -> "3.5" keeps the length, so it fits the array's width
+            stripped[comma] = [decimal_comma_number(t) for t in stripped[comma].tolist()]
     blank = (stripped == "") | (stripped == "None") | (stripped == "nan")
     if sub.dtype.kind == "U":  # from a CSV file: only an empty field is missing
         blank = stripped == ""
@@ -563,7 +629,9 @@ def _table_seconds(
     return took
 
 
-def csv_header(reader: Iterator[list[str]], source: str) -> tuple[list[str], int]:
+def csv_header(
+    reader: Iterator[list[str]], source: str, delimiter: str = ","
+) -> tuple[list[str], int]:
     """Read and check the header of a CSV answers file; returns it and the id column."""
     try:
         header = next(reader)
@@ -571,10 +639,12 @@ def csv_header(reader: Iterator[list[str]], source: str) -> tuple[list[str], int
         raise InputError(f"{source}: the CSV file is empty; expected a header row") from None
     header = [h.strip().lstrip("\ufeff") for h in header]
     if "candidate_id" not in header:
+        shown = {",": "commas", ";": "semicolons", "\t": "tabs", "": "cells"}[delimiter]
         raise InputError(
             f"{source}: the CSV header has no 'candidate_id' column, got columns "
-            f"{header[:5]}{' ...' if len(header) > 5 else ''} instead. Add a first column "
-            "named candidate_id with one unique id per candidate."
+            f"{header[:5]}{' ...' if len(header) > 5 else ''} instead (separated by {shown}). "
+            "Add a first column named candidate_id with one unique id per candidate, or, if "
+            "the file is a survey tool's export, read it with --mapping FILE."
         )
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
@@ -593,8 +663,12 @@ def csv_chunk(
     source: str,
     *,
     warn: bool = True,
+    decimal_comma: bool = False,
 ) -> AnswerSet:
-    """Rows of a CSV answers file (with their line numbers) as an AnswerSet."""
+    """Rows of a CSV answers file (with their line numbers) as an AnswerSet.
+
+    ``decimal_comma``: ``3,5`` is the number 3.5 (a file separated by ``;`` or tabs).
+    """
     width = len(header)
     rows: list[list[str]] = []
     ids: list[str] = []
@@ -628,6 +702,8 @@ def csv_chunk(
             row_offset=2,
             row_numbers=linenos,
             no_id=frozenset(empty_ids),
+            letters=[column_letter(i) for i in range(width) if i != id_col],
+            decimal_comma=decimal_comma,
         )
     for row_index, cid, got in ragged:
         answers.rejected[row_index] = True  # type: ignore[index]
@@ -652,13 +728,16 @@ def csv_chunk(
                 message=f"{source} row {linenos[row_index]} has an empty candidate_id",
             )
         )
+    answers.errors[:] = cap_problems(answers.errors)
     return answers
 
 
-def _read_csv(q: Questionnaire, stream: TextIO, source: str) -> AnswerSet:
-    reader = csv.reader(stream)
-    header, id_col = csv_header(reader, source)
-    return csv_chunk(q, header, id_col, enumerate(reader, start=2), source)
+def _read_rows(q: Questionnaire, table: Table) -> AnswerSet:
+    rows = iter(table.rows)
+    header, id_col = csv_header(rows, table.source, table.delimiter)
+    return csv_chunk(
+        q, header, id_col, enumerate(rows, start=2), table.source, decimal_comma=table.decimal_comma
+    )
 
 
 def _read_json(q: Questionnaire, text: str, source: str) -> AnswerSet:
@@ -677,32 +756,38 @@ def _read_json(q: Questionnaire, text: str, source: str) -> AnswerSet:
     return _from_records(q, data, source)
 
 
-@validate_params({"path": [str, os.PathLike], "questionnaire": [Questionnaire]})
-def read_answers(path: str | Path, questionnaire: Questionnaire) -> AnswerSet:
-    """Read an answers file: CSV wide format or JSON records (``-`` reads stdin).
+@validate_params(
+    {"path": [str, os.PathLike], "questionnaire": [Questionnaire], "encoding": [str, None]}
+)
+def read_answers(
+    path: str | Path, questionnaire: Questionnaire, *, encoding: str | None = None
+) -> AnswerSet:
+    """Read an answers file: CSV wide format, an .xlsx workbook or JSON records (``-``
+    reads stdin).
 
-    The format follows the file extension (``.csv``, ``.json``); without one, content
-    starting with ``[`` or ``{`` is JSON and anything else CSV.
+    The format follows the file extension (``.csv``, ``.xlsx``, ``.json``); without one,
+    content starting with ``[`` or ``{`` is JSON and anything else CSV. A CSV file may
+    be separated by ``,``, ``;`` or tabs (sniffed from the header; with ``;`` or tabs
+    ``3,5`` is the number 3.5), and its cells may hold the questionnaire's response
+    labels (``Agree``) instead of numbers. ``.xlsx`` (first sheet) needs the optional
+    ``openpyxl`` package (``pip install 'repprofile[xlsx]'``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, or ``-`` for stdin.
+    questionnaire : Questionnaire
+    encoding : str, optional
+        The text encoding, e.g. ``"cp1252"`` for a file Windows Excel saved as plain
+        CSV. Default: UTF-8 with or without a byte-order mark, or UTF-16 with one.
     """
-    name = str(path)
-    if name == "-":
-        text = sys.stdin.read()
-        source = "<stdin>"
-        suffix = ""
-    else:
-        p = Path(name)
-        source = p.name
-        suffix = p.suffix.lower()
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError(f"{name}: no such answers file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{name}: cannot be read as UTF-8 text ({exc})") from None
+    if str(path) != "-" and Path(path).suffix.lower() == ".xlsx":
+        return _read_rows(questionnaire, read_table(path, "answers file", encoding))
+    text, source, suffix = read_text(path, "answers file", encoding)
     is_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("[", "{"))
     if is_json:
         return _read_json(questionnaire, text, source)
-    return _read_csv(questionnaire, io.StringIO(text, newline=""), source)
+    return _read_rows(questionnaire, parse_csv(text, source))
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -770,6 +855,7 @@ def as_answer_set(
                     message=f"DataFrame row {i + 1} has no candidate id (got {raw_ids[i]!r})",
                 )
             )
+        answers_set.errors[:] = cap_problems(answers_set.errors)
         return answers_set
     if isinstance(answers, np.ndarray):
         return _from_array(q, answers, candidate_ids, caller)

@@ -69,7 +69,8 @@ the columns and how to fix the mapping, so a question is never dropped unnoticed
 a mapped column the export does not have. A cell that is neither a known label nor a
 number rejects that candidate with a :class:`~repprofile.CandidateError` naming the row,
 the column, the value and the expected labels; the other candidates are still read.
-Blank cells are missing answers.
+Blank cells are missing answers. The export may be separated by ``,``, ``;`` or tabs
+and be an .xlsx workbook; see :mod:`repprofile._input.files` for encodings.
 
 Tool specifics
 --------------
@@ -106,12 +107,9 @@ by the functions that need them. The command-line options that use this module
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import math
-import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -471,35 +469,18 @@ def _parse_time(text: str, fmt: str | None) -> datetime | None:
 # --------------------------------------------------------------------------- reading
 
 
-def _read_records(path: str | Path) -> tuple[list[list[str]], str]:
-    name = str(path)
-    if name == "-":
-        return list(csv.reader(io.StringIO(sys.stdin.read(), newline=""))), "<stdin>"
-    p = Path(name)
-    if p.suffix.lower() in (".xlsx", ".xls"):
-        raise InputError(
-            f"{name}: an Excel workbook; open it and save it as 'CSV UTF-8 (comma delimited)', "
-            "then read the CSV file"
-        )
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such survey export file") from None
-    except UnicodeDecodeError:
-        raise InputError(
-            f"{name}: not UTF-8 text; save the export as 'CSV UTF-8' and read it again"
-        ) from None
-    except OSError as exc:
-        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
-    return list(csv.reader(io.StringIO(text, newline=""))), p.name
-
-
-def _read_export(path: str | Path, kind: str) -> tuple[list[list[str]], str, int]:
-    """The export's CSV records, its name for messages and its number of header rows,
-    once the header rows are what an export of this ``kind`` has."""
+def _read_export(
+    path: str | Path, kind: str, encoding: str | None = None
+) -> tuple[list[list[str]], str, int, bool]:
+    """The export's records, its name for messages, its number of header rows and
+    whether a decimal comma is a number, once the header rows are what an export of
+    this ``kind`` has. CSV (any delimiter and encoding :mod:`~repprofile._input.files`
+    reads) or an .xlsx workbook."""
     from repprofile._errors import InputError
+    from repprofile._input.files import read_table
 
-    records, source = _read_records(path)
+    table = read_table(path, "survey export file", encoding)
+    records, source = table.rows, table.source
     n_head = _header_rows(kind)
     if len(records) < n_head:
         raise InputError(
@@ -512,12 +493,7 @@ def _read_export(path: str | Path, kind: str) -> tuple[list[list[str]], str, int
             "a second header row there (blank under Respondent ID, then 'Response' or the row "
             "labels of matrix questions). Read a one-header-row export with --from generic."
         )
-    if len(records[0]) == 1 and ";" in records[0][0]:
-        raise InputError(
-            f"{source}: the header is one column holding ';' - a semicolon-separated file. "
-            "Save the export as comma-separated CSV (CSV UTF-8)."
-        )
-    return records, source, n_head
+    return records, source, n_head, table.decimal_comma
 
 
 def _check_surveymonkey_id(second_row: list[str], id_col: _Column, source: str) -> None:
@@ -545,6 +521,7 @@ class _RowReader:
     source: str
     width: int
     mapping_name: str
+    decimal_comma: bool = False
     errors: list[CandidateError] = field(default_factory=list)
 
     @functools.cached_property
@@ -622,6 +599,10 @@ class _RowReader:
         number = self.labels.get(text.casefold())
         if number is not None:
             return number
+        if self.decimal_comma:
+            from repprofile._input.files import decimal_comma_number
+
+            text = decimal_comma_number(text)
         try:
             number = float(text)
         except ValueError:
@@ -634,6 +615,8 @@ def read_survey(
     questionnaire: Questionnaire,
     mapping_path: str | Path,
     kind: str | None = None,
+    *,
+    encoding: str | None = None,
 ) -> AnswerSet:
     """Read a survey tool's CSV export with a mapping file (see the module docs).
 
@@ -647,6 +630,10 @@ def read_survey(
         The mapping file (YAML).
     kind : {"generic", "surveymonkey", "qualtrics"}, optional
         Export layout; default the mapping's ``format``.
+    encoding : str, optional
+        Text encoding of a CSV export, e.g. ``"cp1252"``; default UTF-8 with or
+        without a byte-order mark, or UTF-16 with one. The export may be separated by
+        ``,``, ``;`` or tabs, or be an .xlsx workbook (first sheet; needs openpyxl).
 
     Returns
     -------
@@ -663,6 +650,7 @@ def read_survey(
     import numpy as np
 
     from repprofile._input.answers import AnswerSet, RepprofileWarning, _check_ids
+    from repprofile._input.problems import cap_problems
 
     q = questionnaire
     mapping_name = Path(mapping_path).name
@@ -674,7 +662,7 @@ def read_survey(
             f"{layout_kind!r} instead"
         )
     labels = _check_against(m, q, mapping_name)
-    records, source, n_head = _read_export(path, layout_kind)
+    records, source, n_head, decimal_comma = _read_export(path, layout_kind, encoding)
     width = len(records[0])
     data = records[n_head:]
     columns = _columns(layout_kind, records[:n_head], width, source)
@@ -689,7 +677,7 @@ def read_survey(
             RepprofileWarning,
             stacklevel=2,
         )
-    reader = _RowReader(q, m, layout, labels, source, width, mapping_name)
+    reader = _RowReader(q, m, layout, labels, source, width, mapping_name, decimal_comma)
     ids: list[str] = []
     numbers: list[int] = []
     rows: list[list[float]] = []
@@ -712,6 +700,7 @@ def read_survey(
     rejected_arr = np.array(bad, dtype=bool)
     errors = reader.errors
     _check_ids(ids, errors, rejected_arr, frozenset(no_id), noun="rows", numbers=numbers)
+    errors = cap_problems(errors)
     timed = layout.seconds is not None or layout.started is not None
     seconds_arr = np.array(took, dtype=np.float64) if timed else None
     return AnswerSet(q, value_arr, tuple(ids), errors, rejected_arr, seconds_arr)

@@ -89,9 +89,17 @@ def warn_if_simulated(norms: NormTable | None) -> None:
 
 
 def warn_rejected(errors: Iterable[CandidateError]) -> None:
-    """One warning per rejected candidate (a list of CandidateError)."""
-    for e in errors:
-        warn(f"candidate {e.candidate_id!r} rejected: {e.message}")
+    """The problems of rejected candidates on stderr, at most ten lines per candidate
+    then ``... and N more problems for candidate X``; a blank id is shown as
+    ``(blank id), row 5``."""
+    from repprofile._input.problems import cap_problems, more_count, who
+
+    for e in cap_problems(list(errors)):
+        n = more_count(e)
+        if n is not None:
+            warn(f"... and {n} more problems for {who(e)}")
+        else:
+            warn(f"{who(e)} rejected: {e.message}")
 
 
 def run_capturing_warnings(fn: Callable[[], int]) -> int:
@@ -176,7 +184,19 @@ def ci_level(text: str) -> float:
 
 def add_answers(p: argparse.ArgumentParser) -> None:
     """The ANSWERS positional argument (a file or - for stdin)."""
-    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file, or - for stdin")
+    p.add_argument(
+        "answers",
+        metavar="ANSWERS",
+        help="CSV (separated by , ; or tabs), .xlsx or JSON answers file, or - for stdin",
+    )
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help=(
+            "text encoding of ANSWERS, e.g. cp1252 for a file Windows Excel saved as plain "
+            "CSV (default: UTF-8 with or without BOM, or UTF-16 with BOM)"
+        ),
+    )
 
 
 def add_questionnaire(p: argparse.ArgumentParser) -> None:
@@ -223,6 +243,7 @@ def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> 
 
     mapping = getattr(args, "mapping", None)
     kind = getattr(args, "survey_format", None)
+    encoding = getattr(args, "encoding", None)
     if mapping is None:
         if kind is not None:
             raise InputError(
@@ -231,10 +252,10 @@ def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> 
             )
         from repprofile._input.answers import read_answers
 
-        return read_answers(args.answers, questionnaire)
+        return read_answers(args.answers, questionnaire, encoding=encoding)
     from repprofile._input.survey import read_survey
 
-    return read_survey(args.answers, questionnaire, mapping, kind)
+    return read_survey(args.answers, questionnaire, mapping, kind, encoding=encoding)
 
 
 # --------------------------------------------------------------------------- parser

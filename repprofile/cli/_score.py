@@ -75,17 +75,22 @@ def _cmd_score(args: argparse.Namespace) -> int:
         answers = read_cli_answers(args, q)
         result = score(q, answers, norms=args.norms, ci=args.ci, reliability=args.reliability)
         if args.strict and not result.scored.all():
+            from repprofile._input.problems import count_candidates
+
             warn_rejected(result.errors)
             raise UsageError(
-                f"--strict: {len(result) - int(result.scored.sum())} candidate(s) rejected; "
+                f"--strict: {count_candidates(result.candidate_ids, ~result.scored)[0]} "
+                "candidate(s) rejected; "
                 "nothing was written"
             )
         warn_if_simulated(result.norms)
         _write_scores(result, args.format, args.output)
-        n_bad = len(result) - int(result.scored.sum())
+        from repprofile._input.problems import count_candidates
+
+        n_bad, n_all = count_candidates(result.candidate_ids, ~result.scored)
         if n_bad:
             print(
-                f"repprofile: {n_bad} of {len(result)} candidates rejected; see 'errors'",
+                f"repprofile: {n_bad} of {n_all} candidates rejected; see 'errors'",
                 file=sys.stderr,
             )
             return EXIT_REJECTED
@@ -136,6 +141,7 @@ def _score_ndjson(args: argparse.Namespace, q: Questionnaire) -> int:
             ci=args.ci,
             reliability=args.reliability,
             progress=progress,
+            encoding=args.encoding,
         )
 
     if args.output and args.output != "-":
