@@ -24,7 +24,7 @@ import repprofile
 from repprofile import NormTable, QualitySettings, build_norms
 from repprofile._analysis.simulate import simulate_answers
 from repprofile._formats.norms import QualityReference
-from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, psychsyn
+from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, mahalanobis_p, psychsyn
 
 Array = NDArray[np.float64]
 NAN = math.nan
@@ -272,6 +272,53 @@ def test_mahalanobis_d2_hand_values() -> None:
     # d = [1, 1] -> (1 - .5 - .5 + 1) / 0.75 = 4/3.
     d2c, _ = mahalanobis_d2(np.array([[1.0, 1.0]]), means, np.array([[1.0, 0.5], [0.5, 1.0]]))
     assert d2c[0] == pytest.approx(4 / 3, rel=1e-14)
+
+
+def test_mahalanobis_p_closed_forms_for_two_variables() -> None:
+    # p = 2 variables, reference n = 7.
+    # norms: D^2 n(n-p)/((n^2-1)p) = D^2 * 35/96 ~ F(2, 5), whose survival function is
+    # (1 + 2f/5)^(-5/2). D^2 = 48/7 -> f = 48/7 * 35/96 = 2.5 -> (1 + 1)^(-2.5).
+    assert mahalanobis_p([48 / 7], 2, 7, "norms")[0] == pytest.approx(2**-2.5, rel=1e-12)
+    # batch: D^2 n/(n-1)^2 = D^2 * 7/36 ~ Beta(1, 2), survival (1 - u)^2.
+    # D^2 = 18/7 -> u = 0.5 -> 0.25; D^2 at its bound (n-1)^2/n = 36/7 -> u = 1 -> 0.
+    np.testing.assert_allclose(
+        mahalanobis_p(np.array([18 / 7, 36 / 7, 0.0]), 2, 7, "batch"), [0.25, 0.0, 1.0], atol=1e-14
+    )
+    # chisq: exp(-D^2 / 2) with 2 df, n unused.
+    assert mahalanobis_p([2.0], 2, None, "chisq")[0] == pytest.approx(math.exp(-1.0), rel=1e-12)
+
+
+def test_mahalanobis_p_against_scipy_distributions() -> None:
+    from scipy.stats import beta, f
+
+    d2 = np.array([[40.0, 77.0], [120.0, NAN]])
+    p, n = 77, 200
+    # Hotelling's T^2 for a new observation (Tracy, Young & Mason 1992), written out.
+    fstat = d2 * n * (n - p) / ((n**2 - 1) * p)
+    np.testing.assert_allclose(mahalanobis_p(d2, p, n, "norms"), f.sf(fstat, p, n - p), rtol=1e-10)
+    # A member of the reference sample (Gnanadesikan & Kettenring 1972), written out.
+    u = d2 * n / (n - 1) ** 2
+    np.testing.assert_allclose(
+        mahalanobis_p(d2, p, n, "batch"), beta.sf(u, p / 2, (n - p - 1) / 2), rtol=1e-10
+    )
+    np.testing.assert_allclose(mahalanobis_p(d2, p, n, "chisq"), chi2.sf(d2, p), rtol=1e-10)
+    assert mahalanobis_p(d2, p, n, "norms").shape == (2, 2)
+    assert np.isnan(mahalanobis_p(d2, p, n, "batch")[1, 1])
+    # A new observation is farther out by chance than chi-square allows: its p is larger
+    # (chi-square flags too often); a member of the sample is nearer (chi-square too few).
+    assert mahalanobis_p([120.0], p, n, "norms")[0] > chi2.sf(120.0, p) * 10
+    assert mahalanobis_p([120.0], p, n, "batch")[0] < chi2.sf(120.0, p)
+
+
+def test_mahalanobis_p_refuses_too_small_a_reference() -> None:
+    with pytest.raises(ValueError, match="more than 77 people for 77 variables, got n = 77"):
+        mahalanobis_p([1.0], 77, 77, "norms")
+    with pytest.raises(ValueError, match="more than 78 people for 77 variables, got n = 78"):
+        mahalanobis_p([1.0], 77, 78, "batch")
+    with pytest.raises(ValueError, match="got n = None"):
+        mahalanobis_p([1.0], 3, None, "norms")
+    with pytest.raises(ValueError, match="expected reference 'norms', 'batch' or 'chisq'"):
+        mahalanobis_p([1.0], 3, 10, "beta")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- even-odd
