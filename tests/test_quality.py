@@ -729,6 +729,22 @@ def hand_d2(x: Array, means: Array, cov: Array) -> Array:
     return out
 
 
+def hotelling_p(d2: Array, p: int, n: int) -> Array:
+    """Hotelling's T^2 p of a new observation: D^2 n(n-p)/((n^2-1)p) ~ F(p, n-p)."""
+    from scipy.stats import f
+
+    out: Array = f.sf(d2 * n * (n - p) / ((n * n - 1) * p), p, n - p)
+    return out
+
+
+def member_p(d2: Array, p: int, n: int) -> Array:
+    """p of a member of the reference sample: D^2 n/(n-1)^2 ~ Beta(p/2, (n-p-1)/2)."""
+    from scipy.stats import beta
+
+    out: Array = beta.sf(d2 * n / (n - 1) ** 2, p / 2, (n - p - 1) / 2)
+    return out
+
+
 def test_single_candidate_without_norms_gets_null_sample_indices(
     rep: repprofile.Questionnaire,
 ) -> None:
@@ -763,7 +779,13 @@ def test_batch_is_the_reference_sample(rep: repprofile.Questionnaire) -> None:
     sub = x[:, cols]
     d2 = hand_d2(sub, sub.mean(axis=0), np.cov(sub, rowvar=False))
     np.testing.assert_allclose(qr.mahalanobis_d2, d2, rtol=1e-9)
-    np.testing.assert_allclose(qr.mahalanobis_p, chi2.sf(d2, 77), rtol=1e-8)
+    # Every candidate is part of the mean and covariance: Beta(77/2, (120-77-1)/2).
+    np.testing.assert_allclose(qr.mahalanobis_p, member_p(d2, 77, 120), rtol=1e-8)
+    assert qr.mahalanobis_reference == "batch"
+    assert qr.mahalanobis_distribution == (
+        "Beta(38.5, 21), D^2 of a member of its own reference sample of n = 120 "
+        "(Gnanadesikan & Kettenring 1972)"
+    )
     # Synonyms: scored-item pairs with r > 0.60, later item first, column by column.
     r: Array = np.asarray(np.corrcoef(sub, rowvar=False))
     pairs = [(a, b) for b in range(77) for a in range(b + 1, 77) if r[a, b] > 0.60]
@@ -933,7 +955,13 @@ def test_reference_from_a_norm_table(rep: repprofile.Questionnaire, tmp_path: Pa
         x1 = one_x[:, cols]
         d2 = hand_d2(x1, np.asarray(ref.means), np.asarray(ref.cov))
         np.testing.assert_allclose(qr.mahalanobis_d2, d2, rtol=1e-10)
-        np.testing.assert_allclose(qr.mahalanobis_p, chi2.sf(d2, 77), rtol=1e-8)
+        # A new candidate against the norm sample of 300: Hotelling's F(77, 223).
+        np.testing.assert_allclose(qr.mahalanobis_p, hotelling_p(d2, 77, 300), rtol=1e-8)
+        assert qr.mahalanobis_reference == "norms"
+        assert qr.mahalanobis_distribution == (
+            "F(77, 223), Hotelling's T^2 for a new observation against a mean and "
+            "covariance from n = 300 (Tracy, Young & Mason 1992)"
+        )
         pa = x1[:, [a for a, _ in pairs]]
         pb = x1[:, [b for _, b in pairs]]
         for i in range(2):
@@ -945,6 +973,42 @@ def test_reference_from_a_norm_table(rep: repprofile.Questionnaire, tmp_path: Pa
         assert profile.quality is not None
         assert profile.quality.reference == "the norm table"
         assert profile.quality.indices["mahalanobis_d2"] == pytest.approx(d2[0], rel=1e-10)
+
+
+def test_a_random_responder_against_norms_says_which_distribution(
+    rep: repprofile.Questionnaire,
+) -> None:
+    sample = sim(rep, 300, seed=21)
+    table = build_norms(rep, sample, description="sim", created="2024-01-01", simulated=True)
+    rng = np.random.default_rng(5)
+    x = sim(rep, 3, seed=31)
+    x[2] = rng.integers(1, 6, size=80)  # uniformly random answers
+    result = repprofile.score(rep, x, norms=table)
+    qr = result.quality
+    ref = table.quality_reference
+    assert ref is not None
+    cols = [rep.item_ids.index(i) for i in ref.items]
+    d2 = hand_d2(x[:, cols], np.asarray(ref.means), np.asarray(ref.cov))
+    p = hotelling_p(d2, 77, 300)
+    np.testing.assert_allclose(qr.mahalanobis_p, p, rtol=1e-8)
+    assert p[2] < 0.001  # the random responder is flagged ...
+    (flag,) = [f for f in qr.flags(2) if f.index == "mahalanobis_d2"]
+    assert flag.reason.endswith(
+        "[p from F(77, 223), Hotelling's T^2 for a new observation against a mean and "
+        "covariance from n = 300 (Tracy, Young & Mason 1992)]"
+    )
+    doc = json.loads(result.to_json())
+    quality = doc["profiles"][2]["quality"]
+    assert quality["mahalanobis_reference"] == "norms"
+    assert quality["mahalanobis_distribution"].startswith("F(77, 223), Hotelling's T^2")
+    from repprofile._analysis.scoring import quality_document
+    from repprofile._rendering.text import quality_json, quality_text
+
+    assert quality_document(result)["mahalanobis_reference"] == "norms"
+    assert json.loads(quality_json(result))["mahalanobis_reference"] == "norms"
+    text = quality_text(result)
+    assert "Mahalanobis p against the norm table: F(77, 223), Hotelling's T^2" in text
+    assert "[p from F(77, 223)" in text
 
 
 def test_a_large_batch_uses_itself_not_the_norm_table(rep: repprofile.Questionnaire) -> None:
@@ -996,7 +1060,15 @@ def test_profile_json_quality_block(rep: repprofile.Questionnaire) -> None:
     data = json.loads(result.to_json())
     by_id = {p["candidate_id"]: p for p in data["profiles"]}
     flat = by_id["flat"]["quality"]
-    assert set(flat) == {"indices", "flags", "valid", "reference", "unavailable"}
+    assert set(flat) == {
+        "indices",
+        "flags",
+        "valid",
+        "reference",
+        "unavailable",
+        "mahalanobis_reference",
+        "mahalanobis_distribution",
+    }
     assert set(flat["indices"]) == {
         "longstring",
         "longstring_avg",
@@ -1023,7 +1095,8 @@ def test_profile_json_quality_block(rep: repprofile.Questionnaire) -> None:
     cols = [i for i in range(80) if rep.item_scale_index[i] >= 0]
     sub = base[:, cols]
     d2 = float(hand_d2(threes[:, cols], sub.mean(axis=0), np.cov(sub, rowvar=False))[0])
-    p = float(chi2.sf(d2, 77))
+    # The flat candidate is not in the reference sample of 100: a new observation.
+    p = float(hotelling_p(np.array([d2]), 77, 100)[0])
     assert idx["mahalanobis_d2"] == pytest.approx(d2, rel=1e-9)
     assert idx["mahalanobis_p"] == pytest.approx(p, rel=1e-7)
     expected = [
