@@ -1011,6 +1011,7 @@ def test_a_random_responder_against_norms_says_which_distribution(
     assert "[p from F(77, 223)" in text
 
 
+@pytest.mark.filterwarnings("ignore:The norm sample has 100")
 def test_a_large_batch_uses_itself_not_the_norm_table(rep: repprofile.Questionnaire) -> None:
     sample = sim(rep, 100, seed=21)
     table = build_norms(rep, sample, description="sim", created="2024-01-01", simulated=True)
@@ -1026,6 +1027,7 @@ def test_a_large_batch_uses_itself_not_the_norm_table(rep: repprofile.Questionna
     )
 
 
+@pytest.mark.filterwarnings("ignore:The norm sample has 100")
 def test_norm_table_without_quality_reference_leaves_indices_unavailable(
     rep: repprofile.Questionnaire,
 ) -> None:
