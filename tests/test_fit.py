@@ -34,6 +34,9 @@ from repprofile import FitResult, NormTable, Role, ScaleNorm, build_norms, fit, 
 from repprofile._analysis.fit import Ranking, fit_to_composite
 from repprofile._formats.files import bundled_dir
 
+# Hand-made norm samples, far below the recommended size on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:The norm sample has")
+
 SCRIPT = Path(sys.executable).parent / "repprofile"
 SQRT5 = math.sqrt(5.0)
 A_A, A_B = 2.0 / SQRT5, -1.0 / SQRT5  # 0.894427191, -0.447213595

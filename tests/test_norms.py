@@ -52,9 +52,14 @@ from numpy.typing import NDArray
 
 import repprofile
 from repprofile import NormTable, build_norms, load_norms
+from repprofile._input.answers import RepprofileWarning
 from repprofile.stats import percentile_rank, stanine, sten, t_score
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
+
+# The hand samples here are far below the recommended norm sample size on purpose; the
+# warning itself is tested in test_build_norms_warns_below_the_recommended_minimum.
+pytestmark = pytest.mark.filterwarnings("ignore:The norm sample has")
 
 TINY_DICT: dict[str, Any] = {
     "id": "tiny",
@@ -208,7 +213,7 @@ def test_build_norms_refuses_identical_scores() -> None:
     same = X_NORM.copy()
     same[:, 0:3] = 3.0
     with (
-        pytest.warns(repprofile.RepprofileWarning) as caught,
+        pytest.warns(RepprofileWarning) as caught,
         pytest.raises(repprofile.InputError, match="'warm' has 8 scored candidates with identical"),
     ):
         build_norms(TINY, same, description="flat", created="2026-01-02")
@@ -697,6 +702,93 @@ def test_cli_norms_build_matches_build_norms(
     assert json.loads(text) == json.loads(expected.to_json())
     assert text == expected.to_json() + "\n"
     assert "8 candidates" in proc.stderr
+    assert (
+        "repprofile: warning: The norm sample has 8 scored candidates, below the "
+        "recommended minimum of 100 (max(100, 3 x 6 scored items))"
+    ) in proc.stderr
+    assert (
+        "repprofile: quality index mahalanobis_d2: NOT supported (the covariance of 6 "
+        "items from n = 6 people is singular: D^2 needs more people than items (n > 6))"
+    ) in proc.stderr
+    assert (
+        "repprofile: quality index psychsyn: supported (10 item pairs correlate above 0.6)"
+    ) in proc.stderr
+
+
+@pytest.mark.filterwarnings("error")
+def test_build_norms_warns_below_the_recommended_minimum() -> None:
+    # TINY has 6 scored items: minimum max(100, 3 * 6) = 100; the sample has 8. Two of
+    # them are flagged by longstring/IRV, leaving 6 for the covariance of 6 items: singular.
+    with pytest.warns(RepprofileWarning) as caught:
+        build_norms(TINY, X_NORM, description="d", created="2026-01-02")
+    (w,) = caught
+    assert str(w.message) == (
+        "The norm sample has 8 scored candidates, below the recommended minimum of 100 "
+        "(max(100, 3 x 6 scored items)): the norm table holds the covariance of the 6 "
+        "items that Mahalanobis D^2 of new candidates is measured against, and a "
+        "covariance of p items needs n well above p; with fewer, D^2 is unstable (here "
+        "it is undefined: more than 6 candidates not flagged by longstring, IRV, "
+        "attention or response time are needed). Scale norms from a small sample are "
+        "imprecise too. See docs/response-quality.md."
+    )
+
+
+@pytest.mark.filterwarnings("error")
+def test_build_norms_minimum_is_three_per_item() -> None:
+    from repprofile._analysis.simulate import simulate_answers
+
+    q = repprofile.load_questionnaire("rep-types")  # 77 scored items: 3 x 77 = 231
+    x, _ = simulate_answers(q, 231, seed=4)
+    table = build_norms(q, x, description="d", created="2026-01-02")  # no warning
+    assert table.n == 231
+    with pytest.warns(RepprofileWarning, match=r"has 230 scored .* minimum of 231"):
+        small = build_norms(q, x[:230], description="d", created="2026-01-02")
+    ref = table.quality_reference
+    assert ref is not None
+    assert ref.n == 231  # nobody flagged by longstring, IRV, attention or time
+    assert table.quality_support()["mahalanobis_d2"] == (
+        True,
+        "n = 231 > 77 items, p from Hotelling's F(77, 154)",
+    )
+    assert small.quality_support()["mahalanobis_d2"] == (
+        True,
+        "n = 230 > 77 items, p from Hotelling's F(77, 153); but below the recommended "
+        "minimum of 231 (max(100, 3 x 77 items)): the covariance is poorly estimated, so "
+        "D^2 depends on who happened to be in the sample and the flag loses power as n "
+        "nears the number of items",
+    )
+
+
+def test_quality_support_says_why_not() -> None:
+    table = build_norms(TINY, X_NORM, description="d", created="2026-01-02")
+    support = table.quality_support()
+    assert set(support) == {
+        "longstring",
+        "irv",
+        "even_odd",
+        "attention_failures",
+        "seconds_per_item",
+        "mahalanobis_d2",
+        "psychsyn",
+    }
+    assert support["irv"] == (True, "needs no reference sample")
+    assert support["mahalanobis_d2"] == (
+        False,
+        "the covariance of 6 items from n = 6 people is singular: D^2 needs more people "
+        "than items (n > 6)",
+    )
+    assert support["psychsyn"] == (True, "10 item pairs correlate above 0.6")
+    data = table.model_dump()
+    old = NormTable.model_validate({**data, "quality_reference": None})
+    why = "the table has no quality_reference (built by an older repprofile or edited)"
+    assert old.quality_support()["mahalanobis_d2"] == (False, why)
+    assert old.quality_support()["psychsyn"] == (False, why)
+    ref = dict(data["quality_reference"], synonym_pairs=[["w3", "w1"], ["f1", "w1"]])
+    two = NormTable.model_validate({**data, "quality_reference": ref})
+    assert two.quality_support()["psychsyn"] == (
+        False,
+        "2 item pair(s) correlate above 0.6 in the norm sample; at least 3 are needed",
+    )
 
 
 def test_cli_score_with_norms(

@@ -24,7 +24,7 @@ import repprofile
 from repprofile import NormTable, QualitySettings, build_norms
 from repprofile._analysis.simulate import simulate_answers
 from repprofile._formats.norms import QualityReference
-from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, psychsyn
+from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, mahalanobis_p, psychsyn
 
 Array = NDArray[np.float64]
 NAN = math.nan
@@ -272,6 +272,53 @@ def test_mahalanobis_d2_hand_values() -> None:
     # d = [1, 1] -> (1 - .5 - .5 + 1) / 0.75 = 4/3.
     d2c, _ = mahalanobis_d2(np.array([[1.0, 1.0]]), means, np.array([[1.0, 0.5], [0.5, 1.0]]))
     assert d2c[0] == pytest.approx(4 / 3, rel=1e-14)
+
+
+def test_mahalanobis_p_closed_forms_for_two_variables() -> None:
+    # p = 2 variables, reference n = 7.
+    # norms: D^2 n(n-p)/((n^2-1)p) = D^2 * 35/96 ~ F(2, 5), whose survival function is
+    # (1 + 2f/5)^(-5/2). D^2 = 48/7 -> f = 48/7 * 35/96 = 2.5 -> (1 + 1)^(-2.5).
+    assert mahalanobis_p([48 / 7], 2, 7, "norms")[0] == pytest.approx(2**-2.5, rel=1e-12)
+    # batch: D^2 n/(n-1)^2 = D^2 * 7/36 ~ Beta(1, 2), survival (1 - u)^2.
+    # D^2 = 18/7 -> u = 0.5 -> 0.25; D^2 at its bound (n-1)^2/n = 36/7 -> u = 1 -> 0.
+    np.testing.assert_allclose(
+        mahalanobis_p(np.array([18 / 7, 36 / 7, 0.0]), 2, 7, "batch"), [0.25, 0.0, 1.0], atol=1e-14
+    )
+    # chisq: exp(-D^2 / 2) with 2 df, n unused.
+    assert mahalanobis_p([2.0], 2, None, "chisq")[0] == pytest.approx(math.exp(-1.0), rel=1e-12)
+
+
+def test_mahalanobis_p_against_scipy_distributions() -> None:
+    from scipy.stats import beta, f
+
+    d2 = np.array([[40.0, 77.0], [120.0, NAN]])
+    p, n = 77, 200
+    # Hotelling's T^2 for a new observation (Tracy, Young & Mason 1992), written out.
+    fstat = d2 * n * (n - p) / ((n**2 - 1) * p)
+    np.testing.assert_allclose(mahalanobis_p(d2, p, n, "norms"), f.sf(fstat, p, n - p), rtol=1e-10)
+    # A member of the reference sample (Gnanadesikan & Kettenring 1972), written out.
+    u = d2 * n / (n - 1) ** 2
+    np.testing.assert_allclose(
+        mahalanobis_p(d2, p, n, "batch"), beta.sf(u, p / 2, (n - p - 1) / 2), rtol=1e-10
+    )
+    np.testing.assert_allclose(mahalanobis_p(d2, p, n, "chisq"), chi2.sf(d2, p), rtol=1e-10)
+    assert mahalanobis_p(d2, p, n, "norms").shape == (2, 2)
+    assert np.isnan(mahalanobis_p(d2, p, n, "batch")[1, 1])
+    # A new observation is farther out by chance than chi-square allows: its p is larger
+    # (chi-square flags too often); a member of the sample is nearer (chi-square too few).
+    assert mahalanobis_p([120.0], p, n, "norms")[0] > chi2.sf(120.0, p) * 10
+    assert mahalanobis_p([120.0], p, n, "batch")[0] < chi2.sf(120.0, p)
+
+
+def test_mahalanobis_p_refuses_too_small_a_reference() -> None:
+    with pytest.raises(ValueError, match="more than 77 people for 77 variables, got n = 77"):
+        mahalanobis_p([1.0], 77, 77, "norms")
+    with pytest.raises(ValueError, match="more than 78 people for 77 variables, got n = 78"):
+        mahalanobis_p([1.0], 77, 78, "batch")
+    with pytest.raises(ValueError, match="got n = None"):
+        mahalanobis_p([1.0], 3, None, "norms")
+    with pytest.raises(ValueError, match="expected reference 'norms', 'batch' or 'chisq'"):
+        mahalanobis_p([1.0], 3, 10, "beta")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- even-odd
@@ -682,6 +729,22 @@ def hand_d2(x: Array, means: Array, cov: Array) -> Array:
     return out
 
 
+def hotelling_p(d2: Array, p: int, n: int) -> Array:
+    """Hotelling's T^2 p of a new observation: D^2 n(n-p)/((n^2-1)p) ~ F(p, n-p)."""
+    from scipy.stats import f
+
+    out: Array = f.sf(d2 * n * (n - p) / ((n * n - 1) * p), p, n - p)
+    return out
+
+
+def member_p(d2: Array, p: int, n: int) -> Array:
+    """p of a member of the reference sample: D^2 n/(n-1)^2 ~ Beta(p/2, (n-p-1)/2)."""
+    from scipy.stats import beta
+
+    out: Array = beta.sf(d2 * n / (n - 1) ** 2, p / 2, (n - p - 1) / 2)
+    return out
+
+
 def test_single_candidate_without_norms_gets_null_sample_indices(
     rep: repprofile.Questionnaire,
 ) -> None:
@@ -716,7 +779,13 @@ def test_batch_is_the_reference_sample(rep: repprofile.Questionnaire) -> None:
     sub = x[:, cols]
     d2 = hand_d2(sub, sub.mean(axis=0), np.cov(sub, rowvar=False))
     np.testing.assert_allclose(qr.mahalanobis_d2, d2, rtol=1e-9)
-    np.testing.assert_allclose(qr.mahalanobis_p, chi2.sf(d2, 77), rtol=1e-8)
+    # Every candidate is part of the mean and covariance: Beta(77/2, (120-77-1)/2).
+    np.testing.assert_allclose(qr.mahalanobis_p, member_p(d2, 77, 120), rtol=1e-8)
+    assert qr.mahalanobis_reference == "batch"
+    assert qr.mahalanobis_distribution == (
+        "Beta(38.5, 21), D^2 of a member of its own reference sample of n = 120 "
+        "(Gnanadesikan & Kettenring 1972)"
+    )
     # Synonyms: scored-item pairs with r > 0.60, later item first, column by column.
     r: Array = np.asarray(np.corrcoef(sub, rowvar=False))
     pairs = [(a, b) for b in range(77) for a in range(b + 1, 77) if r[a, b] > 0.60]
@@ -886,7 +955,13 @@ def test_reference_from_a_norm_table(rep: repprofile.Questionnaire, tmp_path: Pa
         x1 = one_x[:, cols]
         d2 = hand_d2(x1, np.asarray(ref.means), np.asarray(ref.cov))
         np.testing.assert_allclose(qr.mahalanobis_d2, d2, rtol=1e-10)
-        np.testing.assert_allclose(qr.mahalanobis_p, chi2.sf(d2, 77), rtol=1e-8)
+        # A new candidate against the norm sample of 300: Hotelling's F(77, 223).
+        np.testing.assert_allclose(qr.mahalanobis_p, hotelling_p(d2, 77, 300), rtol=1e-8)
+        assert qr.mahalanobis_reference == "norms"
+        assert qr.mahalanobis_distribution == (
+            "F(77, 223), Hotelling's T^2 for a new observation against a mean and "
+            "covariance from n = 300 (Tracy, Young & Mason 1992)"
+        )
         pa = x1[:, [a for a, _ in pairs]]
         pb = x1[:, [b for _, b in pairs]]
         for i in range(2):
@@ -900,6 +975,43 @@ def test_reference_from_a_norm_table(rep: repprofile.Questionnaire, tmp_path: Pa
         assert profile.quality.indices["mahalanobis_d2"] == pytest.approx(d2[0], rel=1e-10)
 
 
+def test_a_random_responder_against_norms_says_which_distribution(
+    rep: repprofile.Questionnaire,
+) -> None:
+    sample = sim(rep, 300, seed=21)
+    table = build_norms(rep, sample, description="sim", created="2024-01-01", simulated=True)
+    rng = np.random.default_rng(5)
+    x = sim(rep, 3, seed=31)
+    x[2] = rng.integers(1, 6, size=80)  # uniformly random answers
+    result = repprofile.score(rep, x, norms=table)
+    qr = result.quality
+    ref = table.quality_reference
+    assert ref is not None
+    cols = [rep.item_ids.index(i) for i in ref.items]
+    d2 = hand_d2(x[:, cols], np.asarray(ref.means), np.asarray(ref.cov))
+    p = hotelling_p(d2, 77, 300)
+    np.testing.assert_allclose(qr.mahalanobis_p, p, rtol=1e-8)
+    assert p[2] < 0.001  # the random responder is flagged ...
+    (flag,) = [f for f in qr.flags(2) if f.index == "mahalanobis_d2"]
+    assert flag.reason.endswith(
+        "[p from F(77, 223), Hotelling's T^2 for a new observation against a mean and "
+        "covariance from n = 300 (Tracy, Young & Mason 1992)]"
+    )
+    doc = json.loads(result.to_json())
+    quality = doc["profiles"][2]["quality"]
+    assert quality["mahalanobis_reference"] == "norms"
+    assert quality["mahalanobis_distribution"].startswith("F(77, 223), Hotelling's T^2")
+    from repprofile._analysis.scoring import quality_document
+    from repprofile._rendering.text import quality_json, quality_text
+
+    assert quality_document(result)["mahalanobis_reference"] == "norms"
+    assert json.loads(quality_json(result))["mahalanobis_reference"] == "norms"
+    text = quality_text(result)
+    assert "Mahalanobis p against the norm table: F(77, 223), Hotelling's T^2" in text
+    assert "[p from F(77, 223)" in text
+
+
+@pytest.mark.filterwarnings("ignore:The norm sample has 100")
 def test_a_large_batch_uses_itself_not_the_norm_table(rep: repprofile.Questionnaire) -> None:
     sample = sim(rep, 100, seed=21)
     table = build_norms(rep, sample, description="sim", created="2024-01-01", simulated=True)
@@ -915,6 +1027,7 @@ def test_a_large_batch_uses_itself_not_the_norm_table(rep: repprofile.Questionna
     )
 
 
+@pytest.mark.filterwarnings("ignore:The norm sample has 100")
 def test_norm_table_without_quality_reference_leaves_indices_unavailable(
     rep: repprofile.Questionnaire,
 ) -> None:
@@ -949,7 +1062,15 @@ def test_profile_json_quality_block(rep: repprofile.Questionnaire) -> None:
     data = json.loads(result.to_json())
     by_id = {p["candidate_id"]: p for p in data["profiles"]}
     flat = by_id["flat"]["quality"]
-    assert set(flat) == {"indices", "flags", "valid", "reference", "unavailable"}
+    assert set(flat) == {
+        "indices",
+        "flags",
+        "valid",
+        "reference",
+        "unavailable",
+        "mahalanobis_reference",
+        "mahalanobis_distribution",
+    }
     assert set(flat["indices"]) == {
         "longstring",
         "longstring_avg",
@@ -976,7 +1097,8 @@ def test_profile_json_quality_block(rep: repprofile.Questionnaire) -> None:
     cols = [i for i in range(80) if rep.item_scale_index[i] >= 0]
     sub = base[:, cols]
     d2 = float(hand_d2(threes[:, cols], sub.mean(axis=0), np.cov(sub, rowvar=False))[0])
-    p = float(chi2.sf(d2, 77))
+    # The flat candidate is not in the reference sample of 100: a new observation.
+    p = float(hotelling_p(np.array([d2]), 77, 100)[0])
     assert idx["mahalanobis_d2"] == pytest.approx(d2, rel=1e-9)
     assert idx["mahalanobis_p"] == pytest.approx(p, rel=1e-7)
     expected = [

@@ -19,7 +19,7 @@ from repprofile.server import ServerSettings, create_app
 
 from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
 
-OPENAPI_SHA256 = "2d4fb34604d097b176300870553f14503f2af2d7b935322377c017ad64b76453"
+OPENAPI_SHA256 = "216e6f89be470bcbcaaf0b53ff7a96090af3e0d8834f25ad8e43b944da1f9168"
 
 
 def test_the_openapi_document_is_pinned() -> None:

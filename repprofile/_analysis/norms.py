@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,12 +19,12 @@ from numpy.typing import NDArray
 from repprofile._analysis.reliability import _reliability_from_scores
 from repprofile._analysis.scoring import _score
 from repprofile._errors import InputError
-from repprofile._formats.norms import NormTable, QualityReference, ScaleNorm
+from repprofile._formats.norms import NormTable, QualityReference, ScaleNorm, minimum_norm_n
 from repprofile._formats.questionnaire import (
     Questionnaire,
     load_questionnaire,
 )
-from repprofile._input.answers import as_answer_set
+from repprofile._input.answers import RepprofileWarning, as_answer_set
 from repprofile._validation import NO_CHECK, validate_params
 from repprofile._version import __version__
 
@@ -70,6 +71,12 @@ def build_norms(
     Per scale, over the candidates with a mean score: n, mean and SD (n - 1) of the
     mean score, the reliability estimates of :func:`repprofile.reliability`, and the
     distinct mean scores with their counts (for :func:`percentile_rank`).
+
+    Warns (:class:`RepprofileWarning`) below the recommended minimum sample,
+    ``max(100, 3 x scored items)`` (:func:`minimum_norm_n`; 231 for rep-types): the
+    norm table also holds the item covariance matrix that Mahalanobis D^2 of new
+    candidates is measured against, and a covariance of p items needs n well above p.
+    :meth:`NormTable.quality_support` says which quality indices the table supports.
     """
     q = load_questionnaire(questionnaire)
     result = _score(as_answer_set(q, answers, caller="build_norms"))
@@ -102,6 +109,27 @@ def build_norms(
     reference = QualityReference.from_sample(
         q, result.answers.values, q.quality.psychsyn_critval, result.quality.clean
     )
+    n_scored = int(result.scored.sum())
+    n_items = int((q.item_scale_index >= 0).sum())
+    least = minimum_norm_n(n_items)
+    if n_scored < least:
+        warnings.warn(
+            f"The norm sample has {n_scored} scored candidates, below the recommended "
+            f"minimum of {least} (max(100, 3 x {n_items} scored items)): the norm table "
+            f"holds the covariance of the {n_items} items that Mahalanobis D^2 of new "
+            "candidates is measured against, and a covariance of p items needs n well "
+            "above p; with fewer, D^2 is unstable"
+            + (
+                f" (here it is undefined: more than {n_items} candidates not flagged by "
+                "longstring, IRV, attention or response time are needed)"
+                if reference is None or not reference.full_rank
+                else ""
+            )
+            + ". Scale norms from a small sample are imprecise too. "
+            "See docs/response-quality.md.",
+            RepprofileWarning,
+            stacklevel=3,
+        )
     if created is None:
         created = _dt.date.today()
     return NormTable(
@@ -109,7 +137,7 @@ def build_norms(
         questionnaire_version=q.version,
         description=description,
         created=created.isoformat() if isinstance(created, _dt.date) else str(created),
-        n=int(result.scored.sum()),
+        n=n_scored,
         simulated=simulated,
         repprofile_version=__version__,
         scales=scales,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +26,7 @@ from repprofile._formats.questionnaire import (
 )
 from repprofile._formats.results import QualityFlagDict
 from repprofile._util import finite_or_none
-from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, psychsyn
+from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, mahalanobis_p, psychsyn
 
 __all__ = ["QualityFlag"]
 
@@ -88,7 +88,14 @@ class QualityResult:
             ("longstring", "irv", "attention_failures", "seconds_per_item")
         )
         self.clean = clean
+        self.scored = scored
         self.reference_source: str | None = None
+        # Which distribution the p of D^2 comes from (see _distance_reference); per row,
+        # whether the row is a member of the sample D^2 is measured against.
+        self.mahalanobis_reference: Literal["norms", "batch"] | None = None
+        self.mahalanobis_distribution: str | None = None
+        self._in_reference = np.zeros(n, dtype=bool)
+        self._labels: tuple[str, str] = ("", "")  # (member, new observation)
         reference = self._reference(q, values, norm_reference)
         if reference is None:
             why = (
@@ -100,7 +107,6 @@ class QualityResult:
             self._reference_indices(q, values, scored, reference, norm_reference)
         validity = [j for j, s in enumerate(q.scales) if s.kind == "validity"]
         self.impression = {q.scale_ids[j]: pomp[:, j] for j in validity}
-        self.scored = scored
         self._q = q
 
     def _sample_free_indices(
@@ -154,9 +160,13 @@ class QualityResult:
         self, reference: QualityReference, norm_reference: QualityReference | None
     ) -> QualityReference | None:
         """The reference for Mahalanobis D^2 (None, with the reason in
-        :attr:`unavailable`, when no full-rank covariance matrix is at hand)."""
+        :attr:`unavailable`, when no usable covariance matrix is at hand), and the
+        distribution of its p-values (:func:`~repprofile.stats.mahalanobis_p`)."""
         distance_ref: QualityReference | None = reference
-        if not reference.full_rank:  # fewer candidates than items: D^2 is undefined
+        k = len(reference.items)
+        own = reference is not norm_reference  # the batch is its own reference
+        # A member of its own reference needs n > p + 1 (Beta); a new observation n > p.
+        if not reference.full_rank or (own and reference.n <= k + 1):
             if norm_reference is not None and norm_reference.full_rank:
                 distance_ref = norm_reference
                 self.reference_source = (
@@ -166,15 +176,46 @@ class QualityResult:
                 distance_ref = None
                 self.unavailable["mahalanobis_d2"] = (
                     f"the reference sample ({reference.n} candidates) is too small for the "
-                    f"covariance of {len(reference.items)} items; give a norm table or a "
-                    f"batch of more than {len(reference.items)} candidates"
+                    f"covariance of {k} items; give a norm table or a "
+                    f"batch of more than {k + 1} candidates"
                 )
-        if distance_ref is not None and distance_ref.arrays[2] is None:
+        if distance_ref is not None and (
+            distance_ref.arrays[2] is None or distance_ref.n <= len(distance_ref.items)
+        ):
             distance_ref = None
             self.unavailable["mahalanobis_d2"] = (
                 "the reference covariance matrix is singular, so D^2 is undefined"
             )
+        if distance_ref is not None:
+            self._describe_distance(distance_ref, batch=distance_ref is not norm_reference)
         return distance_ref
+
+    def _describe_distance(self, ref: QualityReference, *, batch: bool) -> None:
+        """Set :attr:`mahalanobis_reference`, :attr:`mahalanobis_distribution` and the
+        per-row labels the flags quote."""
+        n, k = ref.n, len(ref.items)
+        new = (
+            f"F({k}, {n - k}), Hotelling's T^2 for a new observation against a mean and "
+            f"covariance from n = {n} (Tracy, Young & Mason 1992)"
+        )
+        if not batch:
+            self.mahalanobis_reference = "norms"
+            self.mahalanobis_distribution = new
+            self._labels = (new, new)
+            return
+        member = (
+            f"Beta({k / 2:g}, {(n - k - 1) / 2:g}), D^2 of a member of its own reference "
+            f"sample of n = {n} (Gnanadesikan & Kettenring 1972)"
+        )
+        self.mahalanobis_reference = "batch"
+        self._in_reference = self.clean.copy()
+        excluded = int((self.scored & ~self.clean).sum())
+        self.mahalanobis_distribution = member + (
+            f"; for the {excluded} candidate(s) left out of the reference sample: {new}"
+            if excluded
+            else ""
+        )
+        self._labels = (member, new)
 
     def _reference_indices(
         self,
@@ -200,15 +241,21 @@ class QualityResult:
         if distance_ref is not None:
             d_cols = [reference.items.index(i) for i in distance_ref.items]
             d_means, d_cov, d_inv = distance_ref.arrays
+            d_k, d_n = len(distance_ref.items), distance_ref.n
         n = values.shape[0]
         for start in range(0, n, _BLOCK):
             sl = slice(start, min(n, start + _BLOCK))
             x = np.array(values[sl], dtype=np.float64)[:, cols]
             x[~scored[sl]] = np.nan
             if distance_ref is not None:
-                self.mahalanobis_d2[sl], self.mahalanobis_p[sl] = mahalanobis_d2(
-                    x[:, d_cols], d_means, d_cov, d_inv
-                )
+                d2, _ = mahalanobis_d2(x[:, d_cols], d_means, d_cov, d_inv)
+                self.mahalanobis_d2[sl] = d2
+                # Members of their own reference sample: Beta; anyone else: Hotelling F.
+                member = self._in_reference[sl]
+                p_new = mahalanobis_p(d2, d_k, d_n, "norms")
+                if member.any():
+                    p_new[member] = mahalanobis_p(d2[member], d_k, d_n, "batch")
+                self.mahalanobis_p[sl] = p_new
             if pairs.shape[0] >= 3:
                 self.psychsyn[sl] = psychsyn(x, pairs)
 
@@ -296,6 +343,8 @@ class QualityResult:
             rule = _RULE_OF.get(name) or _RULE_OF["{scale}_pomp"]
             value = idx[rule.values or name]
             threshold, reason = self._explain(rule, name, value)
+            if name == "mahalanobis_d2":
+                reason += f" [p from {self._labels[0 if self._in_reference[row] else 1]}]"
             out.append(QualityFlag(index=name, value=value, threshold=threshold, reason=reason))
         return out
 

@@ -32,7 +32,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from repprofile._analysis.normed import NormedScores
 from repprofile._analysis.quality import QualityFlag, QualityResult
@@ -121,6 +121,17 @@ class QualityVerdict(BaseModel):
     valid: bool
     reference: str | None = None
     unavailable: dict[str, str] = {}
+    mahalanobis_reference: Literal["norms", "batch"] | None = Field(
+        default=None,
+        description=(
+            "What the p of Mahalanobis D^2 is computed against: 'norms' (a new candidate "
+            "against the norm table: Hotelling's F) or 'batch' (the batch is its own "
+            "reference: Beta); null when D^2 is unavailable."
+        ),
+    )
+    mahalanobis_distribution: str | None = Field(
+        default=None, description="The distribution of the p of D^2, with its source."
+    )
 
 
 @dataclass(frozen=True)
@@ -487,6 +498,8 @@ class ScoreResult:
                     "valid": bool(valid[row]),
                     "reference": qr.reference_source,
                     "unavailable": qr.unavailable,
+                    "mahalanobis_reference": qr.mahalanobis_reference,
+                    "mahalanobis_distribution": qr.mahalanobis_distribution,
                 },
             }
 
@@ -618,6 +631,8 @@ def quality_document(result: ScoreResult) -> QualityDocumentDict:
         ],
         "reference": qr.reference_source,
         "unavailable": qr.unavailable,
+        "mahalanobis_reference": qr.mahalanobis_reference,
+        "mahalanobis_distribution": qr.mahalanobis_distribution,
         "settings": qr.settings.model_dump(),
         "provenance": provenance_json(result.provenance),
     }

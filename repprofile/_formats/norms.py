@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,10 +25,45 @@ from repprofile._util import canonical_sha256
 from repprofile._validation import validate_params
 from repprofile.stats import pairwise_moments, synonym_pairs
 
-__all__ = ["NormTable", "QualityReference", "ReliabilityChoice", "ScaleNorm", "load_norms"]
+__all__ = [
+    "IndexSupport",
+    "NormTable",
+    "QualityReference",
+    "ReliabilityChoice",
+    "ScaleNorm",
+    "load_norms",
+    "minimum_norm_n",
+]
 
 Array = NDArray[np.float64]
 _BLOCK = 32768  # rows per block: reference moments are accumulated block by block
+
+
+def minimum_norm_n(n_items: int) -> int:
+    """The smallest norm sample repprofile recommends for ``n_items`` scored items:
+    ``max(100, 3 * n_items)``.
+
+    Notes
+    -----
+    Mahalanobis D^2 of a new candidate is measured against the norm sample's item means
+    and its covariance matrix of ``n_items`` x ``n_items``, which must be estimated
+    from the sample. Below ``n_items + 1`` people it is singular (D^2 is undefined);
+    not far above, its smallest eigenvalues are badly underestimated, so D^2 is
+    dominated by estimation noise and varies with who happened to be in the sample.
+    Hotelling's F (:func:`repprofile.stats.mahalanobis_p`) keeps the false-flag rate
+    nominal for multivariate normal data at any n > p, but the flag then has little
+    power; three people per item (and at least 100, for stable scale norms) keeps the
+    F close to its chi-square limit. A rule of thumb, documented in
+    docs/response-quality.md, not a theorem.
+    """
+    return max(100, 3 * n_items)
+
+
+class IndexSupport(NamedTuple):
+    """Whether a norm table supports a response-quality index, and why (or why not)."""
+
+    supported: bool
+    reason: str
 
 
 class QualityReference(CachedModel):
@@ -206,6 +241,58 @@ class NormTable(CachedModel):
                 f"{q.version} in questionnaire order ({len(scored)} items), got "
                 f"{len(ref.items)} other items instead."
             )
+
+    def quality_support(self) -> dict[str, IndexSupport]:
+        """Per response-quality index, whether a small batch scored against this table
+        gets it, and why (or why not).
+
+        The sample-free indices (longstring, IRV, even-odd, attention checks, response
+        time, impression management) need no table. Mahalanobis D^2 needs the table's
+        quality reference with an invertible covariance matrix from more people than
+        items (n > p); below :func:`minimum_norm_n` it is supported with a warning.
+        Psychometric synonyms need at least 3 item pairs correlating above the table's
+        critical value.
+        """
+        free = IndexSupport(True, "needs no reference sample")
+        out = {
+            name: free
+            for name in ("longstring", "irv", "even_odd", "attention_failures", "seconds_per_item")
+        }
+        ref = self.quality_reference
+        if ref is None:
+            why = "the table has no quality_reference (built by an older repprofile or edited)"
+            out["mahalanobis_d2"] = out["psychsyn"] = IndexSupport(False, why)
+            return out
+        n, k = ref.n, len(ref.items)
+        if n <= k or not ref.full_rank or ref.arrays[2] is None:
+            out["mahalanobis_d2"] = IndexSupport(
+                False,
+                f"the covariance of {k} items from n = {n} people is singular: "
+                f"D^2 needs more people than items (n > {k})",
+            )
+        else:
+            dist = f"p from Hotelling's F({k}, {n - k})"
+            least = minimum_norm_n(k)
+            out["mahalanobis_d2"] = IndexSupport(
+                True,
+                f"n = {n} > {k} items, {dist}"
+                if n >= least
+                else f"n = {n} > {k} items, {dist}; but below the recommended minimum of "
+                f"{least} (max(100, 3 x {k} items)): the covariance is poorly estimated, "
+                "so D^2 depends on who happened to be in the sample and the flag loses "
+                "power as n nears the number of items",
+            )
+        pairs = len(ref.synonym_pairs)
+        out["psychsyn"] = (
+            IndexSupport(True, f"{pairs} item pairs correlate above {ref.critval}")
+            if pairs >= 3
+            else IndexSupport(
+                False,
+                f"{pairs} item pair(s) correlate above {ref.critval} in the norm sample; "
+                "at least 3 are needed",
+            )
+        )
+        return out
 
     def fingerprint(self) -> str:
         """SHA-256 of the table's canonical JSON (for provenance; computed once)."""

@@ -271,7 +271,13 @@ class QualitySettings(BaseModel):
         description="Flag an answer SD below this (default: 1/8 of the scale range, 0.5 on 1-5).",
     )
     mahalanobis_p: float = Field(
-        default=0.001, gt=0, lt=1, description="Flag when the chi-square p of D^2 is below this."
+        default=0.001,
+        gt=0,
+        lt=1,
+        description=(
+            "Flag when the p of D^2 is below this (Hotelling's F against a norm table, "
+            "Beta when the batch is its own reference)."
+        ),
     )
     even_odd_min: float = Field(default=0.0, description="Flag even-odd consistency below this.")
     psychsyn_critval: float = Field(

@@ -123,6 +123,8 @@ class QualityVerdictDict(TypedDict):
     valid: bool
     reference: str | None
     unavailable: dict[str, str]
+    mahalanobis_reference: Literal["norms", "batch"] | None
+    mahalanobis_distribution: str | None
 
 
 class ProfileDict(TypedDict):
@@ -153,6 +155,8 @@ class QualityDocumentDict(TypedDict):
     candidates: list[QualityCandidateDict]
     reference: str | None
     unavailable: dict[str, str]
+    mahalanobis_reference: Literal["norms", "batch"] | None
+    mahalanobis_distribution: str | None
     settings: dict[str, float | int | None]
     provenance: ProvenanceDict
 

@@ -259,6 +259,8 @@ def quality_json(result: ScoreResult) -> str:
         ],
         "reference": qr.reference_source,
         "unavailable": qr.unavailable,
+        "mahalanobis_reference": qr.mahalanobis_reference,
+        "mahalanobis_distribution": qr.mahalanobis_distribution,
         "settings": qr.settings.model_dump(),
         "provenance": result.provenance.model_dump(mode="json"),
     }
@@ -287,6 +289,12 @@ def quality_text(result: ScoreResult) -> str:
     n_flagged = sum(1 for r in rows_idx if not qr.valid[r])
     text += f"\n{n_flagged} of {len(rows_idx)} candidates flagged. "
     text += f"Reference sample: {qr.reference_source or 'none'}.\n"
+    if qr.mahalanobis_distribution is not None:
+        text += (
+            "Mahalanobis p against "
+            f"{'the norm table' if qr.mahalanobis_reference == 'norms' else 'this batch'}: "
+            f"{qr.mahalanobis_distribution}.\n"
+        )
     for name, why in qr.unavailable.items():
         text += f"{name}: not computed: {why}\n"
     for r in rows_idx:

@@ -61,6 +61,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
             f"written to {args.output}",
             file=sys.stderr,
         )
+        for name, (supported, reason) in table.quality_support().items():
+            if name in ("mahalanobis_d2", "psychsyn"):  # the others need no table
+                print(
+                    f"repprofile: quality index {name}: "
+                    f"{'supported' if supported else 'NOT supported'} ({reason})",
+                    file=sys.stderr,
+                )
         return EXIT_OK
 
     return run_capturing_warnings(run)

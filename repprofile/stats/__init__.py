@@ -21,6 +21,7 @@ from repprofile.stats._careless import (
     irv,
     longstring,
     mahalanobis_d2,
+    mahalanobis_p,
     psychsyn,
     synonym_pairs,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "irv",
     "longstring",
     "mahalanobis_d2",
+    "mahalanobis_p",
     "minres_one_factor",
     "omega_total",
     "pairwise_moments",

@@ -9,13 +9,24 @@ consistent). Everything is vectorised over respondents; missing answers are NaN.
 from __future__ import annotations
 
 import functools
+from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["even_odd", "irv", "longstring", "mahalanobis_d2", "psychsyn", "synonym_pairs"]
+__all__ = [
+    "MahalanobisReference",
+    "even_odd",
+    "irv",
+    "longstring",
+    "mahalanobis_d2",
+    "mahalanobis_p",
+    "psychsyn",
+    "synonym_pairs",
+]
 
 Array = NDArray[np.float64]
+MahalanobisReference = Literal["norms", "batch", "chisq"]
 
 
 def longstring(x: Array) -> tuple[Array, Array]:
@@ -92,7 +103,10 @@ def mahalanobis_d2(
     means and :math:`S` the reference pairwise covariance matrix; a missing answer's
     deviation is 0, as ``careless::mahad`` (which returns :math:`D^2`, through
     ``psych::outlier``). The p-value is the upper tail of a chi-square distribution with
-    as many degrees of freedom as items (Meade & Craig 2012). Rows with no answer: NaN.
+    as many degrees of freedom as items (Meade & Craig 2012), which holds only when the
+    reference sample is very large relative to the number of items; with a reference of
+    a few hundred people use :func:`mahalanobis_p` (what :func:`repprofile.score` does).
+    Rows with no answer: NaN.
 
     References
     ----------
@@ -109,6 +123,107 @@ def mahalanobis_d2(
     d2[~answered.any(axis=1)] = np.nan
     p: Array = chdtrc(x.shape[1], d2)
     return d2, p
+
+
+def mahalanobis_p(d2: ArrayLike, p: int, n: int | None, reference: MahalanobisReference) -> Array:
+    """The p-value (upper tail) of squared Mahalanobis distances under the reference
+    distribution the data support.
+
+    Parameters
+    ----------
+    d2 : array_like
+        :math:`D^2 = (x - \\bar x)' S^{-1} (x - \\bar x)`, with :math:`\\bar x` and
+        :math:`S` (divisor :math:`n - 1`) estimated from a reference sample of ``n``
+        people (:func:`mahalanobis_d2`). NaN gives NaN.
+    p : int
+        Number of variables (items).
+    n : int or None
+        Size of the reference sample the mean and covariance were estimated from
+        (unused, may be None, for ``"chisq"``).
+    reference : {"norms", "batch", "chisq"}
+        How the person relates to the reference sample:
+
+        ``"norms"``
+            A **new** observation, not part of the reference sample (a candidate scored
+            against a norm table). Hotelling's :math:`T^2` for a new observation:
+
+            .. math:: D^2 \\, \\frac{n (n - p)}{(n^2 - 1)\\, p} \\sim F(p,\\ n - p),
+
+            exact for multivariate normal data (Tracy, Young & Mason 1992).
+            Needs :math:`n > p`.
+        ``"batch"``
+            A **member** of the reference sample (the batch is its own reference, so the
+            person's answers are in the mean and covariance):
+
+            .. math:: D^2 \\, \\frac{n}{(n - 1)^2} \\sim
+                \\mathrm{Beta}\\left(\\frac{p}{2},\\ \\frac{n - p - 1}{2}\\right),
+
+            exact for multivariate normal data (Wilks 1962; Gnanadesikan & Kettenring
+            1972); :math:`D^2` cannot exceed :math:`(n - 1)^2 / n`. Needs
+            :math:`n > p + 1`.
+        ``"chisq"``
+            :math:`D^2 \\sim \\chi^2_p`, the limit of both as :math:`n \\to \\infty`
+            (Meade & Craig 2012). For comparison only: with :math:`n` a few times
+            :math:`p` it is far too liberal for a new observation (its tail is lighter
+            than the F's) and too conservative for a member of the sample.
+
+    Returns
+    -------
+    ndarray of float
+        :math:`P(D^2 \\ge d^2)` under the chosen distribution, the shape of ``d2``.
+
+    Raises
+    ------
+    ValueError
+        When ``n`` is too small for the distribution (``"norms"``: :math:`n \\le p`;
+        ``"batch"``: :math:`n \\le p + 1`), ``p < 1`` or ``reference`` is unknown.
+
+    Notes
+    -----
+    With missing answers (deviation 0, as :func:`mahalanobis_d2`) and pairwise
+    covariances the distributions are approximations; with whole-number answers on a
+    response scale (not normal) too: ``benchmarks/mahalanobis_flag_rate.py`` checks the
+    flag rate of simulated honest respondents against its nominal alpha.
+
+    References
+    ----------
+    Tracy, N. D., Young, J. C., & Mason, R. L. (1992). Multivariate control charts for
+    individual observations. *Journal of Quality Technology*, 24(2), 88-95.
+    https://doi.org/10.1080/00224065.1992.11979381
+
+    Gnanadesikan, R., & Kettenring, J. R. (1972). Robust estimates, residuals, and
+    outlier detection with multiresponse data. *Biometrics*, 28(1), 81-124.
+    https://doi.org/10.2307/2528963
+
+    Wilks, S. S. (1962). *Mathematical Statistics*. New York: Wiley.
+    """
+    from scipy.special import betainc, chdtrc, fdtrc
+
+    if p < 1:
+        raise ValueError(f"mahalanobis_p: expected p >= 1 variables, got {p}")
+    x = np.asarray(d2, dtype=np.float64)
+    if reference == "chisq":
+        out: Array = chdtrc(p, x)
+        return out
+    if reference not in ("norms", "batch"):
+        raise ValueError(
+            f"mahalanobis_p: expected reference 'norms', 'batch' or 'chisq', got {reference!r}"
+        )
+    least = p + 1 if reference == "norms" else p + 2
+    if n is None or n < least:
+        raise ValueError(
+            f"mahalanobis_p: reference={reference!r} needs a reference sample of more than "
+            f"{least - 1} people for {p} variables, got n = {n}"
+        )
+    if reference == "norms":
+        out = fdtrc(p, n - p, x * (n * (n - p) / ((n * n - 1.0) * p)))
+        return out
+    # Upper tail of Beta(a, b) at u is I_{1-u}(b, a) (regularized incomplete beta), which
+    # keeps its precision for small p-values. u is clipped to [0, 1]: pairwise
+    # covariances (missing answers) can push D^2 past its bound (n - 1)^2 / n.
+    u = np.clip(x * (n / (n - 1.0) ** 2), 0.0, 1.0)
+    out = betainc((n - p - 1) / 2.0, p / 2.0, 1.0 - u)
+    return out
 
 
 def even_odd(
