@@ -73,6 +73,7 @@ PUBLIC_NAMES = [
     "rank",
     "read_answers",
     "read_performance",
+    "read_survey",
     "reliability",
     "save_figure",
     "score",

@@ -45,7 +45,7 @@ def test_the_tutorial_has_the_blocks_this_test_expects() -> None:
     assert commands[1].startswith("repprofile assess --candidate anna ")
     assert commands[2] == "repprofile assess --resume results/anna.progress.json"
     assert any(c.startswith("repprofile report results/anna.json") for c in commands)
-    assert any(c.startswith("repprofile rank answers.csv") for c in commands)
+    assert any(c.startswith("repprofile rank responses.csv --mapping") for c in commands)
     # the skipped block is the one with git clone and make demo
     assert not any(c.startswith(("git clone", "make demo")) for c in commands)
 
@@ -88,11 +88,9 @@ def test_every_command_of_the_tutorial_succeeds_in_order(tmp_path: Path) -> None
 
     # what the steps promise is there
     result = json.loads((tmp_path / "results" / "anna.json").read_text(encoding="utf-8"))
-    assert result["candidate_id"] == "anna"
+    assert result["profiles"][0]["candidate_id"] == "anna"
     assert (tmp_path / "results" / "anna.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "anna.pdf").read_bytes()[:5] == b"%PDF-"
     assert (tmp_path / "ana.pdf").read_bytes()[:5] == b"%PDF-"
-    header, *rows = (tmp_path / "answers.csv").read_text(encoding="utf-8").splitlines()
-    assert header.startswith("candidate_id,")
-    assert len(rows) == 30
-    assert rows[0].startswith("ana@example.com,")
+    assert result["answers"][0]["candidate_id"] == "anna"
+    assert len(result["answers"][0]["answers"]) == 80

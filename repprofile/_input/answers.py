@@ -740,6 +740,34 @@ def _read_rows(q: Questionnaire, table: Table) -> AnswerSet:
     )
 
 
+def _assess_progress_records(
+    q: Questionnaire, data: Mapping[str, Any], source: str
+) -> list[dict[str, Any]]:
+    """The one record of a ``repprofile assess`` progress file (docs/answers-input.md).
+
+    An unfinished assessment is read with its unanswered items missing, and a warning
+    says how many items were answered.
+    """
+    qid = data.get("questionnaire_id")
+    if qid != q.id:
+        raise InputError(
+            f"{source}: this assessment progress file is of questionnaire {qid!r}, "
+            f"not {q.id!r}; pass -q {qid} (questionnaire= in Python)"
+        )
+    answers = data.get("answers")
+    if not isinstance(answers, Mapping):
+        raise InputError(f"{source}: the progress file has no 'answers' object")
+    if not data.get("completed"):
+        given = sum(1 for i in q.item_ids if answers.get(i) is not None)
+        warnings.warn(
+            f"{source}: the assessment of {data.get('candidate_id')!r} is not finished "
+            f"({given} of {len(q.item_ids)} items answered); the others are read as missing",
+            RepprofileWarning,
+            stacklevel=2,
+        )
+    return [{"candidate_id": data.get("candidate_id"), "answers": dict(answers)}]
+
+
 def _read_json(q: Questionnaire, text: str, source: str) -> AnswerSet:
     try:
         data = json.loads(text)
@@ -747,6 +775,10 @@ def _read_json(q: Questionnaire, text: str, source: str) -> AnswerSet:
         raise InputError(f"{source}: not valid JSON: {exc}") from None
     if isinstance(data, Mapping) and "candidates" in data:
         data = data["candidates"]
+    elif isinstance(data, Mapping) and data.get("format") == "repprofile-assess-progress":
+        data = _assess_progress_records(q, data, source)
+    elif isinstance(data, Mapping) and "profiles" in data and "answers" in data:
+        data = data["answers"]  # the results file `repprofile assess` writes
     if not isinstance(data, list):
         raise InputError(
             f"{source}: JSON answers must be a list of "

@@ -756,6 +756,8 @@ def _finish(
                 _say(f"repprofile: error: {e.message}\n", sys.stderr)
             return EXIT_USAGE
         doc = result.to_dict()
+        # the raw answers, so this file is an answers file for every command
+        doc["answers"] = [{"candidate_id": progress.candidate_id, "answers": answers}]
         fitted = None
         if role is not None:
             from repprofile._analysis.fit import fit

@@ -39,11 +39,11 @@ def _cmd_chart(args: argparse.Namespace) -> int:
         from repprofile._analysis.scoring import score
         from repprofile._formats.questionnaire import load_questionnaire
         from repprofile._formats.role import load_role
-        from repprofile._input.answers import read_answers
         from repprofile._rendering.charts import radar_chart, radar_grid, save_figure
+        from repprofile.cli._common import read_cli_answers
 
         q = load_questionnaire(args.questionnaire)
-        result = score(q, read_answers(args.answers, q), norms=args.norms, ci=args.ci)
+        result = score(q, read_cli_answers(args, q), norms=args.norms, ci=args.ci)
         role = load_role(args.role, q) if args.role else None
         ids = [args.candidate]
         if args.compare:

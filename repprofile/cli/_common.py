@@ -183,7 +183,7 @@ def ci_level(text: str) -> float:
 
 
 def add_answers(p: argparse.ArgumentParser) -> None:
-    """The ANSWERS positional argument (a file or - for stdin)."""
+    """ANSWERS (a file or - for stdin) and how to read it: --encoding, --mapping, --from."""
     p.add_argument(
         "answers",
         metavar="ANSWERS",
@@ -197,6 +197,7 @@ def add_answers(p: argparse.ArgumentParser) -> None:
             "CSV (default: UTF-8 with or without BOM, or UTF-16 with BOM)"
         ),
     )
+    add_survey_options(p)
 
 
 def add_questionnaire(p: argparse.ArgumentParser) -> None:

@@ -45,12 +45,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
     def run() -> int:
         from repprofile._analysis.norms import build_norms
         from repprofile._formats.questionnaire import load_questionnaire
-        from repprofile._input.answers import read_answers
+        from repprofile.cli._common import read_cli_answers
 
         q = load_questionnaire(args.questionnaire)
         table = build_norms(
             q,
-            read_answers(args.answers, q),
+            read_cli_answers(args, q),
             description=args.description,
             created=args.date,
             simulated=args.simulated,

@@ -37,11 +37,11 @@ def _cmd_quality(args: argparse.Namespace) -> int:
     def run() -> int:
         from repprofile._analysis.scoring import score
         from repprofile._formats.questionnaire import load_questionnaire
-        from repprofile._input.answers import read_answers
         from repprofile._rendering.text import quality_json, quality_text
+        from repprofile.cli._common import read_cli_answers
 
         q = load_questionnaire(args.questionnaire)
-        result = score(q, read_answers(args.answers, q), norms=args.norms)
+        result = score(q, read_cli_answers(args, q), norms=args.norms)
         if args.format == "json":
             write_output(quality_json(result), args.output)
         else:

@@ -36,11 +36,11 @@ def _cmd_reliability(args: argparse.Namespace) -> int:
     def run() -> int:
         from repprofile._analysis.reliability import reliability
         from repprofile._formats.questionnaire import load_questionnaire
-        from repprofile._input.answers import read_answers
         from repprofile._rendering.text import reliability_text
+        from repprofile.cli._common import read_cli_answers
 
         q = load_questionnaire(args.questionnaire)
-        rel = reliability(q, read_answers(args.answers, q), ci=args.ci)
+        rel = reliability(q, read_cli_answers(args, q), ci=args.ci)
         if args.format == "json":
             write_output(rel.to_json() + "\n", args.output)
         else:

@@ -14,7 +14,6 @@ from repprofile.cli._common import (
     add_ci,
     add_norms,
     add_output,
-    add_survey_options,
     read_cli_answers,
     run_capturing_warnings,
     warn_if_simulated,
@@ -60,7 +59,7 @@ def register(sub: Subparsers) -> None:
         default="alpha",
         help="reliability estimate of the norm table for the SEM (default alpha)",
     )
-    add_survey_options(p)
+
     p.set_defaults(func=_cmd_score)
 
 
