@@ -254,7 +254,10 @@ def test_finished_session_prints_and_writes_the_profile(story: dict[str, Any]) -
     assert "Response quality:" in text
     assert "No radar chart" in text  # 2 trait scales: a radar chart needs 3
     doc = read(story["dir"] / "out" / "c1.json")
-    assert set(doc) == {"profiles", "errors", "provenance"}
+    assert set(doc) == {"profiles", "errors", "provenance", "answers"}
+    # the raw answers, so the file is an answers file (a3 was skipped: missing)
+    assert doc["answers"][0]["candidate_id"] == "c1"
+    assert doc["answers"][0]["answers"]["a3"] is None
     scales = doc["profiles"][0]["scales"]
     assert scales["alpha"]["pomp"] == 75.0
     assert scales["alpha"]["n_answered"] == 2
@@ -273,7 +276,11 @@ def test_resumed_result_equals_an_uninterrupted_run(story: dict[str, Any]) -> No
     # and both equal the library's scoring of the same answers
     q = repprofile.load_questionnaire(d / "mini.yaml")
     expected = repprofile.score(q, [{"candidate_id": "c1", "answers": FINAL}]).to_dict()
-    assert read(d / "out" / "c1.json") == json.loads(json.dumps(expected))
+    written = read(d / "out" / "c1.json")
+    assert written.pop("answers") == [
+        {"candidate_id": "c1", "answers": {i: FINAL.get(i) for i in q.item_ids}}
+    ]
+    assert written == json.loads(json.dumps(expected))
 
 
 def test_line_mode_messages(story: dict[str, Any]) -> None:
@@ -343,6 +350,7 @@ def test_rep_types_with_a_role_in_a_terminal(tmp_path: Path) -> None:
     assert doc["fit"]["explanation"] == row["explanation"]
     assert doc["fit"]["role"]["id"] == "general-frontline"
     doc.pop("fit")
+    assert doc.pop("answers") == [{"candidate_id": "r1", "answers": answers}]
     assert doc == json.loads(result.to_json())
     assert (tmp_path / "r1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert read(tmp_path / "r1.progress.json")["role"] == "general-frontline"
