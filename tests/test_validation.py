@@ -264,6 +264,7 @@ CHECKED = [
     "rank",
     "read_answers",
     "read_performance",
+    "read_survey",
     "reliability",
     "save_figure",
     "score",
