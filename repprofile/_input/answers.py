@@ -36,7 +36,7 @@ from repprofile._formats.mapping import label_key
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._input.files import Table, decimal_comma_number, parse_csv, read_table, read_text
 from repprofile._input.problems import MAX_ERRORS_PER_CANDIDATE, cap_problems, more_message
-from repprofile._validation import StrOptions, parameter_error, validate_params
+from repprofile._validation import parameter_error, validate_params
 
 __all__ = [
     "MAX_ERRORS_PER_CANDIDATE",
@@ -45,7 +45,6 @@ __all__ = [
     "RepprofileWarning",
     "as_answer_set",
     "read_answers",
-    "read_survey",
 ]
 
 JSONScalar = str | int | float | bool | None
@@ -950,56 +949,3 @@ def _from_array(
             )
         _check_ids(ids, errors, rejected)
     return AnswerSet(q, values, ids, errors, rejected)
-
-
-@validate_params(
-    {
-        "path": [str, os.PathLike],
-        "questionnaire": [Questionnaire],
-        "mapping_path": [str, os.PathLike],
-        "kind": [StrOptions({"generic", "surveymonkey", "qualtrics"}), None],
-        "encoding": [str, None],
-    }
-)
-def read_survey(
-    path: str | os.PathLike[str],
-    questionnaire: Questionnaire,
-    mapping_path: str | os.PathLike[str],
-    kind: str | None = None,
-    *,
-    encoding: str | None = None,
-) -> AnswerSet:
-    """Read a survey tool's CSV (or .xlsx) export with a mapping file.
-
-    The mapping (YAML, docs/answers-input.md "The mapping file") says which column
-    holds the candidate id, which column is which item, the answer labels and the
-    columns to ignore. Every column must be accounted for.
-
-    Parameters
-    ----------
-    path : str or Path
-        The export (``-`` reads stdin).
-    questionnaire : Questionnaire
-        Must be the mapping's ``questionnaire``.
-    mapping_path : str or Path
-        The mapping file (YAML).
-    kind : {"generic", "surveymonkey", "qualtrics"}, optional
-        Export layout; default the mapping's ``format``.
-    encoding : str, optional
-        Text encoding of a CSV export, e.g. ``"cp1252"``; default UTF-8 with or without
-        a byte-order mark, or UTF-16 with one.
-
-    Returns
-    -------
-    AnswerSet
-        Answers in the questionnaire's item order, with ``seconds`` when the mapping
-        names time columns, and a :class:`CandidateError` per rejected candidate.
-
-    Raises
-    ------
-    InputError
-        The mapping is invalid or does not fit the questionnaire or the export.
-    """
-    from repprofile._input.survey import read_survey as read
-
-    return read(path, questionnaire, mapping_path, kind, encoding=encoding)
