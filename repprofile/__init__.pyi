@@ -56,7 +56,7 @@ from repprofile._input.answers import AnswerSet as AnswerSet
 from repprofile._input.answers import CandidateError as CandidateError
 from repprofile._input.answers import RepprofileWarning as RepprofileWarning
 from repprofile._input.answers import read_answers as read_answers
-from repprofile._input.survey import read_survey as read_survey
+from repprofile._input.survey_public import read_survey as read_survey
 from repprofile._rendering.charts import RadarRenderer as RadarRenderer
 from repprofile._rendering.charts import radar_chart as radar_chart
 from repprofile._rendering.charts import radar_grid as radar_grid

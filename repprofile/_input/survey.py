@@ -110,7 +110,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,10 +118,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from repprofile._errors import InputError
-from repprofile._formats.questionnaire import Questionnaire
-from repprofile._validation import StrOptions, validate_params
 
 if TYPE_CHECKING:
+    from repprofile._formats.questionnaire import Questionnaire
     from repprofile._input.answers import AnswerSet, CandidateError
 
 from repprofile._formats.mapping import EXPORT_FORMATS, SurveyMapping, label_key, load_mapping, norm
@@ -612,15 +610,6 @@ class _RowReader:
         return number if math.isfinite(number) else None
 
 
-@validate_params(
-    {
-        "path": [str, os.PathLike],
-        "questionnaire": [Questionnaire],
-        "mapping_path": [str, os.PathLike],
-        "kind": [StrOptions(*EXPORT_FORMATS), None],
-        "encoding": [str, None],
-    }
-)
 def read_survey(
     path: str | Path,
     questionnaire: Questionnaire,
