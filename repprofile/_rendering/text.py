@@ -242,29 +242,11 @@ def _scored_rows(result: ScoreResult) -> list[int]:
 
 
 def quality_json(result: ScoreResult) -> str:
-    """Quality indices, flags and verdict of every scored candidate, as JSON text."""
-    qr = result.quality
-    matrix = qr.flag_matrix()
-    valid = qr.valid
-    ids = result.candidate_ids
-    doc = {
-        "candidates": [
-            {
-                "candidate_id": ids[r],
-                "indices": qr.indices(r),
-                "flags": [f.model_dump() for f in qr.flags(r, matrix)],
-                "valid": bool(valid[r]),
-            }
-            for r in _scored_rows(result)
-        ],
-        "reference": qr.reference_source,
-        "unavailable": qr.unavailable,
-        "mahalanobis_reference": qr.mahalanobis_reference,
-        "mahalanobis_distribution": qr.mahalanobis_distribution,
-        "settings": qr.settings.model_dump(),
-        "provenance": result.provenance.model_dump(mode="json"),
-    }
-    return json.dumps(doc, indent=2) + "\n"
+    """Quality indices, flags and verdict of every scored candidate, as JSON text
+    (:func:`~repprofile._analysis.scoring.quality_document`)."""
+    from repprofile._analysis.scoring import quality_document
+
+    return json.dumps(quality_document(result), indent=2) + "\n"
 
 
 def quality_text(result: ScoreResult) -> str:
