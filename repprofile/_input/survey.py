@@ -618,34 +618,11 @@ def read_survey(
     *,
     encoding: str | None = None,
 ) -> AnswerSet:
-    """Read a survey tool's CSV export with a mapping file (see the module docs).
+    """Read a survey tool's export with a mapping file (see the module docs).
 
-    Parameters
-    ----------
-    path : str or Path
-        The CSV export (``-`` reads stdin).
-    questionnaire : Questionnaire
-        Must be the mapping's ``questionnaire``.
-    mapping_path : str or Path
-        The mapping file (YAML).
-    kind : {"generic", "surveymonkey", "qualtrics"}, optional
-        Export layout; default the mapping's ``format``.
-    encoding : str, optional
-        Text encoding of a CSV export, e.g. ``"cp1252"``; default UTF-8 with or
-        without a byte-order mark, or UTF-16 with one. The export may be separated by
-        ``,``, ``;`` or tabs, or be an .xlsx workbook (first sheet; needs openpyxl).
-
-    Returns
-    -------
-    AnswerSet
-        Answers in the questionnaire's item order, with ``seconds`` when the mapping
-        names time columns, and a :class:`CandidateError` for each rejected candidate.
-
-    Raises
-    ------
-    InputError
-        The mapping file is invalid or does not fit the questionnaire, or the export
-        has columns the mapping does not account for (or lacks mapped ones).
+    The reader behind :func:`repprofile.read_survey` (``_input/survey_public.py``), which
+    checks the parameters and documents them, the return value and the errors; this
+    module stays light to import for the CLI's start-up.
     """
     import numpy as np
 

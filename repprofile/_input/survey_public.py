@@ -54,7 +54,8 @@ def read_survey(
         Export layout; default the mapping's ``format``.
     encoding : str, optional
         Text encoding of a CSV export, e.g. ``"cp1252"``; default UTF-8 with or without
-        a byte-order mark, or UTF-16 with one.
+        a byte-order mark, or UTF-16 with one. The export may be separated by ``,``,
+        ``;`` or tabs, or be an .xlsx workbook (first sheet; needs openpyxl).
 
     Returns
     -------
