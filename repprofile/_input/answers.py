@@ -35,14 +35,21 @@ from repprofile._errors import InputError
 from repprofile._formats.mapping import label_key
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._input.files import Table, decimal_comma_number, parse_csv, read_table, read_text
-from repprofile._input.problems import MAX_ERRORS_PER_CANDIDATE, cap_problems, more_message
-from repprofile._validation import parameter_error, validate_params
+from repprofile._input.problems import (
+    DUPLICATES,
+    MAX_ERRORS_PER_CANDIDATE,
+    cap_problems,
+    keep_duplicates,
+    more_message,
+)
+from repprofile._validation import StrOptions, parameter_error, validate_params
 
 __all__ = [
     "MAX_ERRORS_PER_CANDIDATE",
     "AnswerSet",
     "CandidateError",
     "RepprofileWarning",
+    "answers_csv",
     "as_answer_set",
     "read_answers",
 ]
@@ -230,13 +237,21 @@ class _Records:
         self.seconds.append(took)
 
 
-def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> AnswerSet:
+def _from_records(
+    q: Questionnaire,
+    records: Iterable[Any],
+    source: str,
+    numbers: Sequence[int] | None = None,
+) -> AnswerSet:
+    """Records as an AnswerSet; ``numbers``: the record number each is named by in
+    messages (default 1, 2, ...; records left out by ``duplicates=`` keep theirs)."""
     col = {item_id: j for j, item_id in enumerate(q.item_ids)}
     out = _Records()
     expected = _expected(q)
     for i, rec in enumerate(records):
+        number = numbers[i] if numbers is not None else i + 1
         if isinstance(rec, Mapping):
-            _add_record(out, q, col, expected, i, rec, source)
+            _add_record(out, q, col, expected, i, rec, source, number)
             continue
         out.no_id.add(i)
         out.errors.append(
@@ -245,13 +260,13 @@ def _from_records(q: Questionnaire, records: Iterable[Any], source: str) -> Answ
                 item_id=None,
                 value=_json_value(rec) if not isinstance(rec, list | dict) else None,
                 message=(
-                    f"{source} record {i + 1} must be an object "
+                    f"{source} record {number} must be an object "
                     '{"candidate_id": ..., "answers": {...}}, '
                     f"got {type(rec).__name__} instead"
                 ),
             )
         )
-        out.add(f"#{i + 1}", [math.nan] * len(col), True, math.nan)
+        out.add(f"#{number}", [math.nan] * len(col), True, math.nan)
     values = np.array(out.rows, dtype=np.float64).reshape(len(out.rows), len(col))
     rejected_arr = np.array(out.bad, dtype=bool)
     _check_ids(out.ids, out.errors, rejected_arr, frozenset(out.no_id))
@@ -274,15 +289,16 @@ def _add_record(
     i: int,
     rec: Mapping[str, Any],
     source: str,
+    number: int,
 ) -> None:
     """One ``{"candidate_id", "answers"}`` record: its row, and its problems in order
     (id, answering time, unknown fields, answers)."""
-    label = f"record {i + 1}"
+    label = f"record {number}"
     errors = out.errors
     cid_or_none = _candidate_id(rec.get("candidate_id"))
     rejected = False
     if cid_or_none is None:
-        cid = f"#{i + 1}"
+        cid = f"#{number}"
         out.no_id.add(i)
         errors.append(
             CandidateError(
@@ -732,12 +748,49 @@ def csv_chunk(
     return answers
 
 
-def _read_rows(q: Questionnaire, table: Table) -> AnswerSet:
+def _csv_number(v: float) -> str:
+    if math.isnan(v):
+        return ""
+    return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+
+
+def answers_csv(answers: AnswerSet) -> tuple[str, int]:
+    """The candidates of ``answers`` who were not rejected, as a wide answers CSV.
+
+    The header is ``candidate_id``, the item ids in item order and, when the answers
+    carry answering times, ``seconds``; a missing answer is an empty cell, a whole
+    number is written without a decimal point and any other number as Python's
+    shortest round-trip ``repr``, so :func:`read_answers` reads back the same values.
+    Returns the text and how many rows it holds.
+    """
+    import csv
+    import io
+
+    q = answers.questionnaire
+    keep = np.ones(answers.n, dtype=bool) if answers.rejected is None else ~answers.rejected
+    timed = answers.seconds is not None
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["candidate_id", *q.item_ids, *(["seconds"] if timed else [])])
+    for r in np.flatnonzero(keep).tolist():
+        row = [_csv_number(float(v)) for v in answers.values[r]]
+        if answers.seconds is not None:
+            row.append(_csv_number(float(answers.seconds[r])))
+        w.writerow([answers.candidate_id(r), *row])
+    return buf.getvalue(), int(keep.sum())
+
+
+def _read_rows(q: Questionnaire, table: Table, duplicates: str = "reject") -> AnswerSet:
     rows = iter(table.rows)
     header, id_col = csv_header(rows, table.source, table.delimiter)
-    return csv_chunk(
-        q, header, id_col, enumerate(rows, start=2), table.source, decimal_comma=table.decimal_comma
-    )
+    numbered = list(enumerate(rows, start=2))
+    if duplicates != "reject":
+        ids = [row[id_col].strip() if id_col < len(row) else None for _, row in numbered]
+        keep, message = keep_duplicates(ids, duplicates, [n for n, _ in numbered])
+        if message is not None:
+            warnings.warn(f"{table.source}: {message}", RepprofileWarning, stacklevel=4)
+            numbered = [numbered[i] for i in keep]
+    return csv_chunk(q, header, id_col, numbered, table.source, decimal_comma=table.decimal_comma)
 
 
 def _assess_progress_records(
@@ -768,7 +821,7 @@ def _assess_progress_records(
     return [{"candidate_id": data.get("candidate_id"), "answers": dict(answers)}]
 
 
-def _read_json(q: Questionnaire, text: str, source: str) -> AnswerSet:
+def _read_json(q: Questionnaire, text: str, source: str, duplicates: str = "reject") -> AnswerSet:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -785,14 +838,32 @@ def _read_json(q: Questionnaire, text: str, source: str) -> AnswerSet:
             '{"candidate_id": ..., "answers": {...}} objects, got '
             f"{type(data).__name__} instead"
         )
+    if duplicates != "reject":
+        ids = [
+            _candidate_id(rec.get("candidate_id")) if isinstance(rec, Mapping) else None
+            for rec in data
+        ]
+        keep, message = keep_duplicates(ids, duplicates, range(1, len(data) + 1), "record")
+        if message is not None:
+            warnings.warn(f"{source}: {message}", RepprofileWarning, stacklevel=4)
+            return _from_records(q, [data[i] for i in keep], source, [i + 1 for i in keep])
     return _from_records(q, data, source)
 
 
 @validate_params(
-    {"path": [str, os.PathLike], "questionnaire": [Questionnaire], "encoding": [str, None]}
+    {
+        "path": [str, os.PathLike],
+        "questionnaire": [Questionnaire],
+        "encoding": [str, None],
+        "duplicates": [StrOptions(*DUPLICATES)],
+    }
 )
 def read_answers(
-    path: str | Path, questionnaire: Questionnaire, *, encoding: str | None = None
+    path: str | Path,
+    questionnaire: Questionnaire,
+    *,
+    encoding: str | None = None,
+    duplicates: str = "reject",
 ) -> AnswerSet:
     """Read an answers file: CSV wide format, an .xlsx workbook or JSON records (``-``
     reads stdin).
@@ -812,14 +883,21 @@ def read_answers(
     encoding : str, optional
         The text encoding, e.g. ``"cp1252"`` for a file Windows Excel saved as plain
         CSV. Default: UTF-8 with or without a byte-order mark, or UTF-16 with one.
+    duplicates : {"reject", "first", "last"}, default "reject"
+        A candidate id on several rows (a candidate who submitted twice): ``"reject"``
+        rejects every such row with an error, so nobody gets a result that may be
+        another submission's; ``"first"`` reads the first row and ``"last"`` the last
+        one (the resubmission), with a :class:`RepprofileWarning` naming each repeated
+        id, its rows and the one kept.
     """
     if str(path) != "-" and Path(path).suffix.lower() == ".xlsx":
-        return _read_rows(questionnaire, read_table(path, "answers file", encoding))
+        table = read_table(path, "answers file", encoding)
+        return _read_rows(questionnaire, table, duplicates)
     text, source, suffix = read_text(path, "answers file", encoding)
     is_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("[", "{"))
     if is_json:
-        return _read_json(questionnaire, text, source)
-    return _read_rows(questionnaire, parse_csv(text, source))
+        return _read_json(questionnaire, text, source, duplicates)
+    return _read_rows(questionnaire, parse_csv(text, source), duplicates)
 
 
 # --------------------------------------------------------------------------- dispatch

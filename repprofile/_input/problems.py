@@ -31,9 +31,11 @@ E = TypeVar("E", bound=CandidateError)
 
 
 __all__ = [
+    "DUPLICATES",
     "MAX_ERRORS_PER_CANDIDATE",
     "cap_problems",
     "count_candidates",
+    "keep_duplicates",
     "more_count",
     "more_message",
     "who",
@@ -114,3 +116,50 @@ def count_candidates(ids: Iterable[str], rejected: Iterable[bool]) -> tuple[int,
     for cid, bad in zip(ids, rejected, strict=True):
         seen[cid] = seen.get(cid, False) or bool(bad)
     return sum(seen.values()), len(seen)
+
+
+DUPLICATES = ("reject", "first", "last")
+"""What to do with a candidate id on several rows: reject them all (the default: an
+HR system maps results by id, so a guess could give one person another's result),
+keep the first row (the first submission) or keep the last (the resubmission)."""
+
+_SHOWN_DUPLICATES = 5
+
+
+def keep_duplicates(
+    ids: Sequence[str | None], policy: str, numbers: Sequence[int], noun: str = "row"
+) -> tuple[list[int], str | None]:
+    """Which rows to read when ids repeat, and the warning that says what was dropped.
+
+    ``ids``: each row's candidate id (None or blank: no id; such rows are never
+    duplicates). ``numbers``: the row (or record) number each row is named by.
+    ``policy`` is one of :data:`DUPLICATES`; with ``"reject"`` every row is kept here
+    and the readers reject the repeated ids. Returns the indices of the rows to read,
+    in order, and None or a message naming every repeated id (the first five, then a
+    count), its rows and the one kept.
+    """
+    if policy == "reject":
+        return list(range(len(ids))), None
+    rows: dict[str, list[int]] = {}
+    for i, cid in enumerate(ids):
+        if cid:
+            rows.setdefault(cid, []).append(i)
+    repeated = {cid: r for cid, r in rows.items() if len(r) > 1}
+    if not repeated:
+        return list(range(len(ids))), None
+    dropped: set[int] = set()
+    shown: list[str] = []
+    for cid, r in repeated.items():
+        kept = r[0] if policy == "first" else r[-1]
+        dropped.update(i for i in r if i != kept)
+        if len(shown) < _SHOWN_DUPLICATES:
+            listed = ", ".join(str(numbers[i]) for i in r)
+            shown.append(f"{cid!r} ({noun}s {listed}: kept {noun} {numbers[kept]})")
+    more = len(repeated) - len(shown)
+    message = (
+        f"{len(repeated)} candidate id(s) appear on more than one {noun}; kept the "
+        f"{policy} {noun} of each (duplicates={policy!r}) and did not read the others: "
+        + "; ".join(shown)
+        + (f"; and {more} more" if more else "")
+    )
+    return [i for i in range(len(ids)) if i not in dropped], message

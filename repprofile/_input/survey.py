@@ -617,6 +617,7 @@ def read_survey(
     kind: str | None = None,
     *,
     encoding: str | None = None,
+    duplicates: str = "reject",
 ) -> AnswerSet:
     """Read a survey tool's export with a mapping file (see the module docs).
 
@@ -655,16 +656,27 @@ def read_survey(
             stacklevel=2,
         )
     reader = _RowReader(q, m, layout, labels, source, width, mapping_name, decimal_comma)
+    numbered = [
+        (n_head + k + 1, raw)
+        for k, raw in enumerate(data)
+        if raw and not all(not c.strip() for c in raw)
+    ]
+    if duplicates != "reject":
+        from repprofile._input.problems import keep_duplicates
+
+        at = layout.id_col.index
+        raw_ids = [raw[at].strip() if at < len(raw) else None for _, raw in numbered]
+        keep, message = keep_duplicates(raw_ids, duplicates, [n for n, _ in numbered])
+        if message is not None:
+            warnings.warn(f"{source}: {message}", RepprofileWarning, stacklevel=4)
+            numbered = [numbered[i] for i in keep]
     ids: list[str] = []
     numbers: list[int] = []
     rows: list[list[float]] = []
     took: list[float] = []
     bad: list[bool] = []
     no_id: set[int] = set()
-    for k, raw in enumerate(data):
-        if not raw or all(not c.strip() for c in raw):
-            continue
-        rowno = n_head + k + 1
+    for rowno, raw in numbered:
         cid, shown, values, seconds, rejected = reader.row(raw, rowno)
         if cid is None:
             no_id.add(len(ids))

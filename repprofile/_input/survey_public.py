@@ -13,6 +13,7 @@ from pathlib import Path
 from repprofile._formats.mapping import EXPORT_FORMATS
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._input.answers import AnswerSet
+from repprofile._input.problems import DUPLICATES
 from repprofile._input.survey import read_survey as _read_survey
 from repprofile._validation import StrOptions, validate_params
 
@@ -26,6 +27,7 @@ __all__ = ["read_survey"]
         "mapping_path": [str, os.PathLike],
         "kind": [StrOptions(*EXPORT_FORMATS), None],
         "encoding": [str, None],
+        "duplicates": [StrOptions(*DUPLICATES)],
     }
 )
 def read_survey(
@@ -35,6 +37,7 @@ def read_survey(
     kind: str | None = None,
     *,
     encoding: str | None = None,
+    duplicates: str = "reject",
 ) -> AnswerSet:
     """Read a survey tool's CSV (or .xlsx) export with a mapping file.
 
@@ -56,6 +59,11 @@ def read_survey(
         Text encoding of a CSV export, e.g. ``"cp1252"``; default UTF-8 with or without
         a byte-order mark, or UTF-16 with one. The export may be separated by ``,``,
         ``;`` or tabs, or be an .xlsx workbook (first sheet; needs openpyxl).
+    duplicates : {"reject", "first", "last"}, default "reject"
+        A candidate id on several rows (a candidate who submitted the form twice):
+        ``"reject"`` rejects them all with an error; ``"first"`` reads the first row and
+        ``"last"`` the last one (the resubmission), with a :class:`RepprofileWarning`
+        naming each repeated id, its rows and the one kept.
 
     Returns
     -------
@@ -68,4 +76,11 @@ def read_survey(
     InputError
         The mapping is invalid or does not fit the questionnaire or the export.
     """
-    return _read_survey(Path(path), questionnaire, Path(mapping_path), kind, encoding=encoding)
+    return _read_survey(
+        Path(path),
+        questionnaire,
+        Path(mapping_path),
+        kind,
+        encoding=encoding,
+        duplicates=duplicates,
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TEMPLATE_FORMATS", "answer_template"]
 
-TEMPLATE_FORMATS: tuple[str, ...] = ("csv", "md", "html")
+TEMPLATE_FORMATS: tuple[str, ...] = ("csv", "md", "html", "mapping")
 
 
 def _choices(q: Questionnaire) -> list[str] | None:
@@ -152,8 +153,48 @@ def _template_html(q: Questionnaire) -> str:
     return "\n".join(out)
 
 
+def _yaml_string(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar (a JSON string is one)."""
+    return json.dumps(" ".join(text.split()), ensure_ascii=False)
+
+
+def _template_mapping(q: Questionnaire) -> str:
+    """A survey mapping skeleton: every item's text, as a survey tool would use it for
+    the column header, mapped to its id; the labels of the response scale; placeholders
+    for the id column and the columns to ignore, with what to check."""
+    rs = q.response_scale
+    out = [
+        f"# Survey mapping for {q.id} version {q.version} ({' '.join(q.title.split())}).",
+        "# Made by `repprofile questionnaire template "
+        f"{q.id} --format mapping`; docs/answers-input.md.",
+        "# Before use, check the three places marked CHECK against the export's header row.",
+        f"questionnaire: {_yaml_string(q.id)}",
+        "# generic (one header row, e.g. Google Forms, Microsoft Forms, Typeform),",
+        "# surveymonkey (two header rows) or qualtrics (three header rows).",
+        "format: generic",
+        "# CHECK: the header of the column that holds each candidate's id.",
+        'candidate_id: "Email Address"',
+        "# CHECK: every other column that is not an item (timestamps, names, comments).",
+        "ignore:",
+        '  - "Timestamp"',
+    ]
+    out.append("# CHECK: the answer labels exactly as the survey shows them, with their numbers.")
+    if rs.labels:
+        out.append("labels:")
+        out += [f"  {_yaml_string(label)}: {v}" for v, label in sorted(rs.labels.items())]
+    else:
+        out.append("labels: {}")
+    out.append("# The column header (the question text as the survey shows it): the item id.")
+    out.append("items:")
+    out += [f"  {_yaml_string(item.text)}: {_yaml_string(item.id)}" for item in q.items]
+    out.append("")
+    return "\n".join(out)
+
+
 def answer_template(questionnaire: Questionnaire, fmt: str = "csv") -> str:
-    """A blank answer template: ``csv`` (wide answers file), ``md`` or ``html`` (forms).
+    """A blank answer template: ``csv`` (wide answers file), ``md`` or ``html`` (forms),
+    or ``mapping`` (a survey mapping skeleton with every item's text, for
+    :func:`~repprofile.read_survey` and ``--mapping``).
 
     The CSV header is ``candidate_id`` and the item ids in item order, ready to fill and
     read with :func:`~repprofile.read_answers`. The Markdown and HTML forms show the
@@ -167,6 +208,8 @@ def answer_template(questionnaire: Questionnaire, fmt: str = "csv") -> str:
         return _template_md(questionnaire)
     if fmt == "html":
         return _template_html(questionnaire)
+    if fmt == "mapping":
+        return _template_mapping(questionnaire)
     raise InputError(
         f"The 'fmt' parameter of answer_template must be one of "
         f"{', '.join(TEMPLATE_FORMATS)}, got {fmt!r} instead."

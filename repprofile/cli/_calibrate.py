@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from repprofile.cli._common import (
     EXIT_OK,
+    add_answers,
     add_norms,
     add_questionnaire,
     positive_int,
@@ -24,7 +25,7 @@ __all__ = ["register"]
 def register(sub: Subparsers) -> None:
     """Add ``calibrate``."""
     p = sub.add_parser("calibrate", help="learn role weights from performance data")
-    p.add_argument("answers", metavar="ANSWERS", help="CSV or JSON answers file")
+    add_answers(p)
     p.add_argument(
         "--performance",
         required=True,

@@ -197,6 +197,15 @@ def add_answers(p: argparse.ArgumentParser) -> None:
             "CSV (default: UTF-8 with or without BOM, or UTF-16 with BOM)"
         ),
     )
+    p.add_argument(
+        "--duplicates",
+        choices=("reject", "first", "last"),
+        default="reject",
+        help=(
+            "a candidate id on several rows (submitted twice): reject them all (default), "
+            "or read only the first or the last row, with a warning naming what was dropped"
+        ),
+    )
     add_survey_options(p)
 
 
@@ -245,6 +254,7 @@ def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> 
     mapping = getattr(args, "mapping", None)
     kind = getattr(args, "survey_format", None)
     encoding = getattr(args, "encoding", None)
+    duplicates = getattr(args, "duplicates", "reject")
     if mapping is None:
         if kind is not None:
             raise InputError(
@@ -253,10 +263,12 @@ def read_cli_answers(args: argparse.Namespace, questionnaire: Questionnaire) -> 
             )
         from repprofile._input.answers import read_answers
 
-        return read_answers(args.answers, questionnaire, encoding=encoding)
+        return read_answers(args.answers, questionnaire, encoding=encoding, duplicates=duplicates)
     from repprofile._input.survey import read_survey
 
-    return read_survey(args.answers, questionnaire, mapping, kind, encoding=encoding)
+    return read_survey(
+        args.answers, questionnaire, mapping, kind, encoding=encoding, duplicates=duplicates
+    )
 
 
 # --------------------------------------------------------------------------- parser
