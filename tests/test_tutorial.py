@@ -45,7 +45,8 @@ def test_the_tutorial_has_the_blocks_this_test_expects() -> None:
     assert commands[1].startswith("repprofile assess --candidate anna ")
     assert commands[2] == "repprofile assess --resume results/anna.progress.json"
     assert any(c.startswith("repprofile report results/anna.json") for c in commands)
-    assert any(c.startswith("repprofile rank responses.csv --mapping") for c in commands)
+    assert any(c.startswith("repprofile convert responses.csv --mapping") for c in commands)
+    assert any(c.startswith("repprofile rank answers.csv") for c in commands)
     # the skipped block is the one with git clone and make demo
     assert not any(c.startswith(("git clone", "make demo")) for c in commands)
 
