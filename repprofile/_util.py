@@ -2,6 +2,8 @@
 
 * :func:`finite_or_none`: a number as it appears in a JSON document (NaN and
   infinities are ``null``);
+* :func:`csv_number`: a number as it appears in a CSV output (rounded to
+  :data:`CSV_DECIMALS` places);
 * :func:`canonical_sha256`: the fingerprint of a parsed file (questionnaire, norm
   table, role) recorded in provenance.
 """
@@ -15,13 +17,26 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["canonical_sha256", "finite_or_none"]
+__all__ = ["CSV_DECIMALS", "canonical_sha256", "csv_number", "finite_or_none"]
+
+CSV_DECIMALS = 4
+"""Decimal places of the numbers in CSV outputs (scores, rankings, fits): 0.0001 of a
+POMP or fit point, far below any score's standard error; JSON keeps full precision."""
 
 
 def finite_or_none(value: float | np.floating[Any]) -> float | None:
     """``float(value)``, or None where it is NaN or infinite (JSON has neither)."""
     x = float(value)
     return x if math.isfinite(x) else None
+
+
+def csv_number(value: float | None) -> str:
+    """A CSV cell: ``value`` rounded to :data:`CSV_DECIMALS` places (Python's ``round``,
+    half to even on the binary value), written as the shortest text that reads back as
+    the rounded number (``63.8889``, ``50.0``); empty for no value; never ``-0.0``."""
+    if value is None:
+        return ""
+    return repr(round(float(value), CSV_DECIMALS) + 0.0)
 
 
 def canonical_sha256(data: Any) -> str:

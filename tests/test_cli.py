@@ -353,7 +353,7 @@ def test_score_csv_format(results: Results) -> None:
     ]
     assert [r[0] for r in rows[1:]] == ["c1", "c2"]  # the rejected candidate has no row
     assert rows[1][3:7] == ["2.5", "37.5", "alpha", "beta"]  # c1 beta: 5 / 2, 100 * 1.5 / 4
-    assert float(rows[2][1]) == pytest.approx(7 / 3, rel=1e-12)
+    assert rows[2][1] == "2.3333"  # 7 / 3 rounded to 4 places (docs/scoring.md, Precision)
     # the rejection is reported on stderr, since CSV has no errors section
     assert "candidate 'bad' rejected: answer 7 is outside the response scale" in proc.stderr
 

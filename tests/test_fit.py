@@ -989,10 +989,11 @@ def test_cli_rank_csv(cli: dict[str, subprocess.CompletedProcess[str]]) -> None:
     assert rows[2][:2] == ["2", "p2"]
     for row, c in ((rows[1], 2.0), (rows[2], 1.0)):
         expected = cli_expected(c)
-        assert float(row[2]) == pytest.approx(expected["fit"], abs=1e-9)
-        assert float(row[3]) == pytest.approx(expected["fit_se"], abs=1e-9)
-        assert float(row[4]) == pytest.approx(expected["ci_low"], abs=1e-9)
-        assert float(row[5]) == pytest.approx(expected["ci_high"], abs=1e-9)
+        # CSV numbers are rounded to 4 places (docs/scoring.md, Precision)
+        assert row[2] == repr(round(expected["fit"], 4))
+        assert row[3] == repr(round(expected["fit_se"], 4))
+        assert row[4] == repr(round(expected["ci_low"], 4))
+        assert row[5] == repr(round(expected["ci_high"], 4))
         assert row[6:9] == ["true", "", "true"]
     # p2: controller z -1 -> -0.6, rock z 2 -> 1.6
     assert float(rows[2][9]) == pytest.approx(-0.6)

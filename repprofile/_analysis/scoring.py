@@ -54,7 +54,7 @@ from repprofile._input.answers import (
     as_answer_set,
 )
 from repprofile._input.problems import cap_problems
-from repprofile._util import finite_or_none
+from repprofile._util import csv_number, finite_or_none
 from repprofile._validation import (
     NO_CHECK,
     Interval,
@@ -560,9 +560,9 @@ class ScoreResult:
             row: list[Any] = [r["candidate_id"]]
             for sid in self.scale_ids:
                 sc = r["scales"][sid]
-                row += [_csv_num(sc["mean"]), _csv_num(sc["pomp"])]
+                row += [csv_number(sc["mean"]), csv_number(sc["pomp"])]
                 if self.norms is not None:
-                    row += [_csv_num(sc["t"]), _csv_num(sc["percentile"])]
+                    row += [csv_number(sc["t"]), csv_number(sc["percentile"])]
             quality = r["quality"]
             yield [
                 *row,
@@ -648,10 +648,6 @@ def _merge_quality(q: Questionnaire, update: dict[str, Any]) -> QualitySettings:
         from repprofile._formats.files import format_validation_error
 
         raise InputError(format_validation_error("The 'quality' parameter of score", exc)) from None
-
-
-def _csv_num(v: float | None) -> str:
-    return "" if v is None else repr(v)
 
 
 @validate_params(

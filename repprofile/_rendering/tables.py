@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["csv_number", "number", "text_table"]
+__all__ = ["number", "text_table"]
 
 
 def text_table(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
@@ -31,8 +31,3 @@ def text_table(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
 def number(v: float | None, digits: int = 2) -> str:
     """A table cell: ``v`` with ``digits`` decimals, or ``-`` for no value."""
     return "-" if v is None else f"{v:.{digits}f}"
-
-
-def csv_number(v: float | None) -> str:
-    """A CSV cell: the shortest text that reads back as ``v``, empty for no value."""
-    return "" if v is None else repr(v)

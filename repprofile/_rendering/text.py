@@ -13,7 +13,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from repprofile._rendering.tables import csv_number, number, text_table
+from repprofile._rendering.tables import number, text_table
+from repprofile._util import csv_number
 
 if TYPE_CHECKING:
     from repprofile._analysis.fit import FitResult
