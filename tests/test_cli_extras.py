@@ -3,9 +3,13 @@ completion, bundled norm ids for ``--norms``, ``fit --format text``."""
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
 
@@ -34,3 +38,106 @@ def test_python_m_repprofile_passes_the_exit_status_through() -> None:
     bad = _run([sys.executable, "-m", "repprofile", "frobnicate"])
     assert bad.returncode == 2
     assert "invalid choice: 'frobnicate'" in bad.stderr
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def _all_commands() -> list[tuple[str, ...]]:
+    """Every subcommand path of the parser, found by walking it here (independently of
+    the completion module)."""
+    import argparse
+
+    from repprofile.cli import build_parser
+
+    out: list[tuple[str, ...]] = []
+
+    def walk(p: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    out.append((*path, name))
+                    walk(child, (*path, name))
+
+    walk(build_parser(), ())
+    return out
+
+
+def _script(shell: str) -> str:
+    done = _run([str(SCRIPT), "completion", shell])
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _bash_complete(script: Path, *words: str) -> list[str]:
+    """What the generated bash function offers for the command line ``words`` (the last
+    word is the one being completed)."""
+    words_q = " ".join(shlex.quote(w) for w in ("repprofile", *words))
+    code = (
+        f"source {shlex.quote(str(script))}\n"
+        f"COMP_WORDS=({words_q}); COMP_CWORD={len(words)}\n"
+        '_repprofile; printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    done = _run(["bash", "-c", code])
+    assert done.returncode == 0, done.stderr
+    return [w for w in done.stdout.splitlines() if w]
+
+
+def test_bash_completion_is_valid_and_completes_commands_options_and_choices(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "repprofile.bash"
+    script.write_text(_script("bash"), encoding="utf-8")
+    check = _run(["bash", "-n", str(script)])
+    assert check.returncode == 0, check.stderr
+    # top level: every command; nested: the actions of questionnaire
+    top = _bash_complete(script, "")
+    assert sorted(top) == sorted({p[0] for p in _all_commands()})
+    assert _bash_complete(script, "questionnaire", "sh") == ["show"]
+    assert _bash_complete(script, "q") == ["questionnaire", "quality"]
+    # an option's choices, after the option and after an option value was skipped
+    assert _bash_complete(script, "score", "x.csv", "--format", "") == [
+        "json",
+        "csv",
+        "ndjson",
+        "table",
+    ]
+    assert _bash_complete(script, "rank", "--role", "fit", "--format", "c") == ["csv"]
+    # "--role fit": fit is the value of --role here, not the fit command
+    assert "--top" in _bash_complete(script, "rank", "--role", "fit", "--t")
+    assert _bash_complete(script, "completion", "") == ["bash", "zsh", "fish"]
+    assert _bash_complete(script, "roles", "show", "--f") == ["--format"]
+
+
+def test_every_subcommand_is_in_every_completion_script() -> None:
+    commands = _all_commands()
+    assert ("questionnaire", "template") in commands
+    assert ("completion",) in commands
+    bash, zsh, fish = _script("bash"), _script("zsh"), _script("fish")
+    for path in commands:
+        parent, name = " ".join(path[:-1]), path[-1]
+        # the parent's list of subcommands (the function _repprofile_subs) names this one
+        for script in (bash, zsh):
+            subs = script.split("_repprofile_subs() {")[1].split("\n}\n")[0]
+            line = next(x for x in subs.splitlines() if x.strip().startswith(f'"{parent}")'))
+            assert name in line.split('echo "')[1].split('"')[0].split(), (path, line)
+        assert f"-n '__repprofile_at \\'{parent}\\'' -a '{name}'" in fish, path
+
+
+@pytest.mark.parametrize(("shell", "check"), [("zsh", ["zsh", "-n"]), ("fish", ["fish", "-n"])])
+def test_zsh_and_fish_scripts_pass_their_shell_syntax_check(
+    shell: str, check: list[str], tmp_path: Path
+) -> None:
+    if shutil.which(check[0]) is None:
+        pytest.skip(f"{check[0]} is not installed here, so its syntax check cannot run")
+    script = tmp_path / f"repprofile.{shell}"
+    script.write_text(_script(shell), encoding="utf-8")
+    done = _run([*check, str(script)])
+    assert done.returncode == 0, done.stderr
+
+
+def test_completion_of_an_unknown_shell_is_a_usage_error() -> None:
+    done = _run([str(SCRIPT), "completion", "tcsh"])
+    assert done.returncode == 2
+    assert "invalid choice: 'tcsh' (choose from 'bash', 'zsh', 'fish')" in done.stderr
+    assert done.stdout == ""
