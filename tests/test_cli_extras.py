@@ -3,6 +3,7 @@ completion, bundled norm ids for ``--norms``, ``fit --format text``."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import subprocess
@@ -141,3 +142,68 @@ def test_completion_of_an_unknown_shell_is_a_usage_error() -> None:
     assert done.returncode == 2
     assert "invalid choice: 'tcsh' (choose from 'bash', 'zsh', 'fish')" in done.stderr
     assert done.stdout == ""
+
+
+# --------------------------------------------------------------------------- --norms ID
+
+
+# rep-types controller items ctl01 (+), ctl02 (+), ctl03 (-), ctl04 (+), ctl05 (+)
+ONE_REP = [
+    {"candidate_id": "r1", "answers": {"ctl01": 5, "ctl02": 4, "ctl03": 2, "ctl04": 3, "ctl05": 5}}
+]
+
+
+def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from repprofile.cli import main
+
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_norms_takes_a_bundled_id_like_the_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repprofile._formats.norms import bundled_norms, load_norms
+    from repprofile.server._service import Catalogue
+
+    monkeypatch.chdir(tmp_path)
+    bundled = bundled_norms()
+    assert list(bundled) == ["rep-types-simulated"]
+    assert set(Catalogue().norms) == set(bundled)  # the server's ids are the same look-up
+    table_path = bundled["rep-types-simulated"]
+    assert load_norms("rep-types-simulated") == load_norms(table_path)
+
+    answers = tmp_path / "one.json"
+    answers.write_text(json.dumps(ONE_REP), encoding="utf-8")
+    code_id, by_id, err = _main(["score", str(answers), "--norms", "rep-types-simulated"], capsys)
+    assert code_id == 0, err
+    assert "SIMULATED" in err
+    code_file, by_file, _ = _main(["score", str(answers), "--norms", str(table_path)], capsys)
+    assert code_file == 0
+    doc = json.loads(by_id)
+    assert doc == json.loads(by_file)
+    # controller: (5 + 4 + (6-2) + 3 + 5) / 5 = 4.2; z from the table's own mean and SD
+    table = load_norms(table_path)
+    ctl = table.scales["controller"]
+    assert doc["provenance"]["norms"]["sha256"] == table.fingerprint()
+    z = doc["profiles"][0]["scales"]["controller"]["z"]
+    assert z == pytest.approx((4.2 - ctl.mean) / ctl.sd)
+
+
+def test_norms_file_wins_over_an_id_and_unknown_values_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.json").write_text(json.dumps(ONE_REP), encoding="utf-8")
+    # a file in the working folder named like the bundled id is read as that file
+    (tmp_path / "rep-types-simulated").write_text("not json", encoding="utf-8")
+    code, _, err = _main(["score", "one.json", "--norms", "rep-types-simulated"], capsys)
+    assert code == 2
+    assert "rep-types-simulated: not a readable JSON norm table" in err
+    code, _, err = _main(["score", "one.json", "--norms", "rep-types-real"], capsys)
+    assert code == 2
+    assert (
+        "'rep-types-real': no such norm table file, and not a bundled norm table id "
+        "(bundled: rep-types-simulated)"
+    ) in err
