@@ -207,3 +207,67 @@ def test_norms_file_wins_over_an_id_and_unknown_values_are_named(
         "'rep-types-real': no such norm table file, and not a bundled norm table id "
         "(bundled: rep-types-simulated)"
     ) in err
+
+
+# --------------------------------------------------------------------------- fit --format text
+
+
+def _simulated_csv(path: Path, n: int) -> None:
+    from repprofile import load_questionnaire
+    from repprofile._analysis.simulate import simulate_answers
+
+    q = load_questionnaire("rep-types")
+    answers, _ = simulate_answers(q, n, seed=7)
+    lines = ["candidate_id," + ",".join(q.item_ids)]
+    lines += [f"p{i}," + ",".join(str(int(v)) for v in row) for i, row in enumerate(answers)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_fit_text_shows_the_json_values_rank_and_provenance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "pool.csv"
+    _simulated_csv(answers, 6)
+    base = [
+        "fit", str(answers), "--role", "complex-support", "--role", "retention",
+        "--norms", "rep-types-simulated",
+    ]  # fmt: skip
+    code, default_json, _ = _main(base, capsys)
+    assert code == 0
+    code, as_json, _ = _main([*base, "--format", "json"], capsys)
+    assert as_json == default_json  # the JSON output is unchanged
+    code, text, _ = _main([*base, "--format", "text"], capsys)
+    assert code == 0
+    doc = json.loads(as_json)
+
+    lines = text.splitlines()
+    assert lines[0] == (
+        "Fit 0-100 for Complex support (tier 2) (complex-support), Retention (save desk) "
+        "(retention); cut 50; rank within each role, * best role"
+    )
+    assert lines[2].split() == ["CANDIDATE", "ROLE", "FIT", "90%", "CI", "RANK", "BEST", "QUALITY"]
+    table = [line.split() for line in lines[3:15]]
+    assert len(table) == 12  # 6 candidates x 2 roles
+    # the expected rank: composite descending within a role, worked out from the JSON
+    for role in ("complex-support", "retention"):
+        by_composite = sorted(
+            doc["candidates"],
+            key=lambda c: -next(e for e in c["fits"] if e["role"] == role)["composite"],
+        )
+        expected_rank = {c["candidate_id"]: i for i, c in enumerate(by_composite, start=1)}
+        for c in doc["candidates"]:
+            e = next(e for e in c["fits"] if e["role"] == role)
+            row = next(r for r in table if r[0] == c["candidate_id"] and r[1] == role)
+            assert row[2] == f"{e['fit']:.1f}"
+            assert row[3] == f"{e['ci_low']:.1f}-{e['ci_high']:.1f}"
+            assert row[4] == str(expected_rank[c["candidate_id"]])
+            best = c["best_role"] == role
+            assert (row[5] == "*") is best
+            assert row[-1] == ("ok" if e["quality_valid"] else "FLAGGED")
+    prov = doc["provenance"]
+    assert lines[-1] == (
+        f"provenance: questionnaire rep-types {prov['questionnaire_version']} sha256 "
+        f"{prov['questionnaire_sha256'][:12]}; norms n=5000 sha256 "
+        f"{prov['norms']['sha256'][:12]}, SIMULATED; intervals 90%; "
+        f"repprofile {prov['repprofile_version']}"
+    )
