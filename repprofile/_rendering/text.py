@@ -370,22 +370,22 @@ def fit_text(doc: Mapping[str, Any]) -> str:
             if e["role"] == role["id"] and e["composite"] is not None
         ]
         ordered = sorted(enumerate(entries), key=lambda t: (-t[1][1], t[0]))
-        for rank_, (_, (cid, _)) in enumerate(ordered, start=1):
-            ranks[(cid, role["id"])] = rank_
+        for position, (_, (cid, _)) in enumerate(ordered, start=1):
+            ranks[(cid, role["id"])] = position
     rows: list[tuple[str, ...]] = [
         ("CANDIDATE", "ROLE", "FIT", f"{level:.0%} CI", "RANK", "BEST", "QUALITY")
     ]
     for c in doc["candidates"]:
         for e in c["fits"]:
             ci = "-" if e["ci_low"] is None else f"{e['ci_low']:.1f}-{e['ci_high']:.1f}"
-            rank_ = ranks.get((c["candidate_id"], e["role"]))
+            rank_in_role = ranks.get((c["candidate_id"], e["role"]))
             rows.append(
                 (
                     c["candidate_id"],
                     e["role"],
                     number(e["fit"], 1),
                     ci,
-                    "-" if rank_ is None else str(rank_),
+                    "-" if rank_in_role is None else str(rank_in_role),
                     "*" if e["role"] == c["best_role"] else "",
                     "ok" if e["quality_valid"] else "FLAGGED",
                 )
