@@ -239,8 +239,8 @@ def test_methods_and_constructors_name_their_class(scores: repprofile.ScoreResul
         "The 'candidate_id' parameter of ScoreResult.profile must be a string, got 5 instead."
     )
     assert message(lambda: scores.to_pandas("questionnaire")) == (  # type: ignore[arg-type]
-        "The 'metric' parameter of ScoreResult.to_pandas must be 'mean', 'raw' or 'pomp', "
-        "got 'questionnaire' instead."
+        "The 'metric' parameter of ScoreResult.to_pandas must be 'mean', 'raw', 'pomp', "
+        "'z', 't' or 'percentile', got 'questionnaire' instead."
     )
     assert message(lambda: repprofile.RadarRenderer(scores, metric="z")) == (  # type: ignore[arg-type]
         "The 'metric' parameter of RadarRenderer must be 'auto', 'pomp' or 'percentile', "

@@ -573,15 +573,49 @@ class ScoreResult:
             ]
 
     @validate_params(
-        {"metric": [StrOptions("mean", "raw", "pomp")]}, caller="ScoreResult.to_pandas"
+        {"metric": [StrOptions("mean", "raw", "pomp", "z", "t", "percentile")]},
+        caller="ScoreResult.to_pandas",
     )
-    def to_pandas(self, metric: Literal["mean", "raw", "pomp"] = "mean") -> Any:
-        """A pandas DataFrame of one score metric, indexed by candidate id (needs pandas)."""
+    def to_pandas(
+        self, metric: Literal["mean", "raw", "pomp", "z", "t", "percentile"] = "mean"
+    ) -> Any:
+        """A pandas DataFrame of one score metric, indexed by candidate id (needs pandas).
+
+        Parameters
+        ----------
+        metric : {"mean", "raw", "pomp", "z", "t", "percentile"}, default "mean"
+            ``mean``, ``raw`` and ``pomp`` (percent of maximum possible, Cohen et al.
+            1999) need nothing more; ``z``, ``t`` and ``percentile`` are relative to the
+            norm table the result was scored with: z = (mean - norm mean) / norm SD,
+            T = 50 + 10 z (McCall 1922), and the mid-point percentile rank of the mean
+            in the norm sample (the ``percentile`` field of the profiles).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Candidates (rows, index ``candidate_id``) by scales (columns); NaN where a
+            candidate has no score (rejected, or too few answers).
+
+        Raises
+        ------
+        ValueError
+            ``z``, ``t`` or ``percentile`` of a result scored without a norm table.
+        """
         try:
             import pandas as pd
         except ImportError:  # pragma: no cover - exercised only without pandas
             raise ImportError("to_pandas needs pandas: pip install 'repprofile[pandas]'") from None
-        data = getattr(self, metric)
+        if metric in ("z", "t", "percentile"):
+            if self.norms is None:
+                raise ValueError(
+                    f"to_pandas(metric={metric!r}) needs a norm table, and this result was "
+                    "scored without one: score with norms= (a norm table file, a bundled id "
+                    "such as 'rep-types-simulated', or repprofile.build_norms of your own "
+                    "applicants), or use metric 'mean', 'raw' or 'pomp'"
+                )
+            data = getattr(self.normed, metric)
+        else:
+            data = getattr(self, metric)
         return pd.DataFrame(
             data, index=pd.Index(self.candidate_ids, name="candidate_id"), columns=self.scale_ids
         )

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from repprofile._errors import InputError
-from repprofile._formats.files import CachedModel, validate_document
+from repprofile._formats.files import CachedModel, bundled_dir, validate_document
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._util import canonical_sha256
 from repprofile._validation import validate_params
@@ -31,6 +31,7 @@ __all__ = [
     "QualityReference",
     "ReliabilityChoice",
     "ScaleNorm",
+    "bundled_norms",
     "load_norms",
     "minimum_norm_n",
 ]
@@ -314,20 +315,64 @@ class NormTable(CachedModel):
         return self.model_dump_json(indent=indent)
 
 
+def bundled_norms() -> dict[str, Path]:
+    """The bundled norm tables by id (the file name without ``.json``), sorted by id.
+
+    The one look-up of bundled norm ids: :func:`load_norms` (so every CLI ``--norms``)
+    and the HTTP server's catalogue both use it.
+    """
+    return {p.stem: p for p in sorted((bundled_dir() / "norms").glob("*.json"))}
+
+
+def _norms_path(source: str | os.PathLike[str]) -> Path:
+    """Where a norm table argument points: an existing file is that file; otherwise a
+    ``str`` that is a bundled id is the bundled table; otherwise an error naming the
+    value and listing the bundled ids."""
+    path = Path(source)
+    if path.is_file():
+        return path
+    bundled = bundled_norms()
+    if isinstance(source, str) and source in bundled:
+        return bundled[source]
+    ids = ", ".join(bundled) or "(none)"
+    raise InputError(
+        f"{str(source)!r}: no such norm table file, and not a bundled norm table id "
+        f"(bundled: {ids})"
+    )
+
+
 @validate_params({"source": [str, os.PathLike, NormTable, dict]})
 def load_norms(source: str | Path | NormTable | dict[str, Any]) -> NormTable:
-    """Read a norm table from a JSON file (or validate a parsed one)."""
+    """Read a norm table: a JSON file, a bundled id, or a parsed table validated.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, NormTable or dict
+        The path of a norm table JSON file (an existing file wins), else a bundled norm
+        table id such as ``"rep-types-simulated"`` (see :func:`bundled_norms`); a
+        :class:`NormTable` is returned unchanged; a dict is validated as one.
+
+    Returns
+    -------
+    NormTable
+
+    Raises
+    ------
+    InputError
+        Neither a file nor a bundled id (the message lists the bundled ids), an
+        unreadable file, or a table that breaks the format.
+    """
     if isinstance(source, NormTable):
         return source
     if isinstance(source, dict):
         data: Any = source
         name = "norms"
     else:
-        path = Path(source)
-        name = str(path)
+        path = _norms_path(source)
+        name = str(source)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except FileNotFoundError:  # pragma: no cover - removed between the check and the read
             raise InputError(f"{name}: no such norm table file") from None
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"{name}: not a readable JSON norm table ({exc})") from None

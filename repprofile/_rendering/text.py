@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "assessment_text",
+    "fit_text",
     "profile_table",
+    "provenance_line",
     "quality_json",
     "quality_text",
     "questionnaire_list",
@@ -348,6 +350,70 @@ def ranking_text(doc: Mapping[str, Any], cut: float) -> str:
         )
     head = f"Ranking for {role['name']} ({role['id']}), fit 0-100, cut {cut:g}\n\n"
     return head + text_table(rows, right=(0, 2))
+
+
+def fit_text(doc: Mapping[str, Any]) -> str:
+    """The fit document (the JSON of ``fit``) as a table: per candidate and role the fit
+    (0-100), its interval when there is one, and the candidate's rank for that role;
+    then the provenance line.
+
+    The rank is the order of ``rank``: composite descending, ties in input order, a
+    candidate without a fit last (shown ``-``).
+    """
+    roles = doc["roles"]
+    level = roles[0]["ci_level"] if roles else 0.90
+    ranks: dict[tuple[str, str], int] = {}
+    for role in roles:
+        entries = [
+            (c["candidate_id"], e["composite"])
+            for c in doc["candidates"]
+            for e in c["fits"]
+            if e["role"] == role["id"] and e["composite"] is not None
+        ]
+        ordered = sorted(enumerate(entries), key=lambda t: (-t[1][1], t[0]))
+        for position, (_, (cid, _)) in enumerate(ordered, start=1):
+            ranks[(cid, role["id"])] = position
+    rows: list[tuple[str, ...]] = [
+        ("CANDIDATE", "ROLE", "FIT", f"{level:.0%} CI", "RANK", "BEST", "QUALITY")
+    ]
+    for c in doc["candidates"]:
+        for e in c["fits"]:
+            ci = "-" if e["ci_low"] is None else f"{e['ci_low']:.1f}-{e['ci_high']:.1f}"
+            rank_in_role = ranks.get((c["candidate_id"], e["role"]))
+            rows.append(
+                (
+                    c["candidate_id"],
+                    e["role"],
+                    number(e["fit"], 1),
+                    ci,
+                    "-" if rank_in_role is None else str(rank_in_role),
+                    "*" if e["role"] == c["best_role"] else "",
+                    "ok" if e["quality_valid"] else "FLAGGED",
+                )
+            )
+    names = ", ".join(f"{r['name']} ({r['id']})" for r in roles)
+    cut = roles[0]["cut"] if roles else 50.0
+    head = f"Fit 0-100 for {names}; cut {cut:g}; rank within each role, * best role\n\n"
+    rejected = len({e["candidate_id"] for e in doc["errors"]})
+    tail = f"\n{rejected} candidate(s) rejected, not shown\n" if rejected else "\n"
+    return head + text_table(rows, right=(2, 4)) + tail + provenance_line(doc["provenance"])
+
+
+def provenance_line(prov: Mapping[str, Any]) -> str:
+    """The provenance of a result document on one line (hashes shortened to 12)."""
+    norms = prov.get("norms")
+    if norms:
+        sim = ", SIMULATED" if norms.get("simulated") else ""
+        norm_text = f"norms n={norms['n']} sha256 {str(norms['sha256'])[:12]}{sim}"
+    else:
+        norm_text = "no norms (fit from POMP)"
+    role = f"; role {prov['role']}" if prov.get("role") else ""
+    return (
+        f"provenance: questionnaire {prov['questionnaire_id']} "
+        f"{prov['questionnaire_version']} sha256 {str(prov['questionnaire_sha256'])[:12]}; "
+        f"{norm_text}; intervals {prov['ci_level']:.0%}{role}; "
+        f"repprofile {prov['repprofile_version']}\n"
+    )
 
 
 # --------------------------------------------------------------------------- profiles

@@ -10,6 +10,7 @@ from repprofile.cli._common import (
     UsageError,
     add_answers,
     add_ci,
+    add_norms,
     add_questionnaire,
     run_capturing_warnings,
 )
@@ -28,7 +29,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--compare", metavar="ID,ID,...", help="overlay (up to 5) or a grid of more")
     p.add_argument("--role", metavar="ROLE", help="overlay the role's target or weights")
     add_questionnaire(p)
-    p.add_argument("--norms", metavar="FILE", help="norm table: percentiles instead of POMP")
+    add_norms(p, "norm table: percentiles instead of POMP")
     add_ci(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help=".png, .svg or .pdf")
     p.set_defaults(func=_cmd_chart)

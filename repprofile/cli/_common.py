@@ -220,8 +220,13 @@ def add_output(p: argparse.ArgumentParser) -> None:
 
 
 def add_norms(p: argparse.ArgumentParser, help: str) -> None:
-    """``--norms FILE`` with what the norm table is used for."""
-    p.add_argument("--norms", metavar="FILE", help=help)
+    """``--norms ID_OR_FILE`` (a norm table file, else a bundled norm table id, resolved
+    by :func:`repprofile._formats.norms.load_norms`) with what the table is used for."""
+    p.add_argument(
+        "--norms",
+        metavar="ID_OR_FILE",
+        help=f"{help} (a norm table file or a bundled id such as rep-types-simulated)",
+    )
 
 
 def add_ci(p: argparse.ArgumentParser, default: float = 0.90, help: str | None = None) -> None:

@@ -67,6 +67,7 @@ def register(sub: Subparsers) -> None:
             p.add_argument("--format", choices=["json", "csv", "text"], default="json")
             p.set_defaults(func=_cmd_rank)
         else:
+            p.add_argument("--format", choices=["json", "text"], default="json")
             p.set_defaults(func=_cmd_fit)
 
 
@@ -95,7 +96,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
         result, roles = _score_for_fit(args)
         doc = fit_report(result, [fit(result, r, cut=args.cut) for r in roles])
-        write_output(json.dumps(doc, indent=2) + "\n", args.output)
+        if args.format == "text":
+            from repprofile._rendering.text import fit_text
+
+            write_output(fit_text(doc), args.output)
+        else:
+            write_output(json.dumps(doc, indent=2) + "\n", args.output)
         return EXIT_REJECTED if not result.scored.all() else EXIT_OK
 
     return run_capturing_warnings(run)

@@ -23,6 +23,7 @@ from repprofile.cli import (
     _audit,
     _calibrate,
     _chart,
+    _completion,
     _convert,
     _demo,
     _fit,
@@ -58,6 +59,7 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     _audit.register,
     _serve.register,
     _demo.register,
+    _completion.register,
 )
 """The command groups, in the order of ``repprofile --help`` and docs/cli.md."""
 
@@ -88,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for register in COMMANDS:
         register(sub)
+    parser.set_defaults(root_parser=parser)  # for `completion`, which walks it
     _fill_help(parser)
     return parser
 

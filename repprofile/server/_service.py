@@ -13,8 +13,7 @@ from fastapi import HTTPException
 
 from repprofile._analysis.scoring import ScoreResult
 from repprofile._errors import InputError, RepprofileError
-from repprofile._formats.files import bundled_dir
-from repprofile._formats.norms import NormTable, load_norms
+from repprofile._formats.norms import NormTable, bundled_norms, load_norms
 from repprofile._formats.questionnaire import Questionnaire, list_questionnaires
 from repprofile._formats.role import Role, list_roles
 from repprofile.server._http import unprocessable
@@ -33,9 +32,9 @@ class Catalogue:
     def __init__(self) -> None:
         self.questionnaires = {q.id: q for q in list_questionnaires()}
         self.roles = {r.id: r for r in list_roles()}
-        self.norms: dict[str, NormTable] = {}
-        for path in sorted((bundled_dir() / "norms").glob("*.json")):
-            self.norms[path.stem] = load_norms(path)
+        self.norms: dict[str, NormTable] = {
+            norm_id: load_norms(path) for norm_id, path in bundled_norms().items()
+        }
 
 
 def _record(c: CandidateAnswers) -> dict[str, object]:
