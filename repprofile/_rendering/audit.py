@@ -16,6 +16,16 @@ def _fmt(v: float | None, digits: int = 3) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+_TO_FOUR_FIFTHS = (
+    "how many more selections the category would need for its rate to reach four-fifths "
+    "of the reference's rate."
+)
+
+
+def _need(v: int | None) -> str:
+    return "-" if v is None else str(v)
+
+
 def to_markdown(result: AuditResult) -> str:
     """The audit as Markdown tables (one per group column and pair of columns)."""
     what = "selection rate" if result.outcome == "selected" else "scoring rate"
@@ -30,12 +40,13 @@ def to_markdown(result: AuditResult) -> str:
         )
         + f". Candidates: {result.n}. Impact ratios below 0.8 are flagged (four-fifths rule).",
         "An impact ratio is evidence to investigate, not a legal conclusion.",
+        f"To 4/5: {_TO_FOUR_FIFTHS}",
         "",
     ]
     if result.exclude_small:
         lines += ["Categories under 2% of the sample are excluded from impact ratios.", ""]
     for t in result.tables:
-        lines += [f"## {' x '.join(t.groups)}", ""]
+        lines += [f"## {' x '.join(t.groups)}", "", f"Reference: {t.reference or '-'}.", ""]
         lines += [
             "| category | n | share | selected | rate | impact ratio | flag | z | p | Fisher p "
             "| to 4/5 |",
@@ -43,13 +54,29 @@ def to_markdown(result: AuditResult) -> str:
         ]
         for r in t.rows:
             flag = "excluded" if r.excluded else ("ADVERSE IMPACT" if r.adverse_impact else "")
-            need = "-" if r.selections_to_four_fifths is None else r.selections_to_four_fifths
+            need = _need(r.selections_to_four_fifths)
             if r.small_sample:
                 flag = (flag + " small n").strip()
             lines.append(
                 f"| {r.category} | {r.n} | {r.share:.1%} | {r.selected} | {r.rate:.3f} | "
                 f"{_fmt(r.impact_ratio)} | {flag} | {_fmt(r.z, 2)} | {_fmt(r.p_value, 4)} | "
                 f"{_fmt(r.fisher_p, 4)} | {need} |"
+            )
+        lines.append("")
+    for es in result.effect_sizes:
+        lines += [
+            f"## Effect sizes: {es.scale} by {' x '.join(es.groups)}",
+            "",
+            f"Cohen's d of each category against the reference ({es.reference or '-'}), "
+            "pooled SD, 95% interval (Hedges & Olkin, 1985).",
+            "",
+            "| category | n | mean | SD | Cohen's d | 95% CI low | 95% CI high |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for er in es.rows:
+            lines.append(
+                f"| {er.category} | {er.n} | {_fmt(er.mean)} | {_fmt(er.sd)} | "
+                f"{_fmt(er.d, 2)} | {_fmt(er.d_ci_low, 2)} | {_fmt(er.d_ci_high, 2)} |"
             )
         lines.append("")
     unknown = ", ".join(f"{g}: {n}" for g, n in result.unknown.items())
@@ -94,13 +121,32 @@ def to_html(result: AuditResult) -> str:
             f"<td>{_fmt(r.impact_ratio)}</td>"
             f"<td>{'excluded' if r.excluded else ('adverse impact' if r.adverse_impact else '')}"
             f"{' (small n)' if r.small_sample else ''}</td><td>{_fmt(r.z, 2)}</td>"
-            f"<td>{_fmt(r.p_value, 4)}</td><td>{_fmt(r.fisher_p, 4)}</td></tr>"
+            f"<td>{_fmt(r.p_value, 4)}</td><td>{_fmt(r.fisher_p, 4)}</td>"
+            f"<td>{_need(r.selections_to_four_fifths)}</td></tr>"
             for r in t.rows
         )
         parts.append(
-            f"<h2>{e(' x '.join(t.groups))}</h2><table><tr><th>category</th><th>n</th>"
+            f"<h2>{e(' x '.join(t.groups))}</h2><p>Reference: {e(t.reference or '-')}.</p>"
+            "<table><tr><th>category</th><th>n</th>"
             "<th>share</th><th>selected</th><th>rate</th><th>impact ratio</th><th>flag</th>"
-            f"<th>z</th><th>p</th><th>Fisher p</th></tr>{rows}</table>"
+            "<th>z</th><th>p</th><th>Fisher p</th>"
+            '<th title="more selections needed to reach four-fifths">to 4/5</th></tr>'
+            f"{rows}</table>"
+        )
+    for es in result.effect_sizes:
+        rows = "".join(
+            f"<tr><td>{e(er.category)}</td><td>{er.n}</td><td>{_fmt(er.mean)}</td>"
+            f"<td>{_fmt(er.sd)}</td><td>{_fmt(er.d, 2)}</td><td>{_fmt(er.d_ci_low, 2)}</td>"
+            f"<td>{_fmt(er.d_ci_high, 2)}</td></tr>"
+            for er in es.rows
+        )
+        parts.append(
+            f"<h2>Effect sizes: {e(es.scale)} by {e(' x '.join(es.groups))}</h2>"
+            f"<p>Cohen's d of each category against the reference ({e(es.reference or '-')}), "
+            "pooled SD, 95% interval (Hedges &amp; Olkin, 1985).</p>"
+            "<table><tr><th>category</th><th>n</th><th>mean</th><th>SD</th>"
+            "<th>Cohen's d</th><th>95% CI low</th><th>95% CI high</th></tr>"
+            f"{rows}</table>"
         )
     unknown = ", ".join(f"{e(g)}: {n}" for g, n in result.unknown.items())
     what = (
@@ -120,7 +166,8 @@ svg {{ max-width: 100%; height: auto; }}
 <h1>Adverse-impact audit</h1>
 <p>Outcome: {what};
 {result.n} candidates. Impact ratios below 0.8 are flagged (four-fifths rule). An impact
-ratio is evidence to investigate, not a legal conclusion.</p>
+ratio is evidence to investigate, not a legal conclusion.
+To 4/5: {_TO_FOUR_FIFTHS}</p>
 {_bar_chart_svg(result)}
 {"".join(parts)}
 <p>Unknown category (left out of rates and ratios): {unknown}.</p>
