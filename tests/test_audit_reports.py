@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +138,66 @@ def test_html_has_the_json_figures_effect_sizes_and_to_four_fifths(
     assert '<th title="more selections needed to reach four-fifths">to 4/5</th>' in text
     assert "To 4/5: how many more selections" in text
     assert "Effect sizes: grit by sex" in text
+
+
+# --------------------------------------------------------------------------- chart
+
+
+def chart_records() -> list[dict[str, Any]]:
+    """Three groups: A 6/10, B 5/10 (ratio 0.83), 'Prefer not to answer' 0/10 (ratio 0)."""
+    rows: list[dict[str, Any]] = []
+    for cat, sel in (("A", 6), ("B", 5), ("Prefer not to answer", 0)):
+        rows += [{"sex": cat, "selected": int(i < sel)} for i in range(10)]
+    return rows
+
+
+def test_chart_shows_zero_ratios_values_and_the_labelled_line() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from repprofile._rendering.audit import _chart_figure
+
+    res = repprofile.audit(chart_records(), groups=["sex"], selected="selected")
+    fig = _chart_figure(res)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert sorted(texts) == sorted([" four-fifths (0.8)", "1.00", "0.83", "0.00"])
+    # the zero-ratio category has a visible marker at x = 0
+    (markers,) = ax.collections
+    assert markers.get_offsets().tolist() == [[0.0, 0.0]]
+    # the 0.8 line
+    (line,) = ax.lines
+    assert list(line.get_xdata()) == [0.8, 0.8]
+    # nothing is cut off: every label lies inside the figure
+    renderer = canvas.get_renderer()
+    fig_box = fig.bbox
+    for artist in [ax.xaxis.label, *ax.get_yticklabels(), *ax.texts]:
+        box = artist.get_window_extent(renderer)
+        assert box.x0 >= fig_box.x0 - 0.5, artist
+        assert box.x1 <= fig_box.x1 + 0.5, artist
+        assert box.y0 >= fig_box.y0 - 0.5, artist
+        assert box.y1 <= fig_box.y1 + 0.5, artist
+
+
+GALLERY = Path(__file__).parent.parent / "docs" / "gallery" / "audit-chart.png"
+
+
+def gallery_result() -> repprofile.AuditResult:
+    rows: list[dict[str, Any]] = []
+    for sex, race, n, sel in (
+        ("F", "Black or African American", 12, 3),
+        ("F", "White", 14, 8),
+        ("M", "Black or African American", 10, 0),
+        ("M", "White", 14, 9),
+    ):
+        rows += [{"sex": sex, "race": race, "selected": int(i < sel)} for i in range(n)]
+    return repprofile.audit(rows, groups=["sex", "race"], selected="selected")
+
+
+if __name__ == "__main__":  # python tests/test_audit_reports.py: rewrite the gallery image
+    from repprofile._rendering.audit import to_png
+
+    GALLERY.parent.mkdir(parents=True, exist_ok=True)
+    GALLERY.write_bytes(to_png(gallery_result()))
+    print(GALLERY)

@@ -4,12 +4,16 @@ page with a bar chart of impact ratios."""
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from repprofile._analysis.audit import FOUR_FIFTHS, AuditResult
 
-__all__ = ["to_html", "to_markdown"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["to_html", "to_markdown", "to_png"]
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
@@ -84,11 +88,14 @@ def to_markdown(result: AuditResult) -> str:
     return "\n".join(lines)
 
 
-def _bar_chart_svg(result: AuditResult) -> str:
-    """A horizontal bar chart of impact ratios with the 0.8 line, as inline SVG."""
-    from matplotlib.figure import Figure
+def _chart_figure(result: AuditResult) -> Figure:
+    """A horizontal bar chart of impact ratios with the labelled 0.8 line.
 
-    from repprofile._rendering.charts import _figure_bytes, _style
+    Every bar carries its value; a ratio of 0 has no bar, so it gets a marker at 0 and
+    the label "0.00". The layout is constrained, so long category names and the axis
+    label are never cut off.
+    """
+    from matplotlib.figure import Figure
 
     bars = [
         (f"{' x '.join(t.groups)}: {r.category}", r.impact_ratio, r.adverse_impact)
@@ -96,17 +103,59 @@ def _bar_chart_svg(result: AuditResult) -> str:
         for r in t.rows
         if r.impact_ratio is not None
     ]
+    fig = Figure(figsize=(7.5, 1.3 + 0.3 * max(1, len(bars))), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(bars))[::-1]
+    values = np.array([b[1] for b in bars], dtype=float)
+    colors = ["#D55E00" if b[2] else "#0072B2" for b in bars]
+    ax.barh(y, values, color=colors)
+    right = max(1.1, float(values.max()) * 1.15 if values.size else 1.1)
+    zero = values == 0
+    if zero.any():
+        ax.scatter(
+            np.zeros(int(zero.sum())),
+            y[zero],
+            marker="|",
+            s=120,
+            linewidths=3,
+            color=[c for c, z in zip(colors, zero, strict=True) if z],
+            clip_on=False,
+            zorder=3,
+        )
+    for yi, v in zip(y, values, strict=True):
+        ax.text(v + right * 0.01, yi, f"{v:.2f}", va="center", ha="left", fontsize=8)
+    ax.axvline(FOUR_FIFTHS, color="black", linestyle="--", linewidth=1)
+    ax.text(
+        FOUR_FIFTHS,
+        1.0,
+        " four-fifths (0.8)",
+        transform=ax.get_xaxis_transform(),
+        va="bottom",
+        ha="center",
+        fontsize=8,
+    )
+    ax.set_yticks(y, [b[0] for b in bars], fontsize=8)
+    ax.set_ylim(-0.6, len(bars) - 0.4)
+    ax.set_xlim(0, right)
+    ax.set_xlabel("impact ratio (rate / reference rate); below 0.8 is flagged")
+    return fig
+
+
+def _bar_chart_svg(result: AuditResult) -> str:
+    """The impact-ratio chart as inline SVG."""
+    from repprofile._rendering.charts import _figure_bytes, _style
+
     with _style():
-        fig = Figure(figsize=(7.5, 0.5 + 0.28 * max(1, len(bars))))
-        ax = fig.add_axes((0.42, 0.08, 0.55, 0.88))
-        y = np.arange(len(bars))[::-1]
-        ax.barh(y, [b[1] for b in bars], color=["#D55E00" if b[2] else "#0072B2" for b in bars])
-        ax.axvline(FOUR_FIFTHS, color="black", linestyle="--", linewidth=1)
-        ax.set_yticks(y, [b[0] for b in bars], fontsize=8)
-        ax.set_xlim(0, 1.05)
-        ax.set_xlabel("impact ratio (dashed line: 0.8)")
-        svg = _figure_bytes(fig, "svg").decode("utf-8")
+        svg = _figure_bytes(_chart_figure(result), "svg").decode("utf-8")
     return svg[svg.find("<svg") :]
+
+
+def to_png(result: AuditResult) -> bytes:
+    """The impact-ratio chart as PNG bytes (fixed metadata, so the same bytes each run)."""
+    from repprofile._rendering.charts import _figure_bytes, _style
+
+    with _style():
+        return _figure_bytes(_chart_figure(result), "png")
 
 
 def to_html(result: AuditResult) -> str:
