@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def records() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def result() -> repprofile.AuditResult:
-    return repprofile.audit(records(), groups=["sex"], selected="selected", scales=["grit"])
+    with pytest.warns(repprofile.RepprofileWarning, match=r"'A' \(highest rate\) has n = 10"):
+        return repprofile.audit(records(), groups=["sex"], selected="selected", scales=["grit"])
 
 
 def fmt(v: float | None, digits: int = 3) -> str:
@@ -156,7 +158,7 @@ def test_chart_shows_zero_ratios_values_and_the_labelled_line() -> None:
 
     from repprofile._rendering.audit import _chart_figure
 
-    res = repprofile.audit(chart_records(), groups=["sex"], selected="selected")
+    res = repprofile.audit(chart_records(), groups=["sex"], selected="selected", reference="A")
     fig = _chart_figure(res)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
@@ -192,7 +194,9 @@ def gallery_result() -> repprofile.AuditResult:
         ("M", "White", 14, 9),
     ):
         rows += [{"sex": sex, "race": race, "selected": int(i < sel)} for i in range(n)]
-    return repprofile.audit(rows, groups=["sex", "race"], selected="selected")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", repprofile.RepprofileWarning)  # small references
+        return repprofile.audit(rows, groups=["sex", "race"], selected="selected")
 
 
 if __name__ == "__main__":  # python tests/test_audit_reports.py: rewrite the gallery image
@@ -201,3 +205,141 @@ if __name__ == "__main__":  # python tests/test_audit_reports.py: rewrite the ga
     GALLERY.parent.mkdir(parents=True, exist_ok=True)
     GALLERY.write_bytes(to_png(gallery_result()))
     print(GALLERY)
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def issue_pool() -> list[dict[str, Any]]:
+    """The issue's case: A 20 of 40 selected (0.5), B 12 of 40 (0.3), and 4 'Prefer not to
+    say', all selected (1.0). With the highest rate as reference, 'Prefer not to say' would
+    be the reference and A (0.5) and B (0.3) both flagged."""
+    rows: list[dict[str, Any]] = []
+    for cat, n, sel in (("A", 40, 20), ("B", 40, 12), ("Prefer not to say", 4, 4)):
+        rows += [
+            {"candidate_id": f"{cat[0]}{i}", "sex": cat, "selected": int(i < sel)} for i in range(n)
+        ]
+    return rows
+
+
+def ratios(res: repprofile.AuditResult, table: int = 0) -> dict[str, float | None]:
+    return {r.category: r.impact_ratio for r in res.tables[table].rows}
+
+
+def test_a_non_answer_is_never_the_automatic_reference() -> None:
+    with pytest.warns(repprofile.RepprofileWarning) as caught:
+        res = repprofile.audit(issue_pool(), groups=["sex"], selected="selected")
+    t = res.tables[0]
+    assert (t.reference, t.reference_source) == ("A", "highest rate")
+    assert ratios(res) == pytest.approx({"A": 1.0, "B": 0.6, "Prefer not to say": 2.0})
+    assert [r.category for r in t.rows if r.adverse_impact] == ["B"]
+    (message,) = [str(w.message) for w in caught]
+    assert message == (
+        "sex: category 'Prefer not to say' (n = 4) looks like a non-answer and is not used "
+        "as the reference although its rate (1.000) is the highest; the reference is 'A'; "
+        "choose the reference with --reference CATEGORY (reference= in Python), or leave it "
+        "out with --unknown 'Prefer not to say'"
+    )
+    assert res.warnings == [message]
+
+
+def test_a_small_automatic_reference_is_warned_about() -> None:
+    rows = [{"g": "A", "selected": int(i < 6)} for i in range(10)]
+    rows += [{"g": "B", "selected": int(i < 12)} for i in range(40)]
+    with pytest.warns(repprofile.RepprofileWarning) as caught:
+        res = repprofile.audit(rows, groups=["g"], selected="selected")
+    assert res.tables[0].reference == "A"  # 0.6 > 0.3
+    assert [str(w.message) for w in caught] == [
+        "g: the reference category 'A' (highest rate) has n = 10, under 30: its rate is "
+        "unstable and every impact ratio depends on it; choose the reference with "
+        "--reference CATEGORY (reference= in Python)"
+    ]
+
+
+def test_no_warning_for_a_reference_of_30_or_more() -> None:
+    rows = [{"g": "A", "selected": int(i < 15)} for i in range(30)]
+    rows += [{"g": "B", "selected": int(i < 8)} for i in range(40)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = repprofile.audit(rows, groups=["g"], selected="selected")
+    assert caught == []
+    assert res.warnings == []
+    assert res.tables[0].reference == "A"
+
+
+def test_a_given_reference_is_used_without_warning() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = repprofile.audit(issue_pool(), groups=["sex"], selected="selected", reference="B")
+    assert caught == []
+    t = res.tables[0]
+    assert (t.reference, t.reference_source) == ("B", "given")
+    # 0.5 / 0.3 and 1.0 / 0.3
+    assert ratios(res) == pytest.approx({"A": 5 / 3, "B": 1.0, "Prefer not to say": 10 / 3})
+    assert not any(r.adverse_impact for r in t.rows)
+
+
+def test_references_for_several_columns_and_the_automatic_intersection() -> None:
+    rows: list[dict[str, Any]] = []
+    for sex, race, n, sel in (("F", "X", 30, 15), ("F", "Y", 30, 9), ("M", "X", 30, 12),
+                              ("M", "Y", 30, 6)):  # fmt: skip
+        rows += [{"sex": sex, "race": race, "selected": int(i < sel)} for i in range(n)]
+    res = repprofile.audit(rows, groups=["sex", "race"], selected="selected", reference=["M", "Y"])
+    refs = [(t.groups, t.reference, t.reference_source) for t in res.tables]
+    assert refs == [
+        (["sex"], "M", "given"),
+        (["race"], "Y", "given"),
+        (["sex", "race"], "F / X", "highest rate"),  # 15/30 is the highest
+    ]
+    assert ratios(res, 0) == pytest.approx({"F": 24 / 18, "M": 1.0})  # 24/60 over 18/60
+    assert ratios(res, 1) == pytest.approx({"X": 27 / 15, "Y": 1.0})
+
+
+def test_an_unknown_reference_is_an_error_listing_the_categories() -> None:
+    with pytest.raises(repprofile.InputError) as err:
+        repprofile.audit(issue_pool(), groups=["sex"], selected="selected", reference="C")
+    assert str(err.value) == (
+        "reference category 'C' is not a category of the audited columns; categories "
+        "present: sex: 'A', 'B', 'Prefer not to say' (intersections are written 'x / y')"
+    )
+    with pytest.raises(repprofile.InputError, match="The 'reference' parameter of audit"):
+        repprofile.audit(issue_pool(), groups=["sex"], selected="selected", reference=42)
+
+
+def test_only_non_answers_give_no_reference() -> None:
+    rows = [{"g": "Declined", "selected": int(i < 3)} for i in range(10)]
+    with pytest.warns(repprofile.RepprofileWarning, match="no other category can be"):
+        res = repprofile.audit(rows, groups=["g"], selected="selected")
+    assert res.tables[0].reference is None
+    assert ratios(res) == {"Declined": None}
+
+
+@pytest.mark.parametrize(
+    ("category", "expected"),
+    [
+        ("Prefer not to say", True),
+        ("PREFER NOT TO ANSWER", True),
+        ("I'd rather not say", True),
+        ("Declined", True),
+        ("Declined to state", True),
+        ("Not disclosed", True),
+        ("Undisclosed", True),
+        ("N/A", True),
+        ("na", True),
+        ("", True),
+        ("Other/unspecified", True),
+        ("Not specified", True),
+        ("No answer", True),
+        ("F / Prefer not to say", True),
+        ("Female", False),
+        ("Other", False),
+        ("Two or more races", False),
+        ("Native Hawaiian or Other Pacific Islander", False),
+        ("Non-binary", False),
+        ("F / White", False),
+    ],
+)
+def test_looks_like_non_answer(category: str, expected: bool) -> None:
+    from repprofile._analysis.audit import looks_like_non_answer
+
+    assert looks_like_non_answer(category) is expected
