@@ -14,11 +14,16 @@ selected, scores 0..4 twice (mean 2). Both SDs are sqrt(20/9) = 1.4907.
 from __future__ import annotations
 
 import html as html_lib
+import json
 import re
+import subprocess
+import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import repprofile
@@ -161,18 +166,18 @@ def test_chart_shows_zero_ratios_values_and_the_labelled_line() -> None:
     res = repprofile.audit(chart_records(), groups=["sex"], selected="selected", reference="A")
     fig = _chart_figure(res)
     canvas = FigureCanvasAgg(fig)
-    canvas.draw()
+    canvas.draw()  # type: ignore[no-untyped-call]
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]
     assert sorted(texts) == sorted([" four-fifths (0.8)", "1.00", "0.83", "0.00"])
     # the zero-ratio category has a visible marker at x = 0
     (markers,) = ax.collections
-    assert markers.get_offsets().tolist() == [[0.0, 0.0]]
+    assert np.asarray(markers.get_offsets()).tolist() == [[0.0, 0.0]]
     # the 0.8 line
     (line,) = ax.lines
-    assert list(line.get_xdata()) == [0.8, 0.8]
+    assert np.asarray(line.get_xdata()).tolist() == [0.8, 0.8]
     # nothing is cut off: every label lies inside the figure
-    renderer = canvas.get_renderer()
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
     fig_box = fig.bbox
     for artist in [ax.xaxis.label, *ax.get_yticklabels(), *ax.texts]:
         box = artist.get_window_extent(renderer)
@@ -303,7 +308,7 @@ def test_an_unknown_reference_is_an_error_listing_the_categories() -> None:
         "present: sex: 'A', 'B', 'Prefer not to say' (intersections are written 'x / y')"
     )
     with pytest.raises(repprofile.InputError, match="The 'reference' parameter of audit"):
-        repprofile.audit(issue_pool(), groups=["sex"], selected="selected", reference=42)
+        repprofile.audit(issue_pool(), groups=["sex"], selected="selected", reference=42)  # type: ignore[arg-type]
 
 
 def test_only_non_answers_give_no_reference() -> None:
@@ -343,3 +348,125 @@ def test_looks_like_non_answer(category: str, expected: bool) -> None:
     from repprofile._analysis.audit import looks_like_non_answer
 
     assert looks_like_non_answer(category) is expected
+
+
+# --------------------------------------------------------------------------- join
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    lines = [",".join(header)] + [",".join(str(v) for v in r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def join_files(tmp_path: Path) -> tuple[Path, Path]:
+    """Scores of c1..c40 (c1..c20 sex F, 10 selected; c21..c40 M, 15 selected) and a
+    demographics file with c2..c40 and x1, x2: c1 has no demographics, x1 and x2 no
+    scores."""
+    scores = write_csv(
+        tmp_path / "scores.csv",
+        ["id", "selected"],
+        [[f"c{i}", int(i <= 10 or 21 <= i <= 35)] for i in range(1, 41)],
+    )
+    demo = write_csv(
+        tmp_path / "demo.csv",
+        ["id", "sex"],
+        [[f"c{i}", "F" if i <= 20 else "M"] for i in range(2, 41)] + [["x1", "F"], ["x2", "M"]],
+    )
+    return scores, demo
+
+
+JOIN_WARNINGS = [
+    "join on 'id': 1 of 40 candidates in the scores have no row in the joined table "
+    "(their categories are unknown): c1",
+    "join on 'id': 2 of 41 rows of the joined table match no candidate in the scores "
+    "(not used): x1, x2",
+]
+
+
+def test_join_adds_demographics_by_id_and_reports_unmatched_ids(
+    join_files: tuple[Path, Path],
+) -> None:
+    scores, demo = join_files
+    with pytest.warns(repprofile.RepprofileWarning) as caught:
+        res = repprofile.audit(
+            scores, groups=["sex"], selected="selected", join=demo, id_column="id"
+        )
+    small = (
+        "sex: the reference category 'M' (highest rate) has n = 20, under 30: its rate is "
+        "unstable and every impact ratio depends on it; choose the reference with "
+        "--reference CATEGORY (reference= in Python)"
+    )
+    assert [str(w.message) for w in caught] == [*JOIN_WARNINGS, small]
+    assert res.warnings == [*JOIN_WARNINGS, small]
+    assert res.unknown == {"sex": 1}  # c1
+    rows = {r.category: (r.n, r.selected) for r in res.tables[0].rows}
+    assert rows == {"F": (19, 9), "M": (20, 15)}  # c2..c20: c2..c10 selected
+
+
+def test_join_shows_the_first_five_unmatched_ids_and_the_count() -> None:
+    scores = [{"candidate_id": f"s{i}", "selected": i % 2} for i in range(8)]
+    demo = [{"candidate_id": f"s{i}", "sex": "AB"[i % 2]} for i in range(40, 80)]
+    demo += [{"candidate_id": "s0", "sex": "A"}]
+    with pytest.warns(repprofile.RepprofileWarning) as caught:
+        repprofile.audit(scores, groups=["sex"], selected="selected", join=demo)
+    assert str(caught[0].message) == (
+        "join on 'candidate_id': 7 of 8 candidates in the scores have no row in the joined "
+        "table (their categories are unknown): s1, s2, s3, s4, s5 and 2 more"
+    )
+    assert str(caught[1].message).startswith(
+        "join on 'candidate_id': 40 of 41 rows of the joined table match no candidate in the "
+        "scores (not used): s40, s41, s42, s43, s44 and 35 more"
+    )
+
+
+def test_join_errors_name_the_problem() -> None:
+    scores = [{"candidate_id": "a", "selected": 1}]
+    with pytest.raises(repprofile.InputError) as err:
+        repprofile.audit(
+            scores, groups=["sex"], selected="selected", join=[{"id": "a", "sex": "F"}]
+        )
+    assert str(err.value) == (
+        "the joined table has no id column 'candidate_id' (set it with --id-column / "
+        "id_column=); columns: id, sex"
+    )
+    twice = [{"candidate_id": "a", "sex": "F"}, {"candidate_id": "a", "sex": "M"}]
+    with pytest.raises(repprofile.InputError) as err:
+        repprofile.audit(scores, groups=["sex"], selected="selected", join=twice)
+    assert str(err.value) == (
+        "the joined table has candidate 'a' twice (rows 1 and 2); keep one row per candidate"
+    )
+
+
+# --------------------------------------------------------------------------- command line
+
+SCRIPT = Path(sys.executable).parent / "repprofile"
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), "audit", *map(str, args)], capture_output=True, text=True, check=False
+    )
+
+
+def test_cli_join_reference_and_warnings(join_files: tuple[Path, Path]) -> None:
+    scores, demo = join_files
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        joined_f, bad = pool.map(
+            lambda extra: run(scores, "--join", demo, "--id-column", "id", "--group", "sex",
+                              "--selected", "selected", *extra),
+            [["--reference", "F"], ["--reference", "X"]],
+        )  # fmt: skip
+    assert joined_f.returncode == 0, joined_f.stderr
+    doc = json.loads(joined_f.stdout)
+    table = doc["tables"][0]
+    assert (table["reference"], table["reference_source"]) == ("F", "given")
+    # rates F 9/19, M 15/20: M's ratio 0.75 / (9/19) = 1.583
+    assert {r["category"]: r["impact_ratio"] for r in table["rows"]} == pytest.approx(
+        {"F": 1.0, "M": 0.75 * 19 / 9}
+    )
+    assert joined_f.stderr.splitlines() == [f"repprofile: warning: {w}" for w in JOIN_WARNINGS]
+    assert bad.returncode == 2
+    assert "reference category 'X' is not a category of the audited columns; categories " \
+        "present: sex: 'F', 'M'" in bad.stderr  # fmt: skip

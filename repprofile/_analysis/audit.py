@@ -417,7 +417,7 @@ def audit(
     unknown_counts = {
         g: sum(1 for v in cols[g] if _category(v, unknown_set) is None) for g in groups
     }
-    keyed = {(g,): labels[g] for g in groups}
+    keyed: dict[tuple[str, ...], list[str | None]] = {(g,): labels[g] for g in groups}
     for a, b in combinations(groups, 2):
         keyed[(a, b)] = _joint(labels[a], labels[b])
     given = _given_references(reference, keyed)
