@@ -133,7 +133,8 @@ def check(tables: list[list[list[str]]], result: repprofile.AuditResult) -> None
 def test_markdown_has_the_json_figures_and_effect_sizes(result: repprofile.AuditResult) -> None:
     text = to_markdown(result)
     check(md_tables(text), result)
-    assert "Reference: A." in text
+    assert "Reference: A (highest rate)." in text
+    assert "- sex: the reference category 'A' (highest rate) has n = 10, under 30" in text
     assert "To 4/5: how many more selections" in text
 
 
@@ -145,6 +146,8 @@ def test_html_has_the_json_figures_effect_sizes_and_to_four_fifths(
     assert '<th title="more selections needed to reach four-fifths">to 4/5</th>' in text
     assert "To 4/5: how many more selections" in text
     assert "Effect sizes: grit by sex" in text
+    assert "<p>Reference: A (highest rate).</p>" in text
+    assert "<li>sex: the reference category &#x27;A&#x27; (highest rate) has n = 10" in text
 
 
 # --------------------------------------------------------------------------- chart
@@ -282,6 +285,7 @@ def test_a_given_reference_is_used_without_warning() -> None:
     # 0.5 / 0.3 and 1.0 / 0.3
     assert ratios(res) == pytest.approx({"A": 5 / 3, "B": 1.0, "Prefer not to say": 10 / 3})
     assert not any(r.adverse_impact for r in t.rows)
+    assert "Reference: B (chosen by you)." in to_markdown(res)
 
 
 def test_references_for_several_columns_and_the_automatic_intersection() -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from repprofile._analysis.audit import FOUR_FIFTHS, AuditResult
+from repprofile._analysis.audit import FOUR_FIFTHS, AuditResult, AuditTable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -24,6 +24,13 @@ _TO_FOUR_FIFTHS = (
     "how many more selections the category would need for its rate to reach four-fifths "
     "of the reference's rate."
 )
+
+
+def _reference(t: AuditTable) -> str:
+    if t.reference is None:
+        return "none (no category can be one)"
+    how = "chosen by you" if t.reference_source == "given" else "highest rate"
+    return f"{t.reference} ({how})"
 
 
 def _need(v: int | None) -> str:
@@ -47,10 +54,12 @@ def to_markdown(result: AuditResult) -> str:
         f"To 4/5: {_TO_FOUR_FIFTHS}",
         "",
     ]
+    if result.warnings:
+        lines += ["**Warnings:**", "", *[f"- {w}" for w in result.warnings], ""]
     if result.exclude_small:
         lines += ["Categories under 2% of the sample are excluded from impact ratios.", ""]
     for t in result.tables:
-        lines += [f"## {' x '.join(t.groups)}", "", f"Reference: {t.reference or '-'}.", ""]
+        lines += [f"## {' x '.join(t.groups)}", "", f"Reference: {_reference(t)}.", ""]
         lines += [
             "| category | n | share | selected | rate | impact ratio | flag | z | p | Fisher p "
             "| to 4/5 |",
@@ -175,7 +184,7 @@ def to_html(result: AuditResult) -> str:
             for r in t.rows
         )
         parts.append(
-            f"<h2>{e(' x '.join(t.groups))}</h2><p>Reference: {e(t.reference or '-')}.</p>"
+            f"<h2>{e(' x '.join(t.groups))}</h2><p>Reference: {e(_reference(t))}.</p>"
             "<table><tr><th>category</th><th>n</th>"
             "<th>share</th><th>selected</th><th>rate</th><th>impact ratio</th><th>flag</th>"
             "<th>z</th><th>p</th><th>Fisher p</th>"
@@ -198,6 +207,13 @@ def to_html(result: AuditResult) -> str:
             f"{rows}</table>"
         )
     unknown = ", ".join(f"{e(g)}: {n}" for g, n in result.unknown.items())
+    warned = (
+        '<div class="warnings"><p><strong>Warnings:</strong></p><ul>'
+        + "".join(f"<li>{e(w)}</li>" for w in result.warnings)
+        + "</ul></div>\n"
+        if result.warnings
+        else ""
+    )
     what = (
         "selection rate"
         if result.outcome == "selected"
@@ -217,7 +233,7 @@ svg {{ max-width: 100%; height: auto; }}
 {result.n} candidates. Impact ratios below 0.8 are flagged (four-fifths rule). An impact
 ratio is evidence to investigate, not a legal conclusion.
 To 4/5: {_TO_FOUR_FIFTHS}</p>
-{_bar_chart_svg(result)}
+{warned}{_bar_chart_svg(result)}
 {"".join(parts)}
 <p>Unknown category (left out of rates and ratios): {unknown}.</p>
 </body></html>
