@@ -25,7 +25,11 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "audit", help="adverse-impact audit: four-fifths rule and LL144 bias-audit tables"
     )
-    p.add_argument("file", metavar="FILE", help="CSV: candidate_id, outcome, group columns (or those of --join)")
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        help="CSV: candidate_id, outcome, group columns (or those of --join)",
+    )
     p.add_argument(
         "--group",
         action="append",
