@@ -148,6 +148,7 @@ def test_sequence_of(scores: repprofile.ScoreResult) -> None:
         repprofile.radar_chart(scores, [1])  # type: ignore[list-item]
 
 
+@pytest.mark.filterwarnings("ignore:.*under 30:repprofile.RepprofileWarning")
 def test_duck_typed_table() -> None:
     records = [{"sex": s, "selected": i % 2} for i, s in enumerate("AABBAB")]
     frame = repprofile.audit(pd.DataFrame(records), groups=["sex"], selected="selected")

@@ -10,6 +10,8 @@ import csv
 import io
 import math
 import os
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 from pathlib import Path
@@ -19,14 +21,32 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from repprofile._errors import InputError
+from repprofile._input.answers import RepprofileWarning
 from repprofile._validation import HasAttributes, SequenceOf, validate_params
 from repprofile._version import __version__
 
-__all__ = ["AuditResult", "audit"]
+__all__ = ["SMALL_N", "AuditResult", "audit", "looks_like_non_answer"]
 
 FOUR_FIFTHS = 0.8
 SMALL_SHARE = 0.02  # LL144: categories under 2% of the sample may be excluded
-SMALL_N = 30
+SMALL_N = 30  # the tool's small-sample warning threshold (not a legal one)
+JOIN_SHOWN = 5  # unmatched ids shown in the join warning
+
+# Categories that look like a non-answer; they are never the automatic reference.
+_NON_ANSWER = re.compile(
+    r"prefer not|rather not|not to (say|answer|disclose|state)|declin|undisclosed"
+    r"|not (disclosed|specified|stated|given|known|provided)|unspecified|unknown|no answer"
+    r"|no response|withheld|^(n/?a|none|missing|other/unspecified|-+|\?+)$"
+)
+
+
+def looks_like_non_answer(category: str) -> bool:
+    """Whether a category (or a part of an intersection ``"x / y"``) reads as a non-answer,
+    such as "Prefer not to say", "Declined", "N/A", "unspecified" (any case)."""
+    return any(
+        not part.strip() or _NON_ANSWER.search(part.strip().lower())
+        for part in category.split(" / ")
+    )
 
 
 class AuditRow(BaseModel):
@@ -56,6 +76,7 @@ class AuditTable(BaseModel):
 
     groups: list[str]
     reference: str | None
+    reference_source: Literal["highest rate", "given"] | None = None
     rows: list[AuditRow]
 
 
@@ -95,6 +116,7 @@ class AuditResult(BaseModel):
     n: int
     effect_sizes: list[EffectSizeTable]
     provenance: dict[str, Any]
+    warnings: list[str] = []
 
     @property
     def adverse_impact(self) -> bool:
@@ -190,6 +212,8 @@ def _table(
     hit: np.ndarray[Any, np.dtype[np.bool_]],
     groups: list[str],
     exclude_small: bool,
+    given: str | None = None,
+    notes: list[str] | None = None,
 ) -> AuditTable:
     from scipy.stats import fisher_exact
 
@@ -205,7 +229,16 @@ def _table(
     rate = {c: sel[c] / counts[c] for c in cats}
     excluded = {c: exclude_small and share[c] < SMALL_SHARE for c in cats}
     included = [c for c in cats if not excluded[c]]
-    ref = max(included, key=lambda c: (rate[c], -cats.index(c))) if included else None
+    where = " x ".join(groups)
+    if given is not None:
+        if excluded[given]:
+            raise InputError(
+                f"reference category {given!r} of {where} is under 2% of the sample and "
+                "excluded by exclude_small; choose another reference or keep small categories"
+            )
+        ref: str | None = given
+    else:
+        ref = _automatic_reference(included, rate, counts, cats, where, notes)
     top = rate[ref] if ref is not None else 0.0
     rows = []
     for c in cats:
@@ -240,7 +273,47 @@ def _table(
                 selections_to_four_fifths=need,
             )
         )
-    return AuditTable(groups=groups, reference=ref, rows=rows)
+    return AuditTable(
+        groups=groups,
+        reference=ref,
+        rows=rows,
+        reference_source=None if ref is None else ("given" if given else "highest rate"),
+    )
+
+
+def _automatic_reference(
+    included: list[str],
+    rate: dict[str, float],
+    counts: dict[str, int],
+    cats: list[str],
+    where: str,
+    notes: list[str] | None,
+) -> str | None:
+    """The included category with the highest rate that is not a non-answer (ties: the
+    first in sorted order), and warnings when that choice is weak."""
+    fix = "choose the reference with --reference CATEGORY (reference= in Python)"
+    answers = [c for c in included if not looks_like_non_answer(c)]
+    ref = max(answers, key=lambda c: (rate[c], -cats.index(c))) if answers else None
+    msgs = []
+    for c in included:
+        if c not in answers and (ref is None or rate[c] >= rate[ref]):
+            msgs.append(
+                f"{where}: category {c!r} (n = {counts[c]}) looks like a non-answer and is "
+                f"not used as the reference although its rate ({rate[c]:.3f}) is the highest; "
+                + (f"the reference is {ref!r}; " if ref else "no other category can be; ")
+                + f"{fix}, or leave it out with --unknown {c!r}"
+            )
+    if ref is not None and counts[ref] < SMALL_N:
+        msgs.append(
+            f"{where}: the reference category {ref!r} (highest rate) has n = {counts[ref]}, "
+            f"under {SMALL_N}: its rate is unstable and every impact ratio depends on it; "
+            f"{fix}"
+        )
+    for m in msgs:
+        warnings.warn(m, RepprofileWarning, stacklevel=4)
+    if notes is not None:
+        notes.extend(msgs)
+    return ref
 
 
 @validate_params(
@@ -252,6 +325,9 @@ def _table(
         "unknown": [SequenceOf()],
         "exclude_small": ["boolean"],
         "scales": [SequenceOf(str)],
+        "reference": [str, SequenceOf(str), None],
+        "join": [str, os.PathLike, SequenceOf(Mapping, min_length=1), _DATAFRAME, None],
+        "id_column": [str],
     },
     must={"data": "must be a CSV path, a list of records or a pandas DataFrame"},
 )
@@ -264,6 +340,9 @@ def audit(
     unknown: Sequence[str] = (),
     exclude_small: bool = False,
     scales: Sequence[str] = (),
+    reference: str | Sequence[str] | None = None,
+    join: Any = None,
+    id_column: str = "candidate_id",
 ) -> AuditResult:
     """Selection (or scoring) rates and impact ratios by group and by pairs of groups.
 
@@ -283,6 +362,22 @@ def audit(
         it); they are still reported with their n and rate.
     scales : sequence of str
         Score columns for standardized mean differences between groups.
+    reference : str or sequence of str, optional
+        The reference category of the tables it belongs to (one per group column, or an
+        intersection ``"x / y"``); impact ratios, tests and effect sizes are then against
+        it rather than the highest rate. A value that is no category is an error listing
+        the categories present. Tables without a given reference use the highest-rate
+        category that does not look like a non-answer ("prefer not to say", "declined",
+        "n/a", "unspecified", ...; see :func:`looks_like_non_answer`), with a warning
+        when that category has fewer than ``SMALL_N`` = 30 candidates or when a
+        non-answer category had the highest rate.
+    join : CSV path, list of records or pandas DataFrame, optional
+        A separate demographics table joined to ``data`` by ``id_column``. Candidates of
+        ``data`` with no row in it have unknown categories; ids found in only one of the
+        two tables are counted and the first few named in a warning (and in
+        ``result.warnings``).
+    id_column : str
+        The candidate id column of both tables for ``join`` (default ``candidate_id``).
 
     Notes
     -----
@@ -298,7 +393,10 @@ def audit(
     """
     if (selected is None) == (score is None):
         raise InputError("audit needs exactly one outcome: selected=COLUMN or score=COLUMN")
+    notes: list[str] = []
     cols = _columns(data)
+    if join is not None:
+        cols = _join(cols, _columns(join), id_column, notes)
     outcome_col = selected if selected is not None else score
     assert outcome_col is not None
     for c in [*groups, outcome_col, *scales]:
@@ -319,9 +417,14 @@ def audit(
     unknown_counts = {
         g: sum(1 for v in cols[g] if _category(v, unknown_set) is None) for g in groups
     }
-    tables = [_table(labels[g], hit, [g], exclude_small) for g in groups]
+    keyed: dict[tuple[str, ...], list[str | None]] = {(g,): labels[g] for g in groups}
     for a, b in combinations(groups, 2):
-        tables.append(_table(_joint(labels[a], labels[b]), hit, [a, b], exclude_small))
+        keyed[(a, b)] = _joint(labels[a], labels[b])
+    given = _given_references(reference, keyed)
+    tables = [
+        _table(lab, hit, list(key), exclude_small, given.get(key), notes)
+        for key, lab in keyed.items()
+    ]
     effects = [
         _effect_sizes(t, _table_labels(t, labels), cols, scale) for t in tables for scale in scales
     ]
@@ -333,6 +436,7 @@ def audit(
         median_score=median,
         n=n,
         effect_sizes=effects,
+        warnings=notes,
         provenance={
             "repprofile_version": __version__,
             "outcome_column": outcome_col,
@@ -341,6 +445,98 @@ def audit(
             "small_category_share": SMALL_SHARE,
         },
     )
+
+
+def _given_references(
+    reference: str | Sequence[str] | None, keyed: dict[tuple[str, ...], list[str | None]]
+) -> dict[tuple[str, ...], str]:
+    """Which table each given reference category belongs to (an error for a category
+    of no table, or for two given categories of one table)."""
+    refs = [reference] if isinstance(reference, str) else list(reference or ())
+    present = {key: sorted({c for c in lab if c is not None}) for key, lab in keyed.items()}
+    out: dict[tuple[str, ...], str] = {}
+    for ref in refs:
+        keys = [k for k, cats in present.items() if ref in cats]
+        if not keys:
+            listing = "; ".join(
+                f"{k[0]}: {', '.join(repr(c) for c in cats)}"
+                for k, cats in present.items()
+                if len(k) == 1
+            )
+            raise InputError(
+                f"reference category {ref!r} is not a category of the audited columns; "
+                f"categories present: {listing} (intersections are written 'x / y')"
+            )
+        for k in keys:
+            if k in out:
+                raise InputError(
+                    f"two reference categories for {' x '.join(k)}: {out[k]!r} and {ref!r}"
+                )
+            out[k] = ref
+    return out
+
+
+def _join(
+    left: dict[str, list[Any]], right: dict[str, list[Any]], id_column: str, notes: list[str]
+) -> dict[str, list[Any]]:
+    """``right``'s columns added to ``left`` by candidate id; unmatched ids reported."""
+    for name, table in (("the scores table", left), ("the joined table", right)):
+        if id_column not in table:
+            raise InputError(
+                f"{name} has no id column {id_column!r} (set it with --id-column / "
+                f"id_column=); columns: {', '.join(sorted(table))}"
+            )
+
+    def ids(table: dict[str, list[Any]], name: str) -> list[str]:
+        out = []
+        for i, v in enumerate(table[id_column]):
+            text = "" if v is None else str(v).strip()
+            if not text:
+                raise InputError(f"{name} row {i + 1}: the {id_column!r} is blank")
+            out.append(text)
+        return out
+
+    left_ids, right_ids = ids(left, "the scores table"), ids(right, "the joined table")
+    where: dict[str, int] = {}
+    for i, cid in enumerate(right_ids):
+        if cid in where:
+            raise InputError(
+                f"the joined table has candidate {cid!r} twice (rows {where[cid] + 1} and "
+                f"{i + 1}); keep one row per candidate"
+            )
+        where[cid] = i
+    left_set = set(left_ids)
+    only_left = [c for c in left_ids if c not in where]
+    only_right = [c for c in right_ids if c not in left_set]
+
+    def shown(found: list[str]) -> str:
+        more = f" and {len(found) - JOIN_SHOWN} more" if len(found) > JOIN_SHOWN else ""
+        return ", ".join(found[:JOIN_SHOWN]) + more
+
+    if only_left:
+        notes.append(
+            f"join on {id_column!r}: {len(only_left)} of {len(left_ids)} candidates in the "
+            f"scores have no row in the joined table (their categories are unknown): "
+            f"{shown(only_left)}"
+        )
+    if only_right:
+        notes.append(
+            f"join on {id_column!r}: {len(only_right)} of {len(right_ids)} rows of the joined "
+            f"table match no candidate in the scores (not used): {shown(only_right)}"
+        )
+    both = [c for c in right if c != id_column and c in left]
+    if both:
+        notes.append(
+            f"join: column(s) {', '.join(repr(c) for c in both)} are in both tables; the "
+            "scores table's values are used"
+        )
+    for m in notes:
+        warnings.warn(m, RepprofileWarning, stacklevel=4)
+    out = dict(left)
+    for c in right:
+        if c != id_column and c not in left:
+            out[c] = [None if cid not in where else right[c][where[cid]] for cid in left_ids]
+    return out
 
 
 def _outcome(

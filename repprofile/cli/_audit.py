@@ -6,7 +6,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from repprofile.cli._common import EXIT_ADVERSE_IMPACT, EXIT_OK, add_output, write_output
+from repprofile.cli._common import (
+    EXIT_ADVERSE_IMPACT,
+    EXIT_OK,
+    add_output,
+    run_capturing_warnings,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from repprofile.cli._common import Subparsers
@@ -19,7 +25,11 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "audit", help="adverse-impact audit: four-fifths rule and LL144 bias-audit tables"
     )
-    p.add_argument("file", metavar="FILE", help="CSV: candidate_id, group columns, outcome")
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        help="CSV: candidate_id, outcome, group columns (or those of --join)",
+    )
     p.add_argument(
         "--group",
         action="append",
@@ -49,6 +59,24 @@ def register(sub: Subparsers) -> None:
         metavar="COL",
         help="scale score column for standardized mean differences (repeat)",
     )
+    p.add_argument(
+        "--reference",
+        action="append",
+        metavar="CATEGORY",
+        help="the reference category of its column (repeat for several columns; "
+        "default: the highest rate among categories that are not non-answers)",
+    )
+    p.add_argument(
+        "--join",
+        metavar="FILE",
+        help="CSV of demographics joined to FILE by candidate id (unmatched ids are reported)",
+    )
+    p.add_argument(
+        "--id-column",
+        default="candidate_id",
+        metavar="NAME",
+        help="the candidate id column of FILE and of --join (default: candidate_id)",
+    )
     p.add_argument("--format", choices=["json", "md", "html"], default="json")
     add_output(p)
     p.add_argument(
@@ -60,6 +88,10 @@ def register(sub: Subparsers) -> None:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
+    return run_capturing_warnings(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
     from repprofile._analysis.audit import audit
     from repprofile._rendering.audit import to_html, to_markdown
 
@@ -71,6 +103,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         unknown=args.unknown or (),
         exclude_small=args.exclude_small,
         scales=args.scale or (),
+        reference=args.reference,
+        join=args.join,
+        id_column=args.id_column,
     )
     if args.format == "md":
         write_output(to_markdown(result), args.output)
