@@ -102,7 +102,7 @@ def run_lines(*args: str, cwd: Path, lines: str) -> subprocess.CompletedProcess[
 def story(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("assess")
     (d / "mini.yaml").write_text(MINI_YAML, encoding="utf-8")
-    args = ("-q", "mini.yaml", "--candidate", "c1", "--out", "out")
+    args = ("-q", "mini.yaml", "--candidate", "c1", "--out", "out", "--show-results")
     progress = d / "out" / "c1.progress.json"
     snaps: dict[str, Any] = {}
     out: dict[str, Any] = {"dir": d, "progress": progress, "snaps": snaps}
@@ -173,7 +173,15 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     # an invalid entry, a step back and Enter to keep an answer on the way
     lines = "4\n9\n2\nb\n\ns\n5\n3\n1\n"
     out["line"] = run_lines(
-        "-q", "mini.yaml", "--candidate", "c1", "--out", "line", cwd=d, lines=lines
+        "-q",
+        "mini.yaml",
+        "--candidate",
+        "c1",
+        "--out",
+        "line",
+        "--show-results",
+        cwd=d,
+        lines=lines,
     )
     return out
 
@@ -264,19 +272,31 @@ def test_finished_session_prints_and_writes_the_profile(story: dict[str, Any]) -
     assert not (story["dir"] / "out" / "c1.png").exists()
 
 
+def without_times(doc: dict[str, Any]) -> dict[str, Any]:
+    """A result without what depends on answering times (a terminal session records
+    them, piped input does not): item_seconds and the quality check."""
+    doc = json.loads(json.dumps(doc))
+    for record in doc["answers"]:
+        record.pop("item_seconds", None)
+    for profile in doc["profiles"]:
+        profile.pop("quality")
+    doc.pop("quality", None)
+    return doc
+
+
 def test_resumed_result_equals_an_uninterrupted_run(story: dict[str, Any]) -> None:
     line = story["line"]
     assert line.returncode == 0, line.stderr
     d = story["dir"]
-    assert read(d / "out" / "c1.json") == read(d / "line" / "c1.json")
+    assert without_times(read(d / "out" / "c1.json")) == without_times(read(d / "line" / "c1.json"))
     a, b = read(d / "out" / "c1.progress.json"), read(d / "line" / "c1.progress.json")
-    for key in TIMESTAMPS:
+    for key in (*TIMESTAMPS, "item_seconds"):
         a.pop(key), b.pop(key)
     assert a == b
     # and both equal the library's scoring of the same answers
     q = repprofile.load_questionnaire(d / "mini.yaml")
     expected = repprofile.score(q, [{"candidate_id": "c1", "answers": FINAL}]).to_dict()
-    written = read(d / "out" / "c1.json")
+    written = read(d / "line" / "c1.json")
     assert written.pop("answers") == [
         {"candidate_id": "c1", "answers": {i: FINAL.get(i) for i in q.item_ids}}
     ]
@@ -325,10 +345,12 @@ def test_line_mode_pause_version_refusal_and_resume(story: dict[str, Any], tmp_p
     # resumed with the same version (the saved questionnaire path), it finishes
     proc = run_lines("--resume", str(progress), cwd=tmp_path, lines="s\n5\n3\n1\n")
     assert proc.returncode == 0, proc.stderr
-    assert read(tmp_path / "c1.json") == read(story["dir"] / "out" / "c1.json")
+    assert read(tmp_path / "c1.json") == read(story["dir"] / "line" / "c1.json")
 
 
 def test_rep_types_with_a_role_in_a_terminal(tmp_path: Path) -> None:
+    """The candidate-facing default: a thank-you screen, results only in the file, and
+    the per-item times of keys typed ahead flag the session as too fast."""
     q = repprofile.load_questionnaire("rep-types")
     answers = {it.id: 1 + (i * 3) % 5 for i, it in enumerate(q.items)}
     child = spawn("--role", "general-frontline", "--candidate", "r1", cwd=tmp_path)
@@ -337,23 +359,137 @@ def test_rep_types_with_a_role_in_a_terminal(tmp_path: Path) -> None:
     child.expect_exact("Strongly disagree")
     child.send("".join(str(v) for v in answers.values()))  # typed ahead, one key each
     child.expect_exact(f"All {len(q.items)} items done.")
+    child.expect_exact("Press Enter to finish, b to go back, q to quit.")
     child.send("\r")
-    child.expect_exact("Fit for General front-line service (general-frontline): ")
+    child.expect_exact("Thank you. You have finished Service Rep Types Inventory: 80 of 80")
     code, text = ended(child)
     assert code == 0
-    assert "Why: " in text
+    assert "Your answers are saved. You can close this window now." in text
+    for hidden in ("Fit for", "Why: ", "Profile of", "Response quality", "Primary type"):
+        assert hidden not in text
+    assert "Results written to r1.json and r1.png." in text
     doc = read(tmp_path / "r1.json")
-    result = repprofile.score(q, [{"candidate_id": "r1", "answers": answers}])
+    (record,) = doc["answers"]
+    assert set(record["item_seconds"]) == set(q.item_ids)
+    total = sum(record["item_seconds"].values())
+    assert 0 <= total < 2.0 * len(q.item_ids)  # typed ahead: far below 2 s an item
+    quality = doc["profiles"][0]["quality"]
+    assert "seconds_per_item" in [f["index"] for f in quality["flags"]]
+    assert quality["indices"]["seconds_per_item"] == pytest.approx(total / len(q.item_ids))
+    result = repprofile.score(q, [record])
     fitted = repprofile.fit(result, "general-frontline")
     row = fitted.row(0)
     assert doc["fit"]["fit"] == pytest.approx(row["fit"])
     assert doc["fit"]["explanation"] == row["explanation"]
     assert doc["fit"]["role"]["id"] == "general-frontline"
     doc.pop("fit")
-    assert doc.pop("answers") == [{"candidate_id": "r1", "answers": answers}]
+    assert doc.pop("answers") == [record]
+    assert record["answers"] == answers
     assert doc == json.loads(result.to_json())
     assert (tmp_path / "r1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert read(tmp_path / "r1.progress.json")["role"] == "general-frontline"
+
+
+class _Keys:
+    """Scripted keys; each key takes ``per_key`` seconds on a fake clock."""
+
+    def __init__(self, keys: list[str], per_key: float) -> None:
+        self.keys = keys
+        self.per_key = per_key
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def read(self, number: bool) -> str | None:
+        if not self.keys:
+            return None
+        self.now += self.per_key
+        return self.keys.pop(0)
+
+
+def _session(tmp_path: Path, keys: list[str], per_key: float) -> Any:
+    from repprofile.cli._assess import _interact, _Progress, _Screen
+
+    q = repprofile.load_questionnaire(tmp_path / "mini.yaml")
+    progress = _Progress(
+        path=tmp_path / "c1.progress.json",
+        questionnaire=str(tmp_path / "mini.yaml"),
+        questionnaire_id="mini",
+        questionnaire_version="1.0",
+        candidate_id="c1",
+        role=None,
+        norms=None,
+        started="2026-12-04T00:00:00Z",
+    )
+    inp = _Keys(keys, per_key)
+    screen = _Screen(q, io.StringIO(), redraw=False)
+    outcome = _interact(progress, q, inp, screen, eof_finishes=False, clock=inp.clock)
+    return q, progress, outcome
+
+
+def test_item_times_add_up_per_item_across_visits(tmp_path: Path) -> None:
+    (tmp_path / "mini.yaml").write_text(MINI_YAML, encoding="utf-8")
+    # a1: 4 (3 s), a2: 2 (3 s), b at a3 (3 s, counted for no item), back on a2: Enter
+    # keeps 2 (3 s more), a3: invalid 9 (3 s) then s (3 s), b1..b3, then Enter finishes
+    keys = ["4", "2", "b", "", "9", "s", "5", "3", "1", ""]
+    q, progress, outcome = _session(tmp_path, keys, 3.0)
+    assert outcome == "finish"
+    assert progress.item_seconds == {
+        "a1": 3.0,
+        "a2": 6.0,
+        "a3": 6.0,
+        "b1": 3.0,
+        "b2": 3.0,
+        "b3": 3.0,
+    }
+    saved = read(tmp_path / "c1.progress.json")
+    assert saved["item_seconds"] == progress.item_seconds
+    # read back as an answers file: 24 s over 5 answered items = 4.8 s an item
+    with pytest.warns(repprofile.RepprofileWarning, match=r"not finished \(5 of 6 items"):
+        answers = repprofile.read_answers(tmp_path / "c1.progress.json", q)
+    assert answers.seconds is not None
+    assert answers.seconds.tolist() == [24.0]
+
+
+@pytest.mark.parametrize(("per_key", "flagged"), [(0.25, True), (3.0, False)])
+def test_a_quarter_second_an_item_is_flagged_too_fast(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], per_key: float, flagged: bool
+) -> None:
+    from repprofile.cli._assess import _finish
+
+    (tmp_path / "mini.yaml").write_text(MINI_YAML, encoding="utf-8")
+    q, progress, _ = _session(tmp_path, ["4", "2", "3", "5", "3", "1", ""], per_key)
+    assert sum(progress.item_seconds.values()) == pytest.approx(6 * per_key)
+    assert _finish(progress, q, None, None, tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "Thank you. You have finished Mini check: 6 of 6 statements answered." in out
+    assert "Profile of" not in out
+    doc = read(tmp_path / "c1.json")
+    quality = doc["profiles"][0]["quality"]
+    assert quality["indices"]["seconds_per_item"] == pytest.approx(per_key)
+    assert ("seconds_per_item" in [f["index"] for f in quality["flags"]]) is flagged
+    assert doc["answers"][0]["item_seconds"] == progress.item_seconds
+
+
+def test_piped_input_records_no_times_and_hides_results_by_default(tmp_path: Path) -> None:
+    (tmp_path / "mini.yaml").write_text(MINI_YAML, encoding="utf-8")
+    proc = run_lines(
+        "-q", "mini.yaml", "--candidate", "c9", cwd=tmp_path, lines="4\n2\n3\n5\n3\n1\n\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Press Enter to finish, b to go back, q to quit." in proc.stdout
+    assert "Thank you. You have finished Mini check: 6 of 6 statements answered." in proc.stdout
+    assert "Profile of" not in proc.stdout
+    doc = read(tmp_path / "c9.json")
+    assert "item_seconds" not in doc["answers"][0]
+    # alpha: 4 + (6 - 2) + 3 = 11, mean 11/3, POMP 100 (11/3 - 1) / 4
+    assert doc["profiles"][0]["scales"]["alpha"]["pomp"] == pytest.approx(200 / 3, rel=1e-12)
+    assert read(tmp_path / "c9.progress.json")["item_seconds"] == {}
+    # --show-results on resume of the finished session prints the profile
+    proc = run_lines("--resume", "c9.progress.json", "--show-results", cwd=tmp_path, lines="")
+    assert proc.returncode == 0, proc.stderr
+    assert "Profile of c9" in proc.stdout
 
 
 # --------------------------------------------------------------------------- in process
@@ -397,7 +533,7 @@ def test_resuming_a_finished_session_writes_the_same_result(
 
     shutil.copy(story["progress"], tmp_path / "c1.progress.json")
     assert main(["assess", "--resume", str(tmp_path / "c1.progress.json")]) == 0
-    assert "Profile of c1" in capsys.readouterr().out
+    assert "Profile of c1" in capsys.readouterr().out  # --show-results is kept on resume
     assert read(tmp_path / "c1.json") == read(story["dir"] / "out" / "c1.json")
     assert main(["assess", "--resume", str(tmp_path / "c1.progress.json"), "--candidate", "x"]) == 2
     assert "is the session of candidate 'c1', not 'x'" in capsys.readouterr().err

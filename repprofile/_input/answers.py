@@ -818,7 +818,10 @@ def _assess_progress_records(
             RepprofileWarning,
             stacklevel=2,
         )
-    return [{"candidate_id": data.get("candidate_id"), "answers": dict(answers)}]
+    record = {"candidate_id": data.get("candidate_id"), "answers": dict(answers)}
+    if data.get("item_seconds"):
+        record["item_seconds"] = data["item_seconds"]
+    return [record]
 
 
 def _read_json(q: Questionnaire, text: str, source: str, duplicates: str = "reject") -> AnswerSet:

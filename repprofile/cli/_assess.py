@@ -19,11 +19,18 @@ timestamps). ``q``, Ctrl-C, a closed terminal (SIGHUP) or SIGTERM leave it in pl
 and ``repprofile assess --resume FILE`` carries on where the session stopped. A
 progress file of another questionnaire version is refused (exit status 2).
 
-At the end the profile is printed and written: ``<out>/<candidate>.json`` (the score
-JSON contract of :meth:`ScoreResult.to_dict`, plus ``fit`` with ``--role``) and the
-radar chart ``<out>/<candidate>.png``. The result depends on the answers only, so a
-resumed session gives exactly the result of an uninterrupted one. The progress file is
-kept, marked ``completed``: resuming it again rewrites the same result.
+At the end the results are written: ``<out>/<candidate>.json`` (the score JSON
+contract of :meth:`ScoreResult.to_dict`, plus ``fit`` with ``--role``, plus the answers
+record) and the radar chart ``<out>/<candidate>.png``. The candidate sees a thank-you
+screen, never their scores, fit or response-quality flags, unless ``--show-results``
+(a recruiter trying the questionnaire) prints the profile instead.
+
+When a person answers at a terminal, the seconds from showing each item to its answer
+are added up per item (``item_seconds`` in the progress file and the answers record),
+so the response-time check of the quality indices applies; scripted (piped) input
+records no times. The result depends on the answers and these times only, so a resumed
+session gives the result of an uninterrupted one with the same times. The progress
+file is kept, marked ``completed``: resuming it again rewrites the same result.
 
 Only the standard library is imported until the command runs.
 """
@@ -42,6 +49,7 @@ import signal
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -85,10 +93,12 @@ and save, Enter keep the answer given before. When standard input is not a termi
 one answer or command is read per line (an empty line or the end of input on the
 final screen finishes).
 
-The progress file (default OUT/CANDIDATE.progress.json) is saved after every key;
-resume with --resume FILE after q, Ctrl-C or a closed terminal. At the end the profile
-is printed and OUT/CANDIDATE.json (scores, quality, and fit with --role) and the radar
-chart OUT/CANDIDATE.png are written.
+The progress file (default OUT/CANDIDATE.progress.json) is saved after every key,
+with the seconds spent on each item when a person answers at a terminal; resume with
+--resume FILE after q, Ctrl-C or a closed terminal. At the end OUT/CANDIDATE.json
+(answers, item times, scores, quality, and fit with --role) and the radar chart
+OUT/CANDIDATE.png are written, and the candidate sees a thank-you screen; with
+--show-results the profile, fit and quality check are printed instead.
 
 exit status: 0 finished; 1 paused with q or end of input (resume with --resume);
 2 usage or input error, e.g. a progress file of another questionnaire version;
@@ -132,6 +142,22 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--norms", metavar="FILE", help="norm table: adds T scores, percentiles and type clarity"
     )
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--show-results",
+        dest="show_results",
+        action="store_true",
+        default=None,
+        help="at the end, show the profile, the fit and the response-quality check on screen "
+        "(for a recruiter trying the questionnaire; kept on --resume)",
+    )
+    shown.add_argument(
+        "--hide-results",
+        dest="show_results",
+        action="store_false",
+        help="at the end, show only a thank-you screen (the default: the candidate is at the "
+        "keyboard); the results are written to OUT/CANDIDATE.json either way",
+    )
     p.set_defaults(func=_cmd_assess)
 
 
@@ -170,6 +196,8 @@ class _Progress:
     answers: dict[str, Answer] = field(default_factory=dict)
     position: int = 0
     completed: str | None = None
+    item_seconds: dict[str, float] = field(default_factory=dict)
+    show_results: bool = False
 
     def to_dict(self, item_ids: tuple[str, ...]) -> dict[str, Any]:
         return {
@@ -182,6 +210,8 @@ class _Progress:
             "role": self.role,
             "norms": self.norms,
             "answers": {i: self.answers[i] for i in item_ids if i in self.answers},
+            "item_seconds": {i: self.item_seconds[i] for i in item_ids if i in self.item_seconds},
+            "show_results": self.show_results,
             "position": self.position,
             "started": self.started,
             "updated": _now(),
@@ -230,6 +260,15 @@ def _read_progress(path: Path) -> _Progress:
     position = data.get("position")
     if not isinstance(position, int) or isinstance(position, bool) or position < 0:
         raise bad("'position' must be a whole number from 0")
+    item_seconds = data.get("item_seconds", {})
+    if not isinstance(item_seconds, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+        for v in item_seconds.values()
+    ):
+        raise bad("'item_seconds' must map item ids to non-negative numbers of seconds")
+    show_results = data.get("show_results", False)
+    if not isinstance(show_results, bool):
+        raise bad("'show_results' must be true or false")
     return _Progress(
         path=path,
         questionnaire=data["questionnaire"],
@@ -242,6 +281,8 @@ def _read_progress(path: Path) -> _Progress:
         answers=dict(answers),
         position=position,
         completed=data.get("completed"),
+        item_seconds={k: float(v) for k, v in item_seconds.items()},
+        show_results=show_results,
     )
 
 
@@ -538,7 +579,8 @@ class _Screen:
         if skipped:
             parts.append(f"; {len(skipped)} skipped (item{'s' if len(skipped) > 1 else ''} ")
             parts.append(", ".join(skipped) + ")")
-        parts.append(".\nPress Enter to finish and see the profile, b to go back, q to quit.\n")
+        then = "finish and see the profile" if progress.show_results else "finish"
+        parts.append(f".\nPress Enter to {then}, b to go back, q to quit.\n")
         if message:
             parts.append(f"{message}\n")
         parts.append("> ")
@@ -557,21 +599,44 @@ def _invalid(token: str, rs: ResponseScale) -> str:
 
 
 def _interact(
-    progress: _Progress, q: Questionnaire, inp: _Input, screen: _Screen, eof_finishes: bool
+    progress: _Progress,
+    q: Questionnaire,
+    inp: _Input,
+    screen: _Screen,
+    eof_finishes: bool,
+    clock: Callable[[], float] | None = None,
 ) -> str:
     """Ask until the candidate finishes ("finish") or pauses ("quit", "eof").
 
     ``eof_finishes``: the end of input on the final screen finishes (scripted input).
+    ``clock``: when given (a person at a terminal), the seconds from showing an item to
+    its answer, skip or Enter are added to ``progress.item_seconds[item]``; going back
+    and answering again adds the new time, so the sum is the time spent on the item.
     """
     rs = q.response_scale
     n = len(q.items)
     number = not _single_key(rs)
     intro = True
     message: str | None = None
+    shown_at, shown_item = (clock() if clock else 0.0), progress.position
+
+    def took() -> None:
+        """Add the time since the current item was shown to it."""
+        nonlocal shown_at
+        if clock is None:
+            return
+        now = clock()
+        item_id = q.items[progress.position].id
+        elapsed = max(0.0, now - shown_at)
+        progress.item_seconds[item_id] = progress.item_seconds.get(item_id, 0.0) + elapsed
+        shown_at = now
+
     if progress.position > 0 and not progress.completed:
         message = f"Welcome back: carrying on at item {min(progress.position + 1, n)} of {n}."
     while True:
         at_end = progress.position >= n
+        if progress.position != shown_item and clock is not None:
+            shown_at, shown_item = clock(), progress.position
         if at_end:
             screen.final(progress, message)
         else:
@@ -595,18 +660,21 @@ def _interact(
                 continue
             return "finish"
         elif command == "s":
+            took()
             progress.answers[q.items[progress.position].id] = None
             progress.position += 1
         elif command == "":
             if q.items[progress.position].id not in progress.answers:
                 message = f"Answer {rs.min} to {rs.max}, or press s to skip."
                 continue
+            took()
             progress.position += 1
         else:
             value = _parse_answer(token, rs)
             if value is None:
                 message = _invalid(token, rs)
                 continue
+            took()
             progress.answers[q.items[progress.position].id] = value
             progress.position += 1
         progress.save(q.item_ids)
@@ -645,6 +713,8 @@ def _cmd_assess(args: argparse.Namespace) -> int:
         for key in ("questionnaire", "role", "norms"):
             if getattr(args, key):
                 setattr(progress, key, _source(getattr(args, key)))
+        if args.show_results is not None:
+            progress.show_results = args.show_results
         q = load_questionnaire(progress.questionnaire)
         _check_progress_fits(progress, q)
         out = Path(args.out) if args.out else progress.path.parent
@@ -681,6 +751,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
             role=_source(args.role) if args.role else None,
             norms=_source(args.norms) if args.norms else None,
             started=_now(),
+            show_results=bool(args.show_results),
         )
     # everything is checked before the first question, never after the last
     if progress.role:
@@ -714,7 +785,14 @@ def _ask(progress: _Progress, q: Questionnaire) -> str:
         return _interact(progress, q, _LineInput(sys.stdin), screen, eof_finishes=True)
     screen = _Screen(q, sys.stdout, redraw=sys.stdout.isatty())
     with _cbreak(fd):
-        return _interact(progress, q, _KeyInput(fd, screen.write), screen, eof_finishes=False)
+        return _interact(
+            progress,
+            q,
+            _KeyInput(fd, screen.write),
+            screen,
+            eof_finishes=False,
+            clock=time.monotonic,
+        )
 
 
 def _paused(progress: _Progress, q: Questionnaire, code: int, what: str) -> int:
@@ -735,6 +813,15 @@ def _paused(progress: _Progress, q: Questionnaire, code: int, what: str) -> int:
 # --------------------------------------------------------------------------- result
 
 
+def _thank_you(q: Questionnaire, progress: _Progress) -> str:
+    """The closing screen of a candidate-facing run: no scores, fit or flags."""
+    done = sum(1 for it in q.items if progress.answers.get(it.id) is not None)
+    return (
+        f"Thank you. You have finished {q.title}: {done} of {len(q.items)} statements "
+        "answered.\nYour answers are saved. You can close this window now.\n\n"
+    )
+
+
 def _finish(
     progress: _Progress,
     q: Questionnaire,
@@ -748,16 +835,19 @@ def _finish(
         from repprofile._rendering.text import assessment_text
 
         answers = {item_id: progress.answers.get(item_id) for item_id in q.item_ids}
-        result = score(
-            q, [{"candidate_id": progress.candidate_id, "answers": answers}], norms=norms
-        )
+        record: dict[str, Any] = {"candidate_id": progress.candidate_id, "answers": answers}
+        if progress.item_seconds:
+            record["item_seconds"] = {
+                i: progress.item_seconds[i] for i in q.item_ids if i in progress.item_seconds
+            }
+        result = score(q, [record], norms=norms)
         if not result.scored[0]:  # pragma: no cover - answers are checked as typed
             for e in result.errors:
                 _say(f"repprofile: error: {e.message}\n", sys.stderr)
             return EXIT_USAGE
         doc = result.to_dict()
         # the raw answers, so this file is an answers file for every command
-        doc["answers"] = [{"candidate_id": progress.candidate_id, "answers": answers}]
+        doc["answers"] = [record]
         fitted = None
         if role is not None:
             from repprofile._analysis.fit import fit
@@ -787,10 +877,13 @@ def _finish(
         if progress.completed is None:
             progress.completed = _now()
         progress.save(q.item_ids)
-        warn_if_simulated(norms)
-        text = assessment_text(result, fitted)
-        if chart_note:
-            text += chart_note + "\n"
+        if progress.show_results:
+            warn_if_simulated(norms)
+            text = assessment_text(result, fitted)
+            if chart_note:
+                text += chart_note + "\n"
+        else:
+            text = _thank_you(q, progress)
         text += "Results written to " + " and ".join(written) + ".\n"
         _say(("\n" if not sys.stdout.isatty() else _CLEAR) + text, sys.stdout)
         return EXIT_OK
