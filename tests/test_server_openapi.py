@@ -19,7 +19,7 @@ from repprofile.server import ServerSettings, create_app
 
 from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
 
-OPENAPI_SHA256 = "216e6f89be470bcbcaaf0b53ff7a96090af3e0d8834f25ad8e43b944da1f9168"
+OPENAPI_SHA256 = "67e212ee55a0811c39ad3fdbba5a9fda023fe2f65166cde5ff69b3178e672951"
 
 
 def test_the_openapi_document_is_pinned() -> None:

@@ -25,6 +25,7 @@ from repprofile._analysis.fit import CUT, CUT_MUST, FitResult, _fit
 from repprofile._analysis.scoring import ScoreResult
 from repprofile._formats.files import bundled_dir, read_yaml, validate_document
 from repprofile._formats.role import Role, load_role
+from repprofile._rendering.caution import TIED
 from repprofile._util import finite_or_none
 from repprofile._validation import PathWithSuffix, parameter_error, validate_params
 from repprofile._version import __version__
@@ -119,6 +120,7 @@ class CandidateReport(BaseModel):
     primary_type: str | None
     secondary_type: str | None
     type_clarity: str | None
+    type_tied: bool = False
     fit: float | None
     fit_ci: tuple[float, float] | None
     p_above_cut: float | None
@@ -304,6 +306,7 @@ def _candidate_report(
         primary_type=profile["primary_type"],
         secondary_type=profile["secondary_type"],
         type_clarity=profile["type_clarity"],
+        type_tied=profile["type_tied"],
         fit=fit_row["fit"],
         fit_ci=((fit_row["ci_low"], fit_row["ci_high"]) if fit_row["ci_low"] is not None else None),
         p_above_cut=fit_row["p_above_cut"],
@@ -333,9 +336,13 @@ def _names(report: CandidateReport) -> dict[str, str]:
 
 def _summary_lines(report: CandidateReport) -> list[str]:
     names = _names(report)
-    primary = names.get(report.primary_type or "", "-")
-    secondary = names.get(report.secondary_type or "", "-")
-    clarity = report.type_clarity or "unknown (needs norms and reliabilities)"
+    primary = TIED if report.type_tied else names.get(report.primary_type or "", "-")
+    secondary = TIED if report.type_tied else names.get(report.secondary_type or "", "-")
+    clarity = (
+        "none (the highest scores tie)"
+        if report.type_tied
+        else report.type_clarity or "unknown (needs norms and reliabilities)"
+    )
     lines = [f"Primary type: {primary}; secondary: {secondary}; type clarity: {clarity}."]
     level = f"{report.ci_level:.0%}"
     if report.fit is None:

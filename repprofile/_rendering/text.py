@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from repprofile._rendering.caution import TIED
 from repprofile._rendering.tables import csv_number, number, text_table
 
 if TYPE_CHECKING:
@@ -386,8 +387,8 @@ def profile_table(result: ScoreResult) -> str:
                     "-" if (v := p.scales[s].pomp) is None else f"{v:.0f}"
                     for s in (*traits, *validity)
                 ],
-                names.get(p.primary_type or "", "-"),
-                names.get(p.secondary_type or "", "-"),
+                TIED if p.type_tied else names.get(p.primary_type or "", "-"),
+                TIED if p.type_tied else names.get(p.secondary_type or "", "-"),
                 p.type_clarity or "-",
                 "ok" if not flags else "FLAGGED: " + ", ".join(f.index for f in flags),
             ]
@@ -413,8 +414,8 @@ def assessment_text(result: ScoreResult, fitted: FitResult | None) -> str:
             f"T and percentile: against the norm table ({simulated}{result.norms.description})."
         )
     lines.append("")
-    primary = names.get(p.primary_type or "", "none")
-    secondary = names.get(p.secondary_type or "", "none")
+    primary = TIED if p.type_tied else names.get(p.primary_type or "", "none")
+    secondary = TIED if p.type_tied else names.get(p.secondary_type or "", "none")
     lines.append(f"Primary type: {primary}; secondary type: {secondary}.")
     if p.type_clarity is not None:
         lines.append(

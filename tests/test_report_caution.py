@@ -1,0 +1,74 @@
+"""Reports never mislead (issue 14 item 3): tied types, the caution banner, honest
+explanation words and a disclaimer that matches what is shown."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import repprofile
+from repprofile import candidate_report
+from repprofile._formats.files import bundled_dir
+from repprofile._rendering.report import to_html
+from repprofile._rendering.text import assessment_text, profile_table
+
+NORMS = bundled_dir() / "norms" / "rep-types-simulated.json"
+
+
+def _records() -> list[dict[str, object]]:
+    """A straight-liner (every answer 3), a random responder and three others."""
+    q = repprofile.load_questionnaire("rep-types")
+    rng = np.random.default_rng(7)
+    return [
+        {"candidate_id": "flat", "answers": dict.fromkeys((it.id for it in q.items), 3)},
+        {"candidate_id": "mixed", "answers": {it.id: int(rng.integers(1, 6)) for it in q.items}},
+        *(
+            {"candidate_id": f"c{i}", "answers": {it.id: int(rng.integers(2, 5)) for it in q.items}}
+            for i in range(3)
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def scores() -> repprofile.ScoreResult:
+    return repprofile.score("rep-types", _records(), norms=NORMS)
+
+
+def test_straight_liner_has_no_primary_type(scores: repprofile.ScoreResult) -> None:
+    flat = scores.profile("flat")
+    # every answer 3: every trait scale's POMP is 50, so all tie
+    trait = [s for s in scores.scale_ids if s != "impression"]
+    assert {flat.scales[s].pomp for s in trait} == {50.0}
+    assert flat.type_tied is True
+    assert (flat.primary_type, flat.secondary_type) == (None, None)
+    row = scores.candidate_ids.index("flat")
+    assert bool(scores.type_tied[row]) is True
+    assert scores.primary_type[row] is None
+    doc = json.loads(scores.to_json())
+    got = {p["candidate_id"]: p for p in doc["profiles"]}
+    assert got["flat"]["type_tied"] is True
+    assert got["flat"]["primary_type"] is None
+    # a candidate whose top two POMPs differ keeps a type
+    other = next(p for p in scores.profiles() if not p.type_tied)
+    pomps = sorted((other.scales[s].pomp or 0.0 for s in trait), reverse=True)
+    assert pomps[0] > pomps[1]
+    assert other.primary_type is not None
+    assert got[other.candidate_id]["type_tied"] is False
+
+
+def test_tied_type_is_shown_as_undetermined(scores: repprofile.ScoreResult) -> None:
+    table = profile_table(scores)
+    flat_line = next(line for line in table.splitlines() if line.startswith("flat"))
+    assert "undetermined (tied)" in flat_line
+    one = repprofile.score("rep-types", _records()[:1], norms=NORMS)
+    assert "Primary type: undetermined (tied); secondary type: undetermined (tied)." in (
+        assessment_text(one, None)
+    )
+    rep = candidate_report(scores, "flat", "escalations", date="2026-12-04")
+    assert rep.type_tied is True
+    assert json.loads(rep.model_dump_json())["type_tied"] is True
+    page = to_html(rep, "<svg></svg>")
+    assert "Primary type: undetermined (tied); secondary: undetermined (tied)" in page
+    assert "Accommodator" not in page.split("Type and fit")[1].split("Response quality")[0]
