@@ -11,10 +11,12 @@ import pytest
 import repprofile
 from repprofile import candidate_report
 from repprofile._formats.files import bundled_dir
-from repprofile._rendering.report import to_html
+from repprofile._rendering.caution import banner_text, caution_reasons
+from repprofile._rendering.report import render_html, to_html
 from repprofile._rendering.text import assessment_text, profile_table
 
 NORMS = bundled_dir() / "norms" / "rep-types-simulated.json"
+SAMPLE = bundled_dir() / "samples" / "rep-types-simulated.csv"
 
 
 def _records() -> list[dict[str, object]]:
@@ -72,3 +74,51 @@ def test_tied_type_is_shown_as_undetermined(scores: repprofile.ScoreResult) -> N
     page = to_html(rep, "<svg></svg>")
     assert "Primary type: undetermined (tied); secondary: undetermined (tied)" in page
     assert "Accommodator" not in page.split("Type and fit")[1].split("Response quality")[0]
+
+
+BANNER = "These results may not describe the candidate: "
+FOLLOW_UP = "Do not use them for a decision without a follow-up."
+
+
+def test_caution_reasons_decide_the_banner() -> None:
+    assert caution_reasons(quality_valid=True, quality_flags=[], type_tied=False) == []
+    assert banner_text([]) == ""
+    two = caution_reasons(quality_valid=False, quality_flags=["a", "b"], type_tied=False)
+    assert two == ["response quality is flagged (2 flags, listed under Response quality)"]
+    tied = caution_reasons(quality_valid=True, quality_flags=[], type_tied=True)
+    assert tied == ["the highest scale scores tie, so no type is determined"]
+    both = caution_reasons(quality_valid=False, quality_flags=["a"], type_tied=True)
+    assert banner_text(both) == (
+        BANNER + "response quality is flagged (1 flag, listed under Response quality); "
+        "the highest scale scores tie, so no type is determined. " + FOLLOW_UP
+    )
+
+
+def test_html_banner_above_chart_type_and_fit(scores: repprofile.ScoreResult) -> None:
+    role = repprofile.load_role("escalations")
+    rep = candidate_report(scores, "flat", role, date="2026-12-04")
+    assert len(rep.caution) == 2
+    page = render_html(rep, scores, role)
+    at = page.index(BANNER)
+    assert at < page.index("<svg") < page.index("Type and fit")
+    assert FOLLOW_UP in page
+    # the greyed chart: the candidate's line is drawn in grey, not in the Okabe-Ito blue
+    svg = page[page.index("<svg") :]
+    assert "#9a9a9a" in svg
+    assert "#0072b2" not in svg.lower()
+    normal = repprofile.score("rep-types", SAMPLE, norms=NORMS)
+    ok = candidate_report(normal, "SIMULATED-03", role, date="2026-12-04")
+    assert ok.caution == []
+    ok_page = render_html(ok, normal, role)
+    assert BANNER not in ok_page
+    assert "#0072b2" in ok_page.lower()
+
+
+def test_text_report_banner(scores: repprofile.ScoreResult) -> None:
+    one = repprofile.score("rep-types", _records()[:1], norms=NORMS)
+    text = assessment_text(one, None)
+    assert text.index("CAUTION: " + BANNER) < text.index("Primary type")
+    normal = repprofile.score("rep-types", SAMPLE, norms=NORMS)
+    first = normal.profiles()[0]  # the profile assessment_text shows
+    assert first.quality is not None and first.quality.valid and not first.type_tied
+    assert "CAUTION" not in assessment_text(normal, None)

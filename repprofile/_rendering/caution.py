@@ -32,8 +32,13 @@ def caution_reasons(
     """
     reasons: list[str] = []
     if not quality_valid:
-        flags = "; ".join(f.rstrip(".") for f in quality_flags)
-        reasons.append("response quality is flagged" + (f" ({flags})" if flags else ""))
+        n = len(quality_flags)
+        reasons.append(
+            f"response quality is flagged ({n} flag{'s' if n != 1 else ''}, "
+            "listed under Response quality)"
+            if n
+            else "response quality is flagged"
+        )
     if type_tied:
         reasons.append("the highest scale scores tie, so no type is determined")
     return reasons
@@ -53,6 +58,7 @@ def grey_out(ax: Axes) -> None:
     """Draw a radar chart's candidate profile, its interval band and its legend entry
     grey and faint (the role's line stays as it is)."""
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     for line in ax.get_lines():
         if line.get_zorder() >= 3.0:  # candidate profiles (the role line is below)
@@ -65,11 +71,15 @@ def grey_out(ax: Axes) -> None:
             patch.set_facecolor(GREY)
             patch.set_alpha(0.12)
     legend = ax.get_legend()
-    if legend is not None:
-        grey = {str(line.get_label()) for line in ax.get_lines() if line.get_zorder() >= 3.0}
+    if legend is not None:  # every entry but the role's line
+        role = {str(line.get_label()) for line in ax.get_lines() if line.get_zorder() < 3.0}
         for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=False):
-            if text.get_text() in grey and isinstance(handle, Line2D):
+            if text.get_text() in role or handle is None:
+                continue
+            if isinstance(handle, Line2D):
                 handle.set_color(GREY)
                 handle.set_markerfacecolor(GREY)
                 handle.set_markeredgecolor(GREY)
                 handle.set_alpha(0.5)
+            elif isinstance(handle, Patch):
+                handle.set_facecolor(GREY)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from repprofile._rendering.caution import TIED
+from repprofile._rendering.caution import TIED, banner_text, caution_reasons
 from repprofile._rendering.tables import csv_number, number, text_table
 
 if TYPE_CHECKING:
@@ -402,6 +402,15 @@ def assessment_text(result: ScoreResult, fitted: FitResult | None) -> str:
     p = result.profiles()[0]
     names = {s.id: s.name for s in q.scales}
     lines = [f"Profile of {p.candidate_id} ({q.title}, version {q.version})", ""]
+    caution = banner_text(
+        caution_reasons(
+            quality_valid=p.quality is None or p.quality.valid,
+            quality_flags=[f.reason for f in p.quality.flags] if p.quality is not None else [],
+            type_tied=p.type_tied,
+        )
+    )
+    if caution:
+        lines += ["CAUTION: " + caution, ""]
     lines.append(_assessment_scales(result, p))
     for s in q.scales:
         reason = p.scales[s.id].reason
