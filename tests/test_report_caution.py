@@ -120,5 +120,7 @@ def test_text_report_banner(scores: repprofile.ScoreResult) -> None:
     assert text.index("CAUTION: " + BANNER) < text.index("Primary type")
     normal = repprofile.score("rep-types", SAMPLE, norms=NORMS)
     first = normal.profiles()[0]  # the profile assessment_text shows
-    assert first.quality is not None and first.quality.valid and not first.type_tied
+    assert first.quality is not None
+    assert first.quality.valid
+    assert not first.type_tied
     assert "CAUTION" not in assessment_text(normal, None)
