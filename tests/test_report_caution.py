@@ -124,3 +124,69 @@ def test_text_report_banner(scores: repprofile.ScoreResult) -> None:
     assert first.quality.valid
     assert not first.type_tied
     assert "CAUTION" not in assessment_text(normal, None)
+
+
+# --------------------------------------------------------------------------- explanation words
+
+CTL_ROLE = repprofile.Role(
+    id="ctl",
+    name="Controller only",
+    description="For the tests.",
+    questionnaire="rep-types",
+    weights={"controller": 1.0},
+    rationale="Hand-computable.",
+)
+
+
+def _controller_at(values: list[int]) -> dict[str, object]:
+    """Every item answered 3, the controller items with the keyed ``values`` (a
+    reverse-keyed item is answered 6 - value)."""
+    q = repprofile.load_questionnaire("rep-types")
+    answers: dict[str, int] = {}
+    ctl = iter(values)
+    for it in q.items:
+        v = next(ctl) if it.scale == "controller" else 3
+        answers[it.id] = v if it.keyed != -1 else 6 - v
+    return {"candidate_id": "x", "answers": answers}
+
+
+def test_pomp_55_without_norms_is_not_high() -> None:
+    # keyed mean (8 x 3 + 2 x 4) / 10 = 3.2 -> POMP 100 (3.2 - 1) / 4 = 55; z = 5 / 25 = 0.2
+    scores = repprofile.score("rep-types", [_controller_at([3] * 8 + [4, 4])])
+    assert scores.profile("x").scales["controller"].pomp == pytest.approx(55.0)
+    text = repprofile.fit(scores, CTL_ROLE).explanation(0)
+    assert text == "Controller (POMP 55) raises the fit"
+    assert "high" not in text
+    # a role target of 50: 5 points from it (< 25), still neutral
+    near = CTL_ROLE.model_copy(update={"id": "ctl-t", "target": {"controller": 50.0}})
+    assert repprofile.fit(scores, near).explanation(0) == "Controller (POMP 55) raises the fit"
+    # a target of 25: 30 points above it, said so with both numbers
+    low_target = CTL_ROLE.model_copy(update={"id": "ctl-l", "target": {"controller": 25.0}})
+    assert repprofile.fit(scores, low_target).explanation(0) == (
+        "Controller above the role's target (POMP 55 vs 25) raises the fit"
+    )
+
+
+def test_high_only_at_one_sd_from_the_norm_mean() -> None:
+    table = json.loads(NORMS.read_text(encoding="utf-8"))
+    norm = table["scales"]["controller"]
+    desc = table["description"]
+    # mean 3.2: z = (3.2 - 3.03099) / 0.93175 = 0.18 < 1: no "high", the percentile instead
+    near = repprofile.score("rep-types", [_controller_at([3] * 8 + [4, 4])], norms=NORMS)
+    z = (3.2 - norm["mean"]) / norm["sd"]
+    assert z == pytest.approx(0.1814, abs=1e-3)
+    pct = near.normed.percentile[0, near.scale_ids.index("controller")]
+    assert repprofile.fit(near, CTL_ROLE).explanation(0) == (
+        f"Controller (percentile {pct:.0f}) raises the fit"
+    )
+    # mean 4.2: z = (4.2 - 3.03099) / 0.93175 = 1.2547 >= 1: "high", the norm named
+    high = repprofile.score("rep-types", [_controller_at([4] * 8 + [5, 5])], norms=NORMS)
+    assert (4.2 - norm["mean"]) / norm["sd"] == pytest.approx(1.2547, abs=1e-3)
+    assert repprofile.fit(high, CTL_ROLE).explanation(0) == (
+        f"high Controller raises the fit (high and low relative to the norm {desc!r})"
+    )
+    # mean 1.9: z = (1.9 - 3.03099) / 0.93175 = -1.2138: "low", and it lowers the fit
+    low = repprofile.score("rep-types", [_controller_at([2] * 9 + [1])], norms=NORMS)
+    assert repprofile.fit(low, CTL_ROLE).explanation(0) == (
+        f"low Controller lowers the fit (high and low relative to the norm {desc!r})"
+    )
