@@ -12,7 +12,7 @@ import repprofile
 from repprofile import candidate_report
 from repprofile._formats.files import bundled_dir
 from repprofile._rendering.caution import banner_text, caution_reasons
-from repprofile._rendering.report import render_html, to_html
+from repprofile._rendering.report import FOOTER, FOOTER_NO_INTERVALS, render_html, to_html
 from repprofile._rendering.text import assessment_text, profile_table
 
 NORMS = bundled_dir() / "norms" / "rep-types-simulated.json"
@@ -190,3 +190,28 @@ def test_high_only_at_one_sd_from_the_norm_mean() -> None:
     assert repprofile.fit(low, CTL_ROLE).explanation(0) == (
         f"low Controller lowers the fit (high and low relative to the norm {desc!r})"
     )
+
+
+# --------------------------------------------------------------------------- disclaimer
+
+
+def test_disclaimer_matches_the_intervals_shown() -> None:
+    role = repprofile.load_role("escalations")
+    # with norms: every scale has a percentile interval and the fit has one
+    normed = repprofile.score("rep-types", SAMPLE, norms=NORMS)
+    rep = candidate_report(normed, "SIMULATED-03", role, date="2026-12-04")
+    assert rep.fit_ci is not None
+    assert all(line.interval is not None for line in rep.scales)
+    assert rep.footer == FOOTER
+    assert "(see the intervals)" in rep.footer
+    # no norms and no reliabilities: no interval anywhere, and the footer says so
+    plain = repprofile.score("rep-types", SAMPLE)
+    bare = candidate_report(plain, "SIMULATED-03", role, date="2026-12-04")
+    assert bare.fit_ci is None
+    assert all(line.interval is None for line in bare.scales)
+    assert bare.footer == FOOTER_NO_INTERVALS
+    assert "see the intervals" not in bare.footer
+    assert "no intervals are shown" in bare.footer
+    page = render_html(bare, plain, role)
+    assert "see the intervals" not in page
+    assert "no intervals are shown" in page

@@ -41,12 +41,18 @@ __all__ = [
     "load_question_bank",
 ]
 
-FOOTER = (
+_FOOTER = (
     "This report supports, and does not replace, a structured hiring decision. The "
     "questionnaire and role weights are starting points that must be validated locally; "
-    "scores carry measurement error (see the intervals), and a candidate is never to be "
+    "scores carry measurement error ({error}), and a candidate is never to be "
     "rejected on this report alone."
 )
+FOOTER = _FOOTER.format(error="see the intervals")
+"""The disclaimer of a report that shows intervals."""
+FOOTER_NO_INTERVALS = _FOOTER.format(
+    error="no intervals are shown: the scales' reliabilities are not known"
+)
+"""The disclaimer of a report that shows no interval (no reliabilities, no norms)."""
 
 Theme = Literal[
     "taking ownership",
@@ -327,7 +333,9 @@ def _candidate_report(
         ),
         questions=choose_questions(fr, row, bank),
         question_bank=f"{bank.title} ({bank.id} {bank.version})",
-        footer=FOOTER,
+        footer=FOOTER
+        if fit_row["ci_low"] is not None or any(line.interval for line in lines)
+        else FOOTER_NO_INTERVALS,
         provenance=fr.provenance.model_dump(mode="json"),
     )
 
