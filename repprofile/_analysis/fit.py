@@ -327,7 +327,7 @@ class FitResult:
         text = "; ".join(parts)
         norms = self.scores.norms
         if any(normed) and norms is not None:
-            text += f" (high and low relative to the norm {norms.description!r})"
+            text += f" (high and low relative to the norm {_short(norms.description)!r})"
         return text
 
     def _scale_words(self, row: int, sid: str, name: str) -> tuple[str, bool]:
@@ -383,6 +383,14 @@ class FitResult:
             "ci_level": self.scores.normed.level,
             "sha256": r.fingerprint,
         }
+
+
+def _short(description: str, limit: int = 48) -> str:
+    """A norm table's description, cut at its first clause or ``limit`` characters."""
+    first = description.split(". ")[0].split(", ")[0].strip()
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "..."
 
 
 def _join(words: list[str]) -> str:

@@ -462,7 +462,10 @@ _BOTTOM = 0.082  # the lowest y body text may reach: the footer starts at 0.075
 _TOP = 0.95  # where the body starts on a continuation page
 
 
-def _block_height(lines: Sequence[str], size: float, spacing: float = 1.75) -> float:
+_SPACING = 1.6  # line spacing of the body text, in font sizes
+
+
+def _block_height(lines: Sequence[str], size: float, spacing: float = _SPACING) -> float:
     """Height (figure fraction) of a multi-line text: its lines at ``spacing`` x size."""
     return len(lines) * size * spacing / _PAGE_POINTS + 0.004
 
@@ -471,7 +474,7 @@ def _pdf_block(
     fig: Figure, y: float, lines: list[str], size: float, color: str, indent: float
 ) -> float:
     """One multi-line text at y (a single artist: fewer to lay out); returns the y below it."""
-    spacing = 1.75
+    spacing = _SPACING
     fig.text(indent, y, "\n".join(lines), fontsize=size, va="top", color=color, linespacing=spacing)
     return y - _block_height(lines, size, spacing)
 
@@ -625,7 +628,7 @@ def _group_bottom(group: list[_Unit], y: float) -> float:
     for lines, size, colour, _ in group[:-1]:
         y -= (0.015 if y < _TOP else 0.0) + 0.02 if colour == "bold" else _block_height(lines, size)
     lines, size, _, _ = group[-1]
-    return y - ((len(lines) - 1) * 1.75 + 1.3) * size / _PAGE_POINTS
+    return y - ((len(lines) - 1) * _SPACING + 1.3) * size / _PAGE_POINTS
 
 
 def _pdf_sections(fig: Figure, report: CandidateReport, y: float, new_page: Any) -> None:
