@@ -621,10 +621,10 @@ def test_wrong_array_shape_and_type_are_unusable(mini: repprofile.Questionnaire)
 
 def test_primary_and_secondary_type(types_q: repprofile.Questionnaire) -> None:
     data = [
-        # t1 2,2 -> pomp 25; t2 4,4 -> 75; t3 4,4 -> 75 (tie: t2 listed first); val 100
+        # t1 2,2 -> pomp 25; t2 4,4 -> 75; t3 4,4 -> 75 (tie: no type, not the first); val 100
         {"candidate_id": "tie", "answers": {"t1a": 2, "t1b": 2, "t2a": 4, "t2b": 4,
                                             "t3a": 4, "t3b": 4, "va": 5, "vb": 5}},
-        # every trait at 50: t1 first, t2 second
+        # every trait at 50: tied, no type
         {"candidate_id": "flat", "answers": dict.fromkeys(
             ("t1a", "t1b", "t2a", "t2b", "t3a", "t3b", "va", "vb"), 3)},
         # only t1 scorable (t2, t3 unanswered): secondary None; the validity scale never counts
@@ -637,14 +637,16 @@ def test_primary_and_secondary_type(types_q: repprofile.Questionnaire) -> None:
     result = repprofile.score(types_q, data)
     types = [(p.candidate_id, p.primary_type, p.secondary_type) for p in result.profiles()]
     assert types == [
-        ("tie", "t2", "t3"),
-        ("flat", "t1", "t2"),
+        ("tie", None, None),
+        ("flat", None, None),
         ("one", "t1", None),
         ("none", None, None),
         ("part", "t3", "t1"),
     ]
-    assert result.primary_type.tolist() == ["t2", "t1", "t1", None, "t3"]
-    assert result.secondary_type.tolist() == ["t3", "t2", None, None, "t1"]
+    assert result.primary_type.tolist() == [None, None, "t1", None, "t3"]
+    assert result.secondary_type.tolist() == [None, None, None, None, "t1"]
+    assert result.type_tied.tolist() == [True, True, False, False, False]
+    assert [p.type_tied for p in result.profiles()] == [True, True, False, False, False]
     # part: t2 = (1 + 2) / 2 = 1.5 -> pomp 100 * 0.5 / 4 = 12.5
     np.testing.assert_array_equal(result.pomp[4], [75.0, 12.5, 100.0, NAN])
     # the validity scale is still scored: tie has val 5,5 -> pomp 100
@@ -701,7 +703,7 @@ def test_csv_output_columns_and_rows(mini: repprofile.Questionnaire) -> None:
     ]
     rows = list(result.csv_rows())
     assert rows[0][0] == "c1"
-    assert float(rows[0][1]) == pytest.approx(14 / 3, rel=1e-12)
+    assert rows[0][1] == "4.6667"  # 14 / 3, rounded to 4 places (docs/scoring.md, Precision)
     assert rows[0][3:7] == ["2.5", "37.5", "alpha", "beta"]
     # c3: no alpha score -> blank cells; no secondary type -> blank
     assert rows[2][:7] == ["c3", "", "", "3.0", "50.0", "beta", ""]

@@ -520,14 +520,19 @@ def test_explanation_names_the_strongest_scales(plain: repprofile.Questionnaire)
         plain, [*THREE, cand("bonly", b=(1, 1)), cand("aonly", a=(4, 4), b=(3, 3))]
     )
     result = fit(scores, ROLE)
-    # hi: contributions a 1.342 > b 0.447, both raise it, the strongest named first
-    assert result.explanation(0) == "high Alpha and low Beta raise the fit"
+    # No norms: never "high" or "low". Role target a 75, b 25. hi: contributions
+    # a 1.342 > b 0.447, both raise it; a pomp 87.5 is 12.5 from its target (< 25)
+    assert result.explanation(0) == "Alpha (POMP 88) and Beta (POMP 25) raise the fit"
     assert result.explanation(1) == "no scale moves the fit far from the middle"
-    assert result.explanation(2) == "low Alpha and high Beta lower it"
-    # bonly: only b moves it, +0.894 (a low score on a negative weight)
-    assert result.explanation(3) == "low Beta raises the fit"
-    # aonly: z_a = 1, contribution 0.894
-    assert result.explanation(4) == "high Alpha raises the fit"
+    # lo: a pomp 12.5 is 62.5 below 75, b pomp 75 is 50 above 25
+    assert result.explanation(2) == (
+        "Alpha below the role's target (POMP 12 vs 75) and "
+        "Beta above the role's target (POMP 75 vs 25) lower the fit"
+    )
+    # bonly: only b moves it, +0.894 (pomp 0 on a negative weight: 25 below its target)
+    assert result.explanation(3) == "Beta below the role's target (POMP 0 vs 25) raises the fit"
+    # aonly: z_a = 1, contribution 0.894; pomp 75 is on its target
+    assert result.explanation(4) == "Alpha (POMP 75) raises the fit"
     assert result.row(0)["explanation"] == result.explanation(0)
 
 
@@ -1011,13 +1016,14 @@ def test_cli_rank_text(cli: dict[str, subprocess.CompletedProcess[str]]) -> None
     p1 = lines[3].split()
     assert p1[:6] == ["1", "p1", "96.8", "91-99", "1.00", "ok"]
     assert p1[6] == "ok"
-    assert "high Controller" in lines[3]  # the strongest positive scale named first
+    # the strongest positive scale named first; no norms and no target: no "high"
+    assert lines[3].endswith("Controller (POMP 100) and Rock (POMP 75) raise the fit")
     # p2: C = 1.0: fit = 100 / (1 + exp(-1.702)) = 84.58; C -/+ 0.657941 = 0.342059 ..
     # 1.657941 -> 64.16 .. 94.38; P = Phi(1.0 / 0.4) = Phi(2.5) = 0.9938
     p2 = lines[4].split()
     assert p2[:5] == ["2", "p2", "84.6", "64-94", "0.99"]
     assert lines[4].split("ok", 1)[1].strip().startswith("ok")
-    assert "high Rock" in lines[4]
+    assert lines[4].endswith("Rock (POMP 100) raises the fit; Controller (POMP 25) lowers it")
     assert len(lines) == 5
 
 

@@ -574,7 +574,8 @@ def test_type_clarity(table: NormTable) -> None:
     assert abs(1 / SD_WARM - 0.25 / SD_FIRM - 0.552770) < 1e-6
     result = repprofile.score(TINY, Y_APPLY, candidate_ids=IDS, norms=table)
     expected = {
-        "A": ("warm", "firm", "mixed", ["warm", "firm"]),
+        # A answers 3 throughout: both POMPs 50, a tie, so no type (not the first scale)
+        "A": (None, None, None, None),
         "B": ("warm", "firm", "clear", None),
         "C": ("firm", "warm", "clear", None),
         "D": ("warm", "firm", "clear", None),
@@ -589,7 +590,7 @@ def test_type_clarity(table: NormTable) -> None:
 
 def test_type_clarity_of_a_single_profile(table: NormTable) -> None:
     result = repprofile.score(TINY, Y_APPLY, candidate_ids=IDS, norms=table)
-    # D is row 3: clear (1.354554 > 0.629342, see above); row 0 (A) is mixed
+    # D is row 3: clear (1.354554 > 0.629342, see above); row 0 (A) is tied
     assert result.profile("D").type_clarity == "clear"
     assert result.profile("D").types is None
 
@@ -599,7 +600,7 @@ def test_type_clarity_with_a_rejected_candidate(table: NormTable) -> None:
     y = np.vstack([[9, 3, 3, 3, 3, 3], Y_APPLY[3], Y_APPLY[0]])
     result = repprofile.score(TINY, y, candidate_ids=["bad", "D", "A"], norms=table)
     got = {p["candidate_id"]: p["type_clarity"] for p in result.to_dict()["profiles"]}
-    assert got == {"D": "clear", "A": "mixed"}
+    assert got == {"D": "clear", "A": None}  # A: tied POMPs, no type, so no clarity
 
 
 def test_type_clarity_null_without_norms() -> None:

@@ -57,7 +57,10 @@ def test_fit_hand_worked_without_norms(client: TestClient) -> None:
     assert b_ctl["meets_minimums"] is True
     assert b_ctl["failed_minimums"] == []
     assert b_ctl["similarity"] == pytest.approx(100.0 - 250.0 / 9.0, abs=1e-9)
-    assert b_ctl["explanation"] == "high Controller raises the fit"
+    # no norms: not "high"; pomp 77.8 is 27.8 (>= 25) above the role's target 50
+    assert b_ctl["explanation"] == (
+        "Controller above the role's target (POMP 78 vs 50) raises the fit"
+    )
     # no reliabilities and no norms: no standard error, never a guess
     assert (b_ctl["fit_se"], b_ctl["ci_low"], b_ctl["p_above_cut"]) == (None, None, None)
     assert by_id["b"]["best_role"] == "ctl-only"

@@ -19,7 +19,7 @@ from repprofile.server import ServerSettings, create_app
 
 from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
 
-OPENAPI_SHA256 = "216e6f89be470bcbcaaf0b53ff7a96090af3e0d8834f25ad8e43b944da1f9168"
+OPENAPI_SHA256 = "d403b8182844b816cbb895140e7a4a062bf63e4d7dc1548a8fdb86b5fd356f4c"
 
 
 def test_the_openapi_document_is_pinned() -> None:

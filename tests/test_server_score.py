@@ -78,8 +78,9 @@ def test_every_answer_3_scores_mean_3_pomp_50(client: TestClient) -> None:
         assert scale["reason"] is None
     imp = profile["scales"]["impression"]
     assert (imp["raw"], imp["mean"], imp["pomp"], imp["n_answered"]) == (21, 3, 50, 7)
-    # a tie on every trait: the first two scales in file order
-    assert (profile["primary_type"], profile["secondary_type"]) == ("accommodator", "competitor")
+    # a tie on every trait: no type (not the first scale in file order)
+    assert (profile["primary_type"], profile["secondary_type"]) == (None, None)
+    assert profile["type_tied"] is True
 
 
 def test_every_answer_5_shows_the_reverse_keyed_items(client: TestClient) -> None:

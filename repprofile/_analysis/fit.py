@@ -289,32 +289,62 @@ class FitResult:
         return [s for h, s in enumerate(self.role.minimums) if self._failed[row, h]]
 
     def explanation(self, row: int) -> str:
-        """Plain English: which scale scores drive the fit up or down."""
+        """Plain English: which scale scores drive the fit up or down.
+
+        A scale is called "high" or "low" only when that is true relative to the norm
+        table (|z| >= 1, one SD from the norm mean; the table is named), or "above" or
+        "below the role's target" when, without norms, its POMP is at least 25 points
+        (one unit of the POMP-based z) from the role's target (both numbers given).
+        Otherwise the scale is named with its score (percentile or POMP), no judgement.
+        """
         names = {s.id: s.name for s in self.scores.questionnaire.scales}
         c = self.contributions[row]
         if not np.isfinite(c).all():
             missing = [names[s] for s, v in zip(self.scale_ids, c, strict=True) if np.isnan(v)]
             return f"no fit: no score on {', '.join(missing)}"
-        z = self.contributions[row] / np.where(self._a == 0, 1, self._a)
         up = [(v, s) for v, s in zip(c, self.scale_ids, strict=True) if v > 0.05]
         down = [(v, s) for v, s in zip(c, self.scale_ids, strict=True) if v < -0.05]
         up.sort(reverse=True)
         down.sort()
+        normed: list[bool] = []  # whether a "high"/"low" relative to the norms was said
 
         def words(items: list[tuple[float, str]], limit: int) -> list[str]:
             out = []
             for _, s in items[:limit]:
-                j = self.scale_ids.index(s)
-                level = "high" if z[j] > 0 else "low"
-                out.append(f"{level} {names[s]}")
+                word, by_norm = self._scale_words(row, s, names[s])
+                normed.append(by_norm)
+                out.append(word)
             return out
 
         parts = []
         if up:
             parts.append(f"{_join(words(up, 3))} raise{'s' if len(up[:3]) == 1 else ''} the fit")
         if down:
-            parts.append(f"{_join(words(down, 2))} lower{'s' if len(down[:2]) == 1 else ''} it")
-        return "; ".join(parts) if parts else "no scale moves the fit far from the middle"
+            what = "it" if up else "the fit"
+            parts.append(f"{_join(words(down, 2))} lower{'s' if len(down[:2]) == 1 else ''} {what}")
+        if not parts:
+            return "no scale moves the fit far from the middle"
+        text = "; ".join(parts)
+        norms = self.scores.norms
+        if any(normed) and norms is not None:
+            text += f" (high and low relative to the norm {_short(norms.description)!r})"
+        return text
+
+    def _scale_words(self, row: int, sid: str, name: str) -> tuple[str, bool]:
+        """How the explanation names one scale, and whether it judged it by the norms."""
+        scores = self.scores
+        j = scores.questionnaire.scale_ids.index(sid)
+        if scores.normed.has_norms:
+            z = float(self._z[row, j])
+            if abs(z) >= 1.0:
+                return f"{'high' if z > 0 else 'low'} {name}", True
+            return f"{name} (percentile {scores.normed.percentile[row, j]:.0f})", False
+        pomp = float(scores.pomp[row, j])
+        target = self.role.target.get(sid)
+        if target is not None and abs(pomp - target) >= POMP_Z_SD:
+            side = "above" if pomp > target else "below"
+            return f"{name} {side} the role's target (POMP {pomp:.0f} vs {target:g})", False
+        return f"{name} (POMP {pomp:.0f})", False
 
     def row(self, r: int) -> FitRowDict:
         """One candidate's fit (row ``r``) in the rank JSON shape, without its rank."""
@@ -353,6 +383,14 @@ class FitResult:
             "ci_level": self.scores.normed.level,
             "sha256": r.fingerprint,
         }
+
+
+def _short(description: str, limit: int = 48) -> str:
+    """A norm table's description, cut at its first clause or ``limit`` characters."""
+    first = description.split(". ")[0].split(", ")[0].strip()
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "..."
 
 
 def _join(words: list[str]) -> str:

@@ -105,6 +105,13 @@ class Profile(BaseModel):
     secondary_type: str | None
     type_clarity: Literal["clear", "mixed"] | None = None
     types: list[str] | None = None
+    type_tied: bool = Field(
+        default=False,
+        description=(
+            "True when the highest trait scores tie (e.g. every answer the same): the "
+            "primary and secondary types are then undetermined (null), not the first scale."
+        ),
+    )
     quality: QualityVerdict | None = None
 
 
@@ -384,16 +391,36 @@ class ScoreResult:
             return np.full((len(self), 2), -1, dtype=np.intp)
         p = self.pomp[:, trait]
         filled = np.where(np.isnan(p), -np.inf, p)
-        first = np.argmax(filled, axis=1)  # ties: first scale in file order
+        first = np.argmax(filled, axis=1)
         rows = np.arange(p.shape[0])
-        valid_first = np.isfinite(filled[rows, first])
+        top = filled[rows, first]
+        valid_first = np.isfinite(top)
         filled[rows, first] = -np.inf
         second = np.argmax(filled, axis=1)
         valid_second = np.isfinite(filled[rows, second])
         out = np.stack([trait[first], trait[second]], axis=1)
         out[~valid_first, 0] = -1
         out[~valid_second, 1] = -1
+        out[self._tied_rows(top, filled[rows, second])] = -1  # no arbitrary first scale
         return out
+
+    @staticmethod
+    def _tied_rows(top: NDArray[np.float64], second: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Rows whose two highest trait POMPs are equal (within 1e-9 POMP points)."""
+        with np.errstate(invalid="ignore"):
+            tied: NDArray[np.bool_] = np.isfinite(second) & (np.abs(top - second) <= 1e-9)
+        return tied
+
+    @functools.cached_property
+    def type_tied(self) -> NDArray[np.bool_]:
+        """Per row: the highest trait POMPs tie, so no primary type is determined
+        (a straight-liner ties on every scale); ``primary_type`` is then None."""
+        trait = np.flatnonzero(self.questionnaire.trait_mask)
+        if trait.size < 2:
+            return np.zeros(len(self), dtype=bool)
+        p = np.where(np.isnan(self.pomp[:, trait]), -np.inf, self.pomp[:, trait])
+        top2 = -np.partition(-p, 1, axis=1)[:, :2]
+        return self._tied_rows(top2[:, 0], top2[:, 1])
 
     @property
     def primary_type(self) -> NDArray[np.object_]:
@@ -440,6 +467,7 @@ class ScoreResult:
         pomp = _nan_to_none(self.pomp[rows])
         n_ans = self.n_answered[rows].tolist()
         order = self._type_order[rows]
+        tied = self.type_tied[rows].tolist()
         names: list[str | None] = [*self.scale_ids, None]
         nd = self.normed
         nothing = [[None] * len(self.scale_ids)] * rows.size  # read-only rows of nulls
@@ -492,6 +520,7 @@ class ScoreResult:
                     if clarity[i] == "mixed"
                     else None
                 ),
+                "type_tied": tied[i],
                 "quality": {
                     "indices": qr.indices(row),
                     "flags": qr.flag_dicts(row, flag_matrix),

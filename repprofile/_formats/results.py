@@ -136,6 +136,7 @@ class ProfileDict(TypedDict):
     secondary_type: str | None
     type_clarity: Literal["clear", "mixed"] | None
     types: list[str | None] | None
+    type_tied: bool
     quality: QualityVerdictDict
 
 

@@ -25,6 +25,7 @@ from repprofile._analysis.fit import CUT, CUT_MUST, FitResult, _fit
 from repprofile._analysis.scoring import ScoreResult
 from repprofile._formats.files import bundled_dir, read_yaml, validate_document
 from repprofile._formats.role import Role, load_role
+from repprofile._rendering.caution import TIED, banner_text, caution_reasons, grey_out
 from repprofile._util import finite_or_none
 from repprofile._validation import PathWithSuffix, parameter_error, validate_params
 from repprofile._version import __version__
@@ -40,12 +41,18 @@ __all__ = [
     "load_question_bank",
 ]
 
-FOOTER = (
+_FOOTER = (
     "This report supports, and does not replace, a structured hiring decision. The "
     "questionnaire and role weights are starting points that must be validated locally; "
-    "scores carry measurement error (see the intervals), and a candidate is never to be "
+    "scores carry measurement error ({error}), and a candidate is never to be "
     "rejected on this report alone."
 )
+FOOTER = _FOOTER.format(error="see the intervals")
+"""The disclaimer of a report that shows intervals."""
+FOOTER_NO_INTERVALS = _FOOTER.format(
+    error="no intervals are shown: the scales' reliabilities are not known"
+)
+"""The disclaimer of a report that shows no interval (no reliabilities, no norms)."""
 
 Theme = Literal[
     "taking ownership",
@@ -119,6 +126,7 @@ class CandidateReport(BaseModel):
     primary_type: str | None
     secondary_type: str | None
     type_clarity: str | None
+    type_tied: bool = False
     fit: float | None
     fit_ci: tuple[float, float] | None
     p_above_cut: float | None
@@ -128,6 +136,10 @@ class CandidateReport(BaseModel):
     failed_minimums: list[str]
     quality_valid: bool
     quality_flags: list[str]
+    caution: list[str] = Field(
+        default=[],
+        description="Why these results may not describe the candidate (empty: no caution).",
+    )
     questions: list[InterviewQuestion]
     question_bank: str
     footer: str
@@ -304,6 +316,7 @@ def _candidate_report(
         primary_type=profile["primary_type"],
         secondary_type=profile["secondary_type"],
         type_clarity=profile["type_clarity"],
+        type_tied=profile["type_tied"],
         fit=fit_row["fit"],
         fit_ci=((fit_row["ci_low"], fit_row["ci_high"]) if fit_row["ci_low"] is not None else None),
         p_above_cut=fit_row["p_above_cut"],
@@ -313,9 +326,16 @@ def _candidate_report(
         failed_minimums=fit_row["failed_minimums"],
         quality_valid=profile["quality"]["valid"],
         quality_flags=flags,
+        caution=caution_reasons(
+            quality_valid=profile["quality"]["valid"],
+            quality_flags=flags,
+            type_tied=profile["type_tied"],
+        ),
         questions=choose_questions(fr, row, bank),
         question_bank=f"{bank.title} ({bank.id} {bank.version})",
-        footer=FOOTER,
+        footer=FOOTER
+        if fit_row["ci_low"] is not None or any(line.interval for line in lines)
+        else FOOTER_NO_INTERVALS,
         provenance=fr.provenance.model_dump(mode="json"),
     )
 
@@ -333,9 +353,13 @@ def _names(report: CandidateReport) -> dict[str, str]:
 
 def _summary_lines(report: CandidateReport) -> list[str]:
     names = _names(report)
-    primary = names.get(report.primary_type or "", "-")
-    secondary = names.get(report.secondary_type or "", "-")
-    clarity = report.type_clarity or "unknown (needs norms and reliabilities)"
+    primary = TIED if report.type_tied else names.get(report.primary_type or "", "-")
+    secondary = TIED if report.type_tied else names.get(report.secondary_type or "", "-")
+    clarity = (
+        "none (the highest scores tie)"
+        if report.type_tied
+        else report.type_clarity or "unknown (needs norms and reliabilities)"
+    )
     lines = [f"Primary type: {primary}; secondary: {secondary}; type clarity: {clarity}."]
     level = f"{report.ci_level:.0%}"
     if report.fit is None:
@@ -395,6 +419,8 @@ def to_html(report: CandidateReport, chart_svg: str) -> str:
     svg_start = chart_svg.find("<svg")
     svg = chart_svg[svg_start:] if svg_start >= 0 else chart_svg
     summary = "".join(f"<p>{e(s)}</p>" for s in _summary_lines(report))
+    caution = banner_text(report.caution)
+    banner = f'<p class=caution role="alert">{e(caution)}</p>\n' if caution else ""
     prov = report.provenance
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -406,13 +432,15 @@ h1 {{ font-size: 1.4em; margin-bottom: 0.2em; }} h2 {{ font-size: 1.1em; margin-
 .meta {{ color: #555; font-size: 0.9em; }} table {{ border-collapse: collapse; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: 0.2em 0.8em; text-align: left; }}
 .chart svg {{ width: 100%; max-width: 30em; height: auto; }}
+.caution {{ border: 2px solid #8a1010; background: #fbe3e3; color: #8a1010;
+           font-weight: bold; padding: 0.6em 0.8em; border-radius: 4px; }}
 .flags li {{ color: #a33; }} .ok {{ color: #2a7; }} .theme {{ color: #555; font-size: 0.9em; }}
 footer {{ margin-top: 2em; border-top: 1px solid #aaa; font-size: 0.85em; color: #444; }}
 </style></head><body>
 <h1>Candidate report: {e(report.candidate_id)}</h1>
 <p class=meta>{e(report.date)} &middot; {e(report.questionnaire)}
 &middot; role: {e(report.role_name)} &middot; {norms}</p>
-<div class=chart>{svg}</div>
+{banner}<div class=chart>{svg}</div>
 <h2>Scores</h2>
 <table><tr><th>Scale</th><th>POMP</th><th>Percentile</th>
 <th>{report.ci_level:.0%} interval</th></tr>
@@ -430,19 +458,29 @@ footer {{ margin-top: 2em; border-top: 1px solid #aaa; font-size: 0.85em; color:
 
 
 _PAGE_POINTS = 11.69 * 72  # A4 height in points: converts point spacing to fractions
+_BOTTOM = 0.082  # the lowest y body text may reach: the footer starts at 0.075
+_TOP = 0.95  # where the body starts on a continuation page
+
+
+_SPACING = 1.6  # line spacing of the body text, in font sizes
+
+
+def _block_height(lines: Sequence[str], size: float, spacing: float = _SPACING) -> float:
+    """Height (figure fraction) of a multi-line text: its lines at ``spacing`` x size."""
+    return len(lines) * size * spacing / _PAGE_POINTS + 0.004
 
 
 def _pdf_block(
     fig: Figure, y: float, lines: list[str], size: float, color: str, indent: float
 ) -> float:
     """One multi-line text at y (a single artist: fewer to lay out); returns the y below it."""
-    spacing = 1.75
+    spacing = _SPACING
     fig.text(indent, y, "\n".join(lines), fontsize=size, va="top", color=color, linespacing=spacing)
-    return y - len(lines) * size * spacing / _PAGE_POINTS - 0.004
+    return y - _block_height(lines, size, spacing)
 
 
-def _pdf_header(fig: Figure, report: CandidateReport) -> None:
-    """Title, date, questionnaire, role and norms."""
+def _pdf_header(fig: Figure, report: CandidateReport) -> float:
+    """Title, date, questionnaire, role and norms; returns the y below them."""
     import textwrap
 
     from repprofile._rendering.charts import drawable
@@ -462,16 +500,49 @@ def _pdf_header(fig: Figure, report: CandidateReport) -> None:
         if report.norms
         else "No norms applied: scores are POMP (percent of maximum possible)."
     )
-    fig.text(0.06, 0.922, textwrap.fill(norms, 120), fontsize=7, color="#444", va="top")
+    norm_lines = textwrap.wrap(norms, 120)
+    fig.text(0.06, 0.922, "\n".join(norm_lines), fontsize=7, color="#444", va="top")
+    return 0.922 - len(norm_lines) * 7 * 1.2 / _PAGE_POINTS  # the y below the header
 
 
-def _pdf_chart(fig: Figure, report: CandidateReport, scores: ScoreResult, role: Role) -> None:
+def _pdf_banner(fig: Figure, report: CandidateReport, top: float) -> float:
+    """The caution banner under the header (when needed); returns how far the chart,
+    the score table and the sections move down to make room for it."""
+    import textwrap
+
+    text = banner_text(report.caution)
+    if not text:
+        return 0.0
+    lines = textwrap.wrap(text, 118)
+    y = top - 0.012  # below the header, clear of the banner box's padding
+    fig.text(
+        0.06,
+        y,
+        "\n".join(lines),
+        fontsize=8,
+        va="top",
+        color="#8a1010",
+        weight="bold",
+        linespacing=1.5,
+        bbox={"facecolor": "#fbe3e3", "edgecolor": "#8a1010", "boxstyle": "round,pad=0.4"},
+    )
+    # the chart's top label and the table's heading reach up to 0.895: move them
+    # below the banner's box (its padding included)
+    return max(0.0, 0.895 - (y - _block_height(lines, 8, 1.5) - 0.012))
+
+
+def _pdf_chart(
+    fig: Figure, report: CandidateReport, scores: ScoreResult, role: Role, shift: float
+) -> None:
     """The radar chart, without its own title (the header names the candidate,
-    questionnaire and norms), its legend set compactly under it."""
+    questionnaire and norms), its legend set compactly under it; greyed out when the
+    report needs a caution."""
     from repprofile._rendering.charts import radar_chart
 
-    ax = fig.add_axes((0.13, 0.625, 0.34, 0.24), projection="polar")
+    ax = fig.add_axes((0.13, 0.625 - shift, 0.34, 0.24), projection="polar")
     radar_chart(scores, report.candidate_id, role=role, ax=ax)
+    if report.caution:
+        grey_out(ax)
     ax.set_title("")
     for artist in list(ax.texts):
         artist.remove()
@@ -484,7 +555,7 @@ def _pdf_chart(fig: Figure, report: CandidateReport, scores: ScoreResult, role: 
             handles,
             labels,
             loc="upper left",
-            bbox_to_anchor=(0.06, 0.585),
+            bbox_to_anchor=(0.06, 0.585 - shift),
             ncols=2,
             fontsize=7,
             frameon=False,
@@ -492,9 +563,9 @@ def _pdf_chart(fig: Figure, report: CandidateReport, scores: ScoreResult, role: 
         )
 
 
-def _pdf_scores(fig: Figure, report: CandidateReport) -> None:
+def _pdf_scores(fig: Figure, report: CandidateReport, shift: float) -> None:
     """The score table: one multi-line text per column."""
-    y = 0.87
+    y = 0.87 - shift
     fig.text(0.60, y, "Scores", fontsize=10, weight="bold", va="top")
     y -= 0.025
     columns: dict[float, list[str]] = {
@@ -515,71 +586,128 @@ def _pdf_scores(fig: Figure, report: CandidateReport) -> None:
         fig.text(x, y, "\n".join(cells), fontsize=7.5, va="top", linespacing=2.0)
 
 
-def _pdf_sections(fig: Figure, report: CandidateReport) -> None:
-    """Type and fit, response quality and the interview questions, top to bottom."""
+# One unit of the flowing part of the page: (lines, font size, colour, indent); a
+# section heading is a unit of one line at size 10 (kept with the unit after it).
+_Unit = tuple[list[str], float, str, float]
+
+
+def _pdf_units(report: CandidateReport) -> list[list[_Unit]]:
+    """Type and fit, response quality and the interview questions, as groups of units
+    that are never split across pages (a heading stays with its first unit)."""
     import textwrap
 
-    y = 0.535
-    fig.text(0.06, y, "Type and fit", fontsize=10, weight="bold", va="top")
-    lines = [w for text in _summary_lines(report) for w in textwrap.wrap(text, 110)]
-    y = _pdf_block(fig, y - 0.02, lines, 8, "#222", 0.06) - 0.015
-    fig.text(0.06, y, "Response quality", fontsize=10, weight="bold", va="top")
+    def heading(text: str) -> _Unit:
+        return ([text], 10.0, "bold", 0.06)
+
+    summary = [w for text in _summary_lines(report) for w in textwrap.wrap(text, 110)]
     quality = report.quality_flags if not report.quality_valid else ["No flags."]
-    lines = [w for text in quality for w in textwrap.wrap(text, 110)]
     colour = "#a33" if not report.quality_valid else "#2a7"
-    y = _pdf_block(fig, y - 0.02, lines, 8, colour, 0.06) - 0.015
-    fig.text(
-        0.06,
-        y,
-        "Interview questions (weakest areas for the role)",
-        fontsize=10,
-        weight="bold",
-        va="top",
-    )
-    y -= 0.02
+    flag_units: list[_Unit] = [(textwrap.wrap(text, 110), 8, colour, 0.06) for text in quality]
+    groups: list[list[_Unit]] = [
+        [heading("Type and fit"), (summary, 8, "#222", 0.06)],
+        [heading("Response quality"), flag_units[0]],
+        *([u] for u in flag_units[1:]),
+    ]
     for i, q in enumerate(report.questions, start=1):
         wrapped = textwrap.wrap(f"{i}. {q.text}", 105)
-        y = _pdf_block(fig, y, [wrapped[0], *("   " + w for w in wrapped[1:])], 8, "#222", 0.06)
         listen = textwrap.wrap(f"{q.theme}; listen for: {q.listen_for}", 115)
-        y = _pdf_block(fig, y, listen, 6.8, "#555", 0.075)
+        units: list[_Unit] = [
+            ([wrapped[0], *("   " + w for w in wrapped[1:])], 8, "#222", 0.06),
+            (listen, 6.8, "#555", 0.075),
+        ]
+        if i == 1:
+            units.insert(0, heading("Interview questions (weakest areas for the role)"))
+        groups.append(units)
+    return groups
 
 
-def _pdf_footer(fig: Figure, report: CandidateReport) -> None:
-    """The footer and the provenance line."""
+def _group_bottom(group: list[_Unit], y: float) -> float:
+    """The lowest y the ink of a group of units reaches when set from ``y``: the units
+    advance as :func:`_pdf_sections` sets them, the last one by the height of its
+    lines (line spacing between lines, about 1.3 x the font size for the last)."""
+    for lines, size, colour, _ in group[:-1]:
+        y -= (0.015 if y < _TOP else 0.0) + 0.02 if colour == "bold" else _block_height(lines, size)
+    lines, size, _, _ = group[-1]
+    return y - ((len(lines) - 1) * _SPACING + 1.3) * size / _PAGE_POINTS
+
+
+def _pdf_sections(fig: Figure, report: CandidateReport, y: float, new_page: Any) -> None:
+    """Type and fit, response quality and the interview questions, top to bottom,
+    continuing on a new page (``new_page()`` returns its figure) instead of running
+    into the footer."""
+    for group in _pdf_units(report):
+        if _group_bottom(group, y) < _BOTTOM:
+            fig = new_page()
+            y = _TOP
+        for unit in group:
+            lines, size, colour, indent = unit
+            if colour == "bold":
+                if y < _TOP:  # space above a heading, except at the top of a page
+                    y -= 0.015
+                fig.text(indent, y, lines[0], fontsize=size, weight="bold", va="top")
+                y -= 0.02
+            else:
+                y = _pdf_block(fig, y, lines, size, colour, indent)
+
+
+def _pdf_footer(fig: Figure, report: CandidateReport, page: int | None = None) -> None:
+    """The footer and the provenance line (and the page number of a multi-page report)."""
     import textwrap
 
     fig.text(0.06, 0.075, textwrap.fill(report.footer, 125), fontsize=7, color="#333", va="top")
     prov = report.provenance
-    fig.text(
-        0.06,
-        0.022,
+    line = (
         f"repprofile {prov.get('repprofile_version', __version__)}; questionnaire sha256 "
         f"{str(prov.get('questionnaire_sha256', ''))[:12]}; role {report.role_id}; "
-        f"questions: {report.question_bank}",
-        fontsize=6,
-        color="#777",
-    )
+        f"questions: {report.question_bank}"
+    )  # wrapped: a long question-bank title must not run off the page
+    fig.text(0.06, 0.034, textwrap.fill(line, 150), fontsize=6, color="#777", va="top")
+    if page is not None:
+        fig.text(0.94, 0.01, f"page {page}", fontsize=6, color="#777", ha="right")
 
 
 def render_pdf(report: CandidateReport, scores: ScoreResult, role: Role) -> bytes:
-    """The one-page A4 PDF (matplotlib's PDF backend; byte-identical for the same input)."""
+    """The A4 PDF (matplotlib's PDF backend; byte-identical for the same input): one
+    page, or more when the sections do not fit above the footer."""
     import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
 
-    from repprofile._rendering.charts import _style
+    from repprofile._rendering.charts import _style, drawable
 
     with _style():
-        fig = Figure(figsize=(8.27, 11.69))
-        _pdf_header(fig, report)
-        _pdf_chart(fig, report, scores, role)
-        _pdf_scores(fig, report)
-        _pdf_sections(fig, report)
-        _pdf_footer(fig, report)
+        first = Figure(figsize=(8.27, 11.69))
+        pages = [first]
+
+        def new_page() -> Figure:
+            fig = Figure(figsize=(8.27, 11.69))
+            fig.text(
+                0.06,
+                0.975,
+                f"Candidate report: {drawable(report.candidate_id)} (continued)",
+                fontsize=9,
+                color="#444",
+                va="top",
+            )
+            pages.append(fig)
+            return fig
+
+        shift = _pdf_banner(first, report, _pdf_header(first, report))
+        _pdf_chart(first, report, scores, role, shift)
+        _pdf_scores(first, report, shift)
+        _pdf_sections(first, report, 0.535 - shift, new_page)
+        for number, fig in enumerate(pages, start=1):
+            _pdf_footer(fig, report, number if len(pages) > 1 else None)
         # Type 3 fonts (matplotlib's own subsetting): byte-identical like TrueType
         # embedding, and three times faster, since fontTools' subsetter is not needed.
         buf = io.BytesIO()
         with matplotlib.rc_context({"pdf.fonttype": 3}):
-            fig.savefig(buf, format="pdf", metadata={"CreationDate": None}, facecolor="white")
+            if len(pages) == 1:
+                first.savefig(buf, format="pdf", metadata={"CreationDate": None}, facecolor="white")
+            else:
+                with PdfPages(buf, metadata={"CreationDate": None}) as pdf:
+                    for fig in pages:
+                        pdf.savefig(fig, facecolor="white")
         return buf.getvalue()
 
 
@@ -589,6 +717,8 @@ def render_html(report: CandidateReport, scores: ScoreResult, role: Role) -> str
 
     with _style():
         ax = radar_chart(scores, report.candidate_id, role=role)
+        if report.caution:
+            grey_out(ax)
         svg = _figure_bytes(ax.figure, "svg").decode("utf-8")  # type: ignore[arg-type]
     return to_html(report, svg)
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from repprofile._rendering.caution import TIED, banner_text, caution_reasons
 from repprofile._rendering.tables import number, text_table
 from repprofile._util import csv_number
 
@@ -453,8 +454,8 @@ def profile_table(result: ScoreResult) -> str:
                     "-" if (v := p.scales[s].pomp) is None else f"{v:.0f}"
                     for s in (*traits, *validity)
                 ],
-                names.get(p.primary_type or "", "-"),
-                names.get(p.secondary_type or "", "-"),
+                TIED if p.type_tied else names.get(p.primary_type or "", "-"),
+                TIED if p.type_tied else names.get(p.secondary_type or "", "-"),
                 p.type_clarity or "-",
                 "ok" if not flags else "FLAGGED: " + ", ".join(f.index for f in flags),
             ]
@@ -468,6 +469,15 @@ def assessment_text(result: ScoreResult, fitted: FitResult | None) -> str:
     p = result.profiles()[0]
     names = {s.id: s.name for s in q.scales}
     lines = [f"Profile of {p.candidate_id} ({q.title}, version {q.version})", ""]
+    caution = banner_text(
+        caution_reasons(
+            quality_valid=p.quality is None or p.quality.valid,
+            quality_flags=[f.reason for f in p.quality.flags] if p.quality is not None else [],
+            type_tied=p.type_tied,
+        )
+    )
+    if caution:
+        lines += ["CAUTION: " + caution, ""]
     lines.append(_assessment_scales(result, p))
     for s in q.scales:
         reason = p.scales[s.id].reason
@@ -480,8 +490,8 @@ def assessment_text(result: ScoreResult, fitted: FitResult | None) -> str:
             f"T and percentile: against the norm table ({simulated}{result.norms.description})."
         )
     lines.append("")
-    primary = names.get(p.primary_type or "", "none")
-    secondary = names.get(p.secondary_type or "", "none")
+    primary = TIED if p.type_tied else names.get(p.primary_type or "", "none")
+    secondary = TIED if p.type_tied else names.get(p.secondary_type or "", "none")
     lines.append(f"Primary type: {primary}; secondary type: {secondary}.")
     if p.type_clarity is not None:
         lines.append(
