@@ -41,11 +41,14 @@ def add_template_parser(qsub: Subparsers) -> argparse.ArgumentParser:
     """Add ``questionnaire template ID_OR_FILE --format csv|md|html [-o FILE]``."""
     p = qsub.add_parser(
         "template",
-        help="blank answer file (csv) or printable form (md, html) of a questionnaire",
+        help="blank answer file (csv), printable form (md, html) or survey mapping skeleton "
+        "(mapping) of a questionnaire",
         description=(
             "csv: a blank answers file (candidate_id and one column per item id); md, html: "
             "a printable form with the items numbered in the same order and the answer "
-            "labels as check boxes, to print or paste into a survey tool."
+            "labels as check boxes, to print or paste into a survey tool; mapping: a survey "
+            "mapping file (YAML) listing every item's text with its id and the answer labels, "
+            "to check and use with --mapping or 'repprofile convert' on the survey's export."
         ),
     )
     p.add_argument("questionnaire", metavar="ID_OR_FILE")
