@@ -317,10 +317,36 @@ def test_an_unknown_reference_is_an_error_listing_the_categories() -> None:
 
 def test_only_non_answers_give_no_reference() -> None:
     rows = [{"g": "Declined", "selected": int(i < 3)} for i in range(10)]
-    with pytest.warns(repprofile.RepprofileWarning, match="no other category can be"):
+    with pytest.warns(repprofile.RepprofileWarning) as caught:
         res = repprofile.audit(rows, groups=["g"], selected="selected")
     assert res.tables[0].reference is None
     assert ratios(res) == {"Declined": None}
+    messages = [str(w.message) for w in caught]
+    assert messages == [
+        "g: every category ('Declined') looks like a non-answer, so none is used as the "
+        "reference and no impact ratio is computed; choose the reference with --reference "
+        "CATEGORY (reference= in Python)"
+    ]
+
+
+def test_two_non_answers_are_not_each_called_the_highest() -> None:
+    rows = [{"g": "declined", "selected": int(i % 2 == 0)} for i in range(20)]
+    rows += [{"g": "n/a", "selected": int(i % 4 == 0)} for i in range(20)]
+    with pytest.warns(repprofile.RepprofileWarning) as caught:
+        res = repprofile.audit(rows, groups=["g"], selected="selected")
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1
+    assert "every category ('declined', 'n/a') looks like a non-answer" in messages[0]
+    assert "is the highest" not in messages[0]
+    assert res.tables[0].reference is None
+
+
+def test_a_reference_without_selections_is_warned_about() -> None:
+    rows = [{"g": "A", "selected": int(i % 2 == 0)} for i in range(40)]
+    rows += [{"g": "B", "selected": 0} for i in range(40)]
+    with pytest.warns(repprofile.RepprofileWarning, match="reference category 'B' has no"):
+        res = repprofile.audit(rows, groups=["g"], selected="selected", reference="B")
+    assert ratios(res) == {"A": None, "B": None}
 
 
 @pytest.mark.parametrize(

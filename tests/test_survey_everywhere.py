@@ -95,6 +95,13 @@ def test_reject_is_the_default_and_rejects_every_row_of_a_repeated_id(
     messages = " ".join(e.message for e in answers.errors)
     assert "candidate id 'ann' appears 2 times (rows 2, 4)" in messages
     assert "candidate id 'cat' appears 3 times (rows 5, 6, 7)" in messages
+    assert (
+        messages.count(
+            "If the candidate submitted more than once, read one of the rows with --duplicates "
+            "first or last (duplicates= in Python)."
+        )
+        == 2
+    )
     assert raw(q, answers) == {"bob": [9.0, 9.0]}
 
 

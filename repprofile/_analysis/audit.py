@@ -240,6 +240,16 @@ def _table(
     else:
         ref = _automatic_reference(included, rate, counts, cats, where, notes)
     top = rate[ref] if ref is not None else 0.0
+    if ref is not None and top == 0:
+        msg = (
+            f"{where}: the reference category {ref!r} has no "
+            f"{'selections' if given is None else 'selections (rate 0)'}: impact ratios are "
+            "rates divided by its rate, so none can be computed; choose a reference with "
+            "selections with --reference CATEGORY (reference= in Python)"
+        )
+        warnings.warn(msg, RepprofileWarning, stacklevel=3)
+        if notes is not None:
+            notes.append(msg)
     rows = []
     for c in cats:
         ir = None if excluded[c] or ref is None or top == 0 else rate[c] / top
@@ -295,13 +305,18 @@ def _automatic_reference(
     answers = [c for c in included if not looks_like_non_answer(c)]
     ref = max(answers, key=lambda c: (rate[c], -cats.index(c))) if answers else None
     msgs = []
+    if ref is None and included:
+        msgs.append(
+            f"{where}: every category ({', '.join(map(repr, included))}) looks like a "
+            f"non-answer, so none is used as the reference and no impact ratio is computed; "
+            f"{fix}"
+        )
     for c in included:
-        if c not in answers and (ref is None or rate[c] >= rate[ref]):
+        if ref is not None and c not in answers and rate[c] >= rate[ref]:
             msgs.append(
                 f"{where}: category {c!r} (n = {counts[c]}) looks like a non-answer and is "
                 f"not used as the reference although its rate ({rate[c]:.3f}) is the highest; "
-                + (f"the reference is {ref!r}; " if ref else "no other category can be; ")
-                + f"{fix}, or leave it out with --unknown {c!r}"
+                + f"the reference is {ref!r}; {fix}, or leave it out with --unknown {c!r}"
             )
     if ref is not None and counts[ref] < SMALL_N:
         msgs.append(

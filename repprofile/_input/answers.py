@@ -200,10 +200,29 @@ def _check_ids(
                 value=cid,
                 message=(
                     f"candidate id {cid!r} appears {len(rows)} times ({noun} {listed}); "
-                    "expected each candidate id once. None of them was scored."
+                    f"expected each candidate id once. {_DUPLICATE_END}"
                 ),
             )
         )
+
+
+_DUPLICATE_END = "None of them was scored."
+DUPLICATES_HINT = (
+    " If the candidate submitted more than once, read one of the rows with --duplicates "
+    "first or last (duplicates= in Python)."
+)
+
+
+def hint_duplicates(answers: AnswerSet) -> AnswerSet:
+    """Add to each repeated-id error of a file reader how to choose one of the rows
+    (``--duplicates``; the HTTP API, which has no such option, keeps the plain message)."""
+    answers.errors[:] = [
+        e.model_copy(update={"message": e.message + DUPLICATES_HINT})
+        if e.item_id is None and e.value == e.candidate_id and e.message.endswith(_DUPLICATE_END)
+        else e
+        for e in answers.errors
+    ]
+    return answers
 
 
 def _candidate_id(raw: Any) -> str | None:
@@ -895,12 +914,12 @@ def read_answers(
     """
     if str(path) != "-" and Path(path).suffix.lower() == ".xlsx":
         table = read_table(path, "answers file", encoding)
-        return _read_rows(questionnaire, table, duplicates)
+        return hint_duplicates(_read_rows(questionnaire, table, duplicates))
     text, source, suffix = read_text(path, "answers file", encoding)
     is_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("[", "{"))
     if is_json:
-        return _read_json(questionnaire, text, source, duplicates)
-    return _read_rows(questionnaire, parse_csv(text, source), duplicates)
+        return hint_duplicates(_read_json(questionnaire, text, source, duplicates))
+    return hint_duplicates(_read_rows(questionnaire, parse_csv(text, source), duplicates))
 
 
 # --------------------------------------------------------------------------- dispatch

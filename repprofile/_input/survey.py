@@ -627,7 +627,12 @@ def read_survey(
     """
     import numpy as np
 
-    from repprofile._input.answers import AnswerSet, RepprofileWarning, _check_ids
+    from repprofile._input.answers import (
+        AnswerSet,
+        RepprofileWarning,
+        _check_ids,
+        hint_duplicates,
+    )
     from repprofile._input.problems import cap_problems
 
     q = questionnaire
@@ -692,7 +697,7 @@ def read_survey(
     errors = cap_problems(errors)
     timed = layout.seconds is not None or layout.started is not None
     seconds_arr = np.array(took, dtype=np.float64) if timed else None
-    return AnswerSet(q, value_arr, tuple(ids), errors, rejected_arr, seconds_arr)
+    return hint_duplicates(AnswerSet(q, value_arr, tuple(ids), errors, rejected_arr, seconds_arr))
 
 
 def _row_seconds(
