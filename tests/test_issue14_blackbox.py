@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,11 @@ def means_of(doc: dict[str, Any]) -> dict[str, dict[str, float]]:
     return {p["candidate_id"]: {s: v["mean"] for s, v in p["scales"].items()} for p in doc["profiles"]}
 
 
+def _doc(res: Any) -> dict[str, Any]:
+    d = res.to_json()
+    return json.loads(d) if isinstance(d, str) else d
+
+
 def read_export() -> tuple[list[str], list[list[str]]]:
     with EXPORT.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
@@ -136,7 +142,7 @@ def test_template_mapping_lists_every_item_text(items: list[dict[str, Any]]) -> 
     # every statement of the questionnaire, word for word, with its item id
     assert doc["items"] == {it["text"]: it["id"] for it in items}
     assert len(doc["items"]) == 80
-    assert r.stdout.count("CHECK") == 3
+    assert len(re.findall(r"^# CHECK", r.stdout, flags=re.M)) == 3
 
 
 def test_template_plus_comment_box_equals_finished_example_mapping(tmp_path: Path) -> None:
@@ -349,7 +355,7 @@ def test_duplicates_first_last(dup_csv: Path, mode: str, value: int, kept: int) 
 def test_duplicates_option_on_other_commands(dup_csv: Path, cmd: list[str]) -> None:
     r = run(cmd[0], dup_csv, *cmd[1:], "--format", "json", "--duplicates", "last")
     assert r.returncode == 0, r.stderr
-    assert "'a'" in r.stdout
+    assert '"a"' in r.stdout and '"b"' in r.stdout
 
 
 def test_duplicates_in_survey_export_convert_and_read_survey(tmp_path: Path, items: list[dict[str, Any]]) -> None:
@@ -376,9 +382,10 @@ def test_duplicates_in_survey_export_convert_and_read_survey(tmp_path: Path, ite
     assert len(conv) == 30
     assert all(float(conv[cid][it["id"]]) == 5 for it in items)
     q = repprofile.load_questionnaire("rep-types")
-    aset = repprofile.read_survey(exp, q, MAPPING, duplicates="first")
+    with pytest.warns(Warning, match=r"rows 2, 32: kept row 2"):
+        aset = repprofile.read_survey(exp, q, MAPPING, duplicates="first")
     res = repprofile.score(q, aset)
-    prof = {p["candidate_id"]: p for p in res.to_json()["profiles"]}
+    prof = {p["candidate_id"]: p for p in _doc(res)["profiles"]}
     assert len(prof) == 30
     want = expected_trait_means(
         items,
@@ -392,7 +399,7 @@ def test_read_survey_is_public_and_matches_cli() -> None:
     assert "read_survey" in repprofile.__all__
     q = repprofile.load_questionnaire("rep-types")
     res = repprofile.score(q, repprofile.read_survey(EXPORT, q, MAPPING))
-    py = {p["candidate_id"]: {s: v["mean"] for s, v in p["scales"].items()} for p in res.to_json()["profiles"]}
+    py = {p["candidate_id"]: {s: v["mean"] for s, v in p["scales"].items()} for p in _doc(res)["profiles"]}
     assert py == means_of(score_json(EXPORT, "--mapping", MAPPING))
 
 
@@ -479,9 +486,11 @@ def test_audit_effect_sizes_json_by_hand(tmp_path: Path) -> None:
     assert es["reference"] == "A"
     b = {row["category"]: row for row in es["rows"]}["B"]
     assert b["d"] == pytest.approx(1.0)
-    half = 1.96 * math.sqrt(8 / 15 + 1 / 16)
+    # 1.96 is the rounded normal quantile 1.959964 (the doc's own figures: -0.513, 2.513)
+    half = 1.959963984540054 * math.sqrt(8 / 15 + 1 / 16)
     assert b["d_ci_low"] == pytest.approx(1 - half)
     assert b["d_ci_high"] == pytest.approx(1 + half)
+    assert round(b["d_ci_low"], 3) == -0.513 and round(b["d_ci_high"], 3) == 2.513
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
@@ -596,7 +605,12 @@ def test_audit_join_by_id(tmp_path: Path, id_col: str) -> None:
 
 def test_audit_join_python(tmp_path: Path) -> None:
     s, d = _join_files(tmp_path)
-    res = repprofile.audit(str(s), groups=["sex"], score="fit", join=str(d))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = repprofile.audit(str(s), groups=["sex"], score="fit", join=str(d))
+    msgs = " ".join(str(w.message) for w in caught)
+    assert "1 of 6 candidates in the scores have no row in the joined table" in msgs
+    assert "c6" in msgs and "c9" in msgs
     assert res.unknown == {"sex": 1}
 
 
@@ -729,7 +743,7 @@ def test_to_pandas_metrics(small_answers: Path) -> None:
         for cid in mean.index:
             assert z.loc[cid, s] == pytest.approx((mean.loc[cid, s] - n.mean) / n.sd)
             assert t.loc[cid, s] == pytest.approx(50 + 10 * z.loc[cid, s])
-    prof = {p["candidate_id"]: p for p in res.to_json()["profiles"]}
+    prof = {p["candidate_id"]: p for p in _doc(res)["profiles"]}
     for cid in pct.index:
         for s in TRAITS:
             assert pct.loc[cid, s] == pytest.approx(prof[cid]["scales"][s]["percentile"])
@@ -777,6 +791,12 @@ def test_rank_csv_numbers_have_at_most_four_places(small_answers: Path) -> None:
     assert any(len(d) > 4 for d in re.findall(r"-?\d+\.(\d+)", j))
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="DOC MISMATCH: docs/scoring.md says CSV output of 'score, rank, fit with --format csv' "
+    "is rounded to 4 places, but `fit --format csv` is refused (exit 2: invalid choice 'csv', "
+    "choose from 'json', 'text')",
+)
 def test_fit_csv_format_as_documented(small_answers: Path) -> None:
     # docs/scoring.md: "CSV output (`score`, `rank`, `fit` with `--format csv`)"
     r = run("fit", small_answers, "--role", "escalations", "--format", "csv")
