@@ -817,3 +817,214 @@ def test_convert_keeps_answers_exactly(tmp_path: Path, items: list[dict[str, Any
     assert r.returncode == 0, r.stderr
     row = next(csv.DictReader(io.StringIO(r.stdout)))
     assert float(row[items[0]["id"]]) == 3 and float(row[items[1]["id"]]) == 4
+
+
+# --------------------------------------------------------------------------- more probes
+
+
+def test_convert_seconds_from_start_and_submit_columns(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    texts = _survey_texts(items)
+    exp = tmp_path / "ms.csv"
+    with exp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["ID", "Start time", "Completion time", "Email", *texts])
+        w.writerow(["1", "3/5/2024 9:14:02", "3/5/2024 9:24:02", "x@example.com", *["Agree"] * 80])
+        w.writerow(["2", "2024-03-05 09:00:00", "2024-03-05 09:01:30", "y@example.com", *["  strongly  AGREE "] * 80])
+    m = tmp_path / "m.yaml"
+    m.write_text(
+        _mapping_yaml(items, candidate_id="Email", ignore=["ID"], started="Start time", submitted="Completion time"),
+        encoding="utf-8",
+    )
+    r = run("convert", exp, "--mapping", m)
+    assert r.returncode == 0, r.stderr
+    rows = {row["candidate_id"]: row for row in csv.DictReader(io.StringIO(r.stdout))}
+    assert float(rows["x@example.com"]["seconds"]) == 600
+    assert float(rows["y@example.com"]["seconds"]) == 90
+    assert float(rows["y@example.com"][items[0]["id"]]) == 5  # label ignoring case and extra spaces
+
+
+def test_convert_day_first_time_format(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    texts = _survey_texts(items)
+    exp = tmp_path / "e.csv"
+    with exp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["Email", "Start", "End", *texts])
+        w.writerow(["x", "05/03/2024 09:14:02", "05/03/2024 09:15:02", *["3"] * 80])
+    m = tmp_path / "m.yaml"
+    m.write_text(
+        _mapping_yaml(items, candidate_id="Email", started="Start", submitted="End", time_format="%d/%m/%Y %H:%M:%S"),
+        encoding="utf-8",
+    )
+    r = run("convert", exp, "--mapping", m)
+    assert r.returncode == 0, r.stderr
+    row = next(csv.DictReader(io.StringIO(r.stdout)))
+    assert float(row["seconds"]) == 60
+    assert float(row[items[5]["id"]]) == 3  # a plain number in a survey cell
+
+
+def test_convert_strict_and_stdin(tmp_path: Path) -> None:
+    header, rows = read_export()
+    rows[0][2] = "Sort of agree"
+    buf = io.StringIO()
+    csv.writer(buf).writerows([header, *rows])
+    r = run("convert", "-", "--mapping", MAPPING, "--strict", stdin=buf.getvalue())
+    assert r.returncode == 2
+    r = run("convert", "-", "--mapping", MAPPING, stdin=buf.getvalue())
+    assert r.returncode == 1
+    assert len(list(csv.DictReader(io.StringIO(r.stdout)))) == 29
+
+
+def test_convert_cp1252_export_with_encoding(tmp_path: Path) -> None:
+    header, rows = read_export()
+    rows[0][1] = "zoë@example.com"
+    exp = tmp_path / "zoe.csv"
+    with exp.open("w", newline="", encoding="cp1252") as f:
+        csv.writer(f).writerows([header, *rows])
+    r = run("convert", exp, "--mapping", MAPPING)
+    assert r.returncode == 2
+    assert "cp1252" in r.stderr and "Traceback" not in r.stderr
+    r = run("convert", exp, "--mapping", MAPPING, "--encoding", "cp1252")
+    assert r.returncode == 0, r.stderr
+    assert "zoë@example.com" in r.stdout
+
+
+def test_mapping_for_another_questionnaire_is_refused(tmp_path: Path) -> None:
+    doc = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
+    doc["questionnaire"] = "some-other-questionnaire"
+    m = tmp_path / "m.yaml"
+    m.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    r = run("score", EXPORT, "--mapping", m)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+
+
+def test_header_with_runs_of_spaces_matches(tmp_path: Path) -> None:
+    header, rows = read_export()
+    header = [h.replace(" a ", "  a   ") for h in header]
+    exp = tmp_path / "e.csv"
+    with exp.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *rows])
+    a = run("convert", exp, "--mapping", MAPPING)
+    b = run("convert", EXPORT, "--mapping", MAPPING)
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == b.stdout
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["reliability"],
+        ["norms", "build", "--description", "x", "-o", "{tmp}/n.json"],
+        ["report", "--candidate", "a", "--role", "escalations", "-o", "{tmp}/a.html"],
+        ["chart", "--candidate", "a", "-o", "{tmp}/a.svg"],
+    ],
+    ids=lambda c: c[0] + ("-" + c[1] if c[0] == "norms" else ""),
+)
+def test_duplicates_last_on_file_commands(dup_csv: Path, tmp_path: Path, cmd: list[str]) -> None:
+    args = [c.replace("{tmp}", str(tmp_path)) for c in cmd]
+    n = 2 if args[0] == "norms" else 1
+    r = run(*args[:n], dup_csv, *args[n:], "--duplicates", "last")
+    assert r.returncode == 0, r.stderr
+    assert "kept the last row" in r.stderr
+
+
+def test_report_from_progress_file(assessed: Path) -> None:
+    r = run("report", assessed / "results" / "ben.progress.json", "--candidate", "ben", "--role", "escalations",
+            "-o", assessed / "ben.html")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "ben" in (assessed / "ben.html").read_text(encoding="utf-8")
+
+
+def test_read_answers_on_results_file(assessed: Path, items: list[dict[str, Any]]) -> None:
+    q = repprofile.load_questionnaire("rep-types")
+    res = repprofile.score(q, repprofile.read_answers(str(assessed / "results" / "anna.json"), q))
+    want = expected_trait_means(items, {it["id"]: 1 + k % 5 for k, it in enumerate(items)})
+    got = {s: v["mean"] for s, v in _doc(res)["profiles"][0]["scales"].items()}
+    for s in TRAITS:
+        assert got[s] == pytest.approx(want[s])
+
+
+def test_audit_html_chart_zero_bar_and_four_fifths_line(tmp_path: Path) -> None:
+    _audit_csv(tmp_path / "z.csv", [("A", 40, 20), ("B", 40, 0)])
+    r = run("audit", tmp_path / "z.csv", "--group", "sex", "--selected", "selected", "--format", "html")
+    assert r.returncode == 0, r.stderr
+    svg = r.stdout[r.stdout.index("<svg") :]
+    assert "0.00" in svg  # the zero ratio is labelled
+    assert "0.8" in svg  # the four-fifths line is labelled
+    assert "<script" not in r.stdout.lower()
+
+
+def test_audit_non_answer_variants_and_intersections(tmp_path: Path) -> None:
+    lines = ["candidate_id,sex,race,selected"]
+    k = 0
+    for sex, race, n, sel in [
+        ("F", "X", 20, 8), ("F", "Y", 20, 8), ("M", "X", 20, 12), ("M", "Y", 20, 12),
+        ("Declined", "X", 3, 3), ("F", "N/A", 3, 3),
+    ]:  # fmt: skip
+        for i in range(n):
+            k += 1
+            lines.append(f"c{k},{sex},{race},{1 if i < sel else 0}")
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = run("audit", tmp_path / "d.csv", "--group", "sex", "--group", "race", "--selected", "selected")
+    assert r.returncode == 0, r.stderr
+    tables = {tuple(t["groups"]): t for t in json.loads(r.stdout)["tables"]}
+    assert tables[("sex",)]["reference"] == "M"
+    assert tables[("race",)]["reference"] not in ("N/A",)
+    inter = tables[("sex", "race")]
+    assert inter["reference"] in ("M / X", "M / Y")
+    # --reference for two columns and an intersection name
+    r = run("audit", tmp_path / "d.csv", "--group", "sex", "--group", "race", "--selected", "selected",
+            "--reference", "F", "--reference", "X", "--reference", "F / Y")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    tables = {tuple(t["groups"]): t for t in json.loads(r.stdout)["tables"]}
+    assert tables[("sex",)]["reference"] == "F" and tables[("sex",)]["reference_source"] == "given"
+    assert tables[("race",)]["reference"] == "X"
+    assert tables[("sex", "race")]["reference"] == "F / Y"
+
+
+def test_audit_unknown_option_removes_non_answer(tmp_path: Path) -> None:
+    _audit_csv(tmp_path / "p.csv", [("F", 40, 16), ("M", 40, 24), ("prefer not to say", 4, 4)])
+    r = run("audit", tmp_path / "p.csv", "--group", "sex", "--selected", "selected", "--unknown", "prefer not to say")
+    doc = json.loads(r.stdout)
+    assert doc["unknown"] == {"sex": 4}
+    assert {row["category"] for row in doc["tables"][0]["rows"]} == {"F", "M"}
+    assert doc["warnings"] == []
+
+
+@pytest.mark.parametrize("cmd", [["report", "--candidate", "k0", "--role", "escalations", "-o", "{tmp}/r.html"],
+                                 ["chart", "--candidate", "k0", "-o", "{tmp}/c.svg"]])  # fmt: skip
+def test_bundled_norms_on_report_and_chart(small_answers: Path, tmp_path: Path, cmd: list[str]) -> None:
+    args = [c.replace("{tmp}", str(tmp_path)) for c in cmd]
+    r = run(args[0], small_answers, *args[1:], "--norms", "rep-types-simulated")
+    assert r.returncode == 0, r.stderr
+
+
+def test_assess_accepts_bundled_norms_id(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    # issue item 6: "--norms accepts bundled ids in the CLI"
+    keys = "\n" + "".join(f"{1 + k % 5}\n" for k in range(len(items))) + "\n\n\n"
+    r = run("assess", "--candidate", "z", "--out", tmp_path, "--norms", "rep-types-simulated", stdin=keys, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "z.json").exists()
+
+
+def test_python_m_exit_status_propagates(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "repprofile", "score", str(tmp_path / "missing.csv")],
+                       capture_output=True, text=True, env=_env())  # fmt: skip
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+
+
+def test_to_pandas_pomp_raw_by_hand(ninths: Path) -> None:
+    q = repprofile.load_questionnaire("rep-types")
+    res = repprofile.score(q, repprofile.read_answers(str(ninths), q))
+    assert res.to_pandas(metric="raw").loc["n1", "accommodator"] == 32
+    assert res.to_pandas(metric="pomp").loc["n1", "accommodator"] == pytest.approx(100 * 23 / 36)
+    assert res.to_pandas().loc["n1", "accommodator"] == pytest.approx(32 / 9)
+
+
+def test_score_csv_with_norms_is_rounded(ninths: Path) -> None:
+    r = run("score", ninths, "--norms", "rep-types-simulated", "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    decimals = re.findall(r"(?<![\w.])-?\d+\.(\d+)(?![\w.])", r.stdout)
+    assert decimals and all(len(d) <= 4 for d in decimals), r.stdout
+    assert "-0.0," not in r.stdout and not r.stdout.rstrip().endswith("-0.0")
