@@ -1028,3 +1028,170 @@ def test_score_csv_with_norms_is_rounded(ninths: Path) -> None:
     decimals = re.findall(r"(?<![\w.])-?\d+\.(\d+)(?![\w.])", r.stdout)
     assert decimals and all(len(d) <= 4 for d in decimals), r.stdout
     assert "-0.0," not in r.stdout and not r.stdout.rstrip().endswith("-0.0")
+
+
+def test_surveymonkey_matrix_columns(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    texts = _survey_texts(items)
+    exp = tmp_path / "monkey.csv"
+    with exp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        # one matrix question: its text over the first column of the block, row labels in row 2
+        w.writerow(["Respondent ID", "Start Date", "How well does each statement describe you?", *[""] * 79])
+        w.writerow(["", "", *texts])
+        w.writerow(["7001", "03/05/2024 09:14:02 AM", *["Disagree"] * 80])
+    m = tmp_path / "m.yaml"
+    m.write_text(_mapping_yaml(items, format="surveymonkey", candidate_id="Respondent ID", ignore=["Start Date"]),
+                 encoding="utf-8")  # fmt: skip
+    got = means_of(score_json(exp, "--mapping", m))
+    for s in TRAITS:
+        assert got["7001"][s] == pytest.approx(2.6)
+
+
+def test_qualtrics_columns_by_name_and_import_id_and_duration(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    exp = tmp_path / "q.csv"
+    with exp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["StartDate", "IPAddress", "Progress", "Duration (in seconds)", "ResponseId",
+                    *[f"Q{i + 1}" for i in range(80)]])  # fmt: skip
+        w.writerow(["Start Date", "IP Address", "Progress", "Duration (in seconds)", "Response ID",
+                    *[f"Question {i + 1}" for i in range(80)]])  # fmt: skip
+        w.writerow(['{"ImportId":"startDate"}', '{"ImportId":"ipAddress"}', '{"ImportId":"progress"}',
+                    '{"ImportId":"duration"}', '{"ImportId":"_recordId"}',
+                    *[f'{{"ImportId":"QID{i + 1}"}}' for i in range(80)]])  # fmt: skip
+        w.writerow(["2024-03-05 09:00:00", "1.2.3.4", "100", "421", "R_9", *["5"] * 80])
+    # half the columns by question name, half by ImportId
+    m_items = {(f"Q{i + 1}" if i % 2 else f"QID{i + 1}"): it["id"] for i, it in enumerate(items)}
+    m = tmp_path / "m.yaml"
+    m.write_text(yaml.safe_dump({"questionnaire": "rep-types", "format": "qualtrics", "items": m_items}), encoding="utf-8")
+    r = run("convert", exp, "--mapping", m)
+    assert r.returncode == 0, r.stderr
+    row = next(csv.DictReader(io.StringIO(r.stdout)))
+    assert row["candidate_id"] == "R_9"
+    assert float(row["seconds"]) == 421
+    assert all(float(row[it["id"]]) == 5 for it in items)
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_audit_reports_state_given_reference(tmp_path: Path, fmt: str) -> None:
+    _audit_csv(tmp_path / "i.csv", [("A", 80, 48), ("B", 40, 12)])
+    r = run("audit", tmp_path / "i.csv", "--group", "sex", "--selected", "selected", "--reference", "B", "--format", fmt)
+    assert r.returncode == 0, r.stderr
+    assert "2.00" in r.stdout  # impact ratio of A against B
+    assert "given" in r.stdout.lower() or "chosen" in r.stdout.lower()
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_audit_reports_show_warnings(tmp_path: Path, fmt: str) -> None:
+    _audit_csv(tmp_path / "p.csv", [("F", 40, 16), ("M", 40, 24), ("prefer not to say", 4, 4)])
+    r = run("audit", tmp_path / "p.csv", "--group", "sex", "--selected", "selected", "--format", fmt)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("prefer not to say") >= 2  # the row and the warning
+    assert "--reference" in r.stdout
+
+
+def test_audit_join_blank_id_is_error(tmp_path: Path) -> None:
+    s, d = _join_files(tmp_path)
+    d.write_text(d.read_text(encoding="utf-8") + ",F\n", encoding="utf-8")
+    r = run("audit", s, "--join", d, "--group", "sex", "--score", "fit")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+
+
+def test_audit_join_missing_id_column_is_error(tmp_path: Path) -> None:
+    s, d = _join_files(tmp_path)
+    r = run("audit", s, "--join", d, "--id-column", "email", "--group", "sex", "--score", "fit")
+    assert r.returncode == 2
+    assert "email" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_from_overrides_mapping_format_back_to_generic(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    texts = _survey_texts(items)
+    exp = tmp_path / "g.csv"
+    with exp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["Email Address", *texts])
+        w.writerow(["g1", *["Agree"] * 80])
+    m = tmp_path / "m.yaml"
+    m.write_text(_mapping_yaml(items, format="surveymonkey", candidate_id="Email Address"), encoding="utf-8")
+    got = means_of(score_json(exp, "--mapping", m, "--from", "generic"))
+    assert got["g1"]["rock"] == pytest.approx(3.4)
+
+
+def test_template_mapping_of_own_questionnaire_with_awkward_text(tmp_path: Path, qjson: dict[str, Any]) -> None:
+    d = json.loads(json.dumps(qjson))
+    d["id"] = "rt-copy"
+    d["items"][0]["text"] = 'I say "no problem": always # really \\ yes'
+    d["response_scale"]["labels"]["3"] = "Neutral: not sure #3"
+    qf = tmp_path / "q.json"
+    qf.write_text(json.dumps(d), encoding="utf-8")
+    r = run("questionnaire", "template", qf, "--format", "mapping", "-o", tmp_path / "m.yaml")
+    assert r.returncode == 0, r.stderr
+    m = yaml.safe_load((tmp_path / "m.yaml").read_text(encoding="utf-8"))
+    assert m["questionnaire"] == "rt-copy"
+    assert m["items"]['I say "no problem": always # really \\ yes'] == d["items"][0]["id"]
+    assert m["labels"]["Neutral: not sure #3"] == 3
+    texts = [it["text"] for it in d["items"]]
+    exp = tmp_path / "e.csv"
+    with exp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["Timestamp", "Email Address", *texts])
+        w.writerow(["2024-01-01 10:00:00", "p@example.com", *["Neutral: not sure #3"] * 80])
+    r = run("convert", exp, "--mapping", tmp_path / "m.yaml", "-q", qf)
+    assert r.returncode == 0, r.stderr
+    row = next(csv.DictReader(io.StringIO(r.stdout)))
+    assert all(float(row[it["id"]]) == 3 for it in d["items"])
+
+
+def test_convert_xlsx_export_equals_csv(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    header, rows = read_export()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    wb.save(tmp_path / "e.xlsx")
+    a = run("convert", tmp_path / "e.xlsx", "--mapping", MAPPING)
+    b = run("convert", EXPORT, "--mapping", MAPPING)
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == b.stdout
+
+
+def test_duplicates_in_json_records(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    recs = [
+        {"candidate_id": "a", "answers": constant(items, 4)},
+        {"candidate_id": "a", "answers": constant(items, 5)},
+        {"candidate_id": "b", "answers": constant(items, 2)},
+    ]
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps(recs), encoding="utf-8")
+    r = run("score", p, "--format", "json")
+    assert r.returncode == 1
+    r = run("score", p, "--format", "json", "--duplicates", "last")
+    assert r.returncode == 0, r.stderr
+    assert means_of(json.loads(r.stdout))["a"]["rock"] == pytest.approx(3.8)
+    r = run("score", p, "--format", "json", "--duplicates", "first")
+    assert means_of(json.loads(r.stdout))["a"]["rock"] == pytest.approx(3.4)
+
+
+def test_audit_effect_size_against_given_reference(tmp_path: Path) -> None:
+    _effect_csv(tmp_path / "e.csv")
+    r = run("audit", tmp_path / "e.csv", "--group", "g", "--selected", "selected", "--scale", "empathy", "--reference", "B")
+    assert r.returncode == 0, r.stderr
+    es = json.loads(r.stdout)["effect_sizes"][0]
+    assert es["reference"] == "B"
+    a = {row["category"]: row for row in es["rows"]}["A"]
+    assert a["d"] == pytest.approx(-1.0)
+    t = json.loads(r.stdout)["tables"][0]
+    rows = {row["category"]: row for row in t["rows"]}
+    # A: 5 of 5 selected (rate 1), B: 1 of 3 (rate 1/3); A against B: ratio 3
+    assert rows["A"]["impact_ratio"] == pytest.approx(3.0)
+    assert rows["A"]["selections_to_four_fifths"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_audit_reports_mark_excluded(tmp_path: Path, fmt: str) -> None:
+    _audit_csv(tmp_path / "x.csv", [("A", 100, 50), ("B", 100, 45), ("C", 1, 0)])
+    r = run("audit", tmp_path / "x.csv", "--group", "sex", "--selected", "selected", "--exclude-small", "--format", fmt)
+    assert r.returncode == 0, r.stderr
+    assert "exclu" in r.stdout.lower()
