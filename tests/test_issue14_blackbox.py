@@ -1195,3 +1195,81 @@ def test_audit_reports_mark_excluded(tmp_path: Path, fmt: str) -> None:
     r = run("audit", tmp_path / "x.csv", "--group", "sex", "--selected", "selected", "--exclude-small", "--format", fmt)
     assert r.returncode == 0, r.stderr
     assert "exclu" in r.stdout.lower()
+
+
+def test_ndjson_keeps_full_precision(ninths: Path) -> None:
+    r = run("score", ninths, "--format", "ndjson")
+    assert r.returncode == 0, r.stderr
+    first = json.loads(r.stdout.splitlines()[0])
+    assert first["scales"]["accommodator"]["mean"] == 32 / 9
+
+
+def test_bash_completion_choices_of_format(tmp_path: Path) -> None:
+    assert set(_bash_complete(tmp_path, ["repprofile", "rank", "--format", ""])) == {"json", "csv", "text"}
+    assert set(_bash_complete(tmp_path, ["repprofile", "rank", "--duplicates", ""])) == {"reject", "first", "last"}
+    assert "build" in _bash_complete(tmp_path, ["repprofile", "norms", ""])
+    assert "mapping" in _bash_complete(tmp_path, ["repprofile", "questionnaire", "template", "--format", ""])
+
+
+def test_bash_completion_files_after_mapping(tmp_path: Path) -> None:
+    (tmp_path / "mymap.yaml").write_text("x", encoding="utf-8")
+    script = run("completion", "bash").stdout
+    (tmp_path / "c.bash").write_text(script, encoding="utf-8")
+    prog = f"""
+cd {tmp_path}
+source c.bash
+fn=$(complete -p repprofile | sed -E 's/.*-F ([^ ]+).*/\\1/')
+COMP_WORDS=(repprofile score --mapping my); COMP_CWORD=3; COMP_LINE="repprofile score --mapping my"; COMP_POINT=${{#COMP_LINE}}
+$fn repprofile my --mapping
+printf '%s\\n' "${{COMPREPLY[@]}}"
+"""
+    c = subprocess.run(["bash", "--norc", "--noprofile", "-c", prog], capture_output=True, text=True)
+    # either the function offers the file itself, or it leaves COMPREPLY empty and bash's
+    # `complete -o default` falls back to file names
+    reg = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"source {tmp_path / 'c.bash'}; complete -p repprofile"],
+                         capture_output=True, text=True).stdout  # fmt: skip
+    assert "mymap.yaml" in c.stdout.split() or (c.stdout.split() == [] and "-o default" in reg), c.stdout + reg
+
+
+def _fish_complete(tmp_path: Path, line: str) -> list[str]:
+    script = run("completion", "fish").stdout
+    (tmp_path / "c.fish").write_text(script, encoding="utf-8")
+    c = subprocess.run(["fish", "--no-config", "-c", f"source {tmp_path / 'c.fish'}; complete -C '{line}'"],
+                       capture_output=True, text=True, env={**_env(), "HOME": str(tmp_path)})  # fmt: skip
+    assert c.returncode == 0, c.stderr
+    return [ln.split("\t")[0] for ln in c.stdout.splitlines()]
+
+
+def test_fish_completion_works(tmp_path: Path) -> None:
+    if shutil.which("fish") is None:
+        pytest.skip("fish not installed")
+    assert "audit" in _fish_complete(tmp_path, "repprofile aud")
+    assert {"bash", "zsh", "fish"} <= set(_fish_complete(tmp_path, "repprofile completion "))
+    assert "--duplicates" in _fish_complete(tmp_path, "repprofile rank --dup")
+    assert {"json", "csv", "text"} <= set(_fish_complete(tmp_path, "repprofile rank --format "))
+
+
+def test_zsh_completion_defines_function(tmp_path: Path) -> None:
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh not installed")
+    script = run("completion", "zsh").stdout
+    assert script.startswith("#compdef repprofile")
+    (tmp_path / "_repprofile").write_text(script, encoding="utf-8")
+    prog = f"fpath=({tmp_path} $fpath); autoload -Uz compinit; compinit -u -d {tmp_path}/zcd; print -r -- ${{_comps[repprofile]}}"
+    c = subprocess.run(["zsh", "-f", "-c", prog], capture_output=True, text=True, env={**_env(), "HOME": str(tmp_path)})
+    assert c.returncode == 0, c.stderr
+    assert c.stdout.strip() == "_repprofile"
+
+
+def test_blank_ids_are_not_duplicates_of_each_other(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    p = tmp_path / "b.csv"
+    write_wide(p, items, [("", constant(items, 4)), ("ok", constant(items, 3)), ("", constant(items, 5))])
+    r = run("score", p, "--format", "json", "--duplicates", "last")
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
+    assert [pr["candidate_id"] for pr in doc["profiles"]] == ["ok"]
+    msgs = " ".join(e["message"] for e in doc["errors"])
+    assert "row 2" in msgs and "row 4" in msgs
+    r = run("score", p, "--format", "csv", "--duplicates", "last")
+    assert "(blank id), row 2" in r.stderr and "(blank id), row 4" in r.stderr
+    assert "2 of 3 candidates rejected" in r.stderr
