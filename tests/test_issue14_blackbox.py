@@ -1273,3 +1273,135 @@ def test_blank_ids_are_not_duplicates_of_each_other(tmp_path: Path, items: list[
     r = run("score", p, "--format", "csv", "--duplicates", "last")
     assert "(blank id), row 2" in r.stderr and "(blank id), row 4" in r.stderr
     assert "2 of 3 candidates rejected" in r.stderr
+
+
+NON_ANSWERS = [
+    "Prefer not to say", "PREFER NOT TO ANSWER", "Rather not say", "declined", "Not disclosed",
+    "undisclosed", "Unspecified", "Other/unspecified", "not specified", "Not stated", "not given",
+    "No answer", "no response", "Withheld", "N/A", "na", "None", "missing",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("label", NON_ANSWERS)
+def test_audit_non_answer_spellings_are_never_reference(tmp_path: Path, label: str) -> None:
+    _audit_csv(tmp_path / "p.csv", [("F", 40, 16), ("M", 40, 24), (label, 5, 5)])
+    r = run("audit", tmp_path / "p.csv", "--group", "sex", "--selected", "selected")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["tables"][0]["reference"] == "M"
+    assert any(label in w for w in doc["warnings"])
+
+
+def test_audit_real_category_named_like_no_non_answer_can_be_reference(tmp_path: Path) -> None:
+    # "Nadia" contains "na" and "Nonbinary" contains "non": only whole values are non-answers
+    _audit_csv(tmp_path / "p.csv", [("Nonbinary", 40, 30), ("M", 40, 24), ("Na-group", 40, 10)])
+    r = run("audit", tmp_path / "p.csv", "--group", "sex", "--selected", "selected")
+    doc = json.loads(r.stdout)
+    assert doc["tables"][0]["reference"] == "Nonbinary"
+    assert doc["warnings"] == []
+
+
+@pytest.mark.parametrize(("n", "warned"), [(29, True), (30, False)])
+def test_audit_small_reference_threshold(tmp_path: Path, n: int, warned: bool) -> None:
+    _audit_csv(tmp_path / "s.csv", [("A", n, n), ("B", 100, 50)])
+    doc = json.loads(run("audit", tmp_path / "s.csv", "--group", "sex", "--selected", "selected").stdout)
+    assert doc["tables"][0]["reference"] == "A"
+    assert bool(doc["warnings"]) is warned, doc["warnings"]
+
+
+def test_audit_tie_for_highest_rate_first_sorted(tmp_path: Path) -> None:
+    _audit_csv(tmp_path / "t.csv", [("B", 40, 20), ("A", 40, 20)])
+    doc = json.loads(run("audit", tmp_path / "t.csv", "--group", "sex", "--selected", "selected").stdout)
+    assert doc["tables"][0]["reference"] == "A"
+
+
+def test_audit_join_lists_first_five_unmatched_ids_verbatim(tmp_path: Path) -> None:
+    s = tmp_path / "fits.csv"
+    ids = [f"00{i}" for i in range(1, 10)]  # 001 .. 009
+    s.write_text("candidate_id,fit\n" + "".join(f"{c},{10 * k}\n" for k, c in enumerate(ids)), encoding="utf-8")
+    d = tmp_path / "demo.csv"
+    d.write_text("candidate_id,sex\n001,F\n002,M\n", encoding="utf-8")
+    r = run("audit", s, "--join", d, "--group", "sex", "--score", "fit")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    ws = " ".join(doc["warnings"])
+    assert "7 of 9 candidates in the scores have no row in the joined table" in ws
+    assert "003, 004, 005, 006, 007" in ws
+    assert "008" not in ws
+    assert doc["unknown"] == {"sex": 7}
+
+
+def test_convert_blank_answer_stays_blank(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    texts = _survey_texts(items)
+    exp = tmp_path / "e.csv"
+    with exp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["Email Address", *texts])
+        w.writerow(["x", "", *["Agree"] * 79])
+    m = tmp_path / "m.yaml"
+    m.write_text(_mapping_yaml(items, candidate_id="Email Address"), encoding="utf-8")
+    r = run("convert", exp, "--mapping", m)
+    assert r.returncode == 0, r.stderr
+    row = next(csv.DictReader(io.StringIO(r.stdout)))
+    assert row[items[0]["id"]] == ""
+    doc = score_json(exp, "--mapping", m)
+    sc = doc["profiles"][0]["scales"][items[0]["scale"]]
+    assert sc["n_answered"] == 9
+    assert sc["mean"] == pytest.approx(expected_trait_means(items, {it["id"]: 4 for it in items[1:]})[items[0]["scale"]])
+
+
+def test_read_survey_kind_and_encoding(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    texts = _survey_texts(items)
+    exp = tmp_path / "monkey.csv"
+    with exp.open("w", newline="", encoding="cp1252") as f:
+        w = csv.writer(f)
+        w.writerow(["Respondent ID", *texts])
+        w.writerow(["", *["Response"] * 80])
+        w.writerow(["Zoë", *["Agree"] * 80])
+    m = tmp_path / "m.yaml"
+    m.write_text(_mapping_yaml(items, candidate_id="Respondent ID"), encoding="utf-8")
+    q = repprofile.load_questionnaire("rep-types")
+    res = repprofile.score(q, repprofile.read_survey(exp, q, m, "surveymonkey", encoding="cp1252"))
+    prof = _doc(res)["profiles"]
+    assert [p["candidate_id"] for p in prof] == ["Zoë"]
+    assert prof[0]["scales"]["rock"]["mean"] == pytest.approx(3.4)
+
+
+def test_score_csv_blank_for_null_scale(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    ans: dict[str, Any] = constant(items, 3)
+    for it in [it for it in items if it.get("scale") == "rock"][:6]:
+        ans[it["id"]] = None  # 4 of 10 answered, below min_answered 5
+    p = tmp_path / "a.csv"
+    write_wide(p, items, [("r1", ans)])
+    r = run("score", p, "--format", "csv")
+    row = next(csv.DictReader(io.StringIO(r.stdout)))
+    assert row["rock_mean"] == "" and row["rock_pomp"] == ""
+    assert row["controller_mean"] == "3.0"
+
+
+def test_to_pandas_bad_metric_names_parameter(small_answers: Path) -> None:
+    q = repprofile.load_questionnaire("rep-types")
+    res = repprofile.score(q, repprofile.read_answers(str(small_answers), q))
+    with pytest.raises(ValueError, match="metric"):
+        res.to_pandas(metric="sten")  # type: ignore[arg-type]
+
+
+def test_python_m_without_arguments_matches_script() -> None:
+    a = subprocess.run([sys.executable, "-m", "repprofile"], capture_output=True, text=True, env=_env())
+    b = run()
+    assert a.returncode == b.returncode
+    assert a.stdout == b.stdout
+
+
+def test_calibrate_and_fit_text_with_bundled_norms(converted: Path, tmp_path: Path) -> None:
+    perf = tmp_path / "perf.csv"
+    with converted.open(encoding="utf-8") as f:
+        ids = [row["candidate_id"] for row in csv.DictReader(f)]
+    perf.write_text("candidate_id,qa\n" + "".join(f"{c},{(i * 5) % 7}\n" for i, c in enumerate(ids)), encoding="utf-8")
+    r = run("calibrate", converted, "--performance", perf, "--column", "qa", "-o", tmp_path / "r.yaml",
+            "--folds", "3", "--bootstrap", "20", "--norms", "rep-types-simulated")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = run("fit", converted, "--role", "escalations", "--norms", "rep-types-simulated", "--format", "text",
+            "-o", tmp_path / "fit.txt")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert ids[0] in (tmp_path / "fit.txt").read_text(encoding="utf-8")
