@@ -38,8 +38,22 @@ LABELS = {
     "agree": 4,
     "strongly agree": 5,
 }
-LABEL_OF = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree", 4: "Agree", 5: "Strongly agree"}
-TRAITS = ["accommodator", "competitor", "controller", "empathizer", "hard_worker", "innovator", "rock"]
+LABEL_OF = {
+    1: "Strongly disagree",
+    2: "Disagree",
+    3: "Neither agree nor disagree",
+    4: "Agree",
+    5: "Strongly agree",
+}
+TRAITS = [
+    "accommodator",
+    "competitor",
+    "controller",
+    "empathizer",
+    "hard_worker",
+    "innovator",
+    "rock",
+]
 
 
 def _env() -> dict[str, str]:
@@ -54,7 +68,9 @@ def _exe() -> list[str]:
     return [found] if found else [sys.executable, "-m", "repprofile"]
 
 
-def run(*args: Any, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: Any, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*_exe(), *map(str, args)],
         capture_output=True,
@@ -83,7 +99,9 @@ def keyed_value(item: dict[str, Any], x: float) -> float:
     return x if item["keyed"] == 1 else 1 + 5 - x
 
 
-def expected_trait_means(items: list[dict[str, Any]], answers: dict[str, float]) -> dict[str, float]:
+def expected_trait_means(
+    items: list[dict[str, Any]], answers: dict[str, float]
+) -> dict[str, float]:
     """Mean per trait scale by hand (docs/scoring.md), over answered items."""
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
@@ -94,7 +112,9 @@ def expected_trait_means(items: list[dict[str, Any]], answers: dict[str, float])
     return {s: sums[s] / counts[s] for s in sums}
 
 
-def write_wide(path: Path, items: list[dict[str, Any]], rows: list[tuple[str, dict[str, Any]]]) -> None:
+def write_wide(
+    path: Path, items: list[dict[str, Any]], rows: list[tuple[str, dict[str, Any]]]
+) -> None:
     ids = [it["id"] for it in items]
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -114,7 +134,9 @@ def score_json(*args: Any) -> dict[str, Any]:
 
 
 def means_of(doc: dict[str, Any]) -> dict[str, dict[str, float]]:
-    return {p["candidate_id"]: {s: v["mean"] for s, v in p["scales"].items()} for p in doc["profiles"]}
+    return {
+        p["candidate_id"]: {s: v["mean"] for s, v in p["scales"].items()} for p in doc["profiles"]
+    }
 
 
 def _doc(res: Any) -> dict[str, Any]:
@@ -146,7 +168,9 @@ def test_template_mapping_lists_every_item_text(items: list[dict[str, Any]]) -> 
 
 
 def test_template_plus_comment_box_equals_finished_example_mapping(tmp_path: Path) -> None:
-    r = run("questionnaire", "template", "rep-types", "--format", "mapping", "-o", tmp_path / "m.yaml")
+    r = run(
+        "questionnaire", "template", "rep-types", "--format", "mapping", "-o", tmp_path / "m.yaml"
+    )
     assert r.returncode == 0, r.stderr
     doc = yaml.safe_load((tmp_path / "m.yaml").read_text(encoding="utf-8"))
     doc["ignore"].append("Anything else you would like us to know?")
@@ -155,11 +179,15 @@ def test_template_plus_comment_box_equals_finished_example_mapping(tmp_path: Pat
     b = run("convert", EXPORT, "--mapping", MAPPING, "-o", tmp_path / "b.csv")
     assert a.returncode == 0, a.stderr
     assert b.returncode == 0, b.stderr
-    assert (tmp_path / "a.csv").read_text(encoding="utf-8") == (tmp_path / "b.csv").read_text(encoding="utf-8")
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8") == (tmp_path / "b.csv").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_template_mapping_without_comment_box_ignore_names_the_column(tmp_path: Path) -> None:
-    r = run("questionnaire", "template", "rep-types", "--format", "mapping", "-o", tmp_path / "m.yaml")
+    r = run(
+        "questionnaire", "template", "rep-types", "--format", "mapping", "-o", tmp_path / "m.yaml"
+    )
     assert r.returncode == 0
     c = run("convert", EXPORT, "--mapping", tmp_path / "m.yaml", "-o", tmp_path / "a.csv")
     assert c.returncode != 0
@@ -180,11 +208,14 @@ def test_convert_google_forms_example_by_hand(tmp_path: Path, items: list[dict[s
     by_id = {row["candidate_id"]: row for row in conv}
     for raw in rows:
         got = by_id[raw[email]]
-        for col, text in zip(header, raw):
+        for col, text in zip(header, raw, strict=False):
             if col in mapping["items"]:
                 item = mapping["items"][col]
                 want = "" if text.strip() == "" else LABELS[text.strip().lower()]
-                assert (got[item] == "" if want == "" else float(got[item]) == want), (raw[email], item)
+                assert got[item] == "" if want == "" else float(got[item]) == want, (
+                    raw[email],
+                    item,
+                )
 
 
 def test_convert_leaves_out_candidate_with_unknown_label(tmp_path: Path) -> None:
@@ -203,7 +234,8 @@ def test_convert_leaves_out_candidate_with_unknown_label(tmp_path: Path) -> None
     assert "row 4" in r.stderr  # header is row 1, the third candidate row 4
     with out.open(encoding="utf-8-sig", newline="") as f:
         ids = [row["candidate_id"] for row in csv.DictReader(f)]
-    assert len(ids) == 29 and bad_id not in ids
+    assert len(ids) == 29
+    assert bad_id not in ids
 
 
 def test_score_with_mapping_first_candidate_by_hand(items: list[dict[str, Any]]) -> None:
@@ -215,9 +247,11 @@ def test_score_with_mapping_first_candidate_by_hand(items: list[dict[str, Any]])
     assert len(got) == 30
     for raw in rows[:3]:
         answers: dict[str, Any] = {}
-        for col, text in zip(header, raw):
+        for col, text in zip(header, raw, strict=False):
             if col in mapping["items"]:
-                answers[mapping["items"][col]] = LABELS[text.strip().lower()] if text.strip() else None
+                answers[mapping["items"][col]] = (
+                    LABELS[text.strip().lower()] if text.strip() else None
+                )
         want = expected_trait_means(items, answers)
         for s in TRAITS:
             assert got[raw[email]][s] == pytest.approx(want[s], abs=1e-12)
@@ -257,10 +291,31 @@ def test_mapping_gives_same_result_as_converted_file(cmd: list[str], converted: 
 def test_mapping_on_norms_build_report_chart_calibrate(tmp_path: Path) -> None:
     header, rows = read_export()
     first = rows[0][header.index("Email Address")]
-    r = run("norms", "build", EXPORT, "--mapping", MAPPING, "-o", tmp_path / "n.json", "--description", "example")
+    r = run(
+        "norms",
+        "build",
+        EXPORT,
+        "--mapping",
+        MAPPING,
+        "-o",
+        tmp_path / "n.json",
+        "--description",
+        "example",
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "n.json").read_text(encoding="utf-8"))["n"] == 30
-    r = run("report", EXPORT, "--mapping", MAPPING, "--candidate", first, "--role", "escalations", "-o", tmp_path / "r.html")
+    r = run(
+        "report",
+        EXPORT,
+        "--mapping",
+        MAPPING,
+        "--candidate",
+        first,
+        "--role",
+        "escalations",
+        "-o",
+        tmp_path / "r.html",
+    )
     assert r.returncode == 0, r.stderr
     assert first in (tmp_path / "r.html").read_text(encoding="utf-8")
     r = run("chart", EXPORT, "--mapping", MAPPING, "--candidate", first, "-o", tmp_path / "c.svg")
@@ -268,12 +323,25 @@ def test_mapping_on_norms_build_report_chart_calibrate(tmp_path: Path) -> None:
     assert (tmp_path / "c.svg").read_text(encoding="utf-8").lstrip().startswith(("<?xml", "<svg"))
     perf = tmp_path / "perf.csv"
     perf.write_text(
-        "candidate_id,qa\n" + "".join(f"{row[1]},{(i * 7) % 11}\n" for i, row in enumerate(rows)), encoding="utf-8"
+        "candidate_id,qa\n" + "".join(f"{row[1]},{(i * 7) % 11}\n" for i, row in enumerate(rows)),
+        encoding="utf-8",
     )
     r = run(
-        "calibrate", EXPORT, "--mapping", MAPPING, "--performance", perf, "--column", "qa",
-        "-o", tmp_path / "role.yaml", "--folds", "3", "--bootstrap", "20",
-    )  # fmt: skip
+        "calibrate",
+        EXPORT,
+        "--mapping",
+        MAPPING,
+        "--performance",
+        perf,
+        "--column",
+        "qa",
+        "-o",
+        tmp_path / "role.yaml",
+        "--folds",
+        "3",
+        "--bootstrap",
+        "20",
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "role.yaml").exists()
 
@@ -287,7 +355,9 @@ def _mapping_yaml(items: list[dict[str, Any]], **top: Any) -> str:
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
-def test_from_surveymonkey_overrides_mapping_format(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+def test_from_surveymonkey_overrides_mapping_format(
+    tmp_path: Path, items: list[dict[str, Any]]
+) -> None:
     texts = _survey_texts(items)
     exp = tmp_path / "monkey.csv"
     with exp.open("w", newline="", encoding="utf-8") as f:
@@ -297,7 +367,9 @@ def test_from_surveymonkey_overrides_mapping_format(tmp_path: Path, items: list[
         w.writerow(["101", *["Agree"] * len(texts)])
         w.writerow(["102", *["Strongly agree"] * len(texts)])
     m = tmp_path / "m.yaml"
-    m.write_text(_mapping_yaml(items, format="generic", candidate_id="Respondent ID"), encoding="utf-8")
+    m.write_text(
+        _mapping_yaml(items, format="generic", candidate_id="Respondent ID"), encoding="utf-8"
+    )
     doc = score_json(exp, "--mapping", m, "--from", "surveymonkey")
     got = means_of(doc)
     assert set(got) == {"101", "102"}
@@ -313,7 +385,13 @@ def test_from_qualtrics_three_header_rows(tmp_path: Path, items: list[dict[str, 
         w = csv.writer(f)
         w.writerow(["StartDate", "ResponseId", *[f"Q{i + 1}" for i in range(len(texts))]])
         w.writerow(["Start Date", "Response ID", *texts])
-        w.writerow(['{"ImportId":"startDate"}', '{"ImportId":"_recordId"}', *[f'{{"ImportId":"QID{i + 1}"}}' for i in range(len(texts))]])
+        w.writerow(
+            [
+                '{"ImportId":"startDate"}',
+                '{"ImportId":"_recordId"}',
+                *[f'{{"ImportId":"QID{i + 1}"}}' for i in range(len(texts))],
+            ]
+        )
         w.writerow(["2024-03-05 09:00:00", "R_1", *["Disagree"] * len(texts)])
     m = tmp_path / "m.yaml"
     m.write_text(_mapping_yaml(items), encoding="utf-8")
@@ -323,10 +401,12 @@ def test_from_qualtrics_three_header_rows(tmp_path: Path, items: list[dict[str, 
         assert got["R_1"][s] == pytest.approx((7 * 2 + 3 * 4) / 10)
 
 
-@pytest.fixture()
+@pytest.fixture
 def dup_csv(tmp_path: Path, items: list[dict[str, Any]]) -> Path:
     p = tmp_path / "dup.csv"
-    write_wide(p, items, [("a", constant(items, 4)), ("b", constant(items, 2)), ("a", constant(items, 5))])
+    write_wide(
+        p, items, [("a", constant(items, 4)), ("b", constant(items, 2)), ("a", constant(items, 5))]
+    )
     return p
 
 
@@ -351,14 +431,19 @@ def test_duplicates_first_last(dup_csv: Path, mode: str, value: int, kept: int) 
     assert f"'a' (rows 2, 4: kept row {kept})" in r.stderr
 
 
-@pytest.mark.parametrize("cmd", [["rank", "--role", "escalations"], ["quality"], ["fit", "--role", "escalations"]])
+@pytest.mark.parametrize(
+    "cmd", [["rank", "--role", "escalations"], ["quality"], ["fit", "--role", "escalations"]]
+)
 def test_duplicates_option_on_other_commands(dup_csv: Path, cmd: list[str]) -> None:
     r = run(cmd[0], dup_csv, *cmd[1:], "--format", "json", "--duplicates", "last")
     assert r.returncode == 0, r.stderr
-    assert '"a"' in r.stdout and '"b"' in r.stdout
+    assert '"a"' in r.stdout
+    assert '"b"' in r.stdout
 
 
-def test_duplicates_in_survey_export_convert_and_read_survey(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+def test_duplicates_in_survey_export_convert_and_read_survey(
+    tmp_path: Path, items: list[dict[str, Any]]
+) -> None:
     header, rows = read_export()
     email = header.index("Email Address")
     dup = list(rows[0])
@@ -389,7 +474,11 @@ def test_duplicates_in_survey_export_convert_and_read_survey(tmp_path: Path, ite
     assert len(prof) == 30
     want = expected_trait_means(
         items,
-        {mapping["items"][c]: LABELS[t.strip().lower()] for c, t in zip(header, rows[0]) if c in mapping["items"] and t.strip()},
+        {
+            mapping["items"][c]: LABELS[t.strip().lower()]
+            for c, t in zip(header, rows[0], strict=False)
+            if c in mapping["items"] and t.strip()
+        },
     )
     for s in TRAITS:
         assert prof[cid]["scales"][s]["mean"] == pytest.approx(want[s], abs=1e-12)
@@ -399,7 +488,10 @@ def test_read_survey_is_public_and_matches_cli() -> None:
     assert "read_survey" in repprofile.__all__
     q = repprofile.load_questionnaire("rep-types")
     res = repprofile.score(q, repprofile.read_survey(EXPORT, q, MAPPING))
-    py = {p["candidate_id"]: {s: v["mean"] for s, v in p["scales"].items()} for p in _doc(res)["profiles"]}
+    py = {
+        p["candidate_id"]: {s: v["mean"] for s, v in p["scales"].items()}
+        for p in _doc(res)["profiles"]
+    }
     assert py == means_of(score_json(EXPORT, "--mapping", MAPPING))
 
 
@@ -428,7 +520,9 @@ def test_assess_results_file_is_answers_input(assessed: Path, items: list[dict[s
     assert set(got) == {"anna"}
     for s in TRAITS:
         assert got["anna"][s] == pytest.approx(want[s], abs=1e-12)
-    r = run("report", res, "--candidate", "anna", "--role", "escalations", "-o", assessed / "anna.pdf")
+    r = run(
+        "report", res, "--candidate", "anna", "--role", "escalations", "-o", assessed / "anna.pdf"
+    )
     assert r.returncode == 0, r.stderr
     assert (assessed / "anna.pdf").read_bytes()[:5] == b"%PDF-"
     r = run("quality", res, "--format", "json")
@@ -473,14 +567,18 @@ def _effect_csv(path: Path) -> None:
     sel = [1, 1, 1, 1, 1, 1, 0, 0]
     path.write_text(
         "candidate_id,g,selected,empathy\n"
-        + "".join(f"c{i},{g},{s},{v}\n" for i, ((g, v), s) in enumerate(zip(rows, sel))),
+        + "".join(
+            f"c{i},{g},{s},{v}\n" for i, ((g, v), s) in enumerate(zip(rows, sel, strict=False))
+        ),
         encoding="utf-8",
     )
 
 
 def test_audit_effect_sizes_json_by_hand(tmp_path: Path) -> None:
     _effect_csv(tmp_path / "e.csv")
-    r = run("audit", tmp_path / "e.csv", "--group", "g", "--selected", "selected", "--scale", "empathy")
+    r = run(
+        "audit", tmp_path / "e.csv", "--group", "g", "--selected", "selected", "--scale", "empathy"
+    )
     assert r.returncode == 0, r.stderr
     es = json.loads(r.stdout)["effect_sizes"][0]
     assert es["reference"] == "A"
@@ -490,13 +588,25 @@ def test_audit_effect_sizes_json_by_hand(tmp_path: Path) -> None:
     half = 1.959963984540054 * math.sqrt(8 / 15 + 1 / 16)
     assert b["d_ci_low"] == pytest.approx(1 - half)
     assert b["d_ci_high"] == pytest.approx(1 + half)
-    assert round(b["d_ci_low"], 3) == -0.513 and round(b["d_ci_high"], 3) == 2.513
+    assert round(b["d_ci_low"], 3) == -0.513
+    assert round(b["d_ci_high"], 3) == 2.513
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_audit_reports_show_effect_sizes(tmp_path: Path, fmt: str) -> None:
     _effect_csv(tmp_path / "e.csv")
-    r = run("audit", tmp_path / "e.csv", "--group", "g", "--selected", "selected", "--scale", "empathy", "--format", fmt)
+    r = run(
+        "audit",
+        tmp_path / "e.csv",
+        "--group",
+        "g",
+        "--selected",
+        "selected",
+        "--scale",
+        "empathy",
+        "--format",
+        fmt,
+    )
     assert r.returncode == 0, r.stderr
     text = r.stdout.replace("\u2212", "-")
     assert "empathy" in text
@@ -508,7 +618,9 @@ def test_audit_reports_show_effect_sizes(tmp_path: Path, fmt: str) -> None:
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_audit_reports_show_to_four_fifths(tmp_path: Path, fmt: str) -> None:
     _audit_csv(tmp_path / "i.csv", [("A", 80, 48), ("B", 40, 12)])
-    r = run("audit", tmp_path / "i.csv", "--group", "sex", "--selected", "selected", "--format", fmt)
+    r = run(
+        "audit", tmp_path / "i.csv", "--group", "sex", "--selected", "selected", "--format", fmt
+    )
     assert r.returncode == 0, r.stderr
     assert "to 4/5" in r.stdout
     if fmt == "md":
@@ -520,7 +632,9 @@ def test_audit_reports_show_to_four_fifths(tmp_path: Path, fmt: str) -> None:
 
 def test_audit_reference_given(tmp_path: Path) -> None:
     _audit_csv(tmp_path / "i.csv", [("A", 80, 48), ("B", 40, 12)])
-    r = run("audit", tmp_path / "i.csv", "--group", "sex", "--selected", "selected", "--reference", "B")
+    r = run(
+        "audit", tmp_path / "i.csv", "--group", "sex", "--selected", "selected", "--reference", "B"
+    )
     assert r.returncode == 0, r.stderr
     t = json.loads(r.stdout)["tables"][0]
     assert t["reference"] == "B"
@@ -535,11 +649,17 @@ def test_audit_reference_given(tmp_path: Path) -> None:
 
 def test_audit_reference_python_and_unknown_category(tmp_path: Path) -> None:
     _audit_csv(tmp_path / "i.csv", [("A", 80, 48), ("B", 40, 12)])
-    res = repprofile.audit(str(tmp_path / "i.csv"), groups=["sex"], selected="selected", reference="B")
+    res = repprofile.audit(
+        str(tmp_path / "i.csv"), groups=["sex"], selected="selected", reference="B"
+    )
     assert res.tables[0].reference == "B"
-    r = run("audit", tmp_path / "i.csv", "--group", "sex", "--selected", "selected", "--reference", "Z")
+    r = run(
+        "audit", tmp_path / "i.csv", "--group", "sex", "--selected", "selected", "--reference", "Z"
+    )
     assert r.returncode == 2
-    assert "Z" in r.stderr and "A" in r.stderr and "B" in r.stderr
+    assert "Z" in r.stderr
+    assert "A" in r.stderr
+    assert "B" in r.stderr
 
 
 def test_audit_non_answer_never_reference_with_warning(tmp_path: Path) -> None:
@@ -555,8 +675,11 @@ def test_audit_non_answer_never_reference_with_warning(tmp_path: Path) -> None:
     assert rows["prefer not to say"]["impact_ratio"] == pytest.approx(1 / 0.6)
     assert rows["M"]["adverse_impact"] is False
     ws = " ".join(doc["warnings"])
-    assert "prefer not to say" in ws and "--reference" in ws and "4" in ws
-    assert "repprofile: warning:" in r.stderr and "prefer not to say" in r.stderr
+    assert "prefer not to say" in ws
+    assert "--reference" in ws
+    assert "4" in ws
+    assert "repprofile: warning:" in r.stderr
+    assert "prefer not to say" in r.stderr
 
 
 def test_audit_small_reference_warning(tmp_path: Path) -> None:
@@ -600,7 +723,8 @@ def test_audit_join_by_id(tmp_path: Path, id_col: str) -> None:
     assert rows["F"]["impact_ratio"] == pytest.approx((1 / 3) / (1 / 2))
     ws = " ".join(doc["warnings"])
     assert "1 of 6 candidates in the scores have no row in the joined table" in ws
-    assert "c6" in ws and "c9" in ws
+    assert "c6" in ws
+    assert "c9" in ws
 
 
 def test_audit_join_python(tmp_path: Path) -> None:
@@ -610,7 +734,8 @@ def test_audit_join_python(tmp_path: Path) -> None:
         res = repprofile.audit(str(s), groups=["sex"], score="fit", join=str(d))
     msgs = " ".join(str(w.message) for w in caught)
     assert "1 of 6 candidates in the scores have no row in the joined table" in msgs
-    assert "c6" in msgs and "c9" in msgs
+    assert "c6" in msgs
+    assert "c9" in msgs
     assert res.unknown == {"sex": 1}
 
 
@@ -632,7 +757,8 @@ def test_audit_join_column_in_both_files_takes_file_values(tmp_path: Path) -> No
     doc = json.loads(r.stdout)
     rows = {row["category"]: row for row in doc["tables"][0]["rows"]}
     # FILE's values: M = c3, c4 (30, 40) both above the median 25
-    assert rows["M"]["selected"] == 2 and rows["F"]["selected"] == 0
+    assert rows["M"]["selected"] == 2
+    assert rows["F"]["selected"] == 0
     assert any("sex" in w for w in doc["warnings"])
 
 
@@ -640,17 +766,29 @@ def test_audit_join_column_in_both_files_takes_file_values(tmp_path: Path) -> No
 
 
 def test_python_m_repprofile() -> None:
-    a = subprocess.run([sys.executable, "-m", "repprofile", "--version"], capture_output=True, text=True, env=_env())
+    a = subprocess.run(
+        [sys.executable, "-m", "repprofile", "--version"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
     b = run("--version")
     assert a.returncode == 0, a.stderr
-    assert a.stdout == b.stdout and repprofile.__version__ in a.stdout
+    assert a.stdout == b.stdout
+    assert repprofile.__version__ in a.stdout
     c = subprocess.run(
-        [sys.executable, "-m", "repprofile", "questionnaire", "list"], capture_output=True, text=True, env=_env()
+        [sys.executable, "-m", "repprofile", "questionnaire", "list"],
+        capture_output=True,
+        text=True,
+        env=_env(),
     )
-    assert c.returncode == 0 and "rep-types" in c.stdout
+    assert c.returncode == 0
+    assert "rep-types" in c.stdout
 
 
-@pytest.mark.parametrize(("shell", "check"), [("bash", ["bash", "-n"]), ("zsh", ["zsh", "-n"]), ("fish", ["fish", "-n"])])
+@pytest.mark.parametrize(
+    ("shell", "check"), [("bash", ["bash", "-n"]), ("zsh", ["zsh", "-n"]), ("fish", ["fish", "-n"])]
+)
 def test_completion_scripts_are_valid(tmp_path: Path, shell: str, check: list[str]) -> None:
     if shutil.which(check[0]) is None:
         pytest.skip(f"{check[0]} not installed")
@@ -671,11 +809,14 @@ def _bash_complete(tmp_path: Path, words: list[str]) -> list[str]:
     prog = f"""
 source {tmp_path / "c.bash"}
 fn=$(complete -p repprofile | sed -E 's/.*-F ([^ ]+).*/\\1/')
-COMP_WORDS=({words_s}); COMP_CWORD={len(words) - 1}; COMP_LINE="{" ".join(words)}"; COMP_POINT=${{#COMP_LINE}}
+COMP_WORDS=({words_s}); COMP_CWORD={len(words) - 1}
+COMP_LINE="{" ".join(words)}"; COMP_POINT=${{#COMP_LINE}}
 $fn repprofile "{words[-1]}" "{words[-2]}"
 printf '%s\\n' "${{COMPREPLY[@]}}"
 """
-    c = subprocess.run(["bash", "--norc", "--noprofile", "-c", prog], capture_output=True, text=True)
+    c = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", prog], capture_output=True, text=True
+    )
     assert c.returncode == 0, c.stderr
     return c.stdout.split()
 
@@ -683,7 +824,11 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 def test_bash_completion_without_bash_completion_package(tmp_path: Path) -> None:
     # docs/completion.md: without bash-completion, `source <(repprofile completion bash)`
     assert "audit" in _bash_complete(tmp_path, ["repprofile", "aud"])
-    assert set(_bash_complete(tmp_path, ["repprofile", "completion", ""])) == {"bash", "zsh", "fish"}
+    assert set(_bash_complete(tmp_path, ["repprofile", "completion", ""])) == {
+        "bash",
+        "zsh",
+        "fish",
+    }
     assert "--duplicates" in _bash_complete(tmp_path, ["repprofile", "rank", "--dup"])
 
 
@@ -695,7 +840,10 @@ def test_completion_unknown_shell_is_usage_error() -> None:
 @pytest.fixture(scope="module")
 def small_answers(tmp_path_factory: pytest.TempPathFactory, items: list[dict[str, Any]]) -> Path:
     p = tmp_path_factory.mktemp("small") / "answers.csv"
-    rows = [(f"k{j}", {it["id"]: 1 + (k * (j + 2) + j) % 5 for k, it in enumerate(items)}) for j in range(4)]
+    rows = [
+        (f"k{j}", {it["id"]: 1 + (k * (j + 2) + j) % 5 for k, it in enumerate(items)})
+        for j in range(4)
+    ]
     write_wide(p, items, rows)
     return p
 
@@ -711,12 +859,16 @@ def test_cli_norms_accepts_bundled_id(small_answers: Path) -> None:
     assert sc["t"] == pytest.approx(50 + 10 * sc["z"])
     assert sc["percentile"] is not None
     for cmd in (["quality"], ["rank", "--role", "escalations"], ["fit", "--role", "escalations"]):
-        r = run(cmd[0], small_answers, *cmd[1:], "--norms", "rep-types-simulated", "--format", "json")
+        r = run(
+            cmd[0], small_answers, *cmd[1:], "--norms", "rep-types-simulated", "--format", "json"
+        )
         assert r.returncode == 0, (cmd, r.stderr)
 
 
 def test_fit_format_text(small_answers: Path) -> None:
-    r = run("fit", small_answers, "--role", "escalations", "--role", "retention", "--format", "text")
+    r = run(
+        "fit", small_answers, "--role", "escalations", "--role", "retention", "--format", "text"
+    )
     assert r.returncode == 0, r.stderr
     assert not r.stdout.lstrip().startswith(("{", "["))
     for word in ("k0", "k3", "escalations", "retention"):
@@ -749,7 +901,7 @@ def test_to_pandas_metrics(small_answers: Path) -> None:
             assert pct.loc[cid, s] == pytest.approx(prof[cid]["scales"][s]["percentile"])
             assert 0 <= pct.loc[cid, s] <= 100
     plain = repprofile.score(q, repprofile.read_answers(str(small_answers), q))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="norm"):
         plain.to_pandas(metric="t")
 
 
@@ -759,7 +911,7 @@ def ninths(tmp_path_factory: pytest.TempPathFactory, items: list[dict[str, Any]]
     acc = [it for it in items if it.get("scale") == "accommodator"]
     keyed = [4] * 5 + [3] * 4
     ans: dict[str, Any] = {it["id"]: 3 for it in items}
-    for it, kv in zip(acc[:9], keyed):
+    for it, kv in zip(acc[:9], keyed, strict=False):
         ans[it["id"]] = kv if it["keyed"] == 1 else 6 - kv
     ans[acc[9]["id"]] = None
     p = tmp_path_factory.mktemp("ninths") / "answers.csv"
@@ -816,23 +968,40 @@ def test_convert_keeps_answers_exactly(tmp_path: Path, items: list[dict[str, Any
     r = run("convert", exp, "--mapping", m)
     assert r.returncode == 0, r.stderr
     row = next(csv.DictReader(io.StringIO(r.stdout)))
-    assert float(row[items[0]["id"]]) == 3 and float(row[items[1]["id"]]) == 4
+    assert float(row[items[0]["id"]]) == 3
+    assert float(row[items[1]["id"]]) == 4
 
 
 # --------------------------------------------------------------------------- more probes
 
 
-def test_convert_seconds_from_start_and_submit_columns(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+def test_convert_seconds_from_start_and_submit_columns(
+    tmp_path: Path, items: list[dict[str, Any]]
+) -> None:
     texts = _survey_texts(items)
     exp = tmp_path / "ms.csv"
     with exp.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["ID", "Start time", "Completion time", "Email", *texts])
         w.writerow(["1", "3/5/2024 9:14:02", "3/5/2024 9:24:02", "x@example.com", *["Agree"] * 80])
-        w.writerow(["2", "2024-03-05 09:00:00", "2024-03-05 09:01:30", "y@example.com", *["  strongly  AGREE "] * 80])
+        w.writerow(
+            [
+                "2",
+                "2024-03-05 09:00:00",
+                "2024-03-05 09:01:30",
+                "y@example.com",
+                *["  strongly  AGREE "] * 80,
+            ]
+        )
     m = tmp_path / "m.yaml"
     m.write_text(
-        _mapping_yaml(items, candidate_id="Email", ignore=["ID"], started="Start time", submitted="Completion time"),
+        _mapping_yaml(
+            items,
+            candidate_id="Email",
+            ignore=["ID"],
+            started="Start time",
+            submitted="Completion time",
+        ),
         encoding="utf-8",
     )
     r = run("convert", exp, "--mapping", m)
@@ -852,7 +1021,13 @@ def test_convert_day_first_time_format(tmp_path: Path, items: list[dict[str, Any
         w.writerow(["x", "05/03/2024 09:14:02", "05/03/2024 09:15:02", *["3"] * 80])
     m = tmp_path / "m.yaml"
     m.write_text(
-        _mapping_yaml(items, candidate_id="Email", started="Start", submitted="End", time_format="%d/%m/%Y %H:%M:%S"),
+        _mapping_yaml(
+            items,
+            candidate_id="Email",
+            started="Start",
+            submitted="End",
+            time_format="%d/%m/%Y %H:%M:%S",
+        ),
         encoding="utf-8",
     )
     r = run("convert", exp, "--mapping", m)
@@ -882,7 +1057,8 @@ def test_convert_cp1252_export_with_encoding(tmp_path: Path) -> None:
         csv.writer(f).writerows([header, *rows])
     r = run("convert", exp, "--mapping", MAPPING)
     assert r.returncode == 2
-    assert "cp1252" in r.stderr and "Traceback" not in r.stderr
+    assert "cp1252" in r.stderr
+    assert "Traceback" not in r.stderr
     r = run("convert", exp, "--mapping", MAPPING, "--encoding", "cp1252")
     assert r.returncode == 0, r.stderr
     assert "zoë@example.com" in r.stdout
@@ -929,8 +1105,16 @@ def test_duplicates_last_on_file_commands(dup_csv: Path, tmp_path: Path, cmd: li
 
 
 def test_report_from_progress_file(assessed: Path) -> None:
-    r = run("report", assessed / "results" / "ben.progress.json", "--candidate", "ben", "--role", "escalations",
-            "-o", assessed / "ben.html")  # fmt: skip
+    r = run(
+        "report",
+        assessed / "results" / "ben.progress.json",
+        "--candidate",
+        "ben",
+        "--role",
+        "escalations",
+        "-o",
+        assessed / "ben.html",
+    )
     assert r.returncode == 0, r.stderr
     assert "ben" in (assessed / "ben.html").read_text(encoding="utf-8")
 
@@ -946,7 +1130,9 @@ def test_read_answers_on_results_file(assessed: Path, items: list[dict[str, Any]
 
 def test_audit_html_chart_zero_bar_and_four_fifths_line(tmp_path: Path) -> None:
     _audit_csv(tmp_path / "z.csv", [("A", 40, 20), ("B", 40, 0)])
-    r = run("audit", tmp_path / "z.csv", "--group", "sex", "--selected", "selected", "--format", "html")
+    r = run(
+        "audit", tmp_path / "z.csv", "--group", "sex", "--selected", "selected", "--format", "html"
+    )
     assert r.returncode == 0, r.stderr
     svg = r.stdout[r.stdout.index("<svg") :]
     assert "0.00" in svg  # the zero ratio is labelled
@@ -958,14 +1144,20 @@ def test_audit_non_answer_variants_and_intersections(tmp_path: Path) -> None:
     lines = ["candidate_id,sex,race,selected"]
     k = 0
     for sex, race, n, sel in [
-        ("F", "X", 20, 8), ("F", "Y", 20, 8), ("M", "X", 20, 12), ("M", "Y", 20, 12),
-        ("Declined", "X", 3, 3), ("F", "N/A", 3, 3),
-    ]:  # fmt: skip
+        ("F", "X", 20, 8),
+        ("F", "Y", 20, 8),
+        ("M", "X", 20, 12),
+        ("M", "Y", 20, 12),
+        ("Declined", "X", 3, 3),
+        ("F", "N/A", 3, 3),
+    ]:
         for i in range(n):
             k += 1
             lines.append(f"c{k},{sex},{race},{1 if i < sel else 0}")
     (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    r = run("audit", tmp_path / "d.csv", "--group", "sex", "--group", "race", "--selected", "selected")
+    r = run(
+        "audit", tmp_path / "d.csv", "--group", "sex", "--group", "race", "--selected", "selected"
+    )
     assert r.returncode == 0, r.stderr
     tables = {tuple(t["groups"]): t for t in json.loads(r.stdout)["tables"]}
     assert tables[("sex",)]["reference"] == "M"
@@ -973,27 +1165,58 @@ def test_audit_non_answer_variants_and_intersections(tmp_path: Path) -> None:
     inter = tables[("sex", "race")]
     assert inter["reference"] in ("M / X", "M / Y")
     # --reference for two columns and an intersection name
-    r = run("audit", tmp_path / "d.csv", "--group", "sex", "--group", "race", "--selected", "selected",
-            "--reference", "F", "--reference", "X", "--reference", "F / Y")  # fmt: skip
+    r = run(
+        "audit",
+        tmp_path / "d.csv",
+        "--group",
+        "sex",
+        "--group",
+        "race",
+        "--selected",
+        "selected",
+        "--reference",
+        "F",
+        "--reference",
+        "X",
+        "--reference",
+        "F / Y",
+    )
     assert r.returncode == 0, r.stderr
     tables = {tuple(t["groups"]): t for t in json.loads(r.stdout)["tables"]}
-    assert tables[("sex",)]["reference"] == "F" and tables[("sex",)]["reference_source"] == "given"
+    assert tables[("sex",)]["reference"] == "F"
+    assert tables[("sex",)]["reference_source"] == "given"
     assert tables[("race",)]["reference"] == "X"
     assert tables[("sex", "race")]["reference"] == "F / Y"
 
 
 def test_audit_unknown_option_removes_non_answer(tmp_path: Path) -> None:
     _audit_csv(tmp_path / "p.csv", [("F", 40, 16), ("M", 40, 24), ("prefer not to say", 4, 4)])
-    r = run("audit", tmp_path / "p.csv", "--group", "sex", "--selected", "selected", "--unknown", "prefer not to say")
+    r = run(
+        "audit",
+        tmp_path / "p.csv",
+        "--group",
+        "sex",
+        "--selected",
+        "selected",
+        "--unknown",
+        "prefer not to say",
+    )
     doc = json.loads(r.stdout)
     assert doc["unknown"] == {"sex": 4}
     assert {row["category"] for row in doc["tables"][0]["rows"]} == {"F", "M"}
     assert doc["warnings"] == []
 
 
-@pytest.mark.parametrize("cmd", [["report", "--candidate", "k0", "--role", "escalations", "-o", "{tmp}/r.html"],
-                                 ["chart", "--candidate", "k0", "-o", "{tmp}/c.svg"]])  # fmt: skip
-def test_bundled_norms_on_report_and_chart(small_answers: Path, tmp_path: Path, cmd: list[str]) -> None:
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["report", "--candidate", "k0", "--role", "escalations", "-o", "{tmp}/r.html"],
+        ["chart", "--candidate", "k0", "-o", "{tmp}/c.svg"],
+    ],
+)
+def test_bundled_norms_on_report_and_chart(
+    small_answers: Path, tmp_path: Path, cmd: list[str]
+) -> None:
     args = [c.replace("{tmp}", str(tmp_path)) for c in cmd]
     r = run(args[0], small_answers, *args[1:], "--norms", "rep-types-simulated")
     assert r.returncode == 0, r.stderr
@@ -1002,14 +1225,28 @@ def test_bundled_norms_on_report_and_chart(small_answers: Path, tmp_path: Path, 
 def test_assess_accepts_bundled_norms_id(tmp_path: Path, items: list[dict[str, Any]]) -> None:
     # issue item 6: "--norms accepts bundled ids in the CLI"
     keys = "\n" + "".join(f"{1 + k % 5}\n" for k in range(len(items))) + "\n\n\n"
-    r = run("assess", "--candidate", "z", "--out", tmp_path, "--norms", "rep-types-simulated", stdin=keys, cwd=tmp_path)
+    r = run(
+        "assess",
+        "--candidate",
+        "z",
+        "--out",
+        tmp_path,
+        "--norms",
+        "rep-types-simulated",
+        stdin=keys,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "z.json").exists()
 
 
 def test_python_m_exit_status_propagates(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "repprofile", "score", str(tmp_path / "missing.csv")],
-                       capture_output=True, text=True, env=_env())  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "repprofile", "score", str(tmp_path / "missing.csv")],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
 
@@ -1026,8 +1263,10 @@ def test_score_csv_with_norms_is_rounded(ninths: Path) -> None:
     r = run("score", ninths, "--norms", "rep-types-simulated", "--format", "csv")
     assert r.returncode == 0, r.stderr
     decimals = re.findall(r"(?<![\w.])-?\d+\.(\d+)(?![\w.])", r.stdout)
-    assert decimals and all(len(d) <= 4 for d in decimals), r.stdout
-    assert "-0.0," not in r.stdout and not r.stdout.rstrip().endswith("-0.0")
+    assert decimals
+    assert all(len(d) <= 4 for d in decimals), r.stdout
+    assert "-0.0," not in r.stdout
+    assert not r.stdout.rstrip().endswith("-0.0")
 
 
 def test_surveymonkey_matrix_columns(tmp_path: Path, items: list[dict[str, Any]]) -> None:
@@ -1036,33 +1275,72 @@ def test_surveymonkey_matrix_columns(tmp_path: Path, items: list[dict[str, Any]]
     with exp.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         # one matrix question: its text over the first column of the block, row labels in row 2
-        w.writerow(["Respondent ID", "Start Date", "How well does each statement describe you?", *[""] * 79])
+        w.writerow(
+            [
+                "Respondent ID",
+                "Start Date",
+                "How well does each statement describe you?",
+                *[""] * 79,
+            ]
+        )
         w.writerow(["", "", *texts])
         w.writerow(["7001", "03/05/2024 09:14:02 AM", *["Disagree"] * 80])
     m = tmp_path / "m.yaml"
-    m.write_text(_mapping_yaml(items, format="surveymonkey", candidate_id="Respondent ID", ignore=["Start Date"]),
-                 encoding="utf-8")  # fmt: skip
+    m.write_text(
+        _mapping_yaml(
+            items, format="surveymonkey", candidate_id="Respondent ID", ignore=["Start Date"]
+        ),
+        encoding="utf-8",
+    )
     got = means_of(score_json(exp, "--mapping", m))
     for s in TRAITS:
         assert got["7001"][s] == pytest.approx(2.6)
 
 
-def test_qualtrics_columns_by_name_and_import_id_and_duration(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+def test_qualtrics_columns_by_name_and_import_id_and_duration(
+    tmp_path: Path, items: list[dict[str, Any]]
+) -> None:
     exp = tmp_path / "q.csv"
     with exp.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["StartDate", "IPAddress", "Progress", "Duration (in seconds)", "ResponseId",
-                    *[f"Q{i + 1}" for i in range(80)]])  # fmt: skip
-        w.writerow(["Start Date", "IP Address", "Progress", "Duration (in seconds)", "Response ID",
-                    *[f"Question {i + 1}" for i in range(80)]])  # fmt: skip
-        w.writerow(['{"ImportId":"startDate"}', '{"ImportId":"ipAddress"}', '{"ImportId":"progress"}',
-                    '{"ImportId":"duration"}', '{"ImportId":"_recordId"}',
-                    *[f'{{"ImportId":"QID{i + 1}"}}' for i in range(80)]])  # fmt: skip
+        w.writerow(
+            [
+                "StartDate",
+                "IPAddress",
+                "Progress",
+                "Duration (in seconds)",
+                "ResponseId",
+                *[f"Q{i + 1}" for i in range(80)],
+            ]
+        )
+        w.writerow(
+            [
+                "Start Date",
+                "IP Address",
+                "Progress",
+                "Duration (in seconds)",
+                "Response ID",
+                *[f"Question {i + 1}" for i in range(80)],
+            ]
+        )
+        w.writerow(
+            [
+                '{"ImportId":"startDate"}',
+                '{"ImportId":"ipAddress"}',
+                '{"ImportId":"progress"}',
+                '{"ImportId":"duration"}',
+                '{"ImportId":"_recordId"}',
+                *[f'{{"ImportId":"QID{i + 1}"}}' for i in range(80)],
+            ]
+        )
         w.writerow(["2024-03-05 09:00:00", "1.2.3.4", "100", "421", "R_9", *["5"] * 80])
     # half the columns by question name, half by ImportId
     m_items = {(f"Q{i + 1}" if i % 2 else f"QID{i + 1}"): it["id"] for i, it in enumerate(items)}
     m = tmp_path / "m.yaml"
-    m.write_text(yaml.safe_dump({"questionnaire": "rep-types", "format": "qualtrics", "items": m_items}), encoding="utf-8")
+    m.write_text(
+        yaml.safe_dump({"questionnaire": "rep-types", "format": "qualtrics", "items": m_items}),
+        encoding="utf-8",
+    )
     r = run("convert", exp, "--mapping", m)
     assert r.returncode == 0, r.stderr
     row = next(csv.DictReader(io.StringIO(r.stdout)))
@@ -1074,7 +1352,18 @@ def test_qualtrics_columns_by_name_and_import_id_and_duration(tmp_path: Path, it
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_audit_reports_state_given_reference(tmp_path: Path, fmt: str) -> None:
     _audit_csv(tmp_path / "i.csv", [("A", 80, 48), ("B", 40, 12)])
-    r = run("audit", tmp_path / "i.csv", "--group", "sex", "--selected", "selected", "--reference", "B", "--format", fmt)
+    r = run(
+        "audit",
+        tmp_path / "i.csv",
+        "--group",
+        "sex",
+        "--selected",
+        "selected",
+        "--reference",
+        "B",
+        "--format",
+        fmt,
+    )
     assert r.returncode == 0, r.stderr
     assert "2.00" in r.stdout  # impact ratio of A against B
     assert "given" in r.stdout.lower() or "chosen" in r.stdout.lower()
@@ -1083,7 +1372,9 @@ def test_audit_reports_state_given_reference(tmp_path: Path, fmt: str) -> None:
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_audit_reports_show_warnings(tmp_path: Path, fmt: str) -> None:
     _audit_csv(tmp_path / "p.csv", [("F", 40, 16), ("M", 40, 24), ("prefer not to say", 4, 4)])
-    r = run("audit", tmp_path / "p.csv", "--group", "sex", "--selected", "selected", "--format", fmt)
+    r = run(
+        "audit", tmp_path / "p.csv", "--group", "sex", "--selected", "selected", "--format", fmt
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("prefer not to say") >= 2  # the row and the warning
     assert "--reference" in r.stdout
@@ -1101,10 +1392,13 @@ def test_audit_join_missing_id_column_is_error(tmp_path: Path) -> None:
     s, d = _join_files(tmp_path)
     r = run("audit", s, "--join", d, "--id-column", "email", "--group", "sex", "--score", "fit")
     assert r.returncode == 2
-    assert "email" in r.stderr and "Traceback" not in r.stderr
+    assert "email" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
-def test_from_overrides_mapping_format_back_to_generic(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+def test_from_overrides_mapping_format_back_to_generic(
+    tmp_path: Path, items: list[dict[str, Any]]
+) -> None:
     texts = _survey_texts(items)
     exp = tmp_path / "g.csv"
     with exp.open("w", newline="", encoding="utf-8") as f:
@@ -1112,12 +1406,16 @@ def test_from_overrides_mapping_format_back_to_generic(tmp_path: Path, items: li
         w.writerow(["Email Address", *texts])
         w.writerow(["g1", *["Agree"] * 80])
     m = tmp_path / "m.yaml"
-    m.write_text(_mapping_yaml(items, format="surveymonkey", candidate_id="Email Address"), encoding="utf-8")
+    m.write_text(
+        _mapping_yaml(items, format="surveymonkey", candidate_id="Email Address"), encoding="utf-8"
+    )
     got = means_of(score_json(exp, "--mapping", m, "--from", "generic"))
     assert got["g1"]["rock"] == pytest.approx(3.4)
 
 
-def test_template_mapping_of_own_questionnaire_with_awkward_text(tmp_path: Path, qjson: dict[str, Any]) -> None:
+def test_template_mapping_of_own_questionnaire_with_awkward_text(
+    tmp_path: Path, qjson: dict[str, Any]
+) -> None:
     d = json.loads(json.dumps(qjson))
     d["id"] = "rt-copy"
     d["items"][0]["text"] = 'I say "no problem": always # really \\ yes'
@@ -1176,7 +1474,18 @@ def test_duplicates_in_json_records(tmp_path: Path, items: list[dict[str, Any]])
 
 def test_audit_effect_size_against_given_reference(tmp_path: Path) -> None:
     _effect_csv(tmp_path / "e.csv")
-    r = run("audit", tmp_path / "e.csv", "--group", "g", "--selected", "selected", "--scale", "empathy", "--reference", "B")
+    r = run(
+        "audit",
+        tmp_path / "e.csv",
+        "--group",
+        "g",
+        "--selected",
+        "selected",
+        "--scale",
+        "empathy",
+        "--reference",
+        "B",
+    )
     assert r.returncode == 0, r.stderr
     es = json.loads(r.stdout)["effect_sizes"][0]
     assert es["reference"] == "B"
@@ -1192,7 +1501,17 @@ def test_audit_effect_size_against_given_reference(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_audit_reports_mark_excluded(tmp_path: Path, fmt: str) -> None:
     _audit_csv(tmp_path / "x.csv", [("A", 100, 50), ("B", 100, 45), ("C", 1, 0)])
-    r = run("audit", tmp_path / "x.csv", "--group", "sex", "--selected", "selected", "--exclude-small", "--format", fmt)
+    r = run(
+        "audit",
+        tmp_path / "x.csv",
+        "--group",
+        "sex",
+        "--selected",
+        "selected",
+        "--exclude-small",
+        "--format",
+        fmt,
+    )
     assert r.returncode == 0, r.stderr
     assert "exclu" in r.stdout.lower()
 
@@ -1205,10 +1524,20 @@ def test_ndjson_keeps_full_precision(ninths: Path) -> None:
 
 
 def test_bash_completion_choices_of_format(tmp_path: Path) -> None:
-    assert set(_bash_complete(tmp_path, ["repprofile", "rank", "--format", ""])) == {"json", "csv", "text"}
-    assert set(_bash_complete(tmp_path, ["repprofile", "rank", "--duplicates", ""])) == {"reject", "first", "last"}
+    assert set(_bash_complete(tmp_path, ["repprofile", "rank", "--format", ""])) == {
+        "json",
+        "csv",
+        "text",
+    }
+    assert set(_bash_complete(tmp_path, ["repprofile", "rank", "--duplicates", ""])) == {
+        "reject",
+        "first",
+        "last",
+    }
     assert "build" in _bash_complete(tmp_path, ["repprofile", "norms", ""])
-    assert "mapping" in _bash_complete(tmp_path, ["repprofile", "questionnaire", "template", "--format", ""])
+    assert "mapping" in _bash_complete(
+        tmp_path, ["repprofile", "questionnaire", "template", "--format", ""]
+    )
 
 
 def test_bash_completion_files_after_mapping(tmp_path: Path) -> None:
@@ -1219,23 +1548,41 @@ def test_bash_completion_files_after_mapping(tmp_path: Path) -> None:
 cd {tmp_path}
 source c.bash
 fn=$(complete -p repprofile | sed -E 's/.*-F ([^ ]+).*/\\1/')
-COMP_WORDS=(repprofile score --mapping my); COMP_CWORD=3; COMP_LINE="repprofile score --mapping my"; COMP_POINT=${{#COMP_LINE}}
+COMP_WORDS=(repprofile score --mapping my); COMP_CWORD=3
+COMP_LINE="repprofile score --mapping my"; COMP_POINT=${{#COMP_LINE}}
 $fn repprofile my --mapping
 printf '%s\\n' "${{COMPREPLY[@]}}"
 """
-    c = subprocess.run(["bash", "--norc", "--noprofile", "-c", prog], capture_output=True, text=True)
+    c = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", prog], capture_output=True, text=True
+    )
     # either the function offers the file itself, or it leaves COMPREPLY empty and bash's
     # `complete -o default` falls back to file names
-    reg = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"source {tmp_path / 'c.bash'}; complete -p repprofile"],
-                         capture_output=True, text=True).stdout  # fmt: skip
-    assert "mymap.yaml" in c.stdout.split() or (c.stdout.split() == [] and "-o default" in reg), c.stdout + reg
+    reg = subprocess.run(
+        [
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-c",
+            f"source {tmp_path / 'c.bash'}; complete -p repprofile",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "mymap.yaml" in c.stdout.split() or (c.stdout.split() == [] and "-o default" in reg), (
+        c.stdout + reg
+    )
 
 
 def _fish_complete(tmp_path: Path, line: str) -> list[str]:
     script = run("completion", "fish").stdout
     (tmp_path / "c.fish").write_text(script, encoding="utf-8")
-    c = subprocess.run(["fish", "--no-config", "-c", f"source {tmp_path / 'c.fish'}; complete -C '{line}'"],
-                       capture_output=True, text=True, env={**_env(), "HOME": str(tmp_path)})  # fmt: skip
+    c = subprocess.run(
+        ["fish", "--no-config", "-c", f"source {tmp_path / 'c.fish'}; complete -C '{line}'"],
+        capture_output=True,
+        text=True,
+        env={**_env(), "HOME": str(tmp_path)},
+    )
     assert c.returncode == 0, c.stderr
     return [ln.split("\t")[0] for ln in c.stdout.splitlines()]
 
@@ -1255,31 +1602,60 @@ def test_zsh_completion_defines_function(tmp_path: Path) -> None:
     script = run("completion", "zsh").stdout
     assert script.startswith("#compdef repprofile")
     (tmp_path / "_repprofile").write_text(script, encoding="utf-8")
-    prog = f"fpath=({tmp_path} $fpath); autoload -Uz compinit; compinit -u -d {tmp_path}/zcd; print -r -- ${{_comps[repprofile]}}"
-    c = subprocess.run(["zsh", "-f", "-c", prog], capture_output=True, text=True, env={**_env(), "HOME": str(tmp_path)})
+    prog = (
+        f"fpath=({tmp_path} $fpath); autoload -Uz compinit; compinit -u -d {tmp_path}/zcd; "
+        "print -r -- ${_comps[repprofile]}"
+    )
+    c = subprocess.run(
+        ["zsh", "-f", "-c", prog],
+        capture_output=True,
+        text=True,
+        env={**_env(), "HOME": str(tmp_path)},
+    )
     assert c.returncode == 0, c.stderr
     assert c.stdout.strip() == "_repprofile"
 
 
-def test_blank_ids_are_not_duplicates_of_each_other(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+def test_blank_ids_are_not_duplicates_of_each_other(
+    tmp_path: Path, items: list[dict[str, Any]]
+) -> None:
     p = tmp_path / "b.csv"
-    write_wide(p, items, [("", constant(items, 4)), ("ok", constant(items, 3)), ("", constant(items, 5))])
+    write_wide(
+        p, items, [("", constant(items, 4)), ("ok", constant(items, 3)), ("", constant(items, 5))]
+    )
     r = run("score", p, "--format", "json", "--duplicates", "last")
     assert r.returncode == 1
     doc = json.loads(r.stdout)
     assert [pr["candidate_id"] for pr in doc["profiles"]] == ["ok"]
     msgs = " ".join(e["message"] for e in doc["errors"])
-    assert "row 2" in msgs and "row 4" in msgs
+    assert "row 2" in msgs
+    assert "row 4" in msgs
     r = run("score", p, "--format", "csv", "--duplicates", "last")
-    assert "(blank id), row 2" in r.stderr and "(blank id), row 4" in r.stderr
+    assert "(blank id), row 2" in r.stderr
+    assert "(blank id), row 4" in r.stderr
     assert "2 of 3 candidates rejected" in r.stderr
 
 
 NON_ANSWERS = [
-    "Prefer not to say", "PREFER NOT TO ANSWER", "Rather not say", "declined", "Not disclosed",
-    "undisclosed", "Unspecified", "Other/unspecified", "not specified", "Not stated", "not given",
-    "No answer", "no response", "Withheld", "N/A", "na", "None", "missing",
-]  # fmt: skip
+    "Prefer not to say",
+    "PREFER NOT TO ANSWER",
+    "Rather not say",
+    "declined",
+    "Not disclosed",
+    "undisclosed",
+    "Unspecified",
+    "Other/unspecified",
+    "not specified",
+    "Not stated",
+    "not given",
+    "No answer",
+    "no response",
+    "Withheld",
+    "N/A",
+    "na",
+    "None",
+    "missing",
+]
 
 
 @pytest.mark.parametrize("label", NON_ANSWERS)
@@ -1304,21 +1680,28 @@ def test_audit_real_category_named_like_no_non_answer_can_be_reference(tmp_path:
 @pytest.mark.parametrize(("n", "warned"), [(29, True), (30, False)])
 def test_audit_small_reference_threshold(tmp_path: Path, n: int, warned: bool) -> None:
     _audit_csv(tmp_path / "s.csv", [("A", n, n), ("B", 100, 50)])
-    doc = json.loads(run("audit", tmp_path / "s.csv", "--group", "sex", "--selected", "selected").stdout)
+    doc = json.loads(
+        run("audit", tmp_path / "s.csv", "--group", "sex", "--selected", "selected").stdout
+    )
     assert doc["tables"][0]["reference"] == "A"
     assert bool(doc["warnings"]) is warned, doc["warnings"]
 
 
 def test_audit_tie_for_highest_rate_first_sorted(tmp_path: Path) -> None:
     _audit_csv(tmp_path / "t.csv", [("B", 40, 20), ("A", 40, 20)])
-    doc = json.loads(run("audit", tmp_path / "t.csv", "--group", "sex", "--selected", "selected").stdout)
+    doc = json.loads(
+        run("audit", tmp_path / "t.csv", "--group", "sex", "--selected", "selected").stdout
+    )
     assert doc["tables"][0]["reference"] == "A"
 
 
 def test_audit_join_lists_first_five_unmatched_ids_verbatim(tmp_path: Path) -> None:
     s = tmp_path / "fits.csv"
     ids = [f"00{i}" for i in range(1, 10)]  # 001 .. 009
-    s.write_text("candidate_id,fit\n" + "".join(f"{c},{10 * k}\n" for k, c in enumerate(ids)), encoding="utf-8")
+    s.write_text(
+        "candidate_id,fit\n" + "".join(f"{c},{10 * k}\n" for k, c in enumerate(ids)),
+        encoding="utf-8",
+    )
     d = tmp_path / "demo.csv"
     d.write_text("candidate_id,sex\n001,F\n002,M\n", encoding="utf-8")
     r = run("audit", s, "--join", d, "--group", "sex", "--score", "fit")
@@ -1347,7 +1730,9 @@ def test_convert_blank_answer_stays_blank(tmp_path: Path, items: list[dict[str, 
     doc = score_json(exp, "--mapping", m)
     sc = doc["profiles"][0]["scales"][items[0]["scale"]]
     assert sc["n_answered"] == 9
-    assert sc["mean"] == pytest.approx(expected_trait_means(items, {it["id"]: 4 for it in items[1:]})[items[0]["scale"]])
+    assert sc["mean"] == pytest.approx(
+        expected_trait_means(items, {it["id"]: 4 for it in items[1:]})[items[0]["scale"]]
+    )
 
 
 def test_read_survey_kind_and_encoding(tmp_path: Path, items: list[dict[str, Any]]) -> None:
@@ -1375,7 +1760,8 @@ def test_score_csv_blank_for_null_scale(tmp_path: Path, items: list[dict[str, An
     write_wide(p, items, [("r1", ans)])
     r = run("score", p, "--format", "csv")
     row = next(csv.DictReader(io.StringIO(r.stdout)))
-    assert row["rock_mean"] == "" and row["rock_pomp"] == ""
+    assert row["rock_mean"] == ""
+    assert row["rock_pomp"] == ""
     assert row["controller_mean"] == "3.0"
 
 
@@ -1387,7 +1773,9 @@ def test_to_pandas_bad_metric_names_parameter(small_answers: Path) -> None:
 
 
 def test_python_m_without_arguments_matches_script() -> None:
-    a = subprocess.run([sys.executable, "-m", "repprofile"], capture_output=True, text=True, env=_env())
+    a = subprocess.run(
+        [sys.executable, "-m", "repprofile"], capture_output=True, text=True, env=_env()
+    )
     b = run()
     assert a.returncode == b.returncode
     assert a.stdout == b.stdout
@@ -1397,11 +1785,164 @@ def test_calibrate_and_fit_text_with_bundled_norms(converted: Path, tmp_path: Pa
     perf = tmp_path / "perf.csv"
     with converted.open(encoding="utf-8") as f:
         ids = [row["candidate_id"] for row in csv.DictReader(f)]
-    perf.write_text("candidate_id,qa\n" + "".join(f"{c},{(i * 5) % 7}\n" for i, c in enumerate(ids)), encoding="utf-8")
-    r = run("calibrate", converted, "--performance", perf, "--column", "qa", "-o", tmp_path / "r.yaml",
-            "--folds", "3", "--bootstrap", "20", "--norms", "rep-types-simulated")  # fmt: skip
+    perf.write_text(
+        "candidate_id,qa\n" + "".join(f"{c},{(i * 5) % 7}\n" for i, c in enumerate(ids)),
+        encoding="utf-8",
+    )
+    r = run(
+        "calibrate",
+        converted,
+        "--performance",
+        perf,
+        "--column",
+        "qa",
+        "-o",
+        tmp_path / "r.yaml",
+        "--folds",
+        "3",
+        "--bootstrap",
+        "20",
+        "--norms",
+        "rep-types-simulated",
+    )
     assert r.returncode == 0, r.stderr
-    r = run("fit", converted, "--role", "escalations", "--norms", "rep-types-simulated", "--format", "text",
-            "-o", tmp_path / "fit.txt")  # fmt: skip
+    r = run(
+        "fit",
+        converted,
+        "--role",
+        "escalations",
+        "--norms",
+        "rep-types-simulated",
+        "--format",
+        "text",
+        "-o",
+        tmp_path / "fit.txt",
+    )
     assert r.returncode == 0, r.stderr
     assert ids[0] in (tmp_path / "fit.txt").read_text(encoding="utf-8")
+
+
+def test_google_forms_grid_columns(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    texts = _survey_texts(items)
+    heads = [f"How well does each statement describe you? [{t}]" for t in texts]
+    exp = tmp_path / "grid.csv"
+    with exp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["Timestamp", "Email Address", *heads])
+        w.writerow(["2024/03/05 9:14:02 AM GMT", "g@example.com", *["Strongly disagree"] * 80])
+    m = tmp_path / "m.yaml"
+    m.write_text(
+        yaml.safe_dump(
+            {
+                "questionnaire": "rep-types",
+                "candidate_id": "Email Address",
+                "ignore": ["Timestamp"],
+                "items": {h: it["id"] for h, it in zip(heads, items, strict=False)},
+            }
+        ),
+        encoding="utf-8",
+    )
+    got = means_of(score_json(exp, "--mapping", m))
+    assert got["g@example.com"]["rock"] == pytest.approx((7 * 1 + 3 * 5) / 10)
+
+
+def test_mapping_from_stdin_export(tmp_path: Path) -> None:
+    a = run(
+        "score",
+        "-",
+        "--mapping",
+        MAPPING,
+        "--format",
+        "json",
+        stdin=EXPORT.read_text(encoding="utf-8"),
+    )
+    assert a.returncode == 0, a.stderr
+    assert means_of(json.loads(a.stdout)) == means_of(score_json(EXPORT, "--mapping", MAPPING))
+
+
+def test_mapping_with_unknown_item_id_is_refused(tmp_path: Path) -> None:
+    doc = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
+    first = next(iter(doc["items"]))
+    doc["items"][first] = "zzz99"
+    m = tmp_path / "m.yaml"
+    m.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    r = run("score", EXPORT, "--mapping", m)
+    assert r.returncode == 2
+    assert "zzz99" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_invalid_duplicates_value_is_usage_error(dup_csv: Path) -> None:
+    r = run("score", dup_csv, "--duplicates", "newest")
+    assert r.returncode == 2
+    assert "reject" in r.stderr
+
+
+def test_audit_other_tables_choose_automatically(tmp_path: Path) -> None:
+    lines = ["candidate_id,sex,race,selected"]
+    k = 0
+    for sex, race, n, sel in [
+        ("F", "X", 40, 10),
+        ("F", "Y", 40, 20),
+        ("M", "X", 40, 30),
+        ("M", "Y", 40, 20),
+    ]:
+        for i in range(n):
+            k += 1
+            lines.append(f"c{k},{sex},{race},{1 if i < sel else 0}")
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = run(
+        "audit",
+        tmp_path / "d.csv",
+        "--group",
+        "sex",
+        "--group",
+        "race",
+        "--selected",
+        "selected",
+        "--reference",
+        "F",
+    )
+    assert r.returncode == 0, r.stderr
+    tables = {tuple(t["groups"]): t for t in json.loads(r.stdout)["tables"]}
+    assert (tables[("sex",)]["reference"], tables[("sex",)]["reference_source"]) == ("F", "given")
+    # race: X 40/80 = 0.5, Y 40/80 = 0.5: tie, first in sorted order
+    assert (tables[("race",)]["reference"], tables[("race",)]["reference_source"]) == (
+        "X",
+        "highest rate",
+    )
+    inter = tables[("sex", "race")]
+    assert (inter["reference"], inter["reference_source"]) == ("M / X", "highest rate")
+    rows = {row["category"]: row for row in tables[("sex",)]["rows"]}
+    # F: 10 + 20 = 30 of 80 = 0.375; M: 30 + 20 = 50 of 80 = 0.625; M against F = 5/3
+    assert rows["M"]["impact_ratio"] == pytest.approx(5 / 3)
+    assert rows["F"]["impact_ratio"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["rank", "--role", "escalations", "--format", "json"],
+        ["fit", "--role", "escalations", "--format", "json"],
+        ["chart", "--candidate", "anna", "-o", "{tmp}/a.svg"],
+        ["quality", "--format", "json"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_results_file_on_other_commands(assessed: Path, tmp_path: Path, cmd: list[str]) -> None:
+    args = [c.replace("{tmp}", str(tmp_path)) for c in cmd]
+    r = run(args[0], assessed / "results" / "anna.json", *args[1:])
+    assert r.returncode == 0, r.stderr
+    if args[0] != "chart":
+        assert "anna" in r.stdout
+
+
+def test_score_json_null_not_nan(tmp_path: Path, items: list[dict[str, Any]]) -> None:
+    ans: dict[str, Any] = constant(items, 3)
+    for it in [it for it in items if it.get("scale") == "rock"][:6]:
+        ans[it["id"]] = None
+    p = tmp_path / "a.csv"
+    write_wide(p, items, [("r1", ans)])
+    r = run("score", p, "--format", "json")
+    assert "NaN" not in r.stdout
+    assert json.loads(r.stdout)["profiles"][0]["scales"]["rock"]["mean"] is None
