@@ -87,7 +87,8 @@ def run(
 def qjson() -> dict[str, Any]:
     r = run("questionnaire", "show", "rep-types", "--format", "json")
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    doc: dict[str, Any] = json.loads(r.stdout)
+    return doc
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +100,7 @@ def keyed_value(item: dict[str, Any], x: float) -> float:
     return x if item["keyed"] == 1 else 1 + 5 - x
 
 
-def expected_trait_means(
-    items: list[dict[str, Any]], answers: dict[str, float]
-) -> dict[str, float]:
+def expected_trait_means(items: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, float]:
     """Mean per trait scale by hand (docs/scoring.md), over answered items."""
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
@@ -130,7 +129,8 @@ def constant(items: list[dict[str, Any]], v: int) -> dict[str, int]:
 def score_json(*args: Any) -> dict[str, Any]:
     r = run("score", *args, "--format", "json")
     assert r.returncode in (0, 1), r.stderr
-    return json.loads(r.stdout)
+    doc: dict[str, Any] = json.loads(r.stdout)
+    return doc
 
 
 def means_of(doc: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -141,7 +141,8 @@ def means_of(doc: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 def _doc(res: Any) -> dict[str, Any]:
     d = res.to_json()
-    return json.loads(d) if isinstance(d, str) else d
+    doc: dict[str, Any] = json.loads(d) if isinstance(d, str) else d
+    return doc
 
 
 def read_export() -> tuple[list[str], list[list[str]]]:
