@@ -1947,3 +1947,64 @@ def test_score_json_null_not_nan(tmp_path: Path, items: list[dict[str, Any]]) ->
     r = run("score", p, "--format", "json")
     assert "NaN" not in r.stdout
     assert json.loads(r.stdout)["profiles"][0]["scales"]["rock"]["mean"] is None
+
+
+def test_bash_completion_audit_format_choices(tmp_path: Path) -> None:
+    got = _bash_complete(tmp_path, ["repprofile", "audit", "x.csv", "--format", ""])
+    assert set(got) == {"json", "md", "html"}
+
+
+def test_fish_completion_offers_files(tmp_path: Path) -> None:
+    if shutil.which("fish") is None:
+        pytest.skip("fish not installed")
+    (tmp_path / "myfile.csv").write_text("x", encoding="utf-8")
+    script = run("completion", "fish").stdout
+    (tmp_path / "c.fish").write_text(script, encoding="utf-8")
+    for line in (
+        "repprofile score my",
+        "repprofile score --mapping my",
+        "repprofile audit --join my",
+    ):
+        c = subprocess.run(
+            ["fish", "--no-config", "-c", f"cd {tmp_path}; source c.fish; complete -C '{line}'"],
+            capture_output=True,
+            text=True,
+            env={**_env(), "HOME": str(tmp_path)},
+        )
+        assert "myfile.csv" in c.stdout.split(), (line, c.stdout, c.stderr)
+
+
+def test_python_m_completion() -> None:
+    a = subprocess.run(
+        [sys.executable, "-m", "repprofile", "completion", "bash"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    assert a.returncode == 0
+    assert a.stdout == run("completion", "bash").stdout
+
+
+def test_audit_markdown_states_exclude_small(tmp_path: Path) -> None:
+    _audit_csv(tmp_path / "x.csv", [("A", 100, 50), ("B", 100, 45), ("C", 1, 0)])
+    r = run(
+        "audit", tmp_path / "x.csv", "--group", "sex", "--selected", "selected",
+        "--exclude-small", "--format", "md",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "2%" in r.stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DOC MISMATCH (minor): `questionnaire template --help` (and docs/cli.md) describe "
+    "csv, md and html but not the new mapping format ('--format: default csv One of: csv, md, "
+    "html, mapping.' only), though `convert --help` sends users to it",
+)
+def test_template_help_describes_mapping_format() -> None:
+    r = run("questionnaire", "template", "--help")
+    assert r.returncode == 0
+    # the description explains csv, md and html; the mapping skeleton should be explained too
+    assert re.search(r"mapping[^,}\n]*(file|skeleton|survey|export)", r.stdout, flags=re.I), (
+        r.stdout
+    )
