@@ -2066,3 +2066,34 @@ def test_convert_semicolon_and_bom_export(tmp_path: Path) -> None:
     b = run("convert", EXPORT, "--mapping", MAPPING)
     assert a.returncode == 0, a.stderr
     assert a.stdout == b.stdout
+
+
+def test_audit_join_python_dataframe_and_records(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    scores = pd.DataFrame({"candidate_id": ["c1", "c2", "c3", "c4"], "fit": [10, 20, 30, 40]})
+    demo = [
+        {"candidate_id": c, "sex": s}
+        for c, s in [("c1", "F"), ("c2", "M"), ("c3", "F"), ("c4", "M")]
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = repprofile.audit(scores, groups=["sex"], score="fit", join=pd.DataFrame(demo))
+        res2 = repprofile.audit(scores, groups=["sex"], score="fit", join=demo)
+    assert any("under 30" in str(w.message) for w in caught)  # reference n = 2
+    rows = {row.category: row for row in res.tables[0].rows}
+    # median 25: above are c3 (F) and c4 (M): both rates 1/2
+    assert rows["F"].selected == 1
+    assert rows["M"].selected == 1
+    assert {row.category: row.selected for row in res2.tables[0].rows} == {"F": 1, "M": 1}
+
+
+def test_read_answers_duplicates_python(dup_csv: Path) -> None:
+    q = repprofile.load_questionnaire("rep-types")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        aset = repprofile.read_answers(str(dup_csv), q, duplicates="last")
+    assert any("kept row 4" in str(w.message) for w in caught)
+    prof = {p["candidate_id"]: p for p in _doc(repprofile.score(q, aset))["profiles"]}
+    assert prof["a"]["scales"]["rock"]["mean"] == pytest.approx(3.8)
+    with pytest.raises(ValueError, match="duplicates"):
+        repprofile.read_answers(str(dup_csv), q, duplicates="newest")
