@@ -2122,3 +2122,14 @@ def test_convert_duplicate_message_gives_the_fix(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "(rows 2, 32)" in r.stderr
     assert "--duplicates" in r.stderr
+
+
+def test_to_pandas_shape_and_index_name(small_answers: Path) -> None:
+    q = repprofile.load_questionnaire("rep-types")
+    res = repprofile.score(
+        q, repprofile.read_answers(str(small_answers), q), norms="rep-types-simulated"
+    )
+    df = res.to_pandas(metric="percentile")
+    assert df.index.name == "candidate_id"
+    assert set(TRAITS) <= set(df.columns)
+    assert df.shape[0] == 4
