@@ -60,7 +60,8 @@ def test_body_limit_by_content_length(small: TestClient) -> None:
     r = small.post("/v1/score", content=padded(1001), headers=headers)
     assert r.status_code == 413
     assert r.json() == {
-        "detail": "the request body is larger than this server's limit of 1000 bytes"
+        "detail": "the request body is larger than this server's limit of 1000 bytes",
+        "code": "body_too_large",
     }
 
 
@@ -80,12 +81,14 @@ def test_body_limit_without_content_length(small: TestClient) -> None:
     assert "limit of 1000 bytes" in r.json()["detail"]
 
 
-def asgi_post(app: FastAPI, path: str, chunks: list[bytes]) -> tuple[int, bytes, int]:
+def asgi_post(app: FastAPI, path: str, chunks: list[bytes]) -> tuple[int, bytes, int, int]:
     """POST ``chunks`` as separate ASGI messages without Content-Length; returns the
-    status, the body and how many chunks the app read."""
+    status, the body, how many chunks the app read, and how many it had read when the
+    response started."""
     pending = list(chunks)
     sent: list[Message] = []
     read = 0
+    started_after: list[int] = []  # chunks read when the response started
 
     async def receive() -> Message:
         nonlocal read
@@ -96,6 +99,8 @@ def asgi_post(app: FastAPI, path: str, chunks: list[bytes]) -> tuple[int, bytes,
         return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
 
     async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            started_after.append(read)
         sent.append(message)
 
     scope: dict[str, Any] = {
@@ -123,25 +128,27 @@ def asgi_post(app: FastAPI, path: str, chunks: list[bytes]) -> tuple[int, bytes,
     anyio.run(run)
     [start] = [m for m in sent if m["type"] == "http.response.start"]
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return int(start["status"]), content, read
+    return int(start["status"]), content, read, started_after[0]
 
 
-def test_a_streamed_body_stops_being_read_at_the_limit() -> None:
+def test_a_streamed_body_is_answered_at_the_limit_and_the_rest_dropped() -> None:
     app = create_app(ServerSettings(api_keys=(KEY,), max_body_bytes=1000))
     # 300 + 300 + 300 = 900 is within the limit; the 4th chunk makes 1200 > 1000
-    status, content, read = asgi_post(app, "/v1/score", [b" " * 300] * 10)
+    status, content, read, started_after = asgi_post(app, "/v1/score", [b" " * 300] * 10)
     assert status == 413
     assert json.loads(content) == {
-        "detail": "the request body is larger than this server's limit of 1000 bytes"
+        "detail": "the request body is larger than this server's limit of 1000 bytes",
+        "code": "body_too_large",
     }
-    assert read == 4
+    assert started_after == 4  # answered at the 4th chunk
+    assert read == 10  # the rest is read (and dropped) so that the client sees the 413
 
 
 def test_a_body_in_several_messages_is_put_back_together(client: TestClient, app: FastAPI) -> None:
     doc = body([cand("a", answers()), cand("b", answers(**CONTROLLER))])
     raw = json.dumps(doc).encode()
     parts = [raw[:7], raw[7:500], b"", raw[500:]]
-    status, content, read = asgi_post(app, "/v1/score", parts)
+    status, content, read, _ = asgi_post(app, "/v1/score", parts)
     assert (status, read) == (200, 4)
     assert content == post(client, "/v1/score", doc).content
 

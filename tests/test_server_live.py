@@ -519,7 +519,7 @@ def test_missing_and_wrong_keys_get_the_same_401(
     for reply in replies.values():
         assert reply.status == 401
         assert reply.headers["www-authenticate"] == "Bearer"
-        assert reply.json() == {"detail": "missing or invalid API key"}
+        assert reply.json() == {"detail": "missing or invalid API key", "code": "unauthorized"}
     assert len({reply.body for reply in replies.values()}) == 1
     assert call(server, method, path, body).status != 401
 
@@ -572,7 +572,8 @@ def test_body_over_max_body_bytes_is_413(small_server: Server) -> None:
     reply = call(small_server, "POST", "/v1/score", raw=big_body())
     assert reply.status == 413
     assert reply.json() == {
-        "detail": f"the request body is larger than this server's limit of {SMALL_BODY} bytes"
+        "detail": f"the request body is larger than this server's limit of {SMALL_BODY} bytes",
+        "code": "body_too_large",
     }
 
 
@@ -604,7 +605,8 @@ def test_chunked_body_over_max_body_bytes_is_413(small_server: Server) -> None:
     reply = post_chunked(small_server, "/v1/score", chunked(big_body(), 500))
     assert reply.status == 413
     assert json.loads(reply.body) == {
-        "detail": f"the request body is larger than this server's limit of {SMALL_BODY} bytes"
+        "detail": f"the request body is larger than this server's limit of {SMALL_BODY} bytes",
+        "code": "body_too_large",
     }
 
 

@@ -53,12 +53,8 @@ def register(sub: Subparsers) -> None:
         action="store_true",
         help="serve /docs and /openapi.json without a key (default: they need one)",
     )
-    p.add_argument(
-        "--limit-concurrency",
-        type=positive_int,
-        metavar="N",
-        help="answer 503 beyond N requests in progress per worker (default: no limit)",
-    )
+    for flag, kind, meta, text in _TRANSPORT_OPTIONS:
+        p.add_argument(flag, type=kind, metavar=meta, help=text)
     p.add_argument(
         "--log-level",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -66,6 +62,40 @@ def register(sub: Subparsers) -> None:
         help="log level (debug adds candidate ids; answers and scores are never logged)",
     )
     p.set_defaults(func=_cmd_serve)
+
+
+def _positive_seconds(text: str) -> float:
+    """A number of seconds above 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number such as 10, got {text!r}") from None
+    if not 0 < v < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0 seconds, got {text!r}")
+    return v
+
+
+# The transport limits (docs/server.md, "Transport limits"): option, type, metavar, help.
+# Each also comes from REPPROFILE_<OPTION> (e.g. REPPROFILE_HEADER_TIMEOUT).
+_TRANSPORT_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
+    ("--max-header-bytes", positive_int, "N", "largest request line+headers (default 16384; 431)"),
+    ("--max-headers", positive_int, "N", "most header fields per request (default 100; 431)"),
+    ("--header-timeout", _positive_seconds, "S", "seconds to send the headers (default 10; 408)"),
+    ("--body-timeout", _positive_seconds, "S", "seconds to send the body (default 30; 408)"),
+    (
+        "--keep-alive-timeout",
+        positive_int,
+        "S",
+        "seconds an idle kept-alive connection stays open (default 5)",
+    ),
+    (
+        "--limit-concurrency",
+        positive_int,
+        "N",
+        "JSON 503 beyond N connections or requests in progress per worker (default 100)",
+    ),
+    ("--backlog", positive_int, "N", "connections the OS queues before accept (default 2048)"),
+)
 
 
 def _settings_update(args: argparse.Namespace) -> dict[str, Any]:
@@ -83,7 +113,26 @@ def _settings_update(args: argparse.Namespace) -> dict[str, Any]:
         update["docs"] = False
     if args.public_docs:
         update["public_docs"] = True
+    for flag, *_ in _TRANSPORT_OPTIONS:
+        field = flag[2:].replace("-", "_")
+        if getattr(args, field) is not None:
+            update[field] = getattr(args, field)
     return update
+
+
+def _protocol() -> Any:
+    """The HTTP protocol for uvicorn: :mod:`repprofile.server._protocol` (httptools with
+    the header limits, header timeout and JSON 503), or uvicorn's h11 protocol, which
+    limits only the header size, when httptools is not installed."""
+    try:
+        from repprofile.server._protocol import LimitedHttpToolsProtocol
+    except ImportError:
+        warn(
+            "httptools is not installed: only the header size is limited, with uvicorn's "
+            "plain-text answers (pip install httptools)"
+        )
+        return "h11"
+    return LimitedHttpToolsProtocol
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -110,6 +159,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         )
     os.environ.update(settings.to_env())
     log_config = {**LOGGING_CONFIG, "loggers": dict(LOGGING_CONFIG["loggers"])}
+    # uvicorn's access log without query strings (a client may put a key there)
+    log_config["filters"] = {"no_query": {"()": "repprofile.server._transport.NoQueryFilter"}}
+    log_config["loggers"]["uvicorn.access"] = {
+        **log_config["loggers"]["uvicorn.access"],
+        "filters": ["no_query"],
+    }
     log_config["loggers"]["repprofile"] = {
         "handlers": ["default"],
         "level": args.log_level.upper(),
@@ -124,8 +179,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=log_config,
         root_path=args.root_path,
-        limit_concurrency=args.limit_concurrency,
         access_log=args.log_level in ("info", "debug"),  # method, path, status: no bodies
         server_header=False,
+        # transport limits: the protocol checks headers, their time and the concurrency
+        # limit (JSON answers); the body timeout is the app's (repprofile.server._transport)
+        http=_protocol(),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        backlog=settings.backlog,
     )
     return EXIT_OK

@@ -33,6 +33,7 @@ from repprofile.server._schemas import REQUEST_MODELS
 from repprofile.server._security import DOCS_PATHS, PUBLIC_PATHS, Guard
 from repprofile.server._service import Catalogue, Service
 from repprofile.server._settings import ServerSettings
+from repprofile.server._transport import Transport
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -123,6 +124,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    # Outermost: the body read timeout, and the security headers on every response.
+    app.add_middleware(Transport, body_timeout=st.body_timeout)
     return app
 
 

@@ -17,6 +17,7 @@ from repprofile._errors import RepprofileError
 
 __all__ = [
     "INLINE_BODY_BYTES",
+    "error_body",
     "found",
     "json_response",
     "negotiate",
@@ -29,6 +30,17 @@ _T = TypeVar("_T")
 _Request = TypeVar("_Request", bound=BaseModel)
 
 INLINE_BODY_BYTES = 16_384  # smaller requests are worked on the event loop, larger in a thread
+
+
+def error_body(status: int, code: str, detail: object) -> dict[str, object]:
+    """The JSON body of an error answer with HTTP ``status``: ``detail`` (what went wrong,
+    for a person) and ``code`` (a machine-readable name such as ``body_too_large``).
+
+    Every error body made outside FastAPI's handlers (the guard, the transport layer,
+    the uvicorn protocol) comes from here, so that its shape changes in one place.
+    """
+    del status  # part of the signature: a problem-details body will carry it
+    return {"detail": detail, "code": code}
 
 
 def unprocessable(field: str, message: str) -> RequestValidationError:

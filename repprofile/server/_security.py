@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import traceback
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from repprofile.server._http import error_body
 
 __all__ = ["DOCS_PATHS", "PUBLIC_PATHS", "Guard"]
 
@@ -21,6 +24,10 @@ log = logging.getLogger("repprofile.server")
 
 PUBLIC_PATHS = frozenset({"/v1/health"})
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
+# After a 413, at most this many bytes (the larger) are read and dropped: DRAIN_FACTOR times
+# the body limit, or DRAIN_BYTES.
+DRAIN_FACTOR = 4
+DRAIN_BYTES = 64 * 2**20
 _NO_STORE = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
 
 
@@ -65,7 +72,7 @@ class Guard:
         headers = dict(scope.get("headers", []))
         if _route_path(scope) not in self.public and not self._authorized(headers):
             await JSONResponse(
-                {"detail": "missing or invalid API key"},
+                error_body(401, "unauthorized", "missing or invalid API key"),
                 401,
                 headers={"WWW-Authenticate": "Bearer"},
             )(scope, receive, send)
@@ -83,7 +90,7 @@ class Guard:
         length = headers.get(b"content-length")
         too_big = f"the request body is larger than this server's limit of {limit} bytes"
         if length is not None and length.isdigit() and int(length) > limit:
-            await JSONResponse({"detail": too_big}, 413)(scope, receive, send)
+            await self._too_big(headers, too_big, receive, send, 0)
             return None
         chunks: list[bytes] = []
         size = 0
@@ -94,12 +101,44 @@ class Guard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await JSONResponse({"detail": too_big}, 413)(scope, receive, send)
+                more = bool(message.get("more_body", False))
+                await self._too_big(headers, too_big, receive, send, size if more else -1)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+    async def _too_big(
+        self, headers: dict[bytes, bytes], detail: str, receive: Receive, send: Send, read: int
+    ) -> None:
+        """Answer 413 with ``Connection: close``, then read and drop the rest of the body
+        (``read`` bytes of it are read already; -1: all of it) before the response ends
+        and uvicorn closes the connection: closing a socket with unread data resets it,
+        and a client that sends its whole body before reading (urllib, requests) would
+        see the reset instead of the 413. At most ``DRAIN_FACTOR`` times the limit or
+        ``DRAIN_BYTES`` (the larger) are dropped, within the body timeout; beyond that the
+        connection is closed anyway.
+        A client that sent ``Expect: 100-continue`` has not sent its body: nothing to drop.
+        """
+        body = json.dumps(error_body(413, "body_too_large", detail), separators=(",", ":")).encode()
+        start_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": start_headers})
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+        expects = headers.get(b"expect", b"").lower() == b"100-continue"
+        budget = max(DRAIN_FACTOR * self.max_body_bytes, DRAIN_BYTES)
+        while read >= 0 and not expects and read <= budget:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            read += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _forward(self, body: bytes, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app on the request with ``body`` read already; add the response headers,
@@ -134,7 +173,9 @@ class Guard:
                 frames,
             )
             if not started:
-                await JSONResponse({"detail": "internal server error"}, 500)(scope, replay, send)
+                await JSONResponse(error_body(500, "internal_error", "internal server error"), 500)(
+                    scope, replay, send
+                )
 
 
 def _route_path(scope: Scope) -> str:

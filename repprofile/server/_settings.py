@@ -26,6 +26,16 @@ ENV_MAX_CANDIDATES = "REPPROFILE_MAX_CANDIDATES"
 ENV_CORS = "REPPROFILE_CORS_ORIGINS"
 ENV_DOCS = "REPPROFILE_DOCS"
 ENV_PUBLIC_DOCS = "REPPROFILE_PUBLIC_DOCS"
+# Transport limits (docs/server.md, "Transport limits"): variable -> field.
+ENV_TRANSPORT = {
+    "REPPROFILE_MAX_HEADER_BYTES": "max_header_bytes",
+    "REPPROFILE_MAX_HEADERS": "max_headers",
+    "REPPROFILE_HEADER_TIMEOUT": "header_timeout",
+    "REPPROFILE_BODY_TIMEOUT": "body_timeout",
+    "REPPROFILE_KEEP_ALIVE_TIMEOUT": "keep_alive_timeout",
+    "REPPROFILE_LIMIT_CONCURRENCY": "limit_concurrency",
+    "REPPROFILE_BACKLOG": "backlog",
+}
 
 
 class ServerSettings(BaseModel):
@@ -48,12 +58,35 @@ class ServerSettings(BaseModel):
         default=False,
         description="Serve /docs and /openapi.json without a key (default: they need one).",
     )
+    max_header_bytes: int = Field(
+        default=16_384, gt=0, description="Largest request line plus headers, in bytes (431)."
+    )
+    max_headers: int = Field(default=100, gt=0, description="Most header fields (431).")
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to receive a request's headers (408, or close)."
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to receive a whole request body (408)."
+    )
+    keep_alive_timeout: int = Field(
+        default=5, gt=0, description="Seconds an idle keep-alive connection stays open."
+    )
+    limit_concurrency: int = Field(
+        default=100,
+        gt=0,
+        description="Connections plus requests in progress per worker before a JSON 503.",
+    )
+    backlog: int = Field(default=2048, gt=0, description="Pending connections the OS queues.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
         """Settings from ``REPPROFILE_API_KEYS`` (comma-separated), ``REPPROFILE_API_KEY_FILE``,
         ``REPPROFILE_MAX_BODY_BYTES``, ``REPPROFILE_MAX_CANDIDATES``,
-        ``REPPROFILE_CORS_ORIGINS`` (comma-separated) and ``REPPROFILE_DOCS`` (0/1)."""
+        ``REPPROFILE_CORS_ORIGINS`` (comma-separated), ``REPPROFILE_DOCS`` (0/1) and the
+        transport limits (``REPPROFILE_MAX_HEADER_BYTES``, ``REPPROFILE_MAX_HEADERS``,
+        ``REPPROFILE_HEADER_TIMEOUT``, ``REPPROFILE_BODY_TIMEOUT``,
+        ``REPPROFILE_KEEP_ALIVE_TIMEOUT``, ``REPPROFILE_LIMIT_CONCURRENCY``,
+        ``REPPROFILE_BACKLOG``)."""
         env = os.environ if environ is None else environ
         data: dict[str, object] = {
             "api_keys": tuple(k.strip() for k in env.get(ENV_KEYS, "").split(",") if k.strip()),
@@ -64,6 +97,7 @@ class ServerSettings(BaseModel):
         for name, field in (
             (ENV_MAX_BODY, "max_body_bytes"),
             (ENV_MAX_CANDIDATES, "max_candidates"),
+            *ENV_TRANSPORT.items(),
         ):
             if env.get(name):
                 data[field] = env[name]
@@ -87,6 +121,7 @@ class ServerSettings(BaseModel):
             ENV_PUBLIC_DOCS: "1" if self.public_docs else "0",
             ENV_KEYS: ",".join(k.get_secret_value() for k in self.api_keys),
         }
+        env.update({name: str(getattr(self, field)) for name, field in ENV_TRANSPORT.items()})
         if self.key_file is not None:
             env[ENV_KEY_FILE] = str(self.key_file)
         return env
