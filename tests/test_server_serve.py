@@ -47,6 +47,13 @@ SERVE_VARS = (
     "REPPROFILE_CORS_ORIGINS",
     "REPPROFILE_DOCS",
     "REPPROFILE_PUBLIC_DOCS",
+    "REPPROFILE_MAX_HEADER_BYTES",
+    "REPPROFILE_MAX_HEADERS",
+    "REPPROFILE_HEADER_TIMEOUT",
+    "REPPROFILE_BODY_TIMEOUT",
+    "REPPROFILE_KEEP_ALIVE_TIMEOUT",
+    "REPPROFILE_LIMIT_CONCURRENCY",
+    "REPPROFILE_BACKLOG",
 )
 
 
@@ -129,3 +136,59 @@ def test_serve_warns_when_listening_beyond_this_machine(
     [call] = serve_env
     assert call["access_log"] is False
     assert call["log_config"]["loggers"]["repprofile"]["level"] == "WARNING"
+
+
+def test_serve_hands_the_transport_limits_to_uvicorn_and_the_workers(
+    serve_env: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repprofile.server._protocol import LimitedHttpToolsProtocol
+
+    monkeypatch.setenv("REPPROFILE_API_KEYS", KEY)
+    monkeypatch.setenv("REPPROFILE_BACKLOG", "64")  # from the environment
+    for name in ("REPPROFILE_MAX_HEADERS", "REPPROFILE_LIMIT_CONCURRENCY"):
+        monkeypatch.setenv(name, "")
+    argv = ["serve", "--max-header-bytes", "4096", "--max-headers", "30"]
+    argv += ["--header-timeout", "2.5", "--body-timeout", "7", "--keep-alive-timeout", "3"]
+    argv += ["--limit-concurrency", "12"]
+    assert _cli.main(argv) == 0
+    [call] = serve_env
+    assert call["http"] is LimitedHttpToolsProtocol
+    assert call["h11_max_incomplete_event_size"] == 4096
+    assert (call["timeout_keep_alive"], call["backlog"]) == (3, 64)
+    assert "limit_concurrency" not in call  # the protocol answers it, in JSON
+    access = call["log_config"]["loggers"]["uvicorn.access"]
+    assert access["filters"] == ["no_query"]
+    assert call["log_config"]["filters"]["no_query"]["()"].endswith("NoQueryFilter")
+    st = ServerSettings.from_env()  # what every worker reads
+    assert (st.max_header_bytes, st.max_headers, st.limit_concurrency) == (4096, 30, 12)
+    assert (st.header_timeout, st.body_timeout, st.keep_alive_timeout) == (2.5, 7.0, 3)
+    assert st.backlog == 64
+
+
+def test_transport_defaults() -> None:
+    st = ServerSettings()
+    assert (st.max_header_bytes, st.max_headers) == (16_384, 100)
+    assert (st.header_timeout, st.body_timeout, st.keep_alive_timeout) == (10.0, 30.0, 5)
+    assert (st.limit_concurrency, st.backlog) == (100, 2048)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])
+def test_serve_refuses_a_timeout_that_is_not_above_0(
+    serve_env: list[dict[str, Any]], value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        _cli.main(["serve", "--header-timeout", value])
+    assert exc.value.code == 2
+    assert "argument --header-timeout: must be" in capsys.readouterr().err
+    assert serve_env == []
+
+
+def test_the_access_log_filter_drops_the_query_string() -> None:
+    import logging
+
+    from repprofile.server._transport import NoQueryFilter
+
+    args = ("127.0.0.1:5", "GET", "/v1/roles?api_key=SECRET", "1.1", 401)
+    record = logging.LogRecord("uvicorn.access", 20, "", 0, '%s - "%s %s HTTP/%s" %d', args, None)
+    assert NoQueryFilter().filter(record)
+    assert record.getMessage() == '127.0.0.1:5 - "GET /v1/roles HTTP/1.1" 401'
