@@ -192,3 +192,16 @@ def test_the_access_log_filter_drops_the_query_string() -> None:
     record = logging.LogRecord("uvicorn.access", 20, "", 0, '%s - "%s %s HTTP/%s" %d', args, None)
     assert NoQueryFilter().filter(record)
     assert record.getMessage() == '127.0.0.1:5 - "GET /v1/roles HTTP/1.1" 401'
+
+
+def test_docs_list_every_transport_limit_with_its_option_and_variable() -> None:
+    from repprofile.cli._serve import _TRANSPORT_OPTIONS
+    from repprofile.server._settings import ENV_TRANSPORT
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "server.md").read_text("utf-8")
+    section = doc.split("### Transport limits", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    for flag, *_ in _TRANSPORT_OPTIONS:
+        field = flag[2:].replace("-", "_")
+        [env] = [name for name, f in ENV_TRANSPORT.items() if f == field]
+        assert any(f"`{flag} " in row and f"`{env}`" in row for row in rows), flag
