@@ -33,7 +33,7 @@ from repprofile._formats.files import bundled_dir
 KEY = "test-key-0123456789-abcdef"
 KEY2 = "second-key-ABCDEFGHIJKLMNOP"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-UNAUTHORIZED = b'{"detail":"missing or invalid API key"}'
+UNAUTHORIZED = b'{"detail":"missing or invalid API key","code":"unauthorized"}'
 INTERNAL = {"detail": "internal server error", "code": "internal_error"}
 MAX_CANDIDATES = 30
 Z90 = 1.6448536269514722  # z_crit of the default 90% interval

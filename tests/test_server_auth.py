@@ -57,7 +57,17 @@ def test_every_auth_failure_gets_the_same_401(
     assert r.content == UNAUTHORIZED  # byte-identical: nothing tells a near miss apart
     assert r.headers["www-authenticate"] == "Bearer"
     assert r.headers["content-type"] == "application/json"
-    assert sorted(r.headers.keys()) == ["content-length", "content-type", "www-authenticate"]
+    assert sorted(r.headers.keys()) == [
+        "cache-control",
+        "content-length",
+        "content-type",
+        "www-authenticate",
+        "x-content-type-options",
+    ]
+    assert (r.headers["cache-control"], r.headers["x-content-type-options"]) == (
+        "no-store",
+        "nosniff",
+    )
 
 
 @pytest.mark.parametrize("key", [KEY, KEY2])
