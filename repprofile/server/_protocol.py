@@ -118,7 +118,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.refused:
             return
-        self._unset_keepalive_if_required()
+        if self.head_open or self.cycle is None or not self.cycle.response_complete:
+            # (body bytes of a request answered already do not keep the connection open:
+            # the keep-alive timeout runs on)
+            self._unset_keepalive_if_required()
         if self.head_open:
             self.head_bytes += len(data)
             self._arm_head_timer()

@@ -71,11 +71,17 @@ class Guard:
             return
         headers = dict(scope.get("headers", []))
         if _route_path(scope) not in self.public and not self._authorized(headers):
-            await JSONResponse(
-                error_body(401, "unauthorized", "missing or invalid API key"),
-                401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )(scope, receive, send)
+            doc = error_body(401, "unauthorized", "missing or invalid API key")
+            length = headers.get(b"content-length", b"0")
+            if b"transfer-encoding" in headers or not length.isdigit() or int(length) > 0:
+                # a body is coming: drop it before closing, so that the client sees the 401
+                await self._refuse(
+                    401, doc, [(b"www-authenticate", b"Bearer")], headers, receive, send, 0
+                )
+                return
+            await JSONResponse(doc, 401, headers={"WWW-Authenticate": "Bearer"})(
+                scope, receive, send
+            )
             return
         body = await self._read_body(headers, scope, receive, send)
         if body is not None:
@@ -88,9 +94,10 @@ class Guard:
         over the limit (then the 413 has been sent)."""
         limit = self.max_body_bytes
         length = headers.get(b"content-length")
-        too_big = f"the request body is larger than this server's limit of {limit} bytes"
+        detail = f"the request body is larger than this server's limit of {limit} bytes"
+        too_big = error_body(413, "body_too_large", detail)
         if length is not None and length.isdigit() and int(length) > limit:
-            await self._too_big(headers, too_big, receive, send, 0)
+            await self._refuse(413, too_big, [], headers, receive, send, 0)
             return None
         chunks: list[bytes] = []
         size = 0
@@ -102,32 +109,41 @@ class Guard:
             size += len(chunk)
             if size > limit:
                 more = bool(message.get("more_body", False))
-                await self._too_big(headers, too_big, receive, send, size if more else -1)
+                read = size if more else -1
+                await self._refuse(413, too_big, [], headers, receive, send, read)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
 
-    async def _too_big(
-        self, headers: dict[bytes, bytes], detail: str, receive: Receive, send: Send, read: int
+    async def _refuse(
+        self,
+        status: int,
+        doc: dict[str, object],
+        extra: list[tuple[bytes, bytes]],
+        headers: dict[bytes, bytes],
+        receive: Receive,
+        send: Send,
+        read: int,
     ) -> None:
-        """Answer 413 with ``Connection: close``, then read and drop the rest of the body
-        (``read`` bytes of it are read already; -1: all of it) before the response ends
-        and uvicorn closes the connection: closing a socket with unread data resets it,
-        and a client that sends its whole body before reading (urllib, requests) would
-        see the reset instead of the 413. At most ``DRAIN_FACTOR`` times the limit or
-        ``DRAIN_BYTES`` (the larger) are dropped, within the body timeout; beyond that the
-        connection is closed anyway.
-        A client that sent ``Expect: 100-continue`` has not sent its body: nothing to drop.
+        """Answer ``status`` with ``doc`` and ``Connection: close``, then read and drop the
+        rest of the body (``read`` bytes of it are read already; -1: all of it) before the
+        response ends and uvicorn closes the connection: closing a socket with unread data
+        resets it, and a client that sends its whole body before reading (urllib, requests)
+        would see the reset instead of the answer. At most ``DRAIN_FACTOR`` times the body
+        limit or ``DRAIN_BYTES`` (the larger) are dropped, within the body timeout; beyond
+        that the connection is closed anyway. A client that sent ``Expect: 100-continue``
+        has not sent its body: nothing to drop.
         """
-        body = json.dumps(error_body(413, "body_too_large", detail), separators=(",", ":")).encode()
+        body = json.dumps(doc, separators=(",", ":")).encode()
         start_headers = [
+            *extra,
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
-        await send({"type": "http.response.start", "status": 413, "headers": start_headers})
+        await send({"type": "http.response.start", "status": status, "headers": start_headers})
         await send({"type": "http.response.body", "body": body, "more_body": True})
         expects = headers.get(b"expect", b"").lower() == b"100-continue"
         budget = max(DRAIN_FACTOR * self.max_body_bytes, DRAIN_BYTES)
