@@ -100,7 +100,9 @@ class Transport:
             if deadline is None:
                 deadline = loop.time() + self.body_timeout
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                # asyncio.timeout_at: no task per call, unlike wait_for on Python 3.11
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 timed_out = True
                 if not started:
