@@ -205,3 +205,20 @@ def test_docs_list_every_transport_limit_with_its_option_and_variable() -> None:
         field = flag[2:].replace("-", "_")
         [env] = [name for name, f in ENV_TRANSPORT.items() if f == field]
         assert any(f"`{flag} " in row and f"`{env}`" in row for row in rows), flag
+
+
+def test_without_httptools_serve_falls_back_to_h11_with_a_warning(
+    serve_env: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    monkeypatch.setenv("REPPROFILE_API_KEYS", KEY)
+    monkeypatch.delitem(sys.modules, "repprofile.server._protocol", raising=False)
+    monkeypatch.setitem(sys.modules, "httptools", None)  # import httptools: ImportError
+    assert _cli.main(["serve", "--limit-concurrency", "9", "--max-header-bytes", "5000"]) == 0
+    assert "httptools is not installed" in capsys.readouterr().err
+    [call] = serve_env
+    assert call["http"] == "h11"
+    assert (call["limit_concurrency"], call["h11_max_incomplete_event_size"]) == (9, 5000)

@@ -128,8 +128,8 @@ def _protocol() -> Any:
         from repprofile.server._protocol import LimitedHttpToolsProtocol
     except ImportError:
         warn(
-            "httptools is not installed: only the header size is limited, with uvicorn's "
-            "plain-text answers (pip install httptools)"
+            "httptools is not installed: only the header size and the concurrency are "
+            "limited, with uvicorn's plain-text answers (pip install httptools)"
         )
         return "h11"
     return LimitedHttpToolsProtocol
@@ -170,6 +170,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "level": args.log_level.upper(),
         "propagate": False,
     }
+    protocol = _protocol()
     uvicorn.run(
         "repprofile.server._app:app_from_env",
         factory=True,
@@ -183,9 +184,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         server_header=False,
         # transport limits: the protocol checks headers, their time and the concurrency
         # limit (JSON answers); the body timeout is the app's (repprofile.server._transport)
-        http=_protocol(),
+        http=protocol,
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=settings.keep_alive_timeout,
         backlog=settings.backlog,
+        **({"limit_concurrency": settings.limit_concurrency} if protocol == "h11" else {}),
     )
     return EXIT_OK
