@@ -155,7 +155,7 @@ def test_serve_hands_the_transport_limits_to_uvicorn_and_the_workers(
     assert call["http"] is LimitedHttpToolsProtocol
     assert call["h11_max_incomplete_event_size"] == 4096
     assert (call["timeout_keep_alive"], call["backlog"]) == (3, 64)
-    assert "limit_concurrency" not in call  # the protocol answers it, in JSON
+    assert call["limit_concurrency"] is None  # the protocol answers it, in JSON
     access = call["log_config"]["loggers"]["uvicorn.access"]
     assert access["filters"] == ["no_query"]
     assert call["log_config"]["filters"]["no_query"]["()"].endswith("NoQueryFilter")

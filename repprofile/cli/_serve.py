@@ -188,6 +188,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=settings.keep_alive_timeout,
         backlog=settings.backlog,
-        **({"limit_concurrency": settings.limit_concurrency} if protocol == "h11" else {}),
+        # (our protocol answers the concurrency limit itself; uvicorn's h11 in plain text)
+        limit_concurrency=settings.limit_concurrency if protocol == "h11" else None,
     )
     return EXIT_OK
