@@ -17,7 +17,6 @@ Accepted forms (see :func:`as_answer_set`):
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -42,6 +41,7 @@ from repprofile._input.problems import (
     keep_duplicates,
     more_message,
 )
+from repprofile._util import json_loads
 from repprofile._validation import StrOptions, parameter_error, validate_params
 
 __all__ = [
@@ -845,8 +845,8 @@ def _assess_progress_records(
 
 def _read_json(q: Questionnaire, text: str, source: str, duplicates: str = "reject") -> AnswerSet:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = json_loads(text)
+    except ValueError as exc:  # json.JSONDecodeError, NonFiniteJSONError
         raise InputError(f"{source}: not valid JSON: {exc}") from None
     if isinstance(data, Mapping) and "candidates" in data:
         data = data["candidates"]
