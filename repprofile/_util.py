@@ -55,7 +55,7 @@ def canonical_sha256(data: Any) -> str:
     depends on what a file says, not on how it was written (order of keys, YAML or
     JSON, comments).
     """
-    text = json.dumps(data, sort_keys=True, ensure_ascii=True)
+    text = json.dumps(data, sort_keys=True, ensure_ascii=True, allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from repprofile._errors import RepprofileError
+from repprofile._util import json_loads
 
 __all__ = [
     "INLINE_BODY_BYTES",
@@ -126,10 +127,16 @@ def _refuse_non_finite(raw: bytes) -> None:
 
 def json_response(doc: Mapping[str, object]) -> Response:
     """Compact UTF-8 JSON (pydantic-core's encoder: the same bytes as ``json.dumps`` with
-    ``separators=(",", ":")`` and ``ensure_ascii=False``, three times faster)."""
+    ``separators=(",", ":")``, ``ensure_ascii=False`` and ``allow_nan=False``, three times
+    faster): a NaN or infinity in ``doc`` (the library writes null for a number it cannot
+    compute) raises :class:`~repprofile._util.NonFiniteJSONError` instead of emitting
+    ``NaN``/``Infinity``, which no JSON parser accepts."""
     from pydantic_core import to_json
 
-    return Response(to_json(doc), media_type="application/json")
+    out = to_json(doc)
+    if b"NaN" in out or b"Infinity" in out:  # cheap test first: most documents have neither
+        json_loads(out)  # a stray non-finite number fails loudly (500), never sent as JSON
+    return Response(out, media_type="application/json")
 
 
 def negotiate(request: Request, offers: Sequence[str]) -> str:
