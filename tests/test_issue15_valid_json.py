@@ -59,11 +59,12 @@ def raw_post(client: TestClient, path: str, raw: str | bytes) -> Any:
         ({"sd": 4e-6}, "sd: at least 1e-06 x 5"),  # below 1e-6 of the largest value, 5.0
         ({"sd": 0.0}, "scales.controller.sd: Input should be greater than 0, got 0.0"),
         ({"sd": -1.0}, "scales.controller.sd: Input should be greater than 0, got -1.0"),
-        ({"sd": math.inf}, "sd: a finite number"),
-        ({"mean": math.nan}, "mean: a finite number"),
+        ({"sd": math.inf}, "scales.controller.sd: Input should be a finite number, got inf"),
+        ({"mean": math.nan}, "scales.controller.mean: Input should be a finite number"),
         ({"alpha": -0.2}, "alpha: a reliability from 0 to 1 (or null), got -0.2"),
         ({"omega_total": 1.5}, "omega_total: a reliability from 0 to 1 (or null), got 1.5"),
-        ({"g6": math.nan}, "g6: a reliability from 0 to 1 (or null), got nan"),
+        ({"g6": math.nan}, "scales.controller.g6: Input should be a finite number, got nan"),
+        ({"values": [1.0, math.inf]}, "controller.values[1]: Input should be a finite number"),
     ],
 )
 def test_the_library_refuses_a_degenerate_norm_table_naming_the_field(
@@ -95,6 +96,18 @@ def test_the_server_refuses_sd_5e_324_with_a_422_naming_the_field(client: TestCl
         (loc, msg), _not_a_string = msgs
         assert loc == ["body", "norms", "NormTable", "scales", "controller"]
         assert "sd: at least 1e-06 x 5 (the scores' magnitude), got 5e-324" in msg
+
+
+def test_a_number_too_large_for_a_float_in_a_norm_table_is_a_422(client: TestClient) -> None:
+    # 1e400 is valid JSON but parses to infinity: refused where it stands (before, a
+    # critval of 1e400 reached the table's fingerprint).
+    doc = table(sd=1.5)
+    doc["quality_reference"]["critval"] = 0.123456
+    raw = json.dumps(body([cand("a", answers())], norms=doc))
+    for old, new in (('"sd": 1.5', '"sd": 1e400'), ("0.123456", "-1e400")):
+        msgs = loc_msgs(raw_post(client, "/v1/score", raw.replace(old, new)))
+        assert msgs[0][1].endswith("Input should be a finite number")
+    assert msgs[0][0] == ["body", "norms", "NormTable", "quality_reference", "critval"]
 
 
 def test_the_server_refuses_a_reliability_outside_0_1(client: TestClient) -> None:

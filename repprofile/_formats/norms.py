@@ -74,7 +74,7 @@ class IndexSupport(NamedTuple):
 class QualityReference(CachedModel):
     """What sample-based indices need from a reference sample (stored in norm tables)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     items: list[str]
     means: list[float]
@@ -163,7 +163,7 @@ class QualityReference(CachedModel):
 class ScaleNorm(BaseModel):
     """Norms of one scale: statistics of the mean score in the norm sample."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     n: int = Field(ge=2)
     mean: float
@@ -214,7 +214,7 @@ class ScaleNorm(BaseModel):
 class NormTable(CachedModel):
     """A norm table for one questionnaire version (JSON file, see docs/norms.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     format: Literal["repprofile-norms/1"] = "repprofile-norms/1"
     questionnaire_id: str
