@@ -5,7 +5,9 @@
 * :func:`csv_number`: a number as it appears in a CSV output (rounded to
   :data:`CSV_DECIMALS` places);
 * :func:`canonical_sha256`: the fingerprint of a parsed file (questionnaire, norm
-  table, role) recorded in provenance.
+  table, role) recorded in provenance;
+* :func:`json_loads`: JSON text parsed strictly: ``NaN``, ``Infinity`` and
+  ``-Infinity`` (which Python's :mod:`json` accepts by default) are refused.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CSV_DECIMALS", "canonical_sha256", "csv_number", "finite_or_none"]
+__all__ = [
+    "CSV_DECIMALS",
+    "NonFiniteJSONError",
+    "canonical_sha256",
+    "csv_number",
+    "finite_or_none",
+    "json_loads",
+]
 
 CSV_DECIMALS = 4
 """Decimal places of the numbers in CSV outputs (scores, rankings, fits): 0.0001 of a
@@ -46,5 +55,29 @@ def canonical_sha256(data: Any) -> str:
     depends on what a file says, not on how it was written (order of keys, YAML or
     JSON, comments).
     """
-    text = json.dumps(data, sort_keys=True, ensure_ascii=True)
+    text = json.dumps(data, sort_keys=True, ensure_ascii=True, allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class NonFiniteJSONError(ValueError):
+    """JSON text holds ``NaN``, ``Infinity`` or ``-Infinity``: not JSON (RFC 8259)."""
+
+
+def _refuse_constant(token: str) -> Any:
+    raise NonFiniteJSONError(
+        f"{token} is not a JSON number (JSON has no NaN or infinities): "
+        "send a finite number, or null for a missing value"
+    )
+
+
+def json_loads(text: str | bytes) -> Any:
+    """``json.loads(text)``, refusing ``NaN``, ``Infinity`` and ``-Infinity``.
+
+    Raises
+    ------
+    NonFiniteJSONError
+        One of those tokens (a :class:`ValueError`).
+    json.JSONDecodeError
+        Text that is not JSON at all.
+    """
+    return json.loads(text, parse_constant=_refuse_constant)

@@ -273,8 +273,10 @@ def test_explicit_min_answered(tmp_path: Path) -> None:
     assert result.secondary_type.tolist() == [None, "alpha", None]
 
 
-def test_no_answers_at_all_is_scored_with_null_scores(mini: repprofile.Questionnaire) -> None:
-    result = repprofile.score(mini, [{"candidate_id": "blank", "answers": {}}])
+def test_every_answer_missing_is_scored_with_null_scores(mini: repprofile.Questionnaire) -> None:
+    # Answers given, all of them missing (null): scored, every score null with its reason.
+    blank = {"a1": None, "a2": None, "a3": None, "b1": None, "b2": None, "b3": None}
+    result = repprofile.score(mini, [{"candidate_id": "blank", "answers": blank}])
     (p,) = result.profiles()
     assert [p.scales[s].n_answered for s in ("alpha", "beta")] == [0, 0]
     assert p.scales["alpha"].mean is None

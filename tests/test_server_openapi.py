@@ -19,7 +19,7 @@ from repprofile.server import ServerSettings, create_app
 
 from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
 
-OPENAPI_SHA256 = "d403b8182844b816cbb895140e7a4a062bf63e4d7dc1548a8fdb86b5fd356f4c"
+OPENAPI_SHA256 = "362fd15cdb2aa2785976ec4942b58098d51f59c0218c01165fb6db3fdf7f814e"
 
 
 def test_the_openapi_document_is_pinned() -> None:

@@ -254,12 +254,13 @@ def test_duplicate_and_empty_candidate_ids(client: TestClient) -> None:
 
 
 def test_any_json_answer_value_rejects_only_its_candidate(client: TestClient) -> None:
-    # A list, an object, text, true or a NaN token: per-candidate errors, HTTP 200,
-    # the other candidates scored; long values are clipped to 80 characters.
+    # A list, an object, text or true: per-candidate errors, HTTP 200, the other
+    # candidates scored; long values are clipped to 80 characters. (A NaN token is not
+    # JSON: the whole body is refused, tests/test_issue15_valid_json.py.)
     long = "y" * 500
     bad = answers(acc01=[1, 2], acc02={"a": 1}, acc03=long, acc04=True)
     raw = json.dumps(body([cand("bad", bad), cand("good", answers())]))
-    raw = raw.replace('"acc05": 3', '"acc05": NaN', 1)  # in the first candidate only
+    raw = raw.replace('"acc05": 3', '"acc05": "inf"', 1)  # in the first candidate only
     r = client.post("/v1/score", content=raw, headers={**AUTH, "Content-Type": "application/json"})
     assert r.status_code == 200
     got = r.json()
@@ -270,9 +271,10 @@ def test_any_json_answer_value_rejects_only_its_candidate(client: TestClient) ->
         "acc02": "{'a': 1}",
         "acc03": "y" * 77 + "...",
         "acc04": True,
-        "acc05": "NaN",
+        "acc05": "inf",
     }
     assert all(e["candidate_id"] == "bad" for e in got["errors"])
+    assert "'inf' is not a number" in got["errors"][-1]["message"]
 
 
 def test_a_candidate_with_many_bad_answers_lists_ten_and_counts_the_rest(

@@ -9,6 +9,7 @@ and version it was built for; applying it to another version is refused.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import warnings
 from typing import Any
@@ -34,6 +35,12 @@ Array = NDArray[np.float64]
 
 
 # --------------------------------------------------------------------------- arithmetic
+
+
+def _reliability_or_none(r: float | None) -> float | None:
+    """A reliability estimate as a norm table stores it: outside [0, 1] (a negative
+    alpha of a scale whose items do not hang together) it gives no SEM, so it is None."""
+    return r if r is not None and math.isfinite(r) and 0.0 <= r <= 1.0 else None
 
 
 @validate_params(
@@ -97,10 +104,10 @@ def build_norms(
             n=int(m.size),
             mean=float(m.mean()),
             sd=float(m.std(ddof=1)),
-            alpha=r.alpha,
-            omega_total=r.omega_total,
-            std_alpha=r.std_alpha,
-            g6=r.g6,
+            alpha=_reliability_or_none(r.alpha),
+            omega_total=_reliability_or_none(r.omega_total),
+            std_alpha=_reliability_or_none(r.std_alpha),
+            g6=_reliability_or_none(r.g6),
             values=values.tolist(),
             counts=counts.tolist(),
         )

@@ -226,11 +226,12 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
 
 
 def _nan_to_none(arr: NDArray[Any], as_int: bool = False) -> list[Any]:
-    """``arr.tolist()`` (1-D or 2-D) with NaN as None (and numbers as int if ``as_int``)."""
+    """``arr.tolist()`` (1-D or 2-D) with NaN and infinities as None (JSON has neither;
+    and numbers as int if ``as_int``)."""
     if arr.dtype.kind != "f":
         out: list[Any] = arr.tolist()
         return out
-    mask = np.isnan(arr)
+    mask = ~np.isfinite(arr)
     if not mask.any():
         plain: list[Any] = (arr.astype(np.int64) if as_int else arr).tolist()
         return plain

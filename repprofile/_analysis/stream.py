@@ -216,4 +216,4 @@ def _write_summary(
     out: TextIO, scored: int, rejected: int, chunk_rows: int, provenance: dict[str, Any]
 ) -> None:
     summary = {"scored": scored, "rejected": rejected, "chunk_rows": chunk_rows}
-    out.write(json.dumps({"summary": summary, "provenance": provenance}) + "\n")
+    out.write(json.dumps({"summary": summary, "provenance": provenance}, allow_nan=False) + "\n")

@@ -7,7 +7,6 @@ and version it was built for; applying it to another version is refused."""
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 from collections.abc import Iterator
@@ -21,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from repprofile._errors import InputError
 from repprofile._formats.files import CachedModel, bundled_dir, validate_document
 from repprofile._formats.questionnaire import Questionnaire
-from repprofile._util import canonical_sha256
+from repprofile._util import canonical_sha256, json_loads
 from repprofile._validation import validate_params
 from repprofile.stats import pairwise_moments, synonym_pairs
 
 __all__ = [
+    "SD_EPSILON",
     "IndexSupport",
     "NormTable",
     "QualityReference",
@@ -38,6 +38,10 @@ __all__ = [
 
 Array = NDArray[np.float64]
 _BLOCK = 32768  # rows per block: reference moments are accumulated block by block
+SD_EPSILON = 1e-6
+"""The smallest SD a scale norm may have, relative to the magnitude of its scores
+(``max(1, |mean|, |values|)``, which bounds the scale's range): a smaller SD would turn
+every z into a huge or infinite number (docs/norms.md)."""
 
 
 def minimum_norm_n(n_items: int) -> int:
@@ -70,7 +74,7 @@ class IndexSupport(NamedTuple):
 class QualityReference(CachedModel):
     """What sample-based indices need from a reference sample (stored in norm tables)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     items: list[str]
     means: list[float]
@@ -159,7 +163,7 @@ class QualityReference(CachedModel):
 class ScaleNorm(BaseModel):
     """Norms of one scale: statistics of the mean score in the norm sample."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     n: int = Field(ge=2)
     mean: float
@@ -174,12 +178,23 @@ class ScaleNorm(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> ScaleNorm:
         problems = []
-        if not (math.isfinite(self.mean) and math.isfinite(self.sd)):
-            problems.append("mean and sd: finite numbers")
+        if not math.isfinite(self.mean):
+            problems.append("mean: a finite number")
+        if not math.isfinite(self.sd):
+            problems.append("sd: a finite number")
+        else:
+            finite = [abs(v) for v in self.values if math.isfinite(v)]
+            scale = max([1.0, abs(self.mean) if math.isfinite(self.mean) else 1.0, *finite])
+            if self.sd < SD_EPSILON * scale:
+                problems.append(
+                    f"sd: at least {SD_EPSILON:g} x {scale:g} (the scores' magnitude), "
+                    f"got {self.sd!r}: a norm sample whose scores (nearly) do not vary "
+                    "cannot give z scores"
+                )
         for name in ("alpha", "omega_total", "std_alpha", "g6"):
             r = getattr(self, name)
-            if r is not None and not (math.isfinite(r) and r <= 1.0):
-                problems.append(f"{name}: a reliability of at most 1")
+            if r is not None and not (math.isfinite(r) and 0.0 <= r <= 1.0):
+                problems.append(f"{name}: a reliability from 0 to 1 (or null), got {r!r}")
         if not self.values or len(self.values) != len(self.counts):
             problems.append(
                 f"values and counts: the same number of entries, at least one "
@@ -199,7 +214,7 @@ class ScaleNorm(BaseModel):
 class NormTable(CachedModel):
     """A norm table for one questionnaire version (JSON file, see docs/norms.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     format: Literal["repprofile-norms/1"] = "repprofile-norms/1"
     questionnaire_id: str
@@ -371,10 +386,10 @@ def load_norms(source: str | Path | NormTable | dict[str, Any]) -> NormTable:
         path = _norms_path(source)
         name = str(source)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json_loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:  # pragma: no cover - removed between the check and the read
             raise InputError(f"{name}: no such norm table file") from None
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:
             raise InputError(f"{name}: not a readable JSON norm table ({exc})") from None
     return validate_document(NormTable, data, name, error=InputError)
 

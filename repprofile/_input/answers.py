@@ -17,7 +17,6 @@ Accepted forms (see :func:`as_answer_set`):
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -42,10 +41,12 @@ from repprofile._input.problems import (
     keep_duplicates,
     more_message,
 )
+from repprofile._util import json_loads
 from repprofile._validation import StrOptions, parameter_error, validate_params
 
 __all__ = [
     "MAX_ERRORS_PER_CANDIDATE",
+    "NO_ANSWERS",
     "AnswerSet",
     "CandidateError",
     "RepprofileWarning",
@@ -122,6 +123,9 @@ def _expected(q: Questionnaire) -> str:
 
 
 _SHOWN = 80  # characters of a rejected value quoted back (a value can be huge)
+NO_ANSWERS = "no answers given; expected at least one item answer"
+"""Why a record with an empty ``answers`` object is rejected (a candidate with only some
+answers missing is scored as usual)."""
 
 
 def _more_problems(candidate_id: str | None, n: int) -> CandidateError:
@@ -368,6 +372,16 @@ def _add_record(
         )
         rejected = True
         answers = {}
+    elif not answers:
+        errors.append(
+            CandidateError(
+                candidate_id=cid_or_none,
+                item_id=None,
+                value=None,
+                message=NO_ANSWERS,
+            )
+        )
+        rejected = True
     row = [math.nan] * len(col)
     if _record_answers(row, answers, col, q, cid_or_none, expected, errors):
         rejected = True
@@ -845,8 +859,8 @@ def _assess_progress_records(
 
 def _read_json(q: Questionnaire, text: str, source: str, duplicates: str = "reject") -> AnswerSet:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = json_loads(text)
+    except ValueError as exc:  # json.JSONDecodeError, NonFiniteJSONError
         raise InputError(f"{source}: not valid JSON: {exc}") from None
     if isinstance(data, Mapping) and "candidates" in data:
         data = data["candidates"]

@@ -115,7 +115,13 @@ class CandidateReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     candidate_id: str
-    date: str
+    date: str | None = Field(
+        description=(
+            "ISO date on the report: the one asked for; null when none was (the HTTP API "
+            "never dates a report by its own clock, so a request gives the same report on "
+            "any day)."
+        )
+    )
     questionnaire: str
     role_id: str
     role_name: str
@@ -388,6 +394,7 @@ def _summary_lines(report: CandidateReport) -> list[str]:
 def to_html(report: CandidateReport, chart_svg: str) -> str:
     """A self-contained HTML page (inline CSS and SVG, no external resources)."""
     e = html.escape
+    dated = f"{e(report.date)} &middot; " if report.date is not None else ""
     rows = []
     for line in report.scales:
         interval = (
@@ -438,7 +445,7 @@ td, th {{ border-bottom: 1px solid #ddd; padding: 0.2em 0.8em; text-align: left;
 footer {{ margin-top: 2em; border-top: 1px solid #aaa; font-size: 0.85em; color: #444; }}
 </style></head><body>
 <h1>Candidate report: {e(report.candidate_id)}</h1>
-<p class=meta>{e(report.date)} &middot; {e(report.questionnaire)}
+<p class=meta>{dated}{e(report.questionnaire)}
 &middot; role: {e(report.role_name)} &middot; {norms}</p>
 {banner}<div class=chart>{svg}</div>
 <h2>Scores</h2>
@@ -493,7 +500,8 @@ def _pdf_header(fig: Figure, report: CandidateReport) -> float:
         weight="bold",
         va="top",
     )
-    meta = f"{report.date}  |  {report.questionnaire}  |  role: {report.role_name}"
+    dated = f"{report.date}  |  " if report.date is not None else ""
+    meta = f"{dated}{report.questionnaire}  |  role: {report.role_name}"
     fig.text(0.06, 0.938, meta, fontsize=8, color="#444", va="top")
     norms = (
         f"Norms: {report.norms}" + ("  (SIMULATED)" if report.norms_simulated else "")

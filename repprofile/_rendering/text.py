@@ -250,7 +250,7 @@ def quality_json(result: ScoreResult) -> str:
     (:func:`~repprofile._analysis.scoring.quality_document`)."""
     from repprofile._analysis.scoring import quality_document
 
-    return json.dumps(quality_document(result), indent=2) + "\n"
+    return json.dumps(quality_document(result), indent=2, allow_nan=False) + "\n"
 
 
 def quality_text(result: ScoreResult) -> str:

@@ -221,7 +221,9 @@ class _Progress:
     def save(self, item_ids: tuple[str, ...]) -> None:
         from repprofile._io import write_atomic
 
-        text = json.dumps(self.to_dict(item_ids), indent=2, ensure_ascii=False) + "\n"
+        text = (
+            json.dumps(self.to_dict(item_ids), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        )
         write_atomic(self.path, text.encode("utf-8"))
 
 

@@ -101,7 +101,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
             write_output(fit_text(doc), args.output)
         else:
-            write_output(json.dumps(doc, indent=2) + "\n", args.output)
+            write_output(json.dumps(doc, indent=2, allow_nan=False) + "\n", args.output)
         return EXIT_REJECTED if not result.scored.all() else EXIT_OK
 
     return run_capturing_warnings(run)
@@ -119,7 +119,7 @@ def _cmd_rank(args: argparse.Namespace) -> int:
             fit(result, roles[0], cut=args.cut), top=args.top, exclude_flagged=args.exclude_flagged
         )
         if args.format == "json":
-            write_output(json.dumps(doc, indent=2) + "\n", args.output)
+            write_output(json.dumps(doc, indent=2, allow_nan=False) + "\n", args.output)
         elif args.format == "csv":
             write_output(ranking_csv(doc, list(roles[0].weights)), args.output)
         else:

@@ -74,7 +74,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
     q = load_questionnaire(args.questionnaire)
     if args.format == "json":
         write_output(
-            json.dumps(q.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", None
+            json.dumps(q.model_dump(mode="json"), indent=2, ensure_ascii=False, allow_nan=False)
+            + "\n",
+            None,
         )
         return EXIT_OK
     write_output(questionnaire_text(q), None)
@@ -98,7 +100,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     schema = Questionnaire.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://repprofile.invalid/schema/questionnaire-{__version__}.json"
-    write_output(json.dumps(schema, indent=2) + "\n", args.output)
+    write_output(json.dumps(schema, indent=2, allow_nan=False) + "\n", args.output)
     return EXIT_OK
 
 

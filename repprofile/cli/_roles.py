@@ -50,7 +50,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     role = load_role(args.role)
     if args.format == "json":
-        write_output(json.dumps(role.model_dump(mode="json"), indent=2) + "\n", None)
+        write_output(
+            json.dumps(role.model_dump(mode="json"), indent=2, allow_nan=False) + "\n", None
+        )
         return EXIT_OK
     write_output(role_text(role), None)
     return EXIT_OK

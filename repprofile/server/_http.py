@@ -5,8 +5,8 @@ negotiation, and running the work inline or in the thread pool."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from repprofile._errors import RepprofileError
+from repprofile._util import json_loads
 
 __all__ = [
     "INLINE_BODY_BYTES",
@@ -82,6 +83,8 @@ async def parse(request: Request, model: type[_Request]) -> _Request:
     coercion: ``true`` is not 1, ``"0.5"`` is not a number, ``0`` is not a date), or a 422
     naming every problem (the same shape as FastAPI's)."""
     raw = await request.body()
+    if b"NaN" in raw or b"Infinity" in raw:  # cheap test first: most bodies have neither
+        _refuse_non_finite(raw)
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
@@ -96,12 +99,56 @@ async def parse(request: Request, model: type[_Request]) -> _Request:
         raise RequestValidationError(errors, body=doc) from None
 
 
+class _Constant:
+    """Where a ``NaN``/``Infinity``/``-Infinity`` token stood in a parsed body."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+
+def _constant_paths(node: object, path: tuple[str | int, ...]) -> Iterator[tuple[Any, ...]]:
+    if isinstance(node, _Constant):
+        yield (*path, node.token)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _constant_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _constant_paths(value, (*path, i))
+
+
+def _refuse_non_finite(raw: bytes) -> None:
+    """A 422 naming every ``NaN``, ``Infinity`` or ``-Infinity`` token of the body
+    (Python's and pydantic's parsers accept them; JSON, RFC 8259, has no such numbers).
+    Text that is not JSON is left to the model's parser, which says where it breaks."""
+    try:
+        doc = json.loads(raw, parse_constant=_Constant)
+    except (ValueError, RecursionError):
+        return
+    errors = [
+        {
+            "type": "finite_number",
+            "loc": ("body", *where[:-1]),
+            "msg": f"{where[-1]} is not a JSON number: send a finite number, or null",
+        }
+        for where in _constant_paths(doc, ())
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
 def json_response(doc: Mapping[str, object]) -> Response:
     """Compact UTF-8 JSON (pydantic-core's encoder: the same bytes as ``json.dumps`` with
-    ``separators=(",", ":")`` and ``ensure_ascii=False``, three times faster)."""
+    ``separators=(",", ":")``, ``ensure_ascii=False`` and ``allow_nan=False``, three times
+    faster): a NaN or infinity in ``doc`` (the library writes null for a number it cannot
+    compute) raises :class:`~repprofile._util.NonFiniteJSONError` instead of emitting
+    ``NaN``/``Infinity``, which no JSON parser accepts."""
     from pydantic_core import to_json
 
-    return Response(to_json(doc), media_type="application/json")
+    out = to_json(doc)
+    if b"NaN" in out or b"Infinity" in out:  # cheap test first: most documents have neither
+        json_loads(out)  # a stray non-finite number fails loudly (500), never sent as JSON
+    return Response(out, media_type="application/json")
 
 
 def negotiate(request: Request, offers: Sequence[str]) -> str:

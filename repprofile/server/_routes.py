@@ -268,6 +268,8 @@ def _add_report_route(app: FastAPI, service: Service) -> None:
             doc = candidate_report(
                 result, cid, role_obj, date=req.date, cut=req.cut, fit_result=fitted
             )
+            if req.date is None:  # never the server's clock: the same request, the same report
+                doc = doc.model_copy(update={"date": None})
             if kind == "application/json":
                 return Response(doc.model_dump_json(), media_type=kind)
             with service.render_lock:

@@ -188,7 +188,13 @@ class ReportRequest(ScoreRequest):
     )
     role: RoleRef
     cut: Cut = 50.0
-    date: _dt.date | None = Field(default=None, description="Date on the report (default today).")
+    date: _dt.date | None = Field(
+        default=None,
+        description=(
+            "ISO date printed on the report. Without it the report has no date (never the "
+            "server's clock), so the same request gives the same report on any day."
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- response models
