@@ -35,6 +35,7 @@ import repprofile
 from repprofile._analysis.fit import fit_report
 from repprofile._formats.files import bundled_dir
 
+from ._server_helpers import UNAUTHORIZED, problem
 from .conftest import API_PATHS
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
@@ -519,7 +520,7 @@ def test_missing_and_wrong_keys_get_the_same_401(
     for reply in replies.values():
         assert reply.status == 401
         assert reply.headers["www-authenticate"] == "Bearer"
-        assert reply.json() == {"detail": "missing or invalid API key"}
+        assert reply.json() == json.loads(UNAUTHORIZED)
     assert len({reply.body for reply in replies.values()}) == 1
     assert call(server, method, path, body).status != 401
 
@@ -571,9 +572,11 @@ def test_body_over_max_body_bytes_is_413(small_server: Server) -> None:
     assert call(small_server, "POST", "/v1/score", small_body()).status == 200
     reply = call(small_server, "POST", "/v1/score", raw=big_body())
     assert reply.status == 413
-    assert reply.json() == {
-        "detail": f"the request body is larger than this server's limit of {SMALL_BODY} bytes"
-    }
+    assert reply.json() == problem(
+        413,
+        "body_too_large",
+        f"the request body is larger than this server's limit of {SMALL_BODY} bytes",
+    )
 
 
 @pytest.mark.slow
@@ -603,9 +606,11 @@ def test_chunked_body_over_max_body_bytes_is_413(small_server: Server) -> None:
     assert [p["candidate_id"] for p in json.loads(small.body)["profiles"]] == ["s1"]
     reply = post_chunked(small_server, "/v1/score", chunked(big_body(), 500))
     assert reply.status == 413
-    assert json.loads(reply.body) == {
-        "detail": f"the request body is larger than this server's limit of {SMALL_BODY} bytes"
-    }
+    assert json.loads(reply.body) == problem(
+        413,
+        "body_too_large",
+        f"the request body is larger than this server's limit of {SMALL_BODY} bytes",
+    )
 
 
 # --------------------------------------------------------------------------- process options

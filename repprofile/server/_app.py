@@ -21,13 +21,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from repprofile._input.answers import clip
 from repprofile._version import __version__
+from repprofile.server._http import MAX_PROBLEMS, clip, default_code, error_response
 from repprofile.server._routes import add_routes
 from repprofile.server._schemas import REQUEST_MODELS
 from repprofile.server._security import DOCS_PATHS, PUBLIC_PATHS, Guard
@@ -38,13 +39,17 @@ __all__ = ["app_from_env", "create_app"]
 
 
 def _validation_handler(request: Request, exc: Exception) -> Response:
-    """422 in FastAPI's shape (detail: [{loc, msg, type}]), each message naming the
-    candidate when the problem is inside one; inputs are not echoed."""
+    """422 problem details whose ``detail`` (kept for compatibility) and ``errors`` are the
+    list of problems in FastAPI's shape ([{loc, msg, type}]), at most ``MAX_PROBLEMS``,
+    with ``errors_omitted`` counting the rest. Each message names the candidate when the
+    problem is inside one; inputs are not echoed, and field names are clipped."""
     assert isinstance(exc, RequestValidationError)
     body = exc.body if isinstance(getattr(exc, "body", None), dict) else None
     out = []
-    for err in exc.errors():
-        loc = list(err.get("loc", ()))
+    all_errors = exc.errors()
+    omitted = getattr(exc, "omitted", 0) + max(0, len(all_errors) - MAX_PROBLEMS)
+    for err in all_errors[:MAX_PROBLEMS]:
+        loc = [clip(p) if isinstance(p, str) else p for p in err.get("loc", ())]
         msg = str(err.get("msg", "invalid"))
         if len(loc) >= 3 and loc[:2] == ["body", "candidates"] and isinstance(loc[2], int):
             who = f"candidates[{loc[2]}]"
@@ -54,15 +59,29 @@ def _validation_handler(request: Request, exc: Exception) -> Response:
                 if isinstance(cid, str | int) and not isinstance(cid, bool):
                     text = str(cid) if isinstance(cid, str) or abs(cid) < 2**63 else "?"
                     who += f" (candidate {clip(text, 40)!r})"
-            rest = ".".join(str(p) for p in loc[3:])
+            rest = clip(".".join(str(p) for p in loc[3:]))
             msg = f"{who}{': ' + rest if rest else ''}: {msg}"
         out.append({"loc": loc, "msg": msg, "type": str(err.get("type", "value_error"))})
-    return JSONResponse({"detail": out}, 422)
+    count = len(out)
+    summary = f"{count + omitted} problem(s) with the request" + (
+        f"; the first {count} are listed" if omitted else ""
+    )
+    return error_response(
+        422,
+        "invalid_request",
+        out,
+        errors=out,
+        errors_omitted=omitted,
+        summary=summary,
+    )
 
 
 def _http_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+    """Every other error (ours with their code, Starlette's 404/405 by status)."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = getattr(exc, "code", None) or default_code(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return error_response(exc.status_code, code, detail, headers=exc.headers)
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
@@ -107,7 +126,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.service = service
     app.add_exception_handler(RequestValidationError, _validation_handler)
-    app.add_exception_handler(HTTPException, _http_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
     add_routes(app, service)
     _declare_openapi(app, service.catalogue)
     public = PUBLIC_PATHS | (DOCS_PATHS if st.docs and st.public_docs else frozenset())

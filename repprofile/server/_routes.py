@@ -162,7 +162,7 @@ async def _scored(
 ) -> Response:
     """A scoring endpoint: parse the body as ``model``, score its candidates, and answer
     the document ``build`` makes of them, with the scoring warnings."""
-    req = await parse(request, model)
+    req = await parse(request, model, service.settings.max_candidates)
 
     def work() -> Response:
         result, warnings = service.score(req)
@@ -189,7 +189,7 @@ def _add_chart_route(app: FastAPI, service: Service) -> None:
         """A radar chart: PNG, or SVG when `Accept: image/svg+xml`."""
         from repprofile._rendering.charts import _figure_bytes, radar_chart, radar_grid
 
-        req = await parse(request, ChartRequest)
+        req = await parse(request, ChartRequest, service.settings.max_candidates)
         fmt = negotiate(request, ("image/png", "image/svg+xml"))
 
         def work() -> Response:
@@ -257,7 +257,7 @@ def _add_report_route(app: FastAPI, service: Service) -> None:
         from repprofile._analysis.fit import fit
         from repprofile._rendering.report import candidate_report, render_html, render_pdf
 
-        req = await parse(request, ReportRequest)
+        req = await parse(request, ReportRequest, service.settings.max_candidates)
         kind = negotiate(request, ("application/pdf", "text/html", "application/json"))
 
         def work() -> Response:

@@ -12,8 +12,9 @@ import hmac
 import logging
 import traceback
 
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from repprofile.server._http import error_response
 
 __all__ = ["DOCS_PATHS", "PUBLIC_PATHS", "Guard"]
 
@@ -64,9 +65,10 @@ class Guard:
             return
         headers = dict(scope.get("headers", []))
         if _route_path(scope) not in self.public and not self._authorized(headers):
-            await JSONResponse(
-                {"detail": "missing or invalid API key"},
+            await error_response(
                 401,
+                "unauthorized",
+                "missing or invalid API key",
                 headers={"WWW-Authenticate": "Bearer"},
             )(scope, receive, send)
             return
@@ -83,7 +85,7 @@ class Guard:
         length = headers.get(b"content-length")
         too_big = f"the request body is larger than this server's limit of {limit} bytes"
         if length is not None and length.isdigit() and int(length) > limit:
-            await JSONResponse({"detail": too_big}, 413)(scope, receive, send)
+            await error_response(413, "body_too_large", too_big)(scope, receive, send)
             return None
         chunks: list[bytes] = []
         size = 0
@@ -94,7 +96,7 @@ class Guard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await JSONResponse({"detail": too_big}, 413)(scope, receive, send)
+                await error_response(413, "body_too_large", too_big)(scope, receive, send)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -134,7 +136,9 @@ class Guard:
                 frames,
             )
             if not started:
-                await JSONResponse({"detail": "internal server error"}, 500)(scope, replay, send)
+                await error_response(500, "internal_error", "internal server error")(
+                    scope, replay, send
+                )
 
 
 def _route_path(scope: Scope) -> str:
