@@ -18,6 +18,7 @@ def test_questionnaire_list_and_detail(client: TestClient) -> None:
             "id": "rep-types",
             "version": "1.1.0",
             "name": "Service Rep Types Inventory",
+            "title": "Service Rep Types Inventory",  # 'name' is deprecated
             "n_items": 80,
             "scales": [*TRAITS, "impression"],
             "sha256": Q.fingerprint,

@@ -198,3 +198,149 @@ def test_a_huge_answer_is_quoted_in_its_json_spelling(client: TestClient) -> Non
     assert b'"value":1e+20' in r.content
     assert (errors["ctl01"]["value"], errors["ctl03"]["value"]) == (1e308, 7)
     assert json.dumps(errors["ctl03"]["value"]) == "7"  # a whole number stays an integer
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+@pytest.fixture(scope="module")
+def openapi(app: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(json.dumps(app.openapi()))
+    return doc
+
+
+def test_operation_ids_are_explicit_and_stable(openapi: dict[str, Any]) -> None:
+    got = {
+        (method, path): op["operationId"]
+        for path, ops in openapi["paths"].items()
+        for method, op in ops.items()
+    }
+    assert got == {
+        ("get", "/v1/health"): "health",
+        ("get", "/v1/questionnaires"): "listQuestionnaires",
+        ("get", "/v1/questionnaires/{questionnaire_id}"): "getQuestionnaire",
+        ("get", "/v1/roles"): "listRoles",
+        ("get", "/v1/roles/{role_id}"): "getRole",
+        ("post", "/v1/score"): "score",
+        ("post", "/v1/fit"): "fit",
+        ("post", "/v1/rank"): "rank",
+        ("post", "/v1/chart"): "chart",
+        ("post", "/v1/report"): "report",
+    }
+
+
+def test_every_error_response_is_a_problem_document(openapi: dict[str, Any]) -> None:
+    for path, ops in openapi["paths"].items():
+        for method, op in ops.items():
+            errors = {s: r for s, r in op["responses"].items() if not s.startswith("2")}
+            assert {"500", "503", "default"} <= set(errors), (method, path)
+            if path != "/v1/health":
+                assert "401" in errors
+            if method == "post":
+                assert {"413", "422"} <= set(errors)
+            for status, response in errors.items():
+                want = "ValidationErrors" if status == "422" else "Problem"
+                assert response["content"] == {
+                    "application/problem+json": {"schema": {"$ref": f"#/components/schemas/{want}"}}
+                }, (method, path, status)
+    schemas = openapi["components"]["schemas"]
+    assert schemas["Problem"]["required"] == ["type", "title", "status", "code", "detail"]
+    assert schemas["ValidationErrors"]["properties"]["detail"]["deprecated"] is True
+    assert "HTTPValidationError" not in schemas
+
+
+def _strings(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        return ([node] if node.get("type") == "string" else []) + [
+            s for v in node.values() for s in _strings(v)
+        ]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return []
+
+
+def test_catalogue_ids_are_strings_with_examples_not_enums(openapi: dict[str, Any]) -> None:
+    rank = openapi["components"]["schemas"]["RankRequest"]["properties"]
+    assert rank["questionnaire"] == {
+        "type": "string",
+        "title": "Questionnaire",
+        "description": "Id of a bundled questionnaire (GET /v1/questionnaires).",
+        "examples": ["rep-types"],
+    }
+    [role_id] = _strings(rank["role"])
+    assert "enum" not in role_id
+    assert role_id["examples"] == [
+        "back-office-quality",
+        "complex-support",
+        "cx-improvement",
+        "escalations",
+        "general-frontline",
+        "retention",
+    ]
+    [norm_id] = _strings(rank["norms"])
+    assert norm_id["examples"] == ["rep-types-simulated"]
+
+
+def test_always_present_fields_are_required(openapi: dict[str, Any]) -> None:
+    schemas = openapi["components"]["schemas"]
+    score = schemas["ScaleScore"]
+    assert len(score["properties"]) == 17
+    assert score["required"] == list(score["properties"])
+    # A schema that is also a request body keeps its optional fields.
+    assert "minimums" not in schemas["Role"]["required"]
+    assert "seconds" not in schemas["CandidateAnswers"]["required"]
+
+
+def test_naming_drift_is_resolved_by_additions(openapi: dict[str, Any]) -> None:
+    schemas = openapi["components"]["schemas"]
+    summary = schemas["QuestionnaireSummary"]["properties"]
+    assert (summary["name"]["deprecated"], "deprecated" in summary["title"]) == (True, False)
+    request = schemas["ScoreRequest"]["properties"]
+    assert (request["ci"]["deprecated"], "deprecated" in request["ci_level"]) == (True, False)
+    rank = schemas["RankResponse"]["properties"]
+    assert rank["ranking"]["deprecated"] is True
+    assert rank["candidates"]["items"] == {"$ref": "#/components/schemas/RankedCandidate"}
+    report = schemas["CandidateReport"]["properties"]
+    assert report["provenance"] == {"$ref": "#/components/schemas/Provenance"}
+    assert report["fit_ci_bounds"]["anyOf"][0] == {"$ref": "#/components/schemas/Interval"}
+    assert schemas["Interval"]["required"] == ["low", "high"]
+
+
+def test_ci_level_replaces_ci(client: TestClient) -> None:
+    def level(**fields: Any) -> Any:
+        r = post(client, "/v1/score", body([cand("a", answers())], **fields))
+        return r.json()["provenance"]["ci_level"] if r.status_code == 200 else r.status_code
+
+    assert (level(), level(ci=0.8), level(ci_level=0.8), level(ci=0.8, ci_level=0.8)) == (
+        0.9,
+        0.8,
+        0.8,
+        0.8,
+    )
+    r = post(client, "/v1/score", body([cand("a", answers())], ci=0.8, ci_level=0.95))
+    doc = assert_problem(r, 422, "invalid_request")
+    assert doc["errors"][0]["msg"] == (
+        "Value error, 'ci' (0.8) and 'ci_level' (0.95) differ; give 'ci_level' only"
+    )
+
+
+def test_rank_sends_candidates_beside_ranking(client: TestClient) -> None:
+    cands = [cand("a", answers()), cand("b", answers(ctl01=5, ctl02=5))]
+    got = post(client, "/v1/rank", body(cands, role="retention")).json()
+    assert got["candidates"] == got["ranking"]
+    assert [c["candidate_id"] for c in got["candidates"]] == ["b", "a"]
+
+
+def test_report_intervals_as_objects(client: TestClient) -> None:
+    cands = [cand("a", answers(ctl01=5, emp01=1))]
+    r = post(
+        client,
+        "/v1/report",
+        body(cands, role="retention", norms="rep-types-simulated"),
+        Accept="application/json",
+    )
+    doc = r.json()
+    low, high = doc["fit_ci"]
+    assert doc["fit_ci_bounds"] == {"low": low, "high": high}
+    for line in doc["scales"]:
+        assert line["interval_bounds"] == {"low": line["interval"][0], "high": line["interval"][1]}

@@ -19,7 +19,7 @@ a candidate is stored or logged (ids only, at debug level). See docs/server.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from repprofile._version import __version__
 from repprofile.server._http import MAX_PROBLEMS, clip, default_code, error_response
 from repprofile.server._routes import add_routes
-from repprofile.server._schemas import REQUEST_MODELS
+from repprofile.server._schemas import ERROR_MODELS, REQUEST_MODELS
 from repprofile.server._security import DOCS_PATHS, PUBLIC_PATHS, Guard
 from repprofile.server._service import Catalogue, Service
 from repprofile.server._settings import ServerSettings
@@ -159,7 +159,9 @@ def _declare_openapi(app: FastAPI, catalogue: Catalogue) -> None:
 def _openapi_document(app: FastAPI, catalogue: Catalogue) -> dict[str, Any]:
     """The OpenAPI document: FastAPI's, plus the bearer-key scheme, the request bodies
     (validated by :func:`repprofile.server._http.parse`), CandidateReport (the report's
-    JSON form), and the bundled ids as enums, so that a client sees which ids exist."""
+    JSON form), the error documents, the bundled ids as examples (not enums: a new bundled
+    id must not break a generated client), every field of a response-only document
+    required, and the report's provenance typed as Provenance."""
     from fastapi.openapi.utils import get_openapi
 
     from repprofile._rendering.report import CandidateReport
@@ -183,7 +185,8 @@ def _openapi_document(app: FastAPI, catalogue: Catalogue) -> dict[str, Any]:
             for op in operations.values():
                 op["security"] = [{"apiKey": []}]
     components = schema["components"].setdefault("schemas", {})
-    _add_components(components, [*REQUEST_MODELS, CandidateReport], "Input")
+    _add_components(components, [*REQUEST_MODELS, *ERROR_MODELS], "Input")
+    _add_components(components, [CandidateReport], "Output", mode="serialization")
     ids = {
         "questionnaire": sorted(catalogue.questionnaires),
         "role": sorted(catalogue.roles),
@@ -191,23 +194,79 @@ def _openapi_document(app: FastAPI, catalogue: Catalogue) -> dict[str, Any]:
     }
     for model in REQUEST_MODELS:
         props = components[model.__name__]["properties"]
-        props["questionnaire"]["enum"] = ids["questionnaire"]
+        props["questionnaire"]["examples"] = ids["questionnaire"]
         for field, kind in (("norms", "norms"), ("role", "role"), ("roles", "role")):
             if field in props:
-                _enum_strings(props[field], ids[kind])
+                _example_strings(props[field], ids[kind])
+    # The report's provenance is the Provenance of every other document.
+    components["CandidateReport"]["properties"]["provenance"] = {
+        "$ref": "#/components/schemas/Provenance"
+    }
+    _require_response_fields(schema)
     return schema
 
 
+def _refs(node: object) -> set[str]:
+    """The component names ``node`` refers to (directly)."""
+    out: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            out.add(ref.rsplit("/", 1)[-1])
+        for v in node.values():
+            out |= _refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            out |= _refs(v)
+    return out
+
+
+def _closure(names: set[str], components: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in components:
+            seen.add(name)
+            todo += _refs(components[name])
+    return seen
+
+
+def _require_response_fields(schema: dict[str, Any]) -> None:
+    """Mark every property of a response-only object schema required: the server always
+    sends every field of its documents (null where a value is missing), so a generated
+    client need not treat them as optional. Schemas also used in requests keep the
+    optional fields a client may leave out."""
+    components = schema["components"]["schemas"]
+    requests: set[str] = set()
+    responses: set[str] = set()
+    for operations in schema.get("paths", {}).values():
+        for op in operations.values():
+            requests |= _refs(op.get("requestBody", {}))
+            requests |= _refs(op.get("parameters", []))
+            for status, response in op.get("responses", {}).items():
+                if status.startswith("2"):
+                    responses |= _refs(response)
+    only = _closure(responses, components) - _closure(requests, components)
+    for name in sorted(only):
+        node = components[name]
+        if node.get("type") == "object" and "properties" in node:
+            node["required"] = list(node["properties"])
+
+
 def _add_components(
-    components: dict[str, Any], models: Sequence[type[BaseModel]], suffix: str
+    components: dict[str, Any],
+    models: Sequence[type[BaseModel]],
+    suffix: str,
+    mode: Literal["validation", "serialization"] = "validation",
 ) -> None:
-    """Add the validation-mode schemas of ``models`` (and what they reference) to the
+    """Add the ``mode`` schemas of ``models`` (and what they reference) to the
     OpenAPI components. A referenced schema whose name is taken by a different one (the
     response form of the same model) is added as ``name + suffix``."""
     from pydantic.json_schema import models_json_schema
 
     _, doc = models_json_schema(
-        [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+        [(m, mode) for m in models], ref_template="#/components/schemas/{model}"
     )
     defs: dict[str, Any] = doc.get("$defs", {})
     rename = {n: n + suffix for n, d in defs.items() if n in components and components[n] != d}
@@ -227,16 +286,17 @@ def _add_components(
         components[rename.get(name, name)] = fix(schema)
 
 
-def _enum_strings(node: object, values: list[str]) -> None:
-    """Give every plain string alternative below ``node`` an enum of ``values``."""
+def _example_strings(node: object, values: list[str]) -> None:
+    """Give every plain string alternative below ``node`` the ``values`` as examples (not
+    an enum: a new bundled id must not break a generated client)."""
     if isinstance(node, dict):
         if node.get("type") == "string" and "format" not in node:
-            node["enum"] = values
+            node["examples"] = values
         for v in node.values():
-            _enum_strings(v, values)
+            _example_strings(v, values)
     elif isinstance(node, list):
         for v in node:
-            _enum_strings(v, values)
+            _example_strings(v, values)
 
 
 def app_from_env() -> FastAPI:
