@@ -43,7 +43,13 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 APP = create_app(ServerSettings(api_keys=(KEY,), public_docs=True))  # schemathesis reads the schema
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
-PROBLEM_TYPES = {"type": str, "title": str, "status": int, "detail": (str, list), "code": str}
+PROBLEM_TYPES: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "title": str,
+    "status": int,
+    "detail": (str, list),
+    "code": str,
+}
 
 
 @schemathesis.check
