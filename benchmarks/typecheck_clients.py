@@ -23,6 +23,7 @@ from repprofile.server._openapi3 import openapi_30
 
 OPENAPI_TYPESCRIPT = "openapi-typescript@7"
 TYPESCRIPT = "typescript@5"
+NULLABLE = ["--default-non-nullable", "false"]
 
 # A client written against the generated types: every name used here must exist in
 # them with these shapes, or tsc fails.
@@ -87,8 +88,7 @@ def check(doc: dict[str, object], workdir: Path, npx: str) -> bool:
     steps = [
         # --default-non-nullable false: openapi-typescript otherwise makes every field
         # with a default required, so a request could not leave out 'seconds' or 'ci_level'.
-        [npx, "--yes", OPENAPI_TYPESCRIPT, "openapi.json", "-o", "api.d.ts"]
-        + ["--default-non-nullable", "false"],
+        [npx, "--yes", OPENAPI_TYPESCRIPT, "openapi.json", "-o", "api.d.ts", *NULLABLE],
         [npx, "--yes", "-p", TYPESCRIPT, "tsc", "-p", "tsconfig.json"],
     ]
     for cmd in steps:
