@@ -283,6 +283,7 @@ def test_questionnaires_list(server: Server) -> None:
             "id": q.id,
             "version": q.version,
             "name": q.title,
+            "title": q.title,  # 'name' is deprecated
             "n_items": len(q.items),
             "scales": list(q.scale_ids),
             "sha256": q.fingerprint,
@@ -411,8 +412,9 @@ def test_rank_equals_the_library(server: Server) -> None:
     reply = call(server, "POST", "/v1/rank", body)
     assert reply.status == 200
     result = repprofile.score(QUESTIONNAIRE, batch)
-    expected = repprofile.rank(repprofile.fit(result, "retention"), top=3)
-    assert reply.json() == as_json(expected) | {"warnings": []}
+    expected = as_json(repprofile.rank(repprofile.fit(result, "retention"), top=3))
+    # HTTP adds 'candidates' (the same list as the deprecated 'ranking') and 'warnings'.
+    assert reply.json() == expected | {"candidates": expected["ranking"], "warnings": []}
     assert len(reply.json()["ranking"]) == 3
 
 
