@@ -33,8 +33,31 @@ from repprofile._formats.files import bundled_dir
 KEY = "test-key-0123456789-abcdef"
 KEY2 = "second-key-ABCDEFGHIJKLMNOP"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-UNAUTHORIZED = b'{"detail":"missing or invalid API key","code":"unauthorized"}'
-INTERNAL = {"detail": "internal server error", "code": "internal_error"}
+UNAUTHORIZED = (
+    b'{"type":"urn:repprofile:problem:unauthorized","title":"Unauthorized","status":401,'
+    b'"detail":"missing or invalid API key","code":"unauthorized"}'
+)
+INTERNAL = {
+    "type": "urn:repprofile:problem:internal_error",
+    "title": "Internal Server Error",
+    "status": 500,
+    "detail": "internal server error",
+    "code": "internal_error",
+}
+
+
+def problem(status: int, code: str, detail: str) -> dict[str, Any]:
+    """The problem-details document of an error (written out, not built by the server)."""
+    titles = {404: "Not Found", 406: "Not Acceptable", 413: "Request Entity Too Large"}
+    return {
+        "type": f"urn:repprofile:problem:{code}",
+        "title": titles[status],
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+
+
 MAX_CANDIDATES = 30
 Z90 = 1.6448536269514722  # z_crit of the default 90% interval
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 import repprofile
 from repprofile.server import ServerSettings, create_app
 
-from ._server_helpers import AUTH, KEY, KEY2, UNAUTHORIZED, answers, body, cand, post
+from ._server_helpers import AUTH, KEY, KEY2, UNAUTHORIZED, answers, body, cand, post, problem
 from .conftest import API_PATHS
 
 
@@ -56,7 +56,7 @@ def test_every_auth_failure_gets_the_same_401(
     assert r.status_code == 401
     assert r.content == UNAUTHORIZED  # byte-identical: nothing tells a near miss apart
     assert r.headers["www-authenticate"] == "Bearer"
-    assert r.headers["content-type"] == "application/json"
+    assert r.headers["content-type"] == "application/problem+json"  # RFC 9457
     # (with a body to drop before the connection closes, also Connection: close)
     assert sorted(r.headers.keys() - {"connection"}) == [
         "cache-control",
@@ -81,7 +81,7 @@ def test_every_configured_key_opens_the_api(client: TestClient, key: str, scheme
 
 def test_an_unknown_path_with_a_key_is_404(client: TestClient) -> None:
     r = client.get("/v1/no-such-endpoint", headers=AUTH)
-    assert (r.status_code, r.json()) == (404, {"detail": "Not Found"})
+    assert (r.status_code, r.json()) == (404, problem(404, "not_found", "Not Found"))
 
 
 def test_the_key_is_checked_before_the_body_is_read(small: TestClient) -> None:

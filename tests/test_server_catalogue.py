@@ -18,6 +18,7 @@ def test_questionnaire_list_and_detail(client: TestClient) -> None:
             "id": "rep-types",
             "version": "1.1.0",
             "name": "Service Rep Types Inventory",
+            "title": "Service Rep Types Inventory",  # 'name' is deprecated
             "n_items": 80,
             "scales": [*TRAITS, "impression"],
             "sha256": Q.fingerprint,
@@ -55,5 +56,6 @@ def test_role_list_and_detail(client: TestClient) -> None:
 def test_unknown_catalogue_ids_are_404(client: TestClient, path: str, detail: str) -> None:
     r = client.get(path, headers=AUTH)
     assert r.status_code == 404
-    assert list(r.json()) == ["detail"]
+    assert list(r.json()) == ["type", "title", "status", "detail", "code"]
+    assert r.json()["code"] == "not_found"
     assert r.json()["detail"].startswith(detail)

@@ -27,6 +27,7 @@ from ._server_helpers import (
     cand,
     ok_json,
     post,
+    problem,
     varied,
 )
 
@@ -36,10 +37,12 @@ def test_a_batch_above_max_candidates_is_413(client: TestClient) -> None:
     for path, extra in [("/v1/score", {}), ("/v1/fit", {"roles": ["retention"]})]:
         r = post(client, path, body(cands, **extra))
         assert r.status_code == 413
-        assert r.json() == {
-            "detail": f"the batch has {MAX_CANDIDATES + 1} candidates; this server takes at "
-            f"most {MAX_CANDIDATES} per request: split the batch"
-        }
+        assert r.json() == problem(
+            413,
+            "batch_too_large",
+            f"the batch has {MAX_CANDIDATES + 1} candidates; this server takes at "
+            f"most {MAX_CANDIDATES} per request: split the batch",
+        )
     got = ok_json(client, "/v1/score", body(cands[:MAX_CANDIDATES]))
     assert len(got["profiles"]) == MAX_CANDIDATES
 
@@ -59,10 +62,9 @@ def test_body_limit_by_content_length(small: TestClient) -> None:
     assert r.json()["profiles"] == []
     r = small.post("/v1/score", content=padded(1001), headers=headers)
     assert r.status_code == 413
-    assert r.json() == {
-        "detail": "the request body is larger than this server's limit of 1000 bytes",
-        "code": "body_too_large",
-    }
+    assert r.json() == problem(
+        413, "body_too_large", "the request body is larger than this server's limit of 1000 bytes"
+    )
 
 
 def test_body_limit_without_content_length(small: TestClient) -> None:
@@ -136,10 +138,9 @@ def test_a_streamed_body_is_answered_at_the_limit_and_the_rest_dropped() -> None
     # 300 + 300 + 300 = 900 is within the limit; the 4th chunk makes 1200 > 1000
     status, content, read, started_after = asgi_post(app, "/v1/score", [b" " * 300] * 10)
     assert status == 413
-    assert json.loads(content) == {
-        "detail": "the request body is larger than this server's limit of 1000 bytes",
-        "code": "body_too_large",
-    }
+    assert json.loads(content) == problem(
+        413, "body_too_large", "the request body is larger than this server's limit of 1000 bytes"
+    )
     assert started_after == 4  # answered at the 4th chunk
     assert read == 10  # the rest is read (and dropped) so that the client sees the 413
 

@@ -35,6 +35,7 @@ import repprofile
 from repprofile._analysis.fit import fit_report
 from repprofile._formats.files import bundled_dir
 
+from ._server_helpers import UNAUTHORIZED, problem
 from .conftest import API_PATHS
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
@@ -282,6 +283,7 @@ def test_questionnaires_list(server: Server) -> None:
             "id": q.id,
             "version": q.version,
             "name": q.title,
+            "title": q.title,  # 'name' is deprecated
             "n_items": len(q.items),
             "scales": list(q.scale_ids),
             "sha256": q.fingerprint,
@@ -410,8 +412,9 @@ def test_rank_equals_the_library(server: Server) -> None:
     reply = call(server, "POST", "/v1/rank", body)
     assert reply.status == 200
     result = repprofile.score(QUESTIONNAIRE, batch)
-    expected = repprofile.rank(repprofile.fit(result, "retention"), top=3)
-    assert reply.json() == as_json(expected) | {"warnings": []}
+    expected = as_json(repprofile.rank(repprofile.fit(result, "retention"), top=3))
+    # HTTP adds 'candidates' (the same list as the deprecated 'ranking') and 'warnings'.
+    assert reply.json() == expected | {"candidates": expected["ranking"], "warnings": []}
     assert len(reply.json()["ranking"]) == 3
 
 
@@ -519,7 +522,7 @@ def test_missing_and_wrong_keys_get_the_same_401(
     for reply in replies.values():
         assert reply.status == 401
         assert reply.headers["www-authenticate"] == "Bearer"
-        assert reply.json() == {"detail": "missing or invalid API key", "code": "unauthorized"}
+        assert reply.json() == json.loads(UNAUTHORIZED)
     assert len({reply.body for reply in replies.values()}) == 1
     assert call(server, method, path, body).status != 401
 
@@ -571,10 +574,11 @@ def test_body_over_max_body_bytes_is_413(small_server: Server) -> None:
     assert call(small_server, "POST", "/v1/score", small_body()).status == 200
     reply = call(small_server, "POST", "/v1/score", raw=big_body())
     assert reply.status == 413
-    assert reply.json() == {
-        "detail": f"the request body is larger than this server's limit of {SMALL_BODY} bytes",
-        "code": "body_too_large",
-    }
+    assert reply.json() == problem(
+        413,
+        "body_too_large",
+        f"the request body is larger than this server's limit of {SMALL_BODY} bytes",
+    )
 
 
 @pytest.mark.slow
@@ -604,10 +608,11 @@ def test_chunked_body_over_max_body_bytes_is_413(small_server: Server) -> None:
     assert [p["candidate_id"] for p in json.loads(small.body)["profiles"]] == ["s1"]
     reply = post_chunked(small_server, "/v1/score", chunked(big_body(), 500))
     assert reply.status == 413
-    assert json.loads(reply.body) == {
-        "detail": f"the request body is larger than this server's limit of {SMALL_BODY} bytes",
-        "code": "body_too_large",
-    }
+    assert json.loads(reply.body) == problem(
+        413,
+        "body_too_large",
+        f"the request body is larger than this server's limit of {SMALL_BODY} bytes",
+    )
 
 
 # --------------------------------------------------------------------------- process options

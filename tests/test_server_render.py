@@ -27,6 +27,7 @@ from ._server_helpers import (
     cand,
     loc_msgs,
     post,
+    problem,
     report_doc,
 )
 
@@ -77,9 +78,11 @@ def test_chart_png_for_generic_accept(client: TestClient, accept: str) -> None:
 def test_chart_406_when_no_image_is_acceptable(client: TestClient, accept: str) -> None:
     r = post(client, "/v1/chart", body([cand("a", answers())]), Accept=accept)
     assert r.status_code == 406
-    assert r.json() == {
-        "detail": f"cannot produce any of {accept!r}; available: ['image/png', 'image/svg+xml']"
-    }
+    assert r.json() == problem(
+        406,
+        "not_acceptable",
+        f"cannot produce any of {accept!r}; available: ['image/png', 'image/svg+xml']",
+    )
 
 
 def test_chart_honours_an_explicit_refusal_of_png(client: TestClient) -> None:

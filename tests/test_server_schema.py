@@ -43,7 +43,41 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 APP = create_app(ServerSettings(api_keys=(KEY,), public_docs=True))  # schemathesis reads the schema
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
+PROBLEM_TYPES: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "title": str,
+    "status": int,
+    "detail": (str, list),
+    "code": str,
+}
+
+
+@schemathesis.check
+def problem_details(ctx: Any, response: Any, case: Case) -> bool | None:
+    """Every non-2xx answer is an RFC 9457 problem document with a ``code``
+    (docs/server.md, Errors): ``application/problem+json``, the members of PROBLEM_TYPES
+    with their types, ``status`` equal to the HTTP status, and in a 422 the problem list
+    in ``errors`` (``detail`` the same list, for compatibility)."""
+    if 200 <= response.status_code < 300:
+        return None
+    assert response.headers["content-type"] == ["application/problem+json"], response.headers
+    doc = response.json()
+    for key, kind in PROBLEM_TYPES.items():
+        assert isinstance(doc.get(key), kind), (key, doc)
+    assert doc["status"] == response.status_code
+    assert doc["type"] == f"urn:repprofile:problem:{doc['code']}"
+    if response.status_code == 422:
+        assert doc["code"] == "invalid_request"
+        assert doc["errors"] == doc["detail"]
+        assert len(doc["errors"]) <= 100
+        assert isinstance(doc["errors_omitted"], int)
+    else:
+        assert isinstance(doc["detail"], str)
+    return None
+
+
 RESPONSE_CHECKS: list[CheckFunction] = [
+    problem_details,
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,

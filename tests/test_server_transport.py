@@ -82,7 +82,7 @@ def assert_error(
     status: int, headers: dict[str, str], body: bytes, expected: int, code: str
 ) -> None:
     assert status == expected
-    assert headers["content-type"] == "application/json"
+    assert headers["content-type"] == "application/problem+json"  # RFC 9457
     for name, value in SECURITY.items():
         assert headers[name] == value
     doc = json.loads(body)
@@ -267,7 +267,7 @@ def test_over_the_concurrency_limit_is_a_json_503_with_retry_after(tmp_path: Pat
         held = [connect(server) for _ in range(3)]
         time.sleep(0.2)
         reply = call(server, "GET", "/v1/health")
-        assert_error(reply.status, reply.headers, reply.body, 503, "server_busy")
+        assert_error(reply.status, reply.headers, reply.body, 503, "unavailable")
         assert reply.headers["retry-after"] == "1"
         assert reply.headers["connection"] == "close"
         for sock in held:

@@ -851,7 +851,8 @@ def _answer_problems(answers_set: AnswerSet, kernel: _Kernel) -> list[CandidateE
         if per_row[r] > MAX_ERRORS_PER_CANDIDATE:
             continue  # counted below
         v = float(str(values.dtype.type(values[r, c])))  # shortest repr of its dtype
-        shown: float | int | str = int(v) if v.is_integer() else v
+        # As JSON spells it: 1e308 stays 1e+308, not a 309-digit integer.
+        shown: float | int | str = int(v) if v.is_integer() and abs(v) < 2**53 else v
         if not math.isfinite(v):
             shown = str(v)
         inside = q.response_scale.min <= v <= q.response_scale.max

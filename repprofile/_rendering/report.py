@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from repprofile._analysis.fit import CUT, CUT_MUST, FitResult, _fit
 from repprofile._analysis.scoring import ScoreResult
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CandidateReport",
+    "Interval",
     "InterviewQuestion",
     "QuestionBank",
     "candidate_report",
@@ -96,6 +97,19 @@ def load_question_bank(path: Path | None = None) -> QuestionBank:
     return validate_document(QuestionBank, read_yaml(source), str(source))
 
 
+class Interval(BaseModel):
+    """An interval as an object (the same numbers as a ``[low, high]`` pair)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    low: float
+    high: float
+
+
+def _bounds(pair: tuple[float, float] | None) -> Interval | None:
+    return None if pair is None else Interval(low=pair[0], high=pair[1])
+
+
 class ScaleLine(BaseModel):
     """One row of the report's score table."""
 
@@ -107,6 +121,13 @@ class ScaleLine(BaseModel):
     percentile: float | None
     interval: tuple[float, float] | None
     interval_metric: Literal["percentile", "pomp"] | None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="'interval' as an object {low, high}, for clients without tuples."
+    )
+    @property
+    def interval_bounds(self) -> Interval | None:
+        return _bounds(self.interval)
 
 
 class CandidateReport(BaseModel):
@@ -150,6 +171,13 @@ class CandidateReport(BaseModel):
     question_bank: str
     footer: str
     provenance: dict[str, Any]
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="'fit_ci' as an object {low, high}, for clients without tuples."
+    )
+    @property
+    def fit_ci_bounds(self) -> Interval | None:
+        return _bounds(self.fit_ci)
 
 
 def choose_questions(

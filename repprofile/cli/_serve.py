@@ -61,6 +61,13 @@ def register(sub: Subparsers) -> None:
         default="info",
         help="log level (debug adds candidate ids; answers and scores are never logged)",
     )
+    p.add_argument(
+        "--openapi-3.0",
+        dest="openapi_30",
+        action="store_true",
+        help="print the OpenAPI document converted to OpenAPI 3.0 (for older code "
+        "generators) and exit; needs no key",
+    )
     p.set_defaults(func=_cmd_serve)
 
 
@@ -135,6 +142,20 @@ def _protocol() -> Any:
     return LimitedHttpToolsProtocol
 
 
+def _print_openapi_30() -> int:
+    """Print the OpenAPI 3.0 form of the document (it does not depend on the settings or
+    the keys, so a placeholder key builds the app)."""
+    import json
+    import sys
+
+    from repprofile.server import ServerSettings, create_app
+    from repprofile.server._openapi3 import openapi_30
+
+    app = create_app(ServerSettings(api_keys=("openapi-export-placeholder-key-0000",)))
+    sys.stdout.write(json.dumps(openapi_30(app.openapi()), indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP API under uvicorn (options reach every worker as environment)."""
     import os
@@ -149,6 +170,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             f"repprofile serve needs the server extra ({exc.name} is not installed): "
             "pip install 'repprofile[server]'"
         ) from None
+    if args.openapi_30:
+        return _print_openapi_30()
     base = ServerSettings.from_env()
     settings = ServerSettings.model_validate(base.model_dump() | _settings_update(args))
     settings.key_digests()  # no key, an unreadable key file or a short key: exit 2 now

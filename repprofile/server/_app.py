@@ -19,17 +19,18 @@ a candidate is stored or logged (ids only, at debug level). See docs/server.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from repprofile._input.answers import clip
 from repprofile._version import __version__
+from repprofile.server._http import MAX_PROBLEMS, clip, default_code, error_response
 from repprofile.server._routes import add_routes
-from repprofile.server._schemas import REQUEST_MODELS
+from repprofile.server._schemas import ERROR_MODELS, REQUEST_MODELS
 from repprofile.server._security import DOCS_PATHS, PUBLIC_PATHS, Guard
 from repprofile.server._service import Catalogue, Service
 from repprofile.server._settings import ServerSettings
@@ -39,13 +40,17 @@ __all__ = ["app_from_env", "create_app"]
 
 
 def _validation_handler(request: Request, exc: Exception) -> Response:
-    """422 in FastAPI's shape (detail: [{loc, msg, type}]), each message naming the
-    candidate when the problem is inside one; inputs are not echoed."""
+    """422 problem details whose ``detail`` (kept for compatibility) and ``errors`` are the
+    list of problems in FastAPI's shape ([{loc, msg, type}]), at most ``MAX_PROBLEMS``,
+    with ``errors_omitted`` counting the rest. Each message names the candidate when the
+    problem is inside one; inputs are not echoed, and field names are clipped."""
     assert isinstance(exc, RequestValidationError)
     body = exc.body if isinstance(getattr(exc, "body", None), dict) else None
     out = []
-    for err in exc.errors():
-        loc = list(err.get("loc", ()))
+    all_errors = exc.errors()
+    omitted = getattr(exc, "omitted", 0) + max(0, len(all_errors) - MAX_PROBLEMS)
+    for err in all_errors[:MAX_PROBLEMS]:
+        loc = [clip(p) if isinstance(p, str) else p for p in err.get("loc", ())]
         msg = str(err.get("msg", "invalid"))
         if len(loc) >= 3 and loc[:2] == ["body", "candidates"] and isinstance(loc[2], int):
             who = f"candidates[{loc[2]}]"
@@ -55,15 +60,29 @@ def _validation_handler(request: Request, exc: Exception) -> Response:
                 if isinstance(cid, str | int) and not isinstance(cid, bool):
                     text = str(cid) if isinstance(cid, str) or abs(cid) < 2**63 else "?"
                     who += f" (candidate {clip(text, 40)!r})"
-            rest = ".".join(str(p) for p in loc[3:])
+            rest = clip(".".join(str(p) for p in loc[3:]))
             msg = f"{who}{': ' + rest if rest else ''}: {msg}"
         out.append({"loc": loc, "msg": msg, "type": str(err.get("type", "value_error"))})
-    return JSONResponse({"detail": out}, 422)
+    count = len(out)
+    summary = f"{count + omitted} problem(s) with the request" + (
+        f"; the first {count} are listed" if omitted else ""
+    )
+    return error_response(
+        422,
+        "invalid_request",
+        out,
+        errors=out,
+        errors_omitted=omitted,
+        summary=summary,
+    )
 
 
 def _http_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+    """Every other error (ours with their code, Starlette's 404/405 by status)."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = getattr(exc, "code", None) or default_code(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return error_response(exc.status_code, code, detail, headers=exc.headers)
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
@@ -108,7 +127,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.service = service
     app.add_exception_handler(RequestValidationError, _validation_handler)
-    app.add_exception_handler(HTTPException, _http_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
     add_routes(app, service)
     _declare_openapi(app, service.catalogue)
     public = PUBLIC_PATHS | (DOCS_PATHS if st.docs and st.public_docs else frozenset())
@@ -143,7 +162,9 @@ def _declare_openapi(app: FastAPI, catalogue: Catalogue) -> None:
 def _openapi_document(app: FastAPI, catalogue: Catalogue) -> dict[str, Any]:
     """The OpenAPI document: FastAPI's, plus the bearer-key scheme, the request bodies
     (validated by :func:`repprofile.server._http.parse`), CandidateReport (the report's
-    JSON form), and the bundled ids as enums, so that a client sees which ids exist."""
+    JSON form), the error documents, the bundled ids as examples (not enums: a new bundled
+    id must not break a generated client), every field of a response-only document
+    required, and the report's provenance typed as Provenance."""
     from fastapi.openapi.utils import get_openapi
 
     from repprofile._rendering.report import CandidateReport
@@ -167,7 +188,8 @@ def _openapi_document(app: FastAPI, catalogue: Catalogue) -> dict[str, Any]:
             for op in operations.values():
                 op["security"] = [{"apiKey": []}]
     components = schema["components"].setdefault("schemas", {})
-    _add_components(components, [*REQUEST_MODELS, CandidateReport], "Input")
+    _add_components(components, [*REQUEST_MODELS, *ERROR_MODELS], "Input")
+    _add_components(components, [CandidateReport], "Output", mode="serialization")
     ids = {
         "questionnaire": sorted(catalogue.questionnaires),
         "role": sorted(catalogue.roles),
@@ -175,23 +197,79 @@ def _openapi_document(app: FastAPI, catalogue: Catalogue) -> dict[str, Any]:
     }
     for model in REQUEST_MODELS:
         props = components[model.__name__]["properties"]
-        props["questionnaire"]["enum"] = ids["questionnaire"]
+        props["questionnaire"]["examples"] = ids["questionnaire"]
         for field, kind in (("norms", "norms"), ("role", "role"), ("roles", "role")):
             if field in props:
-                _enum_strings(props[field], ids[kind])
+                _example_strings(props[field], ids[kind])
+    # The report's provenance is the Provenance of every other document.
+    components["CandidateReport"]["properties"]["provenance"] = {
+        "$ref": "#/components/schemas/Provenance"
+    }
+    _require_response_fields(schema)
     return schema
 
 
+def _refs(node: object) -> set[str]:
+    """The component names ``node`` refers to (directly)."""
+    out: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            out.add(ref.rsplit("/", 1)[-1])
+        for v in node.values():
+            out |= _refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            out |= _refs(v)
+    return out
+
+
+def _closure(names: set[str], components: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in components:
+            seen.add(name)
+            todo += _refs(components[name])
+    return seen
+
+
+def _require_response_fields(schema: dict[str, Any]) -> None:
+    """Mark every property of a response-only object schema required: the server always
+    sends every field of its documents (null where a value is missing), so a generated
+    client need not treat them as optional. Schemas also used in requests keep the
+    optional fields a client may leave out."""
+    components = schema["components"]["schemas"]
+    requests: set[str] = set()
+    responses: set[str] = set()
+    for operations in schema.get("paths", {}).values():
+        for op in operations.values():
+            requests |= _refs(op.get("requestBody", {}))
+            requests |= _refs(op.get("parameters", []))
+            for status, response in op.get("responses", {}).items():
+                if status.startswith("2"):
+                    responses |= _refs(response)
+    only = _closure(responses, components) - _closure(requests, components)
+    for name in sorted(only):
+        node = components[name]
+        if node.get("type") == "object" and "properties" in node:
+            node["required"] = list(node["properties"])
+
+
 def _add_components(
-    components: dict[str, Any], models: Sequence[type[BaseModel]], suffix: str
+    components: dict[str, Any],
+    models: Sequence[type[BaseModel]],
+    suffix: str,
+    mode: Literal["validation", "serialization"] = "validation",
 ) -> None:
-    """Add the validation-mode schemas of ``models`` (and what they reference) to the
+    """Add the ``mode`` schemas of ``models`` (and what they reference) to the
     OpenAPI components. A referenced schema whose name is taken by a different one (the
     response form of the same model) is added as ``name + suffix``."""
     from pydantic.json_schema import models_json_schema
 
     _, doc = models_json_schema(
-        [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+        [(m, mode) for m in models], ref_template="#/components/schemas/{model}"
     )
     defs: dict[str, Any] = doc.get("$defs", {})
     rename = {n: n + suffix for n, d in defs.items() if n in components and components[n] != d}
@@ -211,16 +289,17 @@ def _add_components(
         components[rename.get(name, name)] = fix(schema)
 
 
-def _enum_strings(node: object, values: list[str]) -> None:
-    """Give every plain string alternative below ``node`` an enum of ``values``."""
+def _example_strings(node: object, values: list[str]) -> None:
+    """Give every plain string alternative below ``node`` the ``values`` as examples (not
+    an enum: a new bundled id must not break a generated client)."""
     if isinstance(node, dict):
         if node.get("type") == "string" and "format" not in node:
-            node["enum"] = values
+            node["examples"] = values
         for v in node.values():
-            _enum_strings(v, values)
+            _example_strings(v, values)
     elif isinstance(node, list):
         for v in node:
-            _enum_strings(v, values)
+            _example_strings(v, values)
 
 
 def app_from_env() -> FastAPI:

@@ -184,7 +184,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 f"this server is busy (more than {self.max_concurrency} connections or "
                 "requests in progress); retry shortly"
             )
-            self._refuse(503, "server_busy", detail, ((b"retry-after", RETRY_AFTER),))
+            self._refuse(503, "unavailable", detail, ((b"retry-after", RETRY_AFTER),))
             raise _RefusedError
         super().on_headers_complete()
 

@@ -50,12 +50,17 @@ def add_routes(app: FastAPI, service: Service) -> None:
 def _add_catalogue_routes(app: FastAPI, service: Service) -> None:
     """``/v1/health`` and the bundled questionnaires and roles."""
 
-    @app.get("/v1/health", tags=["service"])
+    @app.get("/v1/health", tags=["service"], operation_id="health", responses=error_responses())
     def health() -> Health:
         """Liveness check; needs no key."""
         return Health(status="ok", version=__version__)
 
-    @app.get("/v1/questionnaires", tags=["catalogue"], responses=error_responses(401))
+    @app.get(
+        "/v1/questionnaires",
+        tags=["catalogue"],
+        operation_id="listQuestionnaires",
+        responses=error_responses(401),
+    )
     def questionnaires() -> list[QuestionnaireSummary]:
         """The bundled questionnaires."""
         return [
@@ -63,6 +68,7 @@ def _add_catalogue_routes(app: FastAPI, service: Service) -> None:
                 id=q.id,
                 version=q.version,
                 name=q.title,
+                title=q.title,
                 n_items=len(q.items),
                 scales=list(q.scale_ids),
                 sha256=q.fingerprint,
@@ -73,13 +79,16 @@ def _add_catalogue_routes(app: FastAPI, service: Service) -> None:
     @app.get(
         "/v1/questionnaires/{questionnaire_id}",
         tags=["catalogue"],
+        operation_id="getQuestionnaire",
         responses=error_responses(401, 404),
     )
     def questionnaire(questionnaire_id: str) -> Questionnaire:
         """One bundled questionnaire: scales, items, response scale."""
         return found(service.catalogue.questionnaires, questionnaire_id, "questionnaire")
 
-    @app.get("/v1/roles", tags=["catalogue"], responses=error_responses(401))
+    @app.get(
+        "/v1/roles", tags=["catalogue"], operation_id="listRoles", responses=error_responses(401)
+    )
     def roles() -> list[RoleSummaryOut]:
         """The bundled roles."""
         return [
@@ -92,6 +101,7 @@ def _add_catalogue_routes(app: FastAPI, service: Service) -> None:
     @app.get(
         "/v1/roles/{role_id}",
         tags=["catalogue"],
+        operation_id="getRole",
         responses=error_responses(401, 404),
     )
     def role(role_id: str) -> Role:
@@ -105,6 +115,7 @@ def _add_scoring_routes(app: FastAPI, service: Service) -> None:
 
     @app.post(
         "/v1/score",
+        operation_id="score",
         tags=["scoring"],
         openapi_extra=body_doc(ScoreRequest),
         response_model=ScoreResponse,
@@ -116,6 +127,7 @@ def _add_scoring_routes(app: FastAPI, service: Service) -> None:
 
     @app.post(
         "/v1/fit",
+        operation_id="fit",
         tags=["scoring"],
         openapi_extra=body_doc(FitRequest),
         response_model=FitResponse,
@@ -134,6 +146,7 @@ def _add_scoring_routes(app: FastAPI, service: Service) -> None:
 
     @app.post(
         "/v1/rank",
+        operation_id="rank",
         tags=["scoring"],
         openapi_extra=body_doc(RankRequest),
         response_model=RankResponse,
@@ -146,7 +159,8 @@ def _add_scoring_routes(app: FastAPI, service: Service) -> None:
         def build(req: RankRequest, result: ScoreResult) -> Mapping[str, object]:
             role_obj = service.role(req.role, result.questionnaire, "role")
             fitted = fit(result, role_obj, cut=req.cut)
-            return rank(fitted, top=req.top, exclude_flagged=req.exclude_flagged)
+            doc = rank(fitted, top=req.top, exclude_flagged=req.exclude_flagged)
+            return {**doc, "candidates": doc["ranking"]}  # 'ranking' is deprecated
 
         return await _scored(request, RankRequest, service, build)
 
@@ -162,7 +176,7 @@ async def _scored(
 ) -> Response:
     """A scoring endpoint: parse the body as ``model``, score its candidates, and answer
     the document ``build`` makes of them, with the scoring warnings."""
-    req = await parse(request, model)
+    req = await parse(request, model, service.settings.max_candidates)
 
     def work() -> Response:
         result, warnings = service.score(req)
@@ -180,6 +194,7 @@ def _add_chart_route(app: FastAPI, service: Service) -> None:
 
     @app.post(
         "/v1/chart",
+        operation_id="chart",
         tags=["documents"],
         openapi_extra=body_doc(ChartRequest),
         response_class=Response,
@@ -189,7 +204,7 @@ def _add_chart_route(app: FastAPI, service: Service) -> None:
         """A radar chart: PNG, or SVG when `Accept: image/svg+xml`."""
         from repprofile._rendering.charts import _figure_bytes, radar_chart, radar_grid
 
-        req = await parse(request, ChartRequest)
+        req = await parse(request, ChartRequest, service.settings.max_candidates)
         fmt = negotiate(request, ("image/png", "image/svg+xml"))
 
         def work() -> Response:
@@ -232,6 +247,7 @@ def _add_report_route(app: FastAPI, service: Service) -> None:
 
     @app.post(
         "/v1/report",
+        operation_id="report",
         tags=["documents"],
         openapi_extra=body_doc(ReportRequest),
         response_class=Response,
@@ -257,7 +273,7 @@ def _add_report_route(app: FastAPI, service: Service) -> None:
         from repprofile._analysis.fit import fit
         from repprofile._rendering.report import candidate_report, render_html, render_pdf
 
-        req = await parse(request, ReportRequest)
+        req = await parse(request, ReportRequest, service.settings.max_candidates)
         kind = negotiate(request, ("application/pdf", "text/html", "application/json"))
 
         def work() -> Response:

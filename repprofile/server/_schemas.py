@@ -20,9 +20,10 @@ from pydantic import (
     StrictStr,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
-from repprofile._analysis.fit import FitReport, Ranking
+from repprofile._analysis.fit import FitReport, RankedCandidate, Ranking
 from repprofile._analysis.scoring import Profile
 from repprofile._formats.norms import NormTable
 from repprofile._formats.provenance import Provenance
@@ -30,6 +31,7 @@ from repprofile._formats.role import Role
 from repprofile._input.answers import CandidateError
 
 __all__ = [
+    "ERROR_MODELS",
     "REQUEST_MODELS",
     "CandidateAnswers",
     "ChartRequest",
@@ -37,6 +39,7 @@ __all__ = [
     "FitRequest",
     "FitResponse",
     "Health",
+    "Problem",
     "QuestionnaireSummary",
     "RankRequest",
     "RankResponse",
@@ -51,6 +54,7 @@ __all__ = [
     "with_200",
 ]
 
+PROBLEM_JSON = "application/problem+json"
 MAX_ID_LENGTH = 256  # candidate and item ids
 MAX_ANSWERS = 1_000  # answers per candidate (rep-types has 80 items)
 MAX_COMPARE = 19  # other candidates on one chart (20 in all)
@@ -124,10 +128,35 @@ class ScoreRequest(_Strict):
             "percentile, sten, stanine and intervals."
         ),
     )
-    ci: float = Field(default=0.90, gt=0.0, lt=1.0, description="Level of the score intervals.")
+    ci: float = Field(
+        default=0.90,
+        gt=0.0,
+        lt=1.0,
+        description="Deprecated: use 'ci_level' (the name in provenance). Level of the "
+        "score intervals.",
+        json_schema_extra={"deprecated": True},
+    )
+    ci_level: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        description="Level of the score intervals (default 0.90); the same as 'ci', which "
+        "it replaces. Give one of the two, or the same value in both.",
+    )
     reliability: Literal["alpha", "omega_total"] = Field(
         default="alpha", description="Which reliability of the norm table gives the SEM."
     )
+
+    @model_validator(mode="after")
+    def _one_ci_level(self) -> ScoreRequest:
+        if self.ci_level is not None:
+            if "ci" in self.model_fields_set and self.ci != self.ci_level:
+                raise ValueError(
+                    f"'ci' ({self.ci}) and 'ci_level' ({self.ci_level}) differ; "
+                    "give 'ci_level' only"
+                )
+            self.ci = self.ci_level
+        return self
 
 
 RoleRef = Annotated[
@@ -220,6 +249,13 @@ class FitResponse(FitReport):
 class RankResponse(Ranking):
     """The rank document, with warnings."""
 
+    ranking: list[RankedCandidate] = Field(
+        description="Deprecated: the same list as 'candidates' (the name fit uses).",
+        json_schema_extra={"deprecated": True},
+    )
+    candidates: list[RankedCandidate] = Field(
+        description="The ranked candidates, best first (the same list as 'ranking')."
+    )
     warnings: list[str] = Field(default=[])
 
 
@@ -228,7 +264,11 @@ class QuestionnaireSummary(BaseModel):
 
     id: str
     version: str
-    name: str
+    name: str = Field(
+        description="Deprecated: the same as 'title' (the questionnaire's own name for it).",
+        json_schema_extra={"deprecated": True},
+    )
+    title: str = Field(description="The questionnaire's title.")
     n_items: int
     scales: list[str]
     sha256: str
@@ -258,34 +298,72 @@ class ValidationProblem(BaseModel):
     type: str
 
 
-class ValidationErrors(BaseModel):
-    """HTTP 422: every problem found in the request."""
+_CODE_DOC = (
+    "Machine-readable error code (docs/server.md, Errors): body_too_large, batch_too_large, "
+    "invalid_request, unauthorized, not_found, method_not_allowed, not_acceptable, "
+    "rate_limited, unavailable, timeout, internal_error, ... New codes may be added."
+)
 
-    detail: list[ValidationProblem]
+
+class _ProblemFields(BaseModel):
+    type: str = Field(
+        description="A URI naming the problem: urn:repprofile:problem:CODE (RFC 9457).",
+        examples=["urn:repprofile:problem:batch_too_large"],
+    )
+    title: str = Field(description="The HTTP status's reason phrase.", examples=["Not Found"])
+    status: int = Field(description="The HTTP status code.", examples=[404])
+    code: str = Field(description=_CODE_DOC, examples=["not_found"])
 
 
-class ErrorMessage(BaseModel):
-    """An error: what went wrong and how to fix it."""
+class Problem(_ProblemFields):
+    """An error (RFC 9457 problem details, ``application/problem+json``): every non-2xx
+    answer but a 422 (:class:`ValidationErrors`)."""
 
-    detail: str
+    detail: str = Field(description="What went wrong and how to fix it, for people.")
+
+
+class ValidationErrors(_ProblemFields):
+    """HTTP 422 (RFC 9457 problem details): the problems found in the request, at most
+    100, and how many more there were."""
+
+    detail: list[ValidationProblem] = Field(
+        description="Deprecated: the same list as 'errors' (kept for existing clients).",
+        json_schema_extra={"deprecated": True},
+    )
+    errors: list[ValidationProblem] = Field(description="The problems, at most 100.")
+    errors_omitted: int = Field(description="How many more problems were found.", ge=0)
+    summary: str = Field(
+        description="A sentence: how many problems, and how many are listed.",
+        examples=["1 problem(s) with the request"],
+    )
+
+
+ErrorMessage = Problem  # the former name of the non-422 error document
+
+_ERROR_TEXT = {
+    401: "Missing or invalid API key (code unauthorized).",
+    404: "No such resource (code not_found).",
+    406: "None of the media types in Accept can be produced (code not_acceptable).",
+    413: "Request body (body_too_large) or batch (batch_too_large) over the server's limit.",
+    422: "A malformed body, or an unknown id (code invalid_request; docs/server.md).",
+    500: "A bug in the server (code internal_error).",
+    503: "The server is busy (code unavailable); retry after Retry-After.",
+}
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses an endpoint can answer."""
-    text = {
-        401: "Missing or invalid API key.",
-        404: "No such resource.",
-        406: "None of the media types in Accept can be produced.",
-        413: "Request body or batch larger than the server's limit.",
-    }
+    """OpenAPI entries for the error statuses an endpoint can answer (always 500, 503 and
+    a default: every error is a problem document)."""
+
+    def entry(model: type[BaseModel], description: str) -> dict[str, Any]:
+        ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+        return {"description": description, "content": {PROBLEM_JSON: {"schema": ref}}}
+
     out: dict[int | str, dict[str, Any]] = {
-        c: {"model": ErrorMessage, "description": text[c]} for c in codes if c != 422
+        c: entry(ValidationErrors if c == 422 else Problem, _ERROR_TEXT[c])
+        for c in (*codes, 500, 503)
     }
-    if 422 in codes:
-        out[422] = {
-            "model": ValidationErrors,
-            "description": "A malformed body, or an unknown id (see docs/server.md).",
-        }
+    out["default"] = entry(Problem, "Any other error (docs/server.md, Errors).")
     return out
 
 
@@ -300,6 +378,9 @@ def body_doc(model: type[BaseModel]) -> dict[str, Any]:
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
+
+# The error documents: declared in the responses by reference (application/problem+json).
+ERROR_MODELS: tuple[type[BaseModel], ...] = (Problem, ValidationErrors)
 
 # The request bodies: validated by the endpoints themselves (strict, from the JSON text),
 # so the OpenAPI document declares their schemas (in validation mode) explicitly.

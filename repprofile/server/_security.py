@@ -13,10 +13,9 @@ import json
 import logging
 import traceback
 
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from repprofile.server._http import error_body
+from repprofile.server._http import PROBLEM_MEDIA_TYPE, error_body, error_response
 
 __all__ = ["DOCS_PATHS", "PUBLIC_PATHS", "Guard"]
 
@@ -79,9 +78,12 @@ class Guard:
                     401, doc, [(b"www-authenticate", b"Bearer")], headers, receive, send, 0
                 )
                 return
-            await JSONResponse(doc, 401, headers={"WWW-Authenticate": "Bearer"})(
-                scope, receive, send
-            )
+            await error_response(
+                401,
+                "unauthorized",
+                "missing or invalid API key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )(scope, receive, send)
             return
         body = await self._read_body(headers, scope, receive, send)
         if body is not None:
@@ -139,7 +141,7 @@ class Guard:
         body = json.dumps(doc, separators=(",", ":")).encode()
         start_headers = [
             *extra,
-            (b"content-type", b"application/json"),
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
@@ -189,7 +191,7 @@ class Guard:
                 frames,
             )
             if not started:
-                await JSONResponse(error_body(500, "internal_error", "internal server error"), 500)(
+                await error_response(500, "internal_error", "internal server error")(
                     scope, replay, send
                 )
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 
-from fastapi import HTTPException
-
 from repprofile._analysis.scoring import ScoreResult
 from repprofile._errors import InputError, RepprofileError
 from repprofile._formats.norms import NormTable, bundled_norms, load_norms
 from repprofile._formats.questionnaire import Questionnaire, list_questionnaires
 from repprofile._formats.role import Role, list_roles
-from repprofile.server._http import unprocessable
+from repprofile.server._http import batch_limit, clip, unprocessable
 from repprofile.server._schemas import CandidateAnswers, ScoreRequest
 from repprofile.server._settings import ServerSettings
 
@@ -59,7 +57,7 @@ class Service:
         if q is None:
             raise unprocessable(
                 "questionnaire",
-                f"unknown questionnaire {qid!r}; expected one of "
+                f"unknown questionnaire {clip(qid)!r}; expected one of "
                 f"{sorted(self.catalogue.questionnaires)}",
             )
         return q
@@ -74,7 +72,7 @@ class Service:
         role = self.catalogue.roles.get(ref)
         if role is None:
             raise unprocessable(
-                field, f"unknown role {ref!r}; expected one of {sorted(self.catalogue.roles)}"
+                field, f"unknown role {clip(ref)!r}; expected one of {sorted(self.catalogue.roles)}"
             )
         if role.questionnaire != q.id:
             raise unprocessable(
@@ -87,19 +85,15 @@ class Service:
 
         q = self.questionnaire(req.questionnaire)
         n = len(req.candidates)
-        if n > self.settings.max_candidates:
-            raise HTTPException(
-                413,
-                f"the batch has {n} candidates; this server takes at most "
-                f"{self.settings.max_candidates} per request: split the batch",
-            )
+        batch_limit(n, self.settings.max_candidates)
         norms: NormTable | None
         if isinstance(req.norms, str):
             norms = self.catalogue.norms.get(req.norms)
             if norms is None:
                 raise unprocessable(
                     "norms",
-                    f"unknown norm table {req.norms!r}; expected a norm table object or one of "
+                    f"unknown norm table {clip(req.norms)!r}; expected a norm table object or "
+                    "one of "
                     f"{sorted(self.catalogue.norms)}",
                 )
         else:
@@ -134,7 +128,7 @@ class Service:
                 )
             candidate_id = ids[0]
         if candidate_id not in ids:
-            raise unprocessable(field, f"no candidate {candidate_id!r} in 'candidates'")
+            raise unprocessable(field, f"no candidate {clip(candidate_id)!r} in 'candidates'")
         row = ids.index(candidate_id)
         if not result.scored[row]:
             problems = "; ".join(
@@ -143,6 +137,7 @@ class Service:
                 if e.candidate_id == candidate_id
             )
             raise unprocessable(
-                field, f"candidate {candidate_id!r} was rejected, so it has no scores: {problems}"
+                field,
+                f"candidate {clip(candidate_id)!r} was rejected, so it has no scores: {problems}",
             )
         return candidate_id

@@ -41,7 +41,7 @@ def raw_error(
     body = _error_json(status, code, detail)
     head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()]
     headers = (
-        (b"content-type", b"application/json"),
+        (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
         *SECURITY_HEADERS,
@@ -121,7 +121,7 @@ class Transport:
         )
         body = _error_json(408, "body_timeout", detail)
         headers = [
-            (b"content-type", b"application/json"),
+            (b"content-type", b"application/problem+json"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
             *SECURITY_HEADERS,
