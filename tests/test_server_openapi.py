@@ -19,7 +19,7 @@ from repprofile.server import ServerSettings, create_app
 
 from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
 
-OPENAPI_SHA256 = "d403b8182844b816cbb895140e7a4a062bf63e4d7dc1548a8fdb86b5fd356f4c"
+OPENAPI_SHA256 = "74202dd75a3ac6a8dff0235f549e8db10475ff324c998a4588c6d5d401dc8ac9"
 
 
 def test_the_openapi_document_is_pinned() -> None:
