@@ -38,13 +38,13 @@ def unprocessable(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message}])
 
 
-async def run(work: Callable[[], Response], request: Request | None) -> Response:
+async def run(work: Callable[[], _T], request: Request | None) -> _T:
     """Run ``work`` inline when its request body is small (a thread hop would cost more
     than the work), else (or with no request: rendering) in the thread pool, so that the
     event loop keeps serving. A library error about the input (:class:`RepprofileError`)
     is the client's: 422."""
 
-    def guarded() -> Response:
+    def guarded() -> _T:
         try:
             return work()
         except RepprofileError as exc:

@@ -26,6 +26,13 @@ ENV_MAX_CANDIDATES = "REPPROFILE_MAX_CANDIDATES"
 ENV_CORS = "REPPROFILE_CORS_ORIGINS"
 ENV_DOCS = "REPPROFILE_DOCS"
 ENV_PUBLIC_DOCS = "REPPROFILE_PUBLIC_DOCS"
+ENV_RENDER_WORKERS = "REPPROFILE_RENDER_WORKERS"
+ENV_RENDER_TIMEOUT = "REPPROFILE_RENDER_TIMEOUT"
+ENV_RENDER_MAX_RSS = "REPPROFILE_RENDER_MAX_RSS_MB"
+
+
+def _default_render_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 class ServerSettings(BaseModel):
@@ -48,12 +55,31 @@ class ServerSettings(BaseModel):
         default=False,
         description="Serve /docs and /openapi.json without a key (default: they need one).",
     )
+    render_workers: int = Field(
+        default_factory=_default_render_workers,
+        ge=1,
+        le=64,
+        description="Worker processes drawing charts and reports (default: min(2, CPUs)).",
+    )
+    render_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a chart or report request may take; then 503 and the drawing stops.",
+    )
+    render_max_rss_mb: int = Field(
+        default=400,
+        ge=1,
+        description="A drawing worker using more memory than this after a request is replaced.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
         """Settings from ``REPPROFILE_API_KEYS`` (comma-separated), ``REPPROFILE_API_KEY_FILE``,
         ``REPPROFILE_MAX_BODY_BYTES``, ``REPPROFILE_MAX_CANDIDATES``,
-        ``REPPROFILE_CORS_ORIGINS`` (comma-separated) and ``REPPROFILE_DOCS`` (0/1)."""
+        ``REPPROFILE_CORS_ORIGINS`` (comma-separated), ``REPPROFILE_DOCS`` (0/1),
+        ``REPPROFILE_RENDER_WORKERS``, ``REPPROFILE_RENDER_TIMEOUT`` (seconds) and
+        ``REPPROFILE_RENDER_MAX_RSS_MB``."""
         env = os.environ if environ is None else environ
         data: dict[str, object] = {
             "api_keys": tuple(k.strip() for k in env.get(ENV_KEYS, "").split(",") if k.strip()),
@@ -64,6 +90,9 @@ class ServerSettings(BaseModel):
         for name, field in (
             (ENV_MAX_BODY, "max_body_bytes"),
             (ENV_MAX_CANDIDATES, "max_candidates"),
+            (ENV_RENDER_WORKERS, "render_workers"),
+            (ENV_RENDER_TIMEOUT, "render_timeout"),
+            (ENV_RENDER_MAX_RSS, "render_max_rss_mb"),
         ):
             if env.get(name):
                 data[field] = env[name]
@@ -82,6 +111,9 @@ class ServerSettings(BaseModel):
         env = {
             ENV_MAX_BODY: str(self.max_body_bytes),
             ENV_MAX_CANDIDATES: str(self.max_candidates),
+            ENV_RENDER_WORKERS: str(self.render_workers),
+            ENV_RENDER_TIMEOUT: repr(self.render_timeout),
+            ENV_RENDER_MAX_RSS: str(self.render_max_rss_mb),
             ENV_CORS: ",".join(self.cors_origins),
             ENV_DOCS: "1" if self.docs else "0",
             ENV_PUBLIC_DOCS: "1" if self.public_docs else "0",
