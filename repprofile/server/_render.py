@@ -22,6 +22,7 @@ of a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -256,10 +257,8 @@ class RenderPool:
         if work in done:
             return work.result()
         work.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await work
-        except asyncio.CancelledError:
-            pass
         if watch is not None and watch in done:
             # the client is gone; this answer is never read
             raise HTTPException(499, "the client closed the connection")
