@@ -88,8 +88,25 @@ async def _connection(
         writer.close()
 
 
+def chart_request(body: bytes) -> bytes:
+    """The POST /v1/chart request of one candidate (a PNG radar chart)."""
+    head = (
+        "POST /v1/chart HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+async def _charts(port: int, req: bytes, stop: asyncio.Event, done: list[float]) -> None:
+    """Ask for charts one after another until ``stop`` (mixed load); latencies in ``done``."""
+    while not stop.is_set():
+        statuses: list[int] = []
+        await _connection("127.0.0.1", port, [req], done, statuses)
+
+
 async def _load(
-    port: int, pool: list[bytes], n: int, connections: int
+    port: int, pool: list[bytes], n: int, connections: int, charts: int = 0
 ) -> tuple[float, list[float], list[int]]:
     per = [
         [pool[(c + k * connections) % len(pool)] for k in range(n // connections)]
@@ -97,14 +114,32 @@ async def _load(
     ]
     latencies: list[float] = []
     statuses: list[int] = []
+    stop = asyncio.Event()
+    chart_lat: list[float] = []
+    chart_body = pool[0].split(b"\r\n\r\n", 1)[1]
+    drawing = [
+        asyncio.ensure_future(_charts(port, chart_request(chart_body), stop, chart_lat))
+        for _ in range(charts)
+    ]
     t0 = time.perf_counter()
     await asyncio.gather(
         *(_connection("127.0.0.1", port, reqs, latencies, statuses) for reqs in per)
     )
-    return time.perf_counter() - t0, latencies, statuses
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    await asyncio.gather(*drawing)
+    if charts:
+        ms = np.array(chart_lat) * 1000.0
+        print(
+            f"        {len(chart_lat)} charts drawn meanwhile by {charts} client(s): "
+            f"p50 {np.percentile(ms, 50):.0f} ms, p99 {np.percentile(ms, 99):.0f} ms"
+        )
+    return elapsed, latencies, statuses
 
 
-def run(workers: int, n: int, connections: int, pool: list[bytes]) -> dict[str, float]:
+def run(
+    workers: int, n: int, connections: int, pool: list[bytes], charts: int = 0
+) -> dict[str, float]:
     port = free_port()
     env = os.environ | {"REPPROFILE_API_KEYS": KEY}
     exe = Path(sys.executable).with_name("repprofile")
@@ -132,7 +167,7 @@ def run(workers: int, n: int, connections: int, pool: list[bytes]) -> dict[str, 
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.2)
         asyncio.run(_load(port, pool, 1000, connections))  # warm-up
-        elapsed, lat, statuses = asyncio.run(_load(port, pool, n, connections))
+        elapsed, lat, statuses = asyncio.run(_load(port, pool, n, connections, charts))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -155,6 +190,12 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument(
+        "--charts",
+        type=int,
+        default=2,
+        help="clients asking for charts during a second, mixed run (0: no mixed run)",
+    )
     args = ap.parse_args()
     pool = bodies(1000)
     print(
@@ -163,8 +204,13 @@ def main() -> None:
     )
     heads = ("workers", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "non-200")
     print(" ".join(f"{h:>7}" for h in heads))
-    for w in args.workers:
-        r = run(w, args.requests, args.connections, pool)
+    runs = [(w, 0) for w in args.workers]
+    if args.charts:
+        runs += [(w, args.charts) for w in args.workers]
+    for w, charts in runs:
+        if charts:
+            print(f"mixed: the same scoring load while {charts} client(s) ask for charts")
+        r = run(w, args.requests, args.connections, pool, charts)
         print(
             f"{w:>7} {r['req_per_s']:>8.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} "
             f"{r['p99_ms']:>7.2f} {r['max_ms']:>7.1f} {r['non_200']:>7}"

@@ -20,8 +20,10 @@ from repprofile.server import ServerSettings, create_app
 from ._server_helpers import (
     AUTH,
     CONTROLLER,
+    CTL_ONLY,
     KEY,
     MAX_CANDIDATES,
+    SIM_JSON,
     answers,
     body,
     cand,
@@ -158,7 +160,7 @@ def test_a_body_in_several_messages_is_put_back_together(client: TestClient, app
     ("fields", "loc"),
     [
         ({"compare": [str(i) for i in range(20)]}, ["body", "compare"]),
-        ({"candidate_id": "x" * 257}, ["body", "candidate_id", "constrained-str"]),
+        ({"candidate_id": "x" * 257}, ["body", "candidate_id", "function-after[text(), str]"]),
     ],
 )
 def test_chart_requests_are_bounded(
@@ -194,3 +196,72 @@ def test_deeply_nested_json_is_a_422_not_a_500(client: TestClient) -> None:
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["type"] == "json_invalid"
+
+
+def _too_long(r: Any, loc: list[Any], length: int, cap: int) -> None:
+    """``r`` is a 422 whose problem at ``loc`` gives the length and the cap."""
+    assert r.status_code == 422, r.text
+    msgs = {tuple(d["loc"]): d for d in r.json()["detail"]}
+    problem = msgs[tuple(loc)]
+    assert problem["type"] == "string_too_long"
+    assert problem["msg"] == f"at most {cap} characters are allowed, got {length}"
+
+
+@pytest.mark.parametrize("path", ["/v1/chart", "/v1/report"])
+def test_a_million_character_role_name_is_refused_before_any_work(
+    client: TestClient, path: str
+) -> None:
+    # issue 15: such a name was still being drawn after 120 s
+    role = {**CTL_ONLY, "name": "n" * 1_000_000}
+    r = post(client, path, body([cand("a", answers())], role=role))
+    _too_long(r, ["body", "role", "function-after[_check(), Role]", "name"], 1_000_000, 200)
+    role = {**CTL_ONLY, "name": "n" * 200}  # at the cap: accepted
+    assert post(client, path, body([cand("a", answers())], role=role)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "cap"),
+    [("description", 2_000), ("rationale", 10_000), ("questionnaire", 256)],
+)
+def test_every_free_text_field_of_a_role_is_capped(
+    client: TestClient, field: str, cap: int
+) -> None:
+    role = {**CTL_ONLY, field: "x" * (cap + 1)}
+    r = post(client, "/v1/rank", body([cand("a", answers())], role=role))
+    _too_long(r, ["body", "role", "function-after[_check(), Role]", field], cap + 1, cap)
+
+
+def test_role_references_and_scale_ids_are_capped(client: TestClient) -> None:
+    role = {**CTL_ONLY, "references": ["ok", "r" * 1001]}
+    r = post(client, "/v1/rank", body([cand("a", answers())], role=role))
+    _too_long(r, ["body", "role", "function-after[_check(), Role]", "references", 1], 1001, 1000)
+    role = {**CTL_ONLY, "weights": {"controller": 1.0, "s" * 257: 1.0}}
+    r = post(client, "/v1/rank", body([cand("a", answers())], role=role))
+    # the key is quoted back clipped to 80 characters (docs/server.md, Errors)
+    loc = ["body", "role", "function-after[_check(), Role]", "weights", "s" * 77 + "...", "[key]"]
+    _too_long(r, loc, 257, 256)
+
+
+@pytest.mark.parametrize(
+    ("field", "cap"),
+    [("description", 2_000), ("questionnaire_version", 64), ("created", 64)],
+)
+def test_norm_table_text_is_capped(client: TestClient, field: str, cap: int) -> None:
+    norms = {**SIM_JSON, field: "d" * (cap + 1)}
+    r = post(client, "/v1/score", body([cand("a", answers())], norms=norms))
+    _too_long(r, ["body", "norms", "NormTable", field], cap + 1, cap)
+
+
+def test_ids_naming_bundled_things_are_capped(client: TestClient) -> None:
+    r = post(client, "/v1/score", {**body([cand("a", answers())]), "questionnaire": "q" * 300})
+    _too_long(r, ["body", "questionnaire"], 300, 256)
+    r = post(client, "/v1/rank", body([cand("a", answers())], role="r" * 300))
+    _too_long(r, ["body", "role", "function-after[text(), str]"], 300, 256)
+
+
+def test_the_bundled_files_are_within_the_caps() -> None:
+    import repprofile
+    from repprofile._formats.norms import bundled_norms
+
+    assert len(repprofile.list_roles()) >= 6  # each one validated with the caps
+    assert all(repprofile.load_norms(p).description for p in bundled_norms().values())

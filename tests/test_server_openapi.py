@@ -19,7 +19,7 @@ from repprofile.server import ServerSettings, create_app
 
 from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
 
-OPENAPI_SHA256 = "628c6fca576f9b49fa66b8a17991d344f5a405316e22378a58986b0a039f5b80"
+OPENAPI_SHA256 = "ce4805431897bdeaaf4914c1d918865be201ff482116a048061d985de7d7a25e"
 
 
 def test_the_openapi_document_is_pinned() -> None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from repprofile._errors import InputError
 from repprofile._formats.files import CachedModel, bundled_dir, validate_document
+from repprofile._formats.limits import MAX_LIST_ENTRIES, DescriptionText, IdText, ShortText
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._util import canonical_sha256, json_loads
 from repprofile._validation import validate_params
@@ -76,10 +77,10 @@ class QualityReference(CachedModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    items: list[str]
+    items: list[IdText]
     means: list[float]
     cov: list[list[float]]
-    synonym_pairs: list[tuple[str, str]]
+    synonym_pairs: list[tuple[IdText, IdText]]
     critval: float
     n: int
     full_rank: bool = Field(
@@ -217,16 +218,16 @@ class NormTable(CachedModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     format: Literal["repprofile-norms/1"] = "repprofile-norms/1"
-    questionnaire_id: str
-    questionnaire_version: str
-    description: str = Field(min_length=1)
-    created: str = Field(description="ISO date the table was built.")
+    questionnaire_id: IdText
+    questionnaire_version: ShortText
+    description: DescriptionText = Field(min_length=1)
+    created: ShortText = Field(description="ISO date the table was built.")
     n: int
     simulated: bool = Field(
         default=False, description="True when the norm sample is simulated, not real people."
     )
-    repprofile_version: str
-    scales: dict[str, ScaleNorm]
+    repprofile_version: ShortText
+    scales: dict[IdText, ScaleNorm] = Field(max_length=MAX_LIST_ENTRIES)
     quality_reference: QualityReference | None = Field(
         default=None,
         description=(

@@ -28,6 +28,15 @@ from repprofile._formats.files import (
     read_yaml,
     validate_document,
 )
+from repprofile._formats.limits import (
+    MAX_LIST_ENTRIES,
+    DescriptionText,
+    IdText,
+    NameText,
+    RationaleText,
+    ReferenceText,
+    SlugText,
+)
 from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
 from repprofile._util import canonical_sha256
 from repprofile._validation import validate_params
@@ -42,23 +51,28 @@ class Role(CachedModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$", description="Role id.")]
-    name: str
-    description: str
-    questionnaire: str = Field(description="Id of the questionnaire the role applies to.")
-    weights: dict[str, FiniteFloat] = Field(
-        description="Scale id -> weight in the fit composite (may be negative)."
+    id: Annotated[SlugText, Field(description="Role id.")]
+    name: NameText
+    description: DescriptionText
+    questionnaire: IdText = Field(description="Id of the questionnaire the role applies to.")
+    weights: dict[IdText, FiniteFloat] = Field(
+        max_length=MAX_LIST_ENTRIES,
+        description="Scale id -> weight in the fit composite (may be negative).",
     )
-    minimums: dict[str, FiniteFloat] = Field(
+    minimums: dict[IdText, FiniteFloat] = Field(
         default_factory=dict,
+        max_length=MAX_LIST_ENTRIES,
         description="Scale id -> minimum POMP score (knock-out hurdle), reported separately.",
     )
-    target: dict[str, FiniteFloat] = Field(
+    target: dict[IdText, FiniteFloat] = Field(
         default_factory=dict,
+        max_length=MAX_LIST_ENTRIES,
         description="Scale id -> ideal POMP score, for profile similarity.",
     )
-    rationale: str = Field(description="Why these weights: evidence, and how they were made.")
-    references: list[str] = Field(default_factory=list)
+    rationale: RationaleText = Field(
+        description="Why these weights: evidence, and how they were made."
+    )
+    references: list[ReferenceText] = Field(default_factory=list, max_length=MAX_LIST_ENTRIES)
 
     @model_validator(mode="after")
     def _check(self) -> Role:

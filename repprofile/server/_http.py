@@ -67,7 +67,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "headers_too_large": (431, "Request headers over the server's size or count limit."),
     "internal_error": (500, "A bug in the server; the log has the traceback."),
     "unavailable": (503, "The server is at its concurrency limit; retry after Retry-After."),
-    "timeout": (504, "The work took longer than the server's time budget."),
+    "timeout": (503, "A chart or report took longer than the server's time budget."),
 }
 _DEFAULT_CODES = {status: code for code, (status, _) in reversed(ERROR_CODES.items())}
 
@@ -146,13 +146,13 @@ def unprocessable(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message}])
 
 
-async def run(work: Callable[[], Response], request: Request | None) -> Response:
+async def run(work: Callable[[], _T], request: Request | None) -> _T:
     """Run ``work`` inline when its request body is small (a thread hop would cost more
     than the work), else (or with no request: rendering) in the thread pool, so that the
     event loop keeps serving. A library error about the input (:class:`RepprofileError`)
     is the client's: 422."""
 
-    def guarded() -> Response:
+    def guarded() -> _T:
         try:
             return work()
         except RepprofileError as exc:

@@ -18,6 +18,7 @@ from repprofile._formats.questionnaire import Questionnaire
 from repprofile._formats.role import Role
 from repprofile._version import __version__
 from repprofile.server._http import found, json_response, negotiate, parse, run, unprocessable
+from repprofile.server._render import draw_chart, draw_report
 from repprofile.server._schemas import (
     ChartRequest,
     FitRequest,
@@ -202,12 +203,10 @@ def _add_chart_route(app: FastAPI, service: Service) -> None:
     )
     async def chart(request: Request) -> Response:
         """A radar chart: PNG, or SVG when `Accept: image/svg+xml`."""
-        from repprofile._rendering.charts import _figure_bytes, radar_chart, radar_grid
-
         req = await parse(request, ChartRequest, service.settings.max_candidates)
         fmt = negotiate(request, ("image/png", "image/svg+xml"))
 
-        def work() -> Response:
+        def prepare() -> tuple[ScoreResult, list[str], Role | None]:
             result, _ = service.score(req)
             if req.metric == "percentile" and result.norms is None:
                 raise unprocessable(
@@ -222,24 +221,20 @@ def _add_chart_route(app: FastAPI, service: Service) -> None:
                 if req.role is not None
                 else None
             )
-            with service.render_lock:
-                if len(ids) > 5:
-                    fig = radar_grid(
-                        result, ids, role=role_obj, metric=req.metric, show_ci=req.show_ci
-                    )
-                else:
-                    ax = radar_chart(
-                        result,
-                        ids if len(ids) > 1 else ids[0],
-                        role=role_obj,
-                        metric=req.metric,
-                        show_ci=req.show_ci,
-                    )
-                    fig = ax.get_figure(root=True)  # type: ignore[assignment]
-                data = _figure_bytes(fig, "png" if fmt == "image/png" else "svg")
-            return Response(data, media_type=fmt)
+            return result, ids, role_obj
 
-        return await run(work, None)  # rendering: always in a thread
+        result, ids, role_obj = await run(prepare, None)  # scoring: in a thread
+        data = await service.render_pool.run(  # drawing: in a worker process
+            request,
+            draw_chart,
+            result,
+            ids,
+            role_obj,
+            req.metric,
+            req.show_ci,
+            "png" if fmt == "image/png" else "svg",
+        )
+        return Response(data, media_type=fmt)
 
 
 def _add_report_route(app: FastAPI, service: Service) -> None:
@@ -271,12 +266,12 @@ def _add_report_route(app: FastAPI, service: Service) -> None:
     async def report(request: Request) -> Response:
         """A one-page candidate report for a role: PDF (default), HTML or JSON by `Accept`."""
         from repprofile._analysis.fit import fit
-        from repprofile._rendering.report import candidate_report, render_html, render_pdf
+        from repprofile._rendering.report import CandidateReport, candidate_report
 
         req = await parse(request, ReportRequest, service.settings.max_candidates)
         kind = negotiate(request, ("application/pdf", "text/html", "application/json"))
 
-        def work() -> Response:
+        def prepare() -> tuple[CandidateReport, ScoreResult, Role]:
             result, _ = service.score(req)
             cid = service.pick(result, req.candidate_id, "candidate_id")
             role_obj = service.role(req.role, result.questionnaire, "role")
@@ -286,11 +281,17 @@ def _add_report_route(app: FastAPI, service: Service) -> None:
             )
             if req.date is None:  # never the server's clock: the same request, the same report
                 doc = doc.model_copy(update={"date": None})
-            if kind == "application/json":
-                return Response(doc.model_dump_json(), media_type=kind)
-            with service.render_lock:
-                if kind == "application/pdf":
-                    return Response(render_pdf(doc, result, role_obj), media_type=kind)
-                return Response(render_html(doc, result, role_obj), media_type="text/html")
+            return doc, result, role_obj
 
-        return await run(work, None)  # rendering: always in a thread
+        doc, result, role_obj = await run(prepare, None)  # scoring: in a thread
+        if kind == "application/json":
+            return Response(doc.model_dump_json(), media_type=kind)
+        data = await service.render_pool.run(  # drawing: in a worker process
+            request,
+            draw_report,
+            doc,
+            result,
+            role_obj,
+            "pdf" if kind == "application/pdf" else "html",
+        )
+        return Response(data, media_type=kind)

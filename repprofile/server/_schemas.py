@@ -16,15 +16,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StrictInt,
-    StrictStr,
-    StringConstraints,
     field_validator,
     model_validator,
 )
 
 from repprofile._analysis.fit import FitReport, RankedCandidate, Ranking
 from repprofile._analysis.scoring import Profile
+from repprofile._formats.limits import IdText
 from repprofile._formats.norms import NormTable
 from repprofile._formats.provenance import Provenance
 from repprofile._formats.role import Role
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 PROBLEM_JSON = "application/problem+json"
-MAX_ID_LENGTH = 256  # candidate and item ids
 MAX_ANSWERS = 1_000  # answers per candidate (rep-types has 80 items)
 MAX_COMPARE = 19  # other candidates on one chart (20 in all)
 MAX_ROLES = 20  # roles per fit request
@@ -63,11 +62,8 @@ MAX_ROLES = 20  # roles per fit request
 
 # --------------------------------------------------------------------------- request models
 
-CandidateId = (
-    Annotated[StrictStr, StringConstraints(max_length=MAX_ID_LENGTH)]
-    | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
-)
-ItemId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
+CandidateId = Annotated[IdText, Strict()] | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+ItemId = IdText  # at most MAX_ID_LENGTH characters
 
 
 class _Strict(BaseModel):
@@ -113,14 +109,14 @@ class CandidateAnswers(_Strict):
 class ScoreRequest(_Strict):
     """Answers of a batch of candidates to one questionnaire."""
 
-    questionnaire: str = Field(
+    questionnaire: IdText = Field(
         description="Id of a bundled questionnaire (GET /v1/questionnaires).",
         examples=["rep-types"],
     )
     candidates: list[CandidateAnswers] = Field(
         description="The candidates to score (at most the server's batch limit, 10,000 by default)."
     )
-    norms: NormTable | str | None = Field(
+    norms: NormTable | IdText | None = Field(
         default=None,
         description=(
             "A norm table for this questionnaire version (the JSON of 'repprofile norms "
@@ -160,7 +156,7 @@ class ScoreRequest(_Strict):
 
 
 RoleRef = Annotated[
-    str | Role,
+    IdText | Role,
     Field(description="A bundled role id (GET /v1/roles) or a whole role object."),
 ]
 Cut = Annotated[

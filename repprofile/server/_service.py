@@ -7,7 +7,6 @@ the field (:func:`repprofile.server._http.unprocessable`); a batch above the lim
 from __future__ import annotations
 
 import logging
-import threading
 
 from repprofile._analysis.scoring import ScoreResult
 from repprofile._errors import InputError, RepprofileError
@@ -15,13 +14,13 @@ from repprofile._formats.norms import NormTable, bundled_norms, load_norms
 from repprofile._formats.questionnaire import Questionnaire, list_questionnaires
 from repprofile._formats.role import Role, list_roles
 from repprofile.server._http import batch_limit, clip, unprocessable
+from repprofile.server._render import RenderPool
 from repprofile.server._schemas import CandidateAnswers, ScoreRequest
 from repprofile.server._settings import ServerSettings
 
 __all__ = ["Catalogue", "Service"]
 
 log = logging.getLogger("repprofile.server")
-_RENDER_LOCK = threading.Lock()  # matplotlib's style context is process-global
 
 
 class Catalogue:
@@ -50,7 +49,10 @@ class Service:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.catalogue = Catalogue()
-        self.render_lock = _RENDER_LOCK
+        # charts and reports: drawn in worker processes (started on the first request)
+        self.render_pool = RenderPool(
+            settings.render_workers, settings.render_timeout, settings.render_max_rss_mb * 1024
+        )
 
     def questionnaire(self, qid: str) -> Questionnaire:
         q = self.catalogue.questionnaires.get(qid)

@@ -36,6 +36,13 @@ ENV_TRANSPORT = {
     "REPPROFILE_LIMIT_CONCURRENCY": "limit_concurrency",
     "REPPROFILE_BACKLOG": "backlog",
 }
+ENV_RENDER_WORKERS = "REPPROFILE_RENDER_WORKERS"
+ENV_RENDER_TIMEOUT = "REPPROFILE_RENDER_TIMEOUT"
+ENV_RENDER_MAX_RSS = "REPPROFILE_RENDER_MAX_RSS_MB"
+
+
+def _default_render_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 class ServerSettings(BaseModel):
@@ -77,16 +84,34 @@ class ServerSettings(BaseModel):
         description="Connections plus requests in progress per worker before a JSON 503.",
     )
     backlog: int = Field(default=2048, gt=0, description="Pending connections the OS queues.")
+    render_workers: int = Field(
+        default_factory=_default_render_workers,
+        ge=1,
+        le=64,
+        description="Worker processes drawing charts and reports (default: min(2, CPUs)).",
+    )
+    render_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a chart or report request may take; then 503 and the drawing stops.",
+    )
+    render_max_rss_mb: int = Field(
+        default=400,
+        ge=1,
+        description="A drawing worker using more memory than this after a request is replaced.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
         """Settings from ``REPPROFILE_API_KEYS`` (comma-separated), ``REPPROFILE_API_KEY_FILE``,
         ``REPPROFILE_MAX_BODY_BYTES``, ``REPPROFILE_MAX_CANDIDATES``,
-        ``REPPROFILE_CORS_ORIGINS`` (comma-separated), ``REPPROFILE_DOCS`` (0/1) and the
+        ``REPPROFILE_CORS_ORIGINS`` (comma-separated), ``REPPROFILE_DOCS`` (0/1), the
         transport limits (``REPPROFILE_MAX_HEADER_BYTES``, ``REPPROFILE_MAX_HEADERS``,
         ``REPPROFILE_HEADER_TIMEOUT``, ``REPPROFILE_BODY_TIMEOUT``,
         ``REPPROFILE_KEEP_ALIVE_TIMEOUT``, ``REPPROFILE_LIMIT_CONCURRENCY``,
-        ``REPPROFILE_BACKLOG``)."""
+        ``REPPROFILE_BACKLOG``) and the drawing workers (``REPPROFILE_RENDER_WORKERS``,
+        ``REPPROFILE_RENDER_TIMEOUT`` in seconds, ``REPPROFILE_RENDER_MAX_RSS_MB``)."""
         env = os.environ if environ is None else environ
         data: dict[str, object] = {
             "api_keys": tuple(k.strip() for k in env.get(ENV_KEYS, "").split(",") if k.strip()),
@@ -98,6 +123,9 @@ class ServerSettings(BaseModel):
             (ENV_MAX_BODY, "max_body_bytes"),
             (ENV_MAX_CANDIDATES, "max_candidates"),
             *ENV_TRANSPORT.items(),
+            (ENV_RENDER_WORKERS, "render_workers"),
+            (ENV_RENDER_TIMEOUT, "render_timeout"),
+            (ENV_RENDER_MAX_RSS, "render_max_rss_mb"),
         ):
             if env.get(name):
                 data[field] = env[name]
@@ -116,6 +144,9 @@ class ServerSettings(BaseModel):
         env = {
             ENV_MAX_BODY: str(self.max_body_bytes),
             ENV_MAX_CANDIDATES: str(self.max_candidates),
+            ENV_RENDER_WORKERS: str(self.render_workers),
+            ENV_RENDER_TIMEOUT: repr(self.render_timeout),
+            ENV_RENDER_MAX_RSS: str(self.render_max_rss_mb),
             ENV_CORS: ",".join(self.cors_origins),
             ENV_DOCS: "1" if self.docs else "0",
             ENV_PUBLIC_DOCS: "1" if self.public_docs else "0",
