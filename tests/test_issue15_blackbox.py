@@ -74,7 +74,8 @@ def assert_problem(r: Any, status: int, code: str) -> dict[str, Any]:
     assert r.headers["content-type"].split(";")[0] == "application/problem+json"
     doc = strict_json(r.text)
     assert {"type", "title", "status", "detail", "code"} <= set(doc)
-    assert doc["status"] == status and doc["code"] == code
+    assert doc["status"] == status
+    assert doc["code"] == code
     assert CODES[code] == status
     assert doc["type"] == f"urn:repprofile:problem:{code}"
     assert r.headers["cache-control"] == "no-store"
@@ -102,14 +103,16 @@ def test_degenerate_norm_table_is_422_naming_scale_and_field(
     r = post(client, "/v1/score", doc)
     problem = assert_problem(r, 422, "invalid_request")
     text = json.dumps(problem["errors"])
-    assert "controller" in text and field in text, text
+    assert "controller" in text, text
+    assert field in text, text
 
 
 def test_tiny_sd_relative_to_scores_is_refused(client: TestClient) -> None:
     # "below 1e-6 of the scores' magnitude": mean about 3, sd 1e-9 is below 3e-6.
     doc = body([cand("a", answers())], norms=norms_with("rock", sd=1e-9))
     problem = assert_problem(post(client, "/v1/score", doc), 422, "invalid_request")
-    assert "rock" in json.dumps(problem["errors"]) and "sd" in json.dumps(problem["errors"])
+    assert "rock" in json.dumps(problem["errors"])
+    assert "sd" in json.dumps(problem["errors"])
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
@@ -139,7 +142,9 @@ def test_text_inf_answer_rejects_the_candidate(client: TestClient, text: str) ->
     doc = strict_json(r.text)
     assert [p["candidate_id"] for p in doc["profiles"]] == ["a"]
     (err,) = doc["errors"]
-    assert err["candidate_id"] == "x" and err["item_id"] == "acc01" and err["value"] == text
+    assert err["candidate_id"] == "x"
+    assert err["item_id"] == "acc01"
+    assert err["value"] == text
 
 
 @pytest.mark.parametrize("path", ["/v1/score", "/v1/fit", "/v1/rank", "/v1/report"])
@@ -172,14 +177,16 @@ def test_422_lists_at_most_100_problems_plus_count(client: TestClient) -> None:
     assert len(doc["errors"]) == 100
     assert doc["errors_omitted"] == 400
     assert doc["detail"] == doc["errors"]
-    assert "500 problem(s)" in doc["summary"] and "100" in doc["summary"]
+    assert "500 problem(s)" in doc["summary"]
+    assert "100" in doc["summary"]
     assert len(r.content) < 100_000
 
 
 def test_batch_limit_checked_before_per_item_validation(client: TestClient) -> None:
     cands = [{"candidate_id": k, "answers": "not an object"} for k in range(31)]
     doc = assert_problem(post(client, "/v1/score", body(cands)), 413, "batch_too_large")
-    assert "31" in doc["detail"] and "30" in doc["detail"]
+    assert "31" in doc["detail"]
+    assert "30" in doc["detail"]
 
 
 def test_body_too_large_has_its_own_code(small: TestClient) -> None:
@@ -223,7 +230,8 @@ def test_long_rejected_answer_is_clipped_with_ellipsis(client: TestClient) -> No
     assert r.status_code == 200
     (err,) = r.json()["errors"]
     assert _longest_run(r.text, "w") <= 80
-    assert len(err["value"]) <= 80 and err["value"].endswith("...")
+    assert len(err["value"]) <= 80
+    assert err["value"].endswith("...")
 
 
 def test_1e308_is_quoted_in_json_spelling(client: TestClient) -> None:
@@ -280,7 +288,8 @@ def test_catalogue_ids_are_strings_not_enums(client: TestClient) -> None:
     for node in walk(doc):
         enum = node.get("enum")
         if enum:
-            assert "rep-types" not in enum and "retention" not in enum, node
+            assert "rep-types" not in enum, node
+            assert "retention" not in enum, node
 
 
 @pytest.mark.parametrize(
@@ -355,7 +364,8 @@ def test_serve_openapi_30_prints_a_3_0_document(tmp_path: Path) -> None:
     assert doc["openapi"].startswith("3.0.")
     text = proc.stdout.decode()
     assert "prefixItems" not in text
-    assert '"type": "null"' not in text and '"type":"null"' not in text
+    assert '"type": "null"' not in text
+    assert '"type":"null"' not in text
     got = {
         (m, p): op.get("operationId") for p, ops in doc["paths"].items() for m, op in ops.items()
     }
@@ -388,7 +398,8 @@ def test_report_date_comes_from_the_request(client: TestClient) -> None:
     assert rj.json()["date"] == "2001-02-03"
     html = post(client, "/v1/report", doc, Accept="text/html").text
     today = dt.date.today().isoformat()
-    assert "2001-02-03" in html and today not in html
+    assert "2001-02-03" in html
+    assert today not in html
 
 
 def test_report_without_date_has_none_and_never_today(client: TestClient) -> None:
@@ -479,7 +490,8 @@ def check_raw_problem(resp: bytes, status: int, code: str) -> dict[str, str]:
     assert headers.get("x-content-type-options") == "nosniff", headers
     n = int(headers.get("content-length", len(payload)))
     doc = strict_json(payload[:n])
-    assert doc["code"] == code and doc["status"] == status
+    assert doc["code"] == code
+    assert doc["status"] == status
     assert CODES[code] == status
     return headers
 
@@ -553,8 +565,13 @@ def test_live_silent_connection_closed_without_answer(live: Server) -> None:
 def test_live_idle_keep_alive_connection_closed(live: Server) -> None:
     with socket.create_connection(("127.0.0.1", live.port), timeout=10) as s:
         s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
-        first = s.recv(65536)
-        assert first.startswith(b"HTTP/1.1 200")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += s.recv(65536)
+        status, headers, payload = parse_raw(first)
+        assert status == 200
+        while len(payload) < int(headers["content-length"]):
+            payload += s.recv(65536)
         t0 = time.monotonic()
         rest = b""
         while True:
@@ -622,3 +639,158 @@ def test_keep_alive_timeout_takes_seconds_like_the_other_timeouts() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr.decode()
+
+
+# ============================================================== more probes (items 2-6)
+
+
+def raw_post(client: TestClient, path: str, raw: str, **headers: str) -> Any:
+    return client.post(
+        path, content=raw, headers={**AUTH, "Content-Type": "application/json", **headers}
+    )
+
+
+@pytest.mark.parametrize("field", ["sd", "mean", "alpha"])
+def test_overflowing_number_in_norm_table_is_refused(client: TestClient, field: str) -> None:
+    # 1e999 is valid JSON grammar but overflows to infinity: a non-finite norm value.
+    raw = json.dumps(body([cand("a", answers())], norms=norms_with("rock", **{field: 424242.5})))
+    r = raw_post(client, "/v1/score", raw.replace("424242.5", "1e999"))
+    problem = assert_problem(r, 422, "invalid_request")
+    assert "rock" in json.dumps(problem["errors"])
+
+
+def test_overflowing_ci_level_is_refused_without_infinity(client: TestClient) -> None:
+    raw = json.dumps(body([cand("a", answers())], ci_level=0.9)).replace("0.9", "1e999")
+    r = raw_post(client, "/v1/score", raw)
+    assert_problem(r, 422, "invalid_request")
+    assert not re.search(r"\b(NaN|-?Infinity)\b", r.text)
+
+
+def test_overflowing_answer_never_gives_infinity(client: TestClient) -> None:
+    raw = json.dumps(body([cand("a", answers()), cand("x", answers(acc01=4242))]))
+    r = raw_post(client, "/v1/score", raw.replace("4242", "-1e999"))
+    assert r.status_code in (200, 422), r.text
+    assert not re.search(r"\b(NaN|-?Infinity)\b", r.text)
+    doc = strict_json(r.text)
+    if r.status_code == 200:
+        assert [p["candidate_id"] for p in doc["profiles"]] == ["a"]
+
+
+def test_1e308_in_a_422_is_quoted_in_json_spelling(client: TestClient) -> None:
+    raw = json.dumps(body([cand("a", answers())], ci_level=0.9)).replace("0.9", "1e308")
+    r = raw_post(client, "/v1/score", raw)
+    assert_problem(r, 422, "invalid_request")
+    assert not re.search(r"\d{25}", r.text)
+
+
+def test_long_id_in_422_message_is_clipped(client: TestClient) -> None:
+    cid = "K" * 200  # a legal id (<= 256), quoted in the message of a body error
+    r = post(client, "/v1/score", body([{"candidate_id": cid, "answers": "nope"}]))
+    doc = assert_problem(r, 422, "invalid_request")
+    msg = doc["errors"][0]["msg"]
+    assert "candidates[0]" in msg
+    assert _longest_run(r.text, "K") <= 80
+
+
+def test_each_candidate_lists_at_most_10_problems_plus_one(client: TestClient) -> None:
+    bad = answers(**{item: 9 for item in list(answers())[:30]})
+    r = post(client, "/v1/score", body([cand("x", bad)]))
+    assert r.status_code == 200
+    errs = r.json()["errors"]
+    assert len(errs) == 11
+    assert all(e["candidate_id"] == "x" for e in errs)
+    assert "20" in errs[-1]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/v1/fit", {"roles": ["retention"] * 21}),
+        ("/v1/chart", {"candidate_id": "c0", "compare": [f"c{k}" for k in range(1, 21)]}),
+    ],
+)
+def test_documented_list_limits_are_422(client: TestClient, path: str, extra: Any) -> None:
+    cands = [cand(f"c{k}", answers()) for k in range(21)]
+    assert_problem(post(client, path, body(cands, **extra)), 422, "invalid_request")
+
+
+def test_more_than_1000_answers_is_422(client: TestClient) -> None:
+    many = answers() | {f"zz{k}": 3 for k in range(1001)}
+    assert_problem(post(client, "/v1/score", body([cand("a", many)])), 422, "invalid_request")
+
+
+def test_id_over_256_characters_is_422(client: TestClient) -> None:
+    r = post(client, "/v1/score", body([cand("i" * 257, answers())]))
+    assert_problem(r, 422, "invalid_request")
+
+
+def test_empty_answers_in_rank_is_listed_in_errors(client: TestClient) -> None:
+    r = post(client, "/v1/rank", body([cand("a", answers()), cand("e", {})], role="retention"))
+    assert r.status_code == 200
+    doc = r.json()
+    assert [c["candidate_id"] for c in doc["candidates"]] == ["a"]
+    assert doc["ranking"] == doc["candidates"]
+    assert [e["candidate_id"] for e in doc["errors"]] == ["e"]
+
+
+def test_bad_report_date_is_422(client: TestClient) -> None:
+    doc = body([cand("a", answers())], candidate_id="a", role="retention", date="2024-13-45")
+    assert_problem(post(client, "/v1/report", doc), 422, "invalid_request")
+
+
+def test_report_interval_objects_match_pairs(client: TestClient) -> None:
+    doc = body(
+        [cand("a", answers(**{"ctl01": 5, "ctl02": 4}))],
+        candidate_id="a",
+        role="retention",
+        norms="rep-types-simulated",
+    )
+    rep = strict_json(post(client, "/v1/report", doc, Accept="application/json").text)
+    assert "fit_ci" in rep
+    assert "fit_ci_bounds" in rep
+    if rep["fit_ci"] is None:
+        assert rep["fit_ci_bounds"] is None
+    else:
+        assert rep["fit_ci_bounds"] == {"low": rep["fit_ci"][0], "high": rep["fit_ci"][1]}
+
+
+def test_schema_marks_deprecated_names_and_required_scale_fields(client: TestClient) -> None:
+    doc = client.get("/openapi.json", headers=AUTH).json()
+    schemas = doc["components"]["schemas"]
+    qs = schemas["QuestionnaireSummary"]
+    assert qs["properties"]["name"].get("deprecated") is True
+    assert "title" in qs["properties"]
+    scale = schemas["ScaleScore"]
+    assert set(scale["required"]) == set(scale["properties"])
+    assert len(scale["properties"]) == 17
+
+
+def test_unknown_role_404_lists_bundled_ids(client: TestClient) -> None:
+    doc = assert_problem(client.get("/v1/roles/nope", headers=AUTH), 404, "not_found")
+    assert "retention" in doc["detail"]
+
+
+def test_live_expect_100_continue_gets_413_before_body(live: Server) -> None:
+    head = (
+        f"POST /v1/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {LIVE_KEY}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100000\r\n"
+        "Expect: 100-continue\r\n\r\n"
+    ).encode()
+    check_raw_problem(raw_exchange(live, head), 413, "body_too_large")
+
+
+def test_live_too_many_headers_is_431(live: Server) -> None:
+    extra = "".join(f"X-H{k}: v\r\n" for k in range(150))
+    req = f"GET /v1/health HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode()
+    check_raw_problem(raw_exchange(live, req), 431, "headers_too_large")
+
+
+def test_live_half_sent_body_gets_408_within_body_timeout(live: Server) -> None:
+    head = (
+        f"POST /v1/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {LIVE_KEY}\r\n"
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"questionnaire"'
+    ).encode()
+    t0 = time.monotonic()
+    resp = raw_exchange(live, head)
+    assert time.monotonic() - t0 < 2 + 2.0
+    check_raw_problem(resp, 408, "body_timeout")
