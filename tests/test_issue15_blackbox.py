@@ -752,6 +752,10 @@ def test_report_interval_objects_match_pairs(client: TestClient) -> None:
         assert rep["fit_ci_bounds"] is None
     else:
         assert rep["fit_ci_bounds"] == {"low": rep["fit_ci"][0], "high": rep["fit_ci"][1]}
+    for line in rep["scales"]:
+        pair = line["interval"]
+        expected = None if pair is None else {"low": pair[0], "high": pair[1]}
+        assert line["interval_bounds"] == expected
 
 
 def test_schema_marks_deprecated_names_and_required_scale_fields(client: TestClient) -> None:
@@ -841,3 +845,68 @@ def test_live_chunked_body_over_limit_is_413(live: Server) -> None:
     chunk = b"x" * 1000
     data = head + (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 6 + b"0\r\n\r\n"
     check_raw_problem(raw_exchange(live, data), 413, "body_too_large")
+
+
+def test_openapi_30_has_nullable_and_no_schema_examples_list() -> None:
+    proc = subprocess.run(
+        [str(SCRIPT), "serve", "--openapi-3.0"],
+        capture_output=True,
+        env=server_env(),
+        timeout=60,
+        check=False,
+    )
+    text = proc.stdout.decode()
+    assert '"nullable"' in text
+    assert '"examples"' not in text
+
+
+def test_live_413_reaches_requests(live: Server) -> None:
+    requests = pytest.importorskip("requests")
+    payload = json.dumps(body([cand(f"c{k}", answers()) for k in range(20)])).encode()
+    with requests.Session() as session:
+        session.trust_env = False
+        r = session.post(
+            live.url + "/v1/score",
+            data=payload,
+            headers={"Authorization": f"Bearer {LIVE_KEY}", "Content-Type": "application/json"},
+            timeout=30,
+        )
+    assert r.status_code == 413
+    assert r.json()["code"] == "body_too_large"
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_live_invalid_content_length_is_400_problem(live: Server) -> None:
+    req = b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"
+    check_raw_problem(raw_exchange(live, req), 400, "bad_request")
+
+
+def test_live_next_request_headers_time_out_on_kept_alive_connection(live: Server) -> None:
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as s:
+        s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += s.recv(65536)
+        status, headers, payload = parse_raw(first)
+        assert status == 200
+        while len(payload) < int(headers["content-length"]):
+            payload += s.recv(65536)
+        s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")  # unfinished
+        t0 = time.monotonic()
+        rest = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        assert time.monotonic() - t0 < HEADER_TIMEOUT + 2.0
+    check_raw_problem(rest, 408, "header_timeout")
+
+
+def test_live_post_query_string_not_logged(live: Server) -> None:
+    secret = "POSTSECRET" + "9" * 20
+    payload = json.dumps(body([cand("a", answers())])).encode()
+    with urlopen(live, f"/v1/score?token={secret}", payload) as resp:
+        assert resp.status == 200
+    time.sleep(0.5)
+    assert secret not in live.logs()
