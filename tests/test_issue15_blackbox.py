@@ -493,6 +493,7 @@ def check_raw_problem(resp: bytes, status: int, code: str) -> dict[str, str]:
     assert doc["code"] == code
     assert doc["status"] == status
     assert CODES[code] == status
+    assert headers.get("connection", "").lower() == "close", headers  # documented
     return headers
 
 
@@ -910,3 +911,13 @@ def test_live_post_query_string_not_logged(live: Server) -> None:
         assert resp.status == 200
     time.sleep(0.5)
     assert secret not in live.logs()
+
+
+def test_chart_for_empty_answers_candidate_is_refused(client: TestClient) -> None:
+    doc = body([cand("a", answers()), cand("empty", {})], candidate_id="empty")
+    assert_problem(post(client, "/v1/chart", doc), 422, "invalid_request")
+
+
+def test_live_unfinished_huge_head_is_431_not_a_timeout(live: Server) -> None:
+    req = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 30000  # never finished
+    check_raw_problem(raw_exchange(live, req), 431, "headers_too_large")
