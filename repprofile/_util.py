@@ -80,4 +80,17 @@ def json_loads(text: str | bytes) -> Any:
     json.JSONDecodeError
         Text that is not JSON at all.
     """
-    return json.loads(text, parse_constant=_refuse_constant)
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def _finite_float(token: str) -> float:
+    """A JSON number with a fraction or exponent; one that overflows a double (``1e999``)
+    is refused like ``Infinity``, not read as an infinity."""
+    value = float(token)
+    if math.isinf(value):
+        shown = token if len(token) <= 40 else token[:37] + "..."
+        raise NonFiniteJSONError(
+            f"{shown} is beyond the range of a double (about 1.8e308): send a finite "
+            "number, or null for a missing value"
+        )
+    return value

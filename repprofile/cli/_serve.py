@@ -92,8 +92,8 @@ _TRANSPORT_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
     (
         "--keep-alive-timeout",
         positive_int,
-        "S",
-        "seconds an idle kept-alive connection stays open (default 5)",
+        "N",
+        "whole seconds an idle kept-alive connection stays open (default 5)",
     ),
     (
         "--limit-concurrency",

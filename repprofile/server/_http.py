@@ -6,6 +6,8 @@ thread pool."""
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -185,7 +187,7 @@ async def parse(
     A body with more than ``max_candidates`` candidates is a 413 ``batch_too_large``
     whatever else is wrong with it: the batch limit comes before the per-item problems."""
     raw = await request.body()
-    if b"NaN" in raw or b"Infinity" in raw:  # cheap test first: most bodies have neither
+    if b"NaN" in raw or b"Infinity" in raw or _HUGE.search(raw):  # cheap tests first
         _refuse_non_finite(raw)
     try:
         return model.model_validate_json(raw, strict=True)
@@ -260,19 +262,34 @@ def _constant_paths(node: object, path: tuple[str | int, ...]) -> Iterator[tuple
             yield from _constant_paths(value, (*path, i))
 
 
+# an exponent of three digits or more: the only way a JSON number with a fraction or
+# exponent can overflow a double (1e999); long integers are read exactly as integers
+_HUGE = re.compile(rb"[eE][+-]?\d{3}")
+
+
+def _overflow(token: str) -> Any:
+    value = float(token)
+    return _Constant(token) if math.isinf(value) else value
+
+
 def _refuse_non_finite(raw: bytes) -> None:
     """A 422 naming every ``NaN``, ``Infinity`` or ``-Infinity`` token of the body
     (Python's and pydantic's parsers accept them; JSON, RFC 8259, has no such numbers).
     Text that is not JSON is left to the model's parser, which says where it breaks."""
     try:
-        doc = json.loads(raw, parse_constant=_Constant)
+        doc = json.loads(raw, parse_constant=_Constant, parse_float=_overflow)
     except (ValueError, RecursionError):
         return
     errors = [
         {
             "type": "finite_number",
             "loc": ("body", *where[:-1]),
-            "msg": f"{where[-1]} is not a JSON number: send a finite number, or null",
+            "msg": (
+                f"{clip(where[-1])} is not a JSON number: send a finite number, or null"
+                if where[-1] in ("NaN", "Infinity", "-Infinity")
+                else f"{clip(where[-1])} is beyond the range of a double (about 1.8e308): "
+                "send a finite number, or null"
+            ),
         }
         for where in _constant_paths(doc, ())
     ]
