@@ -126,6 +126,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if st.docs else None,
     )
     app.state.service = service
+    app.router.on_startup.append(service.render_pool.warm)
     app.router.on_shutdown.append(service.render_pool.close)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)

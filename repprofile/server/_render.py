@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RenderPool", "RenderTimeout", "draw_chart", "draw_report", "rss_kib"]
 
+RENDER_NICENESS = 10  # added to the workers' niceness (lower CPU priority than the server)
 _PRELOAD = ["repprofile._rendering.charts", "repprofile._rendering.report", __name__]
 
 
@@ -99,6 +100,9 @@ def _serve(conn: Connection) -> None:
     ``("error", is_input_error, message, rss)``, until the pipe is closed."""
     import importlib
 
+    # drawing yields the CPU to scoring: a chart may take longer, a score should not
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(RENDER_NICENESS)
     for name in _PRELOAD:
         importlib.import_module(name)
     while True:
@@ -170,6 +174,23 @@ class RenderPool:
         self.replaced = 0  # workers killed or recycled (for tests and monitoring)
 
     # ------------------------------------------------------------------ workers
+
+    def warm(self) -> None:
+        """Start the process that forks the workers (it imports matplotlib and the
+        renderers, about a second) in a background thread, so that the first chart or
+        report request does not hold up the event loop while it starts."""
+
+        def start() -> None:
+            with self._lock:
+                if self._ctx is None:
+                    self._ctx = _context()
+            if self._ctx.get_start_method() == "forkserver":
+                from multiprocessing import forkserver
+
+                with contextlib.suppress(Exception):  # a request starts it otherwise
+                    forkserver.ensure_running()
+
+        threading.Thread(target=start, name="repprofile-render-warm", daemon=True).start()
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (idle and busy)."""
