@@ -77,3 +77,43 @@ def test_two_charts_are_drawn_at_the_same_time() -> None:
     assert first.content == second.content  # the same bytes from either worker
     assert len(pool.pids()) == 2  # both workers were busy at once
     pool.close()
+
+
+def test_a_client_that_disconnects_stops_its_drawing() -> None:
+    """The client goes away while its drawing runs: the request ends (499, never read)
+    at once, not after the 30 s budget, and the worker drawing it is killed and
+    replaced, so it does not draw for nobody."""
+    import asyncio
+    import time
+
+    from fastapi import HTTPException
+
+    from repprofile.server._render import RenderPool
+
+    class GoneClient:
+        async def receive(self) -> dict[str, Any]:
+            await asyncio.sleep(0.3)  # the worker has its task by then
+            return {"type": "http.disconnect"}
+
+    async def scenario() -> tuple[int, float, list[int], list[int], int]:
+        pool = RenderPool(size=1, budget=30.0, max_rss_kib=10**9)
+        try:
+            # a first call starts the worker and shows it works
+            assert await pool.run(None, str, 42) == "42"
+            before = pool.pids()
+            start = time.monotonic()
+            try:
+                await pool.run(GoneClient(), time.sleep, 20)  # type: ignore[arg-type]
+            except HTTPException as exc:
+                status = exc.status_code
+            took = time.monotonic() - start
+            return status, took, before, pool.pids(), pool.replaced
+        finally:
+            pool.close()
+
+    status, took, before, after, replaced = asyncio.run(scenario())
+    assert status == 499
+    assert took < 10  # far below both the 20 s drawing and the 30 s budget
+    assert replaced == 1
+    assert after != before
+    assert not _alive(before[0])

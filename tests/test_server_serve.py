@@ -222,3 +222,26 @@ def test_without_httptools_serve_falls_back_to_h11_with_a_warning(
     [call] = serve_env
     assert call["http"] == "h11"
     assert (call["limit_concurrency"], call["h11_max_incomplete_event_size"]) == (9, 5000)
+
+
+def test_render_options_set_the_drawing_workers() -> None:
+    from repprofile.cli._main import build_parser
+    from repprofile.cli._serve import _settings_update
+
+    args = build_parser().parse_args(
+        ["serve", "--render-workers", "3", "--render-timeout", "2.5", "--render-max-rss-mb", "300"]
+    )
+    update = _settings_update(args)
+    assert (update["render_workers"], update["render_timeout"], update["render_max_rss_mb"]) == (
+        3,
+        2.5,
+        300,
+    )
+    assert "render_workers" not in _settings_update(build_parser().parse_args(["serve"]))
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "server.md").read_text("utf-8")
+    for flag, env in (
+        ("--render-workers N", "REPPROFILE_RENDER_WORKERS"),
+        ("--render-timeout S", "REPPROFILE_RENDER_TIMEOUT"),
+        ("--render-max-rss-mb N", "REPPROFILE_RENDER_MAX_RSS_MB"),
+    ):
+        assert any(f"`{flag}`" in row and f"`{env}`" in row for row in doc.splitlines())

@@ -53,7 +53,7 @@ def register(sub: Subparsers) -> None:
         action="store_true",
         help="serve /docs and /openapi.json without a key (default: they need one)",
     )
-    for flag, kind, meta, text in _TRANSPORT_OPTIONS:
+    for flag, kind, meta, text in (*_TRANSPORT_OPTIONS, *_RENDER_OPTIONS):
         p.add_argument(flag, type=kind, metavar=meta, help=text)
     p.add_argument(
         "--log-level",
@@ -105,6 +105,24 @@ _TRANSPORT_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
 )
 
 
+# The drawing workers (docs/server.md, under "Limits"): each also REPPROFILE_RENDER_*.
+_RENDER_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
+    ("--render-workers", positive_int, "N", "processes drawing charts and reports (min(2, CPUs))"),
+    (
+        "--render-timeout",
+        _positive_seconds,
+        "S",
+        "seconds a chart or report request may take; then 503 (default 30)",
+    ),
+    (
+        "--render-max-rss-mb",
+        positive_int,
+        "N",
+        "replace a drawing process above N MB after a request (default 400)",
+    ),
+)
+
+
 def _settings_update(args: argparse.Namespace) -> dict[str, Any]:
     """The server settings the options change (left-out options keep the environment's)."""
     update: dict[str, Any] = {}
@@ -120,7 +138,7 @@ def _settings_update(args: argparse.Namespace) -> dict[str, Any]:
         update["docs"] = False
     if args.public_docs:
         update["public_docs"] = True
-    for flag, *_ in _TRANSPORT_OPTIONS:
+    for flag, *_ in (*_TRANSPORT_OPTIONS, *_RENDER_OPTIONS):
         field = flag[2:].replace("-", "_")
         if getattr(args, field) is not None:
             update[field] = getattr(args, field)
