@@ -178,11 +178,14 @@ def _check_ids(
     no_id: frozenset[int] = frozenset(),
     noun: str = "records",
     numbers: Sequence[int] | None = None,
+    hint: str = "",
 ) -> None:
     """Reject every row whose id is repeated (an HR system maps results by id).
 
     Rows in ``no_id`` carry a placeholder id (the real one was missing): they are
-    already rejected and never count as duplicates.
+    already rejected and never count as duplicates. ``hint`` ends each message: the
+    file readers pass :data:`DUPLICATES_HINT` (how to choose a row); the HTTP API, which
+    has no such option, passes none.
     """
     first: dict[str, int] = {}
     dups: dict[str, list[int]] = {}
@@ -204,29 +207,16 @@ def _check_ids(
                 value=cid,
                 message=(
                     f"candidate id {cid!r} appears {len(rows)} times ({noun} {listed}); "
-                    f"expected each candidate id once. {_DUPLICATE_END}"
+                    f"expected each candidate id once. None of them was scored.{hint}"
                 ),
             )
         )
 
 
-_DUPLICATE_END = "None of them was scored."
 DUPLICATES_HINT = (
     " If the candidate submitted more than once, read one of the rows with --duplicates "
     "first or last (duplicates= in Python)."
 )
-
-
-def hint_duplicates(answers: AnswerSet) -> AnswerSet:
-    """Add to each repeated-id error of a file reader how to choose one of the rows
-    (``--duplicates``; the HTTP API, which has no such option, keeps the plain message)."""
-    answers.errors[:] = [
-        e.model_copy(update={"message": e.message + DUPLICATES_HINT})
-        if e.item_id is None and e.value == e.candidate_id and e.message.endswith(_DUPLICATE_END)
-        else e
-        for e in answers.errors
-    ]
-    return answers
 
 
 def _candidate_id(raw: Any) -> str | None:
@@ -265,9 +255,11 @@ def _from_records(
     records: Iterable[Any],
     source: str,
     numbers: Sequence[int] | None = None,
+    duplicate_hint: str = "",
 ) -> AnswerSet:
     """Records as an AnswerSet; ``numbers``: the record number each is named by in
-    messages (default 1, 2, ...; records left out by ``duplicates=`` keep theirs)."""
+    messages (default 1, 2, ...; records left out by ``duplicates=`` keep theirs);
+    ``duplicate_hint`` ends a repeated id's message (:func:`_check_ids`)."""
     col = {item_id: j for j, item_id in enumerate(q.item_ids)}
     out = _Records()
     expected = _expected(q)
@@ -292,7 +284,7 @@ def _from_records(
         out.add(f"#{number}", [math.nan] * len(col), True, math.nan)
     values = np.array(out.rows, dtype=np.float64).reshape(len(out.rows), len(col))
     rejected_arr = np.array(out.bad, dtype=bool)
-    _check_ids(out.ids, out.errors, rejected_arr, frozenset(out.no_id))
+    _check_ids(out.ids, out.errors, rejected_arr, frozenset(out.no_id), hint=duplicate_hint)
     took_arr = np.array(out.seconds, dtype=np.float64)
     return AnswerSet(
         q,
@@ -479,6 +471,7 @@ def _from_table(
     no_id: frozenset[int] = frozenset(),
     letters: Sequence[str] | None = None,
     decimal_comma: bool = False,
+    duplicate_hint: str = "",
 ) -> AnswerSet:
     """Build an AnswerSet from string or numeric cells of a wide table.
 
@@ -546,7 +539,7 @@ def _from_table(
             )
     numbers = row_numbers if row_numbers is not None else [r + row_offset for r in range(len(ids))]
     took = _table_seconds(cells, pos, ids, numbers, no_id, rejected, errors, source)
-    _check_ids(ids, errors, rejected, no_id, noun="rows", numbers=numbers)
+    _check_ids(ids, errors, rejected, no_id, noun="rows", numbers=numbers, hint=duplicate_hint)
     if no_id:
         rejected[sorted(no_id)] = True
     return AnswerSet(q, values, tuple(ids), errors, rejected, took)
@@ -713,10 +706,12 @@ def csv_chunk(
     *,
     warn: bool = True,
     decimal_comma: bool = False,
+    duplicate_hint: str = "",
 ) -> AnswerSet:
     """Rows of a CSV answers file (with their line numbers) as an AnswerSet.
 
-    ``decimal_comma``: ``3,5`` is the number 3.5 (a file separated by ``;`` or tabs).
+    ``decimal_comma``: ``3,5`` is the number 3.5 (a file separated by ``;`` or tabs);
+    ``duplicate_hint`` ends a repeated id's message (:func:`_check_ids`).
     """
     width = len(header)
     rows: list[list[str]] = []
@@ -753,6 +748,7 @@ def csv_chunk(
             no_id=frozenset(empty_ids),
             letters=[column_letter(i) for i in range(width) if i != id_col],
             decimal_comma=decimal_comma,
+            duplicate_hint=duplicate_hint,
         )
     for row_index, cid, got in ragged:
         answers.rejected[row_index] = True  # type: ignore[index]
@@ -823,7 +819,15 @@ def _read_rows(q: Questionnaire, table: Table, duplicates: str = "reject") -> An
         if message is not None:
             warnings.warn(f"{table.source}: {message}", RepprofileWarning, stacklevel=4)
             numbered = [numbered[i] for i in keep]
-    return csv_chunk(q, header, id_col, numbered, table.source, decimal_comma=table.decimal_comma)
+    return csv_chunk(
+        q,
+        header,
+        id_col,
+        numbered,
+        table.source,
+        decimal_comma=table.decimal_comma,
+        duplicate_hint=DUPLICATES_HINT,
+    )
 
 
 def _assess_progress_records(
@@ -882,8 +886,9 @@ def _read_json(q: Questionnaire, text: str, source: str, duplicates: str = "reje
         keep, message = keep_duplicates(ids, duplicates, range(1, len(data) + 1), "record")
         if message is not None:
             warnings.warn(f"{source}: {message}", RepprofileWarning, stacklevel=4)
-            return _from_records(q, [data[i] for i in keep], source, [i + 1 for i in keep])
-    return _from_records(q, data, source)
+            numbers = [i + 1 for i in keep]
+            return _from_records(q, [data[i] for i in keep], source, numbers, DUPLICATES_HINT)
+    return _from_records(q, data, source, duplicate_hint=DUPLICATES_HINT)
 
 
 @validate_params(
@@ -928,12 +933,12 @@ def read_answers(
     """
     if str(path) != "-" and Path(path).suffix.lower() == ".xlsx":
         table = read_table(path, "answers file", encoding)
-        return hint_duplicates(_read_rows(questionnaire, table, duplicates))
+        return _read_rows(questionnaire, table, duplicates)
     text, source, suffix = read_text(path, "answers file", encoding)
     is_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("[", "{"))
     if is_json:
-        return hint_duplicates(_read_json(questionnaire, text, source, duplicates))
-    return hint_duplicates(_read_rows(questionnaire, parse_csv(text, source), duplicates))
+        return _read_json(questionnaire, text, source, duplicates)
+    return _read_rows(questionnaire, parse_csv(text, source), duplicates)
 
 
 # --------------------------------------------------------------------------- dispatch

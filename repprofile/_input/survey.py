@@ -628,10 +628,10 @@ def read_survey(
     import numpy as np
 
     from repprofile._input.answers import (
+        DUPLICATES_HINT,
         AnswerSet,
         RepprofileWarning,
         _check_ids,
-        hint_duplicates,
     )
     from repprofile._input.problems import cap_problems
 
@@ -693,11 +693,19 @@ def read_survey(
     value_arr = np.array(rows, dtype=np.float64).reshape(len(rows), len(q.item_ids))
     rejected_arr = np.array(bad, dtype=bool)
     errors = reader.errors
-    _check_ids(ids, errors, rejected_arr, frozenset(no_id), noun="rows", numbers=numbers)
+    _check_ids(
+        ids,
+        errors,
+        rejected_arr,
+        frozenset(no_id),
+        noun="rows",
+        numbers=numbers,
+        hint=DUPLICATES_HINT,
+    )
     errors = cap_problems(errors)
     timed = layout.seconds is not None or layout.started is not None
     seconds_arr = np.array(took, dtype=np.float64) if timed else None
-    return hint_duplicates(AnswerSet(q, value_arr, tuple(ids), errors, rejected_arr, seconds_arr))
+    return AnswerSet(q, value_arr, tuple(ids), errors, rejected_arr, seconds_arr)
 
 
 def _row_seconds(
