@@ -31,6 +31,7 @@ __all__ = [
     "UnprocessableError",
     "batch_limit",
     "clip",
+    "closing_error",
     "default_code",
     "error_body",
     "error_response",
@@ -100,6 +101,19 @@ def error_body(status: int, code: str, detail: Any, **extra: Any) -> dict[str, A
         "code": code,
         **extra,
     }
+
+
+def closing_error(status: int, code: str, detail: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The body (compact :func:`error_body` JSON) and the headers of an error answer
+    after which the connection is closed (``Connection: close``), for the layers that
+    answer below FastAPI: the guard, the transport middleware, the HTTP protocol."""
+    body = json.dumps(error_body(status, code, detail), separators=(",", ":")).encode()
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    return body, headers
 
 
 def error_response(

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from repprofile.server._http import PROBLEM_MEDIA_TYPE, error_body, error_response
+from repprofile.server._http import closing_error, error_response
 
 __all__ = ["DOCS_PATHS", "PUBLIC_PATHS", "Guard"]
 
@@ -70,19 +69,23 @@ class Guard:
             return
         headers = dict(scope.get("headers", []))
         if _route_path(scope) not in self.public and not self._authorized(headers):
-            doc = error_body(401, "unauthorized", "missing or invalid API key")
+            detail = "missing or invalid API key"
             length = headers.get(b"content-length", b"0")
             if b"transfer-encoding" in headers or not length.isdigit() or int(length) > 0:
                 # a body is coming: drop it before closing, so that the client sees the 401
                 await self._refuse(
-                    401, doc, [(b"www-authenticate", b"Bearer")], headers, receive, send, 0
+                    401,
+                    "unauthorized",
+                    detail,
+                    [(b"www-authenticate", b"Bearer")],
+                    headers,
+                    receive,
+                    send,
+                    0,
                 )
                 return
             await error_response(
-                401,
-                "unauthorized",
-                "missing or invalid API key",
-                headers={"WWW-Authenticate": "Bearer"},
+                401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"}
             )(scope, receive, send)
             return
         body = await self._read_body(headers, scope, receive, send)
@@ -97,9 +100,8 @@ class Guard:
         limit = self.max_body_bytes
         length = headers.get(b"content-length")
         detail = f"the request body is larger than this server's limit of {limit} bytes"
-        too_big = error_body(413, "body_too_large", detail)
         if length is not None and length.isdigit() and int(length) > limit:
-            await self._refuse(413, too_big, [], headers, receive, send, 0)
+            await self._refuse(413, "body_too_large", detail, [], headers, receive, send, 0)
             return None
         chunks: list[bytes] = []
         size = 0
@@ -112,7 +114,7 @@ class Guard:
             if size > limit:
                 more = bool(message.get("more_body", False))
                 read = size if more else -1
-                await self._refuse(413, too_big, [], headers, receive, send, read)
+                await self._refuse(413, "body_too_large", detail, [], headers, receive, send, read)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -122,14 +124,16 @@ class Guard:
     async def _refuse(
         self,
         status: int,
-        doc: dict[str, object],
+        code: str,
+        detail: str,
         extra: list[tuple[bytes, bytes]],
         headers: dict[bytes, bytes],
         receive: Receive,
         send: Send,
         read: int,
     ) -> None:
-        """Answer ``status`` with ``doc`` and ``Connection: close``, then read and drop the
+        """Answer ``status`` (:func:`~repprofile.server._http.closing_error`, with
+        ``Connection: close``) and the ``extra`` headers, then read and drop the
         rest of the body (``read`` bytes of it are read already; -1: all of it) before the
         response ends and uvicorn closes the connection: closing a socket with unread data
         resets it, and a client that sends its whole body before reading (urllib, requests)
@@ -138,13 +142,8 @@ class Guard:
         that the connection is closed anyway. A client that sent ``Expect: 100-continue``
         has not sent its body: nothing to drop.
         """
-        body = json.dumps(doc, separators=(",", ":")).encode()
-        start_headers = [
-            *extra,
-            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]
+        body, closing = closing_error(status, code, detail)
+        start_headers = [*extra, *closing]
         await send({"type": "http.response.start", "status": status, "headers": start_headers})
         await send({"type": "http.response.body", "body": body, "more_body": True})
         expects = headers.get(b"expect", b"").lower() == b"100-continue"

@@ -16,21 +16,16 @@ header size, count and read time, the concurrency limit, are in
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from repprofile.server._http import error_body
+from repprofile.server._http import closing_error
 
 __all__ = ["SECURITY_HEADERS", "NoQueryFilter", "Transport", "raw_error"]
 
 SECURITY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
-
-
-def _error_json(status: int, code: str, detail: str) -> bytes:
-    return json.dumps(error_body(status, code, detail), separators=(",", ":")).encode()
 
 
 def raw_error(
@@ -38,16 +33,9 @@ def raw_error(
 ) -> bytes:
     """A whole HTTP/1.1 error response (JSON body, ``Connection: close``, the security
     headers) as bytes, for a protocol layer to write to the socket."""
-    body = _error_json(status, code, detail)
+    body, headers = closing_error(status, code, detail)
     head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()]
-    headers = (
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-        *SECURITY_HEADERS,
-        *extra,
-    )
-    head += [name + b": " + value for name, value in headers]
+    head += [name + b": " + value for name, value in (*headers, *SECURITY_HEADERS, *extra)]
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
@@ -119,14 +107,14 @@ class Transport:
         detail = (
             f"the request body did not arrive within this server's limit of {self.body_timeout:g} s"
         )
-        body = _error_json(408, "body_timeout", detail)
-        headers = [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-            *SECURITY_HEADERS,
-        ]
-        await send({"type": "http.response.start", "status": 408, "headers": headers})
+        body, headers = closing_error(408, "body_timeout", detail)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 408,
+                "headers": [*headers, *SECURITY_HEADERS],
+            }
+        )
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
