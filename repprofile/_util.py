@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "csv_number",
     "finite_or_none",
     "json_loads",
+    "non_finite_tokens",
 ]
 
 CSV_DECIMALS = 4
@@ -81,6 +83,43 @@ def json_loads(text: str | bytes) -> Any:
         Text that is not JSON at all.
     """
     return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+class _Token:
+    """Where a non-finite number stood in text parsed by :func:`non_finite_tokens`."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+
+def _token_or_float(token: str) -> Any:
+    value = float(token)
+    return _Token(token) if math.isinf(value) else value
+
+
+def _token_paths(node: object, path: tuple[str | int, ...]) -> Iterator[tuple[Any, ...]]:
+    if isinstance(node, _Token):
+        yield (*path, node.token)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _token_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _token_paths(value, (*path, i))
+
+
+def non_finite_tokens(text: str | bytes) -> list[tuple[Any, ...]]:
+    """Every number of the JSON ``text`` that :func:`json_loads` refuses (``NaN``,
+    ``Infinity``, ``-Infinity``, or one beyond a double's range such as ``1e999``), as
+    its path of keys and indexes followed by its spelling, e.g.
+    ``("candidates", 0, "answers", "acc01", "-1e999")``; empty for text that is not
+    JSON (its parser says where it breaks). For a caller that reports them all, as the
+    HTTP API's 422 does."""
+    try:
+        doc = json.loads(text, parse_constant=_Token, parse_float=_token_or_float)
+    except (ValueError, RecursionError):
+        return []
+    return list(_token_paths(doc, ()))
 
 
 def _finite_float(token: str) -> float:

@@ -6,9 +6,8 @@ thread pool."""
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -18,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from repprofile._errors import RepprofileError
-from repprofile._util import json_loads
+from repprofile._util import json_loads, non_finite_tokens
 from repprofile.server._schemas import CandidateAnswers
 
 __all__ = [
@@ -258,42 +257,15 @@ def batch_limit(n: int, max_candidates: int) -> None:
         )
 
 
-class _Constant:
-    """Where a ``NaN``/``Infinity``/``-Infinity`` token stood in a parsed body."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-
-def _constant_paths(node: object, path: tuple[str | int, ...]) -> Iterator[tuple[Any, ...]]:
-    if isinstance(node, _Constant):
-        yield (*path, node.token)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _constant_paths(value, (*path, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _constant_paths(value, (*path, i))
-
-
 # an exponent of three digits or more: the only way a JSON number with a fraction or
 # exponent can overflow a double (1e999); long integers are read exactly as integers
 _HUGE = re.compile(rb"[eE][+-]?\d{3}")
-
-
-def _overflow(token: str) -> Any:
-    value = float(token)
-    return _Constant(token) if math.isinf(value) else value
 
 
 def _refuse_non_finite(raw: bytes) -> None:
     """A 422 naming every ``NaN``, ``Infinity`` or ``-Infinity`` token of the body
     (Python's and pydantic's parsers accept them; JSON, RFC 8259, has no such numbers).
     Text that is not JSON is left to the model's parser, which says where it breaks."""
-    try:
-        doc = json.loads(raw, parse_constant=_Constant, parse_float=_overflow)
-    except (ValueError, RecursionError):
-        return
     errors = [
         {
             "type": "finite_number",
@@ -305,7 +277,7 @@ def _refuse_non_finite(raw: bytes) -> None:
                 "send a finite number, or null"
             ),
         }
-        for where in _constant_paths(doc, ())
+        for where in non_finite_tokens(raw)
     ]
     if errors:
         raise RequestValidationError(errors)
