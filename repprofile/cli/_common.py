@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from repprofile._formats.mapping import EXPORT_FORMATS
+from repprofile._input.problems import DUPLICATES
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -182,31 +183,34 @@ def ci_level(text: str) -> float:
 # --------------------------------------------------------------------------- arguments
 
 
-def add_answers(p: argparse.ArgumentParser) -> None:
-    """ANSWERS (a file or - for stdin) and how to read it: --encoding, --mapping, --from."""
-    p.add_argument(
-        "answers",
-        metavar="ANSWERS",
-        help="CSV (separated by , ; or tabs), .xlsx or JSON answers file, or - for stdin",
-    )
+def add_answers(
+    p: argparse.ArgumentParser,
+    metavar: str = "ANSWERS",
+    help: str = "CSV (separated by , ; or tabs), .xlsx or JSON answers file, or - for stdin",
+    mapping_required: bool = False,
+) -> None:
+    """The answers argument (a file or - for stdin; ``metavar`` and ``help`` name it) and
+    how to read it: --encoding, --duplicates, --mapping (required when
+    ``mapping_required``), --from."""
+    p.add_argument("answers", metavar=metavar, help=help)
     p.add_argument(
         "--encoding",
         metavar="NAME",
         help=(
-            "text encoding of ANSWERS, e.g. cp1252 for a file Windows Excel saved as plain "
+            f"text encoding of {metavar}, e.g. cp1252 for a file Windows Excel saved as plain "
             "CSV (default: UTF-8 with or without BOM, or UTF-16 with BOM)"
         ),
     )
     p.add_argument(
         "--duplicates",
-        choices=("reject", "first", "last"),
+        choices=list(DUPLICATES),
         default="reject",
         help=(
             "a candidate id on several rows (submitted twice): reject them all (default), "
             "or read only the first or the last row, with a warning naming what was dropped"
         ),
     )
-    add_survey_options(p)
+    add_survey_options(p, metavar, mapping_required)
 
 
 def add_questionnaire(p: argparse.ArgumentParser) -> None:
@@ -234,13 +238,16 @@ def add_ci(p: argparse.ArgumentParser, default: float = 0.90, help: str | None =
     p.add_argument("--ci", type=ci_level, default=default, metavar="LEVEL", help=help)
 
 
-def add_survey_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--mapping FILE`` and ``--from FORMAT`` to a command reading ANSWERS."""
+def add_survey_options(
+    parser: argparse.ArgumentParser, metavar: str = "ANSWERS", required: bool = False
+) -> None:
+    """Add ``--mapping FILE`` and ``--from FORMAT`` to a command reading ``metavar``."""
     parser.add_argument(
         "--mapping",
         metavar="FILE",
+        required=required,
         help=(
-            "ANSWERS is a survey tool's CSV export (Google Forms, Microsoft Forms, Typeform, "
+            f"{metavar} is a survey tool's export (Google Forms, Microsoft Forms, Typeform, "
             "SurveyMonkey, Qualtrics); FILE maps its columns and labels to the questionnaire"
         ),
     )

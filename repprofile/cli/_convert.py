@@ -6,12 +6,11 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from repprofile._formats.mapping import EXPORT_FORMATS
-from repprofile._input.problems import DUPLICATES
 from repprofile.cli._common import (
     EXIT_OK,
     EXIT_REJECTED,
     UsageError,
+    add_answers,
     add_output,
     run_capturing_warnings,
     warn_rejected,
@@ -38,32 +37,12 @@ def register(sub: Subparsers) -> None:
             "questionnaire template ID --format mapping'."
         ),
     )
-    p.add_argument("answers", metavar="EXPORT", help="the export file, or - for stdin")
-    p.add_argument(
-        "--mapping",
-        metavar="FILE",
-        required=True,
-        help="mapping of the export's columns and labels to the questionnaire's items",
-    )
-    p.add_argument(
-        "--from",
-        dest="survey_format",
-        choices=list(EXPORT_FORMATS),
-        help="layout of the export (default: 'format' in the mapping, else generic)",
-    )
+    add_answers(p, "EXPORT", "the export file (CSV or .xlsx), or - for stdin", True)
     p.add_argument(
         "-q",
         "--questionnaire",
         metavar="ID_OR_FILE",
         help="bundled id or questionnaire file (default: the mapping's 'questionnaire')",
-    )
-    p.add_argument("--encoding", metavar="NAME", help="text encoding of EXPORT, e.g. cp1252")
-    p.add_argument(
-        "--duplicates",
-        choices=list(DUPLICATES),
-        default="reject",
-        help="a candidate id on several rows: reject them all (default), or keep the first "
-        "or the last row",
     )
     p.add_argument(
         "--strict", action="store_true", help="any rejected candidate is fatal (exit status 2)"
