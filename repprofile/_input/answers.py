@@ -809,16 +809,27 @@ def answers_csv(answers: AnswerSet) -> tuple[str, int]:
     return buf.getvalue(), int(keep.sum())
 
 
+def keep_rows(
+    numbered: list[tuple[int, list[str]]], id_col: int, duplicates: str, source: str
+) -> list[tuple[int, list[str]]]:
+    """The rows of a table (with their row numbers) to read under ``duplicates``
+    (:func:`~repprofile._input.problems.keep_duplicates`; ``id_col``: the id's column),
+    with a warning naming the rows left out. Called by the reader that the public
+    function called (the warning points at the user's call)."""
+    if duplicates == "reject":
+        return numbered
+    ids = [row[id_col].strip() if id_col < len(row) else None for _, row in numbered]
+    keep, message = keep_duplicates(ids, duplicates, [n for n, _ in numbered])
+    if message is None:
+        return numbered
+    warnings.warn(f"{source}: {message}", RepprofileWarning, stacklevel=5)
+    return [numbered[i] for i in keep]
+
+
 def _read_rows(q: Questionnaire, table: Table, duplicates: str = "reject") -> AnswerSet:
     rows = iter(table.rows)
     header, id_col = csv_header(rows, table.source, table.delimiter)
-    numbered = list(enumerate(rows, start=2))
-    if duplicates != "reject":
-        ids = [row[id_col].strip() if id_col < len(row) else None for _, row in numbered]
-        keep, message = keep_duplicates(ids, duplicates, [n for n, _ in numbered])
-        if message is not None:
-            warnings.warn(f"{table.source}: {message}", RepprofileWarning, stacklevel=4)
-            numbered = [numbered[i] for i in keep]
+    numbered = keep_rows(list(enumerate(rows, start=2)), id_col, duplicates, table.source)
     return csv_chunk(
         q,
         header,

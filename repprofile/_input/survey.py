@@ -632,6 +632,7 @@ def read_survey(
         AnswerSet,
         RepprofileWarning,
         _check_ids,
+        keep_rows,
     )
     from repprofile._input.problems import cap_problems
 
@@ -666,15 +667,7 @@ def read_survey(
         for k, raw in enumerate(data)
         if raw and not all(not c.strip() for c in raw)
     ]
-    if duplicates != "reject":
-        from repprofile._input.problems import keep_duplicates
-
-        at = layout.id_col.index
-        raw_ids = [raw[at].strip() if at < len(raw) else None for _, raw in numbered]
-        keep, message = keep_duplicates(raw_ids, duplicates, [n for n, _ in numbered])
-        if message is not None:
-            warnings.warn(f"{source}: {message}", RepprofileWarning, stacklevel=4)
-            numbered = [numbered[i] for i in keep]
+    numbered = keep_rows(numbered, layout.id_col.index, duplicates, source)
     ids: list[str] = []
     numbers: list[int] = []
     rows: list[list[float]] = []
