@@ -23,12 +23,36 @@ CONTROLLER, ``C = (700/9 - 50) / 25 = 10/9``.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 import repprofile
 from repprofile._formats.files import bundled_dir
+
+# The operationIds of docs/server.md, a contract for generated clients.
+OPERATION_IDS = {
+    ("get", "/v1/health"): "health",
+    ("get", "/v1/questionnaires"): "listQuestionnaires",
+    ("get", "/v1/questionnaires/{questionnaire_id}"): "getQuestionnaire",
+    ("get", "/v1/roles"): "listRoles",
+    ("get", "/v1/roles/{role_id}"): "getRole",
+    ("post", "/v1/score"): "score",
+    ("post", "/v1/fit"): "fit",
+    ("post", "/v1/rank"): "rank",
+    ("post", "/v1/chart"): "chart",
+    ("post", "/v1/report"): "report",
+}
+
+
+def documented_error_codes() -> dict[str, int]:
+    """The table of docs/server.md "### Error codes" (| `code` | status | meaning |)."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "server.md").read_text("utf-8")
+    rows = re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", doc, re.M)
+    return {code: int(status) for code, status in rows}
+
 
 KEY = "test-key-0123456789-abcdef"
 KEY2 = "second-key-ABCDEFGHIJKLMNOP"

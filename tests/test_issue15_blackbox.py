@@ -23,40 +23,20 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ._server_helpers import AUTH, SIM_JSON, answers, body, cand, post
+from ._server_helpers import (
+    AUTH,
+    OPERATION_IDS,
+    SIM_JSON,
+    answers,
+    body,
+    cand,
+    documented_error_codes,
+    post,
+)
 from .test_server_live import KEY as LIVE_KEY
 from .test_server_live import SCRIPT, Server, server_env, start, stop
 
-# The code table of docs/server.md "Error codes".
-CODES = {
-    "bad_request": 400,
-    "unauthorized": 401,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "not_acceptable": 406,
-    "header_timeout": 408,
-    "body_timeout": 408,
-    "body_too_large": 413,
-    "batch_too_large": 413,
-    "invalid_request": 422,
-    "rate_limited": 429,
-    "headers_too_large": 431,
-    "internal_error": 500,
-    "unavailable": 503,
-    "timeout": 504,
-}
-OPERATION_IDS = {
-    ("get", "/v1/health"): "health",
-    ("get", "/v1/questionnaires"): "listQuestionnaires",
-    ("get", "/v1/questionnaires/{questionnaire_id}"): "getQuestionnaire",
-    ("get", "/v1/roles"): "listRoles",
-    ("get", "/v1/roles/{role_id}"): "getRole",
-    ("post", "/v1/score"): "score",
-    ("post", "/v1/fit"): "fit",
-    ("post", "/v1/rank"): "rank",
-    ("post", "/v1/chart"): "chart",
-    ("post", "/v1/report"): "report",
-}
+CODES = documented_error_codes()  # the table of docs/server.md "Error codes"
 
 
 def _no_constant(name: str) -> Any:
