@@ -7,7 +7,6 @@ field name and header clipped to 80 characters, numbers quoted in their JSON spe
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +28,6 @@ from ._server_helpers import (
 )
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
-DOCS = Path(__file__).parents[1] / "docs" / "server.md"
 
 
 def assert_problem(r: Any, status: int, code: str) -> dict[str, Any]:
