@@ -385,11 +385,12 @@ class ScoreResult:
         return self.answers.candidate_ids()
 
     @functools.cached_property
-    def _type_order(self) -> NDArray[np.intp]:
-        """Column indices of the primary and secondary trait scale per row (-1: none)."""
+    def _type_ranking(self) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+        """Column indices of the primary and secondary trait scale per row (-1: none,
+        also where the two highest tie), and which rows tie."""
         trait = np.flatnonzero(self.questionnaire.trait_mask)
         if trait.size == 0:  # a questionnaire of validity scales only has no types
-            return np.full((len(self), 2), -1, dtype=np.intp)
+            return np.full((len(self), 2), -1, dtype=np.intp), np.zeros(len(self), dtype=bool)
         p = self.pomp[:, trait]
         filled = np.where(np.isnan(p), -np.inf, p)
         first = np.argmax(filled, axis=1)
@@ -402,26 +403,21 @@ class ScoreResult:
         out = np.stack([trait[first], trait[second]], axis=1)
         out[~valid_first, 0] = -1
         out[~valid_second, 1] = -1
-        out[self._tied_rows(top, filled[rows, second])] = -1  # no arbitrary first scale
-        return out
-
-    @staticmethod
-    def _tied_rows(top: NDArray[np.float64], second: NDArray[np.float64]) -> NDArray[np.bool_]:
-        """Rows whose two highest trait POMPs are equal (within 1e-9 POMP points)."""
+        # the two highest equal (within 1e-9 POMP points): no arbitrary first scale
         with np.errstate(invalid="ignore"):
-            tied: NDArray[np.bool_] = np.isfinite(second) & (np.abs(top - second) <= 1e-9)
-        return tied
+            tied = valid_second & (np.abs(top - filled[rows, second]) <= 1e-9)
+        out[tied] = -1
+        return out, tied
 
-    @functools.cached_property
+    @property
+    def _type_order(self) -> NDArray[np.intp]:
+        return self._type_ranking[0]
+
+    @property
     def type_tied(self) -> NDArray[np.bool_]:
         """Per row: the highest trait POMPs tie, so no primary type is determined
         (a straight-liner ties on every scale); ``primary_type`` is then None."""
-        trait = np.flatnonzero(self.questionnaire.trait_mask)
-        if trait.size < 2:
-            return np.zeros(len(self), dtype=bool)
-        p = np.where(np.isnan(self.pomp[:, trait]), -np.inf, self.pomp[:, trait])
-        top2 = -np.partition(-p, 1, axis=1)[:, :2]
-        return self._tied_rows(top2[:, 0], top2[:, 1])
+        return self._type_ranking[1]
 
     @property
     def primary_type(self) -> NDArray[np.object_]:
