@@ -22,8 +22,10 @@ import numpy as np
 
 __all__ = [
     "CSV_DECIMALS",
+    "SHOWN",
     "NonFiniteJSONError",
     "canonical_sha256",
+    "clip",
     "csv_number",
     "finite_or_none",
     "json_loads",
@@ -59,6 +61,16 @@ def canonical_sha256(data: Any) -> str:
     """
     text = json.dumps(data, sort_keys=True, ensure_ascii=True, allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+SHOWN = 80
+"""Characters of a client's value (an answer, an id, a field name, a header) quoted back
+in a message: a value can be huge, and an echo must not be."""
+
+
+def clip(text: str, width: int = SHOWN) -> str:
+    """``text`` cut to ``width`` characters, ending in "..." when cut."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 class NonFiniteJSONError(ValueError):
@@ -127,9 +139,8 @@ def _finite_float(token: str) -> float:
     is refused like ``Infinity``, not read as an infinity."""
     value = float(token)
     if math.isinf(value):
-        shown = token if len(token) <= 40 else token[:37] + "..."
         raise NonFiniteJSONError(
-            f"{shown} is beyond the range of a double (about 1.8e308): send a finite "
+            f"{clip(token, 40)} is beyond the range of a double (about 1.8e308): send a finite "
             "number, or null for a missing value"
         )
     return value

@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from repprofile._errors import InvalidParameterError, UnknownCandidateError
+from repprofile._util import clip
 
 __all__ = [
     "NO_CHECK",
@@ -71,7 +72,6 @@ R = TypeVar("R")
 NO_CHECK = "no_validation"
 """The constraint of a parameter that is checked later (it is still declared)."""
 
-_SHOWN = 80  # characters of a rejected value quoted back in a message
 _BOOLS = (bool, np.bool_)
 
 
@@ -87,8 +87,7 @@ def shown(value: object) -> str:
         value = os.fspath(value)
     small = isinstance(value, list | tuple) and len(value) <= 20
     if small or value is None or isinstance(value, str | bytes | int | float | _dt.date):
-        text = repr(value)
-        return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+        return clip(repr(value))
     return type(value).__name__
 
 

@@ -41,7 +41,7 @@ from repprofile._input.problems import (
     keep_duplicates,
     more_message,
 )
-from repprofile._util import json_loads
+from repprofile._util import clip, json_loads
 from repprofile._validation import StrOptions, parameter_error, validate_params
 
 __all__ = [
@@ -122,7 +122,6 @@ def _expected(q: Questionnaire) -> str:
     return q.response_scale.describe() + ", or blank/null for a missing answer"
 
 
-_SHOWN = 80  # characters of a rejected value quoted back (a value can be huge)
 NO_ANSWERS = "no answers given; expected at least one item answer"
 """Why a record with an empty ``answers`` object is rejected (a candidate with only some
 answers missing is scored as usual)."""
@@ -132,11 +131,6 @@ def _more_problems(candidate_id: str | None, n: int) -> CandidateError:
     return CandidateError(
         candidate_id=candidate_id, item_id=None, value=None, message=more_message(n)
     )
-
-
-def clip(text: str, width: int = _SHOWN) -> str:
-    """``text`` cut to ``width`` characters, ending in "..." when cut."""
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _json_value(value: Any) -> JSONScalar:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from repprofile._errors import RepprofileError
-from repprofile._util import json_loads, non_finite_tokens
+from repprofile._util import SHOWN, clip, json_loads, non_finite_tokens
 from repprofile.server._schemas import CandidateAnswers
 
 __all__ = [
@@ -50,7 +50,6 @@ INLINE_BODY_BYTES = 16_384  # smaller requests are worked on the event loop, lar
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 MAX_PROBLEMS = 100  # problems listed in a 422; the rest are counted in "errors_omitted"
-SHOWN = 80  # characters of a client's value (id, field name, header) quoted back
 
 # The machine-readable error codes: code -> (HTTP status, meaning). docs/server.md has the
 # same table; tests/test_server_problems.py checks that they agree.
@@ -72,11 +71,6 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "timeout": (503, "A chart or report took longer than the server's time budget."),
 }
 _DEFAULT_CODES = {status: code for code, (status, _) in reversed(ERROR_CODES.items())}
-
-
-def clip(text: str, width: int = SHOWN) -> str:
-    """``text`` cut to ``width`` characters, ending in "..." when cut."""
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def error_body(status: int, code: str, detail: Any, **extra: Any) -> dict[str, Any]:
