@@ -334,7 +334,9 @@ def _no_scales(d: dict[str, Any]) -> None:
             ["version:", "valid string", "got 1.0 instead"],
             id="version-unquoted-number",
         ),
-        pytest.param(_bad_kind, ["scales[0].kind:", "'trait' or 'validity'"], id="bad-kind"),
+        pytest.param(
+            _bad_kind, ["scales[0].kind:", "'trait', 'validity' or 'skill'"], id="bad-kind"
+        ),
         pytest.param(
             _label_outside,
             ["response_scale:", "labels must be for answers from 1 to 5", "[9]"],

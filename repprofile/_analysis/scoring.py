@@ -36,10 +36,25 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from repprofile._analysis.normed import NormedScores
 from repprofile._analysis.quality import QualityFlag, QualityResult
+from repprofile._analysis.sjt import REASONS as _SJT_REASONS
+from repprofile._analysis.sjt import (
+    SjtKey,
+    SjtScores,
+    resolve_method,
+    score_sjt,
+    type_preference,
+)
 from repprofile._errors import InputError
 from repprofile._formats.norms import NormTable, ReliabilityChoice, load_norms
 from repprofile._formats.provenance import NormsProvenance, Provenance, provenance_json
-from repprofile._formats.questionnaire import QualitySettings, Questionnaire, load_questionnaire
+from repprofile._formats.questionnaire import (
+    REP_TYPE_IDS,
+    SJT_METHODS,
+    QualitySettings,
+    Questionnaire,
+    SjtMethod,
+    load_questionnaire,
+)
 from repprofile._formats.results import (
     CandidateErrorDict,
     ProfileDict,
@@ -110,6 +125,14 @@ class Profile(BaseModel):
         description=(
             "True when the highest trait scores tie (e.g. every answer the same): the "
             "primary and secondary types are then undetermined (null), not the first scale."
+        ),
+    )
+    sjt_type_preference: dict[str, float | None] | None = Field(
+        default=None,
+        description=(
+            "Rep-type preferences shown in the situational judgment test (questionnaires "
+            "with SJT items only): per rep type, the mean within-person z of the ratings "
+            "given to its options, or most-minus-least picks."
         ),
     )
     quality: QualityVerdict | None = None
@@ -278,12 +301,23 @@ class ScoreResult:
         ci: float = 0.90,
         reliability: ReliabilityChoice = "alpha",
         quality: QualitySettings | None = None,
+        sjt: SjtScores | None = None,
+        sjt_key_sha256: str | None = None,
     ) -> None:
         q = answers.questionnaire
         self.questionnaire = q
         self.answers = answers
         self.scale_ids = q.scale_ids
+        self.sjt = sjt
+        if sjt is not None:
+            skill = np.flatnonzero(q.skill_mask)
+            raw = raw.copy()
+            raw[:, skill] = sjt.raw
+            n_answered = n_answered.copy()
+            n_answered[:, skill] = sjt.n_answered
         short = n_answered < q.min_answered
+        if sjt is not None:
+            short[:, np.flatnonzero(q.skill_mask)] |= (sjt.reason != 0) | np.isnan(sjt.pomp)
         short[~scored] = True
         self._short = short
         self._sums = raw  # every answered item counted, whatever min_answered says
@@ -313,6 +347,15 @@ class ScoreResult:
                 else None
             ),
             ci_level=ci,
+            sjt_method=sjt.method if sjt is not None else None,
+            sjt_key_sha256=sjt_key_sha256,
+            sjt_key_draft=(
+                (q.sjt.key_draft if q.sjt is not None else False)
+                if sjt_key_sha256 is None
+                else False
+            )
+            if sjt is not None
+            else None,
         )
 
     @functools.cached_property
@@ -326,6 +369,9 @@ class ScoreResult:
         """Mean of the answered keyed items, ``raw / n_answered`` (computed on first use)."""
         with np.errstate(invalid="ignore", divide="ignore"):
             out: NDArray[np.float64] = self.raw / self.n_answered
+        if self.sjt is not None:  # a skill scale's score is its 0-100 pomp
+            skill = np.flatnonzero(self.questionnaire.skill_mask)
+            out[:, skill] = self.pomp[:, skill]
         return out
 
     @functools.cached_property
@@ -340,6 +386,9 @@ class ScoreResult:
             out: NDArray[np.float64] = (
                 (self.raw - lo * self.n_answered) * 100.0 / (self.n_answered * (hi - lo))
             )
+        if self.sjt is not None:  # skill scales: the SJT method's 0-100 score
+            skill = np.flatnonzero(self.questionnaire.skill_mask)
+            out[:, skill] = np.where(self._short[:, skill], np.nan, self.sjt.pomp)
         return out
 
     @functools.cached_property
@@ -437,15 +486,46 @@ class ScoreResult:
         q = self.questionnaire
         out: list[str | None] = []
         n_items = q.items_per_scale
+        skill = q.skill_mask
+        codes = self._sjt_reason_row(row)
         for j in range(len(self.scale_ids)):
             got = int(self.n_answered[row, j])
             need = int(q.min_answered[j])
+            noun = "scenarios" if skill[j] else "items"
             if got < need:
                 out.append(
-                    f"only {got} of {n_items[j]} items answered; at least {need} needed for a score"
+                    f"only {got} of {n_items[j]} {noun} answered; at least {need} needed "
+                    "for a score"
                 )
+            elif codes.get(j):
+                assert self.sjt is not None
+                out.append(_SJT_REASONS[codes[j]].format(method=self.sjt.method))
             else:
                 out.append(None)
+        return out
+
+    def _sjt_reason_row(self, row: int) -> dict[int, int]:
+        """Scale column -> SJT null-reason code (0: none) of one row."""
+        if self.sjt is None:
+            return {}
+        skill = np.flatnonzero(self.questionnaire.skill_mask).tolist()
+        return dict(zip(skill, self.sjt.reason[row].tolist(), strict=True))
+
+    @functools.cached_property
+    def sjt_type_ids(self) -> tuple[str, ...]:
+        """The rep types of :attr:`sjt_type_preference`'s columns."""
+        return REP_TYPE_IDS
+
+    @functools.cached_property
+    def sjt_type_preference(self) -> NDArray[np.float64] | None:
+        """Rep-type preferences shown in the SJT, shape (n, 7) in :attr:`sjt_type_ids`
+        order: the mean within-person z of the ratings given to each type's options
+        (``rate``), or most-minus-least picks (``most_least``; best picks for ``best``).
+        NaN for rejected candidates and types without options; None without SJT items."""
+        if self.sjt is None:
+            return None
+        out = type_preference(self.answers.values, self.questionnaire)
+        out[~self.scored] = np.nan
         return out
 
     def _rows(self, only: Sequence[int] | None = None) -> Iterator[ProfileDict]:
@@ -483,13 +563,17 @@ class ScoreResult:
         qr = self.quality
         flag_matrix = qr.flag_matrix()
         valid = qr.valid
-        short: NDArray[np.bool_] = np.asarray(
-            (self.n_answered[rows] < self.questionnaire.min_answered).any(axis=1)
-        )
+        short: NDArray[np.bool_] = np.asarray(self._short[rows].any(axis=1))
         fields = ("raw", "mean", "pomp", "n_answered", "reason", "sem", *_NORMED_FIELDS)
         extras = [extra[name] for name in _NORMED_FIELDS]
         no_reasons = [None] * len(self.scale_ids)
         scale_ids = self.scale_ids
+        pref = self.sjt_type_preference
+        prefs = (
+            [dict(zip(self.sjt_type_ids, v, strict=True)) for v in _nan_to_none(pref[rows])]
+            if pref is not None
+            else None
+        )
         for i, row in enumerate(rows.tolist()):
             reasons = self._reasons(row) if short[i] else no_reasons
             sems = [e if m is not None else None for e, m in zip(sem, mean[i], strict=True)]
@@ -503,7 +587,7 @@ class ScoreResult:
                 *(e[i] for e in extras),
                 strict=True,
             )  # per scale, the values of ``fields`` (dict(zip()) runs in C)
-            yield {
+            profile: ProfileDict = {
                 "candidate_id": ids[row],
                 "scales": {
                     sid: _scale_score(zip(fields, values, strict=True))
@@ -528,6 +612,9 @@ class ScoreResult:
                     "mahalanobis_distribution": qr.mahalanobis_distribution,
                 },
             }
+            if prefs is not None:
+                profile["sjt_type_preference"] = prefs[i]
+            yield profile
 
     def profiles(self) -> list[Profile]:
         """Per scored candidate, a :class:`Profile` model (built on demand)."""
@@ -719,6 +806,8 @@ def _merge_quality(q: Questionnaire, update: dict[str, Any]) -> QualitySettings:
         "ci": [Interval(Real, 0, 1, closed="neither")],
         "reliability": [StrOptions("alpha", "omega_total")],
         "quality": [QualitySettings, dict, None],
+        "sjt_method": [StrOptions(*SJT_METHODS), None],
+        "sjt_key": [NO_CHECK],  # a path, a mapping or a loaded key: _sjt_key checks it
     }
 )
 def score(
@@ -730,6 +819,8 @@ def score(
     ci: float = 0.90,
     reliability: ReliabilityChoice = "alpha",
     quality: QualitySettings | dict[str, Any] | None = None,
+    sjt_method: SjtMethod | None = None,
+    sjt_key: Any = None,
 ) -> ScoreResult:
     """Score candidates' answers on every scale of a questionnaire.
 
@@ -754,6 +845,13 @@ def score(
     quality : QualitySettings or dict, optional
         Response-quality flag thresholds for this call (default: the questionnaire's
         ``quality`` settings, else the documented defaults).
+    sjt_method : {"distance", "absolute", "standardized", "correlation", "most_least", \
+"best", "mode", "proportion"}, optional
+        How situational judgment (SJT) items are scored (default: the questionnaire's
+        ``sjt.method``); see :mod:`repprofile._analysis.sjt` and docs/sjt.md.
+    sjt_key : SjtKey or path, optional
+        An SME key (``repprofile sjt key build``) replacing the options' keyed values;
+        provenance records its sha256.
 
     Returns
     -------
@@ -806,8 +904,40 @@ def score(
     table = load_norms(norms) if norms is not None else None
     if table is not None:
         table.check_for(q)  # before the answers are read
+    key = _sjt_key(sjt_key)
+    if q.has_sjt:
+        resolve_method(q, sjt_method, key)  # before the answers are read
     answers_set = as_answer_set(q, answers, candidate_ids)
-    return _score(answers_set, table, ci, reliability, settings)
+    return _score(answers_set, table, ci, reliability, settings, sjt_method, key)
+
+
+def _sjt_key(value: Any) -> SjtKey | None:
+    """The ``sjt_key`` parameter as a loaded key (None: the options' own keys)."""
+    if value is None:
+        return None
+    if hasattr(value, "means") and hasattr(value, "counts"):
+        return cast(SjtKey, value)
+    import importlib  # the key-file format lands with `repprofile sjt key build`
+
+    loaded: SjtKey = importlib.import_module("repprofile._formats.sjt_key").load_sjt_key(value)
+    return loaded
+
+
+def _mixed_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kernel:
+    """The Likert kernel of a questionnaire with SJT items: its Likert columns scored
+    as if they were the whole questionnaire (so they score exactly as alone), the
+    skill scales left at zero for the SJT engine."""
+    n = values.shape[0]
+    raw = np.zeros((n, len(q.scale_ids)))
+    n_answered = np.zeros((n, len(q.scale_ids)), dtype=np.int32)
+    lv = q.likert_view
+    if lv is None:
+        empty = np.empty(0, dtype=np.intp)
+        return _Kernel(raw, n_answered, empty, empty)
+    k = _score_kernel(values[:, q.likert_columns], lv)
+    raw[:, q.likert_scales] = k.raw
+    n_answered[:, q.likert_scales] = k.n_answered
+    return _Kernel(raw, n_answered, k.bad_rows, q.likert_columns[k.bad_cols])
 
 
 def _score(
@@ -816,22 +946,98 @@ def _score(
     ci: float = 0.90,
     reliability: ReliabilityChoice = "alpha",
     quality: QualitySettings | None = None,
+    sjt_method: str | None = None,
+    sjt_key: SjtKey | None = None,
 ) -> ScoreResult:
     """:func:`score` of validated answers, with the norm table and quality settings
     loaded (for public functions that score on the way: no parameter checks here)."""
     q = answers_set.questionnaire
-    kernel = _score_kernel(answers_set.values, q)
+    sjt = None
+    if q.has_sjt:
+        kernel = _mixed_kernel(answers_set.values, q)
+        method = resolve_method(q, sjt_method, sjt_key)
+        sjt = score_sjt(answers_set.values, q, method, sjt_key)
+    else:
+        kernel = _score_kernel(answers_set.values, q)
     n = answers_set.n
     scored = np.ones(n, dtype=bool)
     if answers_set.rejected is not None:
         scored &= ~answers_set.rejected
     errors = list(answers_set.errors)
-    if kernel.bad_rows.size:
-        errors = cap_problems(errors + _answer_problems(answers_set, kernel))
+    if kernel.bad_rows.size or (sjt is not None and sjt.bad_rows.size):
+        problems = _answer_problems(answers_set, kernel)
+        if sjt is not None and sjt.bad_rows.size:
+            problems += _sjt_problems(answers_set, sjt)
+            scored[np.unique(sjt.bad_rows)] = False
+        errors = cap_problems(errors + problems)
         scored[np.unique(kernel.bad_rows)] = False
+    key_sha = _key_sha256(sjt_key) if sjt is not None else None
     return ScoreResult(
-        answers_set, kernel.raw, kernel.n_answered, scored, errors, norms, ci, reliability, quality
+        answers_set,
+        kernel.raw,
+        kernel.n_answered,
+        scored,
+        errors,
+        norms,
+        ci,
+        reliability,
+        quality,
+        sjt,
+        key_sha,
     )
+
+
+def _key_sha256(key: SjtKey | None) -> str | None:
+    if key is None:
+        return None
+    fingerprint = getattr(key, "fingerprint", None)
+    return str(fingerprint() if callable(fingerprint) else fingerprint)
+
+
+def _sjt_problems(answers_set: AnswerSet, sjt: SjtScores) -> list[CandidateError]:
+    """One error per SJT answer that is not a valid rating or choice."""
+    q = answers_set.questionnaire
+    rs = q.sjt_response_scale
+    assert rs is not None
+    values = answers_set.values
+    out = []
+    for r, c, kind in zip(
+        sjt.bad_rows.tolist(), sjt.bad_cols.tolist(), sjt.bad_kind.tolist(), strict=True
+    ):
+        item = q.column_item(c)
+        column = q.item_ids[c]
+        v = float(values[r, c])
+        shown: float | int | str = int(v) if v.is_integer() and abs(v) < 2**53 else v
+        if not math.isfinite(v):
+            shown = str(v)
+        option = column.split(".", 1)[1]
+        if option in ("most", "least", "best") and getattr(item, "response_format", "") != "rate":
+            ids = getattr(item, "option_ids", ())
+            if kind == 2:
+                message = (
+                    f"item {item.id!r}: the same option is picked as most and least "
+                    "effective; expected two different options"
+                )
+            else:
+                message = (
+                    f"item {item.id!r}: {option} choice {shown!r} is not an option; expected "
+                    f"one of the option ids {list(ids)}"
+                )
+        else:
+            problem = "is not a whole number" if kind == 1 else "is outside the rating scale"
+            message = (
+                f"item {item.id!r}, option {option!r}: rating {shown!r} {problem}; "
+                f"expected {rs.describe()}"
+            )
+        out.append(
+            CandidateError(
+                candidate_id=answers_set.candidate_id(r),
+                item_id=column,
+                value=shown,
+                message=message,
+            )
+        )
+    return out
 
 
 def _answer_problems(answers_set: AnswerSet, kernel: _Kernel) -> list[CandidateError]:

@@ -50,7 +50,7 @@ def simulate_answers(
     y = np.where(signed < 0, lo + hi - keyed, keyed)  # the answer as given, before keying
     answers = np.ascontiguousarray(np.clip(np.rint(y), lo, hi), dtype=dtype)
     for i in q.check_items:  # attentive respondents give an expected answer
-        expected = np.asarray(q.items[i].expected, dtype=dtype)
+        expected = np.asarray(getattr(q.column_item(i), "expected", None), dtype=dtype)
         answers[:, i] = rng.choice(expected, size=n)
     if missing > 0:
         answers[rng.random(answers.shape) < missing] = np.nan

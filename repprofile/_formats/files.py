@@ -74,11 +74,18 @@ def read_yaml(path: Path) -> Any:
         raise QuestionnaireError(f"{path}: {exc}") from None
 
 
+_UNION_TAGS = frozenset({"likert", "sjt"})  # the tags of a questionnaire's item union
+
+
 def _where(loc: Sequence[int | str]) -> str:
     """A pydantic error location as a path: ``items[0].scale``, ``labels['Agree ']``,
     ``items[1] (key)`` (a mapping key of the wrong type)."""
     out = ""
+    previous: int | str | None = None
     for part in loc:
+        tag, previous = (isinstance(previous, int) and part in _UNION_TAGS), part
+        if tag:  # a tagged union's branch name (items[0].likert.scale): not a field
+            continue
         if part == "[key]":
             out += " (key)"
         elif isinstance(part, int) or (out and not str(part).isidentifier()):

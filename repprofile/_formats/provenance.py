@@ -3,9 +3,15 @@ version), enough to reproduce it. Every result document carries one."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from repprofile._formats.results import ProvenanceDict
 
@@ -24,6 +30,26 @@ class Provenance(BaseModel):
     norms: NormsProvenance | None = None
     ci_level: float | None = None
     role: RoleProvenance | None = None
+    sjt_method: str | None = Field(
+        default=None, description="How the SJT items were scored (null: no SJT items)."
+    )
+    sjt_key_sha256: str | None = Field(
+        default=None, description="SHA-256 of the SME key file used (null: the file's keys)."
+    )
+    sjt_key_draft: bool | None = Field(
+        default=None,
+        description="True when the SJT was scored with a draft key, to replace with an SME key.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _drop_unused_sjt_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The SJT fields appear only when the questionnaire has SJT items, so a
+        Likert-only result document is exactly what it was before they existed."""
+        doc: dict[str, Any] = handler(self)
+        if doc.get("sjt_method") is None:
+            for name in _SJT_FIELDS:
+                doc.pop(name, None)
+        return doc
 
 
 class RoleProvenance(BaseModel):
@@ -49,5 +75,9 @@ class NormsProvenance(BaseModel):
 
 
 def provenance_json(provenance: Provenance) -> ProvenanceDict:
-    """The provenance as it appears in a result document (JSON types)."""
+    """The provenance as it appears in a result document (JSON types). The SJT fields
+    appear only when the questionnaire has SJT items."""
     return cast(ProvenanceDict, provenance.model_dump(mode="json"))
+
+
+_SJT_FIELDS = ("sjt_method", "sjt_key_sha256", "sjt_key_draft")

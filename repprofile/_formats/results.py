@@ -16,7 +16,7 @@ but the classes.
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "CandidateErrorDict",
@@ -79,6 +79,9 @@ class ProvenanceDict(TypedDict):
     norms: NormsProvenanceDict | None
     ci_level: float | None
     role: RoleProvenanceDict | None
+    sjt_method: NotRequired[str]
+    sjt_key_sha256: NotRequired[str | None]
+    sjt_key_draft: NotRequired[bool]
 
 
 # --------------------------------------------------------------------------- scores
@@ -137,6 +140,7 @@ class ProfileDict(TypedDict):
     type_clarity: Literal["clear", "mixed"] | None
     types: list[str | None] | None
     type_tied: bool
+    sjt_type_preference: NotRequired[dict[str, float | None]]
     quality: QualityVerdictDict
 
 

@@ -388,23 +388,57 @@ def _record_answers(
     rejected = False
     listed = 0  # answer problems of this record reported so far
     unlisted = 0
-    for item_id, value in answers.items():
+    pairs: Iterable[tuple[Any, Any]] = answers.items()
+    choice_columns: Mapping[str, Mapping[str, int]] = {}
+    if q.has_sjt:
+        pairs = _flatten_sjt(q, answers)
+        choice_columns = q.choice_columns
+    for item_id, value in pairs:
         j = col.get(item_id)
         kind = type(value)
-        if j is not None and (kind is float or (kind is int and -(2**53) <= value <= 2**53)):
+        if (
+            j is not None
+            and (kind is float or (kind is int and -(2**53) <= value <= 2**53))
+            and item_id not in choice_columns  # a choice is an option id, never a number
+        ):
             row[j] = value  # the common case: a plain number
             continue
         j = col.get(str(item_id))
-        number = _coerce_number(value) if j is not None else None
-        if j is not None and number is not None:
-            row[j] = number
-            continue
+        choices = choice_columns.get(str(item_id))
+        if choices is not None and j is not None:
+            pick = _choice(choices, value)
+            if pick is not None:
+                row[j] = pick
+                continue
+        else:
+            number = _coerce_number(value) if j is not None else None
+            if j is not None and number is not None:
+                row[j] = number
+                continue
         rejected = True
         if listed == MAX_ERRORS_PER_CANDIDATE:  # enough to fix the record by
             unlisted += 1
             continue
         listed += 1
-        if j is None:
+        if choices is not None:
+            errors.append(
+                CandidateError(
+                    candidate_id=cid,
+                    item_id=str(item_id),
+                    value=_json_value(value),
+                    message=_not_an_option(q, str(item_id), value),
+                )
+            )
+        elif isinstance(item_id, _SjtProblem):
+            errors.append(
+                CandidateError(
+                    candidate_id=cid,
+                    item_id=item_id.column,
+                    value=_json_value(value),
+                    message=item_id.message,
+                )
+            )
+        elif j is None:
             errors.append(
                 CandidateError(
                     candidate_id=cid,
@@ -428,6 +462,80 @@ def _record_answers(
     if unlisted:
         errors.append(_more_problems(cid, unlisted))
     return rejected
+
+
+class _SjtProblem(str):
+    """A nested SJT answer key that names no answer column (the message says why)."""
+
+    column: str
+    message: str
+
+    def __new__(cls, column: str, message: str) -> _SjtProblem:
+        out = super().__new__(cls, "\0" + column)  # never an answer column
+        out.column = column
+        out.message = message
+        return out
+
+
+def _flatten_sjt(q: Questionnaire, answers: Mapping[Any, Any]) -> Iterator[tuple[Any, Any]]:
+    """Answers with nested SJT answers ``{"ITEM": {"OPTION": 4}}`` or ``{"ITEM": {"most":
+    "b", "least": "d"}}`` as flat ``ITEM.OPTION`` / ``ITEM.most`` pairs."""
+    items = q.sjt_item_index
+    for key, value in answers.items():
+        item = items.get(key) if isinstance(key, str) else None
+        if item is None:
+            yield key, value
+            continue
+        if not isinstance(value, Mapping):
+            expected = (
+                "an object of option id -> rating"
+                if item.response_format == "rate"
+                else "an object with "
+                + (
+                    "'most' and 'least' option ids"
+                    if item.response_format == "most_least"
+                    else "the 'best' option id"
+                )
+            )
+            yield _SjtProblem(key, f"item {key!r} is a scenario; expected {expected}"), value
+            continue
+        columns = set(item.columns)
+        for sub, v in value.items():
+            column = f"{key}.{sub}"
+            if column in columns:
+                yield column, v
+                continue
+            if item.response_format == "rate":
+                expected = f"one of the option ids {list(item.option_ids)}"
+            else:
+                expected = " and ".join(repr(c.split(".", 1)[1]) for c in item.columns)
+            yield (
+                _SjtProblem(
+                    column, f"item {key!r} has no answer {str(sub)!r}; expected {expected}"
+                ),
+                v,
+            )
+
+
+def _choice(choices: Mapping[str, int], value: Any) -> float | None:
+    """A most/least/best answer as the option's position (NaN: missing; None: not an
+    option id)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return math.nan
+    if isinstance(value, str):
+        position = choices.get(value.strip())
+        return float(position) if position is not None else None
+    return None
+
+
+def _not_an_option(q: Questionnaire, column: str, value: Any) -> str:
+    """Why a most/least/best answer is unusable."""
+    item_id, which = column.split(".", 1)
+    ids = list(q.choice_columns[column])
+    return (
+        f"item {item_id!r}: {which} answer {clip(repr(value))} is not an option id; "
+        f"expected one of {ids}, or blank/null for a missing answer"
+    )
 
 
 def _record_seconds(rec: Mapping[str, Any]) -> tuple[float, str | None]:
@@ -511,6 +619,8 @@ def _from_table(
     else:
         text, converted, badcells = _text_numbers(sub, decimal_comma)
         _read_labels(q, text, converted, badcells)
+        if q.has_sjt:
+            _read_choices(q, text, converted, badcells, [q.item_ids[j] for j in qcols])
         values[:, qcols] = converted
         for r in np.flatnonzero(badcells.any(axis=1)).tolist():
             rejected[r] = True
@@ -528,7 +638,11 @@ def _from_table(
                     item_id=q.item_ids[qcols[c]],
                     value=str(text[r, c]),
                     message=f"{source} row {rowno}, {where}: "
-                    + _not_a_number(q, str(text[r, c]), [q.item_ids[qcols[k]] for k in cols]),
+                    + (
+                        _not_an_option(q, q.item_ids[qcols[c]], str(text[r, c]))
+                        if q.item_ids[qcols[c]] in q.choice_columns
+                        else _not_a_number(q, str(text[r, c]), [q.item_ids[qcols[k]] for k in cols])
+                    ),
                 )
             )
     numbers = row_numbers if row_numbers is not None else [r + row_offset for r in range(len(ids))]
@@ -571,6 +685,26 @@ def _read_labels(
         if number is not None:
             converted[r, c] = number
             badcells[r, c] = False
+
+
+def _read_choices(
+    q: Questionnaire,
+    text: NDArray[np.str_],
+    converted: NDArray[np.float64],
+    badcells: NDArray[np.bool_],
+    columns: Sequence[str],
+) -> None:
+    """Cells of most/least/best columns hold option ids: each becomes the option's
+    position, and anything else is a bad cell (in place; a number is not an id)."""
+    for c, column in enumerate(columns):
+        choices = q.choice_columns.get(column)
+        if choices is None:
+            continue
+        cells = np.char.strip(text[:, c])
+        blank = (cells == "") | (cells == "None") | (cells == "nan")
+        picked = np.array([choices.get(t, 0) for t in cells.tolist()], dtype=np.float64)
+        converted[:, c] = np.where(blank, np.nan, np.where(picked > 0, picked, np.nan))
+        badcells[:, c] = ~blank & (picked == 0)
 
 
 def _not_a_number(q: Questionnaire, value: str, items: Sequence[str]) -> str:

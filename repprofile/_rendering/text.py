@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from repprofile._formats.questionnaire import SjtItem
 from repprofile._rendering.caution import TIED, banner_text, caution_reasons
 from repprofile._rendering.tables import number, text_table
 from repprofile._util import csv_number
@@ -62,12 +63,8 @@ def questionnaire_text(q: Questionnaire) -> str:
     labels = ", ".join(f"{k} = {v}" for k, v in sorted(rs.labels.items()))
     lines.append(f"Answers: {rs.min} to {rs.max}" + (f" ({labels})" if labels else ""))
     lines.append("")
-    counts = {s.id: 0 for s in q.scales}
-    rev = {s.id: 0 for s in q.scales}
-    for it in q.items:
-        if it.scale is not None:
-            counts[it.scale] += 1
-            rev[it.scale] += it.keyed == -1
+    counts = dict(zip(q.scale_ids, q.items_per_scale.tolist(), strict=True))
+    rev = dict(zip(q.scale_ids, q.reversed_per_scale.tolist(), strict=True))
     rows: list[tuple[str, ...]] = [("SCALE", "NAME", "KIND", "ITEMS", "REVERSED", "MIN_ANSWERED")]
     for j, s in enumerate(q.scales):
         rows.append(
@@ -76,7 +73,10 @@ def questionnaire_text(q: Questionnaire) -> str:
     lines.append(text_table(rows, right=(3, 4, 5)))
     rows = [("ITEM", "SCALE", "KEYED", "TEXT")]
     for it in q.items:
-        if it.scale is None:
+        if isinstance(it, SjtItem):
+            scales = "/".join(it.competencies)
+            rows.append((it.id, f"(sjt {it.response_format}: {scales})", "", it.scenario))
+        elif it.scale is None:
             expected = "/".join(str(v) for v in it.expected or [])
             rows.append((it.id, f"({it.kind}: {expected})", "", it.text))
         else:
@@ -519,10 +519,7 @@ def _assessment_scales(result: ScoreResult, p: Profile) -> str:
     rows: list[tuple[str, ...]] = [
         ("SCALE", "POMP", "", "ANSWERED", *(("T", "PERCENTILE") if has_norms else ()))
     ]
-    n_items = {s.id: 0 for s in q.scales}
-    for it in q.items:
-        if it.scale is not None:
-            n_items[it.scale] += 1
+    n_items = dict(zip(q.scale_ids, q.items_per_scale.tolist(), strict=True))
     for s in q.scales:
         sc = p.scales[s.id]
         name = s.name + (" (validity)" if s.kind == "validity" else "")

@@ -1,0 +1,575 @@
+"""Scoring situational judgment test (SJT) items: the eight methods of docs/sjt.md.
+
+Every SJT scale (each competency and the total) gets a 0-100 score in the profile's
+``pomp`` field, ``raw`` as the method's unscaled points and ``n_answered`` as answered
+scenarios. Everything is vectorised over candidates: the rows are cut into blocks and
+each block's per-option terms are summed onto the scales with one matrix product with
+the (options x scales) membership matrix.
+
+Notation (per candidate): ``r`` a rating, ``k`` its keyed value, ``[lo, hi]`` the rating
+scale, sums over the scale's answered options ``A``.
+
+* ``distance``: pomp = 100 (1 - sum (r - k)^2 / sum max((k - lo)^2, (hi - k)^2)),
+  raw = sum (r - k)^2.
+* ``absolute``: pomp = 100 (1 - sum |r - k| / sum max(k - lo, hi - k)),
+  raw = sum |r - k|.
+* ``standardized`` (McDaniel, Psotka, Legree, Yost & Weekley 2011): ratings and key are
+  z-standardised (population SD) over all options the candidate rated in the test;
+  raw = sum (z_r - z_k)^2 over the scale's options, pomp = 100 (1 - raw / (4 n_A)),
+  clipped to [0, 100]. On the total scale sum (z_r - z_k)^2 = 2 n (1 - r_pk), so
+  pomp = 100 (1 + r_pk) / 2. A candidate without variance in their ratings (or rated
+  options on which the key has none) gets null, with the reason.
+* ``correlation``: per scale, r = Pearson correlation of ratings and key over its
+  answered options; pomp = 100 (1 + r) / 2, raw = r.
+* ``most_least``: per scenario +1 for the keyed most effective option picked as most,
+  +1 for the keyed least effective picked as least, -1 for the keyed least picked as
+  most, -1 for the keyed most picked as least; raw = sum, pomp = 100 (raw + 2n) / (4n).
+* ``best``: raw = number of scenarios whose keyed best option was picked,
+  pomp = 100 raw / n.
+* ``mode`` and ``proportion`` (Weng, Yang, Lievens & McDaniel 2018), with an SME key:
+  per option 1 when the rating equals a modal SME rating (``mode``), or the share of
+  SMEs who gave that rating (``proportion``); raw = sum, pomp = 100 raw / n_A.
+
+References
+----------
+McDaniel, M. A., Psotka, J., Legree, P. J., Yost, A. P., & Weekley, J. A. (2011).
+Toward an understanding of situational judgment item validity and group differences.
+*Journal of Applied Psychology*, 96(2), 327-336. https://doi.org/10.1037/a0021983
+
+Weng, Q., Yang, H., Lievens, F., & McDaniel, M. A. (2018). Optimizing the validity of
+situational judgment tests: The importance of scoring methods. *Journal of Vocational
+Behavior*, 104, 199-209. https://doi.org/10.1016/j.jvb.2017.11.005
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from repprofile._errors import InputError
+from repprofile._formats.questionnaire import (
+    REP_TYPE_IDS,
+    SJT_METHODS,
+    Questionnaire,
+    SjtItem,
+    SjtMethod,
+)
+
+
+class SjtKey(Protocol):
+    """What the SJT engine needs of an SME key (:class:`repprofile.SjtKey`)."""
+
+    @property
+    def n_experts(self) -> int: ...
+
+    def check_for(self, q: Questionnaire) -> None: ...
+
+    def means(self, q: Questionnaire) -> NDArray[np.float64]: ...
+
+    def counts(self, q: Questionnaire) -> NDArray[np.float64]: ...
+
+
+__all__ = [
+    "CHOICE_METHODS",
+    "RATING_METHODS",
+    "SjtLayout",
+    "SjtScores",
+    "resolve_method",
+    "score_sjt",
+    "sjt_layout",
+    "type_preference",
+]
+
+RATING_METHODS = ("distance", "absolute", "standardized", "correlation", "mode", "proportion")
+CHOICE_METHODS = {"most_least": "most_least", "best": "best"}  # format -> its method
+
+_BLOCK_ROWS = 1 << 15
+
+# Null reasons (codes in SjtScores.reason)
+_OK, _SHORT, _FLAT, _FLAT_KEY = 0, 1, 2, 3
+REASONS = {
+    _FLAT: "no variance in the candidate's ratings (every option rated the same): the "
+    "{method} method cannot compare them with the key",
+    _FLAT_KEY: "the key has no variance over the options this candidate rated: the "
+    "{method} method cannot compare them",
+}
+
+
+@dataclass(frozen=True)
+class SjtLayout:
+    """Where a questionnaire's SJT answers are and how they map onto its scales."""
+
+    response_format: str
+    columns: NDArray[np.intp]  # answer columns of the SJT (in the full answer array)
+    option_scenario: NDArray[np.intp]  # rate: per option column, its scenario index
+    skill_scales: NDArray[np.intp]  # positions of the skill scales in scale_ids
+    membership: NDArray[np.float64]  # rate: (options x skill scales); choice: (scen x skill)
+    key: NDArray[np.float64] | None  # rate: keyed value per option; None when unkeyed
+    keyed_most: NDArray[np.float64] | None  # choice: 1-based position of the keyed best
+    keyed_least: NDArray[np.float64] | None  # most_least: 1-based keyed least
+    n_options: NDArray[np.intp]  # per scenario
+    option_type: NDArray[np.intp]  # rate: per option column, its type (-1: untyped)
+    choice_type: NDArray[np.intp]  # choice: (scenarios x max options) type, -1 none
+    lo: float
+    hi: float
+    scenario_onehot: NDArray[np.float64]  # rate: (options x scenarios)
+    scenario_scales: NDArray[np.float64]  # (scenarios x skill scales)
+
+
+def _frozen(a: NDArray[Any]) -> NDArray[Any]:
+    a.flags.writeable = False
+    return a
+
+
+_LAYOUTS: dict[int, tuple[Questionnaire, SjtLayout]] = {}  # id(q) -> (q kept alive, layout)
+
+
+def _layout_cached(q: Questionnaire) -> SjtLayout:
+    hit = _LAYOUTS.get(id(q))
+    if hit is not None and hit[0] is q:
+        return hit[1]
+    layout = _layout(q, None)
+    if len(_LAYOUTS) >= 32:
+        _LAYOUTS.pop(next(iter(_LAYOUTS)))
+    _LAYOUTS[id(q)] = (q, layout)
+    return layout
+
+
+def _layout(q: Questionnaire, key: SjtKey | None) -> SjtLayout:
+    items = q.sjt_items
+    formats = {it.response_format for it in items}
+    if len(formats) > 1:
+        raise InputError(
+            f"questionnaire {q.id!r} mixes SJT response formats {sorted(formats)}; expected "
+            "one response_format for all its SJT items"
+        )
+    fmt = formats.pop()
+    rs = q.sjt_response_scale
+    assert rs is not None
+    skill = np.flatnonzero(q.skill_mask).astype(np.intp)
+    member = q.scenario_membership[skill].T.astype(np.float64)  # scenarios x skill
+    types = list(REP_TYPE_IDS)
+    n_opt = np.array([len(it.options) for it in items], dtype=np.intp)
+    choice_type = np.full((len(items), int(n_opt.max())), -1, dtype=np.intp)
+    for t, it in enumerate(items):
+        for j, o in enumerate(it.options):
+            if o.type is not None and o.type in types:
+                choice_type[t, j] = types.index(o.type)
+    columns = q.sjt_columns
+    if fmt == "rate":
+        option_scenario = np.repeat(np.arange(len(items), dtype=np.intp), n_opt)
+        option_type = choice_type[option_scenario, _option_pos(n_opt)]
+        onehot = np.zeros((option_scenario.size, len(items)))
+        onehot[np.arange(option_scenario.size), option_scenario] = 1.0
+        keys = _option_keys(q, key)
+        return SjtLayout(
+            fmt,
+            columns,
+            _frozen(option_scenario),
+            skill,
+            _frozen(member[option_scenario]),
+            keys,
+            None,
+            None,
+            n_opt,
+            _frozen(option_type),
+            _frozen(choice_type),
+            float(rs.min),
+            float(rs.max),
+            _frozen(onehot),
+            _frozen(member),
+        )
+    keys = _option_keys(q, key)
+    most = least = None
+    if keys is not None:
+        most, least = _keyed_extremes(items, keys, n_opt, fmt)
+    return SjtLayout(
+        fmt,
+        columns,
+        np.empty(0, dtype=np.intp),
+        skill,
+        _frozen(member),
+        keys,
+        most,
+        least,
+        n_opt,
+        np.empty(0, dtype=np.intp),
+        _frozen(choice_type),
+        float(rs.min),
+        float(rs.max),
+        np.empty((0, len(items))),
+        _frozen(member),
+    )
+
+
+def _option_pos(n_opt: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Per option (all scenarios, in order), its position within its scenario."""
+    starts = np.repeat(np.cumsum(n_opt) - n_opt, n_opt)
+    return np.arange(int(n_opt.sum()), dtype=np.intp) - starts
+
+
+def _option_keys(q: Questionnaire, key: SjtKey | None) -> NDArray[np.float64] | None:
+    if key is not None:
+        return _frozen(np.asarray(key.means(q), dtype=np.float64))
+    values = [o.key for it in q.sjt_items for o in it.options]
+    if any(v is None for v in values):
+        return None
+    return _frozen(np.array(values, dtype=np.float64))
+
+
+def _keyed_extremes(
+    items: tuple[SjtItem, ...], keys: NDArray[np.float64], n_opt: NDArray[np.intp], fmt: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """1-based positions of the keyed most and least effective option per scenario."""
+    most = np.empty(len(items))
+    least = np.empty(len(items))
+    start = 0
+    for t, it in enumerate(items):
+        k = keys[start : start + n_opt[t]]
+        start += int(n_opt[t])
+        for arr, pick, word in ((most, k.max(), "most"), (least, k.min(), "least")):
+            if word == "least" and fmt == "best":
+                arr[t] = np.nan
+                continue
+            hits = np.flatnonzero(k == pick)
+            if hits.size > 1:
+                ids = [it.options[h].id for h in hits]
+                raise InputError(
+                    f"item {it.id!r}: options {ids} share the keyed {word} effective value "
+                    f"{pick:g}; the {fmt} format needs one keyed {word} effective option"
+                )
+            arr[t] = hits[0] + 1
+    return _frozen(most), _frozen(least)
+
+
+def sjt_layout(q: Questionnaire, key: SjtKey | None = None) -> SjtLayout:
+    """The SJT layout of a questionnaire (cached per questionnaire and key)."""
+    if key is None:
+        return _layout_cached(q)
+    key.check_for(q)
+    return _layout(q, key)
+
+
+def resolve_method(q: Questionnaire, method: str | None, key: SjtKey | None) -> SjtMethod:
+    """The method to use: the call's, else the questionnaire's default; checked against
+    the items' response format and the key."""
+    layout = sjt_layout(q, key)
+    fmt = layout.response_format
+    if method is None:
+        method = q.sjt_method if fmt == "rate" else CHOICE_METHODS[fmt]
+        if fmt == "rate" and method not in RATING_METHODS:
+            method = "standardized"
+    if method not in SJT_METHODS:
+        raise InputError(
+            f"The 'sjt_method' parameter of score must be one of {list(SJT_METHODS)}, "
+            f"got {method!r} instead."
+        )
+    allowed = RATING_METHODS if fmt == "rate" else (CHOICE_METHODS[fmt],)
+    if method not in allowed:
+        raise InputError(
+            f"The 'sjt_method' parameter of score must be one of {list(allowed)} for the "
+            f"{fmt!r} items of {q.id!r}, got {method!r} instead."
+        )
+    if method in ("mode", "proportion") and (key is None or key.n_experts < 1):
+        raise InputError(
+            f"The {method!r} SJT method needs an SME key with the experts' rating counts "
+            "(sjt_key= or --sjt-key key.yaml, built by `repprofile sjt key build`)."
+        )
+    if layout.key is None:
+        raise InputError(
+            f"questionnaire {q.id!r} has SJT options without a 'key'; give an SME key "
+            "(sjt_key= or --sjt-key key.yaml)"
+        )
+    return method  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class SjtScores:
+    """Per candidate and skill scale: pomp, raw, answered scenarios and a null reason."""
+
+    method: str
+    pomp: NDArray[np.float64]
+    raw: NDArray[np.float64]
+    n_answered: NDArray[np.int32]
+    reason: NDArray[np.int8]
+    bad_rows: NDArray[np.intp]
+    bad_cols: NDArray[np.intp]  # positions in the full answer array
+    bad_kind: NDArray[np.int8]  # 0 outside the scale, 1 not whole, 2 most == least
+
+
+def score_sjt(
+    values: NDArray[np.floating[Any]],
+    q: Questionnaire,
+    method: SjtMethod,
+    key: SjtKey | None = None,
+) -> SjtScores:
+    """Score the SJT columns of an answer array (rows: candidates; columns: q.item_ids).
+
+    See the module docstring for every method's formula and source.
+    """
+    layout = sjt_layout(q, key)
+    n = values.shape[0]
+    s = layout.skill_scales.size
+    pomp = np.full((n, s), np.nan)
+    raw = np.full((n, s), np.nan)
+    n_ans = np.zeros((n, s), dtype=np.int32)
+    reason = np.zeros((n, s), dtype=np.int8)
+    bad: list[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int8]]] = []
+    counts = key.counts(q) if key is not None and method in ("mode", "proportion") else None
+    for start in range(0, n, _BLOCK_ROWS):
+        stop = min(n, start + _BLOCK_ROWS)
+        x = np.asarray(values[start:stop][:, layout.columns], dtype=np.float64)
+        sl = slice(start, stop)
+        if layout.response_format == "rate":
+            bad.append(_check_ratings(x, layout, q, start))
+            _rate_block(x, layout, method, counts, pomp[sl], raw[sl], n_ans[sl], reason[sl])
+        else:
+            bad.append(_check_choices(x, layout, start))
+            _choice_block(x, layout, pomp[sl], raw[sl], n_ans[sl])
+    br = np.concatenate([b[0] for b in bad]) if bad else np.empty(0, dtype=np.intp)
+    bc = np.concatenate([b[1] for b in bad]) if bad else np.empty(0, dtype=np.intp)
+    bk = np.concatenate([b[2] for b in bad]) if bad else np.empty(0, dtype=np.int8)
+    return SjtScores(method, pomp, raw, n_ans, reason, br, bc, bk)
+
+
+def type_preference(values: NDArray[np.floating[Any]], q: Questionnaire) -> NDArray[np.float64]:
+    """Rep-type preferences shown in the SJT, shape (n, 7) in :data:`REP_TYPE_IDS` order.
+
+    ``rate``: per type, the mean within-person z (population SD over every option the
+    candidate rated) of the ratings given to that type's options. ``most_least``: the
+    scenarios where the type's option was picked as most effective minus those where
+    it was picked as least (``best``: picks as best). NaN for a type without options
+    or a candidate without variance in their ratings. Answers that are not valid
+    ratings or choices count as missing.
+    """
+    layout = sjt_layout(q)
+    n = values.shape[0]
+    pref = np.full((n, len(REP_TYPE_IDS)), np.nan)
+    for start in range(0, n, _BLOCK_ROWS):
+        stop = min(n, start + _BLOCK_ROWS)
+        x = np.asarray(values[start:stop][:, layout.columns], dtype=np.float64)
+        if layout.response_format == "rate":
+            _check_ratings(x, layout, q, start)
+            _rate_preference(x, layout, pref[start:stop])
+        else:
+            _check_choices(x, layout, start)
+            _choice_preference(x, layout, pref[start:stop])
+    return pref
+
+
+def _check_ratings(
+    x: NDArray[np.float64], layout: SjtLayout, q: Questionnaire, start: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int8]]:
+    """Ratings outside the rating scale or not whole: their cells (then set to NaN)."""
+    rs = q.sjt_response_scale
+    assert rs is not None
+    with np.errstate(invalid="ignore"):
+        outside = (x < layout.lo) | (x > layout.hi) | np.isinf(x)
+        fractional = (x != np.rint(x)) & ~np.isnan(x) & ~outside if rs.integers else None
+    bad = outside if fractional is None else outside | fractional
+    rr, cc = np.nonzero(bad)
+    kind = outside[rr, cc].astype(np.int8) ^ 1  # 0 outside, 1 not whole
+    x[bad] = np.nan
+    return rr + start, layout.columns[cc], kind
+
+
+def _check_choices(
+    x: NDArray[np.float64], layout: SjtLayout, start: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int8]]:
+    """Choices that are not an option's position (1..n_options), and most == least."""
+    per_col = np.repeat(layout.n_options, x.shape[1] // layout.n_options.size)
+    with np.errstate(invalid="ignore"):
+        bad = ((x < 1) | (x > per_col) | (x != np.rint(x))) & ~np.isnan(x)
+    rr, cc = np.nonzero(bad)
+    kind = np.zeros(rr.size, dtype=np.int8)
+    x[bad] = np.nan
+    if layout.response_format == "most_least":
+        with np.errstate(invalid="ignore"):
+            same = x[:, 0::2] == x[:, 1::2]
+        sr, sc = np.nonzero(same)
+        rr = np.concatenate([rr, sr])
+        cc = np.concatenate([cc, 2 * sc + 1])
+        kind = np.concatenate([kind, np.full(sr.size, 2, dtype=np.int8)])
+        x[sr, 2 * sc] = np.nan
+        x[sr, 2 * sc + 1] = np.nan
+    return rr + start, layout.columns[cc], kind
+
+
+def _short_to_nan(
+    pomp: NDArray[np.float64],
+    raw: NDArray[np.float64],
+    n_ans: NDArray[np.int32],
+    reason: NDArray[np.int8] | None = None,
+) -> None:
+    none = n_ans == 0
+    pomp[none] = np.nan
+    raw[none] = np.nan
+    if reason is not None:
+        reason[none] = _SHORT
+
+
+def _rate_block(
+    x: NDArray[np.float64],
+    layout: SjtLayout,
+    method: str,
+    counts: NDArray[np.float64] | None,
+    pomp: NDArray[np.float64],
+    raw: NDArray[np.float64],
+    n_ans: NDArray[np.int32],
+    reason: NDArray[np.int8],
+) -> None:
+    """One block of ``rate`` answers: pomp, raw, answered scenarios, null reasons."""
+    k = layout.key
+    assert k is not None
+    w = layout.membership  # options x skill scales
+    answered = ~np.isnan(x)
+    a = answered.astype(np.float64)
+    # answered scenarios per scale: a scenario counts when any of its options is rated
+    per_scen = a @ layout.scenario_onehot  # rows x scenarios: rated options
+    n_ans[...] = ((per_scen > 0).astype(np.float64) @ layout.scenario_scales).astype(np.int32)
+    n_opt = a @ w  # answered options per scale
+    x0 = np.where(answered, x, 0.0)
+    lo, hi = layout.lo, layout.hi
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method in ("distance", "absolute"):
+            if method == "distance":
+                d = np.where(answered, (x0 - k) ** 2, 0.0)
+                worst = np.maximum((k - lo) ** 2, (hi - k) ** 2)
+            else:
+                d = np.where(answered, np.abs(x0 - k), 0.0)
+                worst = np.maximum(k - lo, hi - k)
+            raw[...] = d @ w
+            pomp[...] = 100.0 * (1.0 - raw / (a @ (worst[:, None] * w)))
+        elif method == "standardized":
+            m = a.sum(axis=1, keepdims=True)
+            mr = x0.sum(axis=1, keepdims=True) / m
+            mk = (a * k).sum(axis=1, keepdims=True) / m
+            sr = np.sqrt((np.where(answered, (x0 - mr) ** 2, 0.0)).sum(axis=1, keepdims=True) / m)
+            sk = np.sqrt((a * (k - mk) ** 2).sum(axis=1, keepdims=True) / m)
+            d = np.where(answered, ((x0 - mr) / sr - (k - mk) / sk) ** 2, 0.0)
+            raw[...] = d @ w
+            pomp[...] = np.clip(100.0 * (1.0 - raw / (4.0 * n_opt)), 0.0, 100.0)
+            flat = (sr[:, 0] == 0) | ~np.isfinite(sr[:, 0])
+            flat_key = ~flat & ((sk[:, 0] == 0) | ~np.isfinite(sk[:, 0]))
+            _null_rows(flat & (m[:, 0] > 0), _FLAT, pomp, raw, reason)
+            _null_rows(flat_key & (m[:, 0] > 0), _FLAT_KEY, pomp, raw, reason)
+        elif method == "correlation":
+            sx = x0 @ w
+            sk_ = (a * k) @ w
+            sxx = (x0 * x0) @ w
+            skk = (a * k * k) @ w
+            sxk = (x0 * k) @ w
+            vx = n_opt * sxx - sx * sx
+            vk = n_opt * skk - sk_ * sk_
+            r = (n_opt * sxk - sx * sk_) / np.sqrt(vx * vk)
+            raw[...] = r
+            pomp[...] = 100.0 * (1.0 + r) / 2.0
+            flat = (vx <= 0) & (n_opt > 0)
+            flat_key = ~flat & (vk <= 0) & (n_opt > 0)
+            for code, where in ((_FLAT, flat), (_FLAT_KEY, flat_key)):
+                pomp[where] = np.nan
+                raw[where] = np.nan
+                reason[where] = code
+        else:  # mode / proportion
+            assert counts is not None
+            if method == "mode":
+                table = (counts == counts.max(axis=1, keepdims=True)).astype(np.float64)
+            else:
+                table = counts / counts.sum(axis=1, keepdims=True)
+            v = table.shape[1]
+            idx = np.arange(k.size) * v + np.where(answered, x0 - lo, 0.0).astype(np.intp)
+            got = np.where(answered, table.ravel()[idx], 0.0)
+            raw[...] = got @ w
+            pomp[...] = 100.0 * raw / n_opt
+    _short_to_nan(pomp, raw, n_ans, reason)
+
+
+def _null_rows(
+    rows: NDArray[np.bool_],
+    code: int,
+    pomp: NDArray[np.float64],
+    raw: NDArray[np.float64],
+    reason: NDArray[np.int8],
+) -> None:
+    pomp[rows] = np.nan
+    raw[rows] = np.nan
+    reason[rows] = code
+
+
+def _choice_block(
+    x: NDArray[np.float64],
+    layout: SjtLayout,
+    pomp: NDArray[np.float64],
+    raw: NDArray[np.float64],
+    n_ans: NDArray[np.int32],
+) -> None:
+    """One block of ``most_least`` or ``best`` answers."""
+    w = layout.membership  # scenarios x skill scales
+    km = layout.keyed_most
+    assert km is not None
+    if layout.response_format == "most_least":
+        kl = layout.keyed_least
+        assert kl is not None
+        most, least = x[:, 0::2], x[:, 1::2]
+        answered = ~np.isnan(most) & ~np.isnan(least)
+        pts = (
+            (most == km).astype(np.float64)
+            + (least == kl)
+            - (most == kl).astype(np.float64)
+            - (least == km).astype(np.float64)
+        )
+        pts = np.where(answered, pts, 0.0)
+        a = answered.astype(np.float64)
+        cnt = a @ w
+        raw[...] = pts @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pomp[...] = 100.0 * (raw + 2.0 * cnt) / (4.0 * cnt)
+    else:
+        answered = ~np.isnan(x)
+        a = answered.astype(np.float64)
+        cnt = a @ w
+        raw[...] = (x == km).astype(np.float64) @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pomp[...] = 100.0 * raw / cnt
+    n_ans[...] = cnt.astype(np.int32)
+    _short_to_nan(pomp, raw, n_ans)
+
+
+def _rate_preference(x: NDArray[np.float64], layout: SjtLayout, out: NDArray[np.float64]) -> None:
+    """Mean within-person z of the ratings given to each rep type's options."""
+    answered = ~np.isnan(x)
+    a = answered.astype(np.float64)
+    x0 = np.where(answered, x, 0.0)
+    m = a.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mr = x0.sum(axis=1, keepdims=True) / m
+        sr = np.sqrt(np.where(answered, (x0 - mr) ** 2, 0.0).sum(axis=1, keepdims=True) / m)
+        z = np.where(answered, (x0 - mr) / sr, 0.0)
+        t = np.zeros((layout.option_type.size, len(REP_TYPE_IDS)))
+        typed = layout.option_type >= 0
+        t[np.flatnonzero(typed), layout.option_type[typed]] = 1.0
+        out[...] = (z @ t) / (a @ t)
+    out[~np.isfinite(out)] = np.nan
+
+
+def _choice_preference(x: NDArray[np.float64], layout: SjtLayout, out: NDArray[np.float64]) -> None:
+    """Per rep type: scenarios where its option was picked as most (or best) minus those
+    where it was picked as least."""
+    n_types = len(REP_TYPE_IDS)
+    ct = layout.choice_type  # scenarios x max options
+    scen = np.arange(ct.shape[0])
+    step = 2 if layout.response_format == "most_least" else 1
+    total = np.zeros((x.shape[0], n_types))
+    any_typed = (ct >= 0).any()
+    for col, sign in ((0, 1.0), (1, -1.0))[:step]:
+        pick = x[:, col::step]
+        ok = ~np.isnan(pick)
+        pos = np.where(ok, pick - 1, 0).astype(np.intp)
+        typ = ct[scen[None, :], pos]  # rows x scenarios
+        hit = ok & (typ >= 0)
+        rows = np.nonzero(hit)
+        np.add.at(total, (rows[0], typ[hit]), sign)
+    out[...] = total if any_typed else np.nan
