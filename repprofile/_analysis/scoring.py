@@ -32,7 +32,13 @@ from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from repprofile._analysis.normed import NormedScores
 from repprofile._analysis.quality import QualityFlag, QualityResult
@@ -136,6 +142,14 @@ class Profile(BaseModel):
         ),
     )
     quality: QualityVerdict | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_sjt_preference(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``sjt_type_preference`` appears only for questionnaires with SJT items."""
+        doc: dict[str, Any] = handler(self)
+        if doc.get("sjt_type_preference", 0) is None:
+            del doc["sjt_type_preference"]
+        return doc
 
 
 class QualityVerdict(BaseModel):

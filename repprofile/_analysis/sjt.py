@@ -86,7 +86,8 @@ __all__ = [
 RATING_METHODS = ("distance", "absolute", "standardized", "correlation", "mode", "proportion")
 CHOICE_METHODS = {"most_least": "most_least", "best": "best"}  # format -> its method
 
-_BLOCK_ROWS = 1 << 15
+_BLOCK_ROWS = 1 << 13
+_FLAT_TOL = 1e-12  # a variance below this share of the squared scale range is none
 
 # Null reasons (codes in SjtScores.reason)
 _OK, _SHORT, _FLAT, _FLAT_KEY = 0, 1, 2, 3
@@ -321,7 +322,7 @@ def score_sjt(
     counts = key.counts(q) if key is not None and method in ("mode", "proportion") else None
     for start in range(0, n, _BLOCK_ROWS):
         stop = min(n, start + _BLOCK_ROWS)
-        x = np.asarray(values[start:stop][:, layout.columns], dtype=np.float64)
+        x = _block(values, start, stop, layout.columns)
         sl = slice(start, stop)
         if layout.response_format == "rate":
             bad.append(_check_ratings(x, layout, q, start))
@@ -350,7 +351,7 @@ def type_preference(values: NDArray[np.floating[Any]], q: Questionnaire) -> NDAr
     pref = np.full((n, len(REP_TYPE_IDS)), np.nan)
     for start in range(0, n, _BLOCK_ROWS):
         stop = min(n, start + _BLOCK_ROWS)
-        x = np.asarray(values[start:stop][:, layout.columns], dtype=np.float64)
+        x = _block(values, start, stop, layout.columns)
         if layout.response_format == "rate":
             _check_ratings(x, layout, q, start)
             _rate_preference(x, layout, pref[start:stop])
@@ -360,19 +361,49 @@ def type_preference(values: NDArray[np.floating[Any]], q: Questionnaire) -> NDAr
     return pref
 
 
+def _block(
+    values: NDArray[np.floating[Any]], start: int, stop: int, columns: NDArray[np.intp]
+) -> NDArray[np.float64]:
+    """A fresh C-ordered float64 copy of the SJT columns of rows ``start:stop`` (the
+    kernels work on it in place; the caller's array is never written)."""
+    c0 = int(columns[0])
+    if np.array_equal(columns, np.arange(c0, c0 + columns.size)):
+        part = values[start:stop, c0 : c0 + columns.size]
+    else:
+        part = values[start:stop][:, columns]
+    return np.array(part, dtype=np.float64, order="C", copy=True)
+
+
 def _check_ratings(
     x: NDArray[np.float64], layout: SjtLayout, q: Questionnaire, start: int
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int8]]:
-    """Ratings outside the rating scale or not whole: their cells (then set to NaN)."""
+    """Ratings outside the rating scale or not whole: their cells (then set to NaN).
+
+    Two passes in the common case: ``rint`` differs from the value exactly where it is
+    missing or fractional, and the NaN-ignoring max and min find any rating outside."""
     rs = q.sjt_response_scale
     assert rs is not None
+    flat_x = x.reshape(-1)
+    if rs.integers:
+        odd = np.flatnonzero(np.rint(x) != x)  # NaN or fractional: few
+        fractional = odd[~np.isnan(flat_x[odd])]
+    else:
+        fractional = np.empty(0, dtype=np.intp)
+    hi = float(np.fmax.reduce(flat_x)) if flat_x.size else layout.lo
+    lo = float(np.fmin.reduce(flat_x)) if flat_x.size else layout.lo
     with np.errstate(invalid="ignore"):
-        outside = (x < layout.lo) | (x > layout.hi) | np.isinf(x)
-        fractional = (x != np.rint(x)) & ~np.isnan(x) & ~outside if rs.integers else None
-    bad = outside if fractional is None else outside | fractional
-    rr, cc = np.nonzero(bad)
-    kind = outside[rr, cc].astype(np.int8) ^ 1  # 0 outside, 1 not whole
-    x[bad] = np.nan
+        outside = (
+            np.flatnonzero((x < layout.lo) | (x > layout.hi))
+            if (hi > layout.hi or lo < layout.lo)
+            else np.empty(0, dtype=np.intp)
+        )
+    if not (fractional.size or outside.size):
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty, np.empty(0, dtype=np.int8)
+    cells = np.union1d(outside, fractional)
+    kind = (~np.isin(cells, outside)).astype(np.int8)  # 0 outside, 1 not whole
+    flat_x[cells] = np.nan
+    rr, cc = np.divmod(cells, x.shape[1])
     return rr + start, layout.columns[cc], kind
 
 
@@ -411,6 +442,21 @@ def _short_to_nan(
         reason[none] = _SHORT
 
 
+def _answered_dot(
+    m: int, missing: NDArray[np.intp], n_options: int, right: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``answered @ right`` for a block of ``m`` rows whose missing cells are the flat
+    indices ``missing`` (few): the full column sums minus the missing rows' share."""
+    out = np.broadcast_to(right.sum(axis=0), (m, right.shape[1])).copy()
+    if missing.size:
+        rr, cc = np.divmod(missing, n_options)
+        rows, at = np.unique(rr, return_inverse=True)
+        miss = np.zeros((rows.size, n_options))
+        miss[at, cc] = 1.0
+        out[rows] -= miss @ right
+    return out
+
+
 def _rate_block(
     x: NDArray[np.float64],
     layout: SjtLayout,
@@ -421,70 +467,112 @@ def _rate_block(
     n_ans: NDArray[np.int32],
     reason: NDArray[np.int8],
 ) -> None:
-    """One block of ``rate`` answers: pomp, raw, answered scenarios, null reasons."""
+    """One block of ``rate`` answers (NaN: missing or rejected): pomp, raw, answered
+    scenarios and null reasons.
+
+    Every method but ``absolute``, ``mode`` and ``proportion`` needs only the per-scale
+    moment sums n, sum x, sum x^2, sum k, sum k^2 and sum x k over the answered
+    options (plus the same over all options, for the within-person z): two matrix
+    products of the block and its square, with missing cells zeroed.
+    """
     k = layout.key
     assert k is not None
     w = layout.membership  # options x skill scales
-    answered = ~np.isnan(x)
-    a = answered.astype(np.float64)
-    # answered scenarios per scale: a scenario counts when any of its options is rated
-    per_scen = a @ layout.scenario_onehot  # rows x scenarios: rated options
+    m, n_opt_all = x.shape
+    flat_x = x.reshape(-1)
+    missing = np.flatnonzero(np.isnan(flat_x))
+    flat_x[missing] = 0.0
+    per_scen = _answered_dot(m, missing, n_opt_all, layout.scenario_onehot)
     n_ans[...] = ((per_scen > 0).astype(np.float64) @ layout.scenario_scales).astype(np.int32)
-    n_opt = a @ w  # answered options per scale
-    x0 = np.where(answered, x, 0.0)
     lo, hi = layout.lo, layout.hi
+    ones = np.ones((n_opt_all, 1))
     with np.errstate(invalid="ignore", divide="ignore"):
-        if method in ("distance", "absolute"):
-            if method == "distance":
-                d = np.where(answered, (x0 - k) ** 2, 0.0)
-                worst = np.maximum((k - lo) ** 2, (hi - k) ** 2)
-            else:
-                d = np.where(answered, np.abs(x0 - k), 0.0)
-                worst = np.maximum(k - lo, hi - k)
+        if method == "absolute":
+            d = np.abs(x - k)
+            d.reshape(-1)[missing] = 0.0
             raw[...] = d @ w
-            pomp[...] = 100.0 * (1.0 - raw / (a @ (worst[:, None] * w)))
-        elif method == "standardized":
-            m = a.sum(axis=1, keepdims=True)
-            mr = x0.sum(axis=1, keepdims=True) / m
-            mk = (a * k).sum(axis=1, keepdims=True) / m
-            sr = np.sqrt((np.where(answered, (x0 - mr) ** 2, 0.0)).sum(axis=1, keepdims=True) / m)
-            sk = np.sqrt((a * (k - mk) ** 2).sum(axis=1, keepdims=True) / m)
-            d = np.where(answered, ((x0 - mr) / sr - (k - mk) / sk) ** 2, 0.0)
-            raw[...] = d @ w
-            pomp[...] = np.clip(100.0 * (1.0 - raw / (4.0 * n_opt)), 0.0, 100.0)
-            flat = (sr[:, 0] == 0) | ~np.isfinite(sr[:, 0])
-            flat_key = ~flat & ((sk[:, 0] == 0) | ~np.isfinite(sk[:, 0]))
-            _null_rows(flat & (m[:, 0] > 0), _FLAT, pomp, raw, reason)
-            _null_rows(flat_key & (m[:, 0] > 0), _FLAT_KEY, pomp, raw, reason)
-        elif method == "correlation":
-            sx = x0 @ w
-            sk_ = (a * k) @ w
-            sxx = (x0 * x0) @ w
-            skk = (a * k * k) @ w
-            sxk = (x0 * k) @ w
-            vx = n_opt * sxx - sx * sx
-            vk = n_opt * skk - sk_ * sk_
-            r = (n_opt * sxk - sx * sk_) / np.sqrt(vx * vk)
-            raw[...] = r
-            pomp[...] = 100.0 * (1.0 + r) / 2.0
-            flat = (vx <= 0) & (n_opt > 0)
-            flat_key = ~flat & (vk <= 0) & (n_opt > 0)
-            for code, where in ((_FLAT, flat), (_FLAT_KEY, flat_key)):
-                pomp[where] = np.nan
-                raw[where] = np.nan
-                reason[where] = code
-        else:  # mode / proportion
+            worst = np.maximum(k - lo, hi - k)[:, None] * w
+            pomp[...] = 100.0 * (1.0 - raw / _answered_dot(m, missing, n_opt_all, worst))
+        elif method in ("mode", "proportion"):
             assert counts is not None
             if method == "mode":
                 table = (counts == counts.max(axis=1, keepdims=True)).astype(np.float64)
             else:
                 table = counts / counts.sum(axis=1, keepdims=True)
             v = table.shape[1]
-            idx = np.arange(k.size) * v + np.where(answered, x0 - lo, 0.0).astype(np.intp)
-            got = np.where(answered, table.ravel()[idx], 0.0)
+            idx = np.arange(k.size) * v + (x - lo).astype(np.intp)  # missing: 0, fixed below
+            got = table.reshape(-1)[idx]
+            got.reshape(-1)[missing] = 0.0
             raw[...] = got @ w
-            pomp[...] = 100.0 * raw / n_opt
+            pomp[...] = 100.0 * raw / _answered_dot(m, missing, n_opt_all, w)
+        else:
+            _moment_methods(x, k, w, ones, method, missing, layout, pomp, raw, reason)
     _short_to_nan(pomp, raw, n_ans, reason)
+
+
+def _moment_methods(
+    x: NDArray[np.float64],
+    k: NDArray[np.float64],
+    w: NDArray[np.float64],
+    ones: NDArray[np.float64],
+    method: str,
+    missing: NDArray[np.intp],
+    layout: SjtLayout,
+    pomp: NDArray[np.float64],
+    raw: NDArray[np.float64],
+    reason: NDArray[np.int8],
+) -> None:
+    """distance, standardized and correlation from the moment sums (see _rate_block)."""
+    m, n_opt_all = x.shape
+    s = w.shape[1]
+    wk = k[:, None] * w
+    right = np.hstack([w, ones, wk, k[:, None]])  # sum x, sum x (all), sum x k, (all)
+    sx_all = x @ right
+    sxx_all = (x * x) @ np.hstack([w, ones])
+    kk = np.hstack([w, ones, wk, k[:, None], (k * k)[:, None] * w, (k * k)[:, None]])
+    kmom = _answered_dot(m, missing, n_opt_all, kk)
+    n_s, n = kmom[:, :s], kmom[:, s : s + 1]
+    sk_s, sk = kmom[:, s + 1 : 2 * s + 1], kmom[:, 2 * s + 1 : 2 * s + 2]
+    skk_s, skk = kmom[:, 2 * s + 2 : 3 * s + 2], kmom[:, 3 * s + 2 :]
+    sx_s, sx = sx_all[:, :s], sx_all[:, s : s + 1]
+    sxk_s, sxk = sx_all[:, s + 1 : 2 * s + 1], sx_all[:, 2 * s + 1 :]
+    sxx_s, sxx = sxx_all[:, :s], sxx_all[:, s:]
+    del sxk
+    if method == "distance":
+        raw[...] = np.maximum(sxx_s - 2.0 * sxk_s + skk_s, 0.0)
+        worst = np.maximum((k - layout.lo) ** 2, (layout.hi - k) ** 2)[:, None] * w
+        pomp[...] = 100.0 * (1.0 - raw / _answered_dot(m, missing, n_opt_all, worst))
+        return
+    if method == "correlation":
+        vx = n_s * sxx_s - sx_s * sx_s
+        vk = n_s * skk_s - sk_s * sk_s
+        r = (n_s * sxk_s - sx_s * sk_s) / np.sqrt(vx * vk)
+        raw[...] = np.clip(r, -1.0, 1.0)
+        pomp[...] = 100.0 * (1.0 + raw) / 2.0
+        tol_s = _FLAT_TOL * (layout.hi - layout.lo) ** 2 * n_s * n_s
+        flat = (vx <= tol_s) & (n_s > 0)
+        flat_key = ~flat & (vk <= tol_s) & (n_s > 0)
+        for code, where in ((_FLAT, flat), (_FLAT_KEY, flat_key)):
+            pomp[where] = np.nan
+            raw[where] = np.nan
+            reason[where] = code
+        return
+    # standardized: z over every option the candidate rated (population SD)
+    mr, mk = sx / n, sk / n
+    vr = np.maximum(sxx / n - mr * mr, 0.0)
+    vk_ = np.maximum(skk / n - mk * mk, 0.0)
+    sr, sk_sd = np.sqrt(vr), np.sqrt(vk_)
+    zrr = (sxx_s - 2.0 * mr * sx_s + n_s * mr * mr) / vr
+    zkk = (skk_s - 2.0 * mk * sk_s + n_s * mk * mk) / vk_
+    zrk = (sxk_s - mr * sk_s - mk * sx_s + n_s * mr * mk) / (sr * sk_sd)
+    raw[...] = np.maximum(zrr - 2.0 * zrk + zkk, 0.0)
+    pomp[...] = np.clip(100.0 * (1.0 - raw / (4.0 * n_s)), 0.0, 100.0)
+    tol = _FLAT_TOL * (layout.hi - layout.lo) ** 2
+    rated = n[:, 0] > 0
+    flat = rated & (vr[:, 0] <= tol)
+    flat_key = rated & ~flat & (vk_[:, 0] <= tol)
+    _null_rows(flat, _FLAT, pomp, raw, reason)
+    _null_rows(flat_key, _FLAT_KEY, pomp, raw, reason)
 
 
 def _null_rows(

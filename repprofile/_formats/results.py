@@ -16,7 +16,7 @@ but the classes.
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, TypedDict
 
 __all__ = [
     "CandidateErrorDict",
@@ -69,7 +69,15 @@ class RoleProvenanceDict(TypedDict):
     sha256: str
 
 
-class ProvenanceDict(TypedDict):
+class _SjtProvenanceDict(TypedDict, total=False):
+    """Provenance fields present only for questionnaires with SJT items."""
+
+    sjt_method: str
+    sjt_key_sha256: str | None
+    sjt_key_draft: bool
+
+
+class ProvenanceDict(_SjtProvenanceDict):
     """Where a result came from (:class:`~repprofile.Provenance` as JSON)."""
 
     questionnaire_id: str
@@ -79,9 +87,6 @@ class ProvenanceDict(TypedDict):
     norms: NormsProvenanceDict | None
     ci_level: float | None
     role: RoleProvenanceDict | None
-    sjt_method: NotRequired[str]
-    sjt_key_sha256: NotRequired[str | None]
-    sjt_key_draft: NotRequired[bool]
 
 
 # --------------------------------------------------------------------------- scores
@@ -130,7 +135,13 @@ class QualityVerdictDict(TypedDict):
     mahalanobis_distribution: str | None
 
 
-class ProfileDict(TypedDict):
+class _SjtProfileDict(TypedDict, total=False):
+    """Profile fields present only for questionnaires with SJT items."""
+
+    sjt_type_preference: dict[str, float | None]
+
+
+class ProfileDict(_SjtProfileDict):
     """One candidate's scores, types and response quality (:class:`~repprofile.Profile`)."""
 
     candidate_id: str
@@ -140,7 +151,6 @@ class ProfileDict(TypedDict):
     type_clarity: Literal["clear", "mixed"] | None
     types: list[str | None] | None
     type_tied: bool
-    sjt_type_preference: NotRequired[dict[str, float | None]]
     quality: QualityVerdictDict
 
 
