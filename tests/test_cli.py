@@ -317,7 +317,10 @@ def test_score_one_bad_candidate_exit_1(results: Results) -> None:
         ("score-absent", "absent.csv: no such answers file"),
         ("score-noid", "noid.csv: the CSV header has no 'candidate_id' column"),
         ("score-object", "object.json: JSON answers must be a list"),
-        ("score-unknown-q", "got 'no-such-id' instead. Bundled ids: rep-types."),
+        (
+            "score-unknown-q",
+            "got 'no-such-id' instead. Bundled ids: rep-hiring, rep-types, service-recovery.",
+        ),
     ],
 )
 def test_score_unusable_input_exit_2(results: Results, name: str, message: str) -> None:

@@ -132,7 +132,7 @@ def test_unknown_bundled_id_lists_the_bundled_ids() -> None:
         repprofile.load_questionnaire("rep-typez")
     message = str(info.value)
     assert "'rep-typez'" in message
-    assert "Bundled ids: rep-types" in message
+    assert "Bundled ids: rep-hiring, rep-types, service-recovery." in message
 
 
 def test_missing_questionnaire_file(tmp_path: Path) -> None:

@@ -42,6 +42,20 @@ BUNDLED = [
     "general-frontline",
     "retention",
 ]
+# the same six roles for the rep-hiring questionnaire (rep-types + service-recovery SJT):
+# the trait weights of the rep-types role plus weights on the SJT's skill scales
+SJT_BUNDLED = [f"{r}-sjt" for r in BUNDLED]
+ALL_BUNDLED = sorted(BUNDLED + SJT_BUNDLED)
+SKILLS = [
+    "action",
+    "apology",
+    "de_escalation",
+    "empathy",
+    "listening",
+    "ownership",
+    "plan",
+    "validation",
+]
 
 # A small questionnaire with another id, for the "applies to another questionnaire" check.
 OTHER_YAML = """\
@@ -110,7 +124,7 @@ def rejection(path: Path, q: repprofile.Questionnaire | None = None) -> str:
 
 def test_at_least_five_bundled_roles_sorted_by_id() -> None:
     ids = [r.id for r in list_roles()]
-    assert ids == BUNDLED  # six files in questionnaires/roles, sorted by id
+    assert ids == ALL_BUNDLED  # twelve files in questionnaires/roles, sorted by id
     assert len(ids) >= 5
 
 
@@ -140,12 +154,64 @@ def test_bundled_role_loads_and_validates_against_rep_types(role_id: str) -> Non
 
 def test_bundled_hurdles_are_the_two_documented_ones() -> None:
     # docs/roles.md: only escalations (rock: 25) and back-office-quality
-    # (hard_worker: 25) have a hurdle
+    # (hard_worker: 25) have a hurdle; their -sjt versions keep it and add no skill hurdle
     hurdles = {r.id: r.minimums for r in list_roles() if r.minimums}
     assert hurdles == {
         "back-office-quality": {"hard_worker": 25.0},
+        "back-office-quality-sjt": {"hard_worker": 25.0},
         "escalations": {"rock": 25.0},
+        "escalations-sjt": {"rock": 25.0},
     }
+
+
+@pytest.mark.parametrize("role_id", SJT_BUNDLED)
+def test_bundled_sjt_role_loads_against_rep_hiring(role_id: str) -> None:
+    q = repprofile.load_questionnaire("rep-hiring")
+    role = load_role(role_id, q)
+    base = load_role(role_id.removesuffix("-sjt"))
+    assert role.questionnaire == "rep-hiring"
+    assert role.id == (ROLES_DIR / f"{role_id}.yaml").stem
+    # the trait part is the rep-types role's, unchanged; the rest are skill scales
+    assert {k: v for k, v in role.weights.items() if k in TRAITS} == base.weights
+    assert role.target == base.target
+    assert role.minimums == base.minimums
+    skill = {k: v for k, v in role.weights.items() if k not in TRAITS}
+    assert set(skill) <= {*SKILLS, "service_recovery"}
+    assert all(0 < w <= 1 for w in skill.values())
+    kinds = {s.id: s.kind for s in q.scales}
+    assert {kinds[k] for k in skill} == {"skill"}
+    assert "calibrate" in role.rationale
+    assert "draft" in role.rationale
+
+
+def test_roles_may_weigh_skill_scales_but_not_validity_scales() -> None:
+    # a rep-types questionnaire whose impression scale is relabelled a skill scale: the
+    # role that weighs it now passes, and the same role against the real file is refused
+    q = repprofile.load_questionnaire("rep-types")
+    scales = [
+        s.model_copy(update={"kind": "skill"}) if s.id == "impression" else s for s in q.scales
+    ]
+    with_skill = q.model_copy(update={"scales": scales})
+    role = Role.model_validate(
+        {
+            "id": "r",
+            "name": "R",
+            "description": "D",
+            "questionnaire": "rep-types",
+            "weights": {"rock": 1.0, "impression": 0.5},
+            "target": {"impression": 70.0},
+            "rationale": "Why.",
+        }
+    )
+    role.check_against(with_skill, "x")  # no error: trait and skill scales
+    with pytest.raises(QuestionnaireError) as info:
+        role.check_against(q, "x")
+    assert str(info.value).splitlines() == [
+        "x: weights.impression: 'impression' is a validity scale; roles weigh trait and skill "
+        "scales only",
+        "x: target.impression: 'impression' is a validity scale; roles weigh trait and skill "
+        "scales only",
+    ]
 
 
 def test_bundled_weights_match_the_tables_of_docs_roles_md() -> None:
@@ -227,7 +293,7 @@ def test_unknown_role_id_lists_the_bundled_ones() -> None:
         load_role("escalation")  # typo
     assert str(info.value) == (
         "The 'role' parameter must be a bundled role id or a role file path, got "
-        "'escalation' instead. Bundled roles: " + ", ".join(BUNDLED) + "."
+        "'escalation' instead. Bundled roles: " + ", ".join(ALL_BUNDLED) + "."
     )
 
 
@@ -258,7 +324,7 @@ def test_rejects_the_validity_scale(tmp_path: Path, field: str, value: str) -> N
     path = write(tmp_path, role_text(**{field: value}))
     assert rejection(path) == (
         f"{path}: {field}.impression: 'impression' is a validity scale; roles weigh trait "
-        "scales only"
+        "and skill scales only"
     )
 
 
@@ -268,9 +334,9 @@ def test_rejects_the_validity_scale_in_target_with_zero_weight_too(tmp_path: Pat
     message = rejection(path)
     assert message.splitlines() == [
         f"{path}: weights.impression: 'impression' is a validity scale; roles weigh trait "
-        "scales only",
+        "and skill scales only",
         f"{path}: target.impression: 'impression' is a validity scale; roles weigh trait "
-        "scales only",
+        "and skill scales only",
     ]
 
 
@@ -322,7 +388,7 @@ def test_rejects_a_questionnaire_that_does_not_exist(tmp_path: Path) -> None:
     path = write(tmp_path, role_text(questionnaire='"other"'))
     assert rejection(path) == (
         "The 'questionnaire' parameter must be a bundled questionnaire id or a file path, "
-        "got 'other' instead. Bundled ids: rep-types."
+        "got 'other' instead. Bundled ids: rep-hiring, rep-types, service-recovery."
     )
 
 
@@ -434,8 +500,10 @@ def test_cli_roles_list_lists_every_bundled_role() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["ID", "QUESTIONNAIRE", "NAME", "TOP", "WEIGHTS"]
-    assert [line.split()[0] for line in lines[1:]] == BUNDLED
-    assert all(line.split()[1] == "rep-types" for line in lines[1:])
+    assert [line.split()[0] for line in lines[1:]] == ALL_BUNDLED
+    assert [line.split()[1] for line in lines[1:]] == [
+        "rep-hiring" if r.endswith("-sjt") else "rep-types" for r in ALL_BUNDLED
+    ]
     # top weights by absolute value, signed: escalations rock 0.5, controller 0.35,
     # empathizer 0.3; back-office-quality hard_worker 0.6, accommodator -0.2, innovator 0.15
     esc = next(line for line in lines if line.startswith("escalations "))

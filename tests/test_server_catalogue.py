@@ -35,10 +35,18 @@ def test_role_list_and_detail(client: TestClient) -> None:
     roles = repprofile.list_roles()
     r = client.get("/v1/roles", headers=AUTH)
     assert r.json() == [
-        {"id": x.id, "name": x.name, "description": x.description, "questionnaire": "rep-types"}
+        {
+            "id": x.id,
+            "name": x.name,
+            "description": x.description,
+            "questionnaire": x.questionnaire,
+        }
         for x in roles
     ]
-    assert len(roles) == 6
+    # the six rep-types roles and their six rep-hiring (-sjt) versions
+    assert [x.questionnaire for x in roles].count("rep-types") == 6
+    assert [x.questionnaire for x in roles].count("rep-hiring") == 6
+    assert len(roles) == 12
     for role in roles:
         r = client.get(f"/v1/roles/{role.id}", headers=AUTH)
         assert r.status_code == 200

@@ -112,7 +112,8 @@ def test_a_422_never_echoes_the_input(client: TestClient) -> None:
             "/v1/score",
             {"questionnaire": "rep-typez"},
             ["body", "questionnaire"],
-            "unknown questionnaire 'rep-typez'; expected one of ['rep-types']",
+            "unknown questionnaire 'rep-typez'; expected one of "
+            "['rep-hiring', 'rep-types', 'service-recovery']",
         ),
         (
             "/v1/score",
@@ -141,7 +142,7 @@ def test_a_422_never_echoes_the_input(client: TestClient) -> None:
             {"role": CTL_ONLY | {"weights": {"impression": 1.0}}},
             ["body", "role"],
             "role: weights.impression: 'impression' is a validity scale; roles weigh trait "
-            "scales only",
+            "and skill scales only",
         ),
         (
             "/v1/rank",

@@ -44,6 +44,9 @@ from repprofile._validation import validate_params
 __all__ = ["Role", "list_roles", "load_role"]
 
 MAX_WEIGHT = 1e6
+# scale kinds a role may weigh, set a hurdle on or target: the self-report traits and the
+# skill scales (competencies) of a situational judgment test
+_WEIGHABLE = ("trait", "skill")
 
 
 class Role(CachedModel):
@@ -93,7 +96,8 @@ class Role(CachedModel):
         return self
 
     def check_against(self, q: Questionnaire, source: str = "role") -> None:
-        """Refuse a role that names scales its questionnaire lacks (or non-trait scales)."""
+        """Refuse a role that names scales its questionnaire lacks (or validity scales):
+        roles weigh trait and skill scales."""
         if q.id != self.questionnaire:
             raise QuestionnaireError(
                 f"{source}: role {self.id!r} applies to questionnaire {self.questionnaire!r}, "
@@ -106,12 +110,12 @@ class Role(CachedModel):
                 if sid not in kinds:
                     problems.append(
                         f"{field}.{sid}: questionnaire {q.id!r} has no scale {sid!r}; expected "
-                        f"one of {[s for s, k in kinds.items() if k == 'trait']}"
+                        f"one of {[s for s, k in kinds.items() if k in _WEIGHABLE]}"
                     )
-                elif kinds[sid] != "trait":
+                elif kinds[sid] not in _WEIGHABLE:
                     problems.append(
                         f"{field}.{sid}: {sid!r} is a {kinds[sid]} scale; roles weigh trait "
-                        "scales only"
+                        "and skill scales only"
                     )
         if problems:
             raise QuestionnaireError("\n".join(f"{source}: {p}" for p in problems))
