@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from repprofile._analysis.normed import NormedScores
-from repprofile._analysis.quality import QualityFlag, QualityResult
+from repprofile._analysis.quality import SJT_QUALITY_SETTINGS, QualityFlag, QualityResult
 from repprofile._analysis.sjt import REASONS as _SJT_REASONS
 from repprofile._analysis.sjt import (
     SjtKey,
@@ -780,7 +780,9 @@ def quality_document(result: ScoreResult) -> QualityDocumentDict:
         "unavailable": qr.unavailable,
         "mahalanobis_reference": qr.mahalanobis_reference,
         "mahalanobis_distribution": qr.mahalanobis_distribution,
-        "settings": qr.settings.model_dump(),
+        "settings": qr.settings.model_dump(
+            exclude=None if qr.has_sjt else set(SJT_QUALITY_SETTINGS)
+        ),
         "provenance": provenance_json(result.provenance),
     }
 
