@@ -4,6 +4,7 @@ norms and fit for questionnaires with situational judgment (SJT) items."""
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,174 @@ def test_likert_quality_identical_alone_and_with_an_sjt() -> None:
     np.testing.assert_array_equal(qb.sjt_straightline, share)
     # and it is not in the rep-types output at all
     assert "sjt_straightline" not in alone.to_dict()["profiles"][0]["quality"]["indices"]
+
+
+# --------------------------------------------------------------------------- reliability
+
+# mini-rate keys: s1 (6, 4, 1), s2 (2, 5), s3 (3, 6, 1) on 1..6; the worst squared
+# distances per option sum to 25 + 9 + 25 = 59 (s1), 16 + 16 = 32 (s2), 9 + 25 + 25 = 59 (s3)
+_RATINGS = {
+    "c1": ((6, 4, 1), (2, 5), (3, 6, 1)),  # the key: 1, 1, 1
+    "c2": ((5, 4, 2), (3, 4), (4, 5, 2)),  # d = 2, 2, 3
+    "c3": ((1, 1, 1), (6, 1), (1, 1, 6)),  # d = 34, 32, 54
+    "c4": ((4, 4, 4), (3, 3), (3, 3, 3)),  # d = 13, 5, 13
+    "c5": ((6, 3, 2), (1, 6), None),  # d = 2, 2, s3 unanswered
+}
+_SCEN = {
+    "c1": (1.0, 1.0, 1.0),
+    "c2": (57 / 59, 30 / 32, 56 / 59),
+    "c3": (25 / 59, 0.0, 5 / 59),
+    "c4": (46 / 59, 27 / 32, 46 / 59),
+    "c5": (57 / 59, 30 / 32, math.nan),
+}
+
+
+def _mini_answers() -> list[dict[str, Any]]:
+    out = []
+    for cid, scen in _RATINGS.items():
+        answers: dict[str, Any] = {}
+        for sid, ratings, options in zip(
+            ("s1", "s2", "s3"), scen, ("abc", "ab", "abc"), strict=True
+        ):
+            if ratings is not None:
+                answers[sid] = dict(zip(options, ratings, strict=True))
+        out.append({"candidate_id": cid, "answers": answers})
+    return out
+
+
+def test_scenario_scores_by_hand() -> None:
+    from repprofile._analysis.reliability import scenario_scores
+
+    r = repprofile.score(_mini(), _mini_answers())
+    got, what = scenario_scores(r)
+    assert "distance" in what
+    np.testing.assert_allclose(got, np.array(list(_SCEN.values())), rtol=1e-15, atol=0)
+
+
+def test_skill_scale_alpha_and_split_half_by_hand() -> None:
+    rel = repprofile.reliability(_mini(), _mini_answers())
+    s = np.array(list(_SCEN.values()))
+    # calm = s1, s2 (all five answered): alpha = 2 (1 - (v1 + v2) / var(s1 + s2))
+    v = np.cov(s[:, 0], s[:, 1], ddof=1)
+    alpha = 2 * (1 - (v[0, 0] + v[1, 1]) / v.sum())
+    calm = rel.scales["calm"]
+    assert calm.alpha == pytest.approx(alpha, rel=1e-12)
+    assert calm.n_items == 2
+    # split-half of calm: s1 against s2, Spearman-Brown 2r / (1 + r)
+    r12 = np.corrcoef(s[:, 0], s[:, 1])[0, 1]
+    assert calm.split_half_r == pytest.approx(r12, rel=1e-12)
+    assert calm.split_half_spearman_brown == pytest.approx(2 * r12 / (1 + r12), rel=1e-12)
+    assert calm.split_half_n == 5
+    # total = s1, s2, s3: odd half = mean(s1, s3) (c5: s1 alone), even half = s2
+    odd = np.array([np.nanmean(row[[0, 2]]) for row in s])
+    r_t = np.corrcoef(odd, s[:, 1])[0, 1]
+    total = rel.scales["total"]
+    assert total.split_half_r == pytest.approx(r_t, rel=1e-12)
+    assert total.split_half_spearman_brown == pytest.approx(2 * r_t / (1 + r_t), rel=1e-12)
+    assert "heterogeneous" in (total.caveat or "")
+    assert list(total.items) == ["s1", "s2", "s3"]
+    assert total.items["s3"].n == 4
+    # the scale's mean is the mean of the candidates' pomp (0..100)
+    pomp = repprofile.score(_mini(), _mini_answers()).pomp[:, 0]
+    assert calm.mean == pytest.approx(float(np.mean(pomp)), rel=1e-12)
+    # split-half and caveat reach the JSON and the text
+    doc = rel.model_dump(mode="json")
+    assert doc["scales"]["calm"]["split_half_spearman_brown"] == calm.split_half_spearman_brown
+    from repprofile._rendering.text import reliability_text
+
+    text = reliability_text(rel)
+    assert "Odd-even scenario split-half" in text
+    assert "heterogeneous" in text
+
+
+def test_split_half_spearman_brown_small_case() -> None:
+    from repprofile._analysis.reliability import split_half
+
+    # halves (1, 2, 3, 4) and (1, 3, 2, 4): r = 0.8, r_sb = 1.6 / 1.8
+    scores = np.array([[1.0, 1.0], [2.0, 3.0], [3.0, 2.0], [4.0, 4.0]])
+    r, r_sb, n = split_half(scores)
+    assert r == pytest.approx(0.8, rel=1e-15)
+    assert r_sb == pytest.approx(1.6 / 1.8, rel=1e-15)
+    assert n == 4
+
+
+def test_likert_reliability_identical_alone_and_with_an_sjt() -> None:
+    rows = _batch_rows()[:200]
+    rep = repprofile.load_questionnaire("rep-types")
+    mixed = _mixed()
+    sjt_cols = mixed.item_ids[len(rep.item_ids) :]
+    ratings = _sjt_ratings(len(rows), 7)
+    mixed_rows = [
+        {
+            "candidate_id": row["candidate_id"],
+            "answers": row["answers"] | dict(zip(sjt_cols, ratings[i].tolist(), strict=True)),
+        }
+        for i, row in enumerate(rows)
+    ]
+    alone = repprofile.reliability(rep, rows).model_dump(mode="json")
+    both = repprofile.reliability(mixed, mixed_rows).model_dump(mode="json")
+    for sid in rep.scale_ids:
+        assert both["scales"][sid] == alone["scales"][sid], sid
+        assert "split_half_r" not in alone["scales"][sid]
+    k = len(rep.scale_ids)
+    assert [row[:k] for row in both["scale_correlations"][:k]] == alone["scale_correlations"]
+    assert "mtmm" not in alone
+    assert both["mtmm"]["types"] == ["accommodator", "controller", "empathizer", "rock"]
+
+
+# --------------------------------------------------------------------------- MTMM
+
+
+def test_mtmm_hand_case() -> None:
+    q = repprofile.load_questionnaire(DATA / "mini-mtmm.yaml")
+    # (r1, r2, c1, c2) self-report; SJT ratings of (s1.a rock, s1.b controller,
+    # s2.a controller, s2.b rock). z within person (population SD):
+    # (6,1,1,6) -> rock +1, controller -1; (4,3,4,3) -> 0, 0; (6,6,1,1) -> 0, 0
+    data = {
+        "A": ((5, 5, 1, 1), (6, 1, 1, 6)),  # rock pomp 100, controller 0; SJT +1, -1
+        "B": ((1, 1, 5, 5), (1, 6, 6, 1)),  # 0, 100; -1, +1
+        "C": ((3, 3, 3, 3), (4, 3, 4, 3)),  # 50, 50; 0, 0
+        "D": ((4, 4, 2, 2), (6, 6, 1, 1)),  # 75, 25; 0, 0
+        "E": ((2, 3, 4, 5), (5, 2, 2, 5)),  # 37.5, 87.5; +1, -1
+    }
+    answers = [
+        {"candidate_id": cid, "answers": dict(zip(q.item_ids, [*lik, *sjt], strict=True))}
+        for cid, (lik, sjt) in data.items()
+    ]
+    result = repprofile.score(q, answers)
+    rel = repprofile.reliability(q, result)
+    m = rel.mtmm
+    assert m is not None
+    assert m.types == ["controller", "rock"]  # in rep-type order
+    # rock: x = (100, 0, 50, 75, 37.5), y = (1, -1, 0, 0, 1): Sxy = 85, Sxx = 5750, Syy = 2.8
+    r_rock = 85 / math.sqrt(5750 * 2.8)
+    # controller: x = (0, 100, 50, 25, 87.5), y = -(rock's y): Sxy = 65, Sxx = 7000, Syy = 2.8
+    r_ctl = 65 / math.sqrt(7000 * 2.8)
+    assert m.convergent["rock"] == pytest.approx(r_rock, rel=1e-12)
+    assert m.convergent["controller"] == pytest.approx(r_ctl, rel=1e-12)
+    assert m.r[0][1] == pytest.approx(-r_ctl, rel=1e-12)  # controller self x rock SJT
+    assert m.r[1][0] == pytest.approx(-r_rock, rel=1e-12)  # rock self x controller SJT
+    assert m.n == [[5, 5], [5, 5]]
+    assert m.exceeds_heterotrait == {"controller": True, "rock": True}
+    doc = rel.model_dump(mode="json")
+    assert doc["mtmm"]["convergent"]["rock"] == m.convergent["rock"]
+    from repprofile._rendering.text import reliability_text
+
+    assert "Multitrait-multimethod" in reliability_text(rel)
+
+
+def test_mtmm_pairwise_complete() -> None:
+    from repprofile._analysis.reliability import pairwise_pearson
+
+    x = np.array([[1.0], [2.0], [3.0], [np.nan], [5.0]])
+    y = np.array([[2.0, 1.0], [1.0, np.nan], [4.0, 3.0], [3.0, 4.0], [5.0, 5.0]])
+    r, n = pairwise_pearson(x, y)
+    assert n.tolist() == [[4, 3]]
+    assert r[0, 0] == pytest.approx(np.corrcoef([1, 2, 3, 5], [2, 1, 4, 5])[0, 1], rel=1e-12)
+    assert r[0, 1] == pytest.approx(np.corrcoef([1, 3, 5], [1, 3, 5])[0, 1], rel=1e-12)
+
+
+def test_no_mtmm_without_trait_scales() -> None:
+    rel = repprofile.reliability(_mini(), _mini_answers())
+    assert rel.mtmm is None
+    assert "mtmm" not in rel.model_dump(mode="json")

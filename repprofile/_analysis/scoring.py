@@ -303,8 +303,10 @@ class ScoreResult:
         quality: QualitySettings | None = None,
         sjt: SjtScores | None = None,
         sjt_key_sha256: str | None = None,
+        sjt_key: SjtKey | None = None,
     ) -> None:
         q = answers.questionnaire
+        self.sjt_key = sjt_key  # the SME key the SJT was scored with (None: the options')
         self.questionnaire = q
         self.answers = answers
         self.scale_ids = q.scale_ids
@@ -986,6 +988,7 @@ def _score(
         quality,
         sjt,
         key_sha,
+        sjt_key,
     )
 
 
