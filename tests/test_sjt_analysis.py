@@ -331,3 +331,42 @@ def test_no_mtmm_without_trait_scales() -> None:
     rel = repprofile.reliability(_mini(), _mini_answers())
     assert rel.mtmm is None
     assert "mtmm" not in rel.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- norms, fit
+
+
+def test_norms_build_with_skill_scales() -> None:
+    q = _mini()
+    with pytest.warns(repprofile.RepprofileWarning):  # a small norm sample
+        table = repprofile.build_norms(q, _mini_answers(), description="test", created="2026-01-01")
+    # calm pomp (distance over s1 + s2, worst 59 + 32 = 91): 100 (1 - d / 91)
+    calm = 100 * (1 - np.array([0, 4, 66, 18, 4]) / 91)
+    assert table.scales["calm"].mean == pytest.approx(calm.mean(), rel=1e-12)
+    assert table.scales["calm"].sd == pytest.approx(calm.std(ddof=1), rel=1e-12)
+    assert table.quality_reference is None  # no Likert items: nothing to refer D^2 to
+    scored = repprofile.score(q, _mini_answers()[:1], norms=table)
+    z = scored.to_dict()["profiles"][0]["scales"]["calm"]["z"]
+    assert z == pytest.approx((100 - calm.mean()) / calm.std(ddof=1), rel=1e-12)
+
+
+def test_fit_with_a_role_weighting_skill_scales() -> None:
+    q = _mini()
+    role = repprofile.load_role(DATA / "mini-rate-role.yaml", questionnaire=q)
+    result = repprofile.score(q, _mini_answers()[:4])
+    fits = repprofile.fit(result, role)
+    # c3: calm pomp 100 (1 - 66/91) = 2500/91, own (s2 + s3, worst 32 + 59 = 91):
+    # 100 (1 - 86/91) = 500/91; without norms z = (pomp - 50) / 25; the weights
+    # (0.6, 0.8) already have unit length, so C = 0.6 z_calm + 0.8 z_own
+    z_calm, z_own = (2500 / 91 - 50) / 25, (500 / 91 - 50) / 25
+    c = 0.6 * z_calm + 0.8 * z_own
+    assert fits.composite[2] == pytest.approx(c, rel=1e-12)
+    assert fits.fit[2] == pytest.approx(100 / (1 + math.exp(-1.702 * c)), rel=1e-12)
+    # own 500/91 = 5.5 is below the role's minimum of 40; c2's 100 (1 - 5/91) is not
+    assert not fits.meets_minimums[2]
+    assert fits.meets_minimums[1]
+    # c1 answered exactly as keyed: pomp 100 on both, z = 2, C = 0.6 * 2 + 0.8 * 2
+    assert fits.composite[0] == pytest.approx(2.8, rel=1e-12)
+    ranking = repprofile.rank(fits)
+    assert [r["candidate_id"] for r in ranking["ranking"]] == ["c1", "c2", "c4", "c3"]
+    assert ranking["ranking"][3]["failed_minimums"] == ["own"]

@@ -108,7 +108,7 @@ class Role(CachedModel):
                         f"{field}.{sid}: questionnaire {q.id!r} has no scale {sid!r}; expected "
                         f"one of {[s for s, k in kinds.items() if k == 'trait']}"
                     )
-                elif kinds[sid] != "trait":
+                elif kinds[sid] not in ("trait", "skill"):
                     problems.append(
                         f"{field}.{sid}: {sid!r} is a {kinds[sid]} scale; roles weigh trait "
                         "scales only"
