@@ -601,8 +601,8 @@ def _scale_correlations(
 _SJT_CAVEAT = (
     "situational judgment scenarios are heterogeneous (each draws on several abilities), "
     "so internal consistency (alpha) understates their reliability; prefer the "
-    "split-half or, better, a test-retest estimate (McDaniel, Morgeson, Finnegan, "
-    "Campion & Braverman 2001; Catano, Brochu & Lamerson 2012)"
+    "split-half or, better, a test-retest estimate (Whetzel & McDaniel 2009; Catano, "
+    "Brochu & Lamerson 2012)"
 )
 
 
