@@ -370,3 +370,18 @@ def test_fit_with_a_role_weighting_skill_scales() -> None:
     ranking = repprofile.rank(fits)
     assert [r["candidate_id"] for r in ranking["ranking"]] == ["c1", "c2", "c4", "c3"]
     assert ranking["ranking"][3]["failed_minimums"] == ["own"]
+
+
+def test_quality_text_shows_the_sjt_indices() -> None:
+    from repprofile._rendering.text import quality_text
+
+    r = repprofile.score(_mini(), _mini_answers())
+    text = quality_text(r)
+    assert "SJT_STRAIGHTLINE" in text
+    # c4 rated every option of every scenario alike: share 1.00, flagged
+    line = next(x for x in text.splitlines() if x.startswith("c4 "))
+    assert "1.00" in line
+    assert "sjt_straightline" in line
+    assert "longstring: not computed: needs Likert items" in text
+    rep = quality_text(repprofile.score("rep-types", [{"candidate_id": "x", "answers": {}}]))
+    assert "SJT_STRAIGHTLINE" not in rep

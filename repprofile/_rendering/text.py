@@ -301,7 +301,8 @@ def quality_text(result: ScoreResult) -> str:
     matrix = qr.flag_matrix()
     rows_idx = _scored_rows(result)
     ids = result.candidate_ids
-    names = [*_QUALITY_INDICES, *[f"{sid}_pomp" for sid in qr.impression]]
+    sjt = ("sjt_straightline", "seconds_per_scenario", "seconds_per_option") if qr.has_sjt else ()
+    names = [*_QUALITY_INDICES, *sjt, *[f"{sid}_pomp" for sid in qr.impression]]
     table: list[tuple[str, ...]] = [("CANDIDATE", *[n.upper() for n in names], "FLAGS")]
     for r in rows_idx:
         idx = qr.indices(r)
