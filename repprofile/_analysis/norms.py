@@ -113,8 +113,13 @@ def build_norms(
         )
     # the reference for response-quality indices: the sample less the candidates that
     # longstring, IRV, attention checks or response time already flag
-    reference = QualityReference.from_sample(
-        q, result.answers.values, q.quality.psychsyn_critval, result.quality.clean
+    # (none for a questionnaire without Likert items: the indices that use it need them)
+    reference = (
+        QualityReference.from_sample(
+            q, result.answers.values, q.quality.psychsyn_critval, result.quality.clean
+        )
+        if q.likert_view is not None
+        else None
     )
     n_scored = int(result.scored.sum())
     n_items = int((q.item_scale_index >= 0).sum())

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
+from repprofile._analysis.sjt import sjt_layout
 from repprofile._formats.norms import QualityReference
 from repprofile._formats.questionnaire import (
     QUALITY_RULES,
@@ -28,10 +29,26 @@ from repprofile._formats.results import QualityFlagDict
 from repprofile._util import finite_or_none
 from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, mahalanobis_p, psychsyn
 
-__all__ = ["QualityFlag"]
+__all__ = ["SJT_QUALITY_INDICES", "SJT_QUALITY_SETTINGS", "QualityFlag"]
 
 Array = NDArray[np.float64]
 _BLOCK = 32768  # rows per block: indices are computed block by block, memory stays flat
+# The indices that need Likert items (null, with the reason, for an SJT-only questionnaire)
+_LIKERT_INDICES = (
+    "longstring",
+    "irv",
+    "even_odd",
+    "mahalanobis_d2",
+    "psychsyn",
+    "seconds_per_item",
+)
+# The SJT indices and their settings (reported only for questionnaires with SJT items)
+SJT_QUALITY_INDICES = ("sjt_straightline", "seconds_per_scenario", "seconds_per_option")
+SJT_QUALITY_SETTINGS = (
+    "sjt_straightline_max",
+    "seconds_per_scenario_min",
+    "seconds_per_option_min",
+)
 
 
 # --------------------------------------------------------------------------- indices
@@ -67,17 +84,46 @@ class QualityResult:
         settings: QualitySettings,
         norm_reference: QualityReference | None,
     ) -> None:
-        self.settings = st = settings.resolved(q)
+        full_values = values
+        n = values.shape[0]
+        nan = np.full(n, np.nan)
+        # The Likert indices run on the Likert items only (the questionnaire itself when
+        # it has no SJT items), so a Likert questionnaire's indices and flags are the
+        # same alone and inside a questionnaire that adds an SJT.
+        lq = q.likert_view
+        if q.has_sjt and lq is not None:
+            values = np.ascontiguousarray(values[:, q.likert_columns])  # C order, as alone
+            pomp = pomp[:, q.likert_scales]
+        self.settings = st = settings.resolved(lq if lq is not None else q)
         self.longstring_max = float(st.longstring_max if st.longstring_max is not None else 0)
         self.irv_min = float(st.irv_min if st.irv_min is not None else 0.0)
-        n = values.shape[0]
         self.unavailable: dict[str, str] = {}
-        nan = np.full(n, np.nan)
         self.longstring, self.longstring_avg, self.irv = nan.copy(), nan.copy(), nan.copy()
         self.even_odd = nan.copy()
         self.mahalanobis_d2, self.mahalanobis_p, self.psychsyn = nan.copy(), nan.copy(), nan.copy()
-        self.attention_failures = np.zeros(n) if q.check_items else nan.copy()
-        answered_n = self._sample_free_indices(q, values, scored)
+        self.attention_failures = np.zeros(n) if lq is not None and lq.check_items else nan.copy()
+        self.sjt_straightline = nan.copy()
+        self.seconds_per_scenario, self.seconds_per_option = nan.copy(), nan.copy()
+        self.has_sjt = q.has_sjt
+        self.scored = scored
+        self.reference_source: str | None = None
+        # Which distribution the p of D^2 comes from (see _distance_reference); per row,
+        # whether the row is a member of the sample D^2 is measured against.
+        self.mahalanobis_reference: Literal["norms", "batch"] | None = None
+        self.mahalanobis_distribution: str | None = None
+        self._in_reference = np.zeros(n, dtype=bool)
+        self._labels: tuple[str, str] = ("", "")  # (member, new observation)
+        self._q = q
+        if q.has_sjt:
+            self._sjt_indices(q, full_values, scored, seconds)
+        if lq is None:  # an SJT without Likert items
+            why = "needs Likert items; this questionnaire has none"
+            self.unavailable |= dict.fromkeys(_LIKERT_INDICES, why)
+            self.seconds_per_item = nan.copy()
+            self.clean = scored.copy()
+            self.impression = {}
+            return
+        answered_n = self._sample_free_indices(lq, values, scored)
         with np.errstate(invalid="ignore", divide="ignore"):
             self.seconds_per_item = (
                 seconds / answered_n if seconds is not None else np.full(n, np.nan)
@@ -88,26 +134,76 @@ class QualityResult:
             ("longstring", "irv", "attention_failures", "seconds_per_item")
         )
         self.clean = clean
-        self.scored = scored
-        self.reference_source: str | None = None
-        # Which distribution the p of D^2 comes from (see _distance_reference); per row,
-        # whether the row is a member of the sample D^2 is measured against.
-        self.mahalanobis_reference: Literal["norms", "batch"] | None = None
-        self.mahalanobis_distribution: str | None = None
-        self._in_reference = np.zeros(n, dtype=bool)
-        self._labels: tuple[str, str] = ("", "")  # (member, new observation)
-        reference = self._reference(q, values, norm_reference)
+        reference = self._reference(lq, values, norm_reference)
         if reference is None:
             why = (
                 f"needs a reference sample: a batch of at least {st.reference_min} candidates, "
                 "or a norm table built with this version of repprofile"
             )
-            self.unavailable = {"mahalanobis_d2": why, "psychsyn": why}
+            self.unavailable |= {"mahalanobis_d2": why, "psychsyn": why}
         else:
-            self._reference_indices(q, values, scored, reference, norm_reference)
-        validity = [j for j, s in enumerate(q.scales) if s.kind == "validity"]
-        self.impression = {q.scale_ids[j]: pomp[:, j] for j in validity}
-        self._q = q
+            self._reference_indices(lq, values, scored, reference, norm_reference)
+        validity = [j for j, s in enumerate(lq.scales) if s.kind == "validity"]
+        self.impression = {lq.scale_ids[j]: pomp[:, j] for j in validity}
+
+    def _sjt_indices(
+        self,
+        q: Questionnaire,
+        values: NDArray[np.floating[Any]],
+        scored: NDArray[np.bool_],
+        seconds: Array | None,
+    ) -> None:
+        """The SJT indices, block by block (docs/response-quality.md).
+
+        ``sjt_straightline``: among the candidate's ``rate`` scenarios with at least two
+        rated options, the share whose rated options all got the same rating.
+        ``seconds_per_scenario``: answering time / answered scenarios (a scenario counts
+        when any of its answer columns is answered); ``seconds_per_option``: time / rated
+        options (``rate`` items). When the questionnaire also has Likert items the time
+        covers them too, so both are upper bounds of the time spent on the SJT and the
+        flags err on the candidate's side.
+        """
+        layout = sjt_layout(q)
+        n = values.shape[0]
+        rate = layout.response_format == "rate"
+        n_scen = layout.n_options.size
+        if not rate:
+            self.unavailable["sjt_straightline"] = (
+                f"needs SJT items in the rate format; these are {layout.response_format}"
+            )
+            self.unavailable["seconds_per_option"] = self.unavailable["sjt_straightline"]
+        if seconds is None:
+            why = "needs the answering time (seconds)"
+            self.unavailable["seconds_per_scenario"] = why
+            self.unavailable.setdefault("seconds_per_option", why)
+        # columns of one scenario are adjacent: rate, one per option; else 1 or 2 choices
+        per_scen = (
+            layout.n_options
+            if rate
+            else np.full(n_scen, layout.columns.size // max(n_scen, 1), dtype=np.intp)
+        )
+        starts = (np.cumsum(per_scen) - per_scen).astype(np.intp)
+        for start in range(0, n, _BLOCK):
+            sl = slice(start, min(n, start + _BLOCK))
+            x = np.array(values[sl][:, layout.columns], dtype=np.float64)
+            x[~scored[sl]] = np.nan
+            answered = ~np.isnan(x)
+            cells = np.add.reduceat(answered, starts, axis=1)  # answered cells per scenario
+            scenarios = (cells > 0).sum(axis=1).astype(np.float64)
+            scenarios[~scored[sl]] = np.nan
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if seconds is not None:
+                    self.seconds_per_scenario[sl] = seconds[sl] / scenarios
+                if rate:
+                    hi = np.fmax.reduceat(x, starts, axis=1)
+                    lo = np.fmin.reduceat(x, starts, axis=1)
+                    rated = cells >= 2
+                    flat = rated & (hi == lo)
+                    self.sjt_straightline[sl] = flat.sum(axis=1) / rated.sum(axis=1)
+                    if seconds is not None:
+                        options = answered.sum(axis=1).astype(np.float64)
+                        options[~scored[sl]] = np.nan
+                        self.seconds_per_option[sl] = seconds[sl] / options
 
     def _sample_free_indices(
         self, q: Questionnaire, values: NDArray[np.floating[Any]], scored: NDArray[np.bool_]
@@ -273,6 +369,9 @@ class QualityResult:
             "attention_failures": f(self.attention_failures[row]),
             "seconds_per_item": f(self.seconds_per_item[row]),
         }
+        if self.has_sjt:
+            for name in SJT_QUALITY_INDICES:
+                out[name] = f(getattr(self, name)[row])
         for sid, arr in self.impression.items():
             out[f"{sid}_pomp"] = f(arr[row])
         return out

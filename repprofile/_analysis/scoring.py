@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from repprofile._analysis.normed import NormedScores
-from repprofile._analysis.quality import QualityFlag, QualityResult
+from repprofile._analysis.quality import SJT_QUALITY_SETTINGS, QualityFlag, QualityResult
 from repprofile._analysis.sjt import REASONS as _SJT_REASONS
 from repprofile._analysis.sjt import (
     SjtKey,
@@ -304,8 +304,10 @@ class ScoreResult:
         quality: QualitySettings | None = None,
         sjt: SjtScores | None = None,
         sjt_key_sha256: str | None = None,
+        sjt_key: SjtKey | None = None,
     ) -> None:
         q = answers.questionnaire
+        self.sjt_key = sjt_key  # the SME key the SJT was scored with (None: the options')
         self.questionnaire = q
         self.answers = answers
         self.scale_ids = q.scale_ids
@@ -781,7 +783,9 @@ def quality_document(result: ScoreResult) -> QualityDocumentDict:
         "unavailable": qr.unavailable,
         "mahalanobis_reference": qr.mahalanobis_reference,
         "mahalanobis_distribution": qr.mahalanobis_distribution,
-        "settings": qr.settings.model_dump(),
+        "settings": qr.settings.model_dump(
+            exclude=None if qr.has_sjt else set(SJT_QUALITY_SETTINGS)
+        ),
         "provenance": provenance_json(result.provenance),
     }
 
@@ -985,6 +989,7 @@ def _score(
         quality,
         sjt,
         key_sha,
+        sjt_key,
     )
 
 

@@ -388,6 +388,25 @@ QUALITY_RULES: tuple[QualityRule, ...] = (
         "below",
         "{v} seconds per item, under {t}: too fast to read the items",
     ),
+    QualityRule(
+        "sjt_straightline",
+        "sjt_straightline_max",
+        "above",
+        "gave every option the same rating in a share {v} of the rated scenarios (more than "
+        "{t:.3g}): possible straight-lining of the situational judgment test",
+    ),
+    QualityRule(
+        "seconds_per_scenario",
+        "seconds_per_scenario_min",
+        "below",
+        "{v} seconds per scenario, under {t}: too fast to read the scenarios",
+    ),
+    QualityRule(
+        "seconds_per_option",
+        "seconds_per_option_min",
+        "below",
+        "{v} seconds per rated option, under {t}: too fast to read the options",
+    ),
     QualityRule(  # one per validity (impression management) scale
         "{scale}_pomp",
         "impression_pomp_max",
@@ -396,6 +415,9 @@ QUALITY_RULES: tuple[QualityRule, ...] = (
         "other scores may be inflated",
     ),
 )
+
+
+_SJT_QUALITY_FIELDS = ("sjt_straightline_max", "seconds_per_scenario_min", "seconds_per_option_min")
 
 
 class QualitySettings(BaseModel):
@@ -437,6 +459,21 @@ class QualitySettings(BaseModel):
     impression_pomp_max: float = Field(
         default=75.0,
         description="Flag a validity (impression management) scale at or above this POMP.",
+    )
+    sjt_straightline_max: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description=(
+            "SJT: flag when the share of rated scenarios whose options all got the same "
+            "rating is above this."
+        ),
+    )
+    seconds_per_scenario_min: float = Field(
+        default=10.0, ge=0, description="SJT: flag fewer seconds per answered scenario than this."
+    )
+    seconds_per_option_min: float = Field(
+        default=2.0, ge=0, description="SJT: flag fewer seconds per rated option than this."
     )
     reference_min: int = Field(
         default=30,
@@ -846,6 +883,10 @@ class Questionnaire(_Model):
         for scale in doc["scales"]:
             if not scale["total"]:
                 del scale["total"]
+        defaults = QualitySettings().model_dump(mode="json")
+        for name in _SJT_QUALITY_FIELDS:  # the SJT quality thresholds, likewise
+            if doc["quality"][name] == defaults[name]:
+                del doc["quality"][name]
         return canonical_sha256(doc)
 
 

@@ -20,7 +20,7 @@ from repprofile._util import csv_number
 
 if TYPE_CHECKING:
     from repprofile._analysis.fit import FitResult
-    from repprofile._analysis.reliability import ReliabilityResult, ScaleReliability
+    from repprofile._analysis.reliability import MtmmTable, ReliabilityResult, ScaleReliability
     from repprofile._analysis.scoring import Profile, ScoreResult
     from repprofile._formats.questionnaire import Questionnaire
     from repprofile._formats.role import Role
@@ -159,9 +159,51 @@ def reliability_text(rel: ReliabilityResult) -> str:
         lines.append(_item_table(s))
         for w in s.warnings:
             lines.append(f"warning: {w}")
+        if s.scenario_score is not None:
+            lines.append(f"Items are scenarios; item score: {s.scenario_score}")
+            lines.append(
+                f"Odd-even scenario split-half: r = {number(s.split_half_r)}, "
+                f"Spearman-Brown = {number(s.split_half_spearman_brown)} "
+                f"(n = {s.split_half_n})"
+            )
+            lines.append(f"note: {s.caveat}")
+            lines.append("")
     lines.append("Scale intercorrelations (below the diagonal) and disattenuated by alpha (above)")
     lines.append(_correlation_table(rel))
+    if rel.mtmm is not None:
+        lines.append(_mtmm_text(rel.mtmm))
     return "\n".join(lines)
+
+
+def _mtmm_text(m: MtmmTable) -> str:
+    """The multitrait-multimethod table: self-report rows, SJT columns, n beside r."""
+    rows: list[tuple[str, ...]] = [("SELF-REPORT \\ SJT", *[t.upper() for t in m.types])]
+    for i, t in enumerate(m.types):
+        rows.append(
+            (
+                t,
+                *[
+                    ("[" if i == j else "") + number(v) + ("]" if i == j else "")
+                    for j, v in enumerate(m.r[i])
+                ],
+            )
+        )
+    ns = sorted({v for row in m.n for v in row})
+    n_text = f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]} to {ns[-1]}"
+    verdict = ", ".join(
+        f"{t} {'yes' if v else 'no' if v is not None else '-'}"
+        for t, v in m.exceeds_heterotrait.items()
+    )
+    return "\n".join(
+        [
+            "",
+            "Multitrait-multimethod: self-report scale (pomp) x SJT type preference "
+            f"({m.sjt_measure}); convergent diagonal in brackets; {n_text}",
+            text_table(rows, right=tuple(range(1, len(m.types) + 1))),
+            f"Convergent r above every heterotrait-heteromethod r of its row and column: {verdict}",
+            f"note: {m.note}",
+        ]
+    )
 
 
 def _scale_table(rel: ReliabilityResult) -> str:
@@ -259,7 +301,8 @@ def quality_text(result: ScoreResult) -> str:
     matrix = qr.flag_matrix()
     rows_idx = _scored_rows(result)
     ids = result.candidate_ids
-    names = [*_QUALITY_INDICES, *[f"{sid}_pomp" for sid in qr.impression]]
+    sjt = ("sjt_straightline", "seconds_per_scenario", "seconds_per_option") if qr.has_sjt else ()
+    names = [*_QUALITY_INDICES, *sjt, *[f"{sid}_pomp" for sid in qr.impression]]
     table: list[tuple[str, ...]] = [("CANDIDATE", *[n.upper() for n in names], "FLAGS")]
     for r in rows_idx:
         idx = qr.indices(r)
