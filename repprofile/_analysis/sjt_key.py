@@ -117,7 +117,7 @@ class SjtKeyResult:
         """The key file's text (YAML)."""
         import yaml
 
-        return yaml.safe_dump(self.key.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        return yaml.safe_dump(self.key.model_dump(), sort_keys=False, allow_unicode=True)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:

@@ -62,8 +62,8 @@ class OptionKey(CachedModel):
     mean: FiniteFloat = Field(description="Mean SME rating: the keyed effectiveness.")
     sd: FiniteFloat | None = Field(description="SD of the SME ratings (n - 1); null if n < 2.")
     n: NonNegativeInt = Field(description="Experts who rated the option.")
-    counts: dict[StrictInt, NonNegativeInt] = Field(
-        description="Rating value -> number of experts who gave it."
+    counts: dict[int, NonNegativeInt] = Field(
+        description="Rating value -> number of experts who gave it (JSON: string keys)."
     )
 
 
