@@ -251,3 +251,54 @@ def test_cli_sjt_key_build(
     text = capsys.readouterr().out
     assert "rwg(J) per scenario" in text
     assert "s2.a: best option not clearly best" in text
+
+
+MINI = Path(__file__).parent / "data" / "sjt" / "mini-rate.yaml"
+SME = """expert_id,s1.a,s1.b,s1.c,s2.a,s2.b,s3.a,s3.b,s3.c
+e1,6,4,1,2,5,3,6,1
+e2,6,4,1,2,5,3,6,1
+e3,5,3,2,3,4,4,5,2
+"""
+ANSWERS = """candidate_id,s1.a,s1.b,s1.c,s2.a,s2.b,s3.a,s3.b,s3.c
+c1,6,4,1,2,5,3,6,1
+c2,5,3,2,3,4,4,5,2
+"""
+
+
+def test_key_scores_the_real_questionnaire(tmp_path: Path) -> None:
+    (tmp_path / "sme.csv").write_text(SME, encoding="utf-8")
+    (tmp_path / "ans.csv").write_text(ANSWERS, encoding="utf-8")
+    key_path = tmp_path / "key.yaml"
+    code = main(
+        ["sjt", "key", "build", str(tmp_path / "sme.csv"), "-q", str(MINI), "-o", str(key_path)]
+    )
+    assert code == 0
+    q = repprofile.load_questionnaire(str(MINI))
+    key = load_sjt_key(key_path)
+    assert key.means(q).tolist() == pytest.approx(
+        [17 / 3, 11 / 3, 4 / 3, 7 / 3, 14 / 3, 10 / 3, 17 / 3, 4 / 3]
+    )
+
+    def pomp(method: Any, cid: str) -> list[float | None]:
+        r = repprofile.score(q, str(tmp_path / "ans.csv"), sjt_method=method, sjt_key=key_path)
+        assert r.provenance.sjt_key_sha256 == key.fingerprint()
+        return [s.pomp for s in r.profile(cid).scales.values()]
+
+    # c1 gives every option the experts' modal rating (2 of 3 experts), c2 never does
+    assert pomp("mode", "c1") == pytest.approx([100, 100, 100])
+    assert pomp("mode", "c2") == pytest.approx([0, 0, 0])
+    assert pomp("proportion", "c1") == pytest.approx([200 / 3] * 3)
+    assert pomp("proportion", "c2") == pytest.approx([100 / 3] * 3)
+    # distance on the total: c1 is 1/3 from every mean: sum of squares 8/9; the largest
+    # possible squared distances from the means sum to (4 x 196 + 2 x 64 + 2 x 121)/9
+    assert pomp("distance", "c1")[2] == pytest.approx(100 * (1 - 8 / 1154))
+
+
+def test_key_for_the_real_questionnaire_checks_options() -> None:
+    q = repprofile.load_questionnaire(str(MINI))
+    missing = r"options missing from the key: s3\.a, s3\.b, s3\.c"
+    with pytest.raises(QuestionnaireError, match=missing):
+        build_sjt_key(
+            {"expert_id": ["e1"], "s1.a": [6], "s1.b": [4], "s1.c": [1], "s2.a": [2], "s2.b": [5]},
+            Q,
+        ).key.check_for(q)
