@@ -302,3 +302,16 @@ def test_key_for_the_real_questionnaire_checks_options() -> None:
             {"expert_id": ["e1"], "s1.a": [6], "s1.b": [4], "s1.c": [1], "s2.a": [2], "s2.b": [5]},
             Q,
         ).key.check_for(q)
+
+
+def test_one_expert_gives_a_key_without_agreement() -> None:
+    cols = {"expert_id": ["e1"], **{c: [v] for c, v in zip(COLUMNS, [5, 1, 3, 4, 2], strict=True)}}
+    r = build_sjt_key(cols, Q)
+    d = r.to_dict()
+    assert d["n_experts"] == 1
+    assert d["agreement_n_options"] == 0
+    assert all(v is None for a in d["agreement"].values() for v in a.values())
+    assert d["rwg"] == {"s1": None, "s2": None}
+    assert [o["sd"] for o in d["options"]] == [None] * 5
+    assert r.key.source == "SME ratings given as a mapping, 1 expert"
+    json.dumps(d, allow_nan=False)

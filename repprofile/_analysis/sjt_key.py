@@ -88,7 +88,7 @@ class SjtKeyResult:
         d = self.to_dict()
         lines = [
             f"SJT key for {self.key.questionnaire} {self.key.questionnaire_version} from "
-            f"{self.n_experts} experts ({self.key.source})",
+            f"{self.n_experts} expert{'s' if self.n_experts != 1 else ''} ({self.key.source})",
             "",
             f"Agreement over {self.n_options_icc} options (intraclass correlations, "
             f"{d['agreement_level']:.0%} bounds):",
@@ -338,9 +338,10 @@ def build_sjt_key(
     unrated = [wanted[j] for j in np.flatnonzero(n == 0)]
     if unrated:
         raise InputError(f"{src}: no expert rated {unrated}; every option needs a rating")
+    means = np.nansum(x, axis=0) / n
+    ss = np.nansum((x - means) ** 2, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.nanmean(x, axis=0)
-        sds = np.where(n >= 2, np.nanstd(x, axis=0, ddof=1) if n_experts > 1 else np.nan, np.nan)
+        sds = np.where(n >= 2, np.sqrt(ss / (n - 1)), np.nan)  # SD (n - 1); none for one rating
     values_range = np.arange(lo, hi + 1, dtype=np.float64)
     counts = (x[:, :, None] == values_range[None, None, :]).sum(axis=0)  # options x values
 
@@ -390,16 +391,20 @@ def build_sjt_key(
                     f"{b} ({means[ranked[1]]:.2f}) are less than {best_gap:g} apart",
                 }
             )
-    name = src if source is None else source
+    experts = f"{n_experts} expert{'s' if n_experts != 1 else ''}"
+    if source is None:
+        source = (
+            f"SME ratings given as a mapping, {experts}"
+            if src == "SME ratings"
+            else f"SME ratings file {src}, {experts}"
+        )
     key = SjtKey.model_validate(
         {
             "format": KEY_FORMAT,
             "format_version": 1,
             "questionnaire": str(getattr(q, "id", "")),
             "questionnaire_version": str(getattr(q, "version", "")),
-            "source": source
-            if source is not None
-            else f"SME ratings file {name}, {n_experts} experts",
+            "source": source,
             "n_experts": n_experts,
             "rating_scale": {"min": lo, "max": hi},
             "options": key_options,
@@ -415,5 +420,5 @@ def build_sjt_key(
         errors=errors,
         sd_threshold=float(sd_threshold),
         best_gap=float(best_gap),
-        n_options_icc=int(complete.sum()),
+        n_options_icc=int(complete.sum()) if table is not None else 0,
     )
