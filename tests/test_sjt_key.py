@@ -305,7 +305,8 @@ def test_key_for_the_real_questionnaire_checks_options() -> None:
 
 
 def test_one_expert_gives_a_key_without_agreement() -> None:
-    cols = {"expert_id": ["e1"], **{c: [v] for c, v in zip(COLUMNS, [5, 1, 3, 4, 2], strict=True)}}
+    cols: dict[str, list[Any]] = {"expert_id": ["e1"]}
+    cols.update({c: [v] for c, v in zip(COLUMNS, [5, 1, 3, 4, 2], strict=True)})
     r = build_sjt_key(cols, Q)
     d = r.to_dict()
     assert d["n_experts"] == 1
