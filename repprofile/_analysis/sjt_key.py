@@ -218,7 +218,8 @@ def build_sjt_key(
         Flag a scenario whose two highest option means are less than this apart (default
         0.5, half a scale point): with about 10 experts and an SD of 1 the standard error
         of a difference of two option means is about 0.45, so a smaller gap does not
-        show which option is best. The flag names the top option.
+        show which option is best. The flag names the top option. Both defaults are
+        rules of thumb derived this way, not published cut-offs (docs/sjt-key.md).
     source : str, optional
         Free text recorded in the key (default: the file name and number of experts).
 
