@@ -316,3 +316,30 @@ def test_one_expert_gives_a_key_without_agreement() -> None:
     assert [o["sd"] for o in d["options"]] == [None] * 5
     assert r.key.source == "SME ratings given as a mapping, 1 expert"
     json.dumps(d, allow_nan=False)
+
+
+def test_key_for_the_bundled_service_recovery_test(tmp_path: Path) -> None:
+    q = repprofile.load_questionnaire("service-recovery")
+    cols = [f"{it.id}.{o.id}" for it in q.sjt_items for o in it.options]
+    draft = np.rint(np.array([o.key for it in q.sjt_items for o in it.options], dtype=float))
+    shift = np.array([0, 0, 0, 1, -1])  # five experts: three give the draft key's rating
+    x = np.clip(draft[None, :] + shift[:, None], 1, 6)
+    lines = ["expert_id," + ",".join(cols)]
+    lines += [f"e{i}," + ",".join(str(int(v)) for v in row) for i, row in enumerate(x)]
+    (tmp_path / "sme.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = build_sjt_key(tmp_path / "sme.csv", q)
+    r.key.check_for(q)
+    assert r.key.means(q).tolist() == pytest.approx(x.mean(axis=0).tolist())
+    assert r.to_dict()["agreement"]["ICC1"]["df1"] == len(cols) - 1
+    (tmp_path / "ans.csv").write_text(
+        "candidate_id," + ",".join(cols) + "\nc1," + ",".join(str(int(v)) for v in draft) + "\n",
+        encoding="utf-8",
+    )
+    key_path = tmp_path / "key.yaml"
+    key_path.write_text(r.key_yaml(), encoding="utf-8")
+    s = repprofile.score(q, str(tmp_path / "ans.csv"), sjt_method="mode", sjt_key=key_path)
+    assert s.provenance.sjt_key_sha256 == r.key.fingerprint()
+    # c1 gives every option the modal SME rating (three of five experts): 100 on the eight
+    # competencies and the total
+    pomps = [v.pomp for v in s.profile("c1").scales.values()]
+    assert pomps == pytest.approx([100.0] * 9)
