@@ -29,6 +29,7 @@ from repprofile._analysis.scoring import QualityVerdict as QualityVerdict
 from repprofile._analysis.scoring import ScaleScore as ScaleScore
 from repprofile._analysis.scoring import ScoreResult as ScoreResult
 from repprofile._analysis.scoring import score as score
+from repprofile._analysis.sjt_key import build_sjt_key as build_sjt_key
 from repprofile._errors import InputError as InputError
 from repprofile._errors import InvalidParameterError as InvalidParameterError
 from repprofile._errors import QuestionnaireError as QuestionnaireError
@@ -52,6 +53,8 @@ from repprofile._formats.results import RoleSummaryDict as RoleSummaryDict
 from repprofile._formats.role import Role as Role
 from repprofile._formats.role import list_roles as list_roles
 from repprofile._formats.role import load_role as load_role
+from repprofile._formats.sjt_key import SjtKey as SjtKey
+from repprofile._formats.sjt_key import load_sjt_key as load_sjt_key
 from repprofile._input.answers import AnswerSet as AnswerSet
 from repprofile._input.answers import CandidateError as CandidateError
 from repprofile._input.answers import RepprofileWarning as RepprofileWarning

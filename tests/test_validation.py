@@ -253,6 +253,7 @@ def test_methods_and_constructors_name_their_class(scores: repprofile.ScoreResul
 CHECKED = [
     "audit",
     "build_norms",
+    "build_sjt_key",
     "calibrate",
     "candidate_report",
     "fit",
@@ -260,6 +261,7 @@ CHECKED = [
     "load_norms",
     "load_questionnaire",
     "load_role",
+    "load_sjt_key",
     "radar_chart",
     "radar_grid",
     "rank",

@@ -35,6 +35,7 @@ from repprofile.cli import (
     _roles,
     _score,
     _serve,
+    _sjt,
 )
 from repprofile.cli._common import EXIT_OK, EXIT_USAGE, Parser, UsageError
 
@@ -53,6 +54,7 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     _chart.register,
     _report.register,
     _calibrate.register,
+    _sjt.register,
     _norms.register,
     _convert.register,
     _assess.register,

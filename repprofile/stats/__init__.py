@@ -1,8 +1,9 @@
 """Statistics: arrays in, numbers out (public).
 
-The building blocks behind :func:`repprofile.score`, :func:`repprofile.reliability` and
-the response-quality checks, each with its formula, source and R equivalent in its
-docstring, for anyone who wants the numbers without the questionnaire machinery::
+The building blocks behind :func:`repprofile.score`, :func:`repprofile.reliability`,
+the response-quality checks and the agreement of SJT key experts, each with its formula,
+source and R equivalent in its docstring, for anyone who wants the numbers without the
+questionnaire machinery::
 
     import numpy as np
     from repprofile.stats import cov2cor, cronbach_alpha, omega_total, longstring
@@ -16,6 +17,7 @@ Missing answers are NaN in every function that takes answers. Matrices are those
 scale's keyed items.
 """
 
+from repprofile.stats._agreement import ICC_TYPES, IccRow, IccTable, icc, rwg
 from repprofile.stats._careless import (
     even_odd,
     irv,
@@ -42,6 +44,9 @@ from repprofile.stats._reliability import (
 from repprofile.stats._standard import percentile_rank, stanine, sten, t_score
 
 __all__ = [
+    "ICC_TYPES",
+    "IccRow",
+    "IccTable",
     "PairwiseMoments",
     "alpha_se",
     "average_r",
@@ -50,6 +55,7 @@ __all__ = [
     "even_odd",
     "feldt_ci",
     "guttman_lambda6",
+    "icc",
     "irv",
     "longstring",
     "mahalanobis_d2",
@@ -59,6 +65,7 @@ __all__ = [
     "pairwise_moments",
     "percentile_rank",
     "psychsyn",
+    "rwg",
     "smc",
     "stable_argsort",
     "standardized_alpha",
