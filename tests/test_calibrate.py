@@ -70,8 +70,8 @@ def scale_means(answers: Array) -> Array:
     (computed here from the item list, not with the scoring engine)."""
     out = np.empty((answers.shape[0], 7))
     for j, sid in enumerate(TRAITS):
-        cols = [i for i, it in enumerate(Q.items) if it.scale == sid]
-        keyed = np.array([Q.items[i].keyed for i in cols])
+        cols = [i for i, it in enumerate(Q.likert_items) if it.scale == sid]
+        keyed = np.array([Q.likert_items[i].keyed for i in cols])
         x = answers[:, cols]
         x = np.where(keyed < 0, 6.0 - x, x)
         answered = ~np.isnan(x)
@@ -253,7 +253,7 @@ def test_too_few_matched_candidates() -> None:
 
 def test_matching_leaves_out_unmatched_unscored_and_incomplete_candidates() -> None:
     answers, y = simulate(23, seed=14)
-    answers[0, [i for i, it in enumerate(Q.items) if it.scale == "rock"]] = np.nan  # no rock
+    answers[0, [i for i, it in enumerate(Q.likert_items) if it.scale == "rock"]] = np.nan  # no rock
     answers[1, 0] = 9  # outside 1-5: rejected
     cids = ids(23)
     scores = repprofile.score(Q, answers, candidate_ids=cids)

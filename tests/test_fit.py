@@ -789,7 +789,7 @@ def rep_answers(values: dict[str, int], cid: str = "1", **override: int) -> dict
     q = repprofile.load_questionnaire("rep-types")
     v = {**REP_BASE, "impression": 1, **values}
     answers: dict[str, int] = {}
-    for item in q.items:
+    for item in q.likert_items:
         if item.scale is None:
             answers[item.id] = (item.expected or [0])[0]
         else:

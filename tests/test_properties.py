@@ -54,8 +54,8 @@ def reference_scores(q: repprofile.Questionnaire, answers: NDArray[Any]) -> Refe
     mean = np.full((n, n_scales), np.nan)
     pomp = np.full((n, n_scales), np.nan)
     n_answered = np.zeros((n, n_scales), dtype=np.int64)
-    columns = [[j for j, it in enumerate(q.items) if it.scale == sc.id] for sc in q.scales]
-    keyed = [np.array([q.items[j].keyed for j in cols]) for cols in columns]
+    columns = [[j for j, it in enumerate(q.likert_items) if it.scale == sc.id] for sc in q.scales]
+    keyed = [np.array([q.likert_items[j].keyed for j in cols]) for cols in columns]
     need = [
         sc.min_answered if sc.min_answered is not None else math.ceil(len(cols) / 2)
         for sc, cols in zip(q.scales, columns, strict=True)
@@ -164,7 +164,7 @@ def cases(draw: st.DrawFn, max_rows: int = 25) -> Case:
     q = build(spec)
     lo, hi = q.response_scale.min, q.response_scale.max
     n = draw(st.integers(1, max_rows))
-    shape = (n, len(q.items))
+    shape = (n, len(q.likert_items))
     answers = draw(hnp.arrays(np.float64, shape, elements=st.integers(lo, hi).map(float)))
     missing = draw(st.sampled_from(["none", "sparse", "dense"]))
     if missing == "sparse":  # a few missing answers, as in real data
@@ -242,7 +242,7 @@ def test_scoring_is_deterministic(case: Case, dtype: type[np.floating[Any]]) -> 
 def test_reordering_candidates_permutes_rows_only(case: Case, data: st.DataObject) -> None:
     n = case.answers.shape[0]
     lo, hi = case.q.response_scale.min, case.q.response_scale.max
-    bad = data.draw(st.one_of(st.just({}), bad_cells(n, len(case.q.items), lo, hi)))
+    bad = data.draw(st.one_of(st.just({}), bad_cells(n, len(case.q.likert_items), lo, hi)))
     answers = with_bad_cells(case.answers, bad)
     perm = np.array(data.draw(st.permutations(range(n))), dtype=np.intp)
     ids = [f"cand-{i}" for i in range(n)]
@@ -262,7 +262,7 @@ def test_reordering_candidates_permutes_rows_only(case: Case, data: st.DataObjec
 def test_reordering_items_consistently_changes_nothing(
     case: Case, data: st.DataObject, dtype: type[np.floating[Any]]
 ) -> None:
-    k = len(case.q.items)
+    k = len(case.q.likert_items)
     perm = data.draw(st.permutations(range(k)))
     spec = {**case.spec, "items": [case.spec["items"][p] for p in perm]}
     moved = repprofile.score(build(spec), case.answers[:, perm].astype(dtype))
@@ -278,7 +278,7 @@ def test_reversing_a_key_twice_is_identity(
     # Flip the key of some items and reverse their answers: x -> min + max - x.
     # Scoring reverses them back, so every score is unchanged.
     lo, hi = case.q.response_scale.min, case.q.response_scale.max
-    k = len(case.q.items)
+    k = len(case.q.likert_items)
     flip = data.draw(st.sets(st.integers(0, k - 1), min_size=1))
     items = [
         {**it, "keyed": -it["keyed"]} if j in flip else it
@@ -311,7 +311,7 @@ def test_pomp_and_mean_stay_inside_their_ranges(case: Case, dtype: type[np.float
 def test_too_few_answered_items_give_nan(case: Case, dtype: type[np.floating[Any]]) -> None:
     result = repprofile.score(case.q, case.answers.astype(dtype))
     for t, sc in enumerate(case.q.scales):
-        cols = [j for j, it in enumerate(case.q.items) if it.scale == sc.id]
+        cols = [j for j, it in enumerate(case.q.likert_items) if it.scale == sc.id]
         need = sc.min_answered if sc.min_answered is not None else math.ceil(len(cols) / 2)
         answered = (~np.isnan(case.answers[:, cols])).sum(axis=1)
         short = answered < need
@@ -345,7 +345,7 @@ def check_rejection(
     bad_rows = np.zeros(len(result), dtype=bool)
     bad_rows[[r for r, _ in bad]] = True
     assert np.array_equal(result.scored, ~bad_rows)
-    expected = Counter((str(r + 1), q.items[c].id) for r, c in bad)
+    expected = Counter((str(r + 1), q.likert_items[c].id) for r, c in bad)
     assert error_cells(result) == expected
     for e in result.errors:
         assert e.candidate_id is not None
@@ -408,7 +408,7 @@ def test_many_small_blocks_agree_with_the_reference(
 ) -> None:
     q = build(spec)
     lo, hi = q.response_scale.min, q.response_scale.max
-    k = len(q.items)
+    k = len(q.likert_items)
     answers = random_answers(np.random.default_rng(seed), n, k, lo, hi, p_missing)
     # bad cells near the 256-row block boundaries, in the last block and anywhere
     near = [0, 255, 256, 511, 512, 767, 768, n - 1]
@@ -447,7 +447,7 @@ def wide_questionnaire(n_scales: int, per_scale: int, lo: int, hi: int) -> dict[
 def large_case() -> tuple[repprofile.Questionnaire, NDArray[np.float64], Reference]:
     q = build(wide_questionnaire(n_scales=5, per_scale=12, lo=-2, hi=4))
     rng = np.random.default_rng(20240601)
-    answers = random_answers(rng, 5000, len(q.items), -2, 4, p_missing=0.05)
+    answers = random_answers(rng, 5000, len(q.likert_items), -2, 4, p_missing=0.05)
     answers[123] = np.nan  # a candidate who answered nothing
     answers[4999, :] = np.nan  # the last candidate too, in the last block
     answers[4000, :40] = np.nan  # most of a row missing

@@ -100,7 +100,7 @@ def consistent(
     reverse-keyed items as 6 - level, and every check item its first expected answer."""
     lv = LEVELS if levels is None else levels
     out: dict[str, float] = {}
-    for item in q.items:
+    for item in q.likert_items:
         if item.scale is None:
             assert item.expected is not None
             out[item.id] = float(item.expected[0])

@@ -85,14 +85,14 @@ def test_bundled_rep_types_has_the_seven_trait_scales(rep_types: repprofile.Ques
 
 
 def test_bundled_rep_types_items_per_scale(rep_types: repprofile.Questionnaire) -> None:
-    n_items = Counter(item.scale for item in rep_types.items)
-    n_reversed = Counter(item.scale for item in rep_types.items if item.keyed == -1)
+    n_items = Counter(item.scale for item in rep_types.likert_items)
+    n_reversed = Counter(item.scale for item in rep_types.likert_items if item.keyed == -1)
     # every scored item is on one of the 7 types or the impression-management scale;
     # the 3 check items (2 attention checks, 1 infrequency item) are on none
     assert set(n_items) == {*REP_TYPES_SCALES, "impression", None}
     assert n_items[None] == 3
     assert n_items["impression"] == 7  # issue 4: 6-8 items
-    kinds = Counter(item.kind for item in rep_types.items)
+    kinds = Counter(item.kind for item in rep_types.likert_items)
     assert kinds == {"scored": 77, "attention_check": 2, "infrequency": 1}
     for sid in REP_TYPES_SCALES:
         assert n_items[sid] >= 8, sid
@@ -157,7 +157,7 @@ def test_mini_questionnaire_loads_from_yaml_and_json(tmp_path: Path) -> None:
     assert q_yaml.item_ids == ("a1", "a2", "a3", "b1", "b2", "b3")
     assert q_yaml.scale_ids == ("alpha", "beta")
     # defaults: keyed 1, kind trait, integers true, no labels, no references
-    assert [it.keyed for it in q_yaml.items] == [1, -1, 1, 1, 1, -1]
+    assert [it.keyed for it in q_yaml.likert_items] == [1, -1, 1, 1, 1, -1]
     assert [s.kind for s in q_yaml.scales] == ["trait", "trait"]
     assert q_yaml.response_scale.integers is True
     assert q_yaml.references == []

@@ -24,11 +24,11 @@ def _records() -> list[dict[str, object]]:
     q = repprofile.load_questionnaire("rep-types")
     rng = np.random.default_rng(7)
     out: list[dict[str, object]] = [
-        {"candidate_id": "flat", "answers": dict.fromkeys((it.id for it in q.items), 3)},
-        {"candidate_id": "mixed", "answers": {it.id: int(rng.integers(1, 6)) for it in q.items}},
+        {"candidate_id": "flat", "answers": dict.fromkeys((it.id for it in q.likert_items), 3)},
+        {"candidate_id": "mixed", "answers": {it.id: int(rng.integers(1, 6)) for it in q.likert_items}},
     ]
     for i in range(3):
-        answers = {it.id: int(rng.integers(2, 5)) for it in q.items}
+        answers = {it.id: int(rng.integers(2, 5)) for it in q.likert_items}
         out.append({"candidate_id": f"c{i}", "answers": answers})
     return out
 
@@ -144,7 +144,7 @@ def _controller_at(values: list[int]) -> dict[str, object]:
     q = repprofile.load_questionnaire("rep-types")
     answers: dict[str, int] = {}
     ctl = iter(values)
-    for it in q.items:
+    for it in q.likert_items:
         v = next(ctl) if it.scale == "controller" else 3
         answers[it.id] = v if it.keyed != -1 else 6 - v
     return {"candidate_id": "x", "answers": answers}

@@ -10,6 +10,7 @@ Per option the worst squared distance max((k-1)^2, (6-k)^2) is 25, 9, 25 | 16, 1
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +18,20 @@ import pytest
 
 import repprofile as rp
 from repprofile._errors import InputError
+from repprofile._formats.questionnaire import SjtMethod
 
 DATA = Path(__file__).parent / "data" / "sjt"
 MINI = DATA / "mini-rate.yaml"
-KEY = [6, 4, 1, 2, 5, 3, 6, 1]
+KEY: list[float] = [6, 4, 1, 2, 5, 3, 6, 1]
 PERFECT = KEY
 REVERSED = [7 - k for k in KEY]  # 1, 3, 6, 5, 2, 4, 1, 6
-FLAT = [3] * 8
-MIXED = [5, 5, 2, 3, 4, 4, 5, 2]
+FLAT: list[float] = [3.0] * 8
+MIXED: list[float] = [5, 5, 2, 3, 4, 4, 5, 2]
 CALM = [0, 1, 2, 3, 4]
 OWN = [3, 4, 5, 6, 7]
 
 
-def _score(rows: list[list[float]], method: str) -> rp.ScoreResult:
+def _score(rows: Sequence[Sequence[float]], method: SjtMethod) -> rp.ScoreResult:
     return rp.score(str(MINI), np.array(rows, dtype=float), sjt_method=method)
 
 
@@ -81,7 +83,8 @@ def test_standardized_total_is_the_correlation_identity() -> None:
 
 
 def test_flat_candidate_gets_null_with_reason() -> None:
-    for method in ("standardized", "correlation"):
+    methods: tuple[SjtMethod, ...] = ("standardized", "correlation")
+    for method in methods:
         r = _score([FLAT], method)
         assert np.isnan(r.pomp[0]).all()
         p = r.to_dict()["profiles"][0]

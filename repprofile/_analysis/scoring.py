@@ -922,10 +922,9 @@ def _sjt_key(value: Any) -> SjtKey | None:
         return None
     if hasattr(value, "means") and hasattr(value, "counts"):
         return cast(SjtKey, value)
-    import importlib  # the key-file format lands with `repprofile sjt key build`
+    from repprofile._formats.sjt_key import load_sjt_key
 
-    loaded: SjtKey = importlib.import_module("repprofile._formats.sjt_key").load_sjt_key(value)
-    return loaded
+    return load_sjt_key(value)
 
 
 def _mixed_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kernel:
