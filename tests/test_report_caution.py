@@ -25,7 +25,10 @@ def _records() -> list[dict[str, object]]:
     rng = np.random.default_rng(7)
     out: list[dict[str, object]] = [
         {"candidate_id": "flat", "answers": dict.fromkeys((it.id for it in q.likert_items), 3)},
-        {"candidate_id": "mixed", "answers": {it.id: int(rng.integers(1, 6)) for it in q.likert_items}},
+        {
+            "candidate_id": "mixed",
+            "answers": {it.id: int(rng.integers(1, 6)) for it in q.likert_items},
+        },
     ]
     for i in range(3):
         answers = {it.id: int(rng.integers(2, 5)) for it in q.likert_items}
