@@ -41,10 +41,12 @@ def _cmd_chart(args: argparse.Namespace) -> int:
         from repprofile._formats.questionnaire import load_questionnaire
         from repprofile._formats.role import load_role
         from repprofile._rendering.charts import radar_chart, radar_grid, save_figure
-        from repprofile.cli._common import read_cli_answers
+        from repprofile.cli._common import read_cli_answers, sjt_options
 
         q = load_questionnaire(args.questionnaire)
-        result = score(q, read_cli_answers(args, q), norms=args.norms, ci=args.ci)
+        result = score(
+            q, read_cli_answers(args, q), norms=args.norms, ci=args.ci, **sjt_options(args)
+        )
         role = load_role(args.role, q) if args.role else None
         ids = [args.candidate]
         if args.compare:
