@@ -41,7 +41,7 @@ def _csv(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, dict[
 
 
 def test_choices_are_the_scoring_methods() -> None:
-    assert SJT_METHOD_CHOICES == tuple(SJT_METHODS)
+    assert tuple(SJT_METHODS) == SJT_METHOD_CHOICES
 
 
 def test_every_scoring_command_has_the_options_and_convert_has_not() -> None:
@@ -111,9 +111,7 @@ def test_default_is_the_questionnaire_method(
     assert json.loads(capsys.readouterr().out)["provenance"]["sjt_method"] == "distance"
 
 
-def test_ndjson_stream_takes_the_method(
-    answers: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ndjson_stream_takes_the_method(answers: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["score", str(answers), "-q", MINI, "--format", "ndjson", "--sjt-method", "absolute"]
     assert main(argv) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
@@ -127,7 +125,8 @@ def test_mode_without_a_key_is_a_usage_error(
     code = main(["score", str(answers), "-q", MINI, "--sjt-method", "mode"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "mode" in err and "key" in err
+    assert "mode" in err
+    assert "key" in err
 
 
 def test_a_bad_method_is_refused(answers: Path, capsys: pytest.CaptureFixture[str]) -> None:
