@@ -109,9 +109,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _write_scores(result: ScoreResult, fmt: str, output: str | None) -> None:
     """A scored batch as a table, CSV or one JSON document (table and CSV warn rejects)."""
     if fmt == "table":
-        from repprofile._rendering.text import profile_table
+        from repprofile._rendering.text import profile_table, sjt_provenance
 
         note = "Scores are POMP (0-100)."
+        if result.questionnaire.has_sjt:
+            sjt = sjt_provenance(result.provenance.model_dump(mode="json"))
+            note += f" Skill scales: situational judgment{sjt.replace('; SJT', ',')}."
         if result.norms is not None:
             note += f" Norms: {result.norms.description}"
         write_output(profile_table(result) + "\n" + note + "\n", output)
