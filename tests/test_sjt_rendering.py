@@ -8,6 +8,7 @@ tests/test_sjt_scoring.py: ana = MIXED, ben a poor judge, cleo = the key itself.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,77 @@ def test_assessment_text_shows_skills_and_scenarios_answered(result: rp.ScoreRes
     assert f"CAUTION: SJT {DRAFT_KEY}" in text
     row = next(r for r in text.splitlines() if r.startswith("Total (skill)"))
     assert "3/3" in row  # three scenarios in the total
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _report(result: rp.ScoreResult, cid: str, role: str = ROLE) -> Any:
+    from repprofile._rendering.report import candidate_report
+
+    return candidate_report(result, cid, role, date="2026-12-04")
+
+
+def test_judgement_section_by_hand(result: rp.ScoreResult) -> None:
+    section = _report(result, "ben").judgement
+    assert section is not None
+    assert section.title == "Service recovery judgement"
+    assert section.method == "distance"
+    assert section.key_draft is True
+    # ben rated 2,5,5 | 5,3 | 4,2,5; calm (s1 + s2): squared distances 16+1+16 | 9+4 = 46
+    # over 91; ownership (s2 + s3): 9+4 | 1+16+16 = 46 over 91
+    skills = {s.scale: s for s in section.skills}
+    assert skills["calm"].pomp == pytest.approx(100 * (1 - 46 / 91))
+    assert skills["own"].pomp == pytest.approx(100 * (1 - 46 / 91))
+    assert (skills["total"].n_answered, skills["total"].n_scenarios) == (3, 3)
+    # both weak; calm's scenario is s2 (ben's top rating A keyed 2, the keyed best B 5:
+    # 3 points lost, against 2 in s1); ownership then takes s3 (C keyed 1, best B 6)
+    probes = [(p.competency, p.item, p.chosen_option, p.keyed_option) for p in section.probes]
+    assert probes == [("calm", "s2", "a", "b"), ("own", "s3", "c", "b")]
+    assert section.probes[1].ask.startswith("Ask: ")
+    assert '"C"' in section.probes[1].ask
+
+
+def test_judgement_of_the_keyed_candidate(result: rp.ScoreResult) -> None:
+    section = _report(result, "cleo").judgement
+    assert section is not None
+    assert all(p.chosen_option == p.keyed_option for p in section.probes)
+    assert "the keyed best response" in section.probes[0].ask
+
+
+def test_no_judgement_without_sjt() -> None:
+    from repprofile.cli._demo import demo_sample_path
+
+    r = rp.score("rep-types", demo_sample_path())
+    assert _report(r, r.candidate_ids[0], "escalations").judgement is None
+
+
+def test_most_least_probe_uses_the_most_pick() -> None:
+    r = rp.score(str(DATA / "mini-most-least.yaml"), str(DATA / "mini-most-least.csv"))
+    from repprofile._rendering.judgement import judgement_section
+
+    row = r.candidate_ids.index("y")
+    section = judgement_section(r, row)
+    assert section is not None
+    # y picked c (keyed 1) as most in m1 and a (keyed 2) in m2; keyed best a and b
+    (probe,) = section.probes  # one competency besides the total
+    assert (probe.item, probe.chosen_option, probe.keyed_option) == ("m1", "c", "a")
+
+
+def test_html_and_pdf_reports_show_the_section(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from repprofile._rendering.report import write_report
+
+    result = rp.score(MIXED, ANSWERS)
+    html_path = write_report(result, "ben", ROLE, tmp_path / "ben.html", date="2026-12-04")
+    page = html_path.read_text(encoding="utf-8")
+    assert "<h2>Service recovery judgement</h2>" in page
+    assert f"CAUTION: {DRAFT_KEY}." in page
+    assert "Keyed best: B" in page
+    assert "SJT method distance" in page
+    pdf_path = write_report(result, "ben", ROLE, tmp_path / "ben.pdf", date="2026-12-04")
+    text = " ".join(p.extract_text() for p in PdfReader(pdf_path).pages)
+    assert "Service recovery judgement" in text
+    assert "draft key" in text
+    assert "Keyed best: B" in text

@@ -303,12 +303,14 @@ class ScoreResult:
         quality: QualitySettings | None = None,
         sjt: SjtScores | None = None,
         sjt_key_sha256: str | None = None,
+        sjt_key: SjtKey | None = None,
     ) -> None:
         q = answers.questionnaire
         self.questionnaire = q
         self.answers = answers
         self.scale_ids = q.scale_ids
         self.sjt = sjt
+        self.sjt_key = sjt_key  # the SME key the SJT was scored with (None: the file's)
         if sjt is not None:
             skill = np.flatnonzero(q.skill_mask)
             raw = raw.copy()
@@ -984,6 +986,7 @@ def _score(
         quality,
         sjt,
         key_sha,
+        sjt_key if sjt is not None else None,
     )
 
 

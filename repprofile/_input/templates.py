@@ -278,7 +278,7 @@ def _template_mapping(q: Questionnaire) -> str:
     out.append("# CHECK: the answer labels exactly as the survey shows them, with their numbers.")
     labels = dict(sorted(rs.labels.items())) if q.likert_items else {}
     srs = q.sjt_response_scale
-    if srs is not None and any(_is_sjt(i) and i.response_format == "rate" for i in q.items):
+    if srs is not None and any(i.response_format == "rate" for i in q.sjt_items):
         taken = set(labels.values())
         for v, label in sorted(srs.labels.items()):
             if label in taken and labels.get(v) != label:
