@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import repprofile as rp
@@ -138,3 +139,43 @@ def test_html_and_pdf_reports_show_the_section(tmp_path: Path) -> None:
     assert "Service recovery judgement" in text
     assert "draft key" in text
     assert "Keyed best: B" in text
+
+
+# --------------------------------------------------------------------------- charts
+
+THREE = str(DATA / "mini-three.yaml")
+THREE_ANSWERS = str(DATA / "mini-three.csv")
+
+
+def test_skill_radar_has_one_spoke_per_competency() -> None:
+    from repprofile._rendering.charts import radar_chart
+
+    r = rp.score(THREE, THREE_ANSWERS)
+    ax = radar_chart(r, "bob", scales="skills")
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["Calm", "Ownership", "Telling the\nplan"]  # no total spoke
+    # bob, calm (s1 + s2): squared distances 9 + 4 + 9 + 9 = 31 over 25 + 16 + 25 + 25
+    line = ax.get_lines()[0]
+    radii = np.asarray(line.get_ydata(), dtype=float)
+    assert radii[0] == pytest.approx(100 * (1 - 31 / 91))
+    assert "judgement (SJT) competencies" in ax.texts[0].get_text()
+
+
+def test_trait_radar_never_shows_skills(result: rp.ScoreResult) -> None:
+    from repprofile._rendering.charts import radar_chart
+
+    ax = radar_chart(result, "ben")
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "Calm" not in labels
+    assert len(labels) == 7  # the seven rep types
+    with pytest.raises(rp.InputError, match="at least 3 skill scales"):
+        radar_chart(result, "ben", scales="skills")  # two competencies only
+
+
+def test_chart_command_draws_the_skill_radar(tmp_path: Path) -> None:
+    from repprofile.cli._main import main
+
+    out = tmp_path / "skills.png"
+    argv = ["chart", THREE_ANSWERS, "-q", THREE, "--candidate", "bob", "--scales", "skills"]
+    assert main([*argv, "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

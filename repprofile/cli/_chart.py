@@ -28,6 +28,15 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--candidate", required=True, metavar="ID")
     p.add_argument("--compare", metavar="ID,ID,...", help="overlay (up to 5) or a grid of more")
     p.add_argument("--role", metavar="ROLE", help="overlay the role's target or weights")
+    p.add_argument(
+        "--scales",
+        choices=["traits", "skills"],
+        default="traits",
+        help=(
+            "the rep-type (trait) scales (default), or the competencies (skill scales) of "
+            "situational judgment items, in a radar of their own"
+        ),
+    )
     add_questionnaire(p)
     add_norms(p, "norm table: percentiles instead of POMP")
     add_ci(p)
@@ -55,9 +64,9 @@ def _cmd_chart(args: argparse.Namespace) -> int:
         if missing:
             raise UsageError(f"no candidate {', '.join(map(repr, missing))} in {args.answers}")
         if len(ids) > 5:
-            save_figure(radar_grid(result, ids, role=role), args.output)
+            save_figure(radar_grid(result, ids, role=role, scales=args.scales), args.output)
         else:
-            ax = radar_chart(result, ids if len(ids) > 1 else ids[0], role=role)
+            ax = radar_chart(result, ids if len(ids) > 1 else ids[0], role=role, scales=args.scales)
             save_figure(ax.get_figure(root=True), args.output)  # type: ignore[arg-type]
         return EXIT_OK
 
