@@ -179,3 +179,27 @@ def test_chart_command_draws_the_skill_radar(tmp_path: Path) -> None:
     argv = ["chart", THREE_ANSWERS, "-q", THREE, "--candidate", "bob", "--scales", "skills"]
     assert main([*argv, "-o", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pdf_judgement_section_does_not_overlap(result: rp.ScoreResult) -> None:
+    import io
+
+    import pypdf
+
+    from repprofile._rendering.report import render_pdf
+
+    from .test_report_layout import _lines, _overlaps
+
+    role = rp.load_role(ROLE, result.questionnaire)
+    for cid in result.candidate_ids:
+        rep = _report(result, cid)
+        pages = pypdf.PdfReader(io.BytesIO(render_pdf(rep, result, role))).pages
+        text = "".join(p.extract_text() for p in pages)
+        assert "Service recovery judgement" in text
+        assert "Interview probes (weakest competencies)" in text
+        footer_top = 0.075 * 11.69 * 72
+        for page in pages:
+            boxes = _lines(page)
+            assert _overlaps(boxes) == []
+            low = [b[4] for b in boxes if b[3] > footer_top + 1 and b[1] < footer_top - 1]
+            assert low == []
