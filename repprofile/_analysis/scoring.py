@@ -988,7 +988,7 @@ def _score(
         quality,
         sjt,
         key_sha,
-        sjt_key,
+        sjt_key if sjt is not None else None,
     )
 
 
