@@ -87,7 +87,7 @@ __all__ = [
 RATING_METHODS = ("distance", "absolute", "standardized", "correlation", "mode", "proportion")
 CHOICE_METHODS = {"most_least": "most_least", "best": "best"}  # format -> its method
 
-_BLOCK_ROWS = 1 << 13
+_BLOCK_ROWS = 1 << 12
 _FLAT_TOL = 1e-12  # a variance below this share of the squared scale range is none
 
 # Null reasons (codes in SjtScores.reason)
@@ -375,7 +375,7 @@ class _RateKernel:
         lo, hi = layout.lo, layout.hi
         self.buf = np.empty((rows, p))
         self.tmp = np.empty((rows, p))
-        self.neq = np.empty((rows, p), dtype=bool)
+        self.neq = np.zeros(-(-rows * p // 8) * 8, dtype=bool)  # whole 8-byte words
         ones = np.ones((p, 1))
         kc = k[:, None]
         wk = kc * w
@@ -396,8 +396,9 @@ class _RateKernel:
             extra = [w, ones, wk, kc, (kc * kc) * w, kc * kc]
             self.right_x = np.hstack([w, ones, wk, kc])
             self.right_xx = np.hstack([w, ones])
-        self.answered_right = np.hstack([layout.scenario_onehot, *extra])
+        self.answered_right = np.hstack(extra)
         self.n_scen = n_scen
+        self.scenarios_per_scale = layout.scenario_scales.sum(axis=0).astype(np.int32)
 
     def block(
         self,
@@ -420,14 +421,14 @@ class _RateKernel:
             chunk = values[start:stop, c0 : c0 + p]
         else:
             chunk = values[start:stop][:, columns]
-        e = self.neq[:m]
+        e = self.neq[: m * p].reshape(m, p)
         if self.integers:
             np.rint(chunk, out=x, casting="unsafe")
             np.not_equal(x, chunk, out=e)  # True where missing (NaN) or fractional
         else:
             np.copyto(x, chunk, casting="unsafe")
             np.isnan(x, out=e)
-        odd = np.flatnonzero(e)  # few: missing or fractional cells
+        odd = _flat_true(self.neq, m * p)  # few: missing or fractional cells
         fractional = odd[~np.isnan(flat_x[odd])] if self.integers else odd[:0]
         lo, hi = layout.lo, layout.hi
         flat_x[odd] = lo  # neutral for the range check
@@ -461,9 +462,9 @@ class _RateKernel:
         flat_x = x.reshape(-1)
         w = layout.membership
         answered = _answered_sums(m, missing, p, self.answered_right)
-        n_scen = self.n_scen
-        n_ans[...] = (answered[:, :n_scen] > 0).astype(np.float64) @ layout.scenario_scales
-        got = answered[:, n_scen:]
+        n_ans[...] = self.scenarios_per_scale
+        _drop_unanswered_scenarios(missing, p, layout, n_ans)
+        got = answered
         t = self.tmp[:m]
         with np.errstate(invalid="ignore", divide="ignore"):
             if method in ("distance", "absolute"):
@@ -490,6 +491,38 @@ class _RateKernel:
                 sxx_all = t @ self.right_xx
                 _moments(sx_all, sxx_all, got, s, method, layout, pomp, raw, reason)
         _short_to_nan(pomp, raw, n_ans, reason)
+
+
+def _flat_true(mask: NDArray[np.bool_], size: int) -> NDArray[np.intp]:
+    """``np.flatnonzero(mask[:size])`` for a sparse mask whose buffer is whole 8-byte
+    words: the nonzero words first, then the true bytes within them."""
+    words = -(-size // 8)
+    mask[size : words * 8] = False
+    hit = np.flatnonzero(mask[: words * 8].view(np.uint64))
+    if not hit.size:
+        return hit
+    cells = (hit[:, None] * 8 + np.arange(8)).reshape(-1)
+    out: NDArray[np.intp] = cells[mask[cells]]
+    return out
+
+
+def _drop_unanswered_scenarios(
+    missing: NDArray[np.intp], n_options: int, layout: SjtLayout, n_ans: NDArray[np.int32]
+) -> None:
+    """Subtract, per row, the scenarios whose options are all missing from ``n_ans``
+    (which starts at every scale's scenario count)."""
+    if not missing.size:
+        return
+    rr, cc = np.divmod(missing, n_options)
+    n_scen = layout.n_options.size
+    cell = rr * n_scen + layout.option_scenario[cc]  # sorted: missing is sorted
+    first = np.flatnonzero(np.diff(cell, prepend=-1))
+    size = np.diff(np.append(first, cell.size))
+    scen = cell[first] % n_scen
+    whole = size == layout.n_options[scen]
+    if whole.any():
+        rows = cell[first][whole] // n_scen
+        np.subtract.at(n_ans, rows, layout.scenario_scales[scen[whole]].astype(np.int32))
 
 
 def _answered_sums(
