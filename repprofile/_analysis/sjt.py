@@ -375,7 +375,7 @@ class _RateKernel:
         lo, hi = layout.lo, layout.hi
         self.buf = np.empty((rows, p))
         self.tmp = np.empty((rows, p))
-        self.neq = np.zeros(-(-rows * p // 8) * 8, dtype=bool)  # whole 8-byte words
+        self.neq = np.empty((rows, p), dtype=bool)
         ones = np.ones((p, 1))
         kc = k[:, None]
         wk = kc * w
@@ -394,8 +394,10 @@ class _RateKernel:
             self.base = np.arange(p, dtype=np.intp) * table.shape[1]
         else:  # moments over the answered options: n, sum k, sum k^2 per scale and all
             extra = [w, ones, wk, kc, (kc * kc) * w, kc * kc]
-            self.right_x = np.hstack([w, ones, wk, kc])
-            self.right_xx = np.hstack([w, ones])
+            # sum x, sum x k per scale (and sum x, sum x^2 over all options: standardized)
+            total = [ones] if method == "standardized" else []
+            self.right_x = np.hstack([w, wk, *total])
+            self.right_xx = np.hstack([w, *total])
         self.answered_right = np.hstack(extra)
         self.n_scen = n_scen
         self.scenarios_per_scale = layout.scenario_scales.sum(axis=0).astype(np.int32)
@@ -421,14 +423,14 @@ class _RateKernel:
             chunk = values[start:stop, c0 : c0 + p]
         else:
             chunk = values[start:stop][:, columns]
-        e = self.neq[: m * p].reshape(m, p)
+        e = self.neq[:m]
         if self.integers:
             np.rint(chunk, out=x, casting="unsafe")
             np.not_equal(x, chunk, out=e)  # True where missing (NaN) or fractional
         else:
             np.copyto(x, chunk, casting="unsafe")
             np.isnan(x, out=e)
-        odd = _flat_true(self.neq, m * p)  # few: missing or fractional cells
+        odd = np.flatnonzero(e)  # few: missing or fractional cells
         fractional = odd[~np.isnan(flat_x[odd])] if self.integers else odd[:0]
         lo, hi = layout.lo, layout.hi
         flat_x[odd] = lo  # neutral for the range check
@@ -491,19 +493,6 @@ class _RateKernel:
                 sxx_all = t @ self.right_xx
                 _moments(sx_all, sxx_all, got, s, method, layout, pomp, raw, reason)
         _short_to_nan(pomp, raw, n_ans, reason)
-
-
-def _flat_true(mask: NDArray[np.bool_], size: int) -> NDArray[np.intp]:
-    """``np.flatnonzero(mask[:size])`` for a sparse mask whose buffer is whole 8-byte
-    words: the nonzero words first, then the true bytes within them."""
-    words = -(-size // 8)
-    mask[size : words * 8] = False
-    hit = np.flatnonzero(mask[: words * 8].view(np.uint64))
-    if not hit.size:
-        return hit
-    cells = (hit[:, None] * 8 + np.arange(8)).reshape(-1)
-    out: NDArray[np.intp] = cells[mask[cells]]
-    return out
 
 
 def _drop_unanswered_scenarios(
@@ -659,13 +648,13 @@ def _moments(
     reason: NDArray[np.int8],
 ) -> None:
     """standardized and correlation from the moment sums over the answered options:
-    ``sx_all`` = sum x per scale, all, sum x k per scale, all; ``sxx_all`` = sum x^2 per
-    scale, all; ``kmom`` = n, n (all), sum k, (all), sum k^2, (all)."""
+    ``sx_all`` = sum x per scale, sum x k per scale (then sum x over all options, for
+    standardized); ``sxx_all`` = sum x^2 per scale (then over all options, for
+    standardized); ``kmom`` = n, n (all), sum k, (all), sum k^2, (all)."""
     n_s, n = kmom[:, :s], kmom[:, s : s + 1]
     sk_s, sk = kmom[:, s + 1 : 2 * s + 1], kmom[:, 2 * s + 1 : 2 * s + 2]
     skk_s, skk = kmom[:, 2 * s + 2 : 3 * s + 2], kmom[:, 3 * s + 2 :]
-    sx_s, sx = sx_all[:, :s], sx_all[:, s : s + 1]
-    sxk_s = sx_all[:, s + 1 : 2 * s + 1]
+    sx_s, sxk_s, sx = sx_all[:, :s], sx_all[:, s : 2 * s], sx_all[:, 2 * s :]
     sxx_s, sxx = sxx_all[:, :s], sxx_all[:, s:]
     if method == "correlation":
         vx = n_s * sxx_s - sx_s * sx_s
@@ -681,16 +670,35 @@ def _moments(
             raw[where] = np.nan
             reason[where] = code
         return
-    # standardized: z over every option the candidate rated (population SD)
+    # standardized: z over every option the candidate rated (population SD). With
+    # z_r = (x - mr) / sr and z_k = (k - mk) / sk, sum (z_r - z_k)^2 over a scale is
+    # a sxx + b skk - 2 c sxk + (2 c mk - 2 a mr) sx + (2 c mr - 2 b mk) sk
+    # + (a mr^2 + b mk^2 - 2 c mr mk) n, with a = 1 / sr^2, b = 1 / sk^2, c = 1 / (sr sk)
+    # per candidate: six scaled sums of (rows x scales) moments.
     mr, mk = sx / n, sk / n
     vr = np.maximum(sxx / n - mr * mr, 0.0)
     vk_ = np.maximum(skk / n - mk * mk, 0.0)
-    sr, sk_sd = np.sqrt(vr), np.sqrt(vk_)
-    zrr = (sxx_s - 2.0 * mr * sx_s + n_s * mr * mr) / vr
-    zkk = (skk_s - 2.0 * mk * sk_s + n_s * mk * mk) / vk_
-    zrk = (sxk_s - mr * sk_s - mk * sx_s + n_s * mr * mk) / (sr * sk_sd)
-    np.maximum(zrr - 2.0 * zrk + zkk, 0.0, out=raw)
-    pomp[...] = np.clip(100.0 * (1.0 - raw / (4.0 * n_s)), 0.0, 100.0)
+    a, b = 1.0 / vr, 1.0 / vk_
+    c = 1.0 / np.sqrt(vr * vk_)
+    terms = (
+        (sxx_s, a),
+        (skk_s, b),
+        (sxk_s, -2.0 * c),
+        (sx_s, 2.0 * (c * mk - a * mr)),
+        (sk_s, 2.0 * (c * mr - b * mk)),
+        (n_s, a * mr * mr + b * mk * mk - 2.0 * c * mr * mk),
+    )
+    np.multiply(terms[0][0], terms[0][1], out=raw)
+    tmp = np.empty_like(raw)
+    for sums, coef in terms[1:]:
+        np.multiply(sums, coef, out=tmp)
+        raw += tmp
+    np.maximum(raw, 0.0, out=raw)
+    np.multiply(n_s, 4.0, out=tmp)
+    np.divide(raw, tmp, out=tmp)
+    np.subtract(1.0, tmp, out=tmp)
+    np.multiply(tmp, 100.0, out=pomp)
+    np.clip(pomp, 0.0, 100.0, out=pomp)
     tol = _FLAT_TOL * (layout.hi - layout.lo) ** 2
     rated = n[:, 0] > 0
     flat = rated & (vr[:, 0] <= tol)
