@@ -11,8 +11,9 @@ sjt_method=...)`` followed by reading ``.pomp`` (wall-clock min and median of
 ``--repeat`` runs, and the minimum CPU time of the process, which on a loaded shared
 machine shows the work done better than the wall clock; the goal is read on the
 median wall clock), and the peak memory ``score`` allocates on top of the input
-(tracemalloc, which sees numpy's allocations). The floor is a bare float32 product of the zeroed answers with
-the (80 x 9) option-to-scale membership matrix: no scoring reads the answers fewer times.
+(tracemalloc, which sees numpy's allocations). The floor is a bare float32 product of
+the zeroed answers with the (80 x 9) option-to-scale membership matrix: no scoring
+reads the answers fewer times.
 
 BLAS threads: on a loaded 2-core machine a multi-threaded OpenBLAS matmul of tall thin
 blocks is many times slower than a single-threaded one, so the script sets
