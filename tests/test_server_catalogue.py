@@ -13,7 +13,10 @@ from ._server_helpers import AUTH, TRAITS, Q
 def test_questionnaire_list_and_detail(client: TestClient) -> None:
     r = client.get("/v1/questionnaires", headers=AUTH)
     assert r.status_code == 200
-    assert r.json() == [
+    listed = r.json()
+    assert [x["id"] for x in listed] == ["rep-hiring", "rep-types", "service-recovery"]
+    assert [x["n_items"] for x in listed] == [97, 80, 17]  # 80 statements + 17 scenarios
+    assert listed[1:2] == [
         {
             "id": "rep-types",
             "version": "1.1.0",

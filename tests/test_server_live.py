@@ -290,8 +290,8 @@ def test_questionnaires_list(server: Server) -> None:
         }
         for q in repprofile.list_questionnaires()
     ]
-    assert [q["id"] for q in reply.json()] == ["rep-types"]
-    assert reply.json()[0]["n_items"] == 80
+    assert [q["id"] for q in reply.json()] == ["rep-hiring", "rep-types", "service-recovery"]
+    assert reply.json()[1]["n_items"] == 80
 
 
 def test_questionnaire_by_id(server: Server) -> None:

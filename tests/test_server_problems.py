@@ -262,18 +262,24 @@ def test_catalogue_ids_are_strings_with_examples_not_enums(openapi: dict[str, An
         "type": "string",
         "title": "Questionnaire",
         "description": "Id of a bundled questionnaire (GET /v1/questionnaires).",
-        "examples": ["rep-types"],
+        "examples": ["rep-types", "rep-hiring", "service-recovery"],
         "maxLength": 256,
     }
     [role_id] = _strings(rank["role"])
     assert "enum" not in role_id
     assert role_id["examples"] == [
         "back-office-quality",
+        "back-office-quality-sjt",
         "complex-support",
+        "complex-support-sjt",
         "cx-improvement",
+        "cx-improvement-sjt",
         "escalations",
+        "escalations-sjt",
         "general-frontline",
+        "general-frontline-sjt",
         "retention",
+        "retention-sjt",
     ]
     [norm_id] = _strings(rank["norms"])
     assert norm_id["examples"] == ["rep-types-simulated"]

@@ -32,13 +32,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
-)
+from pydantic import BaseModel, ConfigDict, Field
 
 from repprofile._analysis.normed import NormedScores
 from repprofile._analysis.quality import QualityFlag, QualityResult
@@ -135,6 +129,7 @@ class Profile(BaseModel):
     )
     sjt_type_preference: dict[str, float | None] | None = Field(
         default=None,
+        exclude_if=lambda v: v is None,  # present for questionnaires with SJT items only
         description=(
             "Rep-type preferences shown in the situational judgment test (questionnaires "
             "with SJT items only): per rep type, the mean within-person z of the ratings "
@@ -142,14 +137,6 @@ class Profile(BaseModel):
         ),
     )
     quality: QualityVerdict | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_sjt_preference(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """``sjt_type_preference`` appears only for questionnaires with SJT items."""
-        doc: dict[str, Any] = handler(self)
-        if doc.get("sjt_type_preference", 0) is None:
-            del doc["sjt_type_preference"]
-        return doc
 
 
 class QualityVerdict(BaseModel):

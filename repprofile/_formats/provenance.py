@@ -3,15 +3,9 @@ version), enough to reproduce it. Every result document carries one."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
-)
+from pydantic import BaseModel, ConfigDict, Field
 
 from repprofile._formats.results import ProvenanceDict
 
@@ -31,25 +25,20 @@ class Provenance(BaseModel):
     ci_level: float | None = None
     role: RoleProvenance | None = None
     sjt_method: str | None = Field(
-        default=None, description="How the SJT items were scored (null: no SJT items)."
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="How the SJT items were scored (absent: no SJT items).",
     )
     sjt_key_sha256: str | None = Field(
-        default=None, description="SHA-256 of the SME key file used (null: the file's keys)."
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="SHA-256 of the SME key used (absent: the questionnaire file keys).",
     )
     sjt_key_draft: bool | None = Field(
         default=None,
+        exclude_if=lambda v: v is None,
         description="True when the SJT was scored with a draft key, to replace with an SME key.",
     )
-
-    @model_serializer(mode="wrap")
-    def _drop_unused_sjt_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """The SJT fields appear only when the questionnaire has SJT items, so a
-        Likert-only result document is exactly what it was before they existed."""
-        doc: dict[str, Any] = handler(self)
-        if doc.get("sjt_method") is None:
-            for name in _SJT_FIELDS:
-                doc.pop(name, None)
-        return doc
 
 
 class RoleProvenance(BaseModel):
@@ -78,6 +67,3 @@ def provenance_json(provenance: Provenance) -> ProvenanceDict:
     """The provenance as it appears in a result document (JSON types). The SJT fields
     appear only when the questionnaire has SJT items."""
     return cast(ProvenanceDict, provenance.model_dump(mode="json"))
-
-
-_SJT_FIELDS = ("sjt_method", "sjt_key_sha256", "sjt_key_draft")

@@ -73,7 +73,7 @@ class _SjtProvenanceDict(TypedDict, total=False):
     """Provenance fields present only for questionnaires with SJT items."""
 
     sjt_method: str
-    sjt_key_sha256: str | None
+    sjt_key_sha256: str
     sjt_key_draft: bool
 
 

@@ -150,7 +150,9 @@ def _load_bundled(path: Path) -> Role:
 
 def list_roles() -> list[Role]:
     """The bundled roles, sorted by id."""
-    return [_load_bundled(p) for p in bundled_files(_roles_dir()).values()]
+    return sorted(
+        (_load_bundled(p) for p in bundled_files(_roles_dir()).values()), key=lambda r: r.id
+    )
 
 
 @validate_params({"id_or_path": [str, os.PathLike, Role], "questionnaire": [Questionnaire, None]})

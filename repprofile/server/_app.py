@@ -193,7 +193,8 @@ def _openapi_document(app: FastAPI, catalogue: Catalogue) -> dict[str, Any]:
     _add_components(components, [*REQUEST_MODELS, *ERROR_MODELS], "Input")
     _add_components(components, [CandidateReport], "Output", mode="serialization")
     ids = {
-        "questionnaire": sorted(catalogue.questionnaires),
+        # the rep-types inventory first: OpenAPI 3.0's single example is the first one
+        "questionnaire": sorted(catalogue.questionnaires, key=lambda i: (i != "rep-types", i)),
         "role": sorted(catalogue.roles),
         "norms": sorted(catalogue.norms),
     }

@@ -73,8 +73,10 @@ class Service:
             return ref
         role = self.catalogue.roles.get(ref)
         if role is None:
+            fitting = sorted(r.id for r in self.catalogue.roles.values() if r.questionnaire == q.id)
             raise unprocessable(
-                field, f"unknown role {clip(ref)!r}; expected one of {sorted(self.catalogue.roles)}"
+                field,
+                f"unknown role {clip(ref)!r}; expected one of {fitting} (the roles of {q.id!r})",
             )
         if role.questionnaire != q.id:
             raise unprocessable(
