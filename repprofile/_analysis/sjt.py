@@ -661,14 +661,14 @@ def _moments(
         vk = n_s * skk_s - sk_s * sk_s
         r = (n_s * sxk_s - sx_s * sk_s) / np.sqrt(vx * vk)
         np.clip(r, -1.0, 1.0, out=raw)
-        pomp[...] = 100.0 * (1.0 + raw) / 2.0
+        np.add(raw, 1.0, out=pomp)  # 100 (1 + r) / 2
+        np.multiply(pomp, 100.0, out=pomp)
+        np.divide(pomp, 2.0, out=pomp)
         tol_s = _FLAT_TOL * (layout.hi - layout.lo) ** 2 * n_s * n_s
         flat = (vx <= tol_s) & (n_s > 0)
         flat_key = ~flat & (vk <= tol_s) & (n_s > 0)
         for code, where in ((_FLAT, flat), (_FLAT_KEY, flat_key)):
-            pomp[where] = np.nan
-            raw[where] = np.nan
-            reason[where] = code
+            _null_rows(where, code, pomp, raw, reason)
         return
     # standardized: z over every option the candidate rated (population SD). With
     # z_r = (x - mr) / sr and z_k = (k - mk) / sk, sum (z_r - z_k)^2 over a scale is
@@ -714,6 +714,8 @@ def _null_rows(
     raw: NDArray[np.float64],
     reason: NDArray[np.int8],
 ) -> None:
+    if not rows.any():  # the common case: nothing to null
+        return
     pomp[rows] = np.nan
     raw[rows] = np.nan
     reason[rows] = code
