@@ -382,14 +382,12 @@ class _RateKernel:
         self.s = s
         lo, hi = layout.lo, layout.hi
         xmax = max(abs(lo), abs(hi))
-        pieces: list[tuple[float, NDArray[np.float64]]] | None = [(1.0, k)]
+        split: tuple[int, list[tuple[float, NDArray[np.float64]]]] | None = None
         f32 = integers and p * xmax * xmax < _F32_EXACT
         if f32 and method in ("standardized", "correlation"):
-            pieces = _exact_pieces(k, xmax * p)
-            f32 = pieces is not None
-        if not f32:
-            pieces = [(1.0, k)]
-        assert pieces is not None
+            split = _exact_pieces(k, xmax * p)
+            f32 = split is not None
+        self.divisor, pieces = split if split is not None else (1, [(1.0, k)])
         self.f32 = f32
         dtype = np.float32 if f32 else np.float64
         self.buf = np.empty((rows, p), dtype=dtype)
@@ -408,15 +406,26 @@ class _RateKernel:
                 table = (counts == counts.max(axis=1, keepdims=True)).astype(np.float64)
             else:
                 table = counts / counts.sum(axis=1, keepdims=True)
+            levels = table.shape[1]
             self.table = np.ascontiguousarray(table).reshape(-1)
-            self.base = np.arange(p, dtype=np.intp) * table.shape[1]
+            self.base = np.arange(p, dtype=np.intp) * levels
+            # float32: the table as whole numbers over one divisor (mode: 0/1, proportion:
+            # counts over the number of experts), so that the product with the 0/1
+            # membership is exact; the row index of each cell comes from x + j L - lo.
+            cut = _exact_pieces(self.table, float(p)) if f32 else None
+            self.table_div = 0.0  # 0: float64 (table values not exact in one piece)
+            if cut is not None and len(cut[1]) == 1 and cut[1][0][0] == 1.0:
+                self.table_div = float(cut[0])
+                self.table32 = cut[1][0][1].astype(np.float32)
+                self.offset32 = (self.base - lo).astype(np.float32)
+                self.idx = np.empty((rows, p), dtype=np.intp)
+                self.hit32 = np.empty((rows, p), dtype=np.float32)
+                self.w32 = w.astype(np.float32)
         else:  # moments over the answered options: n, sum k, sum k^2 per scale (and all)
             total = method == "standardized"
             extra = [w, kc * w, (kc * kc) * w, *([ones, kc, kc * kc] if total else [])]
             # (rows of) sum x per scale, sum x * piece per scale, (sum x over all options)
             self.scales = [scale for scale, _ in pieces]
-            inv = 1.0 / self.scales[0] if len(pieces) == 1 else 0.0
-            self.divisor = inv if inv == round(inv) and not np.log2(inv).is_integer() else 0.0
             right_x = [w, *(c[:, None] * w for _, c in pieces), *([ones] if total else [])]
             self.right_x_t = np.ascontiguousarray(np.hstack(right_x).T, dtype=dtype)
             right_xx = [w, *([ones] if total else [])]
@@ -516,6 +525,19 @@ class _RateKernel:
             elif method in ("mode", "proportion"):
                 got = _answered_sums(m, missing, p, self.answered_right)
                 flat_x[missing] = layout.lo  # index 0; the hit is zeroed below
+                if self.table_div:
+                    np.add(x, self.offset32, out=x)  # x is not read again
+                    idx = self.idx[:m]
+                    np.copyto(idx, x, casting="unsafe")
+                    hit32 = self.hit32[:m]
+                    np.take(self.table32, idx, out=hit32)
+                    hit32.reshape(-1)[missing] = 0.0
+                    raw[...] = hit32 @ self.w32
+                    if self.table_div != 1.0:
+                        raw /= self.table_div
+                    pomp[...] = 100.0 * raw / got
+                    _short_to_nan(pomp, raw, n_ans, reason)
+                    return
                 idx = (x - layout.lo).astype(np.intp)
                 idx += self.base
                 hit = self.table[idx]
@@ -548,11 +570,11 @@ class _RateKernel:
         sxk_s = np.zeros((s, m))
         for i, scale in enumerate(self.scales):  # largest piece first
             part = sums_x[(i + 1) * s : (i + 2) * s].astype(np.float64)
-            if scale < 1.0 and self.divisor:
-                part /= self.divisor  # sum x c / d: rounded once
-            elif scale != 1.0:
+            if scale != 1.0:
                 part *= scale  # a power of two: exact
             sxk_s += part
+        if self.divisor != 1:
+            sxk_s /= self.divisor
         n_s, sk_s, skk_s = kmom[:s], kmom[s : 2 * s], kmom[2 * s : 3 * s]
         raw_t = np.empty((s, m))
         pomp_t = np.empty((s, m))
@@ -740,26 +762,30 @@ def _short_to_nan(
 
 def _exact_pieces(
     v: NDArray[np.float64], bound: float
-) -> list[tuple[float, NDArray[np.float64]]] | None:
-    """Split ``v`` into whole-number pieces ``c_i`` and powers of two ``2**-e_i`` with
-    ``v == sum 2**-e_i c_i`` exactly and ``bound * max |c_i| < 2**24``, so that a float32
-    product of whole numbers ``x`` (``sum |x_j| <= bound / max |c_i|`` ... i.e.
-    ``bound`` = largest rating x number of options) with each piece is exact. None when
-    six pieces do not reach ``v`` exactly (the caller then works in float64)."""
+) -> tuple[int, list[tuple[float, NDArray[np.float64]]]] | None:
+    """Whole numbers that give ``v`` in float32 products without rounding.
+
+    Returns ``(d, [(2**-e_i, c_i), ...])`` with whole-number vectors ``c_i`` and
+    ``v = sum_i 2**-e_i c_i / d``, where ``bound * max |c_i| < 2**24``: a float32
+    product of whole numbers ``x`` with ``sum_j |x_j| <= bound`` and a piece ``c_i`` is
+    exact. First a divisor: the smallest ``d <= 1000`` with ``v`` the doubles nearest
+    to ``c / d`` (keys in tenths, SME means over ``d`` experts: one piece); else the
+    binary digits of ``v`` in up to six pieces. None when neither reaches ``v`` (the
+    caller then works in float64)."""
     cmax = np.floor((_F32_EXACT - 1) / bound)
     if cmax < 1:
         return None
     top = float(np.abs(v).max()) if v.size else 0.0
-    for d in range(1, 1 + min(1000, int(cmax / max(top, 1.0)))):  # v = c / d (nearest)
+    for d in range(1, 1 + min(1000, int(cmax / max(top, 1.0)))):
         c = np.rint(v * d)
         if np.array_equal(c / d, v):
-            return [(1.0 / d, c)] if d > 1 else [(1.0, c)]
+            return d, [(1.0, c)]
     pieces: list[tuple[float, NDArray[np.float64]]] = []
     rest = np.array(v, dtype=np.float64)
     for _ in range(6):
         top = float(np.abs(rest).max()) if rest.size else 0.0
         if top == 0.0:
-            return pieces
+            return 1, pieces
         if not np.isfinite(top):
             return None
         e = int(np.floor(np.log2(cmax / top)))
@@ -770,7 +796,7 @@ def _exact_pieces(
         part = np.ldexp(c, -e)
         pieces.append((float(np.ldexp(1.0, -e)), c))
         rest = rest - part  # exact (Sterbenz): part is rest rounded to a coarser grid
-    return pieces if not np.abs(rest).max() else None
+    return (1, pieces) if not np.abs(rest).max() else None
 
 
 def _answered_sums_t(
