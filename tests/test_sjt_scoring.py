@@ -300,7 +300,7 @@ def test_missing_options_match_a_per_candidate_reference(method: str) -> None:
     np.testing.assert_allclose(r.pomp, _reference(x[rows], q, method), rtol=0, atol=1e-9)
 
 
-def _sme_key(q: rp.Questionnaire, n_experts: int, seed: int) -> object:
+def _sme_key(q: rp.Questionnaire, n_experts: int, seed: int) -> rp.SjtKey:
     """An SME key from simulated experts (means in n_experts-ths; a few blank ratings,
     so that options differ in their number of experts)."""
     rng = np.random.default_rng(seed)
@@ -315,11 +315,11 @@ def _sme_key(q: rp.Questionnaire, n_experts: int, seed: int) -> object:
     return rp.build_sjt_key(table, q).key
 
 
-def _reference_sme(x: np.ndarray, q: rp.Questionnaire, key_obj: object, method: str) -> np.ndarray:
+def _reference_sme(x: np.ndarray, q: rp.Questionnaire, key_obj: rp.SjtKey, method: str) -> np.ndarray:
     """pomp and raw per candidate and scale from the formulas of docs/sjt.md, one
     candidate at a time, with an SME key (independent of the vectorised engine)."""
-    key = np.asarray(key_obj.means(q), dtype=float)  # type: ignore[attr-defined]
-    counts = np.asarray(key_obj.counts(q), dtype=float)  # type: ignore[attr-defined]
+    key = np.asarray(key_obj.means(q), dtype=np.float64)
+    counts = np.asarray(key_obj.counts(q), dtype=np.float64)
     scen = np.repeat(np.arange(len(q.sjt_items)), [len(it.options) for it in q.sjt_items])
     out = np.full((2, x.shape[0], len(q.scale_ids)), np.nan)
     for i, row in enumerate(x):
@@ -354,7 +354,7 @@ def test_sme_key_methods_match_a_per_candidate_reference(method: str) -> None:
     # of the kernel must still give the float64 formulas' values
     q, x = _bundled_answers(60, 5)
     key = _sme_key(q, 7, 3)
-    means = np.asarray(key.means(q))  # type: ignore[attr-defined]
+    means = np.asarray(key.means(q))
     assert not np.array_equal(means, np.round(means, 1))
     rows = np.arange(23, 60)
     r = rp.score(q, x[rows], sjt_method=method, sjt_key=key)  # type: ignore[arg-type]
@@ -380,7 +380,7 @@ def test_huge_whole_rating_is_outside_the_scale_not_fractional() -> None:
     x = np.array([PERFECT, PERFECT], dtype=float)
     x[0, 2] = 1e10 + 1
     x[1, 2] = 3.5
-    r = _score(x, "correlation")
+    r = rp.score(str(MINI), x, sjt_method="correlation")
     assert r.scored.tolist() == [False, False]
     messages = [e.message for e in r.errors]
     assert "rating 10000000001 is outside the rating scale" in messages[0]
