@@ -315,7 +315,9 @@ def _sme_key(q: rp.Questionnaire, n_experts: int, seed: int) -> rp.SjtKey:
     return rp.build_sjt_key(table, q).key
 
 
-def _reference_sme(x: np.ndarray, q: rp.Questionnaire, key_obj: rp.SjtKey, method: str) -> np.ndarray:
+def _reference_sme(
+    x: np.ndarray, q: rp.Questionnaire, key_obj: rp.SjtKey, method: str
+) -> np.ndarray:
     """pomp and raw per candidate and scale from the formulas of docs/sjt.md, one
     candidate at a time, with an SME key (independent of the vectorised engine)."""
     key = np.asarray(key_obj.means(q), dtype=np.float64)
