@@ -629,6 +629,9 @@ def _drop_unanswered_scenarios(
     rr, cc = np.divmod(missing, n_options)
     n_scen = layout.n_options.size
     cell = rr * n_scen + layout.option_scenario[cc]  # sorted: missing is sorted
+    g = int(layout.n_options.min()) - 1  # a whole scenario is a run of > g equal cells
+    if g > 0 and not (cell.size > g and bool(np.any(cell[g:] == cell[:-g]))):
+        return  # the common case: no scenario has all its options missing
     first = np.flatnonzero(np.diff(cell, prepend=-1))
     size = np.diff(np.append(first, cell.size))
     scen = cell[first] % n_scen
@@ -895,7 +898,7 @@ def _standardized_t(
         np.divide(raw, tmp, out=tmp)
         np.subtract(1.0, tmp, out=tmp)
         np.multiply(tmp, 100.0, out=pomp)
-        np.clip(pomp, 0.0, 100.0, out=pomp)
+        np.maximum(pomp, 0.0, out=pomp)  # clipped to [0, 100]: raw >= 0 keeps it <= 100
 
 
 def _null_rows(
