@@ -359,10 +359,13 @@ class _RateKernel:
     On an integer scale whose sums of squared ratings stay below 2**24 the ratings are
     held as float32 and the moment sums (sum x, sum x^2, sum x k) are float32 matrix
     products: every term and partial sum is a whole number below 2**24, so the sums
-    are exact whatever the order of summation. The key is split into whole-number
-    pieces times powers of two (:func:`_exact_pieces`) so that sum x k is exact too.
-    The moment methods work on (scales x rows) arrays, whose element-wise operations
-    run over contiguous rows instead of a few scales at a time.
+    are exact whatever the order of summation. The key is written as whole numbers
+    over one divisor (keys in tenths, SME means) or as power-of-two pieces
+    (:func:`_exact_pieces`), so that sum x k is the exact sum divided once; the mode /
+    proportion table likewise (0/1, or SME counts over the number of experts). Results
+    are the same for float32 and float64 answers, and equal the float64 formulas to
+    about 1e-13. The moment methods work on (scales x rows) arrays, whose element-wise
+    operations run over contiguous rows instead of a few scales at a time.
     """
 
     def __init__(
