@@ -105,7 +105,8 @@ def sme_key(q: Questionnaire, tmp: Path) -> Any | None:
     lines = ["expert_id," + ",".join(cols)]
     lines += [f"e{i + 1}," + ",".join(map(str, row)) for i, row in enumerate(ratings)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return build(path, q)
+    built = build(path, q)
+    return getattr(built, "key", built)  # build_sjt_key returns the key and a report
 
 
 def _times(fn: Callable[[], Any], repeat: int) -> tuple[float, float, float]:

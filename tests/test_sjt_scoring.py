@@ -298,3 +298,117 @@ def test_missing_options_match_a_per_candidate_reference(method: str) -> None:
     r = rp.score(q, x[rows], sjt_method=method)  # type: ignore[arg-type]
     assert np.isnan(x[rows]).any()
     np.testing.assert_allclose(r.pomp, _reference(x[rows], q, method), rtol=0, atol=1e-9)
+
+
+def _sme_key(q: rp.Questionnaire, n_experts: int, seed: int) -> rp.SjtKey:
+    """An SME key from simulated experts (means in n_experts-ths; a few blank ratings,
+    so that options differ in their number of experts)."""
+    rng = np.random.default_rng(seed)
+    key = np.array([o.key for it in q.sjt_items for o in it.options])
+    ratings = np.clip(np.rint(key + rng.normal(0.0, 1.0, (n_experts, key.size))), 1, 6)
+    table: dict[str, list[object]] = {"expert_id": [f"e{i}" for i in range(n_experts)]}
+    for j, col in enumerate(q.item_ids):
+        values: list[object] = [int(v) for v in ratings[:, j]]
+        if j % 7 == 3:
+            values[0] = ""  # one expert did not rate this option
+        table[col] = values
+    return rp.build_sjt_key(table, q).key
+
+
+def _reference_sme(
+    x: np.ndarray, q: rp.Questionnaire, key_obj: rp.SjtKey, method: str
+) -> np.ndarray:
+    """pomp and raw per candidate and scale from the formulas of docs/sjt.md, one
+    candidate at a time, with an SME key (independent of the vectorised engine)."""
+    key = np.asarray(key_obj.means(q), dtype=np.float64)
+    counts = np.asarray(key_obj.counts(q), dtype=np.float64)
+    scen = np.repeat(np.arange(len(q.sjt_items)), [len(it.options) for it in q.sjt_items])
+    out = np.full((2, x.shape[0], len(q.scale_ids)), np.nan)
+    for i, row in enumerate(x):
+        ok = ~np.isnan(row)
+        zr = (row - row[ok].mean()) / row[ok].std()
+        zk = (key - key[ok].mean()) / key[ok].std()
+        for j, sid in enumerate(q.scale_ids):
+            scale = q.scales[j]
+            member = np.array([scale.total or sid in q.sjt_items[t].competencies for t in scen])
+            a = ok & member
+            r, k = row[a], key[a]
+            if method == "standardized":
+                d = float(((zr[a] - zk[a]) ** 2).sum())
+                out[:, i, j] = min(100.0, max(0.0, 100 * (1 - d / (4 * a.sum())))), d
+            elif method == "correlation":
+                c = float(np.corrcoef(r, k)[0, 1])
+                out[:, i, j] = 100 * (1 + c) / 2, c
+            else:
+                cnt = counts[a]
+                got = cnt[np.arange(a.sum()), r.astype(int) - 1]
+                if method == "mode":
+                    pts = float((got == cnt.max(axis=1)).sum())
+                else:
+                    pts = float((got / cnt.sum(axis=1)).sum())
+                out[:, i, j] = 100 * pts / a.sum(), pts
+    return out
+
+
+@pytest.mark.parametrize("method", ["standardized", "correlation", "mode", "proportion"])
+def test_sme_key_methods_match_a_per_candidate_reference(method: str) -> None:
+    # the SME means are sevenths and sixths (not exact in binary): the float32 products
+    # of the kernel must still give the float64 formulas' values
+    q, x = _bundled_answers(60, 5)
+    key = _sme_key(q, 7, 3)
+    means = np.asarray(key.means(q))
+    assert not np.array_equal(means, np.round(means, 1))
+    rows = np.arange(23, 60)
+    r = rp.score(q, x[rows], sjt_method=method, sjt_key=key)  # type: ignore[arg-type]
+    ref = _reference_sme(x[rows], q, key, method)
+    np.testing.assert_allclose(r.pomp, ref[0], rtol=0, atol=1e-11)
+    np.testing.assert_allclose(r.raw, ref[1], rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("method", ["standardized", "correlation", "mode", "proportion"])
+def test_sme_key_float32_and_float64_give_identical_scores(method: str) -> None:
+    q, x64 = _bundled_answers(4500, 17)
+    key = _sme_key(q, 12, 4)
+    r64 = rp.score(q, x64, sjt_method=method, sjt_key=key)  # type: ignore[arg-type]
+    r32 = rp.score(q, x64.astype(np.float32), sjt_method=method, sjt_key=key)  # type: ignore[arg-type]
+    assert np.array_equal(r64.pomp, r32.pomp, equal_nan=True)
+    assert np.array_equal(r64.raw, r32.raw, equal_nan=True)
+    assert np.flatnonzero(~r64.scored).tolist() == [21, 22]
+
+
+def test_huge_whole_rating_is_outside_the_scale_not_fractional() -> None:
+    # 1e10 + 1 is whole but float32 cannot hold it (the kernel reads ratings as float32):
+    # it is still "outside the rating scale", not "not a whole number"
+    x = np.array([PERFECT, PERFECT], dtype=float)
+    x[0, 2] = 1e10 + 1
+    x[1, 2] = 3.5
+    r = rp.score(str(MINI), x, sjt_method="correlation")
+    assert r.scored.tolist() == [False, False]
+    messages = [e.message for e in r.errors]
+    assert "rating 10000000001 is outside the rating scale" in messages[0]
+    assert "rating 3.5 is not a whole number" in messages[1]
+
+
+@pytest.mark.parametrize(
+    "v",
+    [
+        [5.5, 2.0, 5.6, 4.2, 1.0],  # tenths: one piece over 10
+        [17 / 3, 11 / 3, 4 / 3, 7 / 12],  # thirds and twelfths: one piece over 12
+        [1 / 3 + 1e-9, 2.0, math.pi],  # no small divisor: binary pieces
+    ],
+)
+def test_exact_pieces_give_the_values_back(v: list[float]) -> None:
+    from repprofile._analysis.sjt import _exact_pieces
+
+    vec = np.array(v)
+    got = _exact_pieces(vec, 6.0 * 80)
+    assert got is not None
+    d, pieces = got
+    total = np.zeros_like(vec)
+    for scale, c in pieces:
+        assert np.array_equal(c, np.rint(c))  # whole numbers
+        assert float(np.abs(c).max()) * 6.0 * 80 < 2**24  # float32 products stay exact
+        total += scale * c
+    # the pieces' sum over d is the double of v (exact for binary pieces)
+    assert np.array_equal(total / d, vec)
+    assert _exact_pieces(vec, 2.0**25) is None  # no room in float32

@@ -88,6 +88,7 @@ RATING_METHODS = ("distance", "absolute", "standardized", "correlation", "mode",
 CHOICE_METHODS = {"most_least": "most_least", "best": "best"}  # format -> its method
 
 _BLOCK_ROWS = 1 << 12
+_F32_EXACT = float(1 << 24)  # whole numbers below this are exact in float32
 _FLAT_TOL = 1e-12  # a variance below this share of the squared scale range is none
 
 # Null reasons (codes in SjtScores.reason)
@@ -346,14 +347,25 @@ def score_sjt(
 class _RateKernel:
     """Scores blocks of ``rate`` answers with buffers reused from block to block.
 
-    Per block: one pass reads the answers as float64 (rounded to whole numbers on an
-    integer scale; a cell where the rounded value differs from the answer is missing or
+    Per block: one pass reads the answers (rounded to whole numbers on an integer
+    scale; a cell where the rounded value differs from the answer is missing or
     fractional), one min/max pass finds ratings outside the scale; every missing or
     rejected cell is then filled with a neutral value (0, or the option's key for the
     distances) so that one product with the (options x scales) matrix gives the sums
     over the answered options. Sums that depend only on which options were answered
     (counts, key moments, worst distances) are the column sums minus the missing
     cells' share, summed per row from the (few, sorted) missing cells.
+
+    On an integer scale whose sums of squared ratings stay below 2**24 the ratings are
+    held as float32 and the moment sums (sum x, sum x^2, sum x k) are float32 matrix
+    products: every term and partial sum is a whole number below 2**24, so the sums
+    are exact whatever the order of summation. The key is written as whole numbers
+    over one divisor (keys in tenths, SME means) or as power-of-two pieces
+    (:func:`_exact_pieces`), so that sum x k is the exact sum divided once; the mode /
+    proportion table likewise (0/1, or SME counts over the number of experts). Results
+    are the same for float32 and float64 answers, and equal the float64 formulas to
+    about 1e-13. The moment methods work on (scales x rows) arrays, whose element-wise
+    operations run over contiguous rows instead of a few scales at a time.
     """
 
     def __init__(
@@ -371,14 +383,21 @@ class _RateKernel:
         w = layout.membership
         p, s = w.shape
         self.s = s
-        n_scen = layout.scenario_onehot.shape[1]
         lo, hi = layout.lo, layout.hi
-        self.buf = np.empty((rows, p))
+        xmax = max(abs(lo), abs(hi))
+        split: tuple[int, list[tuple[float, NDArray[np.float64]]]] | None = None
+        f32 = integers and p * xmax * xmax < _F32_EXACT
+        if f32 and method in ("standardized", "correlation"):
+            split = _exact_pieces(k, xmax * p)
+            f32 = split is not None
+        self.divisor, pieces = split if split is not None else (1, [(1.0, k)])
+        self.f32 = f32
+        dtype = np.float32 if f32 else np.float64
+        self.buf = np.empty((rows, p), dtype=dtype)
         self.tmp = np.empty((rows, p))
         self.neq = np.empty((rows, p), dtype=bool)
         ones = np.ones((p, 1))
         kc = k[:, None]
-        wk = kc * w
         if method == "distance":
             extra = [np.maximum((k - lo) ** 2, (hi - k) ** 2)[:, None] * w]
         elif method == "absolute":
@@ -390,16 +409,33 @@ class _RateKernel:
                 table = (counts == counts.max(axis=1, keepdims=True)).astype(np.float64)
             else:
                 table = counts / counts.sum(axis=1, keepdims=True)
+            levels = table.shape[1]
             self.table = np.ascontiguousarray(table).reshape(-1)
-            self.base = np.arange(p, dtype=np.intp) * table.shape[1]
-        else:  # moments over the answered options: n, sum k, sum k^2 per scale and all
-            extra = [w, ones, wk, kc, (kc * kc) * w, kc * kc]
-            # sum x, sum x k per scale (and sum x, sum x^2 over all options: standardized)
-            total = [ones] if method == "standardized" else []
-            self.right_x = np.hstack([w, wk, *total])
-            self.right_xx = np.hstack([w, *total])
+            self.base = np.arange(p, dtype=np.intp) * levels
+            # float32: the table as whole numbers over one divisor (mode: 0/1, proportion:
+            # counts over the number of experts), so that the product with the 0/1
+            # membership is exact; the row index of each cell comes from x + j L - lo.
+            cut = _exact_pieces(self.table, float(p)) if f32 else None
+            self.table_div = 0.0  # 0: float64 (table values not exact in one piece)
+            if cut is not None and len(cut[1]) == 1 and cut[1][0][0] == 1.0:
+                self.table_div = float(cut[0])
+                self.table32 = cut[1][0][1].astype(np.float32)
+                self.offset32 = (self.base - lo).astype(np.float32)
+                self.idx = np.empty((rows, p), dtype=np.intp)
+                self.hit32 = np.empty((rows, p), dtype=np.float32)
+                self.w32 = w.astype(np.float32)
+        else:  # moments over the answered options: n, sum k, sum k^2 per scale (and all)
+            total = method == "standardized"
+            extra = [w, kc * w, (kc * kc) * w, *([ones, kc, kc * kc] if total else [])]
+            # (rows of) sum x per scale, sum x * piece per scale, (sum x over all options)
+            self.scales = [scale for scale, _ in pieces]
+            right_x = [w, *(c[:, None] * w for _, c in pieces), *([ones] if total else [])]
+            self.right_x_t = np.ascontiguousarray(np.hstack(right_x).T, dtype=dtype)
+            right_xx = [w, *([ones] if total else [])]
+            self.right_xx_t = np.ascontiguousarray(np.hstack(right_xx).T, dtype=dtype)
+            self.sq = np.empty((rows, p), dtype=dtype)
         self.answered_right = np.hstack(extra)
-        self.n_scen = n_scen
+        self.answered_right_t = np.ascontiguousarray(self.answered_right.T)
         self.scenarios_per_scale = layout.scenario_scales.sum(axis=0).astype(np.int32)
 
     def block(
@@ -425,18 +461,29 @@ class _RateKernel:
             chunk = values[start:stop][:, columns]
         e = self.neq[:m]
         if self.integers:
-            np.rint(chunk, out=x, casting="unsafe")
-            np.not_equal(x, chunk, out=e)  # True where missing (NaN) or fractional
+            with np.errstate(over="ignore"):  # float32: a huge rating becomes inf
+                np.rint(chunk, out=x, casting="unsafe")
+            np.not_equal(x, chunk, out=e)  # True where missing (NaN), fractional (or huge)
         else:
             np.copyto(x, chunk, casting="unsafe")
             np.isnan(x, out=e)
         odd = np.flatnonzero(e)  # few: missing or fractional cells
-        fractional = odd[~np.isnan(flat_x[odd])] if self.integers else odd[:0]
         lo, hi = layout.lo, layout.hi
-        flat_x[odd] = lo  # neutral for the range check
         outside = odd[:0]
+        if self.integers:
+            given = np.asarray(chunk).reshape(-1)[odd] if chunk.flags.c_contiguous else None
+            if given is None:
+                rr, cc = np.divmod(odd, p)
+                given = np.asarray(chunk)[rr, cc]
+            given = given.astype(np.float64)
+            whole = np.rint(given) == given  # a whole number float32 cannot hold: outside
+            fractional = odd[~np.isnan(given) & ~whole]
+            outside = odd[whole]
+        else:
+            fractional = odd[:0]
+        flat_x[odd] = lo  # neutral for the range check
         if x.max() > hi or x.min() < lo:  # rare: find the ratings outside the scale
-            outside = np.flatnonzero((x > hi) | (x < lo))
+            outside = np.union1d(outside, np.flatnonzero((x > hi) | (x < lo)))
         if outside.size or fractional.size:
             rejected = np.union1d(outside, fractional)
             kind = (~np.isin(rejected, outside)).astype(np.int8)  # 0 outside, 1 not whole
@@ -452,26 +499,26 @@ class _RateKernel:
 
     def _score(
         self,
-        x: NDArray[np.float64],
+        x: NDArray[np.floating[Any]],
         missing: NDArray[np.intp],
         pomp: NDArray[np.float64],
         raw: NDArray[np.float64],
         n_ans: NDArray[np.int32],
         reason: NDArray[np.int8],
     ) -> None:
-        layout, method, k, s = self.layout, self.method, self.k, self.s
+        layout, method, k = self.layout, self.method, self.k
         m, p = x.shape
         flat_x = x.reshape(-1)
         w = layout.membership
-        answered = _answered_sums(m, missing, p, self.answered_right)
         n_ans[...] = self.scenarios_per_scale
         _drop_unanswered_scenarios(missing, p, layout, n_ans)
-        got = answered
         t = self.tmp[:m]
         with np.errstate(invalid="ignore", divide="ignore"):
             if method in ("distance", "absolute"):
-                flat_x[missing] = k[missing % p]  # a missing option adds no distance
+                got = _answered_sums(m, missing, p, self.answered_right)
+                flat_x[missing] = 0.0
                 np.subtract(x, k, out=t)
+                t.reshape(-1)[missing] = 0.0  # a missing option adds no distance
                 if method == "distance":
                     np.multiply(t, t, out=t)
                 else:
@@ -479,7 +526,21 @@ class _RateKernel:
                 np.matmul(t, w, out=raw)
                 pomp[...] = 100.0 * (1.0 - raw / got)
             elif method in ("mode", "proportion"):
+                got = _answered_sums(m, missing, p, self.answered_right)
                 flat_x[missing] = layout.lo  # index 0; the hit is zeroed below
+                if self.table_div:
+                    np.add(x, self.offset32, out=x)  # x is not read again
+                    idx = self.idx[:m]
+                    np.copyto(idx, x, casting="unsafe")
+                    hit32 = self.hit32[:m]
+                    np.take(self.table32, idx, out=hit32)
+                    hit32.reshape(-1)[missing] = 0.0
+                    raw[...] = hit32 @ self.w32
+                    if self.table_div != 1.0:
+                        raw /= self.table_div
+                    pomp[...] = 100.0 * raw / got
+                    _short_to_nan(pomp, raw, n_ans, reason)
+                    return
                 idx = (x - layout.lo).astype(np.intp)
                 idx += self.base
                 hit = self.table[idx]
@@ -487,12 +548,78 @@ class _RateKernel:
                 np.matmul(hit, w, out=raw)
                 pomp[...] = 100.0 * raw / got
             else:
-                flat_x[missing] = 0.0
-                sx_all = x @ self.right_x
-                np.multiply(x, x, out=t)
-                sxx_all = t @ self.right_xx
-                _moments(sx_all, sxx_all, got, s, method, layout, pomp, raw, reason)
+                self._moments(x, missing, pomp, raw, reason)
         _short_to_nan(pomp, raw, n_ans, reason)
+
+    def _moments(
+        self,
+        x: NDArray[np.floating[Any]],
+        missing: NDArray[np.intp],
+        pomp: NDArray[np.float64],
+        raw: NDArray[np.float64],
+        reason: NDArray[np.int8],
+    ) -> None:
+        """standardized and correlation from moment sums, as (scales x rows) arrays."""
+        m, p = x.shape
+        s = self.s
+        x.reshape(-1)[missing] = 0.0
+        kmom = _answered_sums_t(m, missing, p, self.answered_right_t)
+        sums_x = np.matmul(self.right_x_t, x.T)
+        sq = self.sq[:m]
+        np.multiply(x, x, out=sq)
+        sums_xx = np.matmul(self.right_xx_t, sq.T)
+        sx_s = sums_x[:s].astype(np.float64)
+        sxx_s = sums_xx[:s].astype(np.float64)
+        sxk_s = np.zeros((s, m))
+        for i, scale in enumerate(self.scales):  # largest piece first
+            part = sums_x[(i + 1) * s : (i + 2) * s].astype(np.float64)
+            if scale != 1.0:
+                part *= scale  # a power of two: exact
+            sxk_s += part
+        if self.divisor != 1:
+            sxk_s /= self.divisor
+        n_s, sk_s, skk_s = kmom[:s], kmom[s : 2 * s], kmom[2 * s : 3 * s]
+        raw_t = np.empty((s, m))
+        pomp_t = np.empty((s, m))
+        layout = self.layout
+        if self.method == "correlation":
+            vx, vk = _correlation_t(n_s, sx_s, sxx_s, sxk_s, sk_s, skk_s, pomp_t, raw_t)
+            raw[...] = raw_t.T
+            pomp[...] = pomp_t.T
+            tol_s = _FLAT_TOL * (layout.hi - layout.lo) ** 2
+            bound = tol_s * p * p  # n_s <= p: a cell above it is not flat
+            for code, v in ((_FLAT, vx), (_FLAT_KEY, vk)):
+                cand = np.flatnonzero(v <= bound)
+                if not cand.size:
+                    continue
+                ns = n_s.reshape(-1)[cand]
+                hit = (v.reshape(-1)[cand] <= tol_s * ns * ns) & (ns > 0)
+                if code == _FLAT_KEY:  # a flat candidate's own reason comes first
+                    vxc = vx.reshape(-1)[cand]
+                    hit &= ~(vxc <= tol_s * ns * ns)
+                cells = cand[hit]
+                if cells.size:
+                    sc, rr = np.divmod(cells, m)
+                    pomp[rr, sc] = np.nan
+                    raw[rr, sc] = np.nan
+                    reason[rr, sc] = code
+            return
+        tot = 3 * s
+        n, sx, sxx = kmom[tot], sums_x[-1].astype(np.float64), sums_xx[-1].astype(np.float64)
+        sk, skk = kmom[tot + 1], kmom[tot + 2]
+        _standardized_t(n_s, sx_s, sxx_s, sxk_s, sk_s, skk_s, n, sx, sxx, sk, skk, pomp_t, raw_t)
+        raw[...] = raw_t.T
+        pomp[...] = pomp_t.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mr, mk = sx / n, sk / n
+            vr = np.maximum(sxx / n - mr * mr, 0.0)
+            vk_ = np.maximum(skk / n - mk * mk, 0.0)
+        tol = _FLAT_TOL * (layout.hi - layout.lo) ** 2
+        rated = n > 0
+        flat = rated & (vr <= tol)
+        flat_key = rated & ~flat & (vk_ <= tol)
+        _null_rows(flat, _FLAT, pomp, raw, reason)
+        _null_rows(flat_key, _FLAT_KEY, pomp, raw, reason)
 
 
 def _drop_unanswered_scenarios(
@@ -505,6 +632,9 @@ def _drop_unanswered_scenarios(
     rr, cc = np.divmod(missing, n_options)
     n_scen = layout.n_options.size
     cell = rr * n_scen + layout.option_scenario[cc]  # sorted: missing is sorted
+    g = int(layout.n_options.min()) - 1  # a whole scenario is a run of > g equal cells
+    if g > 0 and not (cell.size > g and bool(np.any(cell[g:] == cell[:-g]))):
+        return  # the common case: no scenario has all its options missing
     first = np.flatnonzero(np.diff(cell, prepend=-1))
     size = np.diff(np.append(first, cell.size))
     scen = cell[first] % n_scen
@@ -636,75 +766,142 @@ def _short_to_nan(
         reason[none] = _SHORT
 
 
-def _moments(
-    sx_all: NDArray[np.float64],
-    sxx_all: NDArray[np.float64],
-    kmom: NDArray[np.float64],
-    s: int,
-    method: str,
-    layout: SjtLayout,
+def _exact_pieces(
+    v: NDArray[np.float64], bound: float
+) -> tuple[int, list[tuple[float, NDArray[np.float64]]]] | None:
+    """Whole numbers that give ``v`` in float32 products without rounding.
+
+    Returns ``(d, [(2**-e_i, c_i), ...])`` with whole-number vectors ``c_i`` and
+    ``v = sum_i 2**-e_i c_i / d``, where ``bound * max |c_i| < 2**24``: a float32
+    product of whole numbers ``x`` with ``sum_j |x_j| <= bound`` and a piece ``c_i`` is
+    exact. First a divisor: the smallest ``d <= 1000`` with ``v`` the doubles nearest
+    to ``c / d`` (keys in tenths, SME means over ``d`` experts: one piece); else the
+    binary digits of ``v`` in up to six pieces. None when neither reaches ``v`` (the
+    caller then works in float64)."""
+    cmax = np.floor((_F32_EXACT - 1) / bound)
+    if cmax < 1:
+        return None
+    top = float(np.abs(v).max()) if v.size else 0.0
+    for d in range(1, 1 + min(1000, int(cmax / max(top, 1.0)))):
+        c = np.rint(v * d)
+        if np.array_equal(c / d, v):
+            return d, [(1.0, c)]
+    pieces: list[tuple[float, NDArray[np.float64]]] = []
+    rest = np.array(v, dtype=np.float64)
+    for _ in range(6):
+        top = float(np.abs(rest).max()) if rest.size else 0.0
+        if top == 0.0:
+            return 1, pieces
+        if not np.isfinite(top):
+            return None
+        e = int(np.floor(np.log2(cmax / top)))
+        c = np.rint(np.ldexp(rest, e))
+        if float(np.abs(c).max()) > cmax:  # log2 rounding: one step down
+            e -= 1
+            c = np.rint(np.ldexp(rest, e))
+        part = np.ldexp(c, -e)
+        pieces.append((float(np.ldexp(1.0, -e)), c))
+        rest = rest - part  # exact (Sterbenz): part is rest rounded to a coarser grid
+    return (1, pieces) if not np.abs(rest).max() else None
+
+
+def _answered_sums_t(
+    m: int, missing: NDArray[np.intp], n_options: int, right_t: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``(answered @ right_t.T).T``, shape (columns x rows): :func:`_answered_sums`
+    with rows and columns swapped."""
+    out = np.empty((right_t.shape[0], m))
+    out[...] = right_t.sum(axis=1)[:, None]
+    if missing.size:
+        rr, cc = np.divmod(missing, n_options)
+        indptr = np.searchsorted(rr, np.arange(m + 1))  # rr is sorted
+        miss = sparse.csr_array((np.ones(rr.size), cc, indptr), shape=(m, n_options))
+        out -= (miss @ right_t.T).T
+    return out
+
+
+def _correlation_t(
+    n_s: NDArray[np.float64],
+    sx_s: NDArray[np.float64],
+    sxx_s: NDArray[np.float64],
+    sxk_s: NDArray[np.float64],
+    sk_s: NDArray[np.float64],
+    skk_s: NDArray[np.float64],
     pomp: NDArray[np.float64],
     raw: NDArray[np.float64],
-    reason: NDArray[np.int8],
-) -> None:
-    """standardized and correlation from the moment sums over the answered options:
-    ``sx_all`` = sum x per scale, sum x k per scale (then sum x over all options, for
-    standardized); ``sxx_all`` = sum x^2 per scale (then over all options, for
-    standardized); ``kmom`` = n, n (all), sum k, (all), sum k^2, (all)."""
-    n_s, n = kmom[:, :s], kmom[:, s : s + 1]
-    sk_s, sk = kmom[:, s + 1 : 2 * s + 1], kmom[:, 2 * s + 1 : 2 * s + 2]
-    skk_s, skk = kmom[:, 2 * s + 2 : 3 * s + 2], kmom[:, 3 * s + 2 :]
-    sx_s, sxk_s, sx = sx_all[:, :s], sx_all[:, s : 2 * s], sx_all[:, 2 * s :]
-    sxx_s, sxx = sxx_all[:, :s], sxx_all[:, s:]
-    if method == "correlation":
-        vx = n_s * sxx_s - sx_s * sx_s
-        vk = n_s * skk_s - sk_s * sk_s
-        r = (n_s * sxk_s - sx_s * sk_s) / np.sqrt(vx * vk)
-        np.clip(r, -1.0, 1.0, out=raw)
-        np.add(raw, 1.0, out=pomp)  # 100 (1 + r) / 2
-        np.multiply(pomp, 100.0, out=pomp)
-        np.divide(pomp, 2.0, out=pomp)
-        tol_s = _FLAT_TOL * (layout.hi - layout.lo) ** 2 * n_s * n_s
-        flat = (vx <= tol_s) & (n_s > 0)
-        flat_key = ~flat & (vk <= tol_s) & (n_s > 0)
-        for code, where in ((_FLAT, flat), (_FLAT_KEY, flat_key)):
-            _null_rows(where, code, pomp, raw, reason)
-        return
-    # standardized: z over every option the candidate rated (population SD). With
-    # z_r = (x - mr) / sr and z_k = (k - mk) / sk, sum (z_r - z_k)^2 over a scale is
-    # a sxx + b skk - 2 c sxk + (2 c mk - 2 a mr) sx + (2 c mr - 2 b mk) sk
-    # + (a mr^2 + b mk^2 - 2 c mr mk) n, with a = 1 / sr^2, b = 1 / sk^2, c = 1 / (sr sk)
-    # per candidate: six scaled sums of (rows x scales) moments.
-    mr, mk = sx / n, sk / n
-    vr = np.maximum(sxx / n - mr * mr, 0.0)
-    vk_ = np.maximum(skk / n - mk * mk, 0.0)
-    a, b = 1.0 / vr, 1.0 / vk_
-    c = 1.0 / np.sqrt(vr * vk_)
-    terms = (
-        (sxx_s, a),
-        (skk_s, b),
-        (sxk_s, -2.0 * c),
-        (sx_s, 2.0 * (c * mk - a * mr)),
-        (sk_s, 2.0 * (c * mr - b * mk)),
-        (n_s, a * mr * mr + b * mk * mk - 2.0 * c * mr * mk),
-    )
-    np.multiply(terms[0][0], terms[0][1], out=raw)
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per scale the Pearson correlation of ratings and key from the moment sums over
+    the answered options (every array scales x rows):
+    r = (n sxk - sx sk) / sqrt((n sxx - sx^2) (n skk - sk^2)), raw = r clipped to
+    [-1, 1], pomp = 100 (1 + r) / 2 (computed as 50 (1 + r), the same number: halving
+    is exact). Returns the two variance terms n sxx - sx^2 and n skk - sk^2."""
     tmp = np.empty_like(raw)
-    for sums, coef in terms[1:]:
-        np.multiply(sums, coef, out=tmp)
-        raw += tmp
-    np.maximum(raw, 0.0, out=raw)
-    np.multiply(n_s, 4.0, out=tmp)
-    np.divide(raw, tmp, out=tmp)
-    np.subtract(1.0, tmp, out=tmp)
-    np.multiply(tmp, 100.0, out=pomp)
-    np.clip(pomp, 0.0, 100.0, out=pomp)
-    tol = _FLAT_TOL * (layout.hi - layout.lo) ** 2
-    rated = n[:, 0] > 0
-    flat = rated & (vr[:, 0] <= tol)
-    flat_key = rated & ~flat & (vk_[:, 0] <= tol)
-    _null_rows(flat, _FLAT, pomp, raw, reason)
-    _null_rows(flat_key, _FLAT_KEY, pomp, raw, reason)
+    vx = n_s * sxx_s
+    np.multiply(sx_s, sx_s, out=tmp)
+    vx -= tmp
+    vk = n_s * skk_s
+    np.multiply(sk_s, sk_s, out=tmp)
+    vk -= tmp
+    cov = n_s * sxk_s
+    np.multiply(sx_s, sk_s, out=tmp)
+    cov -= tmp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.multiply(vx, vk, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        np.divide(cov, tmp, out=cov)
+    np.clip(cov, -1.0, 1.0, out=raw)
+    np.add(raw, 1.0, out=pomp)
+    np.multiply(pomp, 50.0, out=pomp)
+    return vx, vk
+
+
+def _standardized_t(
+    n_s: NDArray[np.float64],
+    sx_s: NDArray[np.float64],
+    sxx_s: NDArray[np.float64],
+    sxk_s: NDArray[np.float64],
+    sk_s: NDArray[np.float64],
+    skk_s: NDArray[np.float64],
+    n: NDArray[np.float64],
+    sx: NDArray[np.float64],
+    sxx: NDArray[np.float64],
+    sk: NDArray[np.float64],
+    skk: NDArray[np.float64],
+    pomp: NDArray[np.float64],
+    raw: NDArray[np.float64],
+) -> None:
+    """standardized from the moment sums (per-scale arrays scales x rows; ``n .. skk``
+    per row over every option the candidate rated).
+
+    z over every option the candidate rated (population SD). With z_r = (x - mr) / sr
+    and z_k = (k - mk) / sk, sum (z_r - z_k)^2 over a scale is
+    a sxx + b skk - 2 c sxk + (2 c mk - 2 a mr) sx + (2 c mr - 2 b mk) sk
+    + (a mr^2 + b mk^2 - 2 c mr mk) n, with a = 1 / sr^2, b = 1 / sk^2, c = 1 / (sr sk)
+    per candidate; pomp = 100 (1 - raw / (4 n_A)) clipped to [0, 100]."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mr, mk = sx / n, sk / n
+        vr = np.maximum(sxx / n - mr * mr, 0.0)
+        vk_ = np.maximum(skk / n - mk * mk, 0.0)
+        a, b = 1.0 / vr, 1.0 / vk_
+        c = 1.0 / np.sqrt(vr * vk_)
+        terms = (
+            (skk_s, b),
+            (sxk_s, -2.0 * c),
+            (sx_s, 2.0 * (c * mk - a * mr)),
+            (sk_s, 2.0 * (c * mr - b * mk)),
+            (n_s, a * mr * mr + b * mk * mk - 2.0 * c * mr * mk),
+        )
+        np.multiply(sxx_s, a, out=raw)
+        tmp = np.empty_like(raw)
+        for sums, coef in terms:
+            np.multiply(sums, coef, out=tmp)
+            raw += tmp
+        np.maximum(raw, 0.0, out=raw)
+        np.multiply(n_s, 4.0, out=tmp)
+        np.divide(raw, tmp, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        np.multiply(tmp, 100.0, out=pomp)
+        np.maximum(pomp, 0.0, out=pomp)  # clipped to [0, 100]: raw >= 0 keeps it <= 100
 
 
 def _null_rows(
