@@ -254,10 +254,24 @@ def _require_response_fields(schema: dict[str, Any]) -> None:
                 if status.startswith("2"):
                     responses |= _refs(response)
     only = _closure(responses, components) - _closure(requests, components)
+    sometimes = _absent_when_none()
     for name in sorted(only):
         node = components[name]
         if node.get("type") == "object" and "properties" in node:
-            node["required"] = list(node["properties"])
+            absent = sometimes.get(name, set())
+            node["required"] = [p for p in node["properties"] if p not in absent]
+
+
+def _absent_when_none() -> dict[str, set[str]]:
+    """The response fields left out when null (``exclude_if``), by schema name: the SJT
+    fields of a profile and of provenance, sent for questionnaires with SJT items only."""
+    from repprofile._analysis.scoring import Profile
+    from repprofile._formats.provenance import Provenance
+
+    return {
+        m.__name__: {n for n, f in m.model_fields.items() if f.exclude_if is not None}
+        for m in (Profile, Provenance)
+    }
 
 
 def _add_components(
