@@ -53,6 +53,16 @@ Fields:
     Answer label -> number, compared ignoring case and extra white space. Cells holding
     a plain number are accepted as well. Default: the questionnaire's
     ``response_scale.labels``.
+``grids``
+    SJT grid questions: question text -> SJT item id. Google Forms and Microsoft Forms
+    export a grid as one column per row, headed ``Question [Row]``; each row is an
+    option (its text or id: a rating column ``ITEM.OPTION``) or, for most/least/best
+    items, ``Most effective`` / ``Least effective`` / ``Best`` (cells: an option's text
+    or id). A grid whose question is the scenario's own text is found without listing
+    it. Single SJT columns go in ``items`` as ``ITEM.OPTION`` (or ``ITEM.most`` ...).
+``sjt_labels``
+    Label -> number of the SJT rating scale (default: its labels; for a questionnaire
+    of SJT items only, ``labels`` when given).
 ``ignore``
     Headers of columns that are not answers (timestamps, names, notes). Listed columns
     that are not in the export are fine.
