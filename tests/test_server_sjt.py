@@ -250,3 +250,32 @@ def test_likert_questionnaire_ignores_sjt_method(client: TestClient) -> None:
     assert ok_json(client, "/v1/score", doc | {"sjt_method": "distance"}) == plain
     assert "sjt_method" not in plain["provenance"]
     assert len(ITEMS) == 80
+
+
+def test_openapi_describes_sjt_answers_and_fields(app: Any) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    answer = schemas["CandidateAnswers"]["properties"]["answers"]["additionalProperties"]
+    kinds = [a.get("type") or a.get("title") for a in answer["anyOf"]]
+    assert kinds == ["number", "null", "object", None]
+    sjt = answer["anyOf"][2]
+    assert sjt["title"] == "SjtAnswer"
+    assert sjt["maxProperties"] == 8
+    assert {"most": "b", "least": "d"} in sjt["examples"]
+    props = schemas["ScoreRequest"]["properties"]
+    assert props["sjt_method"]["anyOf"][0]["enum"] == [
+        "distance",
+        "absolute",
+        "standardized",
+        "correlation",
+        "most_least",
+        "best",
+        "mode",
+        "proportion",
+    ]
+    assert props["sjt_key"]["anyOf"][0] == {"$ref": "#/components/schemas/SjtKey"}
+    for request in ("FitRequest", "RankRequest", "ChartRequest", "ReportRequest"):
+        assert {"sjt_method", "sjt_key"} <= set(schemas[request]["properties"])
+    # sent for questionnaires with SJT items only, so not required in the responses
+    assert "sjt_method" not in schemas["Provenance"]["required"]
+    assert "sjt_type_preference" not in schemas["Profile"]["required"]
+    assert "questionnaire_id" in schemas["Provenance"]["required"]
