@@ -81,7 +81,7 @@ def sme_key(q: Questionnaire, rng: np.random.Generator, tmp: Path) -> Any | None
     lines = ["expert_id," + ",".join(q.item_ids)]
     lines += [f"e{i + 1}," + ",".join(map(str, row)) for i, row in enumerate(sme)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return build(path, q)
+    return build(path, q).key  # the result holds the key and its report
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from repprofile.server import ServerSettings, create_app
 
 from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
 
-OPENAPI_SHA256 = "88d4772481e67eddd227ef9214e49bff23c5a1a0a80f16fc02dde164bb30d544"
+OPENAPI_SHA256 = "416dc66ed20f6f27c10b4c50ba3f78089ab6b1f85661503d9baf1d02cd8b19c3"
 
 
 def test_the_openapi_document_is_pinned() -> None:

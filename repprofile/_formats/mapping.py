@@ -39,10 +39,12 @@ class SurveyMapping:
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
 
     questionnaire: str
-    items: dict[str, str]
+    items: dict[str, str] = field(default_factory=dict)
     candidate_id: str | None = None
     format: ExportFormat = "generic"
     labels: dict[str, float] = field(default_factory=dict)
+    grids: dict[str, str] = field(default_factory=dict)
+    sjt_labels: dict[str, float] = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
     seconds: str | None = None
     started: str | None = None
@@ -53,8 +55,11 @@ class SurveyMapping:
         problems: list[str] = []
         if not self.questionnaire.strip():
             problems.append("questionnaire: expected the questionnaire id, got an empty string")
-        if not self.items:
-            problems.append("items: expected at least one 'COLUMN HEADER: item_id' entry, got none")
+        if not self.items and not self.grids:
+            problems.append(
+                "items: expected at least one 'COLUMN HEADER: item_id' entry (or a 'grids' "
+                "entry, 'QUESTION TEXT: sjt_item_id'), got none"
+            )
         by_item: dict[str, list[str]] = {}
         for column, item_id in self.items.items():
             by_item.setdefault(item_id, []).append(column)
@@ -64,19 +69,34 @@ class SurveyMapping:
                     f"items: item {item_id!r} is mapped from {len(columns)} columns "
                     f"({', '.join(map(repr, columns))}); expected each item from one column"
                 )
-        seen_labels: dict[str, str] = {}
-        for label, number in self.labels.items():
-            key = label_key(label)
-            if not key:
-                problems.append("labels: a label is empty; expected the answer text")
-            elif key in seen_labels:
+        grid_items: dict[str, list[str]] = {}
+        for question, item_id in self.grids.items():
+            grid_items.setdefault(item_id, []).append(question)
+            if any(c == item_id or c.startswith(item_id + ".") for c in by_item):
                 problems.append(
-                    f"labels: {seen_labels[key]!r} and {label!r} differ only in case or "
-                    "spaces; expected each label once"
+                    f"grids: item {item_id!r} is a grid ({question!r}) and also in 'items'; "
+                    "expected it in one place"
                 )
-            seen_labels.setdefault(key, label)
-            if not math.isfinite(number):
-                problems.append(f"labels.{label}: expected a finite number, got {number!r}")
+        for item_id, questions in grid_items.items():
+            if len(questions) > 1:
+                problems.append(
+                    f"grids: item {item_id!r} is mapped from {len(questions)} grid questions "
+                    f"({', '.join(map(repr, questions))}); expected one"
+                )
+        for name in ("labels", "sjt_labels"):
+            seen_labels: dict[str, str] = {}
+            for label, number in getattr(self, name).items():
+                key = label_key(label)
+                if not key:
+                    problems.append(f"{name}: a label is empty; expected the answer text")
+                elif key in seen_labels:
+                    problems.append(
+                        f"{name}: {seen_labels[key]!r} and {label!r} differ only in case or "
+                        "spaces; expected each label once"
+                    )
+                seen_labels.setdefault(key, label)
+                if not math.isfinite(number):
+                    problems.append(f"{name}.{label}: expected a finite number, got {number!r}")
         if self.seconds is not None and (self.started is not None or self.submitted is not None):
             problems.append(
                 "seconds: give either 'seconds' (a column of seconds) or 'started' and "
@@ -117,7 +137,9 @@ _MAPPING_FIELDS = (
     "format",
     "candidate_id",
     "items",
+    "grids",
     "labels",
+    "sjt_labels",
     "ignore",
     "seconds",
     "started",
@@ -144,16 +166,24 @@ def load_mapping(path: str | Path) -> SurveyMapping:
             f"{p}: a mapping file must be a mapping with questionnaire, candidate_id, items "
             f"and labels, got {type(data).__name__} instead"
         )
-    labels = data.get("labels")
-    if isinstance(labels, Mapping):
-        bad = [
-            k for k, v in labels.items() if isinstance(v, bool) or not isinstance(v, int | float)
-        ]
-        if bad:
-            raise InputError(
-                f"{p}: labels: expected answer label -> number, e.g. 'Strongly agree: 5', "
-                f"got {', '.join(f'{k!r}: {labels[k]!r}' for k in bad)} instead"
-            )
+    if "items" not in data and "grids" not in data:
+        raise InputError(
+            f"{p}: items: required field is missing; expected 'COLUMN HEADER: item_id' "
+            "entries (or 'grids', 'QUESTION TEXT: sjt_item_id', for SJT grid questions)"
+        )
+    for name, example in (("labels", "Strongly agree: 5"), ("sjt_labels", "Very effective: 6")):
+        labels = data.get(name)
+        if isinstance(labels, Mapping):
+            bad = [
+                k
+                for k, v in labels.items()
+                if isinstance(v, bool) or not isinstance(v, int | float)
+            ]
+            if bad:
+                raise InputError(
+                    f"{p}: {name}: expected answer label -> number, e.g. '{example}', "
+                    f"got {', '.join(f'{k!r}: {labels[k]!r}' for k in bad)} instead"
+                )
     try:
         return TypeAdapter(SurveyMapping).validate_python(dict(data))
     except ValidationError as exc:

@@ -53,6 +53,16 @@ Fields:
     Answer label -> number, compared ignoring case and extra white space. Cells holding
     a plain number are accepted as well. Default: the questionnaire's
     ``response_scale.labels``.
+``grids``
+    SJT grid questions: question text -> SJT item id. Google Forms and Microsoft Forms
+    export a grid as one column per row, headed ``Question [Row]``; each row is an
+    option (its text or id: a rating column ``ITEM.OPTION``) or, for most/least/best
+    items, ``Most effective`` / ``Least effective`` / ``Best`` (cells: an option's text
+    or id). A grid whose question is the scenario's own text is found without listing
+    it. Single SJT columns go in ``items`` as ``ITEM.OPTION`` (or ``ITEM.most`` ...).
+``sjt_labels``
+    Label -> number of the SJT rating scale (default: its labels; for a questionnaire
+    of SJT items only, ``labels`` when given).
 ``ignore``
     Headers of columns that are not answers (timestamps, names, notes). Listed columns
     that are not in the export are fine.
@@ -120,7 +130,7 @@ from typing import TYPE_CHECKING
 from repprofile._errors import InputError
 
 if TYPE_CHECKING:
-    from repprofile._formats.questionnaire import Questionnaire
+    from repprofile._formats.questionnaire import Questionnaire, ResponseScale, SjtItem
     from repprofile._input.answers import AnswerSet, CandidateError
 
 from repprofile._formats.mapping import EXPORT_FORMATS, SurveyMapping, label_key, load_mapping, norm
@@ -131,8 +141,27 @@ __all__ = ["read_survey"]
 # --------------------------------------------------------------------------- mapping file
 
 
-def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str, float]:
-    """Check a mapping against the questionnaire; returns the label lookup table."""
+@dataclass(frozen=True)
+class _Labels:
+    """Label lookup tables (label key -> number): of the Likert answers and of the SJT
+    option ratings."""
+
+    likert: dict[str, float]
+    sjt: dict[str, float]
+
+
+def _label_problems(
+    name: str, labels: Mapping[str, float], rs: ResponseScale, what: str
+) -> list[str]:
+    return [
+        f"{name}: {label!r} is {number:g}; expected {rs.describe()} ({what})"
+        for label, number in labels.items()
+        if not rs.min <= number <= rs.max or (rs.integers and not float(number).is_integer())
+    ]
+
+
+def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> _Labels:
+    """Check a mapping against the questionnaire; returns the label lookup tables."""
     problems: list[str] = []
     if m.questionnaire != q.id:
         problems.append(
@@ -143,23 +172,52 @@ def _check_against(m: SurveyMapping, q: Questionnaire, source: str) -> dict[str,
     unknown = [(c, i) for c, i in m.items.items() if i not in known]
     if unknown:
         listed = ", ".join(f"{c!r}: {i!r}" for c, i in unknown)
+        sjt_hint = (
+            " (an SJT item by its answer columns: ITEM.OPTION, ITEM.most, ITEM.least, "
+            "ITEM.best; or the item id under 'grids')"
+            if q.has_sjt
+            else ""
+        )
         problems.append(
             f"items: {listed} name no item of {q.id!r} {q.version}; expected item ids such as "
-            f"{', '.join(q.item_ids[:4])}"
+            f"{', '.join(q.item_ids[:4])}{sjt_hint}"
+        )
+    not_sjt = [(g, i) for g, i in m.grids.items() if i not in q.sjt_item_index]
+    if not_sjt:
+        listed = ", ".join(f"{g!r}: {i!r}" for g, i in not_sjt)
+        problems.append(
+            f"grids: {listed} name no SJT item of {q.id!r} {q.version}; expected the id of "
+            f"a scenario, such as {', '.join(list(q.sjt_item_index)[:3]) or '(none)'}"
         )
     rs = q.response_scale
     labels = (
         dict(m.labels) if m.labels else {text: float(v) for v, text in sorted(rs.labels.items())}
     )
-    for label, number in labels.items():
-        if not rs.min <= number <= rs.max or (rs.integers and not float(number).is_integer()):
-            problems.append(
-                f"labels: {label!r} is {number:g}; expected {rs.describe()} (the response "
-                f"scale of {q.id!r})"
-            )
+    problems += _label_problems("labels", labels, rs, f"the response scale of {q.id!r}")
+    srs = q.sjt_response_scale
+    if srs is None:
+        sjt_labels: dict[str, float] = {}
+        if m.sjt_labels:
+            problems.append(f"sjt_labels: {q.id!r} has no SJT items; expected no sjt_labels")
+    elif m.sjt_labels:
+        sjt_labels = dict(m.sjt_labels)
+    elif m.labels and not q.likert_items:
+        sjt_labels = dict(m.labels)  # an SJT-only questionnaire: its labels are the ratings'
+    else:
+        sjt_labels = {text: float(v) for v, text in sorted(srs.labels.items())}
+    if srs is not None:
+        problems += _label_problems(
+            "sjt_labels" if m.sjt_labels else "labels",
+            sjt_labels,
+            srs,
+            f"the SJT rating scale of {q.id!r}",
+        )
     if problems:
         raise InputError("\n".join(f"{source}: {p}" for p in problems))
-    return {label_key(k): float(v) for k, v in labels.items()}
+    return _Labels(
+        {label_key(k): float(v) for k, v in labels.items()},
+        {label_key(k): float(v) for k, v in sjt_labels.items()},
+    )
 
 
 # --------------------------------------------------------------------------- export layout
@@ -298,6 +356,17 @@ class _Claims:
         self.missing: list[str] = []
         self.problems: list[str] = []
 
+    def claim_column(self, col: _Column, role: str) -> bool:
+        """Claim a column found otherwise (a grid row); False if it is already claimed."""
+        if col.index in self.claimed:
+            self.problems.append(
+                f"{role} is {col.where()}, which is already {self.claimed[col.index]}; "
+                "expected each column in one place"
+            )
+            return False
+        self.claimed[col.index] = role
+        return True
+
     def claim(self, name: str | None, role: str, required: bool = True) -> _Column | None:
         if name is None:
             return None
@@ -355,6 +424,18 @@ def _resolve(
         col = claims.claim(column, f"item {item_id!r}:")
         if col is not None:
             items.append((pos[item_id], col))
+    if kind == "generic":
+        items += _grid_columns(m, q, columns, claims, pos)
+    if not items and not claims.missing:
+        raise InputError(
+            f"{mapping_name}: items: no column is mapped to an item of {q.id!r}; expected "
+            "'COLUMN HEADER: item_id' entries"
+            + (
+                ", 'grids' entries, or grid columns headed 'Scenario text [Option text]'"
+                if q.has_sjt
+                else ""
+            )
+        )
     layout_seconds = claims.claim(m.seconds, "seconds")
     if m.seconds is None and m.started is None and kind == "qualtrics":
         layout_seconds = claims.claim("Duration (in seconds)", "seconds", required=False)
@@ -370,6 +451,82 @@ def _resolve(
         )
     assert id_col is not None  # otherwise 'missing' raised above
     return _Layout(id_col, items, layout_seconds, started, submitted)
+
+
+_CHOICE_ROWS = {
+    "most": "most",
+    "most effective": "most",
+    "least": "least",
+    "least effective": "least",
+    "best": "best",
+    "best response": "best",
+    "most effective response": "most",
+    "least effective response": "least",
+}
+
+
+def _grid_rows(item: SjtItem) -> dict[str, str]:
+    """Row label key -> answer column of a grid question asking SJT item ``item``: an
+    option's text or id for 'rate', 'Most (effective)' / 'Least (effective)' / 'Best'
+    for the choice formats."""
+    if item.response_format == "rate":
+        out = {label_key(o.id): f"{item.id}.{o.id}" for o in item.options}
+        out.update({label_key(o.text): f"{item.id}.{o.id}" for o in item.options})
+        return out
+    return {
+        k: f"{item.id}.{v}" for k, v in _CHOICE_ROWS.items() if f"{item.id}.{v}" in item.columns
+    }
+
+
+def _grid_columns(
+    m: SurveyMapping,
+    q: Questionnaire,
+    columns: list[_Column],
+    claims: _Claims,
+    pos: Mapping[str, int],
+) -> list[tuple[int, _Column]]:
+    """The answer columns of grid questions: Google Forms and Microsoft Forms export a
+    grid as one column per row, headed ``Question [Row]``. A grid is named in 'grids'
+    (question text -> SJT item id); an SJT item the mapping does not name is found by
+    its own scenario text, when the export has columns ``SCENARIO [Option text]``."""
+    explicit = set(m.items.values())
+    named = set(m.grids.values())
+    grids: list[tuple[str, SjtItem, bool]] = [
+        (norm(question), q.sjt_item_index[item_id], True) for question, item_id in m.grids.items()
+    ]
+    for item in q.sjt_items:
+        if item.id not in named and not any(c in explicit for c in item.columns):
+            grids.append((norm(item.scenario), item, False))
+    out: list[tuple[int, _Column]] = []
+    for question, item, required in grids:
+        prefix = question + " ["
+        found = [c for c in columns if c.names[0].startswith(prefix) and c.names[0].endswith("]")]
+        if not found:
+            if required:
+                claims.missing.append(
+                    f"grid {question[:60]!r} ({item.id}: columns 'QUESTION [ROW]')"
+                )
+            continue
+        rows = _grid_rows(item)
+        for col in found:
+            row = col.names[0][len(prefix) : -1]
+            column_id = rows.get(label_key(row))
+            if column_id is None:
+                expected = (
+                    "the text or id of one of its options"
+                    if item.response_format == "rate"
+                    else "'Most effective' or 'Least effective'"
+                    if item.response_format == "most_least"
+                    else "'Best'"
+                )
+                claims.problems.append(
+                    f"{col.where()}: grid row {row[:60]!r} of SJT item {item.id!r} is no "
+                    f"answer of it; expected {expected}"
+                )
+                continue
+            if claims.claim_column(col, f"grid {item.id!r} row {row[:40]!r} ({column_id})"):
+                out.append((pos[column_id], col))
+    return out
 
 
 def _layout_problems(
@@ -517,7 +674,7 @@ class _RowReader:
     q: Questionnaire
     m: SurveyMapping
     layout: _Layout
-    labels: dict[str, float]  # label key -> number
+    labels: _Labels
     source: str
     width: int
     mapping_name: str
@@ -526,12 +683,53 @@ class _RowReader:
 
     @functools.cached_property
     def expected(self) -> str:
-        """What an answer cell may hold, for messages."""
+        """What a Likert answer cell may hold, for messages."""
         rs = self.q.response_scale
         shown = ", ".join(repr(k) for k in (self.m.labels or dict.fromkeys(rs.labels.values())))
         return (
             f"one of the labels {shown}, " if shown else ""
         ) + f"{rs.describe()}, or a blank cell for a missing answer"
+
+    @functools.cached_property
+    def sjt_expected(self) -> str:
+        """What an SJT rating cell may hold, for messages."""
+        rs = self.q.sjt_response_scale
+        assert rs is not None
+        shown = ", ".join(repr(k) for k in self._sjt_label_texts)
+        return (
+            f"one of the labels {shown}, " if shown else ""
+        ) + f"{rs.describe()}, or a blank cell for a missing answer"
+
+    @functools.cached_property
+    def _sjt_label_texts(self) -> list[str]:
+        rs = self.q.sjt_response_scale
+        if self.m.sjt_labels:
+            return list(self.m.sjt_labels)
+        if self.m.labels and not self.q.likert_items:
+            return list(self.m.labels)
+        return list(rs.labels.values()) if rs is not None else []
+
+    @functools.cached_property
+    def sjt_rate_columns(self) -> frozenset[int]:
+        """Positions of the SJT rating columns (ITEM.OPTION)."""
+        return frozenset(
+            int(c) for c in self.q.sjt_columns if self.q.item_ids[c] not in self.q.choice_columns
+        )
+
+    @functools.cached_property
+    def choices(self) -> dict[int, dict[str, float]]:
+        """Position of each most/least/best column -> cell text key -> the chosen option's
+        1-based position (by option id or option text)."""
+        out: dict[int, dict[str, float]] = {}
+        for c in self.q.sjt_columns:
+            column = self.q.item_ids[c]
+            if column not in self.q.choice_columns:
+                continue
+            item = self.q.sjt_item_index[column.split(".", 1)[0]]
+            table = {label_key(o.text): float(k + 1) for k, o in enumerate(item.options)}
+            table.update({label_key(o.id): float(k + 1) for k, o in enumerate(item.options)})
+            out[int(c)] = table
+        return out
 
     def _error(
         self,
@@ -579,14 +777,41 @@ class _RowReader:
             text = norm(row[col.index])
             if not text:
                 continue
-            number = self._number(text)
+            choice = self.choices.get(j)
+            if choice is not None:
+                position = choice.get(text.casefold())
+                if position is None:
+                    column = self.q.item_ids[j]
+                    item_id, which = column.split(".", 1)
+                    item = self.q.sjt_item_index[item_id]
+                    self._error(
+                        cid,
+                        f"{self.source} row {rowno}, {col.where()}: {which} answer {text!r} to "
+                        f"SJT item {item_id!r} is not one of its options; expected an option "
+                        f"id {list(item.option_ids)} or an option's text, or a blank cell for "
+                        "a missing answer",
+                        item_id=column,
+                        value=text,
+                    )
+                    continue
+                values[j] = position
+                continue
+            rating = j in self.sjt_rate_columns
+            number = self._number(text, self.labels.sjt if rating else self.labels.likert)
             if number is None:
                 item_id = self.q.item_ids[j]
+                if rating:
+                    scenario, option = item_id.split(".", 1)
+                    what = f"rating {text!r} of option {option!r} of SJT item {scenario!r}"
+                    expected, field_ = self.sjt_expected, "sjt_labels"
+                else:
+                    what = f"answer {text!r} to item {item_id!r}"
+                    expected, field_ = self.expected, "labels"
                 self._error(
                     cid,
-                    f"{self.source} row {rowno}, {col.where()}: answer {text!r} to item "
-                    f"{item_id!r} is not a known label; expected {self.expected}. If it is an "
-                    f"answer label of the survey, add it to 'labels' in {self.mapping_name}.",
+                    f"{self.source} row {rowno}, {col.where()}: {what} is not a known label; "
+                    f"expected {expected}. If it is an answer label of the survey, add it to "
+                    f"{field_!r} in {self.mapping_name}.",
                     item_id=item_id,
                     value=text,
                 )
@@ -594,9 +819,9 @@ class _RowReader:
             values[j] = number
         return values
 
-    def _number(self, text: str) -> float | None:
+    def _number(self, text: str, labels: Mapping[str, float]) -> float | None:
         """A cell's answer: a known label's number, else a finite number, else None."""
-        number = self.labels.get(text.casefold())
+        number = labels.get(text.casefold())
         if number is not None:
             return number
         if self.decimal_comma:

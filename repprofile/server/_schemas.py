@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     Strict,
     StrictInt,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -27,7 +28,9 @@ from repprofile._analysis.scoring import Profile
 from repprofile._formats.limits import IdText
 from repprofile._formats.norms import NormTable
 from repprofile._formats.provenance import Provenance
+from repprofile._formats.questionnaire import SjtMethod
 from repprofile._formats.role import Role
+from repprofile._formats.sjt_key import SjtKey
 from repprofile._input.answers import CandidateError
 
 __all__ = [
@@ -55,7 +58,8 @@ __all__ = [
 ]
 
 PROBLEM_JSON = "application/problem+json"
-MAX_ANSWERS = 1_000  # answers per candidate (rep-types has 80 items)
+MAX_ANSWERS = 1_000  # answers per candidate, each SJT option counted (rep-hiring: 165)
+MAX_SJT_ENTRIES = 8  # entries of one nested SJT answer (an SJT item has 2 to 8 options)
 MAX_COMPARE = 19  # other candidates on one chart (20 in all)
 MAX_ROLES = 20  # roles per fit request
 
@@ -70,21 +74,78 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+_SJT_ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "SjtAnswer",
+    "description": (
+        "The answer to one situational-judgment (SJT) item, by its response format: "
+        "'rate': option id -> rating on the SJT rating scale (null: not rated); "
+        "'most_least': {'most': option id, 'least': option id}; 'best': {'best': option "
+        "id}. An unknown option id, a rating off the scale or text where a rating is "
+        "expected rejects this candidate only (listed in 'errors')."
+    ),
+    "maxProperties": MAX_SJT_ENTRIES,
+    "additionalProperties": {
+        "anyOf": [{"type": "number"}, {"type": "string"}, {"type": "boolean"}, {"type": "null"}]
+    },
+    "examples": [{"a": 5, "b": 2, "c": 6, "d": 1, "e": 3}, {"most": "b", "least": "d"}],
+}
+
+_ANSWER_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "number",
+            "description": (
+                "A Likert item's answer (a whole number on the response scale), or, under "
+                "an 'ITEM.OPTION' key, an SJT option's rating (null: a missing answer)."
+            ),
+        },
+        {"type": "null"},
+        _SJT_ANSWER_SCHEMA,
+        {
+            "anyOf": [{"type": "string"}, {"type": "boolean"}, {"type": "array"}],
+            "description": (
+                "Text (an option id under an 'ITEM.most', 'ITEM.least' or 'ITEM.best' key); "
+                "any other text, true/false or a list rejects this candidate only."
+            ),
+        },
+    ]
+}
+
+Answer = Annotated[Any, WithJsonSchema(_ANSWER_SCHEMA, mode="validation")]
+"""One answer: any JSON value passes the request check (a bad one rejects its candidate
+only); the schema says which values score."""
+
+
+def _nan_to_text(value: object) -> object:
+    # JSON has no NaN; a NaN token must not pass as a missing answer. As text it is
+    # rejected for this candidate, like any other non-number.
+    return "NaN" if type(value) is float and value != value else value
+
+
 class CandidateAnswers(_Strict):
     """One candidate's answers."""
 
     candidate_id: CandidateId = Field(
         description="Unique id of the candidate in this request (a string or an integer)."
     )
-    answers: dict[ItemId, Any] = Field(
+    answers: dict[ItemId, Answer] = Field(
         max_length=MAX_ANSWERS,
         description=(
-            "Item id -> answer: a whole number on the questionnaire's response scale, or "
-            "null for a missing answer (never 0). Any other value (text, true, a list, a "
-            "number off the scale) rejects this candidate only, with an entry in 'errors' "
-            "naming the item, the value and what was expected."
+            "Item id -> answer. A Likert item: a whole number on the questionnaire's "
+            "response scale, or null for a missing answer (never 0). A situational-"
+            "judgment (SJT) item: an object, {option id: rating, ...} for a 'rate' item, "
+            "{'most': option id, 'least': option id} or {'best': option id}; or the same "
+            "flat, under 'ITEM.OPTION' / 'ITEM.most' / 'ITEM.least' / 'ITEM.best' keys. "
+            f"At most {MAX_ANSWERS} answers, each entry of an SJT object counted. Any "
+            "other value (text, true, a list, a number off the scale, an unknown option) "
+            "rejects this candidate only, with an entry in 'errors' naming the item, the "
+            "option, the value and what was expected."
         ),
-        examples=[{"ctl01": 5, "ctl02": 4, "emp01": None}],
+        examples=[
+            {"ctl01": 5, "ctl02": 4, "emp01": None},
+            {"sr01": {"a": 5, "b": 2, "c": 6, "d": 1, "e": 3}, "sr02.a": 4},
+        ],
     )
     seconds: float | None = Field(
         default=None, description="Time the candidate took to answer, in seconds (optional)."
@@ -97,12 +158,31 @@ class CandidateAnswers(_Strict):
 
     @field_validator("answers")
     @classmethod
-    def _nan_is_not_a_number(cls, answers: dict[str, object]) -> dict[str, object]:
-        # JSON has no NaN; a NaN token must not pass as a missing answer. As text it is
-        # rejected for this candidate, like any other non-number.
+    def _check_answers(cls, answers: dict[str, object]) -> dict[str, object]:
+        count = 0
         for item, value in answers.items():
-            if type(value) is float and value != value:
-                answers[item] = "NaN"
+            if isinstance(value, dict):
+                if len(value) > MAX_SJT_ENTRIES:
+                    raise ValueError(
+                        f"item {item!r}: an SJT answer of at most {MAX_SJT_ENTRIES} entries "
+                        f"(options, or most/least/best) is expected, got {len(value)}"
+                    )
+                for option, v in value.items():
+                    if isinstance(v, dict | list):
+                        raise ValueError(
+                            f"item {item!r}, option {option!r}: a rating (number), an option "
+                            f"id (text) or null is expected, got {type(v).__name__}"
+                        )
+                    value[option] = _nan_to_text(v)
+                count += len(value)
+            else:
+                answers[item] = _nan_to_text(value)
+                count += 1
+        if count > MAX_ANSWERS:
+            raise ValueError(
+                f"at most {MAX_ANSWERS} answers are expected (each entry of an SJT answer "
+                f"counted), got {count}"
+            )
         return answers
 
 
@@ -141,6 +221,22 @@ class ScoreRequest(_Strict):
     )
     reliability: Literal["alpha", "omega_total"] = Field(
         default="alpha", description="Which reliability of the norm table gives the SEM."
+    )
+    sjt_method: SjtMethod | None = Field(
+        default=None,
+        description=(
+            "Scoring method of the situational-judgment (SJT) items (docs/sjt.md); default: "
+            "the questionnaire's own ('standardized' for service-recovery). 'mode' and "
+            "'proportion' need 'sjt_key'. Ignored for a questionnaire without SJT items."
+        ),
+    )
+    sjt_key: SjtKey | None = Field(
+        default=None,
+        description=(
+            "An SME key (the JSON of a key file written by 'repprofile sjt key build', "
+            "format repprofile-sjt-key) replacing the options' keyed values; its sha256 is "
+            "recorded in provenance."
+        ),
     )
 
     @model_validator(mode="after")

@@ -107,11 +107,23 @@ class Service:
                 norms.check_for(q)
             except InputError as exc:
                 raise unprocessable("norms", str(exc)) from None
+        if q.has_sjt:
+            self._check_sjt(req, q)
         records = [_record(c) for c in req.candidates]
-        result = score(q, records, norms=norms, ci=req.ci, reliability=req.reliability)
+        result = score(
+            q,
+            records,
+            norms=norms,
+            ci=req.ci,
+            reliability=req.reliability,
+            sjt_method=req.sjt_method,
+            sjt_key=req.sjt_key,
+        )
         warnings = []
         if norms is not None and norms.simulated:
             warnings.append(f"the norm table is SIMULATED, not real people: {norms.description}")
+        if result.sjt is not None and req.sjt_key is None and q.sjt is not None and q.sjt.key_draft:
+            warnings.append(f"the SJT key of {q.id!r} is a DRAFT: {q.sjt.key_note}")
         if log.isEnabledFor(logging.DEBUG):
             rejected = [e.candidate_id for e in result.errors]
             log.debug(
@@ -121,6 +133,21 @@ class Service:
                 rejected,
             )
         return result, warnings
+
+    @staticmethod
+    def _check_sjt(req: ScoreRequest, q: Questionnaire) -> None:
+        """A 422 for an SME key that does not fit ``q`` or a method it cannot score."""
+        from repprofile._analysis.sjt import resolve_method
+
+        if req.sjt_key is not None:
+            try:
+                req.sjt_key.check_for(q, "sjt_key")
+            except RepprofileError as exc:
+                raise unprocessable("sjt_key", str(exc)) from None
+        try:
+            resolve_method(q, req.sjt_method, req.sjt_key)
+        except RepprofileError as exc:
+            raise unprocessable("sjt_method", str(exc)) from None
 
     def pick(self, result: ScoreResult, wanted: str | int | None, field: str) -> str:
         ids = result.candidate_ids
