@@ -1,0 +1,361 @@
+"""Black-box tests of issue 16 (situational judgment tests), written from the issue text
+and the docs (docs/sjt.md, docs/sjt-key.md, docs/questionnaire-format.md,
+docs/response-quality.md), never from the implementation.
+
+Every expected number is worked out here, by hand or by a small numpy computation of the
+formula as the issue states it, independent of repprofile's code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+import repprofile
+
+# --------------------------------------------------------------------------- fixtures
+
+LO, HI = 1.0, 6.0
+
+# A rate-format SJT: three scenarios, competencies alpha (s1, s2) and beta (s2, s3), a total.
+KEYS = {
+    "s1": {"a": 6.0, "b": 1.0, "c": 4.0, "d": 2.0},
+    "s2": {"a": 5.0, "b": 3.0, "c": 2.0},
+    "s3": {"a": 3.5, "b": 1.5, "c": 5.5, "d": 4.0},
+}
+TYPES = {
+    "s1": {"a": "controller", "b": "accommodator", "c": "empathizer", "d": "rock"},
+    "s2": {"a": "empathizer", "b": "controller", "c": "accommodator"},
+    "s3": {"a": "rock", "b": "controller", "c": "empathizer", "d": "accommodator"},
+}
+COMPETENCIES = {"s1": ["alpha"], "s2": ["alpha", "beta"], "s3": ["beta"]}
+COLUMNS = [f"{i}.{o}" for i in KEYS for o in KEYS[i]]
+KEYVEC = np.array([KEYS[i][o] for i in KEYS for o in KEYS[i]])
+SCEN = np.array([i for i in KEYS for _ in KEYS[i]])
+SCALE_SCEN = {"alpha": {"s1", "s2"}, "beta": {"s2", "s3"}, "total": {"s1", "s2", "s3"}}
+
+
+def _sjt_yaml(
+    qid: str = "bb-mini",
+    fmt: str = "rate",
+    method: str = "distance",
+    keys: dict[str, dict[str, float]] | None = None,
+    extra_scale: dict[str, Any] | None = None,
+    draft: bool = False,
+) -> dict[str, Any]:
+    keys = KEYS if keys is None else keys
+    scales: list[dict[str, Any]] = [
+        {"id": "alpha", "name": "Alpha", "kind": "skill"},
+        {"id": "beta", "name": "Beta", "kind": "skill"},
+        {"id": "total", "name": "Total", "kind": "skill", "total": True},
+    ]
+    if extra_scale:
+        for s in scales:
+            if s["id"] in extra_scale:
+                s.update(extra_scale[s["id"]])
+    items = []
+    for i, opts in keys.items():
+        items.append(
+            {
+                "id": i,
+                "kind": "sjt",
+                "scenario": f"Scenario {i}",
+                "response_format": fmt,
+                "competencies": COMPETENCIES[i],
+                "options": [
+                    {"id": o, "text": f"Option {i}{o}", "type": TYPES[i].get(o, "rock"), "key": k}
+                    for o, k in opts.items()
+                ],
+            }
+        )
+    sjt: dict[str, Any] = {"method": method}
+    if draft:
+        sjt["key_draft"] = True
+        sjt["key_note"] = "Draft key for the black-box tests."
+    return {
+        "id": qid,
+        "version": "1.0.0",
+        "title": "Black-box SJT",
+        "response_scale": {"min": 1, "max": 6, "labels": {1: "Very ineffective", 6: "Very effective"}},
+        "sjt": sjt,
+        "scales": scales,
+        "items": items,
+    }
+
+
+def _write(path: Path, doc: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def rate_q(tmp_path: Path) -> Path:
+    return _write(tmp_path / "bb-mini.yaml", _sjt_yaml())
+
+
+def _records(rows: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Nested JSON-shaped answers {"s1": {"a": 4, ...}} from rating vectors (NaN: missing)."""
+    out = []
+    for cid, vec in rows.items():
+        ans: dict[str, dict[str, int]] = {}
+        for col, v in zip(COLUMNS, vec, strict=True):
+            if not np.isnan(v):
+                i, o = col.split(".")
+                ans.setdefault(i, {})[o] = int(v)
+        out.append({"candidate_id": cid, "answers": ans})
+    return out
+
+
+def _profile_scale(res: repprofile.ScoreResult, cid: str, scale: str) -> dict[str, Any]:
+    d = res.to_dict()
+    for p in d["profiles"]:
+        if p["candidate_id"] == cid:
+            return p["scales"][scale]  # type: ignore[no-any-return]
+    raise KeyError(cid)
+
+
+def _pomp(res: repprofile.ScoreResult, cid: str, scale: str) -> float:
+    row = list(res.candidate_ids).index(cid)
+    return float(res.pomp[row, res.scale_ids.index(scale)])
+
+
+# ---- independent expected values from the issue's formulas
+
+
+def exp_distance(r: np.ndarray, scale: str) -> float:
+    m = np.isin(SCEN, list(SCALE_SCEN[scale])) & ~np.isnan(r)
+    num = np.sum((r[m] - KEYVEC[m]) ** 2)
+    den = np.sum(np.maximum((KEYVEC[m] - LO) ** 2, (HI - KEYVEC[m]) ** 2))
+    return 100 * (1 - num / den)
+
+
+def exp_absolute(r: np.ndarray, scale: str) -> float:
+    m = np.isin(SCEN, list(SCALE_SCEN[scale])) & ~np.isnan(r)
+    num = np.sum(np.abs(r[m] - KEYVEC[m]))
+    den = np.sum(np.maximum(KEYVEC[m] - LO, HI - KEYVEC[m]))
+    return 100 * (1 - num / den)
+
+
+def exp_standardized(r: np.ndarray, scale: str) -> float:
+    rated = ~np.isnan(r)
+    x, k = r[rated], KEYVEC[rated]
+    zx = (x - x.mean()) / x.std()  # population SD
+    zk = (k - k.mean()) / k.std()
+    m = np.isin(SCEN[rated], list(SCALE_SCEN[scale]))
+    d = np.sum((zx[m] - zk[m]) ** 2)
+    # z profiles: sum (zx - zk)^2 = 2n(1 - r) over all n options, 0..4n: pomp = 100 (1 - d / 4n)
+    return 100 * (1 - d / (4 * m.sum()))
+
+
+def exp_correlation(r: np.ndarray, scale: str) -> float:
+    m = np.isin(SCEN, list(SCALE_SCEN[scale])) & ~np.isnan(r)
+    rho = np.corrcoef(r[m], KEYVEC[m])[0, 1]
+    return 100 * (1 + rho) / 2
+
+
+# candidates (columns: s1.a s1.b s1.c s1.d | s2.a s2.b s2.c | s3.a s3.b s3.c s3.d)
+CANDIDATES = {
+    "good": np.array([6, 1, 4, 2, 5, 3, 2, 3, 2, 5, 4], float),
+    "mid": np.array([4, 3, 5, 2, 3, 3, 4, 2, 5, 6, 1], float),
+    # the end of the scale farthest from every key: the worst possible ratings
+    "worst": np.array([1, 6, 1, 6, 1, 6, 6, 6, 6, 1, 1], float),
+    "partial": np.array([5, 2, np.nan, 1, 6, np.nan, 2, np.nan, 1, 6, 3], float),
+}
+FLAT = np.full(11, 3.0)
+
+
+# --------------------------------------------------------------------------- item 2: methods
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("distance", exp_distance),
+        ("absolute", exp_absolute),
+        ("standardized", exp_standardized),
+        ("correlation", exp_correlation),
+    ],
+)
+def test_rate_methods_match_the_issue_formulas(rate_q: Path, method: str, expected: Any) -> None:
+    res = repprofile.score(str(rate_q), _records(CANDIDATES), sjt_method=method)
+    assert res.errors == []
+    for cid, vec in CANDIDATES.items():
+        for scale in ("alpha", "beta", "total"):
+            assert _pomp(res, cid, scale) == pytest.approx(expected(vec, scale), abs=1e-9), (cid, scale)
+
+
+def test_distance_and_absolute_hand_worked(rate_q: Path) -> None:
+    """'mid' on alpha (s1, s2) worked on paper.
+
+    keys 6 1 4 2 | 5 3 2; ratings 4 3 5 2 | 3 3 4.
+    squared: 4 + 4 + 1 + 0 + 4 + 0 + 4 = 17; max squared: 25 25 9 16 16 9 16 = 116.
+    absolute: 2 + 2 + 1 + 0 + 2 + 0 + 2 = 9; max absolute: 5 5 3 4 4 3 4 = 28.
+    """
+    res = repprofile.score(str(rate_q), _records({"mid": CANDIDATES["mid"]}), sjt_method="distance")
+    assert _pomp(res, "mid", "alpha") == pytest.approx(100 * (1 - 17 / 116), abs=1e-12)
+    res = repprofile.score(str(rate_q), _records({"mid": CANDIDATES["mid"]}), sjt_method="absolute")
+    assert _pomp(res, "mid", "alpha") == pytest.approx(100 * (1 - 9 / 28), abs=1e-12)
+
+
+def test_extremes_distance_absolute(rate_q: Path) -> None:
+    recs = _records({"good": CANDIDATES["good"], "worst": CANDIDATES["worst"]})
+    for method in ("distance", "absolute"):
+        res = repprofile.score(str(rate_q), recs, sjt_method=method)
+        # 'good' matches the key exactly on s1 and s2: alpha is 100
+        assert _pomp(res, "good", "alpha") == pytest.approx(100.0, abs=1e-12)
+        # 'worst' takes the farthest end everywhere: 0 on every scale
+        for scale in ("alpha", "beta", "total"):
+            assert _pomp(res, "worst", scale) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_elevation_shift_costs_distance_not_standardized(tmp_path: Path) -> None:
+    """A candidate who rates every option one point above an integer key: perfect shape."""
+    keys = {"s1": {"a": 5, "b": 1, "c": 3, "d": 2}, "s2": {"a": 4, "b": 2, "c": 1}, "s3": {"a": 3, "b": 1, "c": 5, "d": 4}}
+    q = _write(tmp_path / "int.yaml", _sjt_yaml(keys=keys))  # type: ignore[arg-type]
+    k = np.array([keys[i][o] for i in keys for o in keys[i]], float)
+    x = k + 1
+    ans = {"s1": {}, "s2": {}, "s3": {}}  # type: dict[str, dict[str, int]]
+    for col, v in zip(COLUMNS, x, strict=True):
+        i, o = col.split(".")
+        ans[i][o] = int(v)
+    rec = [{"candidate_id": "shift", "answers": ans}]
+    for method in ("standardized", "correlation"):
+        res = repprofile.score(str(q), rec, sjt_method=method)
+        for scale in ("alpha", "beta", "total"):
+            assert _pomp(res, "shift", scale) == pytest.approx(100.0, abs=1e-9), (method, scale)
+    res = repprofile.score(str(q), rec, sjt_method="distance")
+    # total: 11 options each 1 point off; max squared per option max((k-1)^2, (6-k)^2)
+    den = np.sum(np.maximum((k - 1) ** 2, (6 - k) ** 2))
+    assert _pomp(res, "shift", "total") == pytest.approx(100 * (1 - 11 / den), abs=1e-9)
+    assert _pomp(res, "shift", "total") < 100
+
+
+def test_standardized_total_is_correlation_with_key(rate_q: Path) -> None:
+    """On the total scale, standardized pomp = 100 (1 + r_pk) / 2 (issue item 2)."""
+    res = repprofile.score(str(rate_q), _records(CANDIDATES), sjt_method="standardized")
+    for cid, vec in CANDIDATES.items():
+        m = ~np.isnan(vec)
+        r_pk = np.corrcoef(vec[m], KEYVEC[m])[0, 1]
+        assert _pomp(res, cid, "total") == pytest.approx(100 * (1 + r_pk) / 2, abs=1e-9), cid
+
+
+def test_profile_distance_identity() -> None:
+    """sum (x-k)^2 = n[(mx-mk)^2 + (sx-sk)^2 + 2 sx sk (1-r)], population SDs (docs/sjt.md)."""
+    for vec in CANDIDATES.values():
+        m = ~np.isnan(vec)
+        x, k = vec[m], KEYVEC[m]
+        n = x.size
+        r = np.corrcoef(x, k)[0, 1]
+        rhs = n * ((x.mean() - k.mean()) ** 2 + (x.std() - k.std()) ** 2 + 2 * x.std() * k.std() * (1 - r))
+        assert np.sum((x - k) ** 2) == pytest.approx(rhs, rel=1e-12)
+
+
+def test_identity_links_distance_and_standardized(rate_q: Path) -> None:
+    """With the library's own distance and standardized scores on the total scale: the
+    distance numerator decomposes into elevation + scatter + shape, and the shape
+    term's r is the one standardized reports."""
+    vec = CANDIDATES["mid"]
+    recs = _records({"mid": vec})
+    d = repprofile.score(str(rate_q), recs, sjt_method="distance")
+    s = repprofile.score(str(rate_q), recs, sjt_method="standardized")
+    k = KEYVEC
+    den = np.sum(np.maximum((k - LO) ** 2, (HI - k) ** 2))
+    sum_sq = (1 - _pomp(d, "mid", "total") / 100) * den
+    r = 2 * _pomp(s, "mid", "total") / 100 - 1
+    n = vec.size
+    rhs = n * ((vec.mean() - k.mean()) ** 2 + (vec.std() - k.std()) ** 2 + 2 * vec.std() * k.std() * (1 - r))
+    assert sum_sq == pytest.approx(rhs, rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["standardized", "correlation"])
+def test_flat_rater_gets_null_with_reason(rate_q: Path, method: str) -> None:
+    recs = _records({"flat": FLAT, "good": CANDIDATES["good"]})
+    res = repprofile.score(str(rate_q), recs, sjt_method=method)
+    assert res.errors == []  # a flat rater is not a bad value: scored, with null scores
+    for scale in ("alpha", "beta", "total"):
+        sc = _profile_scale(res, "flat", scale)
+        assert sc["pomp"] is None, (method, scale)
+        assert isinstance(sc["reason"], str) and sc["reason"].strip(), (method, scale)
+        assert math.isnan(_pomp(res, "flat", scale))
+    # the other candidate is untouched
+    assert _profile_scale(res, "good", "total")["pomp"] is not None
+
+
+@pytest.mark.parametrize("method", ["distance", "absolute"])
+def test_flat_rater_gets_a_number_with_distance(rate_q: Path, method: str) -> None:
+    res = repprofile.score(str(rate_q), _records({"flat": FLAT}), sjt_method=method)
+    f = exp_distance if method == "distance" else exp_absolute
+    for scale in ("alpha", "beta", "total"):
+        assert _pomp(res, "flat", scale) == pytest.approx(f(FLAT, scale), abs=1e-9)
+
+
+def test_correlation_null_only_on_the_scale_without_variance(rate_q: Path) -> None:
+    """Flat on s2 and s3 (beta) but varied on s1: beta has no variance, alpha and total do."""
+    vec = np.array([6, 1, 4, 2, 3, 3, 3, 3, 3, 3, 3], float)
+    res = repprofile.score(str(rate_q), _records({"c": vec}), sjt_method="correlation")
+    beta = _profile_scale(res, "c", "beta")
+    assert beta["pomp"] is None and beta["reason"]
+    assert _pomp(res, "c", "alpha") == pytest.approx(exp_correlation(vec, "alpha"), abs=1e-9)
+    assert _pomp(res, "c", "total") == pytest.approx(exp_correlation(vec, "total"), abs=1e-9)
+
+
+def test_n_answered_counts_scenarios_and_missing_is_not_zero(rate_q: Path) -> None:
+    """'partial' skipped s1.c, s2.b and s3.a: every scenario still answered."""
+    res = repprofile.score(str(rate_q), _records({"partial": CANDIDATES["partial"]}), sjt_method="distance")
+    row = 0
+    n = dict(zip(res.scale_ids, res.n_answered[row].tolist(), strict=True))
+    assert n == {"alpha": 2, "beta": 2, "total": 3}
+    # a missing rating is left out of numerator AND denominator, never read as 0 (0 would
+    # be far below the scale and pull the score down)
+    as_zero = np.nan_to_num(CANDIDATES["partial"], nan=0.0)
+    for scale in ("alpha", "beta", "total"):
+        got = _pomp(res, "partial", scale)
+        assert got == pytest.approx(exp_distance(CANDIDATES["partial"], scale), abs=1e-9)
+        assert got != pytest.approx(exp_distance(as_zero, scale), abs=1e-6)
+
+
+def test_array_input_nan_is_missing(rate_q: Path) -> None:
+    arr = np.vstack([CANDIDATES["partial"], CANDIDATES["mid"]])
+    res = repprofile.score(str(rate_q), arr, candidate_ids=["p", "m"], sjt_method="absolute")
+    assert _pomp(res, "p", "total") == pytest.approx(exp_absolute(CANDIDATES["partial"], "total"), abs=1e-9)
+    assert _pomp(res, "m", "beta") == pytest.approx(exp_absolute(CANDIDATES["mid"], "beta"), abs=1e-9)
+
+
+def test_n_answered_and_min_answered_default(rate_q: Path) -> None:
+    """Only s1 answered. Default min_answered = half the scenarios rounded up:
+    alpha (2 scenarios) needs 1, beta 1, total (3) needs 2."""
+    vec = np.array([6, 2, 4, 1] + [np.nan] * 7, float)
+    res = repprofile.score(str(rate_q), _records({"one": vec}), sjt_method="distance")
+    n = dict(zip(res.scale_ids, res.n_answered[0].tolist(), strict=True))
+    assert n == {"alpha": 1, "beta": 0, "total": 1}
+    assert _pomp(res, "one", "alpha") == pytest.approx(exp_distance(vec, "alpha"), abs=1e-9)
+    assert _profile_scale(res, "one", "beta")["pomp"] is None
+    assert _profile_scale(res, "one", "total")["pomp"] is None
+
+
+def test_min_answered_from_the_file(tmp_path: Path) -> None:
+    q = _write(tmp_path / "m.yaml", _sjt_yaml(extra_scale={"alpha": {"min_answered": 2}}))
+    vec = np.array([6, 2, 4, 1] + [np.nan] * 7, float)
+    res = repprofile.score(str(q), _records({"one": vec}), sjt_method="distance")
+    assert _profile_scale(res, "one", "alpha")["pomp"] is None
+    both = np.array([6, 2, 4, 1, 5, 3, 2] + [np.nan] * 4, float)
+    res = repprofile.score(str(q), _records({"two": both}), sjt_method="distance")
+    assert _pomp(res, "two", "alpha") == pytest.approx(exp_distance(both, "alpha"), abs=1e-9)
+
+
+def test_default_method_from_questionnaire(tmp_path: Path) -> None:
+    q = _write(tmp_path / "abs.yaml", _sjt_yaml(method="absolute"))
+    res = repprofile.score(str(q), _records({"mid": CANDIDATES["mid"]}))
+    assert _pomp(res, "mid", "total") == pytest.approx(exp_absolute(CANDIDATES["mid"], "total"), abs=1e-9)
+    assert res.to_dict()["provenance"]["sjt_method"] == "absolute"
+    res = repprofile.score(str(q), _records({"mid": CANDIDATES["mid"]}), sjt_method="distance")
+    assert res.to_dict()["provenance"]["sjt_method"] == "distance"
