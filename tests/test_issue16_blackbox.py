@@ -359,3 +359,192 @@ def test_default_method_from_questionnaire(tmp_path: Path) -> None:
     assert res.to_dict()["provenance"]["sjt_method"] == "absolute"
     res = repprofile.score(str(q), _records({"mid": CANDIDATES["mid"]}), sjt_method="distance")
     assert res.to_dict()["provenance"]["sjt_method"] == "distance"
+
+
+# ---- most_least and best
+
+
+def _pick_answers(picks: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {i: dict(p) for i, p in picks.items()}
+
+
+ML = {
+    # keyed most: s1 a, s2 a, s3 c; keyed least: s1 b, s2 c, s3 b
+    "top": {"s1": {"most": "a", "least": "b"}, "s2": {"most": "a", "least": "c"}, "s3": {"most": "c", "least": "b"}},
+    "bottom": {"s1": {"most": "b", "least": "a"}, "s2": {"most": "c", "least": "a"}, "s3": {"most": "b", "least": "c"}},
+    # +1 (most right, least neutral) | -1 (keyed most chosen as least) | +1 = 1
+    "mixed": {"s1": {"most": "a", "least": "d"}, "s2": {"most": "b", "least": "a"}, "s3": {"most": "c", "least": "d"}},
+    # s1 +2, s2 skipped, s3: d as most (0), c (keyed most) as least (-1) -> -1
+    "skipper": {"s1": {"most": "a", "least": "b"}, "s3": {"most": "d", "least": "c"}},
+}
+
+
+def test_most_least_formula(tmp_path: Path) -> None:
+    q = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
+    recs = [{"candidate_id": c, "answers": _pick_answers(a)} for c, a in ML.items()]
+    res = repprofile.score(str(q), recs)
+    assert res.errors == []
+    # pomp = 100 (sum + 2n) / (4n)
+    assert _pomp(res, "top", "total") == pytest.approx(100.0)
+    assert _pomp(res, "bottom", "total") == pytest.approx(0.0)
+    assert _pomp(res, "mixed", "total") == pytest.approx(100 * (1 + 6) / 12)
+    assert _pomp(res, "mixed", "alpha") == pytest.approx(100 * (0 + 4) / 8)  # +1 -1
+    assert _pomp(res, "mixed", "beta") == pytest.approx(100 * (0 + 4) / 8)  # -1 +1
+    assert _pomp(res, "skipper", "total") == pytest.approx(100 * (1 + 4) / 8)
+    assert _pomp(res, "skipper", "alpha") == pytest.approx(100.0)  # s1 only: +2 of 2
+    assert _pomp(res, "skipper", "beta") == pytest.approx(100 * (-1 + 2) / 4)
+    tot = res.scale_ids.index("total")
+    n = {c: int(res.n_answered[list(res.candidate_ids).index(c), tot]) for c in ML}
+    assert n == {"top": 3, "bottom": 3, "mixed": 3, "skipper": 2}
+    # raw: the unscaled points
+    raw = {c: float(res.raw[list(res.candidate_ids).index(c), tot]) for c in ML}
+    assert raw == {"top": 6.0, "bottom": -6.0, "mixed": 1.0, "skipper": 1.0}
+
+
+def test_most_least_csv_columns_hold_option_ids(tmp_path: Path) -> None:
+    q = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
+    csv = tmp_path / "ml.csv"
+    header = ["candidate_id"] + [f"{i}.{w}" for i in ("s1", "s2", "s3") for w in ("most", "least")]
+    lines = [",".join(header)]
+    for c, a in ML.items():
+        cells = [c] + [a.get(i, {}).get(w, "") for i in ("s1", "s2", "s3") for w in ("most", "least")]
+        lines.append(",".join(cells))
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = repprofile.score(str(q), str(csv))
+    assert res.errors == []
+    assert _pomp(res, "mixed", "total") == pytest.approx(100 * 7 / 12)
+    assert _pomp(res, "skipper", "beta") == pytest.approx(25.0)
+
+
+def test_best_formula(tmp_path: Path) -> None:
+    q = _write(tmp_path / "best.yaml", _sjt_yaml(qid="bb-best", fmt="best", method="best"))
+    recs = [
+        {"candidate_id": "x", "answers": {"s1": {"best": "a"}, "s2": {"best": "b"}, "s3": {"best": "c"}}},
+        {"candidate_id": "y", "answers": {"s1": {"best": "c"}, "s3": {"best": "c"}}},
+        {"candidate_id": "z", "answers": {"s1.best": "a", "s2.best": "a", "s3.best": "c"}},
+    ]
+    res = repprofile.score(str(q), recs)
+    assert res.errors == []
+    assert _pomp(res, "x", "total") == pytest.approx(100 * 2 / 3)
+    assert _pomp(res, "x", "alpha") == pytest.approx(50.0)
+    assert _pomp(res, "x", "beta") == pytest.approx(50.0)
+    assert _pomp(res, "y", "total") == pytest.approx(50.0)
+    assert _pomp(res, "y", "alpha") == pytest.approx(0.0)
+    assert _pomp(res, "y", "beta") == pytest.approx(100.0)
+    assert _pomp(res, "z", "total") == pytest.approx(100.0)
+    tot = res.scale_ids.index("total")
+    assert res.n_answered[:, tot].tolist() == [3, 2, 3]
+    assert res.raw[:, tot].tolist() == [2.0, 1.0, 3.0]
+
+
+# ---- SME keys: mode, proportion, sjt_key
+
+SME = {  # 5 experts; every option has one modal rating
+    "s1.a": [6, 6, 5, 6, 4],
+    "s1.b": [1, 2, 1, 1, 2],
+    "s1.c": [4, 4, 3, 4, 5],
+    "s1.d": [2, 2, 2, 1, 3],
+    "s2.a": [5, 5, 6, 5, 5],
+    "s2.b": [3, 4, 3, 3, 2],
+    "s2.c": [2, 1, 2, 2, 2],
+    "s3.a": [3, 4, 4, 3, 4],
+    "s3.b": [1, 2, 1, 2, 1],
+    "s3.c": [6, 5, 6, 6, 6],
+    "s3.d": [4, 4, 4, 3, 5],
+}
+SME_M = np.array([SME[c] for c in COLUMNS], float)  # options x experts
+
+
+def _write_ratings(path: Path, table: dict[str, list[Any]], ids: list[str] | None = None) -> Path:
+    n = len(next(iter(table.values())))
+    ids = ids or [f"e{j + 1}" for j in range(n)]
+    lines = [",".join(["expert_id", *table])]
+    for j in range(n):
+        lines.append(",".join([ids[j]] + ["" if table[c][j] is None else str(table[c][j]) for c in table]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def sme_key(tmp_path: Path, rate_q: Path) -> Path:
+    ratings = _write_ratings(tmp_path / "ratings.csv", SME)
+    out = tmp_path / "key.yaml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "repprofile", "sjt", "key", "build", str(ratings), "-q", str(rate_q), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def _mode_prop(vec: np.ndarray, scale: str) -> tuple[float, float]:
+    m = np.isin(SCEN, list(SCALE_SCEN[scale])) & ~np.isnan(vec)
+    modes, props = [], []
+    for j in np.flatnonzero(m):
+        vals, cnt = np.unique(SME_M[j], return_counts=True)
+        modes.append(float(vec[j] == vals[np.argmax(cnt)]))
+        props.append(float(np.mean(SME_M[j] == vec[j])))
+    return 100 * float(np.mean(modes)), 100 * float(np.mean(props))
+
+
+def test_mode_and_proportion_with_sme_key(rate_q: Path, sme_key: Path) -> None:
+    recs = _records(CANDIDATES)
+    rm = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key), sjt_method="mode")
+    rp = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key), sjt_method="proportion")
+    for cid, vec in CANDIDATES.items():
+        for scale in ("alpha", "beta", "total"):
+            em, ep = _mode_prop(vec, scale)
+            assert _pomp(rm, cid, scale) == pytest.approx(em, abs=1e-9), (cid, scale)
+            assert _pomp(rp, cid, scale) == pytest.approx(ep, abs=1e-9), (cid, scale)
+
+
+def test_mode_hand_worked(rate_q: Path, sme_key: Path) -> None:
+    """'good' rates s1: 6 1 4 2 = the SME modes (6, 1, 4, 2): alpha mode over s1+s2;
+    s2: 5 3 2 = modes 5 3 2. So alpha mode = 100. Proportions s1: 3/5 3/5 3/5 3/5,
+    s2: 4/5 3/5 4/5 -> mean (12/5 + 11/5)/7 = 23/35."""
+    recs = _records({"good": CANDIDATES["good"]})
+    rm = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key), sjt_method="mode")
+    rp = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key), sjt_method="proportion")
+    assert _pomp(rm, "good", "alpha") == pytest.approx(100.0)
+    assert _pomp(rp, "good", "alpha") == pytest.approx(100 * 23 / 35)
+
+
+def test_mode_without_sme_key_is_refused(rate_q: Path) -> None:
+    with pytest.raises(repprofile.RepprofileError):
+        repprofile.score(str(rate_q), _records({"good": CANDIDATES["good"]}), sjt_method="mode")
+
+
+def test_sjt_key_means_replace_the_file_key_and_sha_recorded(rate_q: Path, sme_key: Path) -> None:
+    vec = CANDIDATES["mid"]
+    res = repprofile.score(str(rate_q), _records({"mid": vec}), sjt_key=str(sme_key), sjt_method="distance")
+    k = SME_M.mean(axis=1)
+    num = np.sum((vec - k) ** 2)
+    den = np.sum(np.maximum((k - LO) ** 2, (HI - k) ** 2))
+    assert _pomp(res, "mid", "total") == pytest.approx(100 * (1 - num / den), abs=1e-9)
+    prov = res.to_dict()["provenance"]
+    sha = prov["sjt_key_sha256"]
+    assert isinstance(sha, str) and len(sha) == 64 and int(sha, 16) >= 0
+    assert prov["sjt_key_draft"] is False
+    # without a key file there is no key sha
+    plain = repprofile.score(str(rate_q), _records({"mid": vec})).to_dict()["provenance"]
+    assert plain.get("sjt_key_sha256") is None
+
+
+def test_sjt_key_sha_changes_with_the_key(tmp_path: Path, rate_q: Path, sme_key: Path) -> None:
+    other = dict(SME)
+    other["s1.a"] = [1, 1, 1, 1, 1]
+    r2 = _write_ratings(tmp_path / "r2.csv", other)
+    out2 = tmp_path / "key2.yaml"
+    repprofile.build_sjt_key(str(r2), str(rate_q)).key_yaml()  # API form exists
+    subprocess.run(
+        [sys.executable, "-m", "repprofile", "sjt", "key", "build", str(r2), "-q", str(rate_q), "-o", str(out2)],
+        check=True,
+        capture_output=True,
+    )
+    recs = _records({"mid": CANDIDATES["mid"]})
+    s1 = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key)).to_dict()["provenance"]["sjt_key_sha256"]
+    s1b = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key)).to_dict()["provenance"]["sjt_key_sha256"]
+    s2 = repprofile.score(str(rate_q), recs, sjt_key=str(out2)).to_dict()["provenance"]["sjt_key_sha256"]
+    assert s1 == s1b != s2
