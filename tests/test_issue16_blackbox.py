@@ -548,3 +548,198 @@ def test_sjt_key_sha_changes_with_the_key(tmp_path: Path, rate_q: Path, sme_key:
     s1b = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key)).to_dict()["provenance"]["sjt_key_sha256"]
     s2 = repprofile.score(str(rate_q), recs, sjt_key=str(out2)).to_dict()["provenance"]["sjt_key_sha256"]
     assert s1 == s1b != s2
+
+
+# ---- answer input: CSV columns, nested / flat JSON, bad values
+
+
+def test_csv_item_option_columns_equal_nested_json(tmp_path: Path, rate_q: Path) -> None:
+    csv = tmp_path / "a.csv"
+    lines = [",".join(["candidate_id", *COLUMNS])]
+    for cid, vec in CANDIDATES.items():
+        lines.append(",".join([cid] + ["" if np.isnan(v) else str(int(v)) for v in vec]))
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from_csv = repprofile.score(str(rate_q), str(csv), sjt_method="distance")
+    from_json = repprofile.score(str(rate_q), _records(CANDIDATES), sjt_method="distance")
+    assert from_csv.errors == []
+    np.testing.assert_array_equal(from_csv.pomp, from_json.pomp)
+    np.testing.assert_array_equal(from_csv.n_answered, from_json.n_answered)
+    jf = tmp_path / "a.json"
+    jf.write_text(json.dumps(_records(CANDIDATES)), encoding="utf-8")
+    from_file = repprofile.score(str(rate_q), str(jf), sjt_method="distance")
+    np.testing.assert_array_equal(from_file.pomp, from_json.pomp)
+
+
+def test_flat_dotted_json_equals_nested(rate_q: Path) -> None:
+    vec = CANDIDATES["mid"]
+    flat = {c: int(v) for c, v in zip(COLUMNS, vec, strict=True)}
+    a = repprofile.score(str(rate_q), flat, sjt_method="absolute")
+    b = repprofile.score(str(rate_q), _records({"1": vec}), sjt_method="absolute")
+    np.testing.assert_array_equal(a.pomp, b.pomp)
+
+
+def _err_text(e: Any) -> str:
+    return " ".join(str(x) for x in (e.candidate_id, e.item_id, e.value, e.message))
+
+
+def test_rating_out_of_scale_rejects_only_its_candidate(rate_q: Path) -> None:
+    recs = _records({"ok": CANDIDATES["mid"]})
+    bad = _records({"bad": CANDIDATES["good"]})[0]
+    bad["answers"]["s2"]["b"] = 7
+    res = repprofile.score(str(rate_q), [recs[0], bad], sjt_method="distance")
+    assert res.scored.tolist() == [True, False]
+    assert _pomp(res, "ok", "total") == pytest.approx(exp_distance(CANDIDATES["mid"], "total"), abs=1e-9)
+    assert len(res.errors) == 1
+    e = res.errors[0]
+    text = _err_text(e)
+    assert e.candidate_id == "bad"
+    assert "s2" in text and "b" in str(e.item_id)  # item and option
+    assert "7" in text  # value
+    assert "1" in e.message and "6" in e.message  # expectation: the 1..6 scale
+
+
+def test_unknown_option_in_most_column_rejects_candidate(tmp_path: Path) -> None:
+    q = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
+    recs = [
+        {"candidate_id": "ok", "answers": _pick_answers(ML["top"])},
+        {"candidate_id": "bad", "answers": {"s1": {"most": "z", "least": "b"}}},
+    ]
+    res = repprofile.score(str(q), recs)
+    assert res.scored.tolist() == [True, False]
+    (e,) = res.errors
+    text = _err_text(e)
+    assert e.candidate_id == "bad" and "s1" in text and "z" in text
+    # the expectation lists the option ids
+    assert all(o in e.message for o in ("a", "b", "c", "d"))
+
+
+def test_unknown_option_in_rate_answers_names_it(rate_q: Path) -> None:
+    recs = [{"candidate_id": "bad", "answers": {"s2": {"a": 4, "d": 3}}}]
+    res = repprofile.score(str(rate_q), recs)
+    (e,) = res.errors
+    text = _err_text(e)
+    assert e.candidate_id == "bad" and "s2" in text and "d" in text and "3" in text
+
+
+def test_text_rating_rejected_with_message(tmp_path: Path, rate_q: Path) -> None:
+    csv = tmp_path / "t.csv"
+    csv.write_text(
+        "candidate_id," + ",".join(COLUMNS) + "\n"
+        "ok,4,3,5,2,3,3,4,2,5,6,1\n"
+        "txt,4,3,five,2,3,3,4,2,5,6,1\n",
+        encoding="utf-8",
+    )
+    res = repprofile.score(str(rate_q), str(csv))
+    assert res.scored.tolist() == [True, False]
+    (e,) = res.errors
+    assert e.candidate_id == "txt" and "s1" in _err_text(e) and "c" in str(e.item_id) and "five" in _err_text(e)
+
+
+# --------------------------------------------------------------------------- item 1: include
+
+
+LIKERT = {
+    "id": "bb-likert",
+    "version": "1.0.0",
+    "title": "Likert part",
+    "response_scale": {"min": 1, "max": 5},
+    "scales": [{"id": "warmth", "name": "Warmth", "kind": "trait"}],
+    "items": [
+        {"id": "w1", "text": "I like people.", "scale": "warmth"},
+        {"id": "w2", "text": "I avoid people.", "scale": "warmth", "keyed": -1},
+        {"id": "w3", "text": "I enjoy helping.", "scale": "warmth"},
+    ],
+}
+
+
+def _untyped(doc: dict[str, Any]) -> dict[str, Any]:
+    for it in doc["items"]:
+        for o in it["options"]:
+            o.pop("type", None)
+    return doc
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a valid SJT file whose options are typed with the seven rep-type ids cannot be "
+    "included beside a Likert file that is not rep-types: the composed file refuses "
+    "'controller' etc. ('is not a rep type; expected one of [warmth]'), although the docs say "
+    "that in a file without the rep-types scales a type must be one of the seven ids",
+)
+def test_typed_sjt_included_beside_other_likert(tmp_path: Path) -> None:
+    _write(tmp_path / "lik.yaml", LIKERT)
+    _write(tmp_path / "sjt.yaml", _sjt_yaml(method="distance"))
+    both = _write(
+        tmp_path / "both.yaml",
+        {"id": "bb-both", "version": "1.0.0", "title": "Both", "include": ["lik.yaml", "sjt.yaml"]},
+    )
+    q = repprofile.load_questionnaire(str(both))
+    assert list(q.scale_ids) == ["warmth", "alpha", "beta", "total"]
+
+
+def test_mixed_questionnaire_via_include(tmp_path: Path) -> None:
+    lik = _write(tmp_path / "lik.yaml", LIKERT)
+    _write(tmp_path / "sjt.yaml", _untyped(_sjt_yaml(method="distance")))
+    both = _write(
+        tmp_path / "both.yaml",
+        {"id": "bb-both", "version": "1.0.0", "title": "Both", "include": ["lik.yaml", "sjt.yaml"]},
+    )
+    q = repprofile.load_questionnaire(str(both))
+    assert list(q.scale_ids) == ["warmth", "alpha", "beta", "total"]
+    answers = {"w1": 5, "w2": 2, "w3": 4}
+    for c, v in zip(COLUMNS, CANDIDATES["mid"], strict=True):
+        answers[c] = int(v)
+    res = repprofile.score(q, answers)
+    # Likert: keyed mean (5 + (6 - 2) + 4) / 3 = 13/3, pomp 100 (13/3 - 1) / 4
+    w = res.scale_ids.index("warmth")
+    assert res.mean[0, w] == pytest.approx(13 / 3)
+    assert res.pomp[0, w] == pytest.approx(100 * (13 / 3 - 1) / 4)
+    alone = repprofile.score(str(lik), {"w1": 5, "w2": 2, "w3": 4})
+    assert res.pomp[0, w] == alone.pomp[0, 0]
+    assert _pomp(res, "1", "total") == pytest.approx(exp_distance(CANDIDATES["mid"], "total"), abs=1e-9)
+
+
+def test_include_duplicate_ids_name_both_files(tmp_path: Path) -> None:
+    _write(tmp_path / "one.yaml", LIKERT)
+    dup = dict(LIKERT)
+    dup["id"] = "bb-likert-2"
+    dup["scales"] = [{"id": "warmth2", "name": "W2", "kind": "trait"}]
+    dup["items"] = [{"id": "w1", "text": "Same id again.", "scale": "warmth2"}, {"id": "x2", "text": "x", "scale": "warmth2"}]
+    _write(tmp_path / "two.yaml", dup)
+    top = _write(tmp_path / "top.yaml", {"id": "bb-top", "version": "1.0.0", "title": "T", "include": ["one.yaml", "two.yaml"]})
+    with pytest.raises(repprofile.QuestionnaireError) as ei:
+        repprofile.load_questionnaire(str(top))
+    msg = str(ei.value)
+    assert "one.yaml" in msg and "two.yaml" in msg and "w1" in msg
+
+
+def test_include_duplicate_scale_ids_name_both_files(tmp_path: Path) -> None:
+    _write(tmp_path / "one.yaml", LIKERT)
+    dup = dict(LIKERT)
+    dup["id"] = "bb-likert-3"
+    dup["items"] = [{"id": "v1", "text": "a", "scale": "warmth"}, {"id": "v2", "text": "b", "scale": "warmth"}]
+    _write(tmp_path / "three.yaml", dup)
+    top = _write(tmp_path / "top.yaml", {"id": "bb-top", "version": "1.0.0", "title": "T", "include": ["one.yaml", "three.yaml"]})
+    with pytest.raises(repprofile.QuestionnaireError) as ei:
+        repprofile.load_questionnaire(str(top))
+    msg = str(ei.value)
+    assert "one.yaml" in msg and "three.yaml" in msg and "warmth" in msg
+
+
+def test_sjt_item_option_count_bounds(tmp_path: Path) -> None:
+    doc = _sjt_yaml()
+    doc["items"][1]["options"] = doc["items"][1]["options"][:1]  # one option: below 2
+    with pytest.raises(repprofile.QuestionnaireError):
+        repprofile.load_questionnaire(str(_write(tmp_path / "few.yaml", doc)))
+    doc = _sjt_yaml()
+    doc["items"][1]["options"] = [{"id": f"o{j}", "text": f"t{j}", "key": 3} for j in range(9)]  # 9 > 8
+    with pytest.raises(repprofile.QuestionnaireError):
+        repprofile.load_questionnaire(str(_write(tmp_path / "many.yaml", doc)))
+
+
+def test_unknown_option_type_refused(tmp_path: Path) -> None:
+    doc = _sjt_yaml()
+    doc["items"][0]["options"][0]["type"] = "wizard"
+    with pytest.raises(repprofile.QuestionnaireError) as ei:
+        repprofile.load_questionnaire(str(_write(tmp_path / "t.yaml", doc)))
+    assert "wizard" in str(ei.value)
