@@ -743,3 +743,121 @@ def test_unknown_option_type_refused(tmp_path: Path) -> None:
     with pytest.raises(repprofile.QuestionnaireError) as ei:
         repprofile.load_questionnaire(str(_write(tmp_path / "t.yaml", doc)))
     assert "wizard" in str(ei.value)
+
+
+# --------------------------------------------------------------------------- item 3: type preferences
+
+SEVEN = ["accommodator", "competitor", "controller", "empathizer", "hard_worker", "innovator", "rock"]
+TYPEVEC = np.array([TYPES[i][o] for i in KEYS for o in KEYS[i]])
+
+
+def _pref(res: repprofile.ScoreResult, cid: str) -> dict[str, float]:
+    row = list(res.candidate_ids).index(cid)
+    assert res.sjt_type_preference is not None
+    return dict(zip(res.sjt_type_ids, res.sjt_type_preference[row].tolist(), strict=True))
+
+
+def test_type_preference_rate_is_mean_within_person_z(rate_q: Path) -> None:
+    res = repprofile.score(str(rate_q), _records(CANDIDATES))
+    assert sorted(res.sjt_type_ids) == sorted(SEVEN)
+    for cid, vec in CANDIDATES.items():
+        m = ~np.isnan(vec)
+        z = (vec[m] - vec[m].mean()) / vec[m].std()  # population SD over all rated options
+        got = _pref(res, cid)
+        for t in SEVEN:
+            sel = TYPEVEC[m] == t
+            if sel.any():
+                assert got[t] == pytest.approx(float(z[sel].mean()), abs=1e-12), (cid, t)
+            else:
+                assert math.isnan(got[t]), (cid, t)  # a type without options: no preference
+
+
+def test_type_preference_hand_worked(rate_q: Path) -> None:
+    """'good': ratings 6 1 4 2 5 3 2 3 2 5 4, mean 37/11, population variance
+    (sum x^2)/11 - mean^2 = 149/11 - (37/11)^2 = 270/121, SD sqrt(270)/11.
+    rock options s1.d (2) and s3.a (3): mean rating 2.5, z = (2.5 - 37/11) / (sqrt(270)/11)
+    = (27.5 - 37) / sqrt(270) = -9.5 / sqrt(270)."""
+    res = repprofile.score(str(rate_q), _records({"good": CANDIDATES["good"]}))
+    assert _pref(res, "good")["rock"] == pytest.approx(-9.5 / math.sqrt(270), abs=1e-12)
+    out = res.to_dict()["profiles"][0]["sjt_type_preference"]
+    assert out["rock"] == pytest.approx(-9.5 / math.sqrt(270), abs=1e-12)
+    assert out["competitor"] is None
+
+
+def test_type_preference_most_least_counts(tmp_path: Path) -> None:
+    q = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
+    res = repprofile.score(str(q), [{"candidate_id": "mixed", "answers": _pick_answers(ML["mixed"])}])
+    got = _pref(res, "mixed")
+    # most: s1.a controller, s2.b controller, s3.c empathizer; least: s1.d rock, s2.a empathizer, s3.d accommodator
+    assert got["controller"] == 2
+    assert got["empathizer"] == 0
+    assert got["rock"] == -1
+    assert got["accommodator"] == -1
+
+
+# --------------------------------------------------------------------------- quality (item 6)
+
+
+def test_sjt_straightline_and_timing(rate_q: Path) -> None:
+    recs = [
+        # s1 flat, s2 flat, s3 varied: 2 of 3 scenarios -> 2/3 > 0.5: flagged
+        {"candidate_id": "two", "seconds": 60, "answers": {"s1": {"a": 3, "b": 3, "c": 3, "d": 3}, "s2": {"a": 4, "b": 4, "c": 4}, "s3": {"a": 1, "b": 2, "c": 3, "d": 4}}},
+        # s1 flat; s2 only one rated option (does not count); s3 varied: 1 of 2 = 0.5, not flagged
+        {"candidate_id": "half", "seconds": 45, "answers": {"s1": {"a": 5, "b": 5, "c": 5, "d": 5}, "s2": {"a": 4}, "s3": {"a": 1, "b": 2}}},
+        {"candidate_id": "none", "answers": _records({"x": CANDIDATES["mid"]})[0]["answers"]},
+    ]
+    res = repprofile.score(str(rate_q), recs)
+    prof = {p["candidate_id"]: p["quality"] for p in res.to_dict()["profiles"]}
+    assert prof["two"]["indices"]["sjt_straightline"] == pytest.approx(2 / 3)
+    assert "sjt_straightline" in [f["index"] for f in prof["two"]["flags"]]
+    assert prof["half"]["indices"]["sjt_straightline"] == pytest.approx(0.5)
+    assert "sjt_straightline" not in [f["index"] for f in prof["half"]["flags"]]
+    assert prof["none"]["indices"]["sjt_straightline"] == pytest.approx(0.0)
+    # time / answered scenarios and time / rated options
+    assert prof["two"]["indices"]["seconds_per_scenario"] == pytest.approx(60 / 3)
+    assert prof["two"]["indices"]["seconds_per_option"] == pytest.approx(60 / 11)
+    assert prof["half"]["indices"]["seconds_per_scenario"] == pytest.approx(45 / 3)
+    assert prof["half"]["indices"]["seconds_per_option"] == pytest.approx(45 / 7)
+    # 7.5 s per option is above 2.0, 15 s per scenario above 10: no timing flag for 'half'
+    assert not {"seconds_per_scenario", "seconds_per_option"} & {f["index"] for f in prof["half"]["flags"]}
+    # 'two': 60/11 = 5.45 s per option is fine, 20 s per scenario fine
+    assert not {"seconds_per_scenario", "seconds_per_option"} & {f["index"] for f in prof["two"]["flags"]}
+
+
+def test_fast_answers_flagged(rate_q: Path) -> None:
+    rec = {"candidate_id": "fast", "seconds": 12, "answers": _records({"x": CANDIDATES["mid"]})[0]["answers"]}
+    res = repprofile.score(str(rate_q), [rec])
+    q = res.to_dict()["profiles"][0]["quality"]
+    # 12 / 3 = 4 s per scenario (< 10), 12 / 11 = 1.09 s per option (< 2.0)
+    assert q["indices"]["seconds_per_scenario"] == pytest.approx(4.0)
+    assert q["indices"]["seconds_per_option"] == pytest.approx(12 / 11)
+    flagged = {f["index"] for f in q["flags"]}
+    assert {"seconds_per_scenario", "seconds_per_option"} <= flagged
+    assert q["valid"] is False
+
+
+# --------------------------------------------------------------------------- reliability (item 6)
+
+
+def _scenario_distance(X: np.ndarray, item: str) -> np.ndarray:
+    m = SCEN == item
+    num = np.nansum((X[:, m] - KEYVEC[m]) ** 2, axis=1)
+    den = np.sum(np.maximum((KEYVEC[m] - LO) ** 2, (HI - KEYVEC[m]) ** 2))
+    return 1 - num / den
+
+
+def test_split_half_spearman_brown(rate_q: Path) -> None:
+    rng = np.random.default_rng(16)
+    X = rng.integers(1, 7, size=(12, 11)).astype(float)
+    rel = repprofile.reliability(str(rate_q), X)
+    s1, s2, s3 = (_scenario_distance(X, i) for i in ("s1", "s2", "s3"))
+    # total: odd-numbered scenarios s1, s3 vs even s2
+    r = np.corrcoef((s1 + s3) / 2, s2)[0, 1]
+    tot = rel.scales["total"]
+    assert tot.split_half_r == pytest.approx(r, abs=1e-9)
+    assert tot.split_half_spearman_brown == pytest.approx(2 * r / (1 + r), abs=1e-9)
+    # alpha: s1 (odd) vs s2 (even)
+    r_a = np.corrcoef(s1, s2)[0, 1]
+    assert rel.scales["alpha"].split_half_r == pytest.approx(r_a, abs=1e-9)
+    assert rel.scales["alpha"].split_half_spearman_brown == pytest.approx(2 * r_a / (1 + r_a), abs=1e-9)
+    assert tot.caveat and "heterogeneous" in tot.caveat
