@@ -19,7 +19,7 @@ from repprofile.server import ServerSettings, create_app
 
 from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
 
-OPENAPI_SHA256 = "ce4805431897bdeaaf4914c1d918865be201ff482116a048061d985de7d7a25e"
+OPENAPI_SHA256 = "88d4772481e67eddd227ef9214e49bff23c5a1a0a80f16fc02dde164bb30d544"
 
 
 def test_the_openapi_document_is_pinned() -> None:

@@ -18,15 +18,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from repprofile._analysis.reliability import _reliability_from_scores
-from repprofile._analysis.scoring import _score
+from repprofile._analysis.scoring import _score, _sjt_key
+from repprofile._analysis.sjt import resolve_method
 from repprofile._errors import InputError
 from repprofile._formats.norms import NormTable, QualityReference, ScaleNorm, minimum_norm_n
 from repprofile._formats.questionnaire import (
+    SJT_METHODS,
     Questionnaire,
+    SjtMethod,
     load_questionnaire,
 )
 from repprofile._input.answers import RepprofileWarning, as_answer_set
-from repprofile._validation import NO_CHECK, validate_params
+from repprofile._validation import NO_CHECK, StrOptions, validate_params
 from repprofile._version import __version__
 
 __all__ = ["build_norms"]
@@ -50,6 +53,8 @@ def _reliability_or_none(r: float | None) -> float | None:
         "description": [str],
         "created": [str, _dt.date, None],
         "simulated": ["boolean"],
+        "sjt_method": [StrOptions(*SJT_METHODS), None],
+        "sjt_key": [NO_CHECK],  # a path, a mapping or a loaded key, as for score
     }
 )
 def build_norms(
@@ -59,6 +64,8 @@ def build_norms(
     description: str,
     created: str | _dt.date | None = None,
     simulated: bool = False,
+    sjt_method: SjtMethod | None = None,
+    sjt_key: Any = None,
 ) -> NormTable:
     """Build a norm table from a sample of answers (e.g. a company's applicant pool).
 
@@ -72,6 +79,9 @@ def build_norms(
         Date recorded in the table (default today). Pass it for byte-identical rebuilds.
     simulated : bool
         Mark a table built from simulated data; every output that uses it says so.
+    sjt_method, sjt_key
+        How SJT items are scored, as for :func:`repprofile.score` (the skill scales'
+        norms are of the scores of that method and key).
 
     Notes
     -----
@@ -86,7 +96,12 @@ def build_norms(
     :meth:`NormTable.quality_support` says which quality indices the table supports.
     """
     q = load_questionnaire(questionnaire)
-    result = _score(as_answer_set(q, answers, caller="build_norms"))
+    key = _sjt_key(sjt_key)
+    if q.has_sjt:
+        resolve_method(q, sjt_method, key)  # an unusable method before the answers are read
+    result = _score(
+        as_answer_set(q, answers, caller="build_norms"), sjt_method=sjt_method, sjt_key=key
+    )
     rel = _reliability_from_scores(result, 0.95)  # as reliability(q, result)
     scales: dict[str, ScaleNorm] = {}
     for j, sid in enumerate(q.scale_ids):

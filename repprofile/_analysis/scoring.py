@@ -312,7 +312,10 @@ class ScoreResult:
         self.answers = answers
         self.scale_ids = q.scale_ids
         self.sjt = sjt
-        if sjt is not None:
+        all_skill = sjt is not None and bool(q.skill_mask.all())
+        if sjt is not None and all_skill:  # an SJT alone: its arrays are the scores
+            raw, n_answered = sjt.raw, sjt.n_answered
+        elif sjt is not None:
             skill = np.flatnonzero(q.skill_mask)
             raw = raw.copy()
             raw[:, skill] = sjt.raw
@@ -320,8 +323,15 @@ class ScoreResult:
             n_answered[:, skill] = sjt.n_answered
         short = n_answered < q.min_answered
         if sjt is not None:
-            short[:, np.flatnonzero(q.skill_mask)] |= (sjt.reason != 0) | np.isnan(sjt.pomp)
-        short[~scored] = True
+            sjt_null = np.isnan(sjt.pomp)
+            sjt_null |= sjt.reason != 0
+            if all_skill:
+                short |= sjt_null
+            else:
+                short[:, np.flatnonzero(q.skill_mask)] |= sjt_null
+        if not scored.all():
+            short[~scored] = True
+        self._all_skill = all_skill
         self._short = short
         self._sums = raw  # every answered item counted, whatever min_answered says
         self.n_answered = n_answered
@@ -370,6 +380,8 @@ class ScoreResult:
     @functools.cached_property
     def mean(self) -> NDArray[np.float64]:
         """Mean of the answered keyed items, ``raw / n_answered`` (computed on first use)."""
+        if self._all_skill:  # every scale a skill scale: its score is its 0-100 pomp
+            return self.pomp.copy()
         with np.errstate(invalid="ignore", divide="ignore"):
             out: NDArray[np.float64] = self.raw / self.n_answered
         if self.sjt is not None:  # a skill scale's score is its 0-100 pomp
@@ -384,6 +396,9 @@ class ScoreResult:
         Written on the raw sum, it is exact for whole-number answers, unlike rescaling
         the rounded mean.
         """
+        if self.sjt is not None and self._all_skill:  # skill scales: the SJT's 0-100 score
+            sjt_pomp: NDArray[np.float64] = np.where(self._short, np.nan, self.sjt.pomp)
+            return sjt_pomp
         lo, hi = self.questionnaire.response_scale.min, self.questionnaire.response_scale.max
         with np.errstate(invalid="ignore", divide="ignore"):
             out: NDArray[np.float64] = (
@@ -988,7 +1003,7 @@ def _score(
         quality,
         sjt,
         key_sha,
-        sjt_key,
+        sjt_key if sjt is not None else None,
     )
 
 

@@ -48,6 +48,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
 from repprofile._errors import InputError
 from repprofile._formats.questionnaire import (
@@ -86,7 +87,7 @@ __all__ = [
 RATING_METHODS = ("distance", "absolute", "standardized", "correlation", "mode", "proportion")
 CHOICE_METHODS = {"most_least": "most_least", "best": "best"}  # format -> its method
 
-_BLOCK_ROWS = 1 << 13
+_BLOCK_ROWS = 1 << 12
 _FLAT_TOL = 1e-12  # a variance below this share of the squared scale range is none
 
 # Null reasons (codes in SjtScores.reason)
@@ -309,31 +310,224 @@ def score_sjt(
 ) -> SjtScores:
     """Score the SJT columns of an answer array (rows: candidates; columns: q.item_ids).
 
-    See the module docstring for every method's formula and source.
+    See the module docstring for every method's formula and source. The caller's array
+    is never written (each block is read into a reused float64 buffer).
     """
     layout = sjt_layout(q, key)
     n = values.shape[0]
     s = layout.skill_scales.size
-    pomp = np.full((n, s), np.nan)
-    raw = np.full((n, s), np.nan)
-    n_ans = np.zeros((n, s), dtype=np.int32)
+    pomp = np.empty((n, s))
+    raw = np.empty((n, s))
+    n_ans = np.empty((n, s), dtype=np.int32)
     reason = np.zeros((n, s), dtype=np.int8)
     bad: list[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int8]]] = []
     counts = key.counts(q) if key is not None and method in ("mode", "proportion") else None
-    for start in range(0, n, _BLOCK_ROWS):
-        stop = min(n, start + _BLOCK_ROWS)
-        x = _block(values, start, stop, layout.columns)
-        sl = slice(start, stop)
-        if layout.response_format == "rate":
-            bad.append(_check_ratings(x, layout, q, start))
-            _rate_block(x, layout, method, counts, pomp[sl], raw[sl], n_ans[sl], reason[sl])
-        else:
+    if layout.response_format == "rate":
+        rs = q.sjt_response_scale
+        assert rs is not None
+        kernel = _RateKernel(layout, method, counts, min(n, _BLOCK_ROWS), rs.integers)
+        for start in range(0, n, _BLOCK_ROWS):
+            stop = min(n, start + _BLOCK_ROWS)
+            sl = slice(start, stop)
+            bad.append(kernel.block(values, start, stop, pomp[sl], raw[sl], n_ans[sl], reason[sl]))
+    else:
+        for start in range(0, n, _BLOCK_ROWS):
+            stop = min(n, start + _BLOCK_ROWS)
+            x = _block(values, start, stop, layout.columns)
+            sl = slice(start, stop)
             bad.append(_check_choices(x, layout, start))
             _choice_block(x, layout, pomp[sl], raw[sl], n_ans[sl])
     br = np.concatenate([b[0] for b in bad]) if bad else np.empty(0, dtype=np.intp)
     bc = np.concatenate([b[1] for b in bad]) if bad else np.empty(0, dtype=np.intp)
     bk = np.concatenate([b[2] for b in bad]) if bad else np.empty(0, dtype=np.int8)
     return SjtScores(method, pomp, raw, n_ans, reason, br, bc, bk)
+
+
+class _RateKernel:
+    """Scores blocks of ``rate`` answers with buffers reused from block to block.
+
+    Per block: one pass reads the answers as float64 (rounded to whole numbers on an
+    integer scale; a cell where the rounded value differs from the answer is missing or
+    fractional), one min/max pass finds ratings outside the scale; every missing or
+    rejected cell is then filled with a neutral value (0, or the option's key for the
+    distances) so that one product with the (options x scales) matrix gives the sums
+    over the answered options. Sums that depend only on which options were answered
+    (counts, key moments, worst distances) are the column sums minus the missing
+    cells' share, summed per row from the (few, sorted) missing cells.
+    """
+
+    def __init__(
+        self,
+        layout: SjtLayout,
+        method: str,
+        counts: NDArray[np.float64] | None,
+        rows: int,
+        integers: bool,
+    ) -> None:
+        k = layout.key
+        assert k is not None
+        self.layout, self.method, self.integers = layout, method, integers
+        self.k = k
+        w = layout.membership
+        p, s = w.shape
+        self.s = s
+        n_scen = layout.scenario_onehot.shape[1]
+        lo, hi = layout.lo, layout.hi
+        self.buf = np.empty((rows, p))
+        self.tmp = np.empty((rows, p))
+        self.neq = np.empty((rows, p), dtype=bool)
+        ones = np.ones((p, 1))
+        kc = k[:, None]
+        wk = kc * w
+        if method == "distance":
+            extra = [np.maximum((k - lo) ** 2, (hi - k) ** 2)[:, None] * w]
+        elif method == "absolute":
+            extra = [np.maximum(k - lo, hi - k)[:, None] * w]
+        elif method in ("mode", "proportion"):
+            extra = [w]
+            assert counts is not None
+            if method == "mode":
+                table = (counts == counts.max(axis=1, keepdims=True)).astype(np.float64)
+            else:
+                table = counts / counts.sum(axis=1, keepdims=True)
+            self.table = np.ascontiguousarray(table).reshape(-1)
+            self.base = np.arange(p, dtype=np.intp) * table.shape[1]
+        else:  # moments over the answered options: n, sum k, sum k^2 per scale and all
+            extra = [w, ones, wk, kc, (kc * kc) * w, kc * kc]
+            # sum x, sum x k per scale (and sum x, sum x^2 over all options: standardized)
+            total = [ones] if method == "standardized" else []
+            self.right_x = np.hstack([w, wk, *total])
+            self.right_xx = np.hstack([w, *total])
+        self.answered_right = np.hstack(extra)
+        self.n_scen = n_scen
+        self.scenarios_per_scale = layout.scenario_scales.sum(axis=0).astype(np.int32)
+
+    def block(
+        self,
+        values: NDArray[np.floating[Any]],
+        start: int,
+        stop: int,
+        pomp: NDArray[np.float64],
+        raw: NDArray[np.float64],
+        n_ans: NDArray[np.int32],
+        reason: NDArray[np.int8],
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int8]]:
+        layout = self.layout
+        m = stop - start
+        x = self.buf[:m]
+        flat_x = x.reshape(-1)
+        p = x.shape[1]
+        columns = layout.columns
+        c0 = int(columns[0])
+        if np.array_equal(columns, np.arange(c0, c0 + p)):
+            chunk = values[start:stop, c0 : c0 + p]
+        else:
+            chunk = values[start:stop][:, columns]
+        e = self.neq[:m]
+        if self.integers:
+            np.rint(chunk, out=x, casting="unsafe")
+            np.not_equal(x, chunk, out=e)  # True where missing (NaN) or fractional
+        else:
+            np.copyto(x, chunk, casting="unsafe")
+            np.isnan(x, out=e)
+        odd = np.flatnonzero(e)  # few: missing or fractional cells
+        fractional = odd[~np.isnan(flat_x[odd])] if self.integers else odd[:0]
+        lo, hi = layout.lo, layout.hi
+        flat_x[odd] = lo  # neutral for the range check
+        outside = odd[:0]
+        if x.max() > hi or x.min() < lo:  # rare: find the ratings outside the scale
+            outside = np.flatnonzero((x > hi) | (x < lo))
+        if outside.size or fractional.size:
+            rejected = np.union1d(outside, fractional)
+            kind = (~np.isin(rejected, outside)).astype(np.int8)  # 0 outside, 1 not whole
+            missing = np.union1d(odd, outside)
+            rr, cc = np.divmod(rejected, p)
+            bad = (rr + start, columns[cc], kind)
+        else:
+            missing = odd
+            empty = np.empty(0, dtype=np.intp)
+            bad = (empty, empty, np.empty(0, dtype=np.int8))
+        self._score(x, missing, pomp, raw, n_ans, reason)
+        return bad
+
+    def _score(
+        self,
+        x: NDArray[np.float64],
+        missing: NDArray[np.intp],
+        pomp: NDArray[np.float64],
+        raw: NDArray[np.float64],
+        n_ans: NDArray[np.int32],
+        reason: NDArray[np.int8],
+    ) -> None:
+        layout, method, k, s = self.layout, self.method, self.k, self.s
+        m, p = x.shape
+        flat_x = x.reshape(-1)
+        w = layout.membership
+        answered = _answered_sums(m, missing, p, self.answered_right)
+        n_ans[...] = self.scenarios_per_scale
+        _drop_unanswered_scenarios(missing, p, layout, n_ans)
+        got = answered
+        t = self.tmp[:m]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if method in ("distance", "absolute"):
+                flat_x[missing] = k[missing % p]  # a missing option adds no distance
+                np.subtract(x, k, out=t)
+                if method == "distance":
+                    np.multiply(t, t, out=t)
+                else:
+                    np.abs(t, out=t)
+                np.matmul(t, w, out=raw)
+                pomp[...] = 100.0 * (1.0 - raw / got)
+            elif method in ("mode", "proportion"):
+                flat_x[missing] = layout.lo  # index 0; the hit is zeroed below
+                idx = (x - layout.lo).astype(np.intp)
+                idx += self.base
+                hit = self.table[idx]
+                hit.reshape(-1)[missing] = 0.0
+                np.matmul(hit, w, out=raw)
+                pomp[...] = 100.0 * raw / got
+            else:
+                flat_x[missing] = 0.0
+                sx_all = x @ self.right_x
+                np.multiply(x, x, out=t)
+                sxx_all = t @ self.right_xx
+                _moments(sx_all, sxx_all, got, s, method, layout, pomp, raw, reason)
+        _short_to_nan(pomp, raw, n_ans, reason)
+
+
+def _drop_unanswered_scenarios(
+    missing: NDArray[np.intp], n_options: int, layout: SjtLayout, n_ans: NDArray[np.int32]
+) -> None:
+    """Subtract, per row, the scenarios whose options are all missing from ``n_ans``
+    (which starts at every scale's scenario count)."""
+    if not missing.size:
+        return
+    rr, cc = np.divmod(missing, n_options)
+    n_scen = layout.n_options.size
+    cell = rr * n_scen + layout.option_scenario[cc]  # sorted: missing is sorted
+    first = np.flatnonzero(np.diff(cell, prepend=-1))
+    size = np.diff(np.append(first, cell.size))
+    scen = cell[first] % n_scen
+    whole = size == layout.n_options[scen]
+    if whole.any():
+        rows = cell[first][whole] // n_scen
+        np.subtract.at(n_ans, rows, layout.scenario_scales[scen[whole]].astype(np.int32))
+
+
+def _answered_sums(
+    m: int, missing: NDArray[np.intp], n_options: int, right: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``answered @ right`` for a block of ``m`` rows whose missing cells are the sorted
+    flat indices ``missing`` (few): the column sums of ``right`` minus the product of
+    the sparse (rows x options) indicator of the missing cells with ``right``."""
+    out = np.empty((m, right.shape[1]))
+    out[...] = right.sum(axis=0)
+    if missing.size:
+        rr, cc = np.divmod(missing, n_options)
+        indptr = np.searchsorted(rr, np.arange(m + 1))  # rr is sorted
+        miss = sparse.csr_array((np.ones(rr.size), cc, indptr), shape=(m, n_options))
+        out -= miss @ right
+    return out
 
 
 def type_preference(values: NDArray[np.floating[Any]], q: Questionnaire) -> NDArray[np.float64]:
@@ -442,131 +636,69 @@ def _short_to_nan(
         reason[none] = _SHORT
 
 
-def _answered_dot(
-    m: int, missing: NDArray[np.intp], n_options: int, right: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """``answered @ right`` for a block of ``m`` rows whose missing cells are the flat
-    indices ``missing`` (few): the full column sums minus the missing rows' share."""
-    out = np.broadcast_to(right.sum(axis=0), (m, right.shape[1])).copy()
-    if missing.size:
-        rr, cc = np.divmod(missing, n_options)
-        rows, at = np.unique(rr, return_inverse=True)
-        miss = np.zeros((rows.size, n_options))
-        miss[at, cc] = 1.0
-        out[rows] -= miss @ right
-    return out
-
-
-def _rate_block(
-    x: NDArray[np.float64],
-    layout: SjtLayout,
+def _moments(
+    sx_all: NDArray[np.float64],
+    sxx_all: NDArray[np.float64],
+    kmom: NDArray[np.float64],
+    s: int,
     method: str,
-    counts: NDArray[np.float64] | None,
-    pomp: NDArray[np.float64],
-    raw: NDArray[np.float64],
-    n_ans: NDArray[np.int32],
-    reason: NDArray[np.int8],
-) -> None:
-    """One block of ``rate`` answers (NaN: missing or rejected): pomp, raw, answered
-    scenarios and null reasons.
-
-    Every method but ``absolute``, ``mode`` and ``proportion`` needs only the per-scale
-    moment sums n, sum x, sum x^2, sum k, sum k^2 and sum x k over the answered
-    options (plus the same over all options, for the within-person z): two matrix
-    products of the block and its square, with missing cells zeroed.
-    """
-    k = layout.key
-    assert k is not None
-    w = layout.membership  # options x skill scales
-    m, n_opt_all = x.shape
-    flat_x = x.reshape(-1)
-    missing = np.flatnonzero(np.isnan(flat_x))
-    flat_x[missing] = 0.0
-    per_scen = _answered_dot(m, missing, n_opt_all, layout.scenario_onehot)
-    n_ans[...] = ((per_scen > 0).astype(np.float64) @ layout.scenario_scales).astype(np.int32)
-    lo, hi = layout.lo, layout.hi
-    ones = np.ones((n_opt_all, 1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if method == "absolute":
-            d = np.abs(x - k)
-            d.reshape(-1)[missing] = 0.0
-            raw[...] = d @ w
-            worst = np.maximum(k - lo, hi - k)[:, None] * w
-            pomp[...] = 100.0 * (1.0 - raw / _answered_dot(m, missing, n_opt_all, worst))
-        elif method in ("mode", "proportion"):
-            assert counts is not None
-            if method == "mode":
-                table = (counts == counts.max(axis=1, keepdims=True)).astype(np.float64)
-            else:
-                table = counts / counts.sum(axis=1, keepdims=True)
-            v = table.shape[1]
-            idx = np.arange(k.size) * v + (x - lo).astype(np.intp)  # missing: 0, fixed below
-            got = table.reshape(-1)[idx]
-            got.reshape(-1)[missing] = 0.0
-            raw[...] = got @ w
-            pomp[...] = 100.0 * raw / _answered_dot(m, missing, n_opt_all, w)
-        else:
-            _moment_methods(x, k, w, ones, method, missing, layout, pomp, raw, reason)
-    _short_to_nan(pomp, raw, n_ans, reason)
-
-
-def _moment_methods(
-    x: NDArray[np.float64],
-    k: NDArray[np.float64],
-    w: NDArray[np.float64],
-    ones: NDArray[np.float64],
-    method: str,
-    missing: NDArray[np.intp],
     layout: SjtLayout,
     pomp: NDArray[np.float64],
     raw: NDArray[np.float64],
     reason: NDArray[np.int8],
 ) -> None:
-    """distance, standardized and correlation from the moment sums (see _rate_block)."""
-    m, n_opt_all = x.shape
-    s = w.shape[1]
-    wk = k[:, None] * w
-    right = np.hstack([w, ones, wk, k[:, None]])  # sum x, sum x (all), sum x k, (all)
-    sx_all = x @ right
-    sxx_all = (x * x) @ np.hstack([w, ones])
-    kk = np.hstack([w, ones, wk, k[:, None], (k * k)[:, None] * w, (k * k)[:, None]])
-    kmom = _answered_dot(m, missing, n_opt_all, kk)
+    """standardized and correlation from the moment sums over the answered options:
+    ``sx_all`` = sum x per scale, sum x k per scale (then sum x over all options, for
+    standardized); ``sxx_all`` = sum x^2 per scale (then over all options, for
+    standardized); ``kmom`` = n, n (all), sum k, (all), sum k^2, (all)."""
     n_s, n = kmom[:, :s], kmom[:, s : s + 1]
     sk_s, sk = kmom[:, s + 1 : 2 * s + 1], kmom[:, 2 * s + 1 : 2 * s + 2]
     skk_s, skk = kmom[:, 2 * s + 2 : 3 * s + 2], kmom[:, 3 * s + 2 :]
-    sx_s, sx = sx_all[:, :s], sx_all[:, s : s + 1]
-    sxk_s, sxk = sx_all[:, s + 1 : 2 * s + 1], sx_all[:, 2 * s + 1 :]
+    sx_s, sxk_s, sx = sx_all[:, :s], sx_all[:, s : 2 * s], sx_all[:, 2 * s :]
     sxx_s, sxx = sxx_all[:, :s], sxx_all[:, s:]
-    del sxk
-    if method == "distance":
-        raw[...] = np.maximum(sxx_s - 2.0 * sxk_s + skk_s, 0.0)
-        worst = np.maximum((k - layout.lo) ** 2, (layout.hi - k) ** 2)[:, None] * w
-        pomp[...] = 100.0 * (1.0 - raw / _answered_dot(m, missing, n_opt_all, worst))
-        return
     if method == "correlation":
         vx = n_s * sxx_s - sx_s * sx_s
         vk = n_s * skk_s - sk_s * sk_s
         r = (n_s * sxk_s - sx_s * sk_s) / np.sqrt(vx * vk)
-        raw[...] = np.clip(r, -1.0, 1.0)
-        pomp[...] = 100.0 * (1.0 + raw) / 2.0
+        np.clip(r, -1.0, 1.0, out=raw)
+        np.add(raw, 1.0, out=pomp)  # 100 (1 + r) / 2
+        np.multiply(pomp, 100.0, out=pomp)
+        np.divide(pomp, 2.0, out=pomp)
         tol_s = _FLAT_TOL * (layout.hi - layout.lo) ** 2 * n_s * n_s
         flat = (vx <= tol_s) & (n_s > 0)
         flat_key = ~flat & (vk <= tol_s) & (n_s > 0)
         for code, where in ((_FLAT, flat), (_FLAT_KEY, flat_key)):
-            pomp[where] = np.nan
-            raw[where] = np.nan
-            reason[where] = code
+            _null_rows(where, code, pomp, raw, reason)
         return
-    # standardized: z over every option the candidate rated (population SD)
+    # standardized: z over every option the candidate rated (population SD). With
+    # z_r = (x - mr) / sr and z_k = (k - mk) / sk, sum (z_r - z_k)^2 over a scale is
+    # a sxx + b skk - 2 c sxk + (2 c mk - 2 a mr) sx + (2 c mr - 2 b mk) sk
+    # + (a mr^2 + b mk^2 - 2 c mr mk) n, with a = 1 / sr^2, b = 1 / sk^2, c = 1 / (sr sk)
+    # per candidate: six scaled sums of (rows x scales) moments.
     mr, mk = sx / n, sk / n
     vr = np.maximum(sxx / n - mr * mr, 0.0)
     vk_ = np.maximum(skk / n - mk * mk, 0.0)
-    sr, sk_sd = np.sqrt(vr), np.sqrt(vk_)
-    zrr = (sxx_s - 2.0 * mr * sx_s + n_s * mr * mr) / vr
-    zkk = (skk_s - 2.0 * mk * sk_s + n_s * mk * mk) / vk_
-    zrk = (sxk_s - mr * sk_s - mk * sx_s + n_s * mr * mk) / (sr * sk_sd)
-    raw[...] = np.maximum(zrr - 2.0 * zrk + zkk, 0.0)
-    pomp[...] = np.clip(100.0 * (1.0 - raw / (4.0 * n_s)), 0.0, 100.0)
+    a, b = 1.0 / vr, 1.0 / vk_
+    c = 1.0 / np.sqrt(vr * vk_)
+    terms = (
+        (sxx_s, a),
+        (skk_s, b),
+        (sxk_s, -2.0 * c),
+        (sx_s, 2.0 * (c * mk - a * mr)),
+        (sk_s, 2.0 * (c * mr - b * mk)),
+        (n_s, a * mr * mr + b * mk * mk - 2.0 * c * mr * mk),
+    )
+    np.multiply(terms[0][0], terms[0][1], out=raw)
+    tmp = np.empty_like(raw)
+    for sums, coef in terms[1:]:
+        np.multiply(sums, coef, out=tmp)
+        raw += tmp
+    np.maximum(raw, 0.0, out=raw)
+    np.multiply(n_s, 4.0, out=tmp)
+    np.divide(raw, tmp, out=tmp)
+    np.subtract(1.0, tmp, out=tmp)
+    np.multiply(tmp, 100.0, out=pomp)
+    np.clip(pomp, 0.0, 100.0, out=pomp)
     tol = _FLAT_TOL * (layout.hi - layout.lo) ** 2
     rated = n[:, 0] > 0
     flat = rated & (vr[:, 0] <= tol)
@@ -582,6 +714,8 @@ def _null_rows(
     raw: NDArray[np.float64],
     reason: NDArray[np.int8],
 ) -> None:
+    if not rows.any():  # the common case: nothing to null
+        return
     pomp[rows] = np.nan
     raw[rows] = np.nan
     reason[rows] = code

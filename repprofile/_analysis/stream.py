@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from repprofile._analysis.scoring import ScoreResult, score
+from repprofile._analysis.scoring import ScoreResult, _sjt_key, score
 from repprofile._errors import InputError
 from repprofile._formats.norms import NormTable, ReliabilityChoice
-from repprofile._formats.questionnaire import Questionnaire
+from repprofile._formats.questionnaire import Questionnaire, SjtMethod
 from repprofile._input.answers import AnswerSet, CandidateError, csv_chunk, csv_header, read_answers
 from repprofile._input.files import decode, open_codec, sniff_delimiter
 from repprofile._input.problems import count_candidates
@@ -93,6 +93,8 @@ def stream_score(
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
     encoding: str | None = None,
+    sjt_method: SjtMethod | None = None,
+    sjt_key: Any = None,
 ) -> tuple[int, int]:
     """Score an answers file chunk by chunk, writing NDJSON to ``out``.
 
@@ -100,8 +102,11 @@ def stream_score(
     rejected candidate). JSON answers files and .xlsx workbooks are read whole and
     then written line by line. A CSV file may be separated by ``,``, ``;`` or tabs
     and be in any ``encoding`` (default UTF-8, or UTF-16 with a byte-order mark).
+    ``sjt_method`` and ``sjt_key`` score SJT items as in :func:`repprofile.score` (the
+    key file is read once).
     """
     name = str(answers)
+    key = _sjt_key(sjt_key)
     spooled: Path | None = None
     try:
         if name == "-":
@@ -131,7 +136,15 @@ def stream_score(
         ):
             answers_set = read_answers(path, q, encoding=encoding)
             return _write_result(
-                score(q, answers_set, norms=norms, ci=ci, reliability=reliability),
+                score(
+                    q,
+                    answers_set,
+                    norms=norms,
+                    ci=ci,
+                    reliability=reliability,
+                    sjt_method=sjt_method,
+                    sjt_key=key,
+                ),
                 out,
                 chunk_rows,
                 progress,
@@ -154,7 +167,15 @@ def stream_score(
                     decimal_comma=delimiter in (";", "\t"),
                 )
                 _reject_repeated(part, repeated)
-                result = score(q, part, norms=norms, ci=ci, reliability=reliability)
+                result = score(
+                    q,
+                    part,
+                    norms=norms,
+                    ci=ci,
+                    reliability=reliability,
+                    sjt_method=sjt_method,
+                    sjt_key=key,
+                )
                 s, r = _write_rows(result, out)
                 scored += s
                 rejected += r

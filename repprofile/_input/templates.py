@@ -17,12 +17,12 @@ import html
 import io
 import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from repprofile._errors import InputError
 
 if TYPE_CHECKING:
-    from repprofile._formats.questionnaire import Questionnaire
+    from repprofile._formats.questionnaire import Questionnaire, ResponseScale, SjtItem
 
 __all__ = ["TEMPLATE_FORMATS", "answer_template"]
 
@@ -31,7 +31,11 @@ TEMPLATE_FORMATS: tuple[str, ...] = ("csv", "md", "html", "mapping")
 
 def _choices(q: Questionnaire) -> list[str] | None:
     """The answer options to tick, or None when the answer is a number to write in."""
-    rs = q.response_scale
+    return _scale_choices(q.response_scale)
+
+
+def _scale_choices(rs: ResponseScale) -> list[str] | None:
+    """The answer options of a response scale to tick, or None (a number to write in)."""
     if not rs.integers or rs.max - rs.min > 10:
         return None
     values = range(rs.min, rs.max + 1)
@@ -40,7 +44,26 @@ def _choices(q: Questionnaire) -> list[str] | None:
     return [f"{v} ({rs.labels[v]})" if v in rs.labels else str(v) for v in values]
 
 
+MOST, LEAST, BEST = "Most effective", "Least effective", "Best response"
+"""The labels of the most / least / best picks (the grid rows of a survey tool)."""
+
+_SJT_ASK = {
+    "rate": "Rate how effective each response would be.",
+    "most_least": "Pick the most effective and the least effective response.",
+    "best": "Pick the best response.",
+}
+
+
+def _is_sjt(item: object) -> bool:
+    return getattr(item, "kind", None) == "sjt"
+
+
 def _default_instructions(q: Questionnaire) -> str:
+    if q.has_sjt and not q.likert_items:
+        return (
+            "Each scenario describes a situation at work and possible responses. "
+            "Judge the responses as each scenario asks."
+        )
     if _choices(q) is None:
         rs = q.response_scale
         return f"For each statement, write {rs.describe()} that shows how well it describes you."
@@ -71,6 +94,9 @@ def _template_md(q: Questionnaire) -> str:
         indent = " " * len(marker)
         lines.append(marker + _md(item.text))
         lines.append("")
+        if _is_sjt(item):
+            lines += _sjt_md(q, cast("SjtItem", item), indent)
+            continue
         if choices is None:
             lines.append(f"{indent}Answer ({_md(rs.describe())}): __________")
         else:
@@ -78,6 +104,34 @@ def _template_md(q: Questionnaire) -> str:
         lines.append("")
     lines += ["---", "", _md(f"{q.title}, {q.id} version {q.version}"), ""]
     return "\n".join(lines)
+
+
+def _sjt_md(q: Questionnaire, item: SjtItem, indent: str) -> list[str]:
+    """A scenario's responses in the Markdown form: each with the rating choices
+    (``rate``), or the responses to tick as most / least effective or best."""
+    lines = [f"{indent}{_md(_SJT_ASK[item.response_format])}", ""]
+    if item.response_format == "rate":
+        rs = q.sjt_response_scale
+        assert rs is not None  # an SJT item has a rating scale
+        choices = _scale_choices(rs)
+        for letter, opt in zip(_letters(), item.options, strict=False):
+            lines.append(f"{indent}{letter}) {_md(opt.text)}")
+            if choices is None:
+                lines.append(f"{indent}   Rating ({_md(rs.describe())}): __________")
+            else:
+                lines.append(f"{indent}   " + "  ".join(f"[ ] {_md(c)}" for c in choices))
+            lines.append("")
+        return lines
+    picks = [MOST, LEAST] if item.response_format == "most_least" else [BEST]
+    for letter, opt in zip(_letters(), item.options, strict=False):
+        ticks = "  ".join(f"[ ] {p.split()[0].lower()}" for p in picks)
+        lines.append(f"{indent}{letter}) {_md(opt.text)}  {ticks}")
+    lines.append("")
+    return lines
+
+
+def _letters() -> list[str]:
+    return list("ABCDEFGH")
 
 
 _CSS = """\
@@ -129,7 +183,11 @@ def _template_html(q: Questionnaire) -> str:
         out += [f"<th>{e(c)}</th>" for c in choices]
     out.append("</tr></thead>")
     out.append("<tbody>")
+    width = 1 + (1 if choices is None else len(choices))
     for n, item in enumerate(q.items, start=1):
+        if _is_sjt(item):
+            out += _sjt_html(q, cast("SjtItem", item), n, width)
+            continue
         cells = [f'<tr><td class="n">{n}</td><td>{e(item.text)}</td>']
         if choices is None:
             cells.append('<td class="w"></td>')
@@ -151,6 +209,45 @@ def _template_html(q: Questionnaire) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _sjt_html(q: Questionnaire, item: SjtItem, n: int, width: int) -> list[str]:
+    """A scenario in the HTML form: the scenario row, then one row per response with
+    its rating radio buttons (``rate``) or most / least / best radio buttons."""
+    e = html.escape
+    out = [
+        f'<tr><td class="n">{n}</td><td colspan="{width}"><strong>{e(item.scenario)}</strong>'
+        f"<br><em>{e(_SJT_ASK[item.response_format])}</em></td></tr>"
+    ]
+    if item.response_format == "rate":
+        rs = q.sjt_response_scale
+        assert rs is not None
+        choices = _scale_choices(rs)
+        for letter, opt in zip(_letters(), item.options, strict=False):
+            if choices is None:
+                answer = f"Rating ({e(rs.describe())}): ________"
+            else:
+                answer = " ".join(
+                    f'<label><input type="radio" name="q{n}{opt.id}" value="{v}"> {e(c)}</label>'
+                    for v, c in zip(range(rs.min, rs.max + 1), choices, strict=True)
+                )
+            out.append(
+                f'<tr><td class="n">{letter}</td><td>{e(opt.text)}</td>'
+                f'<td colspan="{max(width - 1, 1)}">{answer}</td></tr>'
+            )
+        return out
+    picks = [MOST, LEAST] if item.response_format == "most_least" else [BEST]
+    for letter, opt in zip(_letters(), item.options, strict=False):
+        answer = " ".join(
+            f'<label><input type="radio" name="q{n}{p.split()[0].lower()}" value="{e(opt.id)}">'
+            f" {e(p)}</label>"
+            for p in picks
+        )
+        out.append(
+            f'<tr><td class="n">{letter}</td><td>{e(opt.text)}</td>'
+            f'<td colspan="{max(width - 1, 1)}">{answer}</td></tr>'
+        )
+    return out
 
 
 def _yaml_string(text: str) -> str:
@@ -179,14 +276,42 @@ def _template_mapping(q: Questionnaire) -> str:
         '  - "Timestamp"',
     ]
     out.append("# CHECK: the answer labels exactly as the survey shows them, with their numbers.")
-    if rs.labels:
+    labels = dict(sorted(rs.labels.items())) if q.likert_items else {}
+    srs = q.sjt_response_scale
+    if srs is not None and any(i.response_format == "rate" for i in q.sjt_items):
+        taken = set(labels.values())
+        for v, label in sorted(srs.labels.items()):
+            if label in taken and labels.get(v) != label:
+                out.append(f"# CHECK: SJT rating label {_yaml_string(label)} = {v} clashes")
+            elif label not in taken:
+                labels[v] = label
+    if labels:
         out.append("labels:")
-        out += [f"  {_yaml_string(label)}: {v}" for v, label in sorted(rs.labels.items())]
+        out += [f"  {_yaml_string(label)}: {v}" for v, label in labels.items()]
     else:
         out.append("labels: {}")
     out.append("# The column header (the question text as the survey shows it): the item id.")
+    if q.has_sjt:
+        out.append("# SJT scenarios are grid questions: Google Forms and Microsoft Forms export a")
+        out.append("# grid as one column per row, headed 'Scenario text [Row text]' (rows: the")
+        out.append("# responses to rate, or Most effective / Least effective).")
     out.append("items:")
-    out += [f"  {_yaml_string(item.text)}: {_yaml_string(item.id)}" for item in q.items]
+    for item in q.items:
+        if not _is_sjt(item):
+            out.append(f"  {_yaml_string(item.text)}: {_yaml_string(item.id)}")
+            continue
+        sjt = cast("SjtItem", item)
+        stem = " ".join(sjt.scenario.split())
+        if sjt.response_format == "rate":
+            heads = [f"{stem} [{' '.join(o.text.split())}]" for o in sjt.options]
+        elif sjt.response_format == "most_least":
+            heads = [f"{stem} [{MOST}]", f"{stem} [{LEAST}]"]
+        else:
+            heads = [stem]
+        out += [
+            f"  {_yaml_string(h)}: {_yaml_string(c)}"
+            for h, c in zip(heads, sjt.columns, strict=True)
+        ]
     out.append("")
     return "\n".join(out)
 

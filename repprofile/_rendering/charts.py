@@ -10,7 +10,10 @@ in the DejaVu Sans that ships with matplotlib.
 What a radar chart shows
 ------------------------
 * One spoke per **trait** scale of the questionnaire, in the questionnaire's order,
-  clockwise from the top; validity scales are never drawn. The spoke label is the
+  clockwise from the top; validity scales are never drawn. Skill scales (the
+  competencies of situational judgment items) get a radar of their own
+  (``scales="skills"``): one spoke per competency, the total scale left out; they
+  are never mixed into the rep-type radar. The spoke label is the
   scale's ``name`` (wrapped onto several lines when long).
 * A 0-100 radial axis: the POMP score, or the percentile rank in the norm sample when
   the scores have norms (``metric="auto"``).
@@ -80,6 +83,9 @@ __all__ = [
 ]
 
 Metric = Literal["auto", "pomp", "percentile"]
+ScaleSet = Literal["traits", "skills"]
+"""Which scales a radar chart draws: the trait (rep-type) scales, or the skill scales
+(the competencies of situational judgment items, without the total)."""
 Array = NDArray[np.float64]
 
 MAX_OVERLAY = 5
@@ -141,12 +147,17 @@ class _RadarData:
     the interval (read row by row, so a chart of one candidate of a million-row result
     costs no whole-batch copies)."""
 
-    def __init__(self, scores: ScoreResult, metric: Metric) -> None:
+    def __init__(self, scores: ScoreResult, metric: Metric, scales: ScaleSet = "traits") -> None:
         q = scores.questionnaire
-        cols = np.flatnonzero(q.trait_mask)
+        self.skills = scales == "skills"
+        if self.skills:
+            cols = np.flatnonzero([s.kind == "skill" and not s.total for s in q.scales])
+        else:
+            cols = np.flatnonzero(q.trait_mask)
         if cols.size < 3:
+            kind = "skill scales (competencies)" if self.skills else "trait scales"
             raise InputError(
-                f"A radar chart needs at least 3 trait scales; questionnaire {q.id!r} has "
+                f"A radar chart needs at least 3 {kind}; questionnaire {q.id!r} has "
                 f"{cols.size} ({', '.join(q.scales[j].id for j in cols) or 'none'}). "
                 "Show fewer scales as a bar chart instead."
             )
@@ -183,10 +194,10 @@ class _RadarData:
         nd = self.scores.normed
         if self.metric == "percentile":
             return nd.percentile_ci_low[row, self.cols], nd.percentile_ci_high[row, self.cols]
-        rs = self.scores.questionnaire.response_scale
-        span = float(rs.max - rs.min)
-        low = np.clip(100.0 * (nd.ci_low[row, self.cols] - rs.min) / span, 0.0, 100.0)
-        high = np.clip(100.0 * (nd.ci_high[row, self.cols] - rs.min) / span, 0.0, 100.0)
+        lo, hi = _mean_range(self)
+        span = hi - lo
+        low = np.clip(100.0 * (nd.ci_low[row, self.cols] - lo) / span, 0.0, 100.0)
+        high = np.clip(100.0 * (nd.ci_high[row, self.cols] - lo) / span, 0.0, 100.0)
         return low, high
 
     def any_interval(self) -> bool:
@@ -195,6 +206,15 @@ class _RadarData:
         lo, hi = nd.ci_low[:, self.cols], nd.ci_high[:, self.cols]
         known = (np.isfinite(lo) & np.isfinite(hi))[self.scores.scored]
         return bool(known.size) and bool(known.sum(axis=1).max() >= 2)
+
+
+def _mean_range(data: _RadarData) -> tuple[float, float]:
+    """The range of the mean metric of the charted scales: the response scale of the
+    Likert items, 0-100 for skill scales (their mean is the 0-100 score)."""
+    if data.skills:
+        return 0.0, 100.0
+    rs = data.scores.questionnaire.response_scale
+    return float(rs.min), float(rs.max)
 
 
 @dataclass(frozen=True)
@@ -216,7 +236,7 @@ def _role_line(role: Role | None, data: _RadarData) -> _RoleLine | None:
         if data.metric == "pomp":
             return _RoleLine(pomp, f"Role target: {role.name}")
         assert scores.norms is not None
-        lo, hi = q.response_scale.min, q.response_scale.max
+        lo, hi = _mean_range(data)
         mean = lo + pomp / 100.0 * (hi - lo)
         pct = np.full(len(ids), np.nan)
         for k, sid in enumerate(ids):
@@ -229,6 +249,8 @@ def _role_line(role: Role | None, data: _RadarData) -> _RoleLine | None:
         return _RoleLine(pct, f"Role target: {role.name}")
     w = np.array([role.weights.get(s, 0.0) for s in ids], dtype=np.float64)
     top = float(np.abs(w).max())
+    if top == 0.0:  # a role that weighs none of the charted scales (skills, say)
+        return None
     return _RoleLine(50.0 + 50.0 * w / top, f"Role weights: {role.name} (rescaled; 50 = weight 0)")
 
 
@@ -391,6 +413,8 @@ def _subtitle(data: _RadarData, width: int = 1000) -> str:
     ``width`` characters, else one line each."""
     q = data.scores.questionnaire
     parts = [f"{q.id} {q.version}", _metric_text(data)]
+    if data.skills:
+        parts.insert(1, "judgement (SJT) competencies")
     norms = data.scores.norms
     if norms is not None and norms.simulated:
         parts.append("norms: SIMULATED")
@@ -543,6 +567,7 @@ def _as_ids(candidate_id: str | Sequence[str]) -> list[str]:
 
 
 _METRIC = [StrOptions("auto", "pomp", "percentile")]
+_SCALES = [StrOptions("traits", "skills")]
 _ROLE = [Role, None]
 _IDS_MUST = "must be strings: a candidate id or a sequence of candidate ids"
 
@@ -558,6 +583,7 @@ _IDS_MUST = "must be strings: a candidate id or a sequence of candidate ids"
         "metric": _METRIC,
         "show_ci": ["boolean"],
         "ax": [PolarAxes, None],
+        "scales": _SCALES,
     },
     must={
         "candidate_id": _IDS_MUST,
@@ -572,6 +598,7 @@ def radar_chart(
     metric: Metric = "auto",
     show_ci: bool = True,
     ax: Axes | None = None,
+    scales: ScaleSet = "traits",
 ) -> Axes:
     """Radar chart of one candidate's profile, or up to five overlaid.
 
@@ -598,6 +625,10 @@ def radar_chart(
         a new :class:`~matplotlib.figure.Figure` with an Agg canvas is made (no
         pyplot): a plot 4.4 inches across, the figure sized round it to fit the
         labels, title and legend (about 6.5 x 6.5 inches for rep-types, 100 dpi).
+    scales : {"traits", "skills"}
+        The trait (rep-type) scales, or the skill scales of situational judgment
+        items: one spoke per competency (the total scale is not a spoke), its 0-100
+        score as radius. The two are never mixed in one chart.
 
     Returns
     -------
@@ -630,7 +661,7 @@ def radar_chart(
             f"radar_chart overlays at most {MAX_OVERLAY} candidates, got {len(ids)}; "
             "use radar_grid(scores, candidate_ids) for small multiples of more candidates."
         )
-    data = _RadarData(scores, metric)
+    data = _RadarData(scores, metric, scales)
     rows = [data.row(cid) for cid in ids]
     role_line = _role_line(role, data)
     with _style():
@@ -652,6 +683,7 @@ def radar_chart(
         "metric": _METRIC,
         "ncols": [Interval(Integral, 1, None, closed="left")],
         "show_ci": ["boolean"],
+        "scales": _SCALES,
     },
     must={"candidate_ids": "must be a sequence of candidate ids (strings)"},
 )
@@ -663,6 +695,7 @@ def radar_grid(
     metric: Metric = "auto",
     ncols: int = 4,
     show_ci: bool = True,
+    scales: ScaleSet = "traits",
 ) -> Figure:
     """Small multiples: one radar chart per candidate, ``ncols`` to a row.
 
@@ -684,7 +717,7 @@ def radar_grid(
     ids = _as_ids(candidate_ids)
     if not ids:
         raise InputError("radar_grid needs at least one candidate id")
-    data = _RadarData(scores, metric)
+    data = _RadarData(scores, metric, scales)
     rows = [data.row(cid) for cid in ids]
     role_line = _role_line(role, data)
     ncols = min(ncols, len(ids))

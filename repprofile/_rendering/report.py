@@ -26,6 +26,8 @@ from repprofile._analysis.scoring import ScoreResult
 from repprofile._formats.files import bundled_dir, read_yaml, validate_document
 from repprofile._formats.role import Role, load_role
 from repprofile._rendering.caution import TIED, banner_text, caution_reasons, grey_out
+from repprofile._rendering.judgement import JudgementSection, judgement_section
+from repprofile._rendering.text import DRAFT_KEY, sjt_provenance
 from repprofile._util import finite_or_none
 from repprofile._validation import PathWithSuffix, parameter_error, validate_params
 from repprofile._version import __version__
@@ -168,6 +170,13 @@ class CandidateReport(BaseModel):
         description="Why these results may not describe the candidate (empty: no caution).",
     )
     questions: list[InterviewQuestion]
+    judgement: JudgementSection | None = Field(
+        default=None,
+        description=(
+            "The 'Service recovery judgement' section: competency scores and interview "
+            "probes from the SJT scenarios (null without SJT items)."
+        ),
+    )
     question_bank: str
     footer: str
     provenance: dict[str, Any]
@@ -366,6 +375,7 @@ def _candidate_report(
             type_tied=profile["type_tied"],
         ),
         questions=choose_questions(fr, row, bank),
+        judgement=judgement_section(scores, row),
         question_bank=f"{bank.title} ({bank.id} {bank.version})",
         footer=FOOTER
         if fit_row["ci_low"] is not None or any(line.interval for line in lines)
@@ -457,6 +467,8 @@ def to_html(report: CandidateReport, chart_svg: str) -> str:
     caution = banner_text(report.caution)
     banner = f'<p class=caution role="alert">{e(caution)}</p>\n' if caution else ""
     prov = report.provenance
+    judgement = _judgement_html(report.judgement)
+    sjt = e(sjt_provenance(prov))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Candidate report {e(report.candidate_id)}</title>
@@ -481,15 +493,66 @@ footer {{ margin-top: 2em; border-top: 1px solid #aaa; font-size: 0.85em; color:
 <th>{report.ci_level:.0%} interval</th></tr>
 {"".join(rows)}</table>
 <h2>Type and fit</h2>{summary}
-<h2>Response quality</h2>{flags}
+<h2>Response quality</h2>{flags}{judgement}
 <h2>Interview questions</h2>
 <ol>{questions}</ol>
 <p class=meta>From: {e(report.question_bank)}</p>
 <footer><p>{e(report.footer)}</p>
 <p>repprofile {e(str(prov.get("repprofile_version", __version__)))}; questionnaire sha256
-{e(str(prov.get("questionnaire_sha256", ""))[:12])}; role {e(report.role_id)}.</p></footer>
+{e(str(prov.get("questionnaire_sha256", ""))[:12])}; role {e(report.role_id)}{sjt}.</p></footer>
 </body></html>
 """
+
+
+def _skill_rows(section: JudgementSection) -> list[tuple[str, str, str]]:
+    """Name, POMP and scenarios answered of each competency (the total last)."""
+    return [
+        (
+            line.name + (" (total)" if line.total and "total" not in line.name.lower() else ""),
+            _pct(line.pomp),
+            f"{line.n_answered} of {line.n_scenarios}",
+        )
+        for line in section.skills
+    ]
+
+
+def _judgement_notes(section: JudgementSection) -> list[str]:
+    """What the judgement scores are, the key, and the draft caution (first)."""
+    notes = []
+    if section.key_draft:
+        notes.append(f"CAUTION: {DRAFT_KEY}. " + (section.key_note or ""))
+    notes.append(
+        "Skill scores (0-100) from situational judgment scenarios, scored by the "
+        f"{section.method} method against the key (docs/sjt.md)."
+    )
+    return [n.strip() for n in notes]
+
+
+def _judgement_html(section: JudgementSection | None) -> str:
+    """The judgement section of the HTML report (empty without SJT items)."""
+    if section is None:
+        return ""
+    e = html.escape
+    notes = _judgement_notes(section)
+    draft = f'<p class=caution role="note">{e(notes.pop(0))}</p>\n' if section.key_draft else ""
+    rows = "".join(
+        f"<tr><td>{e(n)}</td><td>{p}</td><td>{e(a)}</td></tr>" for n, p, a in _skill_rows(section)
+    )
+    probes = "".join(
+        '<li style="margin: 0.4em 0 0.8em 0">'
+        f"<b>{e(p.competency_name)}</b>: {e(p.scenario)}<br>"
+        f"Candidate's choice: {e(p.chosen_text or 'no answer')}<br>"
+        f"Keyed best: {e(p.keyed_text)}<br><i>{e(p.ask)}</i></li>"
+        for p in section.probes
+    )
+    heading = (
+        '<h3 style="font-size: 1em">Interview probes (weakest competencies)</h3>' if probes else ""
+    )
+    return (
+        f"\n<h2>{e(section.title)}</h2>\n{draft}<p class=meta>{e(notes[0])}</p>\n"
+        "<table><tr><th>Competency</th><th>POMP</th><th>Scenarios answered</th></tr>"
+        f"{rows}</table>\n{heading}<ul>{probes}</ul>"
+    )
 
 
 _PAGE_POINTS = 11.69 * 72  # A4 height in points: converts point spacing to fractions
@@ -508,9 +571,22 @@ def _block_height(lines: Sequence[str], size: float, spacing: float = _SPACING) 
 def _pdf_block(
     fig: Figure, y: float, lines: list[str], size: float, color: str, indent: float
 ) -> float:
-    """One multi-line text at y (a single artist: fewer to lay out); returns the y below it."""
+    """One multi-line text at y (a single artist: fewer to lay out); returns the y below it.
+    The colour ``mono`` sets the lines in a monospaced font (a small table)."""
     spacing = _SPACING
-    fig.text(indent, y, "\n".join(lines), fontsize=size, va="top", color=color, linespacing=spacing)
+    extra: dict[str, Any] = {}
+    if color == "mono":
+        color, extra = "#222", {"family": "DejaVu Sans Mono"}
+    fig.text(
+        indent,
+        y,
+        "\n".join(lines),
+        fontsize=size,
+        va="top",
+        color=color,
+        linespacing=spacing,
+        **extra,
+    )
     return y - _block_height(lines, size, spacing)
 
 
@@ -643,6 +719,7 @@ def _pdf_units(report: CandidateReport) -> list[list[_Unit]]:
         [heading("Type and fit"), (summary, 8, "#222", 0.06)],
         [heading("Response quality"), flag_units[0]],
         *([u] for u in flag_units[1:]),
+        *_judgement_units(report.judgement, heading),
     ]
     for i, q in enumerate(report.questions, start=1):
         wrapped = textwrap.wrap(f"{i}. {q.text}", 105)
@@ -653,6 +730,38 @@ def _pdf_units(report: CandidateReport) -> list[list[_Unit]]:
         ]
         if i == 1:
             units.insert(0, heading("Interview questions (weakest areas for the role)"))
+        groups.append(units)
+    return groups
+
+
+def _judgement_units(section: JudgementSection | None, heading: Any) -> list[list[_Unit]]:
+    """The judgement section as PDF unit groups: heading, the draft caution, the
+    competency scores (one line each) and a probe per weak competency."""
+    import textwrap
+
+    if section is None:
+        return []
+    notes = _judgement_notes(section)
+    first: list[_Unit] = [heading(section.title)]
+    if section.key_draft:
+        first.append((textwrap.wrap(notes.pop(0), 110), 8, "#8a1010", 0.06))
+    first.append((textwrap.wrap(notes[0], 115), 7, "#555", 0.06))
+    rows = _skill_rows(section)
+    width = max(len(n) for n, _, _ in rows)
+    table = [f"{'Competency':<{width}}  POMP  scenarios answered"]
+    table += [f"{n:<{width}}  {p:>4}  {a}" for n, p, a in rows]
+    first.append((table, 7.5, "mono", 0.06))
+    groups = [first]
+    for i, p in enumerate(section.probes):
+        lines = textwrap.wrap(f"{p.competency_name}: {p.scenario}", 110)
+        lines += textwrap.wrap(f"Candidate's choice: {p.chosen_text or 'no answer'}", 110)
+        lines += textwrap.wrap(f"Keyed best: {p.keyed_text}", 110)
+        units: list[_Unit] = [
+            (lines, 8, "#222", 0.06),
+            (textwrap.wrap(p.ask, 115), 7.5, "#555", 0.075),
+        ]
+        if i == 0:
+            units.insert(0, (["Interview probes (weakest competencies)"], 8.5, "#222", 0.06))
         groups.append(units)
     return groups
 
@@ -694,8 +803,8 @@ def _pdf_footer(fig: Figure, report: CandidateReport, page: int | None = None) -
     prov = report.provenance
     line = (
         f"repprofile {prov.get('repprofile_version', __version__)}; questionnaire sha256 "
-        f"{str(prov.get('questionnaire_sha256', ''))[:12]}; role {report.role_id}; "
-        f"questions: {report.question_bank}"
+        f"{str(prov.get('questionnaire_sha256', ''))[:12]}; role {report.role_id}"
+        f"{sjt_provenance(prov)}; questions: {report.question_bank}"
     )  # wrapped: a long question-bank title must not run off the page
     fig.text(0.06, 0.034, textwrap.fill(line, 150), fontsize=6, color="#777", va="top")
     if page is not None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from repprofile._formats.role import Role
 
 __all__ = [
+    "DRAFT_KEY",
     "assessment_text",
     "fit_text",
     "profile_table",
@@ -40,6 +41,7 @@ __all__ = [
     "role_list",
     "role_text",
     "scores_csv",
+    "sjt_provenance",
 ]
 
 
@@ -455,9 +457,30 @@ def provenance_line(prov: Mapping[str, Any]) -> str:
     return (
         f"provenance: questionnaire {prov['questionnaire_id']} "
         f"{prov['questionnaire_version']} sha256 {str(prov['questionnaire_sha256'])[:12]}; "
-        f"{norm_text}; intervals {prov['ci_level']:.0%}{role}; "
+        f"{norm_text}; intervals {prov['ci_level']:.0%}{role}{sjt_provenance(prov)}; "
         f"repprofile {prov['repprofile_version']}\n"
     )
+
+
+DRAFT_KEY = "draft key: replace with your SME key"
+"""The caution every output shows when the SJT key is a draft (``sjt_key_draft``)."""
+
+
+def sjt_provenance(prov: Mapping[str, Any]) -> str:
+    """The SJT part of the provenance line: ``; SJT method M``, the key (its sha256 when
+    an SME key file was given) and, for a draft key, the :data:`DRAFT_KEY` caution in
+    capitals; empty when the questionnaire has no SJT items."""
+    method = prov.get("sjt_method")
+    if not method:
+        return ""
+    text = f"; SJT method {method}"
+    if prov.get("sjt_key_sha256"):
+        text += f", SME key sha256 {str(prov['sjt_key_sha256'])[:12]}"
+    else:
+        text += ", key of the questionnaire"
+    if prov.get("sjt_key_draft"):
+        text += f" (CAUTION: {DRAFT_KEY})"
+    return text
 
 
 # --------------------------------------------------------------------------- profiles
@@ -476,7 +499,7 @@ def profile_table(result: ScoreResult) -> str:
     """The scored candidates as a readable table: POMP per scale, types, quality."""
     q = result.questionnaire
     names = {s.id: s.name for s in q.scales}
-    traits = [s.id for s in q.scales if s.kind == "trait"]
+    traits = [s.id for s in q.scales if s.kind in ("trait", "skill")]
     validity = [s.id for s in q.scales if s.kind == "validity"]
     header = [
         "CANDIDATE",
@@ -521,12 +544,20 @@ def assessment_text(result: ScoreResult, fitted: FitResult | None) -> str:
     )
     if caution:
         lines += ["CAUTION: " + caution, ""]
+    prov = result.provenance.model_dump(mode="json")
+    if prov.get("sjt_key_draft"):
+        lines += [f"CAUTION: SJT {DRAFT_KEY} (the skill scores use a draft key).", ""]
     lines.append(_assessment_scales(result, p))
     for s in q.scales:
         reason = p.scales[s.id].reason
         if reason:
             lines.append(f"{s.name}: no score, {reason}.")
     lines.append("POMP: percent of the maximum possible score (0-100).")
+    if q.has_sjt:
+        lines.append(
+            f"Skill scales: situational judgment, scored by the {prov.get('sjt_method')} "
+            "method; ANSWERED counts scenarios answered."
+        )
     if result.norms is not None:
         simulated = "a SIMULATED sample, not real people: " if result.norms.simulated else ""
         lines.append(
@@ -565,7 +596,7 @@ def _assessment_scales(result: ScoreResult, p: Profile) -> str:
     n_items = dict(zip(q.scale_ids, q.items_per_scale.tolist(), strict=True))
     for s in q.scales:
         sc = p.scales[s.id]
-        name = s.name + (" (validity)" if s.kind == "validity" else "")
+        name = s.name + {"validity": " (validity)", "skill": " (skill)"}.get(s.kind, "")
         bar = "" if sc.pomp is None else "#" * round(sc.pomp / 5) + "." * (20 - round(sc.pomp / 5))
         extra: tuple[str, ...] = ()
         if has_norms:

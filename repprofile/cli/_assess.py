@@ -56,19 +56,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
 from repprofile.cli._common import (
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
+    add_sjt_scoring,
     run_capturing_warnings,
     warn_if_simulated,
 )
 
 if TYPE_CHECKING:
     from repprofile._formats.norms import NormTable
-    from repprofile._formats.questionnaire import Questionnaire, ResponseScale
+    from repprofile._formats.questionnaire import Questionnaire, ResponseScale, SjtMethod
     from repprofile._formats.role import Role
     from repprofile.cli._common import Subparsers
 
@@ -158,6 +159,7 @@ def register(sub: Subparsers) -> None:
         help="at the end, show only a thank-you screen (the default: the candidate is at the "
         "keyboard); the results are written to OUT/CANDIDATE.json either way",
     )
+    add_sjt_scoring(p)  # kept in the progress file, like --role and --norms
     p.set_defaults(func=_cmd_assess)
 
 
@@ -178,7 +180,8 @@ def _source(text: str) -> str:
     return str(path.resolve()) if path.is_file() else text
 
 
-Answer = int | float | None
+Answer = int | float | str | None
+"""A rating, the option id picked (most / least / best of an SJT item), or skipped."""
 
 
 @dataclass
@@ -198,8 +201,11 @@ class _Progress:
     completed: str | None = None
     item_seconds: dict[str, float] = field(default_factory=dict)
     show_results: bool = False
+    sjt_method: str | None = None
+    sjt_key: str | None = None
 
     def to_dict(self, item_ids: tuple[str, ...]) -> dict[str, Any]:
+        sjt = {k: v for k, v in (("sjt_method", self.sjt_method), ("sjt_key", self.sjt_key)) if v}
         return {
             "format": PROGRESS_FORMAT,
             "format_version": PROGRESS_FORMAT_VERSION,
@@ -216,6 +222,7 @@ class _Progress:
             "started": self.started,
             "updated": _now(),
             "completed": self.completed,
+            **sjt,  # only when given: a rep-types progress file is as before
         }
 
     def save(self, item_ids: tuple[str, ...]) -> None:
@@ -250,15 +257,15 @@ def _read_progress(path: Path) -> _Progress:
     for key in (*strings, "started"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise bad(f"{key!r} must be a non-empty string")
-    for key in ("role", "norms", "completed"):
+    for key in ("role", "norms", "completed", "sjt_method", "sjt_key"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise bad(f"{key!r} must be a string or null")
     answers = data.get("answers")
     if not isinstance(answers, dict) or not all(
-        v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+        v is None or (isinstance(v, int | float | str) and not isinstance(v, bool))
         for v in answers.values()
     ):
-        raise bad("'answers' must map item ids to numbers or null")
+        raise bad("'answers' must map item ids to numbers, option ids or null")
     position = data.get("position")
     if not isinstance(position, int) or isinstance(position, bool) or position < 0:
         raise bad("'position' must be a whole number from 0")
@@ -285,6 +292,8 @@ def _read_progress(path: Path) -> _Progress:
         completed=data.get("completed"),
         item_seconds={k: float(v) for k, v in item_seconds.items()},
         show_results=show_results,
+        sjt_method=data.get("sjt_method"),
+        sjt_key=data.get("sjt_key"),
     )
 
 
@@ -304,22 +313,120 @@ def _check_progress_fits(progress: _Progress, q: Questionnaire) -> None:
             f"{progress.path}: items {', '.join(map(repr, unknown))} are not in {q.id!r} "
             f"version {q.version}; the questionnaire file changed without a new version"
         )
-    rs = q.response_scale
+    steps = {s.column: s for s in _steps(q)}
     for item_id, value in progress.answers.items():
         if value is None:
             continue
-        parsed = _parse_answer(repr(value), rs)
+        step = steps[item_id]
+        if step.scale is None:  # most / least / best: an option id
+            parsed: Answer = value if value in step.option_ids else None
+            expected = f"one of the option ids {', '.join(step.option_ids)}"
+        else:
+            parsed = None if isinstance(value, str) else _parse_answer(repr(value), step.scale)
+            expected = step.scale.describe()
         progress.answers[item_id] = parsed  # 4.0 on a whole-number scale is 4
         if parsed is None:
             raise UsageError(
                 f"{progress.path}: the answer to {item_id!r} is {value!r}; "
-                f"expected {rs.describe()} or null"
+                f"expected {expected} or null"
             )
-    if progress.position > len(q.items):
+    if progress.position > len(steps):
         raise UsageError(
             f"{progress.path}: position {progress.position} is beyond the "
-            f"{len(q.items)} items of {q.id!r}"
+            f"{len(steps)} items of {q.id!r}"
         )
+
+
+# --------------------------------------------------------------------------- steps
+
+
+_PICK_QUESTION = {
+    "most": "Which response is the MOST effective?",
+    "least": "Which response is the LEAST effective?",
+    "best": "Which response is the best?",
+}
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One screen of the session: one answer column of the questionnaire.
+
+    A Likert item is one step (its statement, answered on the response scale). An SJT
+    item of the ``rate`` format is one step per response (the scenario, then the
+    response to rate on the SJT rating scale); ``most_least`` is two steps (the
+    scenario and its numbered responses, asking for the most, then the least
+    effective), ``best`` one. A pick is typed as the response's number and saved as
+    its option id, under the ``ITEM.most`` / ``ITEM.least`` / ``ITEM.best`` column.
+    """
+
+    column: str
+    text: str  # the statement, or the scenario
+    scale: ResponseScale | None  # None: a pick among the options
+    response: str | None = None  # rate: the response to rate
+    heading: str | None = None  # rate: "Response 2 of 4"; pick: the question
+    options: tuple[tuple[str, str], ...] = ()  # pick: (option id, text)
+
+    @property
+    def option_ids(self) -> tuple[str, ...]:
+        return tuple(o for o, _ in self.options)
+
+
+def _steps(q: Questionnaire) -> list[_Step]:
+    """The steps of a questionnaire, in answer-column order (:attr:`item_ids`)."""
+    from repprofile._formats.questionnaire import SjtItem
+
+    steps: list[_Step] = []
+    for c, column in enumerate(q.item_ids):
+        item = q.column_item(c)
+        if not isinstance(item, SjtItem):
+            steps.append(_Step(column, item.text, q.response_scale))
+            continue
+        suffix = column.rsplit(".", 1)[1]
+        if item.response_format == "rate":
+            k = item.option_ids.index(suffix)
+            steps.append(
+                _Step(
+                    column,
+                    item.scenario,
+                    q.sjt_response_scale,
+                    response=item.options[k].text,
+                    heading=f"Response {k + 1} of {len(item.options)}:",
+                )
+            )
+        else:
+            steps.append(
+                _Step(
+                    column,
+                    item.scenario,
+                    None,
+                    heading=_PICK_QUESTION[suffix],
+                    options=tuple((o.id, o.text) for o in item.options),
+                )
+            )
+    return steps
+
+
+def _parse_step(token: str, step: _Step) -> Answer:
+    """The answer ``token`` stands for at ``step`` (None: not an answer there)."""
+    if step.scale is not None:
+        return _parse_answer(token, step.scale)
+    try:
+        k = int(token)
+    except ValueError:
+        return None
+    return step.options[k - 1][0] if 1 <= k <= len(step.options) else None
+
+
+def _step_single_key(step: _Step) -> bool:
+    """One key, no Enter: single-digit ratings, or a pick among at most 9 responses."""
+    return _single_key(step.scale) if step.scale is not None else len(step.options) <= 9
+
+
+def _step_range(step: _Step) -> str:
+    """What to answer at ``step``: ``1 to 5``."""
+    if step.scale is None:
+        return f"1 to {len(step.options)}"
+    return f"{step.scale.min} to {step.scale.max}"
 
 
 # --------------------------------------------------------------------------- answers
@@ -350,9 +457,12 @@ def _parse_answer(token: str, rs: ResponseScale) -> Answer:
     return value
 
 
-def _format_answer(value: Answer) -> str:
+def _format_answer(value: Answer, step: _Step | None = None) -> str:
     if value is None:
         return "skipped"
+    if isinstance(value, str):  # a picked option: its number on the screen
+        ids = step.option_ids if step is not None else ()
+        return str(ids.index(value) + 1) if value in ids else value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -515,6 +625,7 @@ class _Screen:
         self.out = out
         self.redraw = redraw
         self.width = max(40, min(100, shutil.get_terminal_size((80, 24)).columns) - 2)
+        self.steps = _steps(q)
 
     def write(self, text: str) -> None:
         self.out.write(text)
@@ -532,8 +643,19 @@ class _Screen:
             lines += [self.wrap(q.instructions), ""]
         return "\n".join(lines) + "\n"
 
-    def values(self) -> list[str]:
-        rs = self.q.response_scale
+    def values(self, step: _Step | None = None) -> list[str]:
+        if step is not None and step.scale is None:
+            width = len(str(len(step.options)))
+            return [
+                textwrap.fill(
+                    f"{k:>{width}}  {' '.join(text.split())}",
+                    self.width,
+                    initial_indent="  ",
+                    subsequent_indent=" " * (width + 4),
+                )
+                for k, (_, text) in enumerate(step.options, start=1)
+            ]
+        rs = step.scale if step is not None and step.scale is not None else self.q.response_scale
         labels = rs.labels
         if rs.integers and rs.max - rs.min + 1 <= _MAX_LISTED_VALUES:
             shown = list(range(rs.min, rs.max + 1))
@@ -542,8 +664,12 @@ class _Screen:
         width = max(len(str(v)) for v in shown)
         return [f"  {v:>{width}}  {labels.get(v, '')}".rstrip() for v in shown]
 
-    def keys_help(self) -> str:
-        rs = self.q.response_scale
+    def keys_help(self, step: _Step | None = None) -> str:
+        if step is not None and step.scale is None:
+            n = len(step.options)
+            how = f"1-{n} choose" if n <= 9 else f"type 1 to {n} and press Enter to choose"
+            return f"Keys: {how}, b back, s skip, q quit and save"
+        rs = step.scale if step is not None and step.scale is not None else self.q.response_scale
         kind = "a whole number" if rs.integers else "a number"
         if _single_key(rs):
             answer = f"{rs.min}-{rs.max} answer"
@@ -554,16 +680,23 @@ class _Screen:
     def item(self, progress: _Progress, intro: bool, message: str | None) -> None:
         q = self.q
         i = progress.position
-        item = q.items[i]
+        step = self.steps[i]
         # without redrawing, the intro was written once, before the first item
         parts = [_CLEAR, self.intro() if intro else f"{q.title}\n\n"] if self.redraw else ["\n"]
-        parts.append(f"{i + 1}/{len(q.items)}\n")
-        parts.append(self.wrap(item.text) + "\n\n")
-        parts.append("\n".join(self.values()) + "\n\n")
-        if item.id in progress.answers:
-            given = _format_answer(progress.answers[item.id])
+        parts.append(f"{i + 1}/{len(self.steps)}\n")
+        parts.append(self.wrap(step.text) + "\n\n")
+        if step.response is not None:  # an SJT response to rate
+            parts.append(self.wrap(f"{step.heading} {step.response}", "  ") + "\n\n")
+            parts.append("How effective is this response?\n")
+        if step.scale is None:  # an SJT pick: the responses, then the question
+            parts.append("\n".join(self.values(step)) + "\n\n")
+            parts.append(f"{step.heading}\n\n")
+        else:
+            parts.append("\n".join(self.values(step)) + "\n\n")
+        if step.column in progress.answers:
+            given = _format_answer(progress.answers[step.column], step)
             parts.append(f"Your answer: {given} (Enter keeps it)\n")
-        parts.append(self.keys_help() + "\n")
+        parts.append(self.keys_help(step) + "\n")
         if message:
             parts.append(f"{message}\n")
         parts.append("> ")
@@ -573,11 +706,11 @@ class _Screen:
         q = self.q
         skipped = [
             str(n)
-            for n, it in enumerate(q.items, start=1)
-            if progress.answers.get(it.id, None) is None
+            for n, step in enumerate(self.steps, start=1)
+            if progress.answers.get(step.column, None) is None
         ]
         parts = [_CLEAR + f"{q.title}\n\n" if self.redraw else "\n"]
-        parts.append(f"All {len(q.items)} items done")
+        parts.append(f"All {len(self.steps)} items done")
         if skipped:
             parts.append(f"; {len(skipped)} skipped (item{'s' if len(skipped) > 1 else ''} ")
             parts.append(", ".join(skipped) + ")")
@@ -592,10 +725,10 @@ class _Screen:
 # --------------------------------------------------------------------------- session
 
 
-def _invalid(token: str, rs: ResponseScale) -> str:
+def _invalid(token: str, step: _Step) -> str:
     what = token if token.strip() and token.isprintable() else repr(token)
     return (
-        f"{what} is not an answer: answer {rs.min} to {rs.max}, "
+        f"{what} is not an answer: answer {_step_range(step)}, "
         "or press b (back), s (skip) or q (quit)."
     )
 
@@ -615,9 +748,8 @@ def _interact(
     its answer, skip or Enter are added to ``progress.item_seconds[item]``; going back
     and answering again adds the new time, so the sum is the time spent on the item.
     """
-    rs = q.response_scale
-    n = len(q.items)
-    number = not _single_key(rs)
+    steps = screen.steps
+    n = len(steps)
     intro = True
     message: str | None = None
     shown_at, shown_item = (clock() if clock else 0.0), progress.position
@@ -628,7 +760,7 @@ def _interact(
         if clock is None:
             return
         now = clock()
-        item_id = q.items[progress.position].id
+        item_id = steps[progress.position].column
         elapsed = max(0.0, now - shown_at)
         progress.item_seconds[item_id] = progress.item_seconds.get(item_id, 0.0) + elapsed
         shown_at = now
@@ -644,7 +776,8 @@ def _interact(
         else:
             screen.item(progress, intro, message)
         message = None
-        token = inp.read(number and not at_end)
+        step = steps[min(progress.position, n - 1)]
+        token = inp.read(not _step_single_key(step) and not at_end)
         if token is None:
             return "finish" if at_end and eof_finishes else "eof"
         intro = False
@@ -663,21 +796,21 @@ def _interact(
             return "finish"
         elif command == "s":
             took()
-            progress.answers[q.items[progress.position].id] = None
+            progress.answers[step.column] = None
             progress.position += 1
         elif command == "":
-            if q.items[progress.position].id not in progress.answers:
-                message = f"Answer {rs.min} to {rs.max}, or press s to skip."
+            if step.column not in progress.answers:
+                message = f"Answer {_step_range(step)}, or press s to skip."
                 continue
             took()
             progress.position += 1
         else:
-            value = _parse_answer(token, rs)
+            value = _parse_step(token, step)
             if value is None:
-                message = _invalid(token, rs)
+                message = _invalid(token, step)
                 continue
             took()
-            progress.answers[q.items[progress.position].id] = value
+            progress.answers[step.column] = value
             progress.position += 1
         progress.save(q.item_ids)
 
@@ -712,9 +845,11 @@ def _cmd_assess(args: argparse.Namespace) -> int:
                 f"{args.resume} is the session of candidate {progress.candidate_id!r}, "
                 f"not {args.candidate!r}; leave out --candidate to resume it"
             )
-        for key in ("questionnaire", "role", "norms"):
+        for key in ("questionnaire", "role", "norms", "sjt_key"):
             if getattr(args, key):
                 setattr(progress, key, _source(getattr(args, key)))
+        if args.sjt_method:
+            progress.sjt_method = args.sjt_method
         if args.show_results is not None:
             progress.show_results = args.show_results
         q = load_questionnaire(progress.questionnaire)
@@ -754,6 +889,8 @@ def _cmd_assess(args: argparse.Namespace) -> int:
             norms=_source(args.norms) if args.norms else None,
             started=_now(),
             show_results=bool(args.show_results),
+            sjt_method=args.sjt_method,
+            sjt_key=_source(args.sjt_key) if args.sjt_key else None,
         )
     # everything is checked before the first question, never after the last
     if progress.role:
@@ -761,6 +898,11 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     norms = load_norms(progress.norms) if progress.norms else None
     if norms is not None:
         norms.check_for(q)
+    if q.has_sjt and (progress.sjt_method or progress.sjt_key):
+        from repprofile._analysis.scoring import _sjt_key
+        from repprofile._analysis.sjt import resolve_method
+
+        resolve_method(q, progress.sjt_method, _sjt_key(progress.sjt_key))
 
     try:
         progress.save(q.item_ids)
@@ -808,7 +950,7 @@ def _paused(progress: _Progress, q: Questionnaire, code: int, what: str) -> int:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     _say("\n", sys.stdout)
-    _say(f"{what}. " + _resume_hint(progress, len(q.items)), sys.stderr)
+    _say(f"{what}. " + _resume_hint(progress, len(q.item_ids)), sys.stderr)
     return code
 
 
@@ -817,9 +959,10 @@ def _paused(progress: _Progress, q: Questionnaire, code: int, what: str) -> int:
 
 def _thank_you(q: Questionnaire, progress: _Progress) -> str:
     """The closing screen of a candidate-facing run: no scores, fit or flags."""
-    done = sum(1 for it in q.items if progress.answers.get(it.id) is not None)
+    done = sum(1 for c in q.item_ids if progress.answers.get(c) is not None)
+    what = "answers" if q.has_sjt else "statements"
     return (
-        f"Thank you. You have finished {q.title}: {done} of {len(q.items)} statements "
+        f"Thank you. You have finished {q.title}: {done} of {len(q.item_ids)} {what} "
         "answered.\nYour answers are saved. You can close this window now.\n\n"
     )
 
@@ -842,7 +985,13 @@ def _finish(
             record["item_seconds"] = {
                 i: progress.item_seconds[i] for i in q.item_ids if i in progress.item_seconds
             }
-        result = score(q, [record], norms=norms)
+        result = score(
+            q,
+            [record],
+            norms=norms,
+            sjt_method=cast("SjtMethod | None", progress.sjt_method),
+            sjt_key=progress.sjt_key,
+        )
         if not result.scored[0]:  # pragma: no cover - answers are checked as typed
             for e in result.errors:
                 _say(f"repprofile: error: {e.message}\n", sys.stderr)
@@ -866,16 +1015,21 @@ def _finish(
         write_atomic(json_path, text.encode("utf-8"))
         written = [str(json_path)]
         chart_note = None
-        if int(q.trait_mask.sum()) >= 3:
+        competencies = sum(s.kind == "skill" and not s.total for s in q.scales)
+        if int(q.trait_mask.sum()) >= 3 or competencies >= 3:
             from matplotlib.figure import Figure
 
             from repprofile._rendering.charts import radar_chart, save_figure
 
-            fig = radar_chart(result, progress.candidate_id, role=role).get_figure(root=True)
+            scales: Any = "traits" if int(q.trait_mask.sum()) >= 3 else "skills"
+            ax = radar_chart(result, progress.candidate_id, role=role, scales=scales)
+            fig = ax.get_figure(root=True)
             assert isinstance(fig, Figure)
             written.append(str(save_figure(fig, out / f"{name}.png")))
         else:
-            chart_note = "No radar chart: it needs a questionnaire with at least 3 trait scales."
+            chart_note = "No radar chart: it needs a questionnaire with at least 3 trait scales" + (
+                " or 3 competencies (skill scales)." if q.has_sjt else "."
+            )
         if progress.completed is None:
             progress.completed = _now()
         progress.save(q.item_ids)

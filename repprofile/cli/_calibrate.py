@@ -57,10 +57,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         from repprofile._analysis.calibrate import calibrate, read_performance, role_yaml
         from repprofile._analysis.scoring import score
         from repprofile._formats.questionnaire import load_questionnaire
-        from repprofile.cli._common import read_cli_answers
+        from repprofile.cli._common import read_cli_answers, sjt_options
 
         q = load_questionnaire(args.questionnaire)
-        result = score(q, read_cli_answers(args, q), norms=args.norms)
+        result = score(q, read_cli_answers(args, q), norms=args.norms, **sjt_options(args))
         perf = read_performance(args.performance, args.column)
         cal = calibrate(
             result,

@@ -39,6 +39,7 @@ __all__ = [
     "add_norms",
     "add_output",
     "add_questionnaire",
+    "add_sjt_scoring",
     "add_survey_options",
     "ci_level",
     "fit_cut",
@@ -48,6 +49,7 @@ __all__ = [
     "progress",
     "read_cli_answers",
     "run_capturing_warnings",
+    "sjt_options",
     "warn",
     "warn_if_simulated",
     "warn_rejected",
@@ -58,6 +60,19 @@ EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
 EXIT_ADVERSE_IMPACT = 3
+
+SJT_METHOD_CHOICES = (
+    "distance",
+    "absolute",
+    "standardized",
+    "correlation",
+    "most_least",
+    "best",
+    "mode",
+    "proportion",
+)
+"""``--sjt-method`` choices: ``repprofile._formats.questionnaire.SJT_METHODS`` (kept here
+so building the parser imports no pydantic; a test checks the two are equal)."""
 
 
 class UsageError(Exception):
@@ -188,10 +203,12 @@ def add_answers(
     metavar: str = "ANSWERS",
     help: str = "CSV (separated by , ; or tabs), .xlsx or JSON answers file, or - for stdin",
     mapping_required: bool = False,
+    scoring: bool = True,
 ) -> None:
     """The answers argument (a file or - for stdin; ``metavar`` and ``help`` name it) and
     how to read it: --encoding, --duplicates, --mapping (required when
-    ``mapping_required``), --from."""
+    ``mapping_required``), --from; and, when the command scores them (``scoring``),
+    how SJT items are scored: --sjt-method, --sjt-key (:func:`add_sjt_scoring`)."""
     p.add_argument("answers", metavar=metavar, help=help)
     p.add_argument(
         "--encoding",
@@ -211,6 +228,38 @@ def add_answers(
         ),
     )
     add_survey_options(p, metavar, mapping_required)
+    if scoring:
+        add_sjt_scoring(p)
+
+
+def add_sjt_scoring(p: argparse.ArgumentParser) -> None:
+    """``--sjt-method`` and ``--sjt-key`` of every command that scores answers."""
+    g = p.add_argument_group("situational judgment (SJT) items")
+    g.add_argument(
+        "--sjt-method",
+        choices=list(SJT_METHOD_CHOICES),
+        help=(
+            "how SJT items are scored (default: the questionnaire's sjt.method; mode and "
+            "proportion need --sjt-key; docs/sjt.md)"
+        ),
+    )
+    g.add_argument(
+        "--sjt-key",
+        metavar="KEY_FILE",
+        help=(
+            "an SME key file (repprofile sjt key build) that replaces the keys written in "
+            "the questionnaire; provenance records its sha256"
+        ),
+    )
+
+
+def sjt_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``sjt_method=`` and ``sjt_key=`` of :func:`repprofile.score` from the options of
+    :func:`add_sjt_scoring` (None when a command has no such options)."""
+    return {
+        "sjt_method": getattr(args, "sjt_method", None),
+        "sjt_key": getattr(args, "sjt_key", None),
+    }
 
 
 def add_questionnaire(p: argparse.ArgumentParser) -> None:

@@ -37,7 +37,7 @@ def register(sub: Subparsers) -> None:
             "questionnaire template ID --format mapping'."
         ),
     )
-    add_answers(p, "EXPORT", "the export file (CSV or .xlsx), or - for stdin", True)
+    add_answers(p, "EXPORT", "the export file (CSV or .xlsx), or - for stdin", True, scoring=False)
     p.add_argument(
         "-q",
         "--questionnaire",

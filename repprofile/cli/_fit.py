@@ -75,7 +75,7 @@ def _score_for_fit(args: argparse.Namespace) -> tuple[ScoreResult, list[Role]]:
     from repprofile._analysis.scoring import score
     from repprofile._formats.questionnaire import load_questionnaire
     from repprofile._formats.role import load_role
-    from repprofile.cli._common import read_cli_answers
+    from repprofile.cli._common import read_cli_answers, sjt_options
 
     if args.questionnaire:
         q = load_questionnaire(args.questionnaire)
@@ -85,7 +85,7 @@ def _score_for_fit(args: argparse.Namespace) -> tuple[ScoreResult, list[Role]]:
         q = load_questionnaire(roles[0].questionnaire)
         for r in roles:
             r.check_against(q)
-    result = score(q, read_cli_answers(args, q), norms=args.norms, ci=args.ci)
+    result = score(q, read_cli_answers(args, q), norms=args.norms, ci=args.ci, **sjt_options(args))
     warn_if_simulated(result.norms)
     return result, roles
 

@@ -45,7 +45,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     def run() -> int:
         from repprofile._analysis.norms import build_norms
         from repprofile._formats.questionnaire import load_questionnaire
-        from repprofile.cli._common import read_cli_answers
+        from repprofile.cli._common import read_cli_answers, sjt_options
 
         q = load_questionnaire(args.questionnaire)
         table = build_norms(
@@ -54,6 +54,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             description=args.description,
             created=args.date,
             simulated=args.simulated,
+            **sjt_options(args),
         )
         write_output(table.to_json() + "\n", args.output)
         print(

@@ -38,10 +38,10 @@ def _cmd_quality(args: argparse.Namespace) -> int:
         from repprofile._analysis.scoring import score
         from repprofile._formats.questionnaire import load_questionnaire
         from repprofile._rendering.text import quality_json, quality_text
-        from repprofile.cli._common import read_cli_answers
+        from repprofile.cli._common import read_cli_answers, sjt_options
 
         q = load_questionnaire(args.questionnaire)
-        result = score(q, read_cli_answers(args, q), norms=args.norms)
+        result = score(q, read_cli_answers(args, q), norms=args.norms, **sjt_options(args))
         if args.format == "json":
             write_output(quality_json(result), args.output)
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from repprofile.cli._common import (
     EXIT_OK,
@@ -37,10 +37,15 @@ def _cmd_reliability(args: argparse.Namespace) -> int:
         from repprofile._analysis.reliability import reliability
         from repprofile._formats.questionnaire import load_questionnaire
         from repprofile._rendering.text import reliability_text
-        from repprofile.cli._common import read_cli_answers
+        from repprofile.cli._common import read_cli_answers, sjt_options
 
         q = load_questionnaire(args.questionnaire)
-        rel = reliability(q, read_cli_answers(args, q), ci=args.ci)
+        answers: Any = read_cli_answers(args, q)
+        if args.sjt_method is not None or args.sjt_key is not None:
+            from repprofile._analysis.scoring import score
+
+            answers = score(q, answers, **sjt_options(args))  # SJT scored as asked
+        rel = reliability(q, answers, ci=args.ci)
         if args.format == "json":
             write_output(rel.to_json() + "\n", args.output)
         else:

@@ -61,10 +61,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         from repprofile._formats.questionnaire import load_questionnaire
         from repprofile._formats.role import load_role
         from repprofile._rendering.report import write_report
-        from repprofile.cli._common import read_cli_answers
+        from repprofile.cli._common import read_cli_answers, sjt_options
 
         q = load_questionnaire(args.questionnaire)
-        result = score(q, read_cli_answers(args, q), norms=args.norms, ci=args.ci)
+        result = score(
+            q, read_cli_answers(args, q), norms=args.norms, ci=args.ci, **sjt_options(args)
+        )
         warn_if_simulated(result.norms)
         role = load_role(args.role, q)
         fitted = fit(result, role, cut=args.cut)

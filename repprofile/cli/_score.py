@@ -16,6 +16,7 @@ from repprofile.cli._common import (
     add_output,
     read_cli_answers,
     run_capturing_warnings,
+    sjt_options,
     warn_if_simulated,
     warn_rejected,
     write_output,
@@ -72,7 +73,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
         if args.format == "ndjson" and not args.mapping:
             return _score_ndjson(args, q)
         answers = read_cli_answers(args, q)
-        result = score(q, answers, norms=args.norms, ci=args.ci, reliability=args.reliability)
+        result = score(
+            q,
+            answers,
+            norms=args.norms,
+            ci=args.ci,
+            reliability=args.reliability,
+            **sjt_options(args),
+        )
         if args.strict and not result.scored.all():
             from repprofile._input.problems import count_candidates
 
@@ -101,9 +109,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _write_scores(result: ScoreResult, fmt: str, output: str | None) -> None:
     """A scored batch as a table, CSV or one JSON document (table and CSV warn rejects)."""
     if fmt == "table":
-        from repprofile._rendering.text import profile_table
+        from repprofile._rendering.text import profile_table, sjt_provenance
 
         note = "Scores are POMP (0-100)."
+        if result.questionnaire.has_sjt:
+            sjt = sjt_provenance(result.provenance.model_dump(mode="json"))
+            note += f" Skill scales: situational judgment{sjt.replace('; SJT', ',')}."
         if result.norms is not None:
             note += f" Norms: {result.norms.description}"
         write_output(profile_table(result) + "\n" + note + "\n", output)
@@ -141,6 +152,7 @@ def _score_ndjson(args: argparse.Namespace, q: Questionnaire) -> int:
             reliability=args.reliability,
             progress=progress,
             encoding=args.encoding,
+            **sjt_options(args),
         )
 
     if args.output and args.output != "-":
