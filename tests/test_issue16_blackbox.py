@@ -861,3 +861,177 @@ def test_split_half_spearman_brown(rate_q: Path) -> None:
     assert rel.scales["alpha"].split_half_r == pytest.approx(r_a, abs=1e-9)
     assert rel.scales["alpha"].split_half_spearman_brown == pytest.approx(2 * r_a / (1 + r_a), abs=1e-9)
     assert tot.caveat and "heterogeneous" in tot.caveat
+
+
+# --------------------------------------------------------------------------- item 4: SME keys
+
+
+def _icc_by_hand(Y: np.ndarray, alpha: float = 0.05) -> dict[str, dict[str, float]]:
+    """Shrout & Fleiss (1979) from the two-way ANOVA mean squares, with psych::ICC's F
+    tests and confidence bounds (written here from the formulas, independent of repprofile)."""
+    from scipy.stats import f as fdist
+
+    n, k = Y.shape  # targets (options) x judges (experts)
+    gm = Y.mean()
+    ss_tot = np.sum((Y - gm) ** 2)
+    ss_r = k * np.sum((Y.mean(axis=1) - gm) ** 2)
+    ss_c = n * np.sum((Y.mean(axis=0) - gm) ** 2)
+    ss_e = ss_tot - ss_r - ss_c
+    msb = ss_r / (n - 1)
+    msj = ss_c / (k - 1)
+    mse = ss_e / ((n - 1) * (k - 1))
+    msw = (ss_c + ss_e) / (n * (k - 1))
+    icc1 = (msb - msw) / (msb + (k - 1) * msw)
+    icc2 = (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n)
+    icc3 = (msb - mse) / (msb + (k - 1) * mse)
+    icc1k = (msb - msw) / msb
+    icc2k = (msb - mse) / (msb + (msj - mse) / n)
+    icc3k = (msb - mse) / msb
+    f1, d11, d12 = msb / msw, n - 1, n * (k - 1)
+    f3, d31, d32 = msb / mse, n - 1, (n - 1) * (k - 1)
+    p1 = fdist.sf(f1, d11, d12)
+    p3 = fdist.sf(f3, d31, d32)
+    q = 1 - alpha / 2
+    f1l = f1 / fdist.ppf(q, d11, d12)
+    f1u = f1 * fdist.ppf(q, d12, d11)
+    f3l = f3 / fdist.ppf(q, d31, d32)
+    f3u = f3 * fdist.ppf(q, d32, d31)
+    fj = msj / mse
+    vn = (k - 1) * (n - 1) * (k * icc2 * fj + n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+    vd = (n - 1) * k**2 * icc2**2 * fj**2 + (n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+    v = vn / vd
+    fu = fdist.ppf(q, n - 1, v)
+    fl = fdist.ppf(q, v, n - 1)
+    l2 = n * (msb - fu * mse) / (fu * (k * msj + (k * n - k - n) * mse) + n * msb)
+    u2 = n * (fl * msb - mse) / (k * msj + (k * n - k - n) * mse + n * fl * msb)
+
+    def e(icc: float, f: float, a: float, b: float, p: float, lo: float, hi: float) -> dict[str, float]:
+        return {"icc": icc, "f": f, "df1": a, "df2": b, "p": p, "lower": lo, "upper": hi}
+
+    return {
+        "ICC1": e(icc1, f1, d11, d12, p1, (f1l - 1) / (f1l + k - 1), (f1u - 1) / (f1u + k - 1)),
+        "ICC2": e(icc2, f3, d31, d32, p3, l2, u2),
+        "ICC3": e(icc3, f3, d31, d32, p3, (f3l - 1) / (f3l + k - 1), (f3u - 1) / (f3u + k - 1)),
+        "ICC1k": e(icc1k, f1, d11, d12, p1, 1 - 1 / f1l, 1 - 1 / f1u),
+        "ICC2k": e(icc2k, f3, d31, d32, p3, l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))),
+        "ICC3k": e(icc3k, f3, d31, d32, p3, 1 - 1 / f3l, 1 - 1 / f3u),
+    }
+
+
+def _rwg_j(M: np.ndarray, a: int = 6) -> float:
+    """James, Demaree & Wolf (1984) rwg(J): J options, mean SME variance (n - 1),
+    uniform null (A^2 - 1) / 12; 0 when the experts disagree more than random."""
+    j = M.shape[0]
+    ratio = np.mean(M.var(axis=1, ddof=1)) / ((a**2 - 1) / 12)
+    if ratio > 1:
+        return 0.0
+    return float(j * (1 - ratio) / (j * (1 - ratio) + ratio))
+
+
+def _build_json(tmp_path: Path, q: Path, table: dict[str, list[Any]], *extra: str) -> tuple[int, dict[str, Any], Path]:
+    ratings = _write_ratings(tmp_path / "r.csv", table)
+    out = tmp_path / "k.yaml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "repprofile", "sjt", "key", "build", str(ratings), "-q", str(q), "-o", str(out), "--format", "json", *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode, json.loads(proc.stdout), out
+
+
+def test_key_build_json_contract_and_icc_by_hand(tmp_path: Path, rate_q: Path) -> None:
+    rc, rep, out = _build_json(tmp_path, rate_q, SME)
+    assert rc == 0
+    assert {"n_experts", "agreement", "rwg", "options", "flags"} <= set(rep)
+    assert rep["n_experts"] == 5
+    assert set(rep["agreement"]) == {"ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"}
+    want = _icc_by_hand(SME_M)
+    for name, vals in want.items():
+        got = rep["agreement"][name]
+        assert set(got) == {"icc", "f", "df1", "df2", "p", "lower", "upper"}, name
+        for field, v in vals.items():
+            assert got[field] == pytest.approx(v, rel=1e-9, abs=1e-12), (name, field)
+    # key: mean per option, SD (n - 1), n
+    assert [(o["item"], o["option"]) for o in rep["options"]] == [tuple(c.split(".")) for c in COLUMNS]
+    for o, row in zip(rep["options"], SME_M, strict=True):
+        assert set(o) == {"item", "option", "mean", "sd", "n"}
+        assert o["mean"] == pytest.approx(row.mean(), abs=1e-12)
+        assert o["sd"] == pytest.approx(row.std(ddof=1), abs=1e-12)
+        assert o["n"] == 5
+    # rwg per scenario
+    for item in KEYS:
+        assert rep["rwg"][item] == pytest.approx(_rwg_j(SME_M[SCEN == item]), abs=1e-12), item
+    # the key file
+    key = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert key["format"] == "repprofile-sjt-key"
+    assert key["n_experts"] == 5
+    assert key["options"]["s1"]["a"]["mean"] == pytest.approx(27 / 5)
+    assert {int(k): v for k, v in key["options"]["s1"]["a"]["counts"].items()} == {1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 3}
+
+
+def test_rwg_hand_worked(tmp_path: Path, rate_q: Path) -> None:
+    """s2 in SME: variances (n-1) of 5 5 6 5 5 -> 0.2; 3 4 3 3 2 -> 0.5; 2 1 2 2 2 -> 0.2.
+    Mean 0.3; sigma_EU^2 = 35/12; ratio 3.6/35 = 18/175; J = 3:
+    rwg = 3 (157/175) / (3 (157/175) + 18/175) = 471 / 489."""
+    rc, rep, _ = _build_json(tmp_path, rate_q, SME)
+    assert rep["rwg"]["s2"] == pytest.approx(471 / 489, abs=1e-12)
+
+
+def test_rwg_zero_when_experts_disagree_more_than_random(tmp_path: Path, rate_q: Path) -> None:
+    t = dict(SME)
+    for c in ("s2.a", "s2.b", "s2.c"):
+        t[c] = [1, 6, 1, 6, 1]  # variance 7.5 > 35/12
+    rc, rep, _ = _build_json(tmp_path, rate_q, t)
+    assert rep["rwg"]["s2"] == 0.0
+
+
+def test_icc_strong_rater_effect(tmp_path: Path, rate_q: Path) -> None:
+    """A lenient expert (+2 on everything, capped at 6) and a strict one: ICC2 (absolute
+    agreement) drops below ICC3 (consistency)."""
+    base = np.array([[6, 1, 4, 2, 5, 3, 2, 3, 1, 5, 4]], float).T
+    M = np.hstack([base, np.minimum(base + 2, 6), np.maximum(base - 1, 1), base, np.minimum(base + 1, 6)])
+    table = {c: [int(v) for v in M[j]] for j, c in enumerate(COLUMNS)}
+    rc, rep, _ = _build_json(tmp_path, rate_q, table)
+    want = _icc_by_hand(M)
+    for name, vals in want.items():
+        for field, v in vals.items():
+            assert rep["agreement"][name][field] == pytest.approx(v, rel=1e-9, abs=1e-12), (name, field)
+    assert rep["agreement"]["ICC2"]["icc"] < rep["agreement"]["ICC3"]["icc"]
+
+
+def test_flags_sd_and_best_gap(tmp_path: Path, rate_q: Path) -> None:
+    t = dict(SME)
+    t["s1.c"] = [1, 6, 2, 5, 4]  # SD sqrt(4.3) = 2.07 > 1
+    t["s3.a"] = [6, 5, 6, 5, 6]  # mean 5.6 vs s3.c 5.8: top two 0.2 apart < 0.5
+    rc, rep, _ = _build_json(tmp_path, rate_q, t)
+    assert rc == 0
+    for f in rep["flags"]:
+        assert set(f) >= {"item", "option", "reason"}
+    pairs = {(f["item"], f["option"]) for f in rep["flags"]}
+    assert ("s1", "c") in pairs
+    assert any(f["item"] == "s3" and f["option"] == "c" for f in rep["flags"])  # names the top option
+    assert not any(f["item"] == "s2" for f in rep["flags"])
+    # a looser threshold removes the SD flag
+    rc, rep2, _ = _build_json(tmp_path, rate_q, t, "--sd-threshold", "2.5", "--best-gap", "0.1")
+    assert rep2["flags"] == []
+
+
+def test_key_build_bad_rating_rejects_only_that_expert(tmp_path: Path, rate_q: Path) -> None:
+    t = {c: list(v) for c, v in SME.items()}
+    t["s2.b"][1] = 7
+    rc, rep, _ = _build_json(tmp_path, rate_q, t)
+    assert rc == 1
+    assert rep["n_experts"] == 4
+    text = json.dumps(rep.get("rejected"))
+    assert "e2" in text and "s2.b" in text and "7" in text
+    # the key is the mean of the other four experts
+    o = next(o for o in rep["options"] if o["item"] == "s2" and o["option"] == "b")
+    assert o["mean"] == pytest.approx((3 + 3 + 3 + 2) / 4)
+
+
+def test_key_build_python_api(tmp_path: Path, rate_q: Path) -> None:
+    ratings = _write_ratings(tmp_path / "r.csv", SME)
+    res = repprofile.build_sjt_key(str(ratings), str(rate_q))
+    d = res.to_dict()
+    assert d["agreement"]["ICC3k"]["icc"] == pytest.approx(_icc_by_hand(SME_M)["ICC3k"]["icc"], rel=1e-12)
