@@ -1035,3 +1035,189 @@ def test_key_build_python_api(tmp_path: Path, rate_q: Path) -> None:
     res = repprofile.build_sjt_key(str(ratings), str(rate_q))
     d = res.to_dict()
     assert d["agreement"]["ICC3k"]["icc"] == pytest.approx(_icc_by_hand(SME_M)["ICC3k"]["icc"], rel=1e-12)
+
+
+# --------------------------------------------------------------------------- item 5: bundled
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPETENCY_IDS = ["ownership", "validation", "plan", "listening", "empathy", "apology", "action", "de_escalation"]
+
+
+@pytest.fixture(scope="module")
+def sr_doc() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "questionnaires" / "service-recovery.yaml").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def test_bundled_service_recovery_shape(sr_doc: dict[str, Any]) -> None:
+    assert sr_doc["id"] == "service-recovery" and str(sr_doc["version"]) == "1.0.0"
+    items = [i for i in sr_doc["items"] if i.get("kind") == "sjt"]
+    assert len(items) >= 16
+    per_comp = dict.fromkeys(COMPETENCY_IDS, 0)
+    types_seen = set()
+    for it in items:
+        assert it["response_format"] == "rate"
+        assert 4 <= len(it["options"]) <= 5, it["id"]
+        for c in it["competencies"]:
+            per_comp[c] += 1
+        for o in it["options"]:
+            assert o.get("type") in SEVEN, (it["id"], o["id"])
+            assert isinstance(o.get("key"), (int, float))
+            types_seen.add(o["type"])
+        # one clearly best option: at least half a point above the next (docs/sjt.md)
+        ks = sorted((o["key"] for o in it["options"]), reverse=True)
+        assert ks[0] - ks[1] >= 0.5 - 1e-12, it["id"]
+    assert all(n >= 2 for n in per_comp.values()), per_comp
+    assert types_seen == set(SEVEN)
+    scale_ids = [s["id"] for s in sr_doc["scales"]]
+    assert set(COMPETENCY_IDS) <= set(scale_ids) and "service_recovery" in scale_ids
+    assert sr_doc["sjt"]["key_draft"] is True and "draft" in sr_doc["sjt"]["key_note"].lower()
+    rs = sr_doc.get("sjt", {}).get("response_scale") or sr_doc["response_scale"]
+    assert (rs["min"], rs["max"]) == (1, 6)
+
+
+def _sr_columns(sr_doc: dict[str, Any]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    cols, keys, types, scen = [], [], [], []
+    for it in sr_doc["items"]:
+        if it.get("kind") != "sjt":
+            continue
+        for o in it["options"]:
+            cols.append(f"{it['id']}.{o['id']}")
+            keys.append(float(o["key"]))
+            types.append(o["type"])
+            scen.append(it["id"])
+    return cols, np.array(keys), np.array(types), np.array(scen)
+
+
+def test_bundled_default_standardized_and_draft_label(sr_doc: dict[str, Any]) -> None:
+    cols, keys, _, _ = _sr_columns(sr_doc)
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 7, size=len(cols)).astype(float)
+    res = repprofile.score("service-recovery", {c: int(v) for c, v in zip(cols, x, strict=True)})
+    assert res.errors == []
+    r = np.corrcoef(x, keys)[0, 1]
+    assert _pomp(res, "1", "service_recovery") == pytest.approx(100 * (1 + r) / 2, abs=1e-9)
+    prov = res.to_dict()["provenance"]
+    assert prov["sjt_method"] == "standardized"
+    assert prov["sjt_key_draft"] is True
+
+
+def test_rep_hiring_includes_both_and_rep_types_unchanged(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
+    q = repprofile.load_questionnaire("rep-hiring")
+    rt = repprofile.load_questionnaire("rep-types")
+    sr = repprofile.load_questionnaire("service-recovery")
+    assert list(q.scale_ids) == list(rt.scale_ids) + list(sr.scale_ids)
+    sample = ROOT / "questionnaires" / "samples" / "rep-types-simulated.csv"
+    lines = sample.read_text(encoding="utf-8").splitlines()
+    cols, keys, _, _ = _sr_columns(sr_doc)
+    rng = np.random.default_rng(7)
+    out = [lines[0] + "," + ",".join(cols)]
+    for ln in lines[1:]:
+        out.append(ln + "," + ",".join(str(v) for v in rng.integers(1, 7, size=len(cols))))
+    both_csv = tmp_path / "both.csv"
+    both_csv.write_text("\n".join(out) + "\n", encoding="utf-8")
+    a = repprofile.score("rep-types", str(sample))
+    b = repprofile.score("rep-hiring", str(both_csv))
+    n = len(rt.scale_ids)
+    assert list(b.scale_ids[:n]) == list(a.scale_ids)
+    np.testing.assert_array_equal(b.raw[:, :n], a.raw)
+    np.testing.assert_array_equal(b.pomp[:, :n], a.pomp)
+    np.testing.assert_array_equal(b.n_answered[:, :n], a.n_answered)
+    assert list(b.primary_type) == list(a.primary_type)
+    # SJT part: the standardized total is 100 (1 + r) / 2 per candidate
+    X = np.array([[float(v) for v in ln.split(",")[-len(cols):]] for ln in out[1:]])
+    tot = b.scale_ids.index("service_recovery")
+    for row in range(X.shape[0]):
+        r = np.corrcoef(X[row], keys)[0, 1]
+        assert b.pomp[row, tot] == pytest.approx(100 * (1 + r) / 2, abs=1e-9)
+    # Likert quality indices are those of rep-types alone
+    qa = [p["quality"]["indices"]["longstring"] for p in a.to_dict()["profiles"]]
+    qb = [p["quality"]["indices"]["longstring"] for p in b.to_dict()["profiles"]]
+    assert qa == qb
+
+
+def test_rep_hiring_without_sjt_answers_keeps_rep_types_scores() -> None:
+    sample = ROOT / "questionnaires" / "samples" / "rep-types-simulated.csv"
+    a = repprofile.score("rep-types", str(sample))
+    with pytest.warns(repprofile.RepprofileWarning, match="sr01.a"):
+        b = repprofile.score("rep-hiring", str(sample))
+    n = len(a.scale_ids)
+    np.testing.assert_array_equal(b.pomp[:, :n], a.pomp)
+    assert np.isnan(b.pomp[:, n:]).all()
+
+
+def test_sjt_roles(sr_doc: dict[str, Any]) -> None:
+    ids = {r.id if hasattr(r, "id") else r for r in repprofile.list_roles()}
+    for base in ("escalations", "retention", "general-frontline", "complex-support"):
+        assert base in ids and f"{base}-sjt" in ids
+        old = repprofile.load_role(base)
+        assert old.questionnaire == "rep-types"
+        new = repprofile.load_role(f"{base}-sjt")
+        assert new.questionnaire == "rep-hiring"
+        assert new.rationale
+        # the trait weights of the rep-types role are kept
+        for s, w in old.weights.items():
+            assert new.weights.get(s) == w, (base, s)
+    esc = repprofile.load_role("escalations-sjt").weights
+    skill = {s: w for s, w in esc.items() if s in COMPETENCY_IDS}
+    assert sorted(skill, key=lambda s: -skill[s])[:2] == ["de_escalation", "ownership"]
+    ret = repprofile.load_role("retention-sjt").weights
+    skill = {s: w for s, w in ret.items() if s in COMPETENCY_IDS}
+    assert set(sorted(skill, key=lambda s: -skill[s])[:2]) == {"validation", "action"}
+
+
+def test_fit_uses_skill_scales(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
+    """fit = 100 / (1 + exp(-1.702 C)), C = sum a_s z_s, a_s = w_s / sqrt(sum w^2),
+    z = (pomp - 50) / 25 without norms (docs/role-fit.md), over traits and skills."""
+    sample = ROOT / "questionnaires" / "samples" / "rep-types-simulated.csv"
+    lines = sample.read_text(encoding="utf-8").splitlines()[:4]
+    cols, *_ = _sr_columns(sr_doc)
+    rng = np.random.default_rng(3)
+    out = [lines[0] + "," + ",".join(cols)]
+    for ln in lines[1:]:
+        out.append(ln + "," + ",".join(str(v) for v in rng.integers(1, 7, size=len(cols))))
+    p = tmp_path / "h.csv"
+    p.write_text("\n".join(out) + "\n", encoding="utf-8")
+    res = repprofile.score("rep-hiring", str(p))
+    role = repprofile.load_role("escalations-sjt")
+    fr = repprofile.fit(res, role)
+    w = {s: v for s, v in role.weights.items() if v != 0}
+    norm = math.sqrt(sum(v * v for v in w.values()))
+    for row in range(len(res)):
+        C = sum(v / norm * (res.pomp[row, res.scale_ids.index(s)] - 50) / 25 for s, v in w.items())
+        assert fr.composite[row] == pytest.approx(C, abs=1e-9)
+        assert fr.fit[row] == pytest.approx(100 / (1 + math.exp(-1.702 * C)), abs=1e-9)
+
+
+def test_mtmm_table_on_rep_hiring(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
+    rt = repprofile.load_questionnaire("rep-types")
+    likert_cols = list(rt.item_ids)
+    cols, _, types, _ = _sr_columns(sr_doc)
+    rng = np.random.default_rng(11)
+    n = 40
+    L = rng.integers(1, 6, size=(n, len(likert_cols))).astype(float)
+    S = rng.integers(1, 7, size=(n, len(cols))).astype(float)
+    header = ["candidate_id", *likert_cols, *cols]
+    rows = [",".join(header)] + [
+        ",".join([f"c{i}", *(str(int(v)) for v in L[i]), *(str(int(v)) for v in S[i])]) for i in range(n)
+    ]
+    p = tmp_path / "m.csv"
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rel = repprofile.reliability("rep-hiring", str(p))
+    assert rel.mtmm is not None
+    self_rep = repprofile.score("rep-types", L)
+    Z = (S - S.mean(axis=1, keepdims=True)) / S.std(axis=1, keepdims=True)
+    pref = {t: Z[:, types == t].mean(axis=1) for t in SEVEN}
+    scored = self_rep.scored
+    for i, ti in enumerate(rel.mtmm.types):
+        sr_pomp = self_rep.pomp[:, self_rep.scale_ids.index(ti)]
+        for j, tj in enumerate(rel.mtmm.types):
+            ok = scored & ~np.isnan(sr_pomp)
+            want = np.corrcoef(sr_pomp[ok], pref[tj][ok])[0, 1]
+            assert rel.mtmm.r[i][j] == pytest.approx(want, abs=1e-9), (ti, tj)
+        assert rel.mtmm.convergent[ti] == pytest.approx(rel.mtmm.r[i][i], abs=1e-12)
+    assert set(rel.mtmm.types) == set(SEVEN)
+
+
+def test_no_mtmm_without_rep_types(rate_q: Path) -> None:
+    X = np.random.default_rng(2).integers(1, 7, size=(10, 11)).astype(float)
+    assert repprofile.reliability(str(rate_q), X).mtmm is None
