@@ -1221,3 +1221,165 @@ def test_mtmm_table_on_rep_hiring(tmp_path: Path, sr_doc: dict[str, Any]) -> Non
 def test_no_mtmm_without_rep_types(rate_q: Path) -> None:
     X = np.random.default_rng(2).integers(1, 7, size=(10, 11)).astype(float)
     assert repprofile.reliability(str(rate_q), X).mtmm is None
+
+
+# --------------------------------------------------------------------------- CLI, report, chart, assess, template
+
+
+def _cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "repprofile", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        input=stdin,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def _answers_csv(path: Path, rows: dict[str, np.ndarray]) -> Path:
+    lines = [",".join(["candidate_id", *COLUMNS])]
+    for cid, vec in rows.items():
+        lines.append(",".join([cid] + ["" if np.isnan(v) else str(int(v)) for v in vec]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [("distance", exp_distance), ("absolute", exp_absolute), ("standardized", exp_standardized), ("correlation", exp_correlation)],
+)
+def test_cli_sjt_method(tmp_path: Path, rate_q: Path, method: str, expected: Any) -> None:
+    csv = _answers_csv(tmp_path / "a.csv", {"mid": CANDIDATES["mid"], "partial": CANDIDATES["partial"], "flat": FLAT})
+    proc = _cli("score", str(csv), "-q", str(rate_q), "--sjt-method", method, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert d["provenance"]["sjt_method"] == method
+    prof = {p["candidate_id"]: p for p in d["profiles"]}
+    for cid in ("mid", "partial"):
+        for scale in ("alpha", "beta", "total"):
+            assert prof[cid]["scales"][scale]["pomp"] == pytest.approx(expected(CANDIDATES[cid] if cid != "flat" else FLAT, scale), abs=1e-9)
+    if method in ("standardized", "correlation"):
+        assert prof["flat"]["scales"]["total"]["pomp"] is None
+        assert prof["flat"]["scales"]["total"]["reason"]
+
+
+def test_cli_sjt_key_and_mode(tmp_path: Path, rate_q: Path, sme_key: Path) -> None:
+    csv = _answers_csv(tmp_path / "a.csv", {"mid": CANDIDATES["mid"]})
+    proc = _cli("score", str(csv), "-q", str(rate_q), "--sjt-key", str(sme_key), "--sjt-method", "proportion", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    _, ep = _mode_prop(CANDIDATES["mid"], "total")
+    assert d["profiles"][0]["scales"]["total"]["pomp"] == pytest.approx(ep, abs=1e-9)
+    api = repprofile.score(str(rate_q), str(csv), sjt_key=str(sme_key)).to_dict()["provenance"]["sjt_key_sha256"]
+    assert d["provenance"]["sjt_key_sha256"] == api
+    # mode without a key: a usage/input error, exit 2
+    proc = _cli("score", str(csv), "-q", str(rate_q), "--sjt-method", "mode")
+    assert proc.returncode == 2
+    assert "key" in proc.stderr.lower()
+
+
+def test_cli_csv_output_has_skill_scales(tmp_path: Path, rate_q: Path) -> None:
+    csv = _answers_csv(tmp_path / "a.csv", {"mid": CANDIDATES["mid"]})
+    proc = _cli("score", str(csv), "-q", str(rate_q), "--sjt-method", "distance", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    header, row = proc.stdout.strip().splitlines()[:2]
+    cells = dict(zip(header.split(","), row.split(","), strict=True))
+    assert float(cells["alpha_pomp"]) == pytest.approx(100 * (1 - 17 / 116), abs=1e-4)
+
+
+def test_template_csv_has_sjt_columns(tmp_path: Path, rate_q: Path) -> None:
+    proc = _cli("questionnaire", "template", str(rate_q))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].split(",") == ["candidate_id", *COLUMNS]
+    ml = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
+    proc = _cli("questionnaire", "template", str(ml))
+    assert proc.stdout.splitlines()[0].split(",") == ["candidate_id"] + [f"s{i}.{w}" for i in (1, 2, 3) for w in ("most", "least")]
+    best = _write(tmp_path / "best.yaml", _sjt_yaml(qid="bb-best", fmt="best", method="best"))
+    proc = _cli("questionnaire", "template", str(best))
+    assert proc.stdout.splitlines()[0].split(",") == ["candidate_id", "s1.best", "s2.best", "s3.best"]
+    proc = _cli("questionnaire", "template", str(rate_q), "--format", "md")
+    assert proc.returncode == 0 and "Scenario s1" in proc.stdout and "Option s1a" in proc.stdout
+
+
+def test_assess_rate(tmp_path: Path, rate_q: Path) -> None:
+    keys = "".join(f"{int(v)}\n" for v in CANDIDATES["mid"]) + "\n"
+    proc = _cli("assess", "-q", str(rate_q), "--candidate", "zz", "--out", str(tmp_path), "--show-results", stdin=keys)
+    assert proc.returncode == 0, proc.stderr
+    assert "Scenario s1" in proc.stdout and "Option s1a" in proc.stdout
+    d = json.loads((tmp_path / "zz.json").read_text(encoding="utf-8"))
+    assert d["profiles"][0]["scales"]["alpha"]["pomp"] == pytest.approx(100 * (1 - 17 / 116), abs=1e-9)
+    assert d["profiles"][0]["scales"]["beta"]["pomp"] == pytest.approx(exp_distance(CANDIDATES["mid"], "beta"), abs=1e-9)
+
+
+def test_assess_most_least(tmp_path: Path) -> None:
+    ml = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
+    # 'mixed': s1 most a least d; s2 most b least a; s3 most c least d (1-based positions)
+    proc = _cli("assess", "-q", str(ml), "--candidate", "mm", "--out", str(tmp_path), "--show-results", stdin="1\n4\n2\n1\n3\n4\n\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "MOST" in proc.stdout.upper() and "LEAST" in proc.stdout.upper()
+    d = json.loads((tmp_path / "mm.json").read_text(encoding="utf-8"))
+    assert d["profiles"][0]["scales"]["total"]["pomp"] == pytest.approx(100 * 7 / 12, abs=1e-9)
+
+
+def _distinct_ratings(sr_doc: dict[str, Any], seed: int) -> dict[str, int]:
+    """A unique highest rating in every scenario."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for it in sr_doc["items"]:
+        vals = rng.permutation([1, 2, 3, 4, 5, 6])[: len(it["options"])]
+        for o, v in zip(it["options"], vals, strict=True):
+            out[f"{it['id']}.{o['id']}"] = int(v)
+    return out
+
+
+def test_report_service_recovery_section(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
+    import html as htmlmod
+
+    ratings = _distinct_ratings(sr_doc, 21)
+    sample = ROOT / "questionnaires" / "samples" / "rep-types-simulated.csv"
+    head, first = sample.read_text(encoding="utf-8").splitlines()[:2]
+    cols = list(ratings)
+    p = tmp_path / "h.csv"
+    p.write_text(head + "," + ",".join(cols) + "\n" + first + "," + ",".join(str(ratings[c]) for c in cols) + "\n", encoding="utf-8")
+    cid = first.split(",")[0]
+    out = tmp_path / "r.html"
+    proc = _cli("report", str(p), "-q", "rep-hiring", "--role", "escalations-sjt", "--candidate", cid, "--format", "html", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    text = htmlmod.unescape(out.read_text(encoding="utf-8"))
+    assert "Service recovery judgement" in text
+    sec = text[text.index("Service recovery judgement") :]
+    assert "draft" in sec.lower()
+    # the two weakest competencies (by pomp) get a probe with a scenario of theirs, the
+    # option the candidate rated highest and the keyed best option
+    res = repprofile.score("rep-hiring", str(p))
+    pomps = {c: res.pomp[0, res.scale_ids.index(c)] for c in COMPETENCY_IDS}
+    weakest = sorted(pomps, key=lambda c: pomps[c])[:2]
+    names = {s["id"]: s["name"] for s in sr_doc["scales"]}
+    for comp in weakest:
+        assert names[comp] in sec, comp
+        found = False
+        for it in sr_doc["items"]:
+            if comp not in it["competencies"] or it["scenario"] not in sec:
+                continue
+            top = max(it["options"], key=lambda o: ratings[f"{it['id']}.{o['id']}"])
+            best = max(it["options"], key=lambda o: o["key"])
+            found = top["text"] in sec and best["text"] in sec
+            if found:
+                break
+        assert found, comp
+
+
+def test_chart_skills(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
+    ratings = _distinct_ratings(sr_doc, 4)
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps([{"candidate_id": "c1", "answers": ratings}]), encoding="utf-8")
+    out = tmp_path / "c.svg"
+    proc = _cli("chart", str(p), "-q", "service-recovery", "--candidate", "c1", "--scales", "skills", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    svg = out.read_text(encoding="utf-8")
+    names = {s["id"]: s["name"] for s in sr_doc["scales"]}
+    # labels may be wrapped over two lines: look for each name's first word
+    assert all(names[c].split()[0] in svg for c in COMPETENCY_IDS)
+    assert "Alpha" not in svg and names["service_recovery"] not in svg  # 8 competencies, not the total
