@@ -254,10 +254,25 @@ def _require_response_fields(schema: dict[str, Any]) -> None:
                 if status.startswith("2"):
                     responses |= _refs(response)
     only = _closure(responses, components) - _closure(requests, components)
+    absent = _maybe_absent()
     for name in sorted(only):
         node = components[name]
         if node.get("type") == "object" and "properties" in node:
-            node["required"] = list(node["properties"])
+            node["required"] = [p for p in node["properties"] if (name, p) not in absent]
+
+
+def _maybe_absent() -> set[tuple[str, str]]:
+    """(schema, field) pairs left out of a document while they hold no value (pydantic
+    ``exclude_if``): the SJT fields, present only for questionnaires with SJT items."""
+    from repprofile._analysis.scoring import Profile
+    from repprofile._formats.provenance import Provenance
+
+    return {
+        (model.__name__, name)
+        for model in (Profile, Provenance)
+        for name, info in model.model_fields.items()
+        if info.exclude_if is not None
+    }
 
 
 def _add_components(
