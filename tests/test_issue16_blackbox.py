@@ -1460,3 +1460,49 @@ def test_norms_of_another_method_refused_or_warned(rate_q: Path) -> None:
         warnings.simplefilter("error")
         with pytest.raises((repprofile.RepprofileError, repprofile.RepprofileWarning)):
             repprofile.score(str(rate_q), _records({"mid": CANDIDATES["mid"]}), norms=nt, sjt_method="absolute")
+
+
+# --------------------------------------------------------------------------- HTTP (item 6)
+
+
+def test_http_score_nested_sjt_answers(client: Any, sr_doc: dict[str, Any]) -> None:
+    from ._server_helpers import AUTH
+
+    ratings = _distinct_ratings(sr_doc, 8)
+    nested: dict[str, dict[str, int]] = {}
+    for col, v in ratings.items():
+        i, o = col.split(".")
+        nested.setdefault(i, {})[o] = v
+    body = {"questionnaire": "service-recovery", "candidates": [{"candidate_id": "h1", "answers": nested}]}
+    r = client.post("/v1/score", json=body, headers=AUTH)
+    assert r.status_code == 200, r.text
+    d = r.json()
+    cols, keys, types, _ = _sr_columns(sr_doc)
+    x = np.array([ratings[c] for c in cols], float)
+    rho = np.corrcoef(x, keys)[0, 1]
+    prof = d["profiles"][0]
+    assert prof["scales"]["service_recovery"]["pomp"] == pytest.approx(100 * (1 + rho) / 2, abs=1e-9)
+    z = (x - x.mean()) / x.std()
+    assert prof["sjt_type_preference"]["rock"] == pytest.approx(float(z[types == "rock"].mean()), abs=1e-9)
+    assert d["provenance"]["sjt_key_draft"] is True
+    # the same as the Python API
+    api = repprofile.score("service-recovery", [{"candidate_id": "h1", "answers": nested}]).to_dict()
+    assert prof["scales"] == api["profiles"][0]["scales"]
+
+
+def test_http_bad_sjt_value_rejects_only_candidate(client: Any) -> None:
+    from ._server_helpers import AUTH
+
+    body = {
+        "questionnaire": "service-recovery",
+        "candidates": [
+            {"candidate_id": "bad", "answers": {"sr01": {"a": 9}}},
+            {"candidate_id": "ok", "answers": {"sr01": {"a": 4, "b": 2}}},
+        ],
+    }
+    r = client.post("/v1/score", json=body, headers=AUTH)
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert [p["candidate_id"] for p in d["profiles"]] == ["ok"]
+    (e,) = d["errors"]
+    assert e["candidate_id"] == "bad" and "sr01" in e["item_id"] and e["value"] == 9
