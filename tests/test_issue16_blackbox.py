@@ -8,7 +8,6 @@ formula as the issue states it, independent of repprofile's code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import subprocess
@@ -85,7 +84,11 @@ def _sjt_yaml(
         "id": qid,
         "version": "1.0.0",
         "title": "Black-box SJT",
-        "response_scale": {"min": 1, "max": 6, "labels": {1: "Very ineffective", 6: "Very effective"}},
+        "response_scale": {
+            "min": 1,
+            "max": 6,
+            "labels": {1: "Very ineffective", 6: "Very effective"},
+        },
         "sjt": sjt,
         "scales": scales,
         "items": items,
@@ -135,14 +138,14 @@ def exp_distance(r: np.ndarray, scale: str) -> float:
     m = np.isin(SCEN, list(SCALE_SCEN[scale])) & ~np.isnan(r)
     num = np.sum((r[m] - KEYVEC[m]) ** 2)
     den = np.sum(np.maximum((KEYVEC[m] - LO) ** 2, (HI - KEYVEC[m]) ** 2))
-    return 100 * (1 - num / den)
+    return float(100 * (1 - num / den))
 
 
 def exp_absolute(r: np.ndarray, scale: str) -> float:
     m = np.isin(SCEN, list(SCALE_SCEN[scale])) & ~np.isnan(r)
     num = np.sum(np.abs(r[m] - KEYVEC[m]))
     den = np.sum(np.maximum(KEYVEC[m] - LO, HI - KEYVEC[m]))
-    return 100 * (1 - num / den)
+    return float(100 * (1 - num / den))
 
 
 def exp_standardized(r: np.ndarray, scale: str) -> float:
@@ -153,13 +156,13 @@ def exp_standardized(r: np.ndarray, scale: str) -> float:
     m = np.isin(SCEN[rated], list(SCALE_SCEN[scale]))
     d = np.sum((zx[m] - zk[m]) ** 2)
     # z profiles: sum (zx - zk)^2 = 2n(1 - r) over all n options, 0..4n: pomp = 100 (1 - d / 4n)
-    return 100 * (1 - d / (4 * m.sum()))
+    return float(100 * (1 - d / (4 * m.sum())))
 
 
 def exp_correlation(r: np.ndarray, scale: str) -> float:
     m = np.isin(SCEN, list(SCALE_SCEN[scale])) & ~np.isnan(r)
     rho = np.corrcoef(r[m], KEYVEC[m])[0, 1]
-    return 100 * (1 + rho) / 2
+    return float(100 * (1 + rho) / 2)
 
 
 # candidates (columns: s1.a s1.b s1.c s1.d | s2.a s2.b s2.c | s3.a s3.b s3.c s3.d)
@@ -185,12 +188,15 @@ FLAT = np.full(11, 3.0)
         ("correlation", exp_correlation),
     ],
 )
-def test_rate_methods_match_the_issue_formulas(rate_q: Path, method: str, expected: Any) -> None:
+def test_rate_methods_match_the_issue_formulas(rate_q: Path, method: Any, expected: Any) -> None:
     res = repprofile.score(str(rate_q), _records(CANDIDATES), sjt_method=method)
     assert res.errors == []
     for cid, vec in CANDIDATES.items():
         for scale in ("alpha", "beta", "total"):
-            assert _pomp(res, cid, scale) == pytest.approx(expected(vec, scale), abs=1e-9), (cid, scale)
+            assert _pomp(res, cid, scale) == pytest.approx(expected(vec, scale), abs=1e-9), (
+                cid,
+                scale,
+            )
 
 
 def test_distance_and_absolute_hand_worked(rate_q: Path) -> None:
@@ -219,7 +225,11 @@ def test_extremes_distance_absolute(rate_q: Path) -> None:
 
 def test_elevation_shift_costs_distance_not_standardized(tmp_path: Path) -> None:
     """A candidate who rates every option one point above an integer key: perfect shape."""
-    keys = {"s1": {"a": 5, "b": 1, "c": 3, "d": 2}, "s2": {"a": 4, "b": 2, "c": 1}, "s3": {"a": 3, "b": 1, "c": 5, "d": 4}}
+    keys = {
+        "s1": {"a": 5, "b": 1, "c": 3, "d": 2},
+        "s2": {"a": 4, "b": 2, "c": 1},
+        "s3": {"a": 3, "b": 1, "c": 5, "d": 4},
+    }
     q = _write(tmp_path / "int.yaml", _sjt_yaml(keys=keys))  # type: ignore[arg-type]
     k = np.array([keys[i][o] for i in keys for o in keys[i]], float)
     x = k + 1
@@ -255,7 +265,9 @@ def test_profile_distance_identity() -> None:
         x, k = vec[m], KEYVEC[m]
         n = x.size
         r = np.corrcoef(x, k)[0, 1]
-        rhs = n * ((x.mean() - k.mean()) ** 2 + (x.std() - k.std()) ** 2 + 2 * x.std() * k.std() * (1 - r))
+        rhs = n * (
+            (x.mean() - k.mean()) ** 2 + (x.std() - k.std()) ** 2 + 2 * x.std() * k.std() * (1 - r)
+        )
         assert np.sum((x - k) ** 2) == pytest.approx(rhs, rel=1e-12)
 
 
@@ -272,26 +284,31 @@ def test_identity_links_distance_and_standardized(rate_q: Path) -> None:
     sum_sq = (1 - _pomp(d, "mid", "total") / 100) * den
     r = 2 * _pomp(s, "mid", "total") / 100 - 1
     n = vec.size
-    rhs = n * ((vec.mean() - k.mean()) ** 2 + (vec.std() - k.std()) ** 2 + 2 * vec.std() * k.std() * (1 - r))
+    rhs = n * (
+        (vec.mean() - k.mean()) ** 2
+        + (vec.std() - k.std()) ** 2
+        + 2 * vec.std() * k.std() * (1 - r)
+    )
     assert sum_sq == pytest.approx(rhs, rel=1e-9)
 
 
 @pytest.mark.parametrize("method", ["standardized", "correlation"])
-def test_flat_rater_gets_null_with_reason(rate_q: Path, method: str) -> None:
+def test_flat_rater_gets_null_with_reason(rate_q: Path, method: Any) -> None:
     recs = _records({"flat": FLAT, "good": CANDIDATES["good"]})
     res = repprofile.score(str(rate_q), recs, sjt_method=method)
     assert res.errors == []  # a flat rater is not a bad value: scored, with null scores
     for scale in ("alpha", "beta", "total"):
         sc = _profile_scale(res, "flat", scale)
         assert sc["pomp"] is None, (method, scale)
-        assert isinstance(sc["reason"], str) and sc["reason"].strip(), (method, scale)
+        assert isinstance(sc["reason"], str), (method, scale)
+        assert sc["reason"].strip(), (method, scale)
         assert math.isnan(_pomp(res, "flat", scale))
     # the other candidate is untouched
     assert _profile_scale(res, "good", "total")["pomp"] is not None
 
 
 @pytest.mark.parametrize("method", ["distance", "absolute"])
-def test_flat_rater_gets_a_number_with_distance(rate_q: Path, method: str) -> None:
+def test_flat_rater_gets_a_number_with_distance(rate_q: Path, method: Any) -> None:
     res = repprofile.score(str(rate_q), _records({"flat": FLAT}), sjt_method=method)
     f = exp_distance if method == "distance" else exp_absolute
     for scale in ("alpha", "beta", "total"):
@@ -303,14 +320,17 @@ def test_correlation_null_only_on_the_scale_without_variance(rate_q: Path) -> No
     vec = np.array([6, 1, 4, 2, 3, 3, 3, 3, 3, 3, 3], float)
     res = repprofile.score(str(rate_q), _records({"c": vec}), sjt_method="correlation")
     beta = _profile_scale(res, "c", "beta")
-    assert beta["pomp"] is None and beta["reason"]
+    assert beta["pomp"] is None
+    assert beta["reason"]
     assert _pomp(res, "c", "alpha") == pytest.approx(exp_correlation(vec, "alpha"), abs=1e-9)
     assert _pomp(res, "c", "total") == pytest.approx(exp_correlation(vec, "total"), abs=1e-9)
 
 
 def test_n_answered_counts_scenarios_and_missing_is_not_zero(rate_q: Path) -> None:
     """'partial' skipped s1.c, s2.b and s3.a: every scenario still answered."""
-    res = repprofile.score(str(rate_q), _records({"partial": CANDIDATES["partial"]}), sjt_method="distance")
+    res = repprofile.score(
+        str(rate_q), _records({"partial": CANDIDATES["partial"]}), sjt_method="distance"
+    )
     row = 0
     n = dict(zip(res.scale_ids, res.n_answered[row].tolist(), strict=True))
     assert n == {"alpha": 2, "beta": 2, "total": 3}
@@ -326,8 +346,12 @@ def test_n_answered_counts_scenarios_and_missing_is_not_zero(rate_q: Path) -> No
 def test_array_input_nan_is_missing(rate_q: Path) -> None:
     arr = np.vstack([CANDIDATES["partial"], CANDIDATES["mid"]])
     res = repprofile.score(str(rate_q), arr, candidate_ids=["p", "m"], sjt_method="absolute")
-    assert _pomp(res, "p", "total") == pytest.approx(exp_absolute(CANDIDATES["partial"], "total"), abs=1e-9)
-    assert _pomp(res, "m", "beta") == pytest.approx(exp_absolute(CANDIDATES["mid"], "beta"), abs=1e-9)
+    assert _pomp(res, "p", "total") == pytest.approx(
+        exp_absolute(CANDIDATES["partial"], "total"), abs=1e-9
+    )
+    assert _pomp(res, "m", "beta") == pytest.approx(
+        exp_absolute(CANDIDATES["mid"], "beta"), abs=1e-9
+    )
 
 
 def test_n_answered_and_min_answered_default(rate_q: Path) -> None:
@@ -355,7 +379,9 @@ def test_min_answered_from_the_file(tmp_path: Path) -> None:
 def test_default_method_from_questionnaire(tmp_path: Path) -> None:
     q = _write(tmp_path / "abs.yaml", _sjt_yaml(method="absolute"))
     res = repprofile.score(str(q), _records({"mid": CANDIDATES["mid"]}))
-    assert _pomp(res, "mid", "total") == pytest.approx(exp_absolute(CANDIDATES["mid"], "total"), abs=1e-9)
+    assert _pomp(res, "mid", "total") == pytest.approx(
+        exp_absolute(CANDIDATES["mid"], "total"), abs=1e-9
+    )
     assert res.to_dict()["provenance"]["sjt_method"] == "absolute"
     res = repprofile.score(str(q), _records({"mid": CANDIDATES["mid"]}), sjt_method="distance")
     assert res.to_dict()["provenance"]["sjt_method"] == "distance"
@@ -370,10 +396,22 @@ def _pick_answers(picks: dict[str, dict[str, str]]) -> dict[str, Any]:
 
 ML = {
     # keyed most: s1 a, s2 a, s3 c; keyed least: s1 b, s2 c, s3 b
-    "top": {"s1": {"most": "a", "least": "b"}, "s2": {"most": "a", "least": "c"}, "s3": {"most": "c", "least": "b"}},
-    "bottom": {"s1": {"most": "b", "least": "a"}, "s2": {"most": "c", "least": "a"}, "s3": {"most": "b", "least": "c"}},
+    "top": {
+        "s1": {"most": "a", "least": "b"},
+        "s2": {"most": "a", "least": "c"},
+        "s3": {"most": "c", "least": "b"},
+    },
+    "bottom": {
+        "s1": {"most": "b", "least": "a"},
+        "s2": {"most": "c", "least": "a"},
+        "s3": {"most": "b", "least": "c"},
+    },
     # +1 (most right, least neutral) | -1 (keyed most chosen as least) | +1 = 1
-    "mixed": {"s1": {"most": "a", "least": "d"}, "s2": {"most": "b", "least": "a"}, "s3": {"most": "c", "least": "d"}},
+    "mixed": {
+        "s1": {"most": "a", "least": "d"},
+        "s2": {"most": "b", "least": "a"},
+        "s3": {"most": "c", "least": "d"},
+    },
     # s1 +2, s2 skipped, s3: d as most (0), c (keyed most) as least (-1) -> -1
     "skipper": {"s1": {"most": "a", "least": "b"}, "s3": {"most": "d", "least": "c"}},
 }
@@ -407,7 +445,9 @@ def test_most_least_csv_columns_hold_option_ids(tmp_path: Path) -> None:
     header = ["candidate_id"] + [f"{i}.{w}" for i in ("s1", "s2", "s3") for w in ("most", "least")]
     lines = [",".join(header)]
     for c, a in ML.items():
-        cells = [c] + [a.get(i, {}).get(w, "") for i in ("s1", "s2", "s3") for w in ("most", "least")]
+        cells = [c] + [
+            a.get(i, {}).get(w, "") for i in ("s1", "s2", "s3") for w in ("most", "least")
+        ]
         lines.append(",".join(cells))
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
     res = repprofile.score(str(q), str(csv))
@@ -419,7 +459,10 @@ def test_most_least_csv_columns_hold_option_ids(tmp_path: Path) -> None:
 def test_best_formula(tmp_path: Path) -> None:
     q = _write(tmp_path / "best.yaml", _sjt_yaml(qid="bb-best", fmt="best", method="best"))
     recs = [
-        {"candidate_id": "x", "answers": {"s1": {"best": "a"}, "s2": {"best": "b"}, "s3": {"best": "c"}}},
+        {
+            "candidate_id": "x",
+            "answers": {"s1": {"best": "a"}, "s2": {"best": "b"}, "s3": {"best": "c"}},
+        },
         {"candidate_id": "y", "answers": {"s1": {"best": "c"}, "s3": {"best": "c"}}},
         {"candidate_id": "z", "answers": {"s1.best": "a", "s2.best": "a", "s3.best": "c"}},
     ]
@@ -460,7 +503,9 @@ def _write_ratings(path: Path, table: dict[str, list[Any]], ids: list[str] | Non
     ids = ids or [f"e{j + 1}" for j in range(n)]
     lines = [",".join(["expert_id", *table])]
     for j in range(n):
-        lines.append(",".join([ids[j]] + ["" if table[c][j] is None else str(table[c][j]) for c in table]))
+        lines.append(
+            ",".join([ids[j]] + ["" if table[c][j] is None else str(table[c][j]) for c in table])
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -470,7 +515,19 @@ def sme_key(tmp_path: Path, rate_q: Path) -> Path:
     ratings = _write_ratings(tmp_path / "ratings.csv", SME)
     out = tmp_path / "key.yaml"
     proc = subprocess.run(
-        [sys.executable, "-m", "repprofile", "sjt", "key", "build", str(ratings), "-q", str(rate_q), "-o", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "repprofile",
+            "sjt",
+            "key",
+            "build",
+            str(ratings),
+            "-q",
+            str(rate_q),
+            "-o",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -518,14 +575,18 @@ def test_mode_without_sme_key_is_refused(rate_q: Path) -> None:
 
 def test_sjt_key_means_replace_the_file_key_and_sha_recorded(rate_q: Path, sme_key: Path) -> None:
     vec = CANDIDATES["mid"]
-    res = repprofile.score(str(rate_q), _records({"mid": vec}), sjt_key=str(sme_key), sjt_method="distance")
+    res = repprofile.score(
+        str(rate_q), _records({"mid": vec}), sjt_key=str(sme_key), sjt_method="distance"
+    )
     k = SME_M.mean(axis=1)
     num = np.sum((vec - k) ** 2)
     den = np.sum(np.maximum((k - LO) ** 2, (HI - k) ** 2))
     assert _pomp(res, "mid", "total") == pytest.approx(100 * (1 - num / den), abs=1e-9)
     prov = res.to_dict()["provenance"]
     sha = prov["sjt_key_sha256"]
-    assert isinstance(sha, str) and len(sha) == 64 and int(sha, 16) >= 0
+    assert isinstance(sha, str)
+    assert len(sha) == 64
+    assert int(sha, 16) >= 0
     assert prov["sjt_key_draft"] is False
     # without a key file there is no key sha
     plain = repprofile.score(str(rate_q), _records({"mid": vec})).to_dict()["provenance"]
@@ -539,14 +600,32 @@ def test_sjt_key_sha_changes_with_the_key(tmp_path: Path, rate_q: Path, sme_key:
     out2 = tmp_path / "key2.yaml"
     repprofile.build_sjt_key(str(r2), str(rate_q)).key_yaml()  # API form exists
     subprocess.run(
-        [sys.executable, "-m", "repprofile", "sjt", "key", "build", str(r2), "-q", str(rate_q), "-o", str(out2)],
+        [
+            sys.executable,
+            "-m",
+            "repprofile",
+            "sjt",
+            "key",
+            "build",
+            str(r2),
+            "-q",
+            str(rate_q),
+            "-o",
+            str(out2),
+        ],
         check=True,
         capture_output=True,
     )
     recs = _records({"mid": CANDIDATES["mid"]})
-    s1 = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key)).to_dict()["provenance"]["sjt_key_sha256"]
-    s1b = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key)).to_dict()["provenance"]["sjt_key_sha256"]
-    s2 = repprofile.score(str(rate_q), recs, sjt_key=str(out2)).to_dict()["provenance"]["sjt_key_sha256"]
+    s1 = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key)).to_dict()["provenance"][
+        "sjt_key_sha256"
+    ]
+    s1b = repprofile.score(str(rate_q), recs, sjt_key=str(sme_key)).to_dict()["provenance"][
+        "sjt_key_sha256"
+    ]
+    s2 = repprofile.score(str(rate_q), recs, sjt_key=str(out2)).to_dict()["provenance"][
+        "sjt_key_sha256"
+    ]
     assert s1 == s1b != s2
 
 
@@ -588,14 +667,18 @@ def test_rating_out_of_scale_rejects_only_its_candidate(rate_q: Path) -> None:
     bad["answers"]["s2"]["b"] = 7
     res = repprofile.score(str(rate_q), [recs[0], bad], sjt_method="distance")
     assert res.scored.tolist() == [True, False]
-    assert _pomp(res, "ok", "total") == pytest.approx(exp_distance(CANDIDATES["mid"], "total"), abs=1e-9)
+    assert _pomp(res, "ok", "total") == pytest.approx(
+        exp_distance(CANDIDATES["mid"], "total"), abs=1e-9
+    )
     assert len(res.errors) == 1
     e = res.errors[0]
     text = _err_text(e)
     assert e.candidate_id == "bad"
-    assert "s2" in text and "b" in str(e.item_id)  # item and option
+    assert "s2" in text
+    assert "b" in str(e.item_id)
     assert "7" in text  # value
-    assert "1" in e.message and "6" in e.message  # expectation: the 1..6 scale
+    assert "1" in e.message
+    assert "6" in e.message
 
 
 def test_unknown_option_in_most_column_rejects_candidate(tmp_path: Path) -> None:
@@ -608,7 +691,9 @@ def test_unknown_option_in_most_column_rejects_candidate(tmp_path: Path) -> None
     assert res.scored.tolist() == [True, False]
     (e,) = res.errors
     text = _err_text(e)
-    assert e.candidate_id == "bad" and "s1" in text and "z" in text
+    assert e.candidate_id == "bad"
+    assert "s1" in text
+    assert "z" in text
     # the expectation lists the option ids
     assert all(o in e.message for o in ("a", "b", "c", "d"))
 
@@ -618,7 +703,10 @@ def test_unknown_option_in_rate_answers_names_it(rate_q: Path) -> None:
     res = repprofile.score(str(rate_q), recs)
     (e,) = res.errors
     text = _err_text(e)
-    assert e.candidate_id == "bad" and "s2" in text and "d" in text and "3" in text
+    assert e.candidate_id == "bad"
+    assert "s2" in text
+    assert "d" in text
+    assert "3" in text
 
 
 def test_text_rating_rejected_with_message(tmp_path: Path, rate_q: Path) -> None:
@@ -632,7 +720,10 @@ def test_text_rating_rejected_with_message(tmp_path: Path, rate_q: Path) -> None
     res = repprofile.score(str(rate_q), str(csv))
     assert res.scored.tolist() == [True, False]
     (e,) = res.errors
-    assert e.candidate_id == "txt" and "s1" in _err_text(e) and "c" in str(e.item_id) and "five" in _err_text(e)
+    assert e.candidate_id == "txt"
+    assert "s1" in _err_text(e)
+    assert "c" in str(e.item_id)
+    assert "five" in _err_text(e)
 
 
 # --------------------------------------------------------------------------- item 1: include
@@ -696,7 +787,9 @@ def test_mixed_questionnaire_via_include(tmp_path: Path) -> None:
     assert res.pomp[0, w] == pytest.approx(100 * (13 / 3 - 1) / 4)
     alone = repprofile.score(str(lik), {"w1": 5, "w2": 2, "w3": 4})
     assert res.pomp[0, w] == alone.pomp[0, 0]
-    assert _pomp(res, "1", "total") == pytest.approx(exp_distance(CANDIDATES["mid"], "total"), abs=1e-9)
+    assert _pomp(res, "1", "total") == pytest.approx(
+        exp_distance(CANDIDATES["mid"], "total"), abs=1e-9
+    )
 
 
 def test_include_duplicate_ids_name_both_files(tmp_path: Path) -> None:
@@ -704,26 +797,42 @@ def test_include_duplicate_ids_name_both_files(tmp_path: Path) -> None:
     dup = dict(LIKERT)
     dup["id"] = "bb-likert-2"
     dup["scales"] = [{"id": "warmth2", "name": "W2", "kind": "trait"}]
-    dup["items"] = [{"id": "w1", "text": "Same id again.", "scale": "warmth2"}, {"id": "x2", "text": "x", "scale": "warmth2"}]
+    dup["items"] = [
+        {"id": "w1", "text": "Same id again.", "scale": "warmth2"},
+        {"id": "x2", "text": "x", "scale": "warmth2"},
+    ]
     _write(tmp_path / "two.yaml", dup)
-    top = _write(tmp_path / "top.yaml", {"id": "bb-top", "version": "1.0.0", "title": "T", "include": ["one.yaml", "two.yaml"]})
+    top = _write(
+        tmp_path / "top.yaml",
+        {"id": "bb-top", "version": "1.0.0", "title": "T", "include": ["one.yaml", "two.yaml"]},
+    )
     with pytest.raises(repprofile.QuestionnaireError) as ei:
         repprofile.load_questionnaire(str(top))
     msg = str(ei.value)
-    assert "one.yaml" in msg and "two.yaml" in msg and "w1" in msg
+    assert "one.yaml" in msg
+    assert "two.yaml" in msg
+    assert "w1" in msg
 
 
 def test_include_duplicate_scale_ids_name_both_files(tmp_path: Path) -> None:
     _write(tmp_path / "one.yaml", LIKERT)
     dup = dict(LIKERT)
     dup["id"] = "bb-likert-3"
-    dup["items"] = [{"id": "v1", "text": "a", "scale": "warmth"}, {"id": "v2", "text": "b", "scale": "warmth"}]
+    dup["items"] = [
+        {"id": "v1", "text": "a", "scale": "warmth"},
+        {"id": "v2", "text": "b", "scale": "warmth"},
+    ]
     _write(tmp_path / "three.yaml", dup)
-    top = _write(tmp_path / "top.yaml", {"id": "bb-top", "version": "1.0.0", "title": "T", "include": ["one.yaml", "three.yaml"]})
+    top = _write(
+        tmp_path / "top.yaml",
+        {"id": "bb-top", "version": "1.0.0", "title": "T", "include": ["one.yaml", "three.yaml"]},
+    )
     with pytest.raises(repprofile.QuestionnaireError) as ei:
         repprofile.load_questionnaire(str(top))
     msg = str(ei.value)
-    assert "one.yaml" in msg and "three.yaml" in msg and "warmth" in msg
+    assert "one.yaml" in msg
+    assert "three.yaml" in msg
+    assert "warmth" in msg
 
 
 def test_sjt_item_option_count_bounds(tmp_path: Path) -> None:
@@ -732,7 +841,9 @@ def test_sjt_item_option_count_bounds(tmp_path: Path) -> None:
     with pytest.raises(repprofile.QuestionnaireError):
         repprofile.load_questionnaire(str(_write(tmp_path / "few.yaml", doc)))
     doc = _sjt_yaml()
-    doc["items"][1]["options"] = [{"id": f"o{j}", "text": f"t{j}", "key": 3} for j in range(9)]  # 9 > 8
+    doc["items"][1]["options"] = [
+        {"id": f"o{j}", "text": f"t{j}", "key": 3} for j in range(9)
+    ]  # 9 > 8
     with pytest.raises(repprofile.QuestionnaireError):
         repprofile.load_questionnaire(str(_write(tmp_path / "many.yaml", doc)))
 
@@ -745,9 +856,17 @@ def test_unknown_option_type_refused(tmp_path: Path) -> None:
     assert "wizard" in str(ei.value)
 
 
-# --------------------------------------------------------------------------- item 3: type preferences
+# ---------------------------------------------------------------- item 3: type preferences
 
-SEVEN = ["accommodator", "competitor", "controller", "empathizer", "hard_worker", "innovator", "rock"]
+SEVEN = [
+    "accommodator",
+    "competitor",
+    "controller",
+    "empathizer",
+    "hard_worker",
+    "innovator",
+    "rock",
+]
 TYPEVEC = np.array([TYPES[i][o] for i in KEYS for o in KEYS[i]])
 
 
@@ -786,9 +905,12 @@ def test_type_preference_hand_worked(rate_q: Path) -> None:
 
 def test_type_preference_most_least_counts(tmp_path: Path) -> None:
     q = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
-    res = repprofile.score(str(q), [{"candidate_id": "mixed", "answers": _pick_answers(ML["mixed"])}])
+    res = repprofile.score(
+        str(q), [{"candidate_id": "mixed", "answers": _pick_answers(ML["mixed"])}]
+    )
     got = _pref(res, "mixed")
-    # most: s1.a controller, s2.b controller, s3.c empathizer; least: s1.d rock, s2.a empathizer, s3.d accommodator
+    # most: s1.a controller, s2.b controller, s3.c empathizer;
+    # least: s1.d rock, s2.a empathizer, s3.d accommodator
     assert got["controller"] == 2
     assert got["empathizer"] == 0
     assert got["rock"] == -1
@@ -801,9 +923,25 @@ def test_type_preference_most_least_counts(tmp_path: Path) -> None:
 def test_sjt_straightline_and_timing(rate_q: Path) -> None:
     recs = [
         # s1 flat, s2 flat, s3 varied: 2 of 3 scenarios -> 2/3 > 0.5: flagged
-        {"candidate_id": "two", "seconds": 60, "answers": {"s1": {"a": 3, "b": 3, "c": 3, "d": 3}, "s2": {"a": 4, "b": 4, "c": 4}, "s3": {"a": 1, "b": 2, "c": 3, "d": 4}}},
+        {
+            "candidate_id": "two",
+            "seconds": 60,
+            "answers": {
+                "s1": {"a": 3, "b": 3, "c": 3, "d": 3},
+                "s2": {"a": 4, "b": 4, "c": 4},
+                "s3": {"a": 1, "b": 2, "c": 3, "d": 4},
+            },
+        },
         # s1 flat; s2 only one rated option (does not count); s3 varied: 1 of 2 = 0.5, not flagged
-        {"candidate_id": "half", "seconds": 45, "answers": {"s1": {"a": 5, "b": 5, "c": 5, "d": 5}, "s2": {"a": 4}, "s3": {"a": 1, "b": 2}}},
+        {
+            "candidate_id": "half",
+            "seconds": 45,
+            "answers": {
+                "s1": {"a": 5, "b": 5, "c": 5, "d": 5},
+                "s2": {"a": 4},
+                "s3": {"a": 1, "b": 2},
+            },
+        },
         {"candidate_id": "none", "answers": _records({"x": CANDIDATES["mid"]})[0]["answers"]},
     ]
     res = repprofile.score(str(rate_q), recs)
@@ -819,13 +957,21 @@ def test_sjt_straightline_and_timing(rate_q: Path) -> None:
     assert prof["half"]["indices"]["seconds_per_scenario"] == pytest.approx(45 / 3)
     assert prof["half"]["indices"]["seconds_per_option"] == pytest.approx(45 / 7)
     # 7.5 s per option is above 2.0, 15 s per scenario above 10: no timing flag for 'half'
-    assert not {"seconds_per_scenario", "seconds_per_option"} & {f["index"] for f in prof["half"]["flags"]}
+    assert not {"seconds_per_scenario", "seconds_per_option"} & {
+        f["index"] for f in prof["half"]["flags"]
+    }
     # 'two': 60/11 = 5.45 s per option is fine, 20 s per scenario fine
-    assert not {"seconds_per_scenario", "seconds_per_option"} & {f["index"] for f in prof["two"]["flags"]}
+    assert not {"seconds_per_scenario", "seconds_per_option"} & {
+        f["index"] for f in prof["two"]["flags"]
+    }
 
 
 def test_fast_answers_flagged(rate_q: Path) -> None:
-    rec = {"candidate_id": "fast", "seconds": 12, "answers": _records({"x": CANDIDATES["mid"]})[0]["answers"]}
+    rec = {
+        "candidate_id": "fast",
+        "seconds": 12,
+        "answers": _records({"x": CANDIDATES["mid"]})[0]["answers"],
+    }
     res = repprofile.score(str(rate_q), [rec])
     q = res.to_dict()["profiles"][0]["quality"]
     # 12 / 3 = 4 s per scenario (< 10), 12 / 11 = 1.09 s per option (< 2.0)
@@ -840,10 +986,10 @@ def test_fast_answers_flagged(rate_q: Path) -> None:
 
 
 def _scenario_distance(X: np.ndarray, item: str) -> np.ndarray:
-    m = SCEN == item
+    m = item == SCEN
     num = np.nansum((X[:, m] - KEYVEC[m]) ** 2, axis=1)
     den = np.sum(np.maximum((KEYVEC[m] - LO) ** 2, (HI - KEYVEC[m]) ** 2))
-    return 1 - num / den
+    return np.asarray(1 - num / den, dtype=float)
 
 
 def test_split_half_spearman_brown(rate_q: Path) -> None:
@@ -859,8 +1005,11 @@ def test_split_half_spearman_brown(rate_q: Path) -> None:
     # alpha: s1 (odd) vs s2 (even)
     r_a = np.corrcoef(s1, s2)[0, 1]
     assert rel.scales["alpha"].split_half_r == pytest.approx(r_a, abs=1e-9)
-    assert rel.scales["alpha"].split_half_spearman_brown == pytest.approx(2 * r_a / (1 + r_a), abs=1e-9)
-    assert tot.caveat and "heterogeneous" in tot.caveat
+    assert rel.scales["alpha"].split_half_spearman_brown == pytest.approx(
+        2 * r_a / (1 + r_a), abs=1e-9
+    )
+    assert tot.caveat
+    assert "heterogeneous" in tot.caveat
 
 
 # --------------------------------------------------------------------------- item 4: SME keys
@@ -905,7 +1054,9 @@ def _icc_by_hand(Y: np.ndarray, alpha: float = 0.05) -> dict[str, dict[str, floa
     l2 = n * (msb - fu * mse) / (fu * (k * msj + (k * n - k - n) * mse) + n * msb)
     u2 = n * (fl * msb - mse) / (k * msj + (k * n - k - n) * mse + n * fl * msb)
 
-    def e(icc: float, f: float, a: float, b: float, p: float, lo: float, hi: float) -> dict[str, float]:
+    def e(
+        icc: float, f: float, a: float, b: float, p: float, lo: float, hi: float
+    ) -> dict[str, float]:
         return {"icc": icc, "f": f, "df1": a, "df2": b, "p": p, "lower": lo, "upper": hi}
 
     return {
@@ -913,7 +1064,9 @@ def _icc_by_hand(Y: np.ndarray, alpha: float = 0.05) -> dict[str, dict[str, floa
         "ICC2": e(icc2, f3, d31, d32, p3, l2, u2),
         "ICC3": e(icc3, f3, d31, d32, p3, (f3l - 1) / (f3l + k - 1), (f3u - 1) / (f3u + k - 1)),
         "ICC1k": e(icc1k, f1, d11, d12, p1, 1 - 1 / f1l, 1 - 1 / f1u),
-        "ICC2k": e(icc2k, f3, d31, d32, p3, l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))),
+        "ICC2k": e(
+            icc2k, f3, d31, d32, p3, l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))
+        ),
         "ICC3k": e(icc3k, f3, d31, d32, p3, 1 - 1 / f3l, 1 - 1 / f3u),
     }
 
@@ -928,11 +1081,28 @@ def _rwg_j(M: np.ndarray, a: int = 6) -> float:
     return float(j * (1 - ratio) / (j * (1 - ratio) + ratio))
 
 
-def _build_json(tmp_path: Path, q: Path, table: dict[str, list[Any]], *extra: str) -> tuple[int, dict[str, Any], Path]:
+def _build_json(
+    tmp_path: Path, q: Path, table: dict[str, list[Any]], *extra: str
+) -> tuple[int, dict[str, Any], Path]:
     ratings = _write_ratings(tmp_path / "r.csv", table)
     out = tmp_path / "k.yaml"
     proc = subprocess.run(
-        [sys.executable, "-m", "repprofile", "sjt", "key", "build", str(ratings), "-q", str(q), "-o", str(out), "--format", "json", *extra],
+        [
+            sys.executable,
+            "-m",
+            "repprofile",
+            "sjt",
+            "key",
+            "build",
+            str(ratings),
+            "-q",
+            str(q),
+            "-o",
+            str(out),
+            "--format",
+            "json",
+            *extra,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -953,7 +1123,9 @@ def test_key_build_json_contract_and_icc_by_hand(tmp_path: Path, rate_q: Path) -
         for field, v in vals.items():
             assert got[field] == pytest.approx(v, rel=1e-9, abs=1e-12), (name, field)
     # key: mean per option, SD (n - 1), n
-    assert [(o["item"], o["option"]) for o in rep["options"]] == [tuple(c.split(".")) for c in COLUMNS]
+    assert [(o["item"], o["option"]) for o in rep["options"]] == [
+        tuple(c.split(".")) for c in COLUMNS
+    ]
     for o, row in zip(rep["options"], SME_M, strict=True):
         assert set(o) == {"item", "option", "mean", "sd", "n"}
         assert o["mean"] == pytest.approx(row.mean(), abs=1e-12)
@@ -961,20 +1133,27 @@ def test_key_build_json_contract_and_icc_by_hand(tmp_path: Path, rate_q: Path) -
         assert o["n"] == 5
     # rwg per scenario
     for item in KEYS:
-        assert rep["rwg"][item] == pytest.approx(_rwg_j(SME_M[SCEN == item]), abs=1e-12), item
+        assert rep["rwg"][item] == pytest.approx(_rwg_j(SME_M[item == SCEN]), abs=1e-12), item
     # the key file
     key = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert key["format"] == "repprofile-sjt-key"
     assert key["n_experts"] == 5
     assert key["options"]["s1"]["a"]["mean"] == pytest.approx(27 / 5)
-    assert {int(k): v for k, v in key["options"]["s1"]["a"]["counts"].items()} == {1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 3}
+    assert {int(k): v for k, v in key["options"]["s1"]["a"]["counts"].items()} == {
+        1: 0,
+        2: 0,
+        3: 0,
+        4: 1,
+        5: 1,
+        6: 3,
+    }
 
 
 def test_rwg_hand_worked(tmp_path: Path, rate_q: Path) -> None:
     """s2 in SME: variances (n-1) of 5 5 6 5 5 -> 0.2; 3 4 3 3 2 -> 0.5; 2 1 2 2 2 -> 0.2.
     Mean 0.3; sigma_EU^2 = 35/12; ratio 3.6/35 = 18/175; J = 3:
     rwg = 3 (157/175) / (3 (157/175) + 18/175) = 471 / 489."""
-    rc, rep, _ = _build_json(tmp_path, rate_q, SME)
+    _rc, rep, _ = _build_json(tmp_path, rate_q, SME)
     assert rep["rwg"]["s2"] == pytest.approx(471 / 489, abs=1e-12)
 
 
@@ -982,7 +1161,7 @@ def test_rwg_zero_when_experts_disagree_more_than_random(tmp_path: Path, rate_q:
     t = dict(SME)
     for c in ("s2.a", "s2.b", "s2.c"):
         t[c] = [1, 6, 1, 6, 1]  # variance 7.5 > 35/12
-    rc, rep, _ = _build_json(tmp_path, rate_q, t)
+    _rc, rep, _ = _build_json(tmp_path, rate_q, t)
     assert rep["rwg"]["s2"] == 0.0
 
 
@@ -990,13 +1169,18 @@ def test_icc_strong_rater_effect(tmp_path: Path, rate_q: Path) -> None:
     """A lenient expert (+2 on everything, capped at 6) and a strict one: ICC2 (absolute
     agreement) drops below ICC3 (consistency)."""
     base = np.array([[6, 1, 4, 2, 5, 3, 2, 3, 1, 5, 4]], float).T
-    M = np.hstack([base, np.minimum(base + 2, 6), np.maximum(base - 1, 1), base, np.minimum(base + 1, 6)])
+    M = np.hstack(
+        [base, np.minimum(base + 2, 6), np.maximum(base - 1, 1), base, np.minimum(base + 1, 6)]
+    )
     table = {c: [int(v) for v in M[j]] for j, c in enumerate(COLUMNS)}
-    rc, rep, _ = _build_json(tmp_path, rate_q, table)
+    _rc, rep, _ = _build_json(tmp_path, rate_q, table)
     want = _icc_by_hand(M)
     for name, vals in want.items():
         for field, v in vals.items():
-            assert rep["agreement"][name][field] == pytest.approx(v, rel=1e-9, abs=1e-12), (name, field)
+            assert rep["agreement"][name][field] == pytest.approx(v, rel=1e-9, abs=1e-12), (
+                name,
+                field,
+            )
     assert rep["agreement"]["ICC2"]["icc"] < rep["agreement"]["ICC3"]["icc"]
 
 
@@ -1010,7 +1194,9 @@ def test_flags_sd_and_best_gap(tmp_path: Path, rate_q: Path) -> None:
         assert set(f) >= {"item", "option", "reason"}
     pairs = {(f["item"], f["option"]) for f in rep["flags"]}
     assert ("s1", "c") in pairs
-    assert any(f["item"] == "s3" and f["option"] == "c" for f in rep["flags"])  # names the top option
+    assert any(
+        f["item"] == "s3" and f["option"] == "c" for f in rep["flags"]
+    )  # names the top option
     assert not any(f["item"] == "s2" for f in rep["flags"])
     # a looser threshold removes the SD flag
     rc, rep2, _ = _build_json(tmp_path, rate_q, t, "--sd-threshold", "2.5", "--best-gap", "0.1")
@@ -1024,7 +1210,9 @@ def test_key_build_bad_rating_rejects_only_that_expert(tmp_path: Path, rate_q: P
     assert rc == 1
     assert rep["n_experts"] == 4
     text = json.dumps(rep.get("rejected"))
-    assert "e2" in text and "s2.b" in text and "7" in text
+    assert "e2" in text
+    assert "s2.b" in text
+    assert "7" in text
     # the key is the mean of the other four experts
     o = next(o for o in rep["options"] if o["item"] == "s2" and o["option"] == "b")
     assert o["mean"] == pytest.approx((3 + 3 + 3 + 2) / 4)
@@ -1034,22 +1222,37 @@ def test_key_build_python_api(tmp_path: Path, rate_q: Path) -> None:
     ratings = _write_ratings(tmp_path / "r.csv", SME)
     res = repprofile.build_sjt_key(str(ratings), str(rate_q))
     d = res.to_dict()
-    assert d["agreement"]["ICC3k"]["icc"] == pytest.approx(_icc_by_hand(SME_M)["ICC3k"]["icc"], rel=1e-12)
+    assert d["agreement"]["ICC3k"]["icc"] == pytest.approx(
+        _icc_by_hand(SME_M)["ICC3k"]["icc"], rel=1e-12
+    )
 
 
 # --------------------------------------------------------------------------- item 5: bundled
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPETENCY_IDS = ["ownership", "validation", "plan", "listening", "empathy", "apology", "action", "de_escalation"]
+COMPETENCY_IDS = [
+    "ownership",
+    "validation",
+    "plan",
+    "listening",
+    "empathy",
+    "apology",
+    "action",
+    "de_escalation",
+]
 
 
 @pytest.fixture(scope="module")
 def sr_doc() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "questionnaires" / "service-recovery.yaml").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    doc: dict[str, Any] = yaml.safe_load(
+        (ROOT / "questionnaires" / "service-recovery.yaml").read_text(encoding="utf-8")
+    )
+    return doc
 
 
 def test_bundled_service_recovery_shape(sr_doc: dict[str, Any]) -> None:
-    assert sr_doc["id"] == "service-recovery" and str(sr_doc["version"]) == "1.0.0"
+    assert sr_doc["id"] == "service-recovery"
+    assert str(sr_doc["version"]) == "1.0.0"
     items = [i for i in sr_doc["items"] if i.get("kind") == "sjt"]
     assert len(items) >= 16
     per_comp = dict.fromkeys(COMPETENCY_IDS, 0)
@@ -1069,8 +1272,10 @@ def test_bundled_service_recovery_shape(sr_doc: dict[str, Any]) -> None:
     assert all(n >= 2 for n in per_comp.values()), per_comp
     assert types_seen == set(SEVEN)
     scale_ids = [s["id"] for s in sr_doc["scales"]]
-    assert set(COMPETENCY_IDS) <= set(scale_ids) and "service_recovery" in scale_ids
-    assert sr_doc["sjt"]["key_draft"] is True and "draft" in sr_doc["sjt"]["key_note"].lower()
+    assert set(COMPETENCY_IDS) <= set(scale_ids)
+    assert "service_recovery" in scale_ids
+    assert sr_doc["sjt"]["key_draft"] is True
+    assert "draft" in sr_doc["sjt"]["key_note"].lower()
     rs = sr_doc.get("sjt", {}).get("response_scale") or sr_doc["response_scale"]
     assert (rs["min"], rs["max"]) == (1, 6)
 
@@ -1101,7 +1306,9 @@ def test_bundled_default_standardized_and_draft_label(sr_doc: dict[str, Any]) ->
     assert prov["sjt_key_draft"] is True
 
 
-def test_rep_hiring_includes_both_and_rep_types_unchanged(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
+def test_rep_hiring_includes_both_and_rep_types_unchanged(
+    tmp_path: Path, sr_doc: dict[str, Any]
+) -> None:
     q = repprofile.load_questionnaire("rep-hiring")
     rt = repprofile.load_questionnaire("rep-types")
     sr = repprofile.load_questionnaire("service-recovery")
@@ -1124,7 +1331,7 @@ def test_rep_hiring_includes_both_and_rep_types_unchanged(tmp_path: Path, sr_doc
     np.testing.assert_array_equal(b.n_answered[:, :n], a.n_answered)
     assert list(b.primary_type) == list(a.primary_type)
     # SJT part: the standardized total is 100 (1 + r) / 2 per candidate
-    X = np.array([[float(v) for v in ln.split(",")[-len(cols):]] for ln in out[1:]])
+    X = np.array([[float(v) for v in ln.split(",")[-len(cols) :]] for ln in out[1:]])
     tot = b.scale_ids.index("service_recovery")
     for row in range(X.shape[0]):
         r = np.corrcoef(X[row], keys)[0, 1]
@@ -1148,7 +1355,8 @@ def test_rep_hiring_without_sjt_answers_keeps_rep_types_scores() -> None:
 def test_sjt_roles(sr_doc: dict[str, Any]) -> None:
     ids = {r.id if hasattr(r, "id") else r for r in repprofile.list_roles()}
     for base in ("escalations", "retention", "general-frontline", "complex-support"):
-        assert base in ids and f"{base}-sjt" in ids
+        assert base in ids
+        assert f"{base}-sjt" in ids
         old = repprofile.load_role(base)
         assert old.questionnaire == "rep-types"
         new = repprofile.load_role(f"{base}-sjt")
@@ -1198,7 +1406,8 @@ def test_mtmm_table_on_rep_hiring(tmp_path: Path, sr_doc: dict[str, Any]) -> Non
     S = rng.integers(1, 7, size=(n, len(cols))).astype(float)
     header = ["candidate_id", *likert_cols, *cols]
     rows = [",".join(header)] + [
-        ",".join([f"c{i}", *(str(int(v)) for v in L[i]), *(str(int(v)) for v in S[i])]) for i in range(n)
+        ",".join([f"c{i}", *(str(int(v)) for v in L[i]), *(str(int(v)) for v in S[i])])
+        for i in range(n)
     ]
     p = tmp_path / "m.csv"
     p.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -1223,10 +1432,12 @@ def test_no_mtmm_without_rep_types(rate_q: Path) -> None:
     assert repprofile.reliability(str(rate_q), X).mtmm is None
 
 
-# --------------------------------------------------------------------------- CLI, report, chart, assess, template
+# ------------------------------------------------------ CLI, report, chart, assess, template
 
 
-def _cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "repprofile", *args],
         capture_output=True,
@@ -1248,10 +1459,18 @@ def _answers_csv(path: Path, rows: dict[str, np.ndarray]) -> Path:
 
 @pytest.mark.parametrize(
     ("method", "expected"),
-    [("distance", exp_distance), ("absolute", exp_absolute), ("standardized", exp_standardized), ("correlation", exp_correlation)],
+    [
+        ("distance", exp_distance),
+        ("absolute", exp_absolute),
+        ("standardized", exp_standardized),
+        ("correlation", exp_correlation),
+    ],
 )
 def test_cli_sjt_method(tmp_path: Path, rate_q: Path, method: str, expected: Any) -> None:
-    csv = _answers_csv(tmp_path / "a.csv", {"mid": CANDIDATES["mid"], "partial": CANDIDATES["partial"], "flat": FLAT})
+    csv = _answers_csv(
+        tmp_path / "a.csv",
+        {"mid": CANDIDATES["mid"], "partial": CANDIDATES["partial"], "flat": FLAT},
+    )
     proc = _cli("score", str(csv), "-q", str(rate_q), "--sjt-method", method, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
@@ -1259,7 +1478,9 @@ def test_cli_sjt_method(tmp_path: Path, rate_q: Path, method: str, expected: Any
     prof = {p["candidate_id"]: p for p in d["profiles"]}
     for cid in ("mid", "partial"):
         for scale in ("alpha", "beta", "total"):
-            assert prof[cid]["scales"][scale]["pomp"] == pytest.approx(expected(CANDIDATES[cid] if cid != "flat" else FLAT, scale), abs=1e-9)
+            assert prof[cid]["scales"][scale]["pomp"] == pytest.approx(
+                expected(CANDIDATES[cid] if cid != "flat" else FLAT, scale), abs=1e-9
+            )
     if method in ("standardized", "correlation"):
         assert prof["flat"]["scales"]["total"]["pomp"] is None
         assert prof["flat"]["scales"]["total"]["reason"]
@@ -1267,12 +1488,25 @@ def test_cli_sjt_method(tmp_path: Path, rate_q: Path, method: str, expected: Any
 
 def test_cli_sjt_key_and_mode(tmp_path: Path, rate_q: Path, sme_key: Path) -> None:
     csv = _answers_csv(tmp_path / "a.csv", {"mid": CANDIDATES["mid"]})
-    proc = _cli("score", str(csv), "-q", str(rate_q), "--sjt-key", str(sme_key), "--sjt-method", "proportion", "--format", "json")
+    proc = _cli(
+        "score",
+        str(csv),
+        "-q",
+        str(rate_q),
+        "--sjt-key",
+        str(sme_key),
+        "--sjt-method",
+        "proportion",
+        "--format",
+        "json",
+    )
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
     _, ep = _mode_prop(CANDIDATES["mid"], "total")
     assert d["profiles"][0]["scales"]["total"]["pomp"] == pytest.approx(ep, abs=1e-9)
-    api = repprofile.score(str(rate_q), str(csv), sjt_key=str(sme_key)).to_dict()["provenance"]["sjt_key_sha256"]
+    api = repprofile.score(str(rate_q), str(csv), sjt_key=str(sme_key)).to_dict()["provenance"][
+        "sjt_key_sha256"
+    ]
     assert d["provenance"]["sjt_key_sha256"] == api
     # mode without a key: a usage/input error, exit 2
     proc = _cli("score", str(csv), "-q", str(rate_q), "--sjt-method", "mode")
@@ -1295,30 +1529,65 @@ def test_template_csv_has_sjt_columns(tmp_path: Path, rate_q: Path) -> None:
     assert proc.stdout.splitlines()[0].split(",") == ["candidate_id", *COLUMNS]
     ml = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
     proc = _cli("questionnaire", "template", str(ml))
-    assert proc.stdout.splitlines()[0].split(",") == ["candidate_id"] + [f"s{i}.{w}" for i in (1, 2, 3) for w in ("most", "least")]
+    assert proc.stdout.splitlines()[0].split(",") == ["candidate_id"] + [
+        f"s{i}.{w}" for i in (1, 2, 3) for w in ("most", "least")
+    ]
     best = _write(tmp_path / "best.yaml", _sjt_yaml(qid="bb-best", fmt="best", method="best"))
     proc = _cli("questionnaire", "template", str(best))
-    assert proc.stdout.splitlines()[0].split(",") == ["candidate_id", "s1.best", "s2.best", "s3.best"]
+    assert proc.stdout.splitlines()[0].split(",") == [
+        "candidate_id",
+        "s1.best",
+        "s2.best",
+        "s3.best",
+    ]
     proc = _cli("questionnaire", "template", str(rate_q), "--format", "md")
-    assert proc.returncode == 0 and "Scenario s1" in proc.stdout and "Option s1a" in proc.stdout
+    assert proc.returncode == 0
+    assert "Scenario s1" in proc.stdout
+    assert "Option s1a" in proc.stdout
 
 
 def test_assess_rate(tmp_path: Path, rate_q: Path) -> None:
     keys = "".join(f"{int(v)}\n" for v in CANDIDATES["mid"]) + "\n"
-    proc = _cli("assess", "-q", str(rate_q), "--candidate", "zz", "--out", str(tmp_path), "--show-results", stdin=keys)
+    proc = _cli(
+        "assess",
+        "-q",
+        str(rate_q),
+        "--candidate",
+        "zz",
+        "--out",
+        str(tmp_path),
+        "--show-results",
+        stdin=keys,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "Scenario s1" in proc.stdout and "Option s1a" in proc.stdout
+    assert "Scenario s1" in proc.stdout
+    assert "Option s1a" in proc.stdout
     d = json.loads((tmp_path / "zz.json").read_text(encoding="utf-8"))
-    assert d["profiles"][0]["scales"]["alpha"]["pomp"] == pytest.approx(100 * (1 - 17 / 116), abs=1e-9)
-    assert d["profiles"][0]["scales"]["beta"]["pomp"] == pytest.approx(exp_distance(CANDIDATES["mid"], "beta"), abs=1e-9)
+    assert d["profiles"][0]["scales"]["alpha"]["pomp"] == pytest.approx(
+        100 * (1 - 17 / 116), abs=1e-9
+    )
+    assert d["profiles"][0]["scales"]["beta"]["pomp"] == pytest.approx(
+        exp_distance(CANDIDATES["mid"], "beta"), abs=1e-9
+    )
 
 
 def test_assess_most_least(tmp_path: Path) -> None:
     ml = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
     # 'mixed': s1 most a least d; s2 most b least a; s3 most c least d (1-based positions)
-    proc = _cli("assess", "-q", str(ml), "--candidate", "mm", "--out", str(tmp_path), "--show-results", stdin="1\n4\n2\n1\n3\n4\n\n")
+    proc = _cli(
+        "assess",
+        "-q",
+        str(ml),
+        "--candidate",
+        "mm",
+        "--out",
+        str(tmp_path),
+        "--show-results",
+        stdin="1\n4\n2\n1\n3\n4\n\n",
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "MOST" in proc.stdout.upper() and "LEAST" in proc.stdout.upper()
+    assert "MOST" in proc.stdout.upper()
+    assert "LEAST" in proc.stdout.upper()
     d = json.loads((tmp_path / "mm.json").read_text(encoding="utf-8"))
     assert d["profiles"][0]["scales"]["total"]["pomp"] == pytest.approx(100 * 7 / 12, abs=1e-9)
 
@@ -1342,10 +1611,33 @@ def test_report_service_recovery_section(tmp_path: Path, sr_doc: dict[str, Any])
     head, first = sample.read_text(encoding="utf-8").splitlines()[:2]
     cols = list(ratings)
     p = tmp_path / "h.csv"
-    p.write_text(head + "," + ",".join(cols) + "\n" + first + "," + ",".join(str(ratings[c]) for c in cols) + "\n", encoding="utf-8")
+    p.write_text(
+        head
+        + ","
+        + ",".join(cols)
+        + "\n"
+        + first
+        + ","
+        + ",".join(str(ratings[c]) for c in cols)
+        + "\n",
+        encoding="utf-8",
+    )
     cid = first.split(",")[0]
     out = tmp_path / "r.html"
-    proc = _cli("report", str(p), "-q", "rep-hiring", "--role", "escalations-sjt", "--candidate", cid, "--format", "html", "-o", str(out))
+    proc = _cli(
+        "report",
+        str(p),
+        "-q",
+        "rep-hiring",
+        "--role",
+        "escalations-sjt",
+        "--candidate",
+        cid,
+        "--format",
+        "html",
+        "-o",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     text = htmlmod.unescape(out.read_text(encoding="utf-8"))
     assert "Service recovery judgement" in text
@@ -1376,13 +1668,25 @@ def test_chart_skills(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
     p = tmp_path / "s.json"
     p.write_text(json.dumps([{"candidate_id": "c1", "answers": ratings}]), encoding="utf-8")
     out = tmp_path / "c.svg"
-    proc = _cli("chart", str(p), "-q", "service-recovery", "--candidate", "c1", "--scales", "skills", "-o", str(out))
+    proc = _cli(
+        "chart",
+        str(p),
+        "-q",
+        "service-recovery",
+        "--candidate",
+        "c1",
+        "--scales",
+        "skills",
+        "-o",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     svg = out.read_text(encoding="utf-8")
     names = {s["id"]: s["name"] for s in sr_doc["scales"]}
     # labels may be wrapped over two lines: look for each name's first word
     assert all(names[c].split()[0] in svg for c in COMPETENCY_IDS)
-    assert "Alpha" not in svg and names["service_recovery"] not in svg  # 8 competencies, not the total
+    assert "Alpha" not in svg
+    assert names["service_recovery"] not in svg
 
 
 # --------------------------------------------------------------------------- more input rules
@@ -1396,20 +1700,33 @@ def test_chart_skills(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
         ({"s1": 5}, "5", ["option"]),
     ],
 )
-def test_bad_sjt_values(rate_q: Path, answers: dict[str, Any], value: str, words: list[str]) -> None:
-    res = repprofile.score(str(rate_q), [{"candidate_id": "bad", "answers": answers}, {"candidate_id": "ok", "answers": {"s1": {"a": 6, "b": 1}}}])
+def test_bad_sjt_values(
+    rate_q: Path, answers: dict[str, Any], value: str, words: list[str]
+) -> None:
+    res = repprofile.score(
+        str(rate_q),
+        [
+            {"candidate_id": "bad", "answers": answers},
+            {"candidate_id": "ok", "answers": {"s1": {"a": 6, "b": 1}}},
+        ],
+    )
     assert res.scored.tolist() == [False, True]
     (e,) = res.errors
-    assert e.candidate_id == "bad" and "s1" in str(e.item_id) and value in _err_text(e)
+    assert e.candidate_id == "bad"
+    assert "s1" in str(e.item_id)
+    assert value in _err_text(e)
     for w in words:
         assert w in e.message
 
 
 def test_same_option_most_and_least_rejected(tmp_path: Path) -> None:
     q = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
-    res = repprofile.score(str(q), [{"candidate_id": "same", "answers": {"s1": {"most": "a", "least": "a"}}}])
+    res = repprofile.score(
+        str(q), [{"candidate_id": "same", "answers": {"s1": {"most": "a", "least": "a"}}}]
+    )
     (e,) = res.errors
-    assert e.candidate_id == "same" and "s1" in _err_text(e)
+    assert e.candidate_id == "same"
+    assert "s1" in _err_text(e)
 
 
 @pytest.mark.xfail(
@@ -1419,9 +1736,12 @@ def test_same_option_most_and_least_rejected(tmp_path: Path) -> None:
     "expected the candidate rejected with a message naming the conflict",
 )
 def test_conflicting_nested_and_flat_answers_rejected(rate_q: Path) -> None:
-    res = repprofile.score(str(rate_q), [{"candidate_id": "x", "answers": {"s1": {"a": 4, "b": 2}, "s1.a": 5}}])
+    res = repprofile.score(
+        str(rate_q), [{"candidate_id": "x", "answers": {"s1": {"a": 4, "b": 2}, "s1.a": 5}}]
+    )
     assert res.scored.tolist() == [False]
-    assert res.errors and res.errors[0].candidate_id == "x"
+    assert res.errors
+    assert res.errors[0].candidate_id == "x"
 
 
 # --------------------------------------------------------------------------- norms (item 6)
@@ -1433,14 +1753,22 @@ def test_norms_for_skill_scales(rate_q: Path) -> None:
     X = np.random.default_rng(0).integers(1, 7, size=(120, 11)).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nt = repprofile.build_norms(str(rate_q), X, description="black-box sample", created="2026-01-01", sjt_method="distance")
+        nt = repprofile.build_norms(
+            str(rate_q),
+            X,
+            description="black-box sample",
+            created="2026-01-01",
+            sjt_method="distance",
+        )
     pomps = np.array([exp_distance(x, "total") for x in X])
     new = CANDIDATES["mid"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = repprofile.score(str(rate_q), _records({"mid": new}), norms=nt, sjt_method="distance")
     z = _profile_scale(res, "mid", "total")["z"]
-    assert z == pytest.approx((exp_distance(new, "total") - pomps.mean()) / pomps.std(ddof=1), abs=1e-9)
+    assert z == pytest.approx(
+        (exp_distance(new, "total") - pomps.mean()) / pomps.std(ddof=1), abs=1e-9
+    )
 
 
 @pytest.mark.xfail(
@@ -1455,11 +1783,19 @@ def test_norms_of_another_method_refused_or_warned(rate_q: Path) -> None:
     X = np.random.default_rng(0).integers(1, 7, size=(120, 11)).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nt = repprofile.build_norms(str(rate_q), X, description="black-box sample", created="2026-01-01", sjt_method="distance")
+        nt = repprofile.build_norms(
+            str(rate_q),
+            X,
+            description="black-box sample",
+            created="2026-01-01",
+            sjt_method="distance",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises((repprofile.RepprofileError, repprofile.RepprofileWarning)):
-            repprofile.score(str(rate_q), _records({"mid": CANDIDATES["mid"]}), norms=nt, sjt_method="absolute")
+            repprofile.score(
+                str(rate_q), _records({"mid": CANDIDATES["mid"]}), norms=nt, sjt_method="absolute"
+            )
 
 
 # --------------------------------------------------------------------------- HTTP (item 6)
@@ -1473,7 +1809,10 @@ def test_http_score_nested_sjt_answers(client: Any, sr_doc: dict[str, Any]) -> N
     for col, v in ratings.items():
         i, o = col.split(".")
         nested.setdefault(i, {})[o] = v
-    body = {"questionnaire": "service-recovery", "candidates": [{"candidate_id": "h1", "answers": nested}]}
+    body = {
+        "questionnaire": "service-recovery",
+        "candidates": [{"candidate_id": "h1", "answers": nested}],
+    }
     r = client.post("/v1/score", json=body, headers=AUTH)
     assert r.status_code == 200, r.text
     d = r.json()
@@ -1481,12 +1820,18 @@ def test_http_score_nested_sjt_answers(client: Any, sr_doc: dict[str, Any]) -> N
     x = np.array([ratings[c] for c in cols], float)
     rho = np.corrcoef(x, keys)[0, 1]
     prof = d["profiles"][0]
-    assert prof["scales"]["service_recovery"]["pomp"] == pytest.approx(100 * (1 + rho) / 2, abs=1e-9)
+    assert prof["scales"]["service_recovery"]["pomp"] == pytest.approx(
+        100 * (1 + rho) / 2, abs=1e-9
+    )
     z = (x - x.mean()) / x.std()
-    assert prof["sjt_type_preference"]["rock"] == pytest.approx(float(z[types == "rock"].mean()), abs=1e-9)
+    assert prof["sjt_type_preference"]["rock"] == pytest.approx(
+        float(z[types == "rock"].mean()), abs=1e-9
+    )
     assert d["provenance"]["sjt_key_draft"] is True
     # the same as the Python API
-    api = repprofile.score("service-recovery", [{"candidate_id": "h1", "answers": nested}]).to_dict()
+    api = repprofile.score(
+        "service-recovery", [{"candidate_id": "h1", "answers": nested}]
+    ).to_dict()
     assert prof["scales"] == api["profiles"][0]["scales"]
 
 
@@ -1505,4 +1850,6 @@ def test_http_bad_sjt_value_rejects_only_candidate(client: Any) -> None:
     d = r.json()
     assert [p["candidate_id"] for p in d["profiles"]] == ["ok"]
     (e,) = d["errors"]
-    assert e["candidate_id"] == "bad" and "sr01" in e["item_id"] and e["value"] == 9
+    assert e["candidate_id"] == "bad"
+    assert "sr01" in e["item_id"]
+    assert e["value"] == 9
