@@ -1926,7 +1926,8 @@ def test_mixed_response_formats_refused_when_scored(tmp_path: Path) -> None:
     q = _write(tmp_path / "mix.yaml", doc)
     with pytest.raises(repprofile.RepprofileError) as ei:
         repprofile.score(str(q), {"s1": {"a": 6, "b": 1}})
-    assert "most_least" in str(ei.value) and "rate" in str(ei.value)
+    assert "most_least" in str(ei.value)
+    assert "rate" in str(ei.value)
 
 
 @pytest.mark.xfail(
