@@ -1942,3 +1942,82 @@ def test_validate_refuses_mixed_response_formats(tmp_path: Path) -> None:
     q = _write(tmp_path / "mix.yaml", doc)
     proc = _cli("questionnaire", "validate", str(q))
     assert proc.returncode != 0
+
+
+# --------------------------------------------------------------------------- key file checks
+
+
+def _key_variant(tmp_path: Path, sme_key: Path, name: str, change: Any) -> Path:
+    doc = yaml.safe_load(sme_key.read_text(encoding="utf-8"))
+    change(doc)
+    out = tmp_path / name
+    out.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return out
+
+
+def test_key_file_checked_against_questionnaire(
+    tmp_path: Path, rate_q: Path, sme_key: Path
+) -> None:
+    ans = {"s1": {"a": 4, "b": 2}}
+
+    def drop(d: dict[str, Any]) -> None:
+        del d["options"]["s1"]["a"]
+
+    def mean9(d: dict[str, Any]) -> None:
+        d["options"]["s1"]["a"]["mean"] = 9
+
+    def scale15(d: dict[str, Any]) -> None:
+        d["rating_scale"] = {"min": 1, "max": 5}
+        for it in d["options"].values():
+            for o in it.values():
+                o["mean"] = min(o["mean"], 5.0)
+                c = o["counts"]
+                c[5] = c.get(5, 0) + c.pop(6, 0)
+
+    for name, change, words in (
+        ("drop.yaml", drop, ["s1.a"]),
+        ("mean9.yaml", mean9, ["s1", "9"]),
+        ("scale15.yaml", scale15, ["1-6", "1-5"]),
+    ):
+        key = _key_variant(tmp_path, sme_key, name, change)
+        with pytest.raises(repprofile.QuestionnaireError) as ei:
+            repprofile.score(str(rate_q), ans, sjt_key=str(key))
+        for w in words:
+            assert w in str(ei.value), (name, w)
+    # a key for another questionnaire
+    with pytest.raises(repprofile.QuestionnaireError):
+        repprofile.score("service-recovery", {"sr01": {"a": 4}}, sjt_key=str(sme_key))
+
+
+def test_key_build_unknown_and_missing_columns_exit_2(tmp_path: Path, rate_q: Path) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_text("expert_id,s1.a,s1.zz\ne1,3,4\n", encoding="utf-8")
+    proc = _cli("sjt", "key", "build", str(p), "-q", str(rate_q), "-o", str(tmp_path / "k.yaml"))
+    assert proc.returncode == 2
+    assert "s1.zz" in proc.stderr
+    assert "s3.d" in proc.stderr
+    assert not (tmp_path / "k.yaml").exists()
+
+
+def test_sme_key_on_bundled_test_is_not_draft(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
+    cols, keys, _, _ = _sr_columns(sr_doc)
+    rng = np.random.default_rng(12)
+    table = {
+        c: [int(np.clip(round(k + d), 1, 6)) for d in rng.normal(0, 0.7, 10)]
+        for c, k in zip(cols, keys, strict=True)
+    }
+    ratings = _write_ratings(tmp_path / "sr.csv", table)
+    key = tmp_path / "sr-key.yaml"
+    proc = _cli("sjt", "key", "build", str(ratings), "-q", "service-recovery", "-o", str(key))
+    assert proc.returncode == 0, proc.stderr
+    x = np.array([table[c][0] for c in cols], float)  # expert 1 as a candidate
+    ans = {c: int(v) for c, v in zip(cols, x, strict=True)}
+    res = repprofile.score("service-recovery", ans, sjt_key=str(key), sjt_method="distance")
+    prov = res.to_dict()["provenance"]
+    assert prov["sjt_key_draft"] is False
+    assert prov["sjt_key_sha256"]
+    k = np.array([np.mean(table[c]) for c in cols])
+    want = 100 * (1 - np.sum((x - k) ** 2) / np.sum(np.maximum((k - 1) ** 2, (6 - k) ** 2)))
+    assert _pomp(res, "1", "service_recovery") == pytest.approx(want, abs=1e-9)
+    draft = repprofile.score("service-recovery", ans).to_dict()["provenance"]
+    assert draft["sjt_key_draft"] is True
