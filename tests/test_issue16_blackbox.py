@@ -2021,3 +2021,102 @@ def test_sme_key_on_bundled_test_is_not_draft(tmp_path: Path, sr_doc: dict[str, 
     assert _pomp(res, "1", "service_recovery") == pytest.approx(want, abs=1e-9)
     draft = repprofile.score("service-recovery", ans).to_dict()["provenance"]
     assert draft["sjt_key_draft"] is True
+
+
+def test_flat_rater_type_preference_null(rate_q: Path) -> None:
+    res = repprofile.score(str(rate_q), _records({"flat": FLAT}))
+    assert all(v is None for v in res.to_dict()["profiles"][0]["sjt_type_preference"].values())
+
+
+def test_rate_only_quality_indices_unavailable_for_most_least(tmp_path: Path) -> None:
+    q = _write(tmp_path / "ml.yaml", _sjt_yaml(qid="bb-ml", fmt="most_least", method="most_least"))
+    res = repprofile.score(str(q), [{"candidate_id": "m", "answers": _pick_answers(ML["top"])}])
+    qual = res.to_dict()["profiles"][0]["quality"]
+    assert qual["indices"]["sjt_straightline"] is None
+    assert qual["unavailable"]["sjt_straightline"]
+
+
+def test_correlation_null_when_key_constant_on_scale(tmp_path: Path) -> None:
+    keys = {
+        "s1": dict.fromkeys("abcd", 3.0),
+        "s2": dict.fromkeys("abc", 3.0),
+        "s3": KEYS["s3"],
+    }
+    q = _write(tmp_path / "c.yaml", _sjt_yaml(keys=keys))
+    vec = CANDIDATES["mid"]
+    res = repprofile.score(str(q), _records({"c": vec}), sjt_method="correlation")
+    alpha = _profile_scale(res, "c", "alpha")
+    assert alpha["pomp"] is None
+    assert "key" in alpha["reason"]
+    k = np.array([keys[i][o] for i in keys for o in keys[i]])
+    m = np.isin(SCEN, ["s2", "s3"])
+    want = 100 * (1 + np.corrcoef(vec[m], k[m])[0, 1]) / 2
+    assert _pomp(res, "c", "beta") == pytest.approx(want, abs=1e-9)
+
+
+def test_report_with_sme_key_has_no_draft_caution(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
+    import html as htmlmod
+
+    cols, keys, _, _ = _sr_columns(sr_doc)
+    rng = np.random.default_rng(13)
+    table = {
+        c: [int(np.clip(round(k + d), 1, 6)) for d in rng.normal(0, 0.7, 10)]
+        for c, k in zip(cols, keys, strict=True)
+    }
+    ratings = _write_ratings(tmp_path / "sr.csv", table)
+    key = tmp_path / "sr-key.yaml"
+    assert (
+        _cli(
+            "sjt", "key", "build", str(ratings), "-q", "service-recovery", "-o", str(key)
+        ).returncode
+        == 0
+    )
+    ans = _distinct_ratings(sr_doc, 2)
+    sample = ROOT / "questionnaires" / "samples" / "rep-types-simulated.csv"
+    head, first = sample.read_text(encoding="utf-8").splitlines()[:2]
+    p = tmp_path / "h.csv"
+    p.write_text(
+        head
+        + ","
+        + ",".join(ans)
+        + "\n"
+        + first
+        + ","
+        + ",".join(str(v) for v in ans.values())
+        + "\n",
+        encoding="utf-8",
+    )
+    cid = first.split(",")[0]
+    outs = {}
+    for label, extra in (("draft", []), ("sme", ["--sjt-key", str(key)])):
+        out = tmp_path / f"{label}.html"
+        proc = _cli(
+            "report", str(p), "-q", "rep-hiring", "--role", "retention-sjt", "--candidate", cid,
+            "--format", "html", "-o", str(out), *extra,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        t = htmlmod.unescape(out.read_text(encoding="utf-8"))
+        outs[label] = t[t.index("Service recovery judgement") :].lower()
+    assert "draft key" in outs["draft"]
+    assert "draft key" not in outs["sme"]
+
+
+def test_rank_cli_with_sjt_role(tmp_path: Path, sr_doc: dict[str, Any]) -> None:
+    sample = ROOT / "questionnaires" / "samples" / "rep-types-simulated.csv"
+    lines = sample.read_text(encoding="utf-8").splitlines()[:5]
+    cols, *_ = _sr_columns(sr_doc)
+    rng = np.random.default_rng(9)
+    out = [lines[0] + "," + ",".join(cols)]
+    out += [
+        ln + "," + ",".join(str(v) for v in rng.integers(1, 7, size=len(cols))) for ln in lines[1:]
+    ]
+    p = tmp_path / "h.csv"
+    p.write_text("\n".join(out) + "\n", encoding="utf-8")
+    proc = _cli("rank", str(p), "-q", "rep-hiring", "--role", "escalations-sjt", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    res = repprofile.score("rep-hiring", str(p))
+    fr = repprofile.fit(res, repprofile.load_role("escalations-sjt"))
+    order = [res.candidate_ids[i] for i in np.argsort(-fr.composite, kind="stable")]
+    assert [c["candidate_id"] for c in d["ranking"]] == order
+    assert {"de_escalation", "ownership"} <= set(d["ranking"][0]["contributions"])
