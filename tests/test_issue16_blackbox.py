@@ -2193,3 +2193,17 @@ def test_google_forms_most_least_grid_with_option_texts(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout
     d = json.loads(proc.stdout)
     assert d["profiles"][0]["scales"]["total"]["pomp"] == pytest.approx(100 * 7 / 12)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (or not landed yet): the OpenAPI schema of the answers (CandidateAnswers) "
+    "describes only whole numbers per item id; issue 16 item 6 asks for the nested SJT "
+    'answers ({"ITEM": {"OPTION": 4}} / {"ITEM": {"most": "b", "least": "d"}}) in it',
+)
+def test_openapi_answers_schema_describes_nested_sjt_answers(app: Any) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    answers = json.dumps(schemas["CandidateAnswers"])
+    # a scenario's answers (an object of option id -> rating, or most/least picks) described
+    assert "most" in answers
+    assert "option" in answers.lower()
