@@ -2207,3 +2207,47 @@ def test_openapi_answers_schema_describes_nested_sjt_answers(app: Any) -> None:
     # a scenario's answers (an object of option id -> rating, or most/least picks) described
     assert "most" in answers
     assert "option" in answers.lower()
+
+
+def test_key_build_blank_rating(tmp_path: Path, rate_q: Path) -> None:
+    """A blank cell: the expert did not rate that option. The option's mean, SD and n use
+    the experts who rated it; the ICC uses the options every accepted expert rated."""
+    t: dict[str, list[Any]] = {c: list(v) for c, v in SME.items()}
+    t["s3.d"][2] = None
+    rc, rep, _ = _build_json(tmp_path, rate_q, t)
+    assert rc == 0
+    o = next(o for o in rep["options"] if (o["item"], o["option"]) == ("s3", "d"))
+    vals = np.array([4, 4, 3, 5], float)
+    assert o["n"] == 4
+    assert o["mean"] == pytest.approx(vals.mean())
+    assert o["sd"] == pytest.approx(vals.std(ddof=1))
+    want = _icc_by_hand(SME_M[:-1])  # s3.d is the last option
+    for name, vals_ in want.items():
+        for field, v in vals_.items():
+            assert rep["agreement"][name][field] == pytest.approx(v, rel=1e-9, abs=1e-12)
+
+
+def test_reliability_cli_json_has_mtmm_and_split_half(
+    tmp_path: Path, sr_doc: dict[str, Any]
+) -> None:
+    rt = repprofile.load_questionnaire("rep-types")
+    cols, *_ = _sr_columns(sr_doc)
+    rng = np.random.default_rng(17)
+    n = 30
+    header = ["candidate_id", *rt.item_ids, *cols]
+    rows = [",".join(header)]
+    for i in range(n):
+        cells = [str(v) for v in rng.integers(1, 6, size=len(rt.item_ids))]
+        cells += [str(v) for v in rng.integers(1, 7, size=len(cols))]
+        rows.append(",".join([f"c{i}", *cells]))
+    p = tmp_path / "m.csv"
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    proc = _cli("reliability", str(p), "-q", "rep-hiring", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert d["mtmm"] is not None
+    assert set(d["mtmm"]["types"]) == set(SEVEN)
+    sr = d["scales"]["service_recovery"]
+    r = sr["split_half_r"]
+    assert sr["split_half_spearman_brown"] == pytest.approx(2 * r / (1 + r), abs=1e-12)
+    assert sr["caveat"]
