@@ -2251,3 +2251,51 @@ def test_reliability_cli_json_has_mtmm_and_split_half(
     r = sr["split_half_r"]
     assert sr["split_half_spearman_brown"] == pytest.approx(2 * r / (1 + r), abs=1e-12)
     assert sr["caveat"]
+
+
+# ------------------------------------------------------------- draft label in every output (item 5)
+
+
+@pytest.fixture
+def sr_answers(tmp_path: Path, sr_doc: dict[str, Any]) -> Path:
+    ratings = _distinct_ratings(sr_doc, 30)
+    p = tmp_path / "sr.csv"
+    p.write_text(
+        "candidate_id," + ",".join(ratings) + "\nx," + ",".join(map(str, ratings.values())) + "\n",
+        encoding="utf-8",
+    )
+    return p
+
+
+def test_draft_label_in_json_and_table(sr_answers: Path) -> None:
+    proc = _cli("score", str(sr_answers), "-q", "service-recovery", "--format", "json")
+    assert json.loads(proc.stdout)["provenance"]["sjt_key_draft"] is True
+    proc = _cli("score", str(sr_answers), "-q", "service-recovery", "--format", "table")
+    assert "draft" in proc.stdout.lower()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: 'repprofile score --format csv' of the bundled service-recovery test (draft "
+    "key) says nothing about the draft key, neither in the CSV nor on stderr; the issue asks "
+    "for the draft label in every output",
+)
+def test_draft_label_in_csv_output(sr_answers: Path) -> None:
+    proc = _cli("score", str(sr_answers), "-q", "service-recovery", "--format", "csv")
+    assert proc.returncode == 0
+    assert "draft" in (proc.stdout + proc.stderr).lower()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: the competency radar chart ('repprofile chart --scales skills') of scores "
+    "against the bundled draft key carries no draft label; the issue asks for it in every output",
+)
+def test_draft_label_in_skills_chart(tmp_path: Path, sr_answers: Path) -> None:
+    out = tmp_path / "c.svg"
+    proc = _cli(
+        "chart", str(sr_answers), "-q", "service-recovery", "--candidate", "x",
+        "--scales", "skills", "-o", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "draft" in (out.read_text(encoding="utf-8") + proc.stderr).lower()
