@@ -2365,3 +2365,18 @@ def test_missing_key_message_names_option(tmp_path: Path) -> None:
     with pytest.raises(repprofile.RepprofileError) as ei:
         repprofile.score(str(p), {"s1": {"a": 6, "b": 1}})
     assert "s1.a" in str(ei.value) or ("s1" in str(ei.value) and "'a'" in str(ei.value))
+
+
+def test_proportion_uses_each_options_own_expert_count(tmp_path: Path, rate_q: Path) -> None:
+    """s3.d rated by 4 of 5 experts (4, 4, 3, 5): a rating 4 has share 2/4, not 2/5.
+    s3.a 4 -> 3/5, s3.b 1 -> 3/5, s3.c 6 -> 4/5: beta (only s3 answered) raw 2.5,
+    pomp 100 x 2.5 / 4 = 62.5."""
+    t: dict[str, list[Any]] = {c: list(v) for c, v in SME.items()}
+    t["s3.d"][2] = None
+    ratings = _write_ratings(tmp_path / "rb.csv", t)
+    key = tmp_path / "kb.yaml"
+    key.write_text(repprofile.build_sjt_key(str(ratings), str(rate_q)).key_yaml(), encoding="utf-8")
+    ans = {"s3": {"a": 4, "b": 1, "c": 6, "d": 4}}
+    res = repprofile.score(str(rate_q), ans, sjt_key=str(key), sjt_method="proportion")
+    assert _raw(res, "1", "beta") == pytest.approx(2.5)
+    assert _pomp(res, "1", "beta") == pytest.approx(62.5)
