@@ -1930,12 +1930,6 @@ def test_mixed_response_formats_refused_when_scored(tmp_path: Path) -> None:
     assert "rate" in str(ei.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: 'repprofile questionnaire validate' (and load_questionnaire) accept a file "
-    "whose SJT items mix response formats, which docs/sjt.md forbids and which every "
-    "score call then refuses ('mixes SJT response formats'): validate says 'valid', exit 0",
-)
 def test_validate_refuses_mixed_response_formats(tmp_path: Path) -> None:
     doc = _sjt_yaml()
     doc["items"][2]["response_format"] = "most_least"
@@ -2164,13 +2158,6 @@ def _ml_export(tmp_path: Path, cells: list[str]) -> tuple[Path, Path, Path]:
     return q, mapping, export
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a most_least grid read through the mapping that 'questionnaire template "
-    "--format mapping' writes rejects every pick, even option ids ('a'): \"answer 'a' to "
-    "item 's1.most' is not a known label; expected ... a whole number from 1 to 6\" (the "
-    "expectation is a rating, not an option id); without a mapping the same ids are read",
-)
 def test_google_forms_most_least_grid_with_option_ids(tmp_path: Path) -> None:
     # 'mixed': s1 most a least d; s2 most b least a; s3 most c least d
     q, mapping, export = _ml_export(tmp_path, ["a", "d", "b", "a", "c", "d"])
@@ -2180,12 +2167,6 @@ def test_google_forms_most_least_grid_with_option_ids(tmp_path: Path) -> None:
     assert d["profiles"][0]["scales"]["total"]["pomp"] == pytest.approx(100 * 7 / 12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a Google/Microsoft Forms most_least grid exports the chosen option's TEXT; "
-    "the mapping written by 'questionnaire template --format mapping' has no way to map "
-    "option texts to ids and every pick is rejected",
-)
 def test_google_forms_most_least_grid_with_option_texts(tmp_path: Path) -> None:
     cells = ["Option s1a", "Option s1d", "Option s2b", "Option s2a", "Option s3c", "Option s3d"]
     q, mapping, export = _ml_export(tmp_path, cells)
@@ -2195,12 +2176,6 @@ def test_google_forms_most_least_grid_with_option_texts(tmp_path: Path) -> None:
     assert d["profiles"][0]["scales"]["total"]["pomp"] == pytest.approx(100 * 7 / 12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (or not landed yet): the OpenAPI schema of the answers (CandidateAnswers) "
-    "describes only whole numbers per item id; issue 16 item 6 asks for the nested SJT "
-    'answers ({"ITEM": {"OPTION": 4}} / {"ITEM": {"most": "b", "least": "d"}}) in it',
-)
 def test_openapi_answers_schema_describes_nested_sjt_answers(app: Any) -> None:
     schemas = app.openapi()["components"]["schemas"]
     answers = json.dumps(schemas["CandidateAnswers"])
@@ -2340,12 +2315,6 @@ def test_questionnaire_file_errors(
         assert w in str(ei.value), (name, w)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (message): an unknown competency is refused with \"expected one of ['alpha', "
-    "'beta', 'total']\", but naming the total scale is itself refused ('list only the "
-    "competencies'): the expectation should not offer the total",
-)
 def test_unknown_competency_message_does_not_offer_total(tmp_path: Path) -> None:
     p = _variant(tmp_path, "u", lambda d: d["items"][0].__setitem__("competencies", ["zzz"]))
     with pytest.raises(repprofile.QuestionnaireError) as ei:
@@ -2355,11 +2324,6 @@ def test_unknown_competency_message_does_not_offer_total(tmp_path: Path) -> None
     assert "total" not in expected_part
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (message): scoring a questionnaire with an unkeyed SJT option and no SME key "
-    "fails with \"has SJT options without a 'key'\" without naming which item/option",
-)
 def test_missing_key_message_names_option(tmp_path: Path) -> None:
     p = _variant(tmp_path, "nokey", lambda d: d["items"][0]["options"][0].pop("key"))
     with pytest.raises(repprofile.RepprofileError) as ei:

@@ -282,9 +282,13 @@ def resolve_method(q: Questionnaire, method: str | None, key: SjtKey | None) -> 
             "(sjt_key= or --sjt-key key.yaml, built by `repprofile sjt key build`)."
         )
     if layout.key is None:
+        unkeyed = [f"{it.id}.{o.id}" for it in q.sjt_items for o in it.options if o.key is None]
+        shown = ", ".join(unkeyed[:5]) + (
+            f" and {len(unkeyed) - 5} more" if len(unkeyed) > 5 else ""
+        )
         raise InputError(
-            f"questionnaire {q.id!r} has SJT options without a 'key'; give an SME key "
-            "(sjt_key= or --sjt-key key.yaml)"
+            f"questionnaire {q.id!r} has SJT options without a 'key' ({shown}); give them "
+            "a key in the file or give an SME key (sjt_key= or --sjt-key key.yaml)"
         )
     return method  # type: ignore[return-value]
 

@@ -605,6 +605,13 @@ class Questionnaire(_Model):
                     f"scales[{i}].min_answered: {scale.min_answered} is more than the "
                     f"scale's {n} {noun.removesuffix('(s)') + 's'}; expected at most {n}"
                 )
+        formats = sorted({it.response_format for it in self.items if isinstance(it, SjtItem)})
+        if len(formats) > 1:
+            problems.append(
+                f"items: the SJT items mix response formats {formats}; expected one "
+                "response_format for all SJT items of a questionnaire (the scoring methods "
+                "differ per format)"
+            )
         if self.sjt is not None and self.sjt.response_scale is not None and not n_sjt:
             problems.append("sjt.response_scale: the questionnaire has no SJT items")
         if problems:
@@ -617,7 +624,8 @@ class Questionnaire(_Model):
         out = []
         for c in item.competencies:
             if kinds.get(c) != "skill":
-                skills = sorted(k for k, v in kinds.items() if v == "skill")
+                totals = {sc.id for sc in self.scales if sc.total}
+                skills = sorted(k for k, v in kinds.items() if v == "skill" and k not in totals)
                 out.append(
                     f"items[{i}].competencies: item {item.id!r} names {c!r}, which is not a "
                     f"skill scale; expected one of {skills}"
