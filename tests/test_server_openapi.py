@@ -19,7 +19,7 @@ from repprofile.server import ServerSettings, create_app
 
 from ._server_helpers import KEY, KEY2, MAX_CANDIDATES
 
-OPENAPI_SHA256 = "416dc66ed20f6f27c10b4c50ba3f78089ab6b1f85661503d9baf1d02cd8b19c3"
+OPENAPI_SHA256 = "75186fece50e2156ef863066ba098b2a78a678c92cf31c0a68232daf064eaf1c"
 
 
 def test_the_openapi_document_is_pinned() -> None:
