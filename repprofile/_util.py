@@ -30,6 +30,7 @@ __all__ = [
     "finite_or_none",
     "json_loads",
     "non_finite_tokens",
+    "read_only",
 ]
 
 CSV_DECIMALS = 4
@@ -144,3 +145,10 @@ def _finite_float(token: str) -> float:
             "number, or null for a missing value"
         )
     return value
+
+
+def read_only(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``a`` marked read-only (for arrays derived once and shared, e.g. cached on a
+    frozen questionnaire), returned for chaining."""
+    a.flags.writeable = False
+    return a

@@ -525,11 +525,7 @@ def _scale_reliability(
         n_items=int(sub.size),
         n_obs=n_obs,
         **{name: _f(stats.get(name, math.nan)) for name in _SCALE_FIELDS},
-        alpha_ci=(
-            (float(ci_pair[0]), float(ci_pair[1]))
-            if ci_pair is not None and all(math.isfinite(v) for v in ci_pair)
-            else None
-        ),
+        alpha_ci=_finite_pair(ci_pair),
         alpha_ci_level=ci,
         loadings=(
             {q.item_ids[i]: float(v) for i, v in zip(sub, stats["loadings"], strict=True)}
@@ -778,11 +774,7 @@ def _skill_reliability(
             n_items=int(sub.size),
             n_obs=n_obs,
             **{name: _f(stats.get(name, math.nan)) for name in _SCALE_FIELDS},
-            alpha_ci=(
-                (float(ci_pair[0]), float(ci_pair[1]))
-                if ci_pair is not None and all(math.isfinite(v) for v in ci_pair)
-                else None
-            ),
+            alpha_ci=_finite_pair(ci_pair),
             alpha_ci_level=ci,
             loadings=(
                 {scen_ids[idx[i]]: float(v) for i, v in zip(sub, stats["loadings"], strict=True)}
@@ -906,3 +898,10 @@ def _mtmm(result: ScoreResult) -> MtmmTable | None:
             "candidates is needed before these correlations mean much."
         ),
     )
+
+
+def _finite_pair(pair: Any) -> tuple[float, float] | None:
+    """A confidence interval as two floats, or None when missing or not finite."""
+    if pair is None or not all(math.isfinite(v) for v in pair):
+        return None
+    return (float(pair[0]), float(pair[1]))

@@ -58,6 +58,7 @@ from repprofile._formats.questionnaire import (
     SjtItem,
     SjtMethod,
 )
+from repprofile._util import read_only
 
 
 class SjtKey(Protocol):
@@ -122,11 +123,6 @@ class SjtLayout:
     scenario_scales: NDArray[np.float64]  # (scenarios x skill scales)
 
 
-def _frozen(a: NDArray[Any]) -> NDArray[Any]:
-    a.flags.writeable = False
-    return a
-
-
 _LAYOUTS: dict[int, tuple[Questionnaire, SjtLayout]] = {}  # id(q) -> (q kept alive, layout)
 
 
@@ -171,19 +167,19 @@ def _layout(q: Questionnaire, key: SjtKey | None) -> SjtLayout:
         return SjtLayout(
             fmt,
             columns,
-            _frozen(option_scenario),
+            read_only(option_scenario),
             skill,
-            _frozen(member[option_scenario]),
+            read_only(member[option_scenario]),
             keys,
             None,
             None,
             n_opt,
-            _frozen(option_type),
-            _frozen(choice_type),
+            read_only(option_type),
+            read_only(choice_type),
             float(rs.min),
             float(rs.max),
-            _frozen(onehot),
-            _frozen(member),
+            read_only(onehot),
+            read_only(member),
         )
     keys = _option_keys(q, key)
     most = least = None
@@ -194,17 +190,17 @@ def _layout(q: Questionnaire, key: SjtKey | None) -> SjtLayout:
         columns,
         np.empty(0, dtype=np.intp),
         skill,
-        _frozen(member),
+        read_only(member),
         keys,
         most,
         least,
         n_opt,
         np.empty(0, dtype=np.intp),
-        _frozen(choice_type),
+        read_only(choice_type),
         float(rs.min),
         float(rs.max),
         np.empty((0, len(items))),
-        _frozen(member),
+        read_only(member),
     )
 
 
@@ -216,11 +212,11 @@ def _option_pos(n_opt: NDArray[np.intp]) -> NDArray[np.intp]:
 
 def _option_keys(q: Questionnaire, key: SjtKey | None) -> NDArray[np.float64] | None:
     if key is not None:
-        return _frozen(np.asarray(key.means(q), dtype=np.float64))
+        return read_only(np.asarray(key.means(q), dtype=np.float64))
     values = [o.key for it in q.sjt_items for o in it.options]
     if any(v is None for v in values):
         return None
-    return _frozen(np.array(values, dtype=np.float64))
+    return read_only(np.array(values, dtype=np.float64))
 
 
 def _keyed_extremes(
@@ -245,7 +241,7 @@ def _keyed_extremes(
                     f"{pick:g}; the {fmt} format needs one keyed {word} effective option"
                 )
             arr[t] = hits[0] + 1
-    return _frozen(most), _frozen(least)
+    return read_only(most), read_only(least)
 
 
 def sjt_layout(q: Questionnaire, key: SjtKey | None = None) -> SjtLayout:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 import yaml
@@ -43,7 +43,7 @@ from repprofile._formats.files import (
     read_yaml,
     validate_document,
 )
-from repprofile._util import canonical_sha256
+from repprofile._util import canonical_sha256, read_only
 from repprofile._validation import validate_params
 
 __all__ = [
@@ -90,16 +90,7 @@ SjtMethod = Literal[
     "mode",
     "proportion",
 ]
-SJT_METHODS: tuple[str, ...] = (
-    "distance",
-    "absolute",
-    "standardized",
-    "correlation",
-    "most_least",
-    "best",
-    "mode",
-    "proportion",
-)
+SJT_METHODS: tuple[str, ...] = get_args(SjtMethod)
 
 
 class _Model(CachedModel):
@@ -686,24 +677,18 @@ class Questionnaire(_Model):
         return bool(self.sjt_items)
 
     @functools.cached_property
+    def _sjt_column_mask(self) -> NDArray[np.bool_]:
+        return np.array([isinstance(it, SjtItem) for it in self._column_items], dtype=bool)
+
+    @functools.cached_property
     def likert_columns(self) -> NDArray[np.intp]:
         """Positions of the Likert items' columns in :attr:`item_ids`."""
-        return _frozen(
-            np.array(
-                [c for c, it in enumerate(self._column_items) if isinstance(it, Item)],
-                dtype=np.intp,
-            )
-        )
+        return read_only(np.flatnonzero(~self._sjt_column_mask).astype(np.intp))
 
     @functools.cached_property
     def sjt_columns(self) -> NDArray[np.intp]:
         """Positions of the SJT items' columns in :attr:`item_ids`."""
-        return _frozen(
-            np.array(
-                [c for c, it in enumerate(self._column_items) if isinstance(it, SjtItem)],
-                dtype=np.intp,
-            )
-        )
+        return read_only(np.flatnonzero(self._sjt_column_mask).astype(np.intp))
 
     @functools.cached_property
     def _column_items(self) -> tuple[Item | SjtItem, ...]:
@@ -732,7 +717,7 @@ class Questionnaire(_Model):
     @functools.cached_property
     def skill_mask(self) -> NDArray[np.bool_]:
         """Boolean mask over :attr:`scale_ids`: True for skill (SJT) scales."""
-        return _frozen(np.array([s.kind == "skill" for s in self.scales], dtype=bool))
+        return read_only(np.array([s.kind == "skill" for s in self.scales], dtype=bool))
 
     @functools.cached_property
     def sjt_response_scale(self) -> ResponseScale | None:
@@ -766,7 +751,7 @@ class Questionnaire(_Model):
     @functools.cached_property
     def likert_scales(self) -> NDArray[np.intp]:
         """Positions of the non-skill scales in :attr:`scale_ids`."""
-        return _frozen(np.flatnonzero(~self.skill_mask).astype(np.intp))
+        return read_only(np.flatnonzero(~self.skill_mask).astype(np.intp))
 
     @functools.cached_property
     def trait_mask(self) -> NDArray[np.bool_]:
@@ -834,7 +819,7 @@ class Questionnaire(_Model):
         for j, s in enumerate(self.scales):
             if s.total:
                 m[j, :] = True
-        return _frozen(m)
+        return read_only(m)
 
     @functools.cached_property
     def reversed_per_scale(self) -> NDArray[np.int64]:
@@ -904,11 +889,6 @@ def _columns(item: Item | SjtItem) -> tuple[str, ...]:
 
 def _expected_of(item: Item | SjtItem) -> list[int]:
     return (item.expected or []) if isinstance(item, Item) else []
-
-
-def _frozen(a: NDArray[Any]) -> NDArray[Any]:
-    a.flags.writeable = False
-    return a
 
 
 # --------------------------------------------------------------------------- files
