@@ -92,7 +92,7 @@ def test_all_is_exactly_the_intended_public_names() -> None:
     assert sorted(repprofile.__all__) == PUBLIC_NAMES
 
 
-PUBLIC_SUBMODULES = ["cli", "server", "stats"]
+PUBLIC_SUBMODULES = ["cli", "server", "stats", "web"]
 
 
 def test_no_public_name_outside_all() -> None:

@@ -36,6 +36,7 @@ from repprofile.cli import (
     _score,
     _serve,
     _sjt,
+    _web,
 )
 from repprofile.cli._common import EXIT_OK, EXIT_USAGE, Parser, UsageError
 
@@ -60,6 +61,7 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     _assess.register,
     _audit.register,
     _serve.register,
+    _web.register,  # db
     _demo.register,
     _completion.register,
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repprofile.cli._common import EXIT_OK, UsageError, port, positive_int, warn
+from repprofile.cli._web import add_database_options, upgrade_database, web_settings
 
 if TYPE_CHECKING:
     from repprofile.cli._common import Subparsers
@@ -55,6 +56,23 @@ def register(sub: Subparsers) -> None:
     )
     for flag, kind, meta, text in (*_TRANSPORT_OPTIONS, *_RENDER_OPTIONS):
         p.add_argument(flag, type=kind, metavar=meta, help=text)
+    add_database_options(p)
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="address candidates reach this server at, for their links (default: "
+        "REPPROFILE_PUBLIC_URL, else http://HOST:PORT)",
+    )
+    p.add_argument(
+        "--no-upgrade",
+        action="store_true",
+        help="do not upgrade the database on start (then it must be up to date)",
+    )
+    p.add_argument(
+        "--insecure-cookies",
+        action="store_true",
+        help="cookies without Secure, for plain http on localhost only",
+    )
     p.add_argument(
         "--log-level",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -198,7 +216,23 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             f"listening on {args.host}, not only on this machine: put the API behind a reverse "
             "proxy that terminates TLS (docs/server.md)"
         )
+    update: dict[str, Any] = {}
+    if args.public_url:
+        update["public_url"] = args.public_url
+    elif not os.environ.get("REPPROFILE_PUBLIC_URL"):
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        update["public_url"] = f"http://{host}:{args.port}"
+    if args.no_upgrade:
+        update["auto_upgrade"] = False
+    if args.insecure_cookies:
+        update["secure_cookies"] = False
+    web = web_settings(args, **update)
+    if web.auto_upgrade:
+        before, after = upgrade_database(web)  # once, before the workers start
+        if before != after:
+            warn(f"database: migration {before or '(empty)'} -> {after}")
     os.environ.update(settings.to_env())
+    os.environ.update(web.to_env())
     log_config = {**LOGGING_CONFIG, "loggers": dict(LOGGING_CONFIG["loggers"])}
     # uvicorn's access log without query strings (a client may put a key there)
     log_config["filters"] = {"no_query": {"()": "repprofile.server._transport.NoQueryFilter"}}
@@ -213,7 +247,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     }
     protocol = _protocol()
     uvicorn.run(
-        "repprofile.server._app:app_from_env",
+        "repprofile.web._app:web_app_from_env",
         factory=True,
         host=args.host,
         port=args.port,

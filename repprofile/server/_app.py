@@ -18,7 +18,7 @@ a candidate is stored or logged (ids only, at debug level). See docs/server.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -85,13 +85,23 @@ def _http_handler(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, detail, headers=exc.headers)
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    extend: Callable[[FastAPI, Service], None] | None = None,
+    public_prefixes: tuple[str, ...] = (),
+) -> FastAPI:
     """The HTTP API as an ASGI application (FastAPI).
 
     Parameters
     ----------
     settings : ServerSettings, optional
         Default: :meth:`ServerSettings.from_env`.
+    extend : callable, optional
+        Called with the app and its service after the scoring routes are added: how the
+        web assessment (:mod:`repprofile.web`) adds its routes, startup and shutdown.
+    public_prefixes : tuple of str
+        Paths starting with one of these need no API key (the candidate pages).
 
     Raises
     ------
@@ -131,9 +141,17 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     add_routes(app, service)
+    if extend is not None:
+        extend(app, service)
     _declare_openapi(app, service.catalogue)
     public = PUBLIC_PATHS | (DOCS_PATHS if st.docs and st.public_docs else frozenset())
-    app.add_middleware(Guard, max_body_bytes=st.max_body_bytes, digests=digests, public=public)
+    app.add_middleware(
+        Guard,
+        max_body_bytes=st.max_body_bytes,
+        digests=digests,
+        public=public,
+        public_prefixes=public_prefixes,
+    )
     # CORS outside the guard: preflights are answered without a key, and the guard's own
     # 401/413/500 responses carry the CORS headers a browser needs to read them.
     if st.cors_origins:
@@ -190,7 +208,8 @@ def _openapi_document(app: FastAPI, catalogue: Catalogue) -> dict[str, Any]:
             for op in operations.values():
                 op["security"] = [{"apiKey": []}]
     components = schema["components"].setdefault("schemas", {})
-    _add_components(components, [*REQUEST_MODELS, *ERROR_MODELS], "Input")
+    extra: list[type[BaseModel]] = list(getattr(app.state, "request_models", []))
+    _add_components(components, [*REQUEST_MODELS, *extra, *ERROR_MODELS], "Input")
     _add_components(components, [CandidateReport], "Output", mode="serialization")
     ids = {
         # the rep-types inventory first: OpenAPI 3.0's single example is the first one

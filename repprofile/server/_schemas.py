@@ -436,6 +436,7 @@ _ERROR_TEXT = {
     401: "Missing or invalid API key (code unauthorized).",
     404: "No such resource (code not_found).",
     406: "None of the media types in Accept can be produced (code not_acceptable).",
+    409: "The resource is not in a state that allows this (code conflict).",
     413: "Request body (body_too_large) or batch (batch_too_large) over the server's limit.",
     422: "A malformed body, or an unknown id (code invalid_request; docs/server.md).",
     500: "A bug in the server (code internal_error).",

@@ -49,11 +49,13 @@ class Guard:
         max_body_bytes: int,
         digests: tuple[bytes, ...],
         public: frozenset[str] = PUBLIC_PATHS,
+        public_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.digests = digests
         self.public = public
+        self.public_prefixes = public_prefixes
 
     def _authorized(self, headers: dict[bytes, bytes]) -> bool:
         scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
@@ -68,7 +70,9 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
-        if _route_path(scope) not in self.public and not self._authorized(headers):
+        path = _route_path(scope)
+        public = path in self.public or path.startswith(self.public_prefixes)
+        if not public and not self._authorized(headers):
             detail = "missing or invalid API key"
             length = headers.get(b"content-length", b"0")
             if b"transfer-encoding" in headers or not length.isdigit() or int(length) > 0:

@@ -1,0 +1,120 @@
+"""The web assessment's service: the database (engine and sessions), the catalogue of the
+scoring API it shares, and scoring a completed invitation with the library exactly as
+``/v1/score`` and ``/v1/fit`` do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from repprofile._errors import InputError
+from repprofile._formats.questionnaire import Questionnaire
+from repprofile.server._schemas import ScoreRequest
+from repprofile.server._service import Service
+from repprofile.web._db import Invitation, current_revision, head_revision, make_engine
+from repprofile.web._settings import WebSettings
+from repprofile.web._store import answer_record, complete, stored_answers
+
+__all__ = ["WebService", "actor_of"]
+
+log = logging.getLogger("repprofile.web")
+
+
+def actor_of(authorization: str | None) -> str:
+    """The access-log actor of a request: ``api:`` and 12 hex digits of the key's SHA-256
+    (never the key)."""
+    _, _, token = (authorization or "").partition(" ")
+    return "api:" + hashlib.sha256(token.strip().encode()).hexdigest()[:12]
+
+
+class WebService:
+    """The database and what the web assessment does with it (easy to call from tests)."""
+
+    def __init__(self, settings: WebSettings, service: Service, engine: Engine | None = None):
+        self.settings = settings
+        self.service = service
+        self.engine = engine if engine is not None else make_engine(settings.url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def check_schema(self) -> None:
+        """:class:`InputError` unless the database is at this version's newest migration."""
+        at, head = current_revision(self.engine), head_revision()
+        if at != head:
+            raise InputError(
+                f"the database is at migration {at or '(none)'}, this version of repprofile "
+                f"needs {head}: run 'repprofile db upgrade' (or serve without --no-upgrade)"
+            )
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions() as s:
+            yield s
+
+    def questionnaire(self, inv: Invitation) -> Questionnaire:
+        """The invitation's questionnaire, as it was when invited (the fingerprint must
+        match: a changed questionnaire file would score differently)."""
+        q = self.service.catalogue.questionnaires.get(inv.questionnaire)
+        if q is None or q.fingerprint != inv.questionnaire_sha256:
+            raise InputError(
+                f"invitation {inv.id}: questionnaire {inv.questionnaire!r} "
+                f"(sha256 {inv.questionnaire_sha256[:12]}...) is no longer served"
+            )
+        return q
+
+    def score_document(self, inv: Invitation, record: dict[str, Any]) -> dict[str, Any]:
+        """The result of one candidate's record: ``{"score": ..., "fit": ...}``, each the
+        document ``/v1/score`` and ``/v1/fit`` answer for the same answers (warnings
+        included); ``fit`` is null when the invitation names no role."""
+        from repprofile._analysis.fit import fit, fit_report
+
+        body: dict[str, Any] = {
+            "questionnaire": inv.questionnaire,
+            "candidates": [record],
+        }
+        if inv.norms:
+            body["norms"] = inv.norms
+        if inv.sjt_method:
+            body["sjt_method"] = inv.sjt_method
+        req = ScoreRequest.model_validate(body)
+        result, warnings = self.service.score(req)
+        doc: dict[str, Any] = {"score": {**result.to_dict(), "warnings": warnings}, "fit": None}
+        if inv.roles:
+            q = result.questionnaire
+            roles = [self.service.role(r, q, f"roles.{i}") for i, r in enumerate(inv.roles)]
+            doc["fit"] = {
+                **fit_report(result, [fit(result, r) for r in roles]),
+                "warnings": warnings,
+            }
+        # through JSON text and back: what is stored is exactly what a client reads
+        from pydantic_core import to_json
+
+        out: dict[str, Any] = json.loads(to_json(doc))
+        return out
+
+    def finish(self, session: Session, inv: Invitation) -> dict[str, Any]:
+        """Score the invitation's stored answers, store the result, queue the webhook."""
+        q = self.questionnaire(inv)
+        record = answer_record(q, inv.candidate_id, stored_answers(session, inv.id))
+        doc = self.score_document(inv, record)
+        body = None
+        if inv.callback_url:
+            body = json.dumps(
+                {
+                    "event": "invitation.completed",
+                    "invitation_id": inv.id,
+                    "candidate_id": inv.candidate_id,
+                    "result": doc,
+                },
+                separators=(",", ":"),
+                ensure_ascii=False,
+            )
+        complete(session, inv, q, doc, None, body)
+        return doc
