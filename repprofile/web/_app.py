@@ -31,14 +31,15 @@ def create_web_app(
     (default: :meth:`WebSettings.from_env`).
 
     The database must be at this version's newest migration (``repprofile db upgrade``;
-    ``repprofile serve`` upgrades it on start unless told not to): the app refuses to
-    start otherwise.
+    ``repprofile serve`` upgrades it on start unless told not to): the app's start-up
+    fails otherwise.
     """
     ws = web_settings if web_settings is not None else WebSettings.from_env()
 
     def extend(app: FastAPI, service: Service) -> None:
         web = WebService(ws, service, engine)
-        web.check_schema()
+        # at start-up, not here: building the app for its OpenAPI document needs no database
+        app.router.on_startup.append(web.check_schema)
         app.state.web = web
         add_invitation_routes(app, web)
 

@@ -376,7 +376,7 @@ def check_answer(q: Questionnaire, a: AnswerIn) -> AnswerIn:
     what was expected. Ratings are whole numbers on the item's scale."""
     sjt = q.sjt_item_index.get(a.item_id)
     if sjt is None:
-        if a.item_id not in q.item_ids or a.part:
+        if a.part or a.item_id not in {it.id for it in q.likert_items}:
             raise AnswerError(f"item {a.item_id!r}: not an item of {q.id!r}")
         scale = q.response_scale
         return _rating(a, scale.min, scale.max, f"item {a.item_id!r}")
@@ -500,8 +500,9 @@ def progress(session: Session, inv: Invitation, q: Questionnaire) -> Progress:
     parts: dict[str, set[str]] = {}
     for row in stored_answers(session, inv.id):
         parts.setdefault(row.item_id, set()).add(row.part)
-    missing = [i for i in q.item_ids if not _complete(q, i, parts.get(i, set()))]
-    return Progress(len(q.item_ids) - len(missing), len(q.item_ids), tuple(missing))
+    ids = [it.id for it in q.items]
+    missing = [i for i in ids if not _complete(q, i, parts.get(i, set()))]
+    return Progress(len(ids) - len(missing), len(ids), tuple(missing))
 
 
 def _complete(q: Questionnaire, item_id: str, parts: set[str]) -> bool:
