@@ -30,3 +30,35 @@ def test_the_openapi_document_is_pinned() -> None:
     doc["info"]["version"] = "VERSION"
     canonical = json.dumps(doc, sort_keys=True)
     assert hashlib.sha256(canonical.encode("utf-8")).hexdigest() == OPENAPI_SHA256
+
+
+# The document `repprofile serve` serves: the scoring API plus the invitations API of the
+# web assessment (issue 17). The candidate pages are HTML, not part of the API document.
+WEB_OPENAPI_SHA256 = "dfbc6f7e8529ebaa5fbe265bdfd05382f32d6bc99300b4db735dbc40ff66d1b4"
+
+
+def test_the_served_openapi_document_with_the_invitations_api_is_pinned() -> None:
+    from sqlalchemy import create_engine
+
+    from repprofile.web import WebSettings, create_web_app
+
+    engine = create_engine("sqlite://")
+    app = create_web_app(
+        ServerSettings(api_keys=(KEY, KEY2), max_candidates=MAX_CANDIDATES),
+        WebSettings(),
+        engine=engine,
+    )
+    doc = json.loads(json.dumps(app.openapi()))
+    engine.dispose()
+    paths = sorted(p for p in doc["paths"] if p.startswith("/v1/invitations"))
+    assert paths == [
+        "/v1/invitations",
+        "/v1/invitations/{invitation_id}",
+        "/v1/invitations/{invitation_id}/chart",
+        "/v1/invitations/{invitation_id}/report",
+        "/v1/invitations/{invitation_id}/withdraw",
+    ]
+    assert not [p for p in doc["paths"] if p.startswith(("/take", "/assets"))]
+    doc["info"]["version"] = "VERSION"
+    canonical = json.dumps(doc, sort_keys=True)
+    assert hashlib.sha256(canonical.encode("utf-8")).hexdigest() == WEB_OPENAPI_SHA256

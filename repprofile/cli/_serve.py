@@ -184,10 +184,18 @@ def _print_openapi_30() -> int:
     import json
     import sys
 
-    from repprofile.server import ServerSettings, create_app
-    from repprofile.server._openapi3 import openapi_30
+    from sqlalchemy import create_engine
 
-    app = create_app(ServerSettings(api_keys=("openapi-export-placeholder-key-0000",)))
+    from repprofile.server import ServerSettings
+    from repprofile.server._openapi3 import openapi_30
+    from repprofile.web import WebSettings, create_web_app
+
+    # the document of what serve serves; building it touches no database
+    app = create_web_app(
+        ServerSettings(api_keys=("openapi-export-placeholder-key-0000",)),
+        WebSettings(),
+        engine=create_engine("sqlite://"),
+    )
     sys.stdout.write(json.dumps(openapi_30(app.openapi()), indent=2, ensure_ascii=False) + "\n")
     return EXIT_OK
 

@@ -120,7 +120,19 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
         operation_id="createInvitation",
         tags=["invitations"],
         status_code=201,
-        openapi_extra=body_doc(InvitationCreate),
+        openapi_extra={
+            **body_doc(InvitationCreate),
+            "parameters": [
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "A retry with the same key and body answers the same "
+                    "invitation and link (Idempotent-Replayed: true).",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
+            ],
+        },
         response_model=InvitationCreated,
         responses=error_responses(401, 413, 422),
     )
