@@ -87,6 +87,16 @@ API_PATHS = frozenset(
         "/v1/report",
     }
 )
+# what `repprofile serve` serves besides: the invitations API of the web assessment
+INVITATION_PATHS = frozenset(
+    {
+        "/v1/invitations",
+        "/v1/invitations/{invitation_id}",
+        "/v1/invitations/{invitation_id}/withdraw",
+        "/v1/invitations/{invitation_id}/report",
+        "/v1/invitations/{invitation_id}/chart",
+    }
+)
 
 
 # The in-process apps of tests/test_server_*.py (one per test module). FastAPI is imported

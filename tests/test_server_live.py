@@ -36,7 +36,7 @@ from repprofile._analysis.fit import fit_report
 from repprofile._formats.files import bundled_dir
 
 from ._server_helpers import UNAUTHORIZED, problem
-from .conftest import API_PATHS
+from .conftest import API_PATHS, INVITATION_PATHS
 
 SCRIPT = Path(sys.executable).parent / "repprofile"
 KEY = "live-test-key-0123456789abcdef"
@@ -142,7 +142,11 @@ def start(folder: Path, *args: str, env: Mapping[str, str] | None = None) -> Ser
             stdin=subprocess.DEVNULL,
             stdout=fout,
             stderr=ferr,
-            env=dict(env) if env is not None else server_env(REPPROFILE_API_KEYS=KEY),
+            # the web assessment's SQLite database in the test's folder, not the working one
+            env={
+                "REPPROFILE_DATA_DIR": str(folder / "data"),
+                **(env if env is not None else server_env(REPPROFILE_API_KEYS=KEY)),
+            },
             start_new_session=sys.platform != "win32",
         )
     server = Server(proc, port, out, err)
@@ -272,7 +276,7 @@ def test_health_needs_no_key(server: Server) -> None:
 def test_openapi_document_lists_every_endpoint(server: Server) -> None:
     assert call(server, "GET", "/openapi.json", key=None).status == 401  # docs need the key
     doc = call(server, "GET", "/openapi.json").json()
-    assert set(doc["paths"]) == API_PATHS
+    assert set(doc["paths"]) == API_PATHS | INVITATION_PATHS
 
 
 def test_questionnaires_list(server: Server) -> None:

@@ -54,17 +54,27 @@ SERVE_VARS = (
     "REPPROFILE_KEEP_ALIVE_TIMEOUT",
     "REPPROFILE_LIMIT_CONCURRENCY",
     "REPPROFILE_BACKLOG",
+    "REPPROFILE_DATABASE_URL",
+    "REPPROFILE_DATA_DIR",
+    "REPPROFILE_PUBLIC_URL",
+    "REPPROFILE_WEBHOOK_SECRET",
+    "REPPROFILE_SECURE_COOKIES",
+    "REPPROFILE_AUTO_UPGRADE",
+    "REPPROFILE_TOKEN_GUESS_LIMIT",
+    "REPPROFILE_OUTBOX",
 )
 
 
 @pytest.fixture
-def serve_env(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Blank REPPROFILE_* variables (restored afterwards, whatever serve sets) and a fake
-    uvicorn.run that records its arguments."""
+def serve_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
+    """Blank REPPROFILE_* variables (restored afterwards, whatever serve sets), the web
+    assessment's data directory in ``tmp_path / "data"``, and a fake uvicorn.run that
+    records its arguments."""
     import uvicorn
 
     for name in SERVE_VARS:
         monkeypatch.setenv(name, "")
+    monkeypatch.setenv("REPPROFILE_DATA_DIR", str(tmp_path / "data"))
     calls: list[dict[str, Any]] = []
 
     def fake_run(app: str, **kwargs: Any) -> None:
@@ -86,9 +96,10 @@ def test_serve_hands_its_options_to_the_workers_as_environment(
     argv += ["--cors-origin", "https://hr.example", "--no-docs", "--port", "8123"]
     argv += ["--log-level", "debug", "--workers", "2"]
     assert _cli.main(argv) == 0
-    assert capsys.readouterr().err == ""  # 127.0.0.1: no warning
+    # 127.0.0.1: no warning; the new database is created before the workers start
+    assert capsys.readouterr().err == "repprofile: database: migration (empty) -> 0001\n"
     [call] = serve_env
-    assert call["app"] == "repprofile.server._app:app_from_env"
+    assert call["app"] == "repprofile.web._app:web_app_from_env"
     assert call["factory"] is True
     assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 8123, 2)
     assert call["access_log"] is True
@@ -101,6 +112,15 @@ def test_serve_hands_its_options_to_the_workers_as_environment(
         cors_origins=("https://ats.example", "https://hr.example"),
         docs=False,
     )
+    # the web assessment: links on the address served, the database upgraded before start
+    from repprofile.web import WebSettings
+    from repprofile.web._db import current_revision, head_revision, make_engine
+
+    web = WebSettings.from_env()
+    assert web == WebSettings(data_dir=tmp_path / "data", public_url="http://127.0.0.1:8123")
+    engine = make_engine(web.url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
 
 
 def test_serve_without_a_key_exits_2_before_starting(

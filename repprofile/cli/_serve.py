@@ -238,7 +238,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if web.auto_upgrade:
         before, after = upgrade_database(web)  # once, before the workers start
         if before != after:
-            warn(f"database: migration {before or '(empty)'} -> {after}")
+            import sys
+
+            print(
+                f"repprofile: database: migration {before or '(empty)'} -> {after}", file=sys.stderr
+            )
     os.environ.update(settings.to_env())
     os.environ.update(web.to_env())
     log_config = {**LOGGING_CONFIG, "loggers": dict(LOGGING_CONFIG["loggers"])}
