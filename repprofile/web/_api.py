@@ -101,7 +101,7 @@ def _parse_cursor(text: str) -> tuple[dt.datetime, str]:
         when = dt.datetime.fromisoformat(at)
         if not isinstance(last, str) or when.tzinfo is None:
             raise ValueError
-        return when, last
+        return when.astimezone(dt.UTC), last
     except (ValueError, TypeError):
         raise unprocessable("cursor", "expected a cursor returned by this endpoint") from None
 
@@ -244,8 +244,10 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
         """Invitations, oldest change first, a page at a time (follow `next_cursor`)."""
         if status is not None and status not in STATUSES:
             raise unprocessable("status", f"expected one of {list(STATUSES)}")
-        if updated_since is not None and updated_since.tzinfo is None:
-            updated_since = updated_since.replace(tzinfo=dt.UTC)
+        if updated_since is not None:  # stored times are UTC; a time without a zone is UTC
+            if updated_since.tzinfo is None:
+                updated_since = updated_since.replace(tzinfo=dt.UTC)
+            updated_since = updated_since.astimezone(dt.UTC)
         after = _parse_cursor(cursor) if cursor else None
         with web.session() as s:
             rows, nxt = list_invitations(s, status, updated_since, limit, after)
