@@ -85,9 +85,7 @@ def _cmd_upgrade(args: argparse.Namespace) -> int:
 
     settings = web_settings(args)
     before, after = upgrade_database(settings)
-    where = (
-        "the SQLite database " + str(settings.data_dir) if settings.is_sqlite else "the database"
-    )
+    where = f"the SQLite database in {settings.data_dir}" if settings.is_sqlite else "the database"
     if before == after:
         sys.stdout.write(f"{where} is up to date (migration {after})\n")
     else:
