@@ -408,11 +408,10 @@ def test_the_app_runs_the_worker_only_when_the_outbox_is_on(db_url: str) -> None
         engine = make_engine(db_url)
         app = create_web_app(ServerSettings(api_keys=("k" * 32,)), ws, engine=engine)
         with TestClient(app):
-            worker = getattr(app.state, "outbox_worker", None)
+            worker: OutboxWorker | None = getattr(app.state, "outbox_worker", None)
             assert (worker is not None) is on
-            if on:
-                assert worker._thread is not None
-                assert worker._thread.is_alive()
-        if on:
-            assert worker._thread is None
+            thread = None if worker is None else worker._thread
+            assert (thread is not None and thread.is_alive()) is on
+        assert worker is None or worker._thread is None  # stopped at shutdown
+        assert thread is None or not thread.is_alive()
         engine.dispose()
