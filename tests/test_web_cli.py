@@ -33,6 +33,7 @@ from repprofile.web._store import (
     find_by_token,
     save_answers,
 )
+from tests import conftest as _conftest
 
 PUBLIC = "https://assess.example.com"
 
@@ -44,8 +45,8 @@ def service() -> Iterator[Service]:
     svc.render_pool.close()
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "REPPROFILE_DATABASE_URL",
         "REPPROFILE_DATA_DIR",
@@ -53,14 +54,34 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("REPPROFILE_PUBLIC_URL", PUBLIC)
-    d = tmp_path / "data"
-    assert main(["db", "upgrade", "--data-dir", str(d)]) == 0
-    return d
+
+
+if hasattr(_conftest, "db_url"):
+    # the shared web fixtures: SQLite and PostgreSQL
+
+    @pytest.fixture
+    def db(db_url: str) -> list[str]:
+        """The database options of the commands."""
+        assert main(["db", "upgrade", "--database-url", db_url]) == 0
+        return ["--database-url", db_url]
+
+else:
+
+    @pytest.fixture
+    def db(tmp_path: Path) -> list[str]:
+        """The database options of the commands: a SQLite file in a data directory."""
+        d = tmp_path / "data"
+        assert main(["db", "upgrade", "--data-dir", str(d)]) == 0
+        return ["--data-dir", str(d)]
 
 
 @pytest.fixture
-def web(data_dir: Path, service: Service) -> Iterator[WebService]:
-    ws = WebSettings(data_dir=data_dir, public_url=PUBLIC, outbox=False)
+def web(db: list[str], service: Service) -> Iterator[WebService]:
+    option, value = db
+    if option == "--data-dir":
+        ws = WebSettings(data_dir=Path(value), public_url=PUBLIC, outbox=False)
+    else:
+        ws = WebSettings(database_url=value, public_url=PUBLIC, outbox=False)
     w = WebService(ws, service, make_engine(ws.url))
     yield w
     w.engine.dispose()
@@ -132,7 +153,7 @@ def test_duration_refuses(text: str) -> None:
 
 
 def test_invite_prints_a_working_link(
-    data_dir: Path, web: WebService, capsys: pytest.CaptureFixture[str]
+    db: list[str], web: WebService, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = dt.datetime.now(dt.UTC)
     code, out, err = run(
@@ -151,8 +172,7 @@ def test_invite_prints_a_working_link(
         "req=R-9",
         "--metadata",
         "team=north=east",
-        "--data-dir",
-        str(data_dir),
+        *db,
     )
     after = dt.datetime.now(dt.UTC)
     assert code == 0
@@ -176,10 +196,8 @@ def test_invite_prints_a_working_link(
         assert [(r.actor, r.action) for r in log] == [("cli", "invitation.create")]
 
 
-def test_invite_json(data_dir: Path, web: WebService, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys, "invite", "c-1", "-q", "rep-types", "--format", "json", "--data-dir", str(data_dir)
-    )
+def test_invite_json(db: list[str], web: WebService, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "invite", "c-1", "-q", "rep-types", "--format", "json", *db)
     assert code == 0
     doc = json.loads(out)
     assert set(doc) == {"invitation_id", "url", "status", "expires_at", "created_at"}
@@ -205,13 +223,13 @@ def test_invite_json(data_dir: Path, web: WebService, capsys: pytest.CaptureFixt
     ],
 )
 def test_invite_usage_errors(
-    data_dir: Path,
+    db: list[str],
     web: WebService,
     capsys: pytest.CaptureFixture[str],
     argv: list[str],
     message: str,
 ) -> None:
-    code, out, err = run(capsys, "invite", "c-1", *argv, "--data-dir", str(data_dir))
+    code, out, err = run(capsys, "invite", "c-1", *argv, *db)
     assert code == 2
     assert out == ""
     assert message in err
@@ -233,7 +251,7 @@ def test_a_database_without_tables_is_a_usage_error(
 
 
 def test_list_and_status(
-    data_dir: Path, web: WebService, capsys: pytest.CaptureFixture[str]
+    db: list[str], web: WebService, capsys: pytest.CaptureFixture[str]
 ) -> None:
     q = web.service.catalogue.questionnaires["rep-types"]
     a = invite(web, "cand-a")
@@ -241,7 +259,7 @@ def test_list_and_status(
     c = invite(web, "cand-c")
     answer(web, b, answers_of(1, q.item_ids)[:10], finish=False)
     answer(web, c, answers_of(2, q.item_ids), finish=True)
-    code, out, _ = run(capsys, "invitations", "list", "--data-dir", str(data_dir))
+    code, out, _ = run(capsys, "invitations", "list", *db)
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == [
@@ -260,7 +278,7 @@ def test_list_and_status(
     ]
     code, out, _ = run(
         capsys, "invitations", "list", "--status", "started", "--format", "json",
-        "--data-dir", str(data_dir),
+        *db,
     )  # fmt: skip
     docs = json.loads(out)["invitations"]
     assert [(d["invitation_id"], d["progress"]) for d in docs] == [
@@ -268,7 +286,7 @@ def test_list_and_status(
     ]
     code, out, _ = run(
         capsys, "invitations", "list", "--limit", "2", "--format", "json",
-        "--data-dir", str(data_dir),
+        *db,
     )  # fmt: skip
     assert [d["invitation_id"] for d in json.loads(out)["invitations"]] == [a.id, b.id]
     code, _, err = run(capsys, "invitations", "list", "--status", "done")
@@ -304,7 +322,7 @@ def completed(web: WebService, tmp_path: Path) -> tuple[list[Invitation], Path]:
 
 
 def test_export_csv_equals_score_csv(
-    data_dir: Path,
+    db: list[str],
     completed: tuple[list[Invitation], Path],
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -312,34 +330,32 @@ def test_export_csv_equals_score_csv(
     _, answers = completed
     code, expected, _ = run(capsys, "score", str(answers), "-q", "rep-types", "--format", "csv")
     assert code == 0
-    code, out, _ = run(capsys, "results", "export", "--format", "csv", "--data-dir", str(data_dir))
+    code, out, _ = run(capsys, "results", "export", "--format", "csv", *db)
     assert code == 0
     assert out == expected
     assert [r.split(",")[0] for r in out.splitlines()[1:]] == ["zoe", "adam", "mia"]
     target = tmp_path / "out.csv"
     code, out, _ = run(
         capsys, "results", "export", "--format", "csv", "-o", str(target),
-        "--data-dir", str(data_dir),
+        *db,
     )  # fmt: skip
     assert out == ""
     assert target.read_text(encoding="utf-8") == expected
 
 
 def test_export_json_and_ndjson(
-    data_dir: Path, completed: tuple[list[Invitation], Path], capsys: pytest.CaptureFixture[str]
+    db: list[str], completed: tuple[list[Invitation], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, answers = completed
     _, score_json, _ = run(capsys, "score", str(answers), "-q", "rep-types", "--format", "json")
-    code, out, _ = run(capsys, "results", "export", "--format", "json", "--data-dir", str(data_dir))
+    code, out, _ = run(capsys, "results", "export", "--format", "json", *db)
     assert code == 0
     got, expected = json.loads(out), json.loads(score_json)
     got.pop("provenance")
     expected.pop("provenance")
     assert got == expected
     _, score_nd, _ = run(capsys, "score", str(answers), "-q", "rep-types", "--format", "ndjson")
-    code, out, _ = run(
-        capsys, "results", "export", "--format", "ndjson", "--data-dir", str(data_dir)
-    )
+    code, out, _ = run(capsys, "results", "export", "--format", "ndjson", *db)
     assert code == 0
     lines = out.splitlines()
     assert len(lines) == 3  # one line per candidate
@@ -348,24 +364,24 @@ def test_export_json_and_ndjson(
 
 
 def test_export_since_and_questionnaire(
-    data_dir: Path, completed: tuple[list[Invitation], Path], capsys: pytest.CaptureFixture[str]
+    db: list[str], completed: tuple[list[Invitation], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).date().isoformat()
     code, out, err = run(
         capsys, "results", "export", "--format", "ndjson", "--since", future,
-        "--data-dir", str(data_dir),
+        *db,
     )  # fmt: skip
     assert code == 0
     assert out == ""
     assert "no completed invitations" in err
     code, out, _ = run(
         capsys, "results", "export", "--format", "ndjson", "--since", "2020-01-01",
-        "-q", "rep-types", "--data-dir", str(data_dir),
+        "-q", "rep-types", *db,
     )  # fmt: skip
     assert len(out.splitlines()) == 3
     code, _, err = run(
         capsys, "results", "export", "--format", "csv", "--since", "yesterday",
-        "--data-dir", str(data_dir),
+        *db,
     )  # fmt: skip
     assert code == 2
     assert "expected a date such as 2027-01-31" in err
@@ -374,7 +390,7 @@ def test_export_since_and_questionnaire(
 # ---------------------------------------------------------------------------- purge
 
 
-def test_purge_counts(data_dir: Path, web: WebService, capsys: pytest.CaptureFixture[str]) -> None:
+def test_purge_counts(db: list[str], web: WebService, capsys: pytest.CaptureFixture[str]) -> None:
     q = web.service.catalogue.questionnaires["rep-types"]
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=200)
     old_done = invite(web, "old-1", now=long_ago)
@@ -385,7 +401,7 @@ def test_purge_counts(data_dir: Path, web: WebService, capsys: pytest.CaptureFix
     recent = invite(web, "new-1", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=170))
     answer(web, recent, answers_of(2, q.item_ids), finish=True)
 
-    code, out, _ = run(capsys, "purge", "--older-than", "180d", "--data-dir", str(data_dir))
+    code, out, _ = run(capsys, "purge", "--older-than", "180d", *db)
     assert code == 0
     assert out.startswith("erased 3 invitation(s), 85 answer(s) and 1 result(s) of invitations")
     with web.session() as s:
@@ -402,12 +418,10 @@ def test_purge_counts(data_dir: Path, web: WebService, capsys: pytest.CaptureFix
         assert [(r.actor, json.loads(r.detail or "")) for r in purges] == [
             ("cli", {"answers": 85, "invitations": 3, "results": 1})
         ]
-    code, out, _ = run(
-        capsys, "purge", "--older-than", "180d", "--format", "json", "--data-dir", str(data_dir)
-    )
+    code, out, _ = run(capsys, "purge", "--older-than", "180d", "--format", "json", *db)
     assert code == 0
     doc: dict[str, Any] = json.loads(out)
     assert (doc["invitations"], doc["answers"], doc["results"]) == (0, 0, 0)
-    code, _, err = run(capsys, "purge", "--data-dir", str(data_dir))
+    code, _, err = run(capsys, "purge", *db)
     assert code == 2
     assert "--older-than" in err

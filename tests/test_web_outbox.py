@@ -34,6 +34,7 @@ from repprofile.web._outbox import (
 )
 from repprofile.web._service import WebService
 from repprofile.web._store import AnswerIn, NewInvitation, create_invitation, save_answers
+from tests import conftest as _conftest
 
 SECRET = "whsec_test_0123456789"
 BODY1 = '{"event":"invitation.completed","n":1}'
@@ -189,13 +190,17 @@ class Server:
         self.engine.dispose()
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'web.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+if not hasattr(_conftest, "db_url"):
+    # Without the shared web fixtures (tests/conftest.py's ``db_url`` runs these tests on
+    # SQLite and PostgreSQL): a SQLite file only.
+
+    @pytest.fixture
+    def db_url(tmp_path: Path) -> str:
+        url = f"sqlite:///{tmp_path / 'web.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        return url
 
 
 def complete_invitation(web: WebService, candidate: str, callback_url: str | None) -> str:
