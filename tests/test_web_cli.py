@@ -425,3 +425,24 @@ def test_purge_counts(db: list[str], web: WebService, capsys: pytest.CaptureFixt
     code, _, err = run(capsys, "purge", *db)
     assert code == 2
     assert "--older-than" in err
+
+
+def test_a_candidate_completed_twice_is_rejected_as_score_rejects_it(
+    db: list[str], web: WebService, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    q = web.service.catalogue.questionnaires["rep-types"]
+    for k in (0, 1):
+        answer(web, invite(web, "twice"), answers_of(k, q.item_ids), finish=True)
+    answer(web, invite(web, "once"), answers_of(2, q.item_ids), finish=True)
+    path = tmp_path / "answers.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["candidate_id", *q.item_ids])
+        for k, cid in enumerate(["twice", "twice", "once"]):
+            w.writerow([cid, *answers_of(k, q.item_ids)])
+    code, expected, _ = run(capsys, "score", str(path), "-q", "rep-types", "--format", "csv")
+    assert code == 1
+    code, out, err = run(capsys, "results", "export", "--format", "csv", *db)
+    assert code == 1
+    assert out == expected
+    assert "1 of 2 candidates rejected" in err

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from repprofile.cli._common import (
     EXIT_OK,
+    EXIT_REJECTED,
     UsageError,
     add_output,
     positive_int,
@@ -190,6 +191,7 @@ def _database(args: argparse.Namespace) -> Iterator[tuple[WebSettings, Session]]
 
 
 def _iso(value: dt.datetime | None) -> str:
+    """A stored time as ISO 8601 UTC to the second (``2027-01-31T17:00:00Z``); "" for none."""
     from repprofile.web._db import as_utc
 
     when = as_utc(value)
@@ -197,6 +199,7 @@ def _iso(value: dt.datetime | None) -> str:
 
 
 def _format_option(p: argparse.ArgumentParser) -> None:
+    """``--format text|json``."""
     p.add_argument(
         "--format",
         choices=["text", "json"],
@@ -209,6 +212,7 @@ def _format_option(p: argparse.ArgumentParser) -> None:
 
 
 def _register_invite(sub: Subparsers) -> None:
+    """Add ``invite``."""
     p = sub.add_parser(
         "invite",
         help="invite a candidate to the web assessment and print the link",
@@ -269,6 +273,7 @@ def _register_invite(sub: Subparsers) -> None:
 
 
 def _cmd_invite(args: argparse.Namespace) -> int:
+    """Create the invitation (checked as ``POST /v1/invitations`` checks it); print the link."""
     from pydantic import ValidationError
 
     from repprofile._formats.files import format_validation_error
@@ -337,6 +342,7 @@ def _cmd_invite(args: argparse.Namespace) -> int:
 
 
 def _bundled_questionnaire(qid: str) -> Any:
+    """The bundled questionnaire ``qid`` (the web assessment serves only those)."""
     from repprofile._formats.questionnaire import list_questionnaires
 
     found = {q.id: q for q in list_questionnaires()}
@@ -349,6 +355,7 @@ def _bundled_questionnaire(qid: str) -> Any:
 
 
 def _check_roles(q: Any, roles: list[str]) -> None:
+    """A usage error unless every role is a bundled role of ``q``."""
     from repprofile._formats.role import list_roles
 
     fitting = {r.id: r for r in list_roles() if r.questionnaire == q.id}
@@ -361,6 +368,7 @@ def _check_roles(q: Any, roles: list[str]) -> None:
 
 
 def _bundled_norms(norm_id: str) -> Any:
+    """The bundled norm table ``norm_id``."""
     from repprofile._formats.norms import bundled_norms, load_norms
 
     found = bundled_norms()
@@ -375,6 +383,7 @@ def _bundled_norms(norm_id: str) -> Any:
 
 
 def _register_invitations(sub: Subparsers) -> None:
+    """Add ``invitations list``."""
     p = sub.add_parser(
         "invitations",
         help="list the invitations of the web assessment",
@@ -403,6 +412,7 @@ def _register_invitations(sub: Subparsers) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    """Print the invitations as a table or JSON (``GET /v1/invitations`` documents)."""
     import json
 
     from repprofile.web._api import invitation_out
@@ -443,6 +453,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _register_results(sub: Subparsers) -> None:
+    """Add ``results export``."""
     p = sub.add_parser(
         "results",
         help="export the scores of completed invitations",
@@ -484,6 +495,9 @@ def _register_results(sub: Subparsers) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    """Re-score the stored answers of the completed invitations in one batch (in the
+    order they were completed) and write them with the renderer of ``repprofile score``:
+    the same columns, lines and bytes as ``score`` gives for the same answers."""
     import io
     import json
 
@@ -542,6 +556,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
         write_output(buf.getvalue(), args.output)
     else:
         _write_scores(result, args.format, args.output)
+    from repprofile._input.problems import count_candidates
+
+    n_bad, n_all = count_candidates(result.candidate_ids, ~result.scored)
+    if n_bad:
+        print(
+            f"repprofile: {n_bad} of {n_all} candidates rejected, as 'repprofile score' rejects "
+            "them (a candidate who completed several invitations is on several rows: export "
+            "them apart with --since)",
+            file=sys.stderr,
+        )
+        return EXIT_REJECTED
     return EXIT_OK
 
 
@@ -549,6 +574,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _register_purge(sub: Subparsers) -> None:
+    """Add ``purge``."""
     p = sub.add_parser(
         "purge",
         help="retention: erase invitations older than a duration",
@@ -572,6 +598,7 @@ def _register_purge(sub: Subparsers) -> None:
 
 
 def _cmd_purge(args: argparse.Namespace) -> int:
+    """Erase the invitations older than ``--older-than`` (store.purge); print the counts."""
     import json
 
     from repprofile.web._store import purge

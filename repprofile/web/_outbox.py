@@ -73,10 +73,12 @@ EVENT_ID_HEADER = "Repprofile-Event-Id"
 
 
 def _as_bytes(body: str | bytes) -> bytes:
+    """``body`` as bytes (text is UTF-8)."""
     return body.encode("utf-8") if isinstance(body, str) else body
 
 
 def _digest(secret: str, timestamp: int, body: str | bytes) -> str:
+    """Hex HMAC-SHA256 with key ``secret`` of ``TIMESTAMP.BODY``."""
     message = str(int(timestamp)).encode("ascii") + b"." + _as_bytes(body)
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
@@ -143,6 +145,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect is an answer that is not 2xx: the event is not delivered."""
 
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        """Follow no redirect (urllib then raises HTTPError with the 3xx status)."""
         return None
 
 
@@ -150,6 +153,7 @@ _OPENER = urllib.request.build_opener(_NoRedirect())
 
 
 def _due(now: dt.datetime, max_attempts: int) -> Any:
+    """The conditions of a due row: not delivered, attempts left, its time come."""
     return (
         Outbox.delivered_at.is_(None),
         Outbox.attempts < max_attempts,
@@ -307,6 +311,7 @@ class OutboxWorker:
             self._thread = None
 
     def _run(self) -> None:
+        """The thread: passes until stopped; a failing pass is logged (no body) and retried."""
         while not self._stop.is_set():
             try:
                 full = deliver_due(self.web) >= BATCH
