@@ -61,7 +61,7 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     _assess.register,
     _audit.register,
     _serve.register,
-    _web.register,  # db
+    _web.register,  # db, invite, invitations, results, purge
     _demo.register,
     _completion.register,
 )

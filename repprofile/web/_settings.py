@@ -26,6 +26,8 @@ ENV_SECURE_COOKIES = "REPPROFILE_SECURE_COOKIES"
 ENV_AUTO_UPGRADE = "REPPROFILE_AUTO_UPGRADE"
 ENV_GUESS_LIMIT = "REPPROFILE_TOKEN_GUESS_LIMIT"
 ENV_OUTBOX = "REPPROFILE_OUTBOX"
+ENV_WEBHOOK_BACKOFF = "REPPROFILE_WEBHOOK_BACKOFF"
+ENV_WEBHOOK_MAX_ATTEMPTS = "REPPROFILE_WEBHOOK_MAX_ATTEMPTS"
 DEFAULT_DATA_DIR = "repprofile-data"
 _FALSE = ("0", "false", "no", "off")
 
@@ -59,6 +61,20 @@ class WebSettings(BaseModel):
         description="Unknown candidate links one client address may try per minute (then 429).",
     )
     outbox: bool = Field(default=True, description="Deliver webhooks from this process.")
+    webhook_backoff: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="Seconds before the first retry of a failed webhook; doubled after each "
+        "failure, at most one hour.",
+    )
+    webhook_max_attempts: int = Field(
+        default=15,
+        ge=1,
+        le=100,
+        description="Delivery attempts of a webhook before it is given up (last_error kept).",
+    )
 
     @property
     def url(self) -> str:
@@ -80,7 +96,8 @@ class WebSettings(BaseModel):
         """Settings from ``REPPROFILE_DATABASE_URL``, ``REPPROFILE_DATA_DIR``,
         ``REPPROFILE_PUBLIC_URL``, ``REPPROFILE_WEBHOOK_SECRET``,
         ``REPPROFILE_SECURE_COOKIES`` (0/1), ``REPPROFILE_AUTO_UPGRADE`` (0/1),
-        ``REPPROFILE_TOKEN_GUESS_LIMIT`` and ``REPPROFILE_OUTBOX`` (0/1)."""
+        ``REPPROFILE_TOKEN_GUESS_LIMIT``, ``REPPROFILE_OUTBOX`` (0/1),
+        ``REPPROFILE_WEBHOOK_BACKOFF`` (seconds) and ``REPPROFILE_WEBHOOK_MAX_ATTEMPTS``."""
         env = os.environ if environ is None else environ
         data: dict[str, object] = {}
         for name, field in (
@@ -89,6 +106,8 @@ class WebSettings(BaseModel):
             (ENV_PUBLIC_URL, "public_url"),
             (ENV_WEBHOOK_SECRET, "webhook_secret"),
             (ENV_GUESS_LIMIT, "token_guess_limit"),
+            (ENV_WEBHOOK_BACKOFF, "webhook_backoff"),
+            (ENV_WEBHOOK_MAX_ATTEMPTS, "webhook_max_attempts"),
         ):
             if env.get(name):
                 data[field] = env[name]
@@ -115,6 +134,8 @@ class WebSettings(BaseModel):
             ENV_AUTO_UPGRADE: "1" if self.auto_upgrade else "0",
             ENV_GUESS_LIMIT: str(self.token_guess_limit),
             ENV_OUTBOX: "1" if self.outbox else "0",
+            ENV_WEBHOOK_BACKOFF: repr(self.webhook_backoff),
+            ENV_WEBHOOK_MAX_ATTEMPTS: str(self.webhook_max_attempts),
         }
         if self.database_url is not None:
             env[ENV_DATABASE_URL] = self.database_url.get_secret_value()

@@ -1,0 +1,334 @@
+"""The webhook outbox: signed delivery of queued events (``invitation.completed``) to the
+invitation's ``callback_url``, retried with exponential backoff.
+
+Every server process runs one delivery thread (:class:`OutboxWorker`, when
+``WebSettings.outbox`` is on). All state is in the ``webhook_outbox`` table, so several
+processes can share the work and a restart resumes where the last one stopped:
+
+* a row is due when it is not delivered, has attempts left and ``next_attempt_at`` has come;
+* a process claims a due row with a *lease*: it moves ``next_attempt_at`` forward by
+  :data:`LEASE` (PostgreSQL: the rows are picked with ``SELECT ... FOR UPDATE SKIP LOCKED``;
+  SQLite: a conditional ``UPDATE ... WHERE id = ? AND next_attempt_at = ?`` that only one
+  process can win), so no other process sends the same event meanwhile;
+* the body is POSTed with ``Repprofile-Signature: t=TIMESTAMP,v1=HEX`` (:func:`sign`),
+  ``Repprofile-Event-Id`` (the row id, the same on every retry), a 10 s timeout and no
+  redirects followed;
+* a 2xx answer marks the row delivered; anything else counts an attempt and schedules the
+  next one ``backoff * 2**(attempts - 1)`` seconds later (at most one hour); after
+  ``webhook_max_attempts`` attempts the row is given up, its ``last_error`` kept.
+
+The body holds scores, so it is never logged: the log names the event id, the status code
+and the attempt. Receivers check the signature with :func:`verify` (or its few lines in
+another language; docs/web-assessment.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from repprofile._version import __version__
+from repprofile.web._db import Outbox, as_utc, utcnow
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from repprofile.web._service import WebService
+
+__all__ = [
+    "LEASE",
+    "MAX_BACKOFF",
+    "OutboxWorker",
+    "add_outbox_worker",
+    "backoff_delay",
+    "deliver_due",
+    "sign",
+    "verify",
+]
+
+log = logging.getLogger("repprofile.web.outbox")
+
+LEASE = dt.timedelta(seconds=60)
+"""How long a claimed row is held by the process sending it (well above the timeout)."""
+MAX_BACKOFF = 3600.0
+"""The longest wait between two attempts, in seconds."""
+TIMEOUT = 10.0
+BATCH = 20
+"""Rows claimed per pass."""
+SIGNATURE_HEADER = "Repprofile-Signature"
+EVENT_ID_HEADER = "Repprofile-Event-Id"
+
+
+# ---------------------------------------------------------------------------- signatures
+
+
+def _as_bytes(body: str | bytes) -> bytes:
+    """``body`` as bytes (text is UTF-8)."""
+    return body.encode("utf-8") if isinstance(body, str) else body
+
+
+def _digest(secret: str, timestamp: int, body: str | bytes) -> str:
+    """Hex HMAC-SHA256 with key ``secret`` of ``TIMESTAMP.BODY``."""
+    message = str(int(timestamp)).encode("ascii") + b"." + _as_bytes(body)
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, timestamp: int, body: str | bytes) -> str:
+    """The ``Repprofile-Signature`` header of ``body`` sent at ``timestamp`` (integer Unix
+    seconds): ``t=TIMESTAMP,v1=HEX``, HEX the hex HMAC-SHA256 with key ``secret`` of
+    ``f"{timestamp}.{body}"`` (the body exactly as sent, UTF-8)."""
+    return f"t={int(timestamp)},v1={_digest(secret, timestamp, body)}"
+
+
+def verify(
+    secret: str,
+    header: str | None,
+    body: str | bytes,
+    tolerance: float = 300,
+    now: float | None = None,
+) -> bool:
+    """True when ``header`` (the ``Repprofile-Signature`` value) signs ``body`` with
+    ``secret`` and its timestamp is within ``tolerance`` seconds of ``now`` (default: the
+    clock), so that a captured request cannot be replayed later. Compares in constant
+    time; any malformed header is False. ``body`` must be the raw request body."""
+    if not header:
+        return False
+    fields: dict[str, list[str]] = {}
+    for part in header.split(","):
+        key, sep, value = part.strip().partition("=")
+        if sep:
+            fields.setdefault(key, []).append(value)
+    stamps = fields.get("t", [])
+    if len(stamps) != 1 or not stamps[0].isascii() or not stamps[0].isdigit():
+        return False
+    timestamp = int(stamps[0])
+    clock = time.time() if now is None else now
+    if abs(clock - timestamp) > tolerance:
+        return False
+    expected = _digest(secret, timestamp, body)
+    # every v1 value is compared (a sender rotating secrets may send two)
+    ok = False
+    for candidate in fields.get("v1", []):
+        ok |= hmac.compare_digest(expected.encode("ascii"), candidate.encode("ascii", "replace"))
+    return ok
+
+
+# ---------------------------------------------------------------------------- delivery
+
+
+def backoff_delay(base: float, attempts: int) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt (1 for the first):
+    ``base * 2**(attempts - 1)``, at most :data:`MAX_BACKOFF`."""
+    return min(base * 2.0 ** min(attempts - 1, 60), MAX_BACKOFF)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    url: str
+    body: str
+    attempts: int
+    lease: dt.datetime
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer that is not 2xx: the event is not delivered."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        """Follow no redirect (urllib then raises HTTPError with the 3xx status)."""
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect())
+
+
+def _due(now: dt.datetime, max_attempts: int) -> Any:
+    """The conditions of a due row: not delivered, attempts left, its time come."""
+    return (
+        Outbox.delivered_at.is_(None),
+        Outbox.attempts < max_attempts,
+        Outbox.next_attempt_at <= now,
+    )
+
+
+def _claim(web: WebService, now: dt.datetime) -> list[_Claim]:
+    """Claim up to :data:`BATCH` due rows for this process (see the module docstring)."""
+    max_attempts = web.settings.webhook_max_attempts
+    lease = now + LEASE
+    claims: list[_Claim] = []
+    cols = (Outbox.id, Outbox.url, Outbox.body, Outbox.attempts, Outbox.next_attempt_at)
+    stmt = select(*cols).where(*_due(now, max_attempts)).order_by(Outbox.next_attempt_at)
+    with web.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            rows = conn.execute(stmt.limit(BATCH).with_for_update(skip_locked=True)).all()
+            if rows:
+                conn.execute(
+                    update(Outbox)
+                    .where(Outbox.id.in_([r.id for r in rows]))
+                    .values(next_attempt_at=lease)
+                )
+            return [_Claim(r.id, r.url, r.body, r.attempts, lease) for r in rows]
+        rows = conn.execute(stmt.limit(BATCH)).all()
+    for r in rows:
+        # the lease: only the process whose UPDATE still sees the value it read wins
+        with web.engine.begin() as conn:
+            won = conn.execute(
+                update(Outbox)
+                .where(
+                    Outbox.id == r.id,
+                    Outbox.next_attempt_at == r.next_attempt_at,
+                    Outbox.delivered_at.is_(None),
+                )
+                .values(next_attempt_at=lease)
+            ).rowcount
+        if won == 1:
+            claims.append(_Claim(r.id, r.url, r.body, r.attempts, lease))
+    return claims
+
+
+def _post(url: str, body: str, event_id: int, secret: str) -> tuple[int | None, str | None]:
+    """POST one event; (HTTP status or None, error text or None on a 2xx)."""
+    data = body.encode("utf-8")
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(secret, int(time.time()), data),
+            EVENT_ID_HEADER: str(event_id),
+            "User-Agent": f"repprofile/{__version__}",
+        },
+    )
+    try:
+        with _OPENER.open(request, timeout=TIMEOUT) as response:
+            status = int(response.status)
+            response.read(65536)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, f"{type(exc).__name__}: {reason}"[:500]
+    if 200 <= status < 300:
+        return status, None
+    return status, f"HTTP {status}"
+
+
+def _record(web: WebService, claim: _Claim, status: int | None, error: str | None) -> None:
+    """Store the outcome of one attempt (delivered, or the next attempt scheduled)."""
+    attempt = claim.attempts + 1
+    when = utcnow()
+    with web.engine.begin() as conn:
+        if error is None:
+            conn.execute(
+                update(Outbox)
+                .where(Outbox.id == claim.id)
+                .values(attempts=attempt, delivered_at=when, last_error=None)
+            )
+            log.info("webhook event %d delivered (HTTP %s, attempt %d)", claim.id, status, attempt)
+            return
+        delay = backoff_delay(web.settings.webhook_backoff, attempt)
+        # ``claim.lease`` was computed from the pass's ``now``: the next attempt counts
+        # from that same clock, so a pass with a fixed ``now`` schedules exact times
+        nxt = claim.lease - LEASE + dt.timedelta(seconds=delay)
+        conn.execute(
+            update(Outbox)
+            .where(Outbox.id == claim.id, Outbox.delivered_at.is_(None))
+            .values(attempts=attempt, next_attempt_at=nxt, last_error=error)
+        )
+    if attempt >= web.settings.webhook_max_attempts:
+        log.error(
+            "webhook event %d failed (%s, attempt %d): giving up",
+            claim.id,
+            status if status is not None else error,
+            attempt,
+        )
+    else:
+        log.warning(
+            "webhook event %d failed (%s, attempt %d): next attempt in %.0f s",
+            claim.id,
+            status if status is not None else error,
+            attempt,
+            delay,
+        )
+
+
+def deliver_due(web: WebService, now: dt.datetime | None = None) -> int:
+    """One pass: claim the due events (at most :data:`BATCH`), POST each once and record
+    the outcome. ``now`` (default: the clock) decides what is due and when a failed event
+    is tried next. Returns the number of attempts made (delivered or not).
+
+    Without a webhook secret nothing is sent (an unsigned event would be worthless to a
+    receiver that checks): the rows wait for a server that has the secret."""
+    secret = web.settings.webhook_secret
+    if secret is None:
+        return 0
+    now = as_utc(now) or utcnow()
+    claims = _claim(web, now)
+    for claim in claims:
+        status, error = _post(claim.url, claim.body, claim.id, secret.get_secret_value())
+        _record(web, claim, status, error)
+    return len(claims)
+
+
+# ---------------------------------------------------------------------------- the worker
+
+
+class OutboxWorker:
+    """The delivery thread of one server process: a pass of :func:`deliver_due` every
+    ``interval`` seconds (at once again after a full batch). :meth:`stop` ends it."""
+
+    def __init__(self, web: WebService, interval: float = 2.0) -> None:
+        self.web = web
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread (a daemon: it never keeps the process alive)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="repprofile-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to end and wait for the attempt in flight (at most the timeout)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(TIMEOUT + 5)
+            self._thread = None
+
+    def _run(self) -> None:
+        """The thread: passes until stopped; a failing pass is logged (no body) and retried."""
+        while not self._stop.is_set():
+            try:
+                full = deliver_due(self.web) >= BATCH
+            except Exception as exc:  # a database hiccup: try again next time
+                log.error("webhook delivery pass failed: %s", type(exc).__name__)
+                full = False
+            if not full:
+                self._stop.wait(self.interval)
+
+
+def add_outbox_worker(app: FastAPI, web: WebService) -> OutboxWorker | None:
+    """Run an :class:`OutboxWorker` from app startup to shutdown when
+    ``web.settings.outbox`` is on (returns it; None when off)."""
+    if not web.settings.outbox:
+        return None
+    worker = OutboxWorker(web)
+    app.router.on_startup.append(worker.start)
+    app.router.on_shutdown.append(worker.stop)
+    app.state.outbox_worker = worker
+    return worker
