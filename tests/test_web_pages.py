@@ -18,15 +18,15 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("sqlalchemy")
 
-from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import select, update  # noqa: E402
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
-import repprofile  # noqa: E402
-from repprofile.server import ServerSettings  # noqa: E402
-from repprofile.server._transport import NoQueryFilter  # noqa: E402
-from repprofile.web._app import create_web_app  # noqa: E402
-from repprofile.web._db import AccessLog, Answer, Invitation, make_engine, upgrade  # noqa: E402
-from repprofile.web._settings import WebSettings  # noqa: E402
+import repprofile
+from repprofile.server import ServerSettings
+from repprofile.server._transport import NoQueryFilter
+from repprofile.web._app import create_web_app
+from repprofile.web._db import AccessLog, Answer, Invitation, make_engine, upgrade
+from repprofile.web._settings import WebSettings
 
 KEY = "k" * 32
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -49,9 +49,7 @@ class Site:
     def answers(self, invitation_id: str) -> list[Answer]:
         with self.engine.connect() as conn:
             return list(
-                conn.execute(
-                    select(Answer).where(Answer.invitation_id == invitation_id)
-                ).fetchall()
+                conn.execute(select(Answer).where(Answer.invitation_id == invitation_id)).fetchall()
             )
 
     def set(self, invitation_id: str, **values: Any) -> None:
@@ -167,7 +165,8 @@ def _record(q: Any, given: dict[str, str], site: Site, inv_id: str) -> dict[str,
             answers[name] = int(value)
     seconds: dict[str, float] = {}
     for row in site.answers(inv_id):
-        assert row.seconds is not None and row.seconds >= 0
+        assert row.seconds is not None
+        assert row.seconds >= 0
         seconds[row.item_id] = seconds.get(row.item_id, 0.0) + row.seconds
     return {"candidate_id": "cand-1", "answers": answers, "item_seconds": seconds}
 
@@ -200,7 +199,8 @@ def test_whole_flow_without_javascript_scores_like_the_library(site: Site) -> No
     assert site.client.get(f"/take/{token}").headers["location"] == f"/take/{token}/done"
     with site.engine.connect() as conn:
         actions = {
-            a for (a,) in conn.execute(select(AccessLog.action).where(AccessLog.actor == "candidate"))
+            a
+            for (a,) in conn.execute(select(AccessLog.action).where(AccessLog.actor == "candidate"))
         }
         inv = conn.execute(select(Invitation).where(Invitation.id == inv_id)).one()
     assert {"take.open", "take.start", "take.save", "take.complete"} <= actions
@@ -218,7 +218,7 @@ def test_show_results_shows_primary_type_and_scales(site: Site) -> None:
     if profile["primary_type"]:
         assert f"Your strongest type: {names[profile['primary_type']]}" in done
     ctl = round(profile["scales"]["controller"]["pomp"])
-    assert f"<tr><th scope=\"row\">Controller</th><td>{ctl}</td></tr>" in done
+    assert f'<tr><th scope="row">Controller</th><td>{ctl}</td></tr>' in done
 
 
 def test_rep_hiring_sjt_items_through_the_form(site: Site) -> None:
@@ -250,8 +250,8 @@ def test_sjt_page_shows_scenario_and_option_grid(site: Site) -> None:
 
 
 def test_resume_after_leaving_halfway(site: Site) -> None:
-    inv_id, token = site.invite("rep-types")
-    given, pages = _take_all(site, token, random.Random(1), stop_after=3)
+    _inv_id, token = site.invite("rep-types")
+    given, _pages = _take_all(site, token, random.Random(1), stop_after=3)
     # a new device with the same link: straight to page 4, where it stopped
     fresh = TestClient(site.client.app, follow_redirects=False)
     try:
@@ -327,7 +327,8 @@ def test_form_post_needs_csrf_and_privacy(site: Site) -> None:
     assert site.client.get(f"/take/{token}/page/1").headers["location"] == f"/take/{token}"
     r = site.client.post(f"/take/{token}/start", data={"csrf": csrf})
     assert r.status_code == 422
-    assert "There is a problem" in r.text and 'href="#accept_privacy"' in r.text
+    assert "There is a problem" in r.text
+    assert 'href="#accept_privacy"' in r.text
     r = site.client.post(f"/take/{token}/start", data={"csrf": "nope", "accept_privacy": "yes"})
     assert r.status_code == 403
     _start(site, token)
@@ -361,12 +362,13 @@ def test_expired_and_withdrawn_pages(site: Site) -> None:
     assert r.status_code == 410
     assert "This link has expired" in r.text
     inv2, token2 = site.invite("rep-types")
-    csrf = _start(site, token2) and Inputs(site.client.get(f"/take/{token2}/page/1").text)
+    _start(site, token2)
+    csrf = Inputs(site.client.get(f"/take/{token2}/page/1").text).hidden["csrf"]
     assert site.client.post(f"/v1/invitations/{inv2}/withdraw", headers=AUTH).status_code == 200
     r = site.client.get(f"/take/{token2}/page/1")
     assert r.status_code == 410
     assert "This invitation was withdrawn" in r.text
-    saved = _autosave(site, token2, {"answers": []}, csrf.hidden["csrf"])
+    saved = _autosave(site, token2, {"answers": []}, csrf)
     assert saved.status_code == 410
 
 
@@ -384,14 +386,19 @@ def test_security_headers_on_every_take_response(site: Site) -> None:
         assert r.headers["cache-control"] == "no-store"
         assert "set-cookie" not in r.headers
     page = site.client.get(f"/take/{token}").text
-    assert "<script>" not in page and "style=" not in page and "<style" not in page
-    assert 'lang="en"' in page and "<title>" in page and 'href="#main"' in page
+    assert "<script>" not in page
+    assert "style=" not in page
+    assert "<style" not in page
+    assert 'lang="en"' in page
+    assert "<title>" in page
+    assert 'href="#main"' in page
     css = site.client.get("/assets/take.css")
     assert css.status_code == 200
     assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert ":focus-visible" in css.text
     js = site.client.get("/assets/take.js")
-    assert js.status_code == 200 and "X-CSRF-Token" in js.text
+    assert js.status_code == 200
+    assert "X-CSRF-Token" in js.text
 
 
 def test_unknown_token_lookups_are_rate_limited(tmp_path: Path) -> None:
@@ -407,13 +414,12 @@ def test_unknown_token_lookups_are_rate_limited(tmp_path: Path) -> None:
 
 
 def test_two_tabs_finishing(site: Site) -> None:
-    inv_id, token = site.invite("service-recovery")
-    given, pages = _take_all(site, token, random.Random(9))
+    _inv_id, token = site.invite("service-recovery")
+    _given, pages = _take_all(site, token, random.Random(9))
     # a second tab still showing the last page posts finish again: the thank-you page
-    r = site.client.post(
-        f"/take/{token}/page/{pages}", data={"nav": "finish", "csrf": "whatever"}
-    )
-    assert r.status_code == 303 and r.headers["location"] == f"/take/{token}/done"
+    r = site.client.post(f"/take/{token}/page/{pages}", data={"nav": "finish", "csrf": "whatever"})
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/take/{token}/done"
     r = site.client.post(
         f"/take/{token}/answers", json={"answers": []}, headers={"X-CSRF-Token": "x"}
     )

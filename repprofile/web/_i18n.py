@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Catalogue", "DEFAULT_LOCALE", "catalogue", "locales"]
+__all__ = ["DEFAULT_LOCALE", "Catalogue", "catalogue", "locales"]
 
 LOCALES = Path(__file__).parent / "locales"
 DEFAULT_LOCALE = "en"

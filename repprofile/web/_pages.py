@@ -281,9 +281,12 @@ def _item_view(
         }
     groups = []
     if item.response_format == "rate":
-        scale = q.sjt_response_scale
-        assert scale is not None
-        values = [(str(v), scale.labels.get(v, str(v))) for v in range(scale.min, scale.max + 1)]
+        sjt_scale = q.sjt_response_scale
+        assert sjt_scale is not None
+        values = [
+            (str(v), sjt_scale.labels.get(v, str(v)))
+            for v in range(sjt_scale.min, sjt_scale.max + 1)
+        ]
         for opt in item.options:
             g = _choices(
                 _field(item.id, opt.id), item.id, opt.id, values, answers.get((item.id, opt.id))
@@ -634,7 +637,9 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
             q = web.questionnaire(inv)
             n = _page_number(number, len(page_layout(q).pages))
             if n is None:
-                return _see(f"/take/{token}/page/{min(max(inv.page, 1), len(page_layout(q).pages))}")
+                return _see(
+                    f"/take/{token}/page/{min(max(inv.page, 1), len(page_layout(q).pages))}"
+                )
             return pages.render_page(
                 s, inv, q, token, n, show_missing="missing" in request.query_params
             )
@@ -668,7 +673,9 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                 if errors:
                     return pages.render_page(s, inv, q, token, n, errors=errors, status=422)
                 nav = form.get("nav", "next")
-                target = {"back": max(n - 1, 1), "finish": n}.get(nav, min(n + 1, len(layout.pages)))
+                target = {"back": max(n - 1, 1), "finish": n}.get(
+                    nav, min(n + 1, len(layout.pages))
+                )
                 if answers:
                     log_access(s, ACTOR, "take.save", inv.id, f"{len(answers)} answer(s)")
                 prog = save_answers(s, inv, q, answers, page=target)
@@ -753,9 +760,7 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                 res = result_of(s, inv.id)
                 if res is not None:
                     profile = _profile_view(web.questionnaire(inv), res.document)
-            return pages.html(
-                "done.html", cat, title=cat.t("done.title"), profile=profile
-            )
+            return pages.html("done.html", cat, title=cat.t("done.title"), profile=profile)
 
 
 def _welcome(
