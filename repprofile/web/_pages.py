@@ -324,7 +324,11 @@ class Pages:
             lstrip_blocks=True,
         )
         self.assets: dict[str, tuple[bytes, str, str]] = {}
-        for name, media in (("take.css", "text/css"), ("take.js", "text/javascript")):
+        for name, media in (
+            ("take.css", "text/css"),
+            ("take.js", "text/javascript"),
+            ("favicon.svg", "image/svg+xml"),
+        ):
             data = (ASSETS / name).read_bytes()
             self.assets[name] = (data, media, hashlib.sha256(data).hexdigest()[:12])
         self.env.globals["asset"] = lambda name: f"/assets/{name}?v={self.assets[name][2]}"
@@ -781,7 +785,6 @@ def _welcome(
         status,
         title=title,
         heading=q.title,
-        description=q.description or "",
         instructions=q.instructions or "",
         minutes=estimated_minutes(q),
         items=len(q.items),
