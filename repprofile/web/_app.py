@@ -13,6 +13,7 @@ from repprofile.server._service import Service
 from repprofile.server._settings import ServerSettings
 from repprofile.web._api import add_invitation_routes
 from repprofile.web._outbox import add_outbox_worker
+from repprofile.web._pages import add_page_routes
 from repprofile.web._service import WebService
 from repprofile.web._settings import WebSettings
 
@@ -44,6 +45,7 @@ def create_web_app(
         app.state.web = web
         add_invitation_routes(app, web)
         add_outbox_worker(app, web)  # webhook delivery thread, when settings.outbox is on
+        add_page_routes(app, web)
 
     return create_app(settings, extend=extend, public_prefixes=PUBLIC_PREFIXES)
 

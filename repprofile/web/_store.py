@@ -500,7 +500,8 @@ def progress(session: Session, inv: Invitation, q: Questionnaire) -> Progress:
     parts: dict[str, set[str]] = {}
     for row in stored_answers(session, inv.id):
         parts.setdefault(row.item_id, set()).add(row.part)
-    ids = [it.id for it in q.items]
+    # items, not answer columns: an SJT item is one item however many parts it has
+    ids = [item.id for item in q.items]
     missing = [i for i in ids if not _complete(q, i, parts.get(i, set()))]
     return Progress(len(ids) - len(missing), len(ids), tuple(missing))
 
