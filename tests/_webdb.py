@@ -173,6 +173,8 @@ class PgCluster:
         """pg_ctl stop -m immediate, then remove the directory."""
         try:
             if (self.data / "postmaster.pid").exists():
-                self._run(str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate")
+                self._run(
+                    str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate"
+                )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
