@@ -121,9 +121,8 @@ def test_create_answers_201_with_the_link_and_a_14_day_expiry(web_client: TestCl
     prefix = "http://testserver/take/"
     assert doc["url"].startswith(prefix)
     token = doc["url"][len(prefix) :]
-    assert len(token) == 22 and set(token) <= set(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    )
+    assert len(token) == 22
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     created, expires = when(doc["created_at"]), when(doc["expires_at"])
     assert before <= created <= after
     assert expires - created == dt.timedelta(days=14)
@@ -133,15 +132,19 @@ def test_create_answers_201_with_the_link_and_a_14_day_expiry(web_client: TestCl
     assert one["questionnaire"] == "rep-types"
     assert one["questionnaire_version"] == Q.version
     assert one["questionnaire_sha256"] == Q.fingerprint
-    assert one["roles"] == ROLES and one["norms"] == NORMS
+    assert one["roles"] == ROLES
+    assert one["norms"] == NORMS
     assert one["metadata"] == {"ats": "A-17"}
     assert one["status"] == "created"
     assert one["progress"] == {"answered": 0, "total": 80}
-    assert when(one["created_at"]) == created and when(one["expires_at"]) == expires
+    assert when(one["created_at"]) == created
+    assert when(one["expires_at"]) == expires
     assert when(one["updated_at"]) == created
     for key in ("privacy_accepted_at", "started_at", "completed_at", "withdrawn_at", "erased_at"):
         assert one[key] is None, key
-    assert one["result"] is None and one["report_url"] is None and one["chart_url"] is None
+    assert one["result"] is None
+    assert one["report_url"] is None
+    assert one["chart_url"] is None
     # only the token's SHA-256 is stored
     with Session(web_of(web_client).engine) as s:
         inv = s.get(Invitation, doc["invitation_id"])
@@ -167,7 +170,8 @@ def test_idempotency_key_replays_the_same_invitation(
     headers = {**WEB_AUTH, "Idempotency-Key": "ats-req-42"}
     first = web_client.post("/v1/invitations", json=body(roles=ROLES), headers=headers)
     again = web_client.post("/v1/invitations", json=body(roles=ROLES), headers=headers)
-    assert first.status_code == 201 and again.status_code == 201, again.text
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201, again.text
     assert "idempotent-replayed" not in first.headers
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
@@ -272,7 +276,8 @@ def test_completed_result_equals_score_and_fit_of_the_same_answers(
     req = {"questionnaire": "rep-types", "norms": NORMS, "candidates": [record]}
     score = web_client.post("/v1/score", json=req, headers=WEB_AUTH)
     fit = web_client.post("/v1/fit", json={**req, "roles": ROLES}, headers=WEB_AUTH)
-    assert score.status_code == 200 and fit.status_code == 200, fit.text
+    assert score.status_code == 200, score.text
+    assert fit.status_code == 200, fit.text
     expected = {"score": score.json(), "fit": fit.json()}
 
     one = get(web_client, doc["invitation_id"])
@@ -289,7 +294,8 @@ def test_completed_result_equals_score_and_fit_of_the_same_answers(
         assert res is not None
         assert res.questionnaire_sha256 == Q.fingerprint
         assert res.questionnaire_version == Q.version
-        assert res.norms == NORMS and res.roles == ROLES
+        assert res.norms == NORMS
+        assert res.roles == ROLES
         assert res.library_version == repprofile.__version__
     # no callback URL: no webhook queued
     assert count(web_engine, Outbox) == 0
@@ -444,17 +450,20 @@ def test_delete_erases_answers_and_results_and_keeps_a_tombstone(
     assert tomb["invitation_id"] == doc["invitation_id"]
     assert tomb["candidate_id"] == "cand-erase"
     assert tomb["metadata"] == {}
-    assert tomb["result"] is None and tomb["report_url"] is None
+    assert tomb["result"] is None
+    assert tomb["report_url"] is None
     assert when(tomb["erased_at"]) >= when(tomb["completed_at"])
     assert when(tomb["created_at"]) == when(doc["created_at"])
     assert get(web_client, doc["invitation_id"]) == tomb
     with Session(web_engine) as s:
         inv = s.get(Invitation, doc["invitation_id"])
         assert inv is not None
-        assert inv.token_sha256 is None and inv.token_sealed is None
+        assert inv.token_sha256 is None
+        assert inv.token_sealed is None
     # erasing again answers the same tombstone
     again = web_client.delete(f"/v1/invitations/{doc['invitation_id']}", headers=WEB_AUTH)
-    assert again.status_code == 200 and again.json() == tomb
+    assert again.status_code == 200
+    assert again.json() == tomb
     # the report of an erased invitation is gone
     r = web_client.get(f"/v1/invitations/{doc['invitation_id']}/report", headers=WEB_AUTH)
     assert r.status_code == 404
@@ -488,7 +497,8 @@ def test_an_invitation_past_its_expiry_shows_expired(
     assert get(web_client, fresh["invitation_id"])["status"] == "created"
     # an expired invitation may still be withdrawn
     r = web_client.post(f"/v1/invitations/{doc['invitation_id']}/withdraw", headers=WEB_AUTH)
-    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    assert r.status_code == 200
+    assert r.json()["status"] == "withdrawn"
 
 
 def test_the_access_log_has_a_row_per_call_and_no_answers(
@@ -517,4 +527,5 @@ def test_the_access_log_has_a_row_per_call_and_no_answers(
     text = json.dumps([[r.actor, r.action, r.invitation_id, r.detail] for r in rows])
     assert WEB_KEY not in text
     assert doc["url"].rsplit("/", 1)[1] not in text
-    assert '"5"' not in text and "answers" not in text
+    assert '"5"' not in text
+    assert "answers" not in text
