@@ -126,7 +126,10 @@ def invite(port: int, n: int) -> list[Candidate]:
         tag = re.search(rb'<input[^>]*name="csrf"[^>]*>', html)
         value = re.search(rb'value="([^"]+)"', tag.group(0)) if tag else None
         if status != 200 or value is None:
-            raise RuntimeError(f"GET /take/TOKEN: {status}, no csrf input")
+            raise RuntimeError(
+                f"GET /take/TOKEN of invitation {i} ({doc['invitation_id']}): {status}, "
+                f"no csrf input: {html[:300]!r}"
+            )
         csrf = value.group(1).decode()
         form = urllib.parse.urlencode({"csrf": csrf, "accept_privacy": "on"}).encode()
         ctype = {"Content-Type": "application/x-www-form-urlencoded"}
