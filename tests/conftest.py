@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,9 @@ import repprofile
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
+    from sqlalchemy import Engine
+
+    from ._webdb import PgCluster
 
 # The helpers of the server tests assert; show their values on failure as in a test module.
 pytest.register_assert_rewrite("tests._server_helpers")
@@ -132,4 +136,100 @@ def small() -> Iterator[TestClient]:
 
     app = create_app(ServerSettings(api_keys=(KEY,), max_body_bytes=1000, max_candidates=2))
     with TestClient(app) as c:
+        yield c
+
+
+# --------------------------------------------------------------------------- web assessment
+# The databases of the web-assessment tests (tests/_webdb.py): ``db_url`` runs a test on a
+# fresh SQLite file and on a fresh database of a throwaway PostgreSQL cluster (started once
+# per session). PostgreSQL binaries missing is a failure (install Debian's postgresql) unless
+# REPPROFILE_TEST_POSTGRES=0.
+
+WEB_KEY = "k" * 32
+WEB_AUTH = {"Authorization": f"Bearer {WEB_KEY}"}
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A PostgreSQL cluster for the whole session (socket only), stopped at the end."""
+    from ._webdb import INSTALL_HINT, PgCluster, postgres_bin, postgres_disabled
+
+    if postgres_disabled():
+        pytest.skip("REPPROFILE_TEST_POSTGRES=0: PostgreSQL tests turned off")
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.fail(INSTALL_HINT, pytrace=False)
+    cluster = PgCluster(bindir)
+    try:
+        cluster.start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        log = cluster.log()
+        cluster.stop()
+        pytest.fail(f"could not start a PostgreSQL cluster: {exc}\n{log}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    """Which database a web test runs on."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def db_url(db_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh database at the newest migration: a SQLite file in tmp_path, or a new
+    database ``test_N`` of the session's PostgreSQL cluster."""
+    from repprofile.web._db import make_engine, upgrade
+
+    from ._webdb import sqlite_url
+
+    if db_kind == "sqlite":
+        url = sqlite_url(tmp_path / "web.db")
+    else:
+        cluster: PgCluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create_database()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def web_engine(db_url: str) -> Iterator[Engine]:
+    """An engine on ``db_url`` (disposed after the test)."""
+    from repprofile.web._db import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def web_app(db_url: str, web_engine: Engine) -> FastAPI:
+    """The whole server (scoring API + web assessment) on ``db_url``; key ``"k" * 32``,
+    links under http://testserver."""
+    from repprofile.server import ServerSettings
+    from repprofile.web import WebSettings, create_web_app
+
+    return create_web_app(
+        ServerSettings(api_keys=(WEB_KEY,)),
+        WebSettings(database_url=db_url, public_url="http://testserver"),
+        engine=web_engine,
+    )
+
+
+@pytest.fixture
+def web_client(web_app: FastAPI) -> Iterator[TestClient]:
+    """A TestClient of ``web_app`` (named so as not to clash with the scoring ``client``)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(web_app) as c:
         yield c

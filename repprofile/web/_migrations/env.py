@@ -13,8 +13,9 @@ engine = config.attributes["engine"]
 
 with engine.connect() as connection:
     if connection.dialect.name == "postgresql":
-        # one migrating process at a time (several workers or machines starting together)
-        connection.execute(text("SELECT pg_advisory_xact_lock(726570726f66)"))
+        # one migrating process at a time (several workers or machines starting together);
+        # the key is 0x726570726f66 ("reprof") written in decimal, as SQL wants it
+        connection.execute(text("SELECT pg_advisory_xact_lock(125780003811174)"))
     context.configure(connection=connection, target_metadata=Base.metadata)
     with context.begin_transaction():
         context.run_migrations()

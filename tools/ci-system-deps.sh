@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# System packages the full test suite needs on a fresh Debian machine (make test runs this
+# before pytest; make demo does not need it):
+#   postgresql - the web tests start a throwaway cluster with initdb/pg_ctl (tests/_webdb.py)
+#   chromium   - the browser tests drive Debian's chromium through Playwright
+#   npm        - to install axe-core from package.json (npm ci), when package.json exists
+# Installs only what is missing: as root with apt-get, else through sudo; a clear error
+# when neither is possible. REPPROFILE_TEST_POSTGRES=0 leaves PostgreSQL out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+if [ "${REPPROFILE_TEST_POSTGRES:-1}" != "0" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    need+=(postgresql)
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+    need+=(chromium)
+fi
+if [ -f package.json ] && ! command -v npm >/dev/null 2>&1; then
+    need+=(npm)
+fi
+
+if [ "${#need[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        sudo=()
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo=(sudo -n)
+    else
+        echo "tools/ci-system-deps.sh: the tests need the Debian packages: ${need[*]}" >&2
+        echo "  install them as root (apt-get install ${need[*]}), or run make test as root" >&2
+        echo "  or with password-less sudo; REPPROFILE_TEST_POSTGRES=0 tests SQLite only" >&2
+        exit 1
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "tools/ci-system-deps.sh: no apt-get here; install ${need[*]} yourself" >&2
+        exit 1
+    fi
+    echo "installing ${need[*]} (Debian packages the tests need)"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
+    # Debian's postgresql package starts a cluster of its own; the tests do not use it
+fi
+
+if [ -f package.json ]; then
+    if [ -f package-lock.json ]; then
+        npm ci --no-audit --no-fund --silent
+    else
+        npm install --no-audit --no-fund --silent
+    fi
+fi
