@@ -95,9 +95,7 @@ def test_resume_from_another_browser(server: Server, browser: Browser) -> None:
     new context (no cookies, no storage) lands on page 3 with every earlier answer kept."""
     inv = invite(server, "resume-1", "rep-types")
     choose = answer_for(REP_TYPES, salt=2)
-    first = new_context(
-        browser,
-    )
+    first = new_context(browser)
     given: dict[str, str] = {}
     try:
         page = first.new_page()
@@ -117,9 +115,7 @@ def test_resume_from_another_browser(server: Server, browser: Browser) -> None:
     finally:
         first.close()
 
-    second = new_context(
-        browser,
-    )
+    second = new_context(browser)
     try:
         page = second.new_page()
         page.goto(inv.url)
