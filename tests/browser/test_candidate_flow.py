@@ -40,6 +40,7 @@ from ._harness import (
 
 REP_TYPES = repprofile.load_questionnaire("rep-types")
 ROLE = "general-frontline"
+SJT_ROLE = "general-frontline-sjt"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 NARROWEST = 360
 
@@ -56,15 +57,32 @@ def as_json(doc: Any) -> Any:
     return json.loads(json.dumps(doc))
 
 
-def check_stored_scores(server: Server, inv: Invitation, given: dict[str, str]) -> None:
-    """The stored result equals ``repprofile.score`` (and ``fit``) on the answers given in
-    the browser, value for value."""
+def record(given: dict[str, str]) -> dict[str, Any]:
+    """The browser's radio answers as a scoring record: ``item -> 4`` for a Likert item,
+    ``item -> {option: 4}`` for an SJT item (``most``/``least``/``best``: an option id)."""
+    answers: dict[str, Any] = {}
+    for name, value in given.items():
+        item, _, part = name.partition(".")
+        v: int | str = int(value) if value.isdigit() else value
+        if part:
+            answers.setdefault(item, {})[part] = v
+        else:
+            answers[item] = v
+    return answers
+
+
+def check_stored_scores(
+    server: Server, inv: Invitation, given: dict[str, str], questionnaire: str, role: str
+) -> None:
+    """The stored result equals ``repprofile.score`` (and ``fit`` for ``role``) on the
+    answers given in the browser, value for value."""
+    q = repprofile.load_questionnaire(questionnaire)
     doc = invitation(server, inv)
     assert doc["status"] == "completed", doc["status"]
-    assert doc["progress"] == {"answered": 80, "total": 80}
-    answers = {k: int(v) for k, v in given.items()}
-    assert sorted(answers) == sorted(REP_TYPES.item_ids), "the browser answered other items"
-    lib = repprofile.score(REP_TYPES, [{"candidate_id": inv.candidate_id, "answers": answers}])
+    assert doc["progress"] == {"answered": len(q.items), "total": len(q.items)}
+    answers = record(given)
+    assert sorted(answers) == sorted(i.id for i in q.items), "the browser answered other items"
+    lib = repprofile.score(q, [{"candidate_id": inv.candidate_id, "answers": answers}])
     want = as_json(lib.to_dict()["profiles"][0])
     got = doc["result"]["score"]["profiles"][0]
     # quality depends on the seconds per item, which a browser cannot fix in advance
@@ -73,8 +91,7 @@ def check_stored_scores(server: Server, inv: Invitation, given: dict[str, str]) 
     mapping_equal(got, want, "profile")
     for scale, values in want["scales"].items():
         mapping_equal(got["scales"][scale], values, f"scales.{scale}")
-    role = repprofile.load_role(ROLE)
-    want_fit = as_json(fit_report(lib, [fit(lib, role)]))
+    want_fit = as_json(fit_report(lib, [fit(lib, repprofile.load_role(role))]))
     got_fit = {k: v for k, v in doc["result"]["fit"].items() if k != "warnings"}
     assert got_fit == want_fit
 
@@ -87,7 +104,7 @@ def test_keyboard_only_whole_questionnaire(server: Server, context: BrowserConte
     given = take_by_keyboard(page, inv.url, choose)
     assert DONE_URL.search(page.url), page.url
     assert given == {k: str(v) for k, v in likert_record(REP_TYPES, choose).items()}
-    check_stored_scores(server, inv, given)
+    check_stored_scores(server, inv, given, "rep-types", ROLE)
 
 
 def test_resume_from_another_browser(server: Server, browser: Browser) -> None:
@@ -169,9 +186,10 @@ def _first_sjt_page(page: Any, url: str, max_pages: int = 40) -> int:
 
 
 def test_javascript_disabled(server: Server, browser: Browser) -> None:
-    """With JavaScript off the forms post page by page and the result is the same."""
-    inv = invite(server, "nojs-1", "rep-types", roles=[ROLE])
-    choose = answer_for(REP_TYPES, salt=3)
+    """With JavaScript off the forms post page by page, SJT items included, and the result
+    is the library's."""
+    inv = invite(server, "nojs-1", "rep-hiring", roles=[SJT_ROLE])
+    choose = answer_for(repprofile.load_questionnaire("rep-hiring"), salt=3)
     ctx = new_context(browser, java_script_enabled=False)
     try:
         page = ctx.new_page()
@@ -179,4 +197,4 @@ def test_javascript_disabled(server: Server, browser: Browser) -> None:
         assert DONE_URL.search(page.url), page.url
     finally:
         ctx.close()
-    check_stored_scores(server, inv, given)
+    check_stored_scores(server, inv, given, "rep-hiring", SJT_ROLE)
