@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +27,7 @@ DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
 # the body limit, or DRAIN_BYTES.
 DRAIN_FACTOR = 4
 DRAIN_BYTES = 64 * 2**20
+_TAKE_TOKEN = re.compile(r"^/take/[^/]+")  # a candidate's token is never logged
 _NO_STORE = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
 
 
@@ -179,7 +181,11 @@ class Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = {**message, "headers": [*message.get("headers", []), *_NO_STORE]}
+                headers = list(message.get("headers", []))
+                present = {n.lower() for n, _ in headers}
+                # the app's own Cache-Control (the candidate pages' assets) stands
+                headers += [(n, v) for n, v in _NO_STORE if n not in present]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -189,7 +195,7 @@ class Guard:
             log.error(
                 "internal error on %s %s: %s\n%s",
                 scope.get("method"),
-                scope.get("path"),
+                _TAKE_TOKEN.sub("/take/***", str(scope.get("path"))),
                 type(exc).__name__,
                 frames,
             )

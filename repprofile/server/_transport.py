@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -118,15 +119,21 @@ class Transport:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+_TAKE_TOKEN = re.compile(r"^/take/[^/]+")
+
+
 class NoQueryFilter(logging.Filter):
-    """Drop the query string from the path of uvicorn's access log records.
+    """Drop the query string from the path of uvicorn's access log records, and the
+    candidate's token from a ``/take/TOKEN...`` path (logged as ``/take/***...``).
 
     uvicorn logs ``'%s - "%s %s HTTP/%s" %d'`` with the client, method, path with query
     string, HTTP version and status as arguments; the third loses everything from ``?``.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's path argument; never drops a record."""
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+            path = _TAKE_TOKEN.sub("/take/***", args[2].split("?", 1)[0])
+            record.args = (*args[:2], path, *args[3:])
         return True

@@ -12,6 +12,7 @@ from repprofile.server._app import create_app
 from repprofile.server._service import Service
 from repprofile.server._settings import ServerSettings
 from repprofile.web._api import add_invitation_routes
+from repprofile.web._pages import add_page_routes
 from repprofile.web._service import WebService
 from repprofile.web._settings import WebSettings
 
@@ -41,6 +42,7 @@ def create_web_app(
         web.check_schema()
         app.state.web = web
         add_invitation_routes(app, web)
+        add_page_routes(app, web)
 
     return create_app(settings, extend=extend, public_prefixes=PUBLIC_PREFIXES)
 

@@ -500,8 +500,10 @@ def progress(session: Session, inv: Invitation, q: Questionnaire) -> Progress:
     parts: dict[str, set[str]] = {}
     for row in stored_answers(session, inv.id):
         parts.setdefault(row.item_id, set()).add(row.part)
-    missing = [i for i in q.item_ids if not _complete(q, i, parts.get(i, set()))]
-    return Progress(len(q.item_ids) - len(missing), len(q.item_ids), tuple(missing))
+    # items, not answer columns: an SJT item is one item however many parts it has
+    ids = [item.id for item in q.items]
+    missing = [i for i in ids if not _complete(q, i, parts.get(i, set()))]
+    return Progress(len(ids) - len(missing), len(ids), tuple(missing))
 
 
 def _complete(q: Questionnaire, item_id: str, parts: set[str]) -> bool:
