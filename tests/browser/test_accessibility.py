@@ -38,10 +38,16 @@ from ._harness import (
 )
 
 
-def _shot(page: Page, name: str, full_page: bool = False) -> None:
+def _shot(page: Page, name: str, full_page: bool = False, height: int | None = None) -> None:
+    """docs/img/web-NAME.png, only with REPPROFILE_SCREENSHOTS=1 (the whole page, the
+    viewport, or its top ``height`` pixels)."""
     if screenshots_on():
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"web-{name}.png"), full_page=full_page)
+        path = str(SCREENSHOTS / f"web-{name}.png")
+        if height is not None:
+            page.screenshot(path=path, clip={"x": 0, "y": 0, "width": 1280, "height": height})
+        else:
+            page.screenshot(path=path, full_page=full_page)
 
 
 def _report(found: dict[str, list[dict[str, Any]]]) -> str:
@@ -66,7 +72,7 @@ def test_axe_on_every_candidate_page(
     page.goto(hiring.url)
     assert page.locator("h1").count() == 1
     check("welcome")
-    _shot(page, "welcome")
+    _shot(page, "welcome", full_page=True)
     accept_privacy(page)
     assert page_number(page) == 1
     check("page 1 (Likert)")
@@ -84,7 +90,7 @@ def test_axe_on_every_candidate_page(
     take_by_pointer(page, done.url, answer_for(repprofile.load_questionnaire("rep-types"), 4))
     assert DONE_URL.search(page.url)
     check("thank-you")
-    _shot(page, "done", full_page=True)
+    _shot(page, "done", height=360)
     thanks = page.inner_text("h1")
     page.goto(done.url)  # a completed link shows the thank-you page again
     assert page.inner_text("h1") == thanks
@@ -101,6 +107,10 @@ def test_axe_on_every_candidate_page(
 
     assert status_of(page, f"{server.url}/take/{secrets.token_urlsafe(16)}") == 404
     check("unknown")
+
+    # the check itself can fail: an unlabelled input added to the page is a critical finding
+    page.evaluate("() => document.body.append(document.createElement('input'))")
+    assert "label" in [v["id"] for v in serious(axe_violations(page, axe_source))]
 
     bad = {where: serious(v) for where, v in found.items() if serious(v)}
     counts = {where: len(v) for where, v in found.items()}
