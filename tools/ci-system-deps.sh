@@ -3,11 +3,12 @@
 # before pytest; make demo does not need it):
 #   postgresql - the web tests start a throwaway cluster with initdb/pg_ctl (tests/_webdb.py)
 #   chromium   - the browser tests drive Debian's chromium through Playwright
-#   npm        - to install axe-core from package.json (npm ci), when package.json exists
+#   npm        - to install axe-core from tests/browser/package.json (npm ci)
 # Installs only what is missing: as root with apt-get, else through sudo; a clear error
 # when neither is possible. REPPROFILE_TEST_POSTGRES=0 leaves PostgreSQL out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+npm_dir=tests/browser
 
 need=()
 if [ "${REPPROFILE_TEST_POSTGRES:-1}" != "0" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -16,7 +17,7 @@ fi
 if ! command -v chromium >/dev/null 2>&1; then
     need+=(chromium)
 fi
-if [ -f package.json ] && ! command -v npm >/dev/null 2>&1; then
+if [ -f "$npm_dir/package.json" ] && ! command -v npm >/dev/null 2>&1; then
     need+=(npm)
 fi
 
@@ -42,10 +43,9 @@ if [ "${#need[@]}" -gt 0 ]; then
     # Debian's postgresql package starts a cluster of its own; the tests do not use it
 fi
 
-if [ -f package.json ]; then
-    if [ -f package-lock.json ]; then
-        npm ci --no-audit --no-fund --silent
-    else
-        npm install --no-audit --no-fund --silent
-    fi
+# axe-core for the accessibility tests: again only when the lock file changed
+stamp="$npm_dir/node_modules/.stamp-lock"
+if [ -f "$npm_dir/package-lock.json" ] && ! cmp -s "$npm_dir/package-lock.json" "$stamp"; then
+    (cd "$npm_dir" && npm ci --no-audit --no-fund --silent)
+    cp "$npm_dir/package-lock.json" "$stamp"
 fi
