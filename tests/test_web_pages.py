@@ -10,7 +10,6 @@ import logging
 import random
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ import repprofile
 from repprofile.server import ServerSettings
 from repprofile.server._transport import NoQueryFilter
 from repprofile.web._app import create_web_app
-from repprofile.web._db import AccessLog, Answer, Invitation, make_engine, upgrade
+from repprofile.web._db import AccessLog, Answer, Invitation, make_engine
 from repprofile.web._settings import WebSettings
 
 KEY = "k" * 32
@@ -33,7 +32,8 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 class Site:
-    """A test client on a fresh SQLite database, and helpers to invite and read back."""
+    """A test client on a fresh database (SQLite or PostgreSQL), and helpers to invite
+    and read back."""
 
     def __init__(self, client: TestClient, engine: Any) -> None:
         self.client = client
@@ -57,10 +57,9 @@ class Site:
             conn.execute(update(Invitation).where(Invitation.id == invitation_id).values(**values))
 
 
-def _site(tmp_path: Path, **settings: Any) -> Iterator[Site]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
-    upgrade(engine)
-    ws = WebSettings(data_dir=tmp_path, secure_cookies=False, **settings)
+def _site(db_url: str, **settings: Any) -> Iterator[Site]:
+    engine = make_engine(db_url)
+    ws = WebSettings(database_url=db_url, secure_cookies=False, **settings)
     app = create_web_app(ServerSettings(api_keys=(KEY,)), ws, engine=engine)
     client = TestClient(app, follow_redirects=False)
     try:
@@ -71,8 +70,9 @@ def _site(tmp_path: Path, **settings: Any) -> Iterator[Site]:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    yield from _site(tmp_path)
+def site(db_url: str) -> Iterator[Site]:
+    """The site on a fresh database: SQLite and PostgreSQL (tests/conftest.py's db_url)."""
+    yield from _site(db_url)
 
 
 class Inputs(HTMLParser):
@@ -401,8 +401,8 @@ def test_security_headers_on_every_take_response(site: Site) -> None:
     assert "X-CSRF-Token" in js.text
 
 
-def test_unknown_token_lookups_are_rate_limited(tmp_path: Path) -> None:
-    for s in _site(tmp_path, token_guess_limit=3):
+def test_unknown_token_lookups_are_rate_limited(db_url: str) -> None:
+    for s in _site(db_url, token_guess_limit=3):
         _, token = s.invite("rep-types")
         codes = [s.client.get(f"/take/guess{i:017d}").status_code for i in range(3)]
         assert codes == [404, 404, 404]
