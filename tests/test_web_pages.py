@@ -8,8 +8,10 @@ import datetime as dt
 import json
 import logging
 import random
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from repprofile.server import ServerSettings
 from repprofile.server._transport import NoQueryFilter
 from repprofile.web._app import create_web_app
 from repprofile.web._db import AccessLog, Answer, Invitation, make_engine
+from repprofile.web._pages import estimated_minutes
 from repprofile.web._settings import WebSettings
 
 KEY = "k" * 32
@@ -438,3 +441,52 @@ def test_access_log_filter_hides_the_token() -> None:
     )
     NoQueryFilter().filter(rec)
     assert rec.getMessage() == '127.0.0.1:5 - "GET /take/***/page/2 HTTP/1.1" 200'
+
+
+@pytest.mark.parametrize("questionnaire", ["rep-types", "service-recovery", "rep-hiring"])
+def test_welcome_page_shows_candidate_text_and_one_estimated_time(
+    site: Site, questionnaire: str
+) -> None:
+    q = repprofile.load_questionnaire(questionnaire)
+    _, token = site.invite(questionnaire)
+    text = site.client.get(f"/take/{token}").text
+    # the instructions are for the candidate; the description is the recruiter's
+    assert q.instructions is not None
+    assert q.instructions.split(". ")[0].replace('"', "&#34;") in text
+    assert q.description is not None
+    for sentence in q.description.split(". "):
+        if sentence[:60] not in q.instructions:  # a sentence both share may show
+            assert sentence[:60] not in text
+    for internal in ("SME", "draft key", "not validated", "validated instrument"):
+        assert internal not in text
+    # every time the page states is the one the instructions state (rep-hiring: 35,
+    # where the computed estimate, 36, used to stand beside it)
+    stated = {"rep-types": "10", "service-recovery": "25", "rep-hiring": "35"}[questionnaire]
+    times = re.findall(r"about (\d+) minutes", text)
+    assert times == [stated, stated]
+
+
+def _questionnaire(tmp_path: Path, instructions: str | None) -> repprofile.Questionnaire:
+    from tests.conftest import MINI_YAML
+
+    text = MINI_YAML if instructions is None else MINI_YAML + f"instructions: {instructions}\n"
+    path = tmp_path / "mini.yaml"
+    path.write_text(text, encoding="utf-8")
+    return repprofile.load_questionnaire(path)
+
+
+def test_estimated_minutes_follows_the_instructions(tmp_path: Path) -> None:
+    # stated once: that number (not the computed one, 1)
+    assert estimated_minutes(_questionnaire(tmp_path, "It takes about 12 minutes.")) == 12
+    # stated twice alike: still that number
+    q = _questionnaire(tmp_path, "About 3 minutes. Really, 3 minutes.")
+    assert estimated_minutes(q) == 3
+    # different numbers (one per part): no separate estimate on the page
+    q = _questionnaire(tmp_path, "Part one takes 10 minutes, part two 25 minutes.")
+    assert estimated_minutes(q) is None
+    # no time stated: computed, 6 Likert items x 7.5 s = 45 s -> 1 minute
+    assert estimated_minutes(_questionnaire(tmp_path, None)) == 1
+    assert estimated_minutes(_questionnaire(tmp_path, "Answer honestly.")) == 1
+    # the bundled rep-hiring: 80 Likert items and 17 scenarios would compute to 36
+    rh = repprofile.load_questionnaire("rep-hiring")
+    assert estimated_minutes(rh) == 35
