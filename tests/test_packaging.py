@@ -25,6 +25,28 @@ PROBE = (
 )
 
 
+WEB_PROBE = (
+    "import sys\n"
+    "from repprofile.web import _db, _i18n, _pages\n"
+    "print(_db.MIGRATIONS)\n"
+    "engine = _db.make_engine('sqlite:///' + sys.argv[1])\n"
+    "before, after = _db.upgrade(engine)\n"
+    "engine.dispose()\n"
+    "print(before, '->', after)\n"
+    "print(_i18n.catalogue('en').t('welcome.before'))\n"
+    "print((_pages.ASSETS / 'take.css').is_file()"
+    " and (_pages.HERE / 'templates' / 'welcome.html').is_file())\n"
+)
+WEB_PROBE_NEEDS = {"sqlalchemy", "alembic", "jinja2", "fastapi"}
+
+
+def _importable() -> set[str]:
+    """Which of the web extra's packages this interpreter has."""
+    import importlib.util
+
+    return {m for m in WEB_PROBE_NEEDS if importlib.util.find_spec(m) is not None}
+
+
 def test_editable_install_uses_the_top_level_folder() -> None:
     # In this checkout the package is installed in editable mode: the questionnaires are
     # the top-level folder beside the package.
@@ -64,6 +86,35 @@ def test_wheel_ships_and_finds_the_questionnaires(tmp_path: Path) -> None:
     assert "repprofile/questionnaires/rep-types.yaml" in names
     assert "repprofile/questionnaires/samples/rep-types-simulated.csv" in names
     assert "repprofile/py.typed" in names
+    # the web assessment's data files: every template, asset and string catalogue of the
+    # source tree, and the Alembic environment with every migration
+    web = ROOT / "repprofile" / "web"
+    expected = {
+        p.relative_to(ROOT).as_posix()
+        for pattern in (
+            "templates/*.html",
+            "assets/*",
+            "locales/*.json",
+            "_migrations/env.py",
+            "_migrations/script.py.mako",
+            "_migrations/versions/*.py",
+        )
+        for p in web.glob(pattern)
+        if p.is_file()
+    }
+    # the minimum, in case a glob above found nothing
+    assert {
+        "repprofile/web/templates/welcome.html",
+        "repprofile/web/templates/page.html",
+        "repprofile/web/templates/done.html",
+        "repprofile/web/assets/take.css",
+        "repprofile/web/assets/take.js",
+        "repprofile/web/locales/en.json",
+        "repprofile/web/_migrations/env.py",
+        "repprofile/web/_migrations/script.py.mako",
+        "repprofile/web/_migrations/versions/0001_initial_tables.py",
+    } <= expected
+    assert sorted(expected - set(names)) == []
     site = tmp_path / "site"
     subprocess.run(
         [
@@ -92,3 +143,19 @@ def test_wheel_ships_and_finds_the_questionnaires(tmp_path: Path) -> None:
     assert out[0] == str(site / "repprofile" / "__init__.py")
     assert out[1] == str(site / "repprofile" / "questionnaires")
     assert out[2] == "rep-types 80"
+    # the installed copy migrates a database and finds its templates, assets and strings
+    if _importable() >= WEB_PROBE_NEEDS:
+        out = subprocess.run(
+            [sys.executable, "-c", WEB_PROBE, str(tmp_path / "w.db")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        assert out == [
+            str(site / "repprofile" / "web" / "_migrations"),
+            "None -> 0001",
+            "Before you start",
+            "True",
+        ]

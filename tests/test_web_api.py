@@ -13,6 +13,7 @@ import hashlib
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
@@ -178,8 +179,21 @@ def test_idempotency_key_replays_the_same_invitation(
     assert count(web_engine, Invitation) == 1
 
     other = web_client.post("/v1/invitations", json=body(roles=["retention"]), headers=headers)
-    assert problem_locs(other) == [["body", "Idempotency-Key"]]
-    assert "different request" in other.json()["errors"][0]["msg"]
+    assert problem_locs(other) == [["header", "Idempotency-Key"]]
+    assert other.json()["errors"][0]["msg"] == (
+        "this Idempotency-Key was used with a different request; use a new key"
+    )
+    assert count(web_engine, Invitation) == 1
+
+    # a key longer than 255 characters: the header is named, nothing is created
+    long = web_client.post(
+        "/v1/invitations",
+        json=body(roles=ROLES),
+        headers={**WEB_AUTH, "Idempotency-Key": "k" * 256},
+    )
+    assert long.status_code == 422
+    assert problem_locs(long) == [["header", "Idempotency-Key"]]
+    assert long.json()["errors"][0]["msg"] == "expected 1 to 255 characters"
     assert count(web_engine, Invitation) == 1
 
     # another key is another invitation
@@ -529,3 +543,15 @@ def test_the_access_log_has_a_row_per_call_and_no_answers(
     assert doc["url"].rsplit("/", 1)[1] not in text
     assert '"5"' not in text
     assert "answers" not in text
+
+
+def test_unprocessable_names_a_header_whole_and_a_body_field_by_its_path() -> None:
+    from repprofile.server._http import unprocessable
+
+    assert unprocessable("roles.1", "m").errors()[0]["loc"] == ("body", "roles", 1)
+    assert unprocessable("", "m").errors()[0]["loc"] == ("body",)
+    # a header name is one location part, dots and digits included
+    header = unprocessable("X-Key.2", "m", where="header").errors()[0]
+    assert header == {"type": "value_error", "loc": ("header", "X-Key.2"), "msg": "m"}
+    with pytest.raises(ValueError, match="where: expected body, header, query or path"):
+        unprocessable("x", "m", where="cookie")

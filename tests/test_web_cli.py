@@ -1,5 +1,6 @@
 """The web assessment's commands (repprofile/cli/_web.py): invite, invitations list,
-results export and purge, on a SQLite database in a temporary data directory."""
+results export and purge, on SQLite and on PostgreSQL (the ``db_url`` fixture of
+tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ from repprofile.web._store import (
     find_by_token,
     save_answers,
 )
-from tests import conftest as _conftest
 
 PUBLIC = "https://assess.example.com"
 
@@ -56,23 +56,11 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REPPROFILE_PUBLIC_URL", PUBLIC)
 
 
-if hasattr(_conftest, "db_url"):
-    # the shared web fixtures: SQLite and PostgreSQL
-
-    @pytest.fixture
-    def db(db_url: str) -> list[str]:
-        """The database options of the commands."""
-        assert main(["db", "upgrade", "--database-url", db_url]) == 0
-        return ["--database-url", db_url]
-
-else:
-
-    @pytest.fixture
-    def db(tmp_path: Path) -> list[str]:
-        """The database options of the commands: a SQLite file in a data directory."""
-        d = tmp_path / "data"
-        assert main(["db", "upgrade", "--data-dir", str(d)]) == 0
-        return ["--data-dir", str(d)]
+@pytest.fixture
+def db(db_url: str) -> list[str]:
+    """The database options of the commands (SQLite and PostgreSQL, tests/conftest.py)."""
+    assert main(["db", "upgrade", "--database-url", db_url]) == 0
+    return ["--database-url", db_url]
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from repprofile._version import __version__
 from repprofile.server import ServerSettings
 from repprofile.server._service import Service
 from repprofile.web import WebSettings
-from repprofile.web._db import Outbox, Result, as_utc, make_engine, upgrade
+from repprofile.web._db import Outbox, Result, as_utc, make_engine
 from repprofile.web._outbox import (
     LEASE,
     OutboxWorker,
@@ -34,7 +33,6 @@ from repprofile.web._outbox import (
 )
 from repprofile.web._service import WebService
 from repprofile.web._store import AnswerIn, NewInvitation, create_invitation, save_answers
-from tests import conftest as _conftest
 
 SECRET = "whsec_test_0123456789"
 BODY1 = '{"event":"invitation.completed","n":1}'
@@ -188,19 +186,6 @@ class Server:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-if not hasattr(_conftest, "db_url"):
-    # Without the shared web fixtures (tests/conftest.py's ``db_url`` runs these tests on
-    # SQLite and PostgreSQL): a SQLite file only.
-
-    @pytest.fixture
-    def db_url(tmp_path: Path) -> str:
-        url = f"sqlite:///{tmp_path / 'web.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        return url
 
 
 def complete_invitation(web: WebService, candidate: str, callback_url: str | None) -> str:

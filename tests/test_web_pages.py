@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import logging
 import random
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +26,8 @@ import repprofile
 from repprofile.server import ServerSettings
 from repprofile.server._transport import NoQueryFilter
 from repprofile.web._app import create_web_app
-from repprofile.web._db import AccessLog, Answer, Invitation, make_engine, upgrade
+from repprofile.web._db import AccessLog, Answer, Invitation, make_engine
+from repprofile.web._pages import estimated_minutes
 from repprofile.web._settings import WebSettings
 
 KEY = "k" * 32
@@ -33,7 +35,8 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 class Site:
-    """A test client on a fresh SQLite database, and helpers to invite and read back."""
+    """A test client on a fresh database (SQLite or PostgreSQL), and helpers to invite
+    and read back."""
 
     def __init__(self, client: TestClient, engine: Any) -> None:
         self.client = client
@@ -57,10 +60,9 @@ class Site:
             conn.execute(update(Invitation).where(Invitation.id == invitation_id).values(**values))
 
 
-def _site(tmp_path: Path, **settings: Any) -> Iterator[Site]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
-    upgrade(engine)
-    ws = WebSettings(data_dir=tmp_path, secure_cookies=False, **settings)
+def _site(db_url: str, **settings: Any) -> Iterator[Site]:
+    engine = make_engine(db_url)
+    ws = WebSettings(database_url=db_url, secure_cookies=False, **settings)
     app = create_web_app(ServerSettings(api_keys=(KEY,)), ws, engine=engine)
     client = TestClient(app, follow_redirects=False)
     try:
@@ -71,8 +73,9 @@ def _site(tmp_path: Path, **settings: Any) -> Iterator[Site]:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    yield from _site(tmp_path)
+def site(db_url: str) -> Iterator[Site]:
+    """The site on a fresh database: SQLite and PostgreSQL (tests/conftest.py's db_url)."""
+    yield from _site(db_url)
 
 
 class Inputs(HTMLParser):
@@ -401,8 +404,8 @@ def test_security_headers_on_every_take_response(site: Site) -> None:
     assert "X-CSRF-Token" in js.text
 
 
-def test_unknown_token_lookups_are_rate_limited(tmp_path: Path) -> None:
-    for s in _site(tmp_path, token_guess_limit=3):
+def test_unknown_token_lookups_are_rate_limited(db_url: str) -> None:
+    for s in _site(db_url, token_guess_limit=3):
         _, token = s.invite("rep-types")
         codes = [s.client.get(f"/take/guess{i:017d}").status_code for i in range(3)]
         assert codes == [404, 404, 404]
@@ -438,3 +441,52 @@ def test_access_log_filter_hides_the_token() -> None:
     )
     NoQueryFilter().filter(rec)
     assert rec.getMessage() == '127.0.0.1:5 - "GET /take/***/page/2 HTTP/1.1" 200'
+
+
+@pytest.mark.parametrize("questionnaire", ["rep-types", "service-recovery", "rep-hiring"])
+def test_welcome_page_shows_candidate_text_and_one_estimated_time(
+    site: Site, questionnaire: str
+) -> None:
+    q = repprofile.load_questionnaire(questionnaire)
+    _, token = site.invite(questionnaire)
+    text = site.client.get(f"/take/{token}").text
+    # the instructions are for the candidate; the description is the recruiter's
+    assert q.instructions is not None
+    assert q.instructions.split(". ")[0].replace('"', "&#34;") in text
+    assert q.description is not None
+    for sentence in q.description.split(". "):
+        if sentence[:60] not in q.instructions:  # a sentence both share may show
+            assert sentence[:60] not in text
+    for internal in ("SME", "draft key", "not validated", "validated instrument"):
+        assert internal not in text
+    # every time the page states is the one the instructions state (rep-hiring: 35,
+    # where the computed estimate, 36, used to stand beside it)
+    stated = {"rep-types": "10", "service-recovery": "25", "rep-hiring": "35"}[questionnaire]
+    times = re.findall(r"about (\d+) minutes", text)
+    assert times == [stated, stated]
+
+
+def _questionnaire(tmp_path: Path, instructions: str | None) -> repprofile.Questionnaire:
+    from tests.conftest import MINI_YAML
+
+    text = MINI_YAML if instructions is None else MINI_YAML + f"instructions: {instructions}\n"
+    path = tmp_path / "mini.yaml"
+    path.write_text(text, encoding="utf-8")
+    return repprofile.load_questionnaire(path)
+
+
+def test_estimated_minutes_follows_the_instructions(tmp_path: Path) -> None:
+    # stated once: that number (not the computed one, 1)
+    assert estimated_minutes(_questionnaire(tmp_path, "It takes about 12 minutes.")) == 12
+    # stated twice alike: still that number
+    q = _questionnaire(tmp_path, "About 3 minutes. Really, 3 minutes.")
+    assert estimated_minutes(q) == 3
+    # different numbers (one per part): no separate estimate on the page
+    q = _questionnaire(tmp_path, "Part one takes 10 minutes, part two 25 minutes.")
+    assert estimated_minutes(q) is None
+    # no time stated: computed, 6 Likert items x 7.5 s = 45 s -> 1 minute
+    assert estimated_minutes(_questionnaire(tmp_path, None)) == 1
+    assert estimated_minutes(_questionnaire(tmp_path, "Answer honestly.")) == 1
+    # the bundled rep-hiring: 80 Likert items and 17 scenarios would compute to 36
+    rh = repprofile.load_questionnaire("rep-hiring")
+    assert estimated_minutes(rh) == 35

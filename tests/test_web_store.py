@@ -5,7 +5,6 @@ hand (the SHA-256 of "abc" is the FIPS 180-2 test vector)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
 from repprofile.web import WebSettings
-from repprofile.web._db import Answer, make_engine, upgrade
+from repprofile.web._db import Answer
 from repprofile.web._store import (
     AnswerError,
     AnswerIn,
@@ -31,11 +30,9 @@ from repprofile.web._store import (
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'db' / 'r.db'}")
-    upgrade(eng)
-    yield eng
-    eng.dispose()
+def engine(web_engine: Engine) -> Engine:
+    """A fresh database at the newest migration: SQLite and PostgreSQL (tests/conftest.py)."""
+    return web_engine
 
 
 @pytest.fixture(scope="module")

@@ -148,8 +148,17 @@ def default_code(status: int) -> str:
     return _DEFAULT_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
 
 
-def unprocessable(field: str, message: str) -> RequestValidationError:
-    """A 422 about ``field`` (a dotted path below the body, "" for the body itself)."""
+def unprocessable(field: str, message: str, where: str = "body") -> RequestValidationError:
+    """A 422 about ``field``: a dotted path below the body ("" for the body itself), or,
+    with ``where="header"`` (or ``"query"``, ``"path"``), the name of a request header
+    (query or path parameter) taken whole, so the location reads like FastAPI's own,
+    e.g. ``["header", "Idempotency-Key"]``."""
+    if where not in ("body", "header", "query", "path"):
+        raise ValueError(f"where: expected body, header, query or path, not {where!r}")
+    if where != "body":
+        return RequestValidationError(
+            [{"type": "value_error", "loc": (where, field), "msg": message}]
+        )
     parts = [int(p) if p.isdigit() else p for p in field.split(".")] if field else []
     loc = ("body", *parts)
     return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message}])

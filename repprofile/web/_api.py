@@ -185,7 +185,9 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
         idem: tuple[str, bytes] | None = None
         if key is not None:
             if not 1 <= len(key) <= 255:
-                raise unprocessable("Idempotency-Key", "expected 1 to 255 characters")
+                raise unprocessable(
+                    "Idempotency-Key", "expected 1 to 255 characters", where="header"
+                )
             auth = request.headers.get("authorization", "").partition(" ")[2].strip()
             scope = actor + ":" + hashlib.sha256(key.encode()).hexdigest()
             idem = (scope, hashlib.sha256(("seal:" + auth + ":" + key).encode()).digest())
@@ -210,6 +212,7 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
                     raise unprocessable(
                         "Idempotency-Key",
                         "this Idempotency-Key was used with a different request; use a new key",
+                        where="header",
                     ) from None
 
         inv, token, created = await run_in_threadpool(work)

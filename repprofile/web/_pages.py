@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -219,8 +220,27 @@ def page_layout(q: Questionnaire) -> Layout:
     return layout
 
 
-def estimated_minutes(q: Questionnaire) -> int:
-    """About how long the questionnaire takes, in whole minutes (at least 1)."""
+_STATED_MINUTES = re.compile(r"\b(\d{1,3})\s+minutes?\b", re.IGNORECASE)
+
+
+def estimated_minutes(q: Questionnaire) -> int | None:
+    """About how long the questionnaire takes, in whole minutes, for the welcome page's
+    "It takes about N minutes" (None: the page states no separate estimate).
+
+    The welcome page shows the questionnaire's instructions under the estimate, and the
+    bundled instructions state their author's own time ("takes about 35 minutes"). A
+    second, computed figure beside it (36) would contradict it, so the instructions win:
+    when they state one number of minutes, that number is the estimate; when they state
+    several different ones (say, one per part), the page gives no separate estimate and
+    leaves the time to the instructions. Only instructions that state no time get the
+    computed estimate: 7.5 s per Likert item, 30 s per scenario plus 12 s per option of
+    an SJT item, rounded up to whole minutes (at least 1). The questionnaire's
+    ``description`` is recruiter text and is never read here or shown to candidates."""
+    stated = {int(m) for m in _STATED_MINUTES.findall(q.instructions or "")}
+    if len(stated) == 1:
+        return stated.pop()
+    if stated:
+        return None
     seconds = len(q.likert_items) * SECONDS_PER_LIKERT + sum(
         SECONDS_PER_SCENARIO + SECONDS_PER_OPTION * len(i.options) for i in q.sjt_items
     )

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repprofile._errors import InputError
@@ -21,7 +22,7 @@ from repprofile.server._schemas import ScoreRequest
 from repprofile.server._service import Service
 from repprofile.web._db import Invitation, current_revision, head_revision, make_engine
 from repprofile.web._settings import WebSettings
-from repprofile.web._store import answer_record, complete, stored_answers
+from repprofile.web._store import answer_record, complete, result_of, stored_answers
 
 __all__ = ["WebService", "actor_of"]
 
@@ -100,7 +101,26 @@ class WebService:
         return out
 
     def finish(self, session: Session, inv: Invitation) -> dict[str, Any]:
-        """Score the invitation's stored answers, store the result, queue the webhook."""
+        """Score the invitation's stored answers, store the result, queue the webhook.
+
+        Safe when two tabs (or two server processes) finish the same invitation at once:
+        the invitation row is locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; the
+        second caller waits for the first to commit, then finds it completed). SQLite
+        ignores ``FOR UPDATE`` but has one writer at a time, so there the loser's insert
+        breaks the results primary key (or finds its snapshot stale); that is caught, its
+        transaction rolled back, and it too answers with the stored result. Either way
+        exactly one result and one outbox row are stored and no error reaches the caller
+        (unless the invitation is still not completed after the failure: then it is real).
+        Returns the stored result document (the winner's, for both callers)."""
+        locked = session.scalars(
+            select(Invitation)
+            .where(Invitation.id == inv.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        if locked.status == "completed":
+            session.commit()  # releases the lock (and keeps what the caller logged)
+            return self._stored_document(session, inv)
         q = self.questionnaire(inv)
         record = answer_record(q, inv.candidate_id, stored_answers(session, inv.id))
         doc = self.score_document(inv, record)
@@ -116,5 +136,20 @@ class WebService:
                 separators=(",", ":"),
                 ensure_ascii=False,
             )
-        complete(session, inv, q, doc, None, body)
+        try:
+            complete(session, inv, q, doc, None, body)
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            session.refresh(inv)
+            if inv.status != "completed":
+                raise
+            log.info("invitation %s: completed by a concurrent request", inv.id)
+            return self._stored_document(session, inv)
         return doc
+
+    def _stored_document(self, session: Session, inv: Invitation) -> dict[str, Any]:
+        """The stored result document of a completed invitation."""
+        result = result_of(session, inv.id)
+        if result is None:
+            raise InputError(f"invitation {inv.id} is completed but has no stored result")
+        return dict(result.document)
