@@ -422,15 +422,23 @@ def _upsert_statement(dialect: str) -> Any:
     found = _UPSERTS.get(dialect)
     if found is not None:
         return found
+    stmt: Any
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(Answer)
+        stmt = pg.on_conflict_do_update(
+            index_elements=["invitation_id", "item_id", "part"],
+            set_={k: pg.excluded[k] for k in ("value", "seconds", "saved_at")},
+        )
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    ins = dialect_insert(Answer.__table__)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["invitation_id", "item_id", "part"],
-        set_={k: ins.excluded[k] for k in ("value", "seconds", "saved_at")},
-    )
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(Answer)
+        stmt = lite.on_conflict_do_update(
+            index_elements=["invitation_id", "item_id", "part"],
+            set_={k: lite.excluded[k] for k in ("value", "seconds", "saved_at")},
+        )
     _UPSERTS[dialect] = stmt
     return stmt
 
