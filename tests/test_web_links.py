@@ -77,7 +77,7 @@ def test_every_token_character_in_every_position_opens_its_link(
     tokens = iter(_edge_tokens())
     monkeypatch.setattr(store, "new_token", lambda: next(tokens))
     for n, expected in enumerate(_edge_tokens()):
-        invitation_id, token = _invite(web_client, n)
+        _invitation_id, token = _invite(web_client, n)
         assert token == expected  # the link carries the token unchanged
         r = web_client.get(f"/take/{token}", follow_redirects=False)
         assert r.status_code == 200, (token, r.status_code)
@@ -134,7 +134,8 @@ def test_an_autosave_reads_no_answer_values_and_runs_five_statements(
     kinds = [s.split()[0] for s in statements[:5]]
     assert kinds == ["SELECT", "INSERT", "SELECT", "INSERT", "UPDATE"], statements[:5]
     reads_of_answers = [s for s in statements if s.startswith("SELECT") and "answers" in s]
-    assert reads_of_answers and all("answers.value" not in s for s in reads_of_answers)
+    assert reads_of_answers
+    assert all("answers.value" not in s for s in reads_of_answers)
     with web_engine.connect() as conn:
         stored = conn.execute(
             select(Answer.item_id, Answer.value).where(Answer.invitation_id == invitation_id)
@@ -151,7 +152,8 @@ def test_an_autosave_reads_no_answer_values_and_runs_five_statements(
 
 def _bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_web", ROOT / "benchmarks/bench_web.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("bench_web", module)
     spec.loader.exec_module(module)
@@ -161,7 +163,7 @@ def _bench() -> ModuleType:
 class _Squatter(http.server.BaseHTTPRequestHandler):
     """Another server on the port: healthy, and it knows no key of ours."""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         status = 200 if self.path == "/v1/health" else 401
         body = b"{}"
         self.send_response(status)
