@@ -29,6 +29,7 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -43,7 +44,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = "bench-web-key-0123456789abcdefgh"
+# A key of this run only: another agent's or run's server that took our port between
+# free_port() and the bind answers 401 to it, instead of silently taking our invitations
+# (and then answering 404 for links a later server on the same port never created).
+KEY = "bench-web-" + secrets.token_hex(16)
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -88,8 +92,18 @@ class Candidate:
     acked: dict[str, str] = field(default_factory=dict)
 
 
-def start_server(args: list[str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
+def load() -> str:
+    """The machine's load average (1, 5, 15 minutes) and CPU count, for the output."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def start_server(
+    args: list[str], log: Path, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``repprofile serve`` on a free port (or ``port``), once it answers; RuntimeError if
+    it exits, or if what answers on the port is not this process with this run's key."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPPROFILE_")}
     env |= {"REPPROFILE_API_KEYS": KEY, "MPLBACKEND": "Agg"}
     exe = Path(sys.executable).with_name("repprofile")
@@ -99,15 +113,34 @@ def start_server(args: list[str], log: Path) -> tuple[subprocess.Popen[bytes], i
             [*cmd, "--insecure-cookies", *args], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     deadline = time.monotonic() + 60
+    auth = {"Authorization": f"Bearer {KEY}"}
     while True:
         try:
-            if call(port, "GET", "/v1/health")[0] == 200:
-                return proc, port
+            up = call(port, "GET", "/v1/health")[0] == 200
         except OSError:
-            pass
+            up = False
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"the server did not start:\n{log.read_text()}")
+            proc.wait()
+            raise RuntimeError(
+                f"the server on port {port} did not start (exit {proc.returncode}); "
+                f"{'another server answers on that port; ' if up else ''}"
+                f"its log:\n{log.read_text()}"
+            )
+        if up:
+            # the health check is public: make sure it was our server (our key) that
+            # answered, and that our process is still the one listening
+            status = call(port, "GET", "/v1/invitations?limit=1", headers=auth)[0]
+            time.sleep(0.3)
+            if status != 200 or proc.poll() is not None:
+                proc.kill()
+                proc.wait()
+                raise RuntimeError(
+                    f"port {port} is answered by another server (GET /v1/invitations with "
+                    f"this run's key: {status}; ours exited with {proc.returncode}):\n"
+                    f"{log.read_text()}"
+                )
+            return proc, port
         time.sleep(0.2)
 
 
@@ -169,6 +202,12 @@ async def _exchange(
         pool.put_nowait((reader, writer))
 
 
+async def _connect(
+    port: int, connections: int
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    return [await asyncio.open_connection("127.0.0.1", port) for _ in range(connections)]
+
+
 async def _run(
     port: int,
     cands: list[Candidate],
@@ -176,35 +215,60 @@ async def _run(
     rate: float | None,
     connections: int,
 ) -> tuple[float, list[float], list[str]]:
-    """Each candidate saves ``items`` in order; paced at ``rate`` saves/s overall (None: as
-    fast as the pool allows). Returns (elapsed s, latencies s, failures)."""
+    """Each candidate saves ``items`` in order. Paced (``rate`` saves/s overall, open
+    loop): latency from the scheduled send time. Max rate (``rate`` None, closed loop):
+    each connection takes the next candidate in turn (FIFO, so no candidate starves) and
+    sends its next save as soon as the last answer came; latency from the send.
+    Returns (elapsed s, latencies s, failures)."""
     pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-    for _ in range(connections):
-        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    conns = await _connect(port, connections)
+    for conn in conns:
+        pool.put_nowait(conn)
     latencies: list[float] = []
     failures: list[str] = []
     n = len(cands)
     t0 = time.perf_counter() + 0.2
 
-    async def candidate(ci: int, c: Candidate) -> None:
+    def record(c: Candidate, item: str, value: str, status: int, body: bytes) -> None:
+        if status == 200 and json.loads(body)["saved"] == 1:
+            c.acked[item] = value
+        else:
+            failures.append(f"{status} {body[:200]!r}")
+
+    async def paced(ci: int, c: Candidate) -> None:
         for k, item in enumerate(items):
             value = str(1 + (ci + k) % 5)
-            due = t0 + (k * n + ci) / rate if rate else time.perf_counter()
+            due = t0 + (k * n + ci) / (rate or 1.0)
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             status, body = await _exchange(pool, save_request(c, item, value, 1 + k // 10))
             latencies.append(time.perf_counter() - due)
-            if status == 200 and json.loads(body)["saved"] == 1:
-                c.acked[item] = value
-            else:
-                failures.append(f"{status} {body[:200]!r}")
+            record(c, item, value, status, body)
+
+    turn: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+    for ci in range(n):
+        turn.put_nowait((ci, 0))
+
+    async def worker() -> None:
+        while not turn.empty():
+            ci, k = turn.get_nowait()
+            c, item = cands[ci], items[k]
+            value = str(1 + (ci + k) % 5)
+            sent = time.perf_counter()
+            status, body = await _exchange(pool, save_request(c, item, value, 1 + k // 10))
+            latencies.append(time.perf_counter() - sent)
+            record(c, item, value, status, body)
+            if k + 1 < len(items):
+                turn.put_nowait((ci, k + 1))
 
     start = time.perf_counter()
-    await asyncio.gather(*(candidate(i, c) for i, c in enumerate(cands)))
+    if rate:
+        await asyncio.gather(*(paced(i, c) for i, c in enumerate(cands)))
+    else:
+        await asyncio.gather(*(worker() for _ in range(connections)))
     elapsed = time.perf_counter() - max(start, t0 if rate else start)
-    while not pool.empty():
-        _, writer = pool.get_nowait()
+    for _, writer in conns:
         writer.close()
     return elapsed, latencies, failures
 
@@ -241,6 +305,7 @@ def bench(
     try:
         cands = invite(port, opts.candidates)
         for label, its, rate in (("paced", paced_items, opts.rate), ("max", max_items, None)):
+            before = load()
             elapsed, lat, failures = asyncio.run(_run(port, cands, its, rate, opts.connections))
             ms = np.array(lat) * 1000.0
             rows.append(
@@ -253,6 +318,8 @@ def bench(
                     "p99": float(np.percentile(ms, 99)),
                     "max": float(ms.max()),
                     "failed": len(failures),
+                    "load_before": before,
+                    "load_after": load(),
                 }
             )
             if failures:
@@ -280,7 +347,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     print(
         f"{opts.candidates} candidates, one answer per save over {opts.connections} keep-alive "
-        f"connections, 1 worker, {os.cpu_count()} CPUs; latency from the scheduled send time"
+        f"connections, 1 worker; {load()} at the start (a shared machine: compare runs at "
+        "similar load); latency from the scheduled send time (paced) or from the send (max)"
     )
     results: list[dict[str, Any]] = []
     tmp = Path(tempfile.mkdtemp(prefix="bench-web-"))
@@ -318,6 +386,9 @@ def main() -> None:
             f"{r['db']:>10} {r['load']:>10} {r['saves']:>10} {r['per_s']:>10.0f} {r['p50']:>10.1f} "
             f"{r['p99']:>10.1f} {r['max']:>10.1f} {r['failed']:>10} {r['lost']:>10}"
         )
+    for r in results:
+        after = r["load_after"].split(" on ")[0]
+        print(f"{r['db']} {r['load']}: {r['load_before']} before, {after} after")
     for r in results:
         if r["load"] == "max":
             print(f"{r['db']}: {r['acked']} answers acknowledged with 200, {r['lost']} lost")

@@ -700,9 +700,10 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                 target = {"back": max(n - 1, 1), "finish": n}.get(
                     nav, min(n + 1, len(layout.pages))
                 )
-                if answers:
-                    log_access(s, ACTOR, "take.save", inv.id, f"{len(answers)} answer(s)")
-                prog = save_answers(s, inv, q, answers, page=target)
+                with web.writing():
+                    if answers:
+                        log_access(s, ACTOR, "take.save", inv.id, f"{len(answers)} answer(s)")
+                    prog = save_answers(s, inv, q, answers, page=target)
                 if nav != "finish":
                     return _see(f"/take/{token}/page/{target}")
                 return _finish(pages, s, inv, q, token, prog)
@@ -758,8 +759,9 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                         return _json_error(422, "invalid_request", err, errors=err)
                 if page_no is not None:
                     page_no = min(page_no, len(page_layout(q).pages))
-                log_access(s, ACTOR, "take.save", inv.id, f"{len(answers)} answer(s)")
-                prog = save_answers(s, inv, q, answers, page=page_no)
+                with web.writing():
+                    log_access(s, ACTOR, "take.save", inv.id, f"{len(answers)} answer(s)")
+                    prog = save_answers(s, inv, q, answers, page=page_no)
                 return Response(
                     json.dumps(
                         {"saved": len(answers), "answered": prog.answered, "total": prog.total}

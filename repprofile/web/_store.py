@@ -376,7 +376,7 @@ def check_answer(q: Questionnaire, a: AnswerIn) -> AnswerIn:
     what was expected. Ratings are whole numbers on the item's scale."""
     sjt = q.sjt_item_index.get(a.item_id)
     if sjt is None:
-        if a.part or a.item_id not in {it.id for it in q.likert_items}:
+        if a.part or a.item_id not in _shape(q).likert:
             raise AnswerError(f"item {a.item_id!r}: not an item of {q.id!r}")
         scale = q.response_scale
         return _rating(a, scale.min, scale.max, f"item {a.item_id!r}")
@@ -413,31 +413,44 @@ def _check_sjt(q: Questionnaire, item: SjtItem, a: AnswerIn) -> AnswerIn:
     return AnswerIn(a.item_id, a.part, a.value, seconds)
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert or replace answer rows (the last one wins): ``INSERT ... ON CONFLICT DO
-    UPDATE``, which SQLite and PostgreSQL both run atomically."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_statement(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (invitation_id, item_id, part) DO UPDATE`` for the
+    dialect, built once (the compiled form is then cached by SQLAlchemy)."""
+    found = _UPSERTS.get(dialect)
+    if found is not None:
+        return found
+    stmt: Any
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        pg = pg_insert(Answer).values(rows)
-        session.execute(
-            pg.on_conflict_do_update(
-                index_elements=["invitation_id", "item_id", "part"],
-                set_={k: pg.excluded[k] for k in ("value", "seconds", "saved_at")},
-            )
+        pg = pg_insert(Answer)
+        stmt = pg.on_conflict_do_update(
+            index_elements=["invitation_id", "item_id", "part"],
+            set_={k: pg.excluded[k] for k in ("value", "seconds", "saved_at")},
         )
-        return
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    lite = sqlite_insert(Answer).values(rows)
-    session.execute(
-        lite.on_conflict_do_update(
+        lite = sqlite_insert(Answer)
+        stmt = lite.on_conflict_do_update(
             index_elements=["invitation_id", "item_id", "part"],
             set_={k: lite.excluded[k] for k in ("value", "seconds", "saved_at")},
         )
-    )
+    _UPSERTS[dialect] = stmt
+    return stmt
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace answer rows (the last one wins): ``INSERT ... ON CONFLICT DO
+    UPDATE``, which SQLite and PostgreSQL both run atomically (a Core statement on the
+    session's connection, in the session's transaction)."""
+    if not rows:
+        return
+    conn = session.connection()
+    conn.execute(_upsert_statement(conn.dialect.name), rows)
 
 
 def save_answers(
@@ -465,14 +478,18 @@ def save_answers(
         }
         for a in checked
     }
-    _upsert(session, list(rows.values()))
+    # One flush, at the commit: the upsert and the recount run without autoflush, so the
+    # caller's pending access-log row and the invitation's update go out together.
+    with session.no_autoflush:
+        _upsert(session, list(rows.values()))
+        prog = progress(session, inv, q)
     if inv.status == "created":
         inv.status = "started"
         inv.started_at = now
-    if page is not None:
+    if page is not None and inv.page != page:
         inv.page = page
-    prog = progress(session, inv, q)
-    inv.answered = prog.answered
+    if inv.answered != prog.answered:
+        inv.answered = prog.answered
     inv.updated_at = now
     session.commit()
     return prog
@@ -495,25 +512,53 @@ def stored_answers(session: Session, invitation_id: str) -> list[Answer]:
     )
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a questionnaire's answers must hold: its Likert item ids, and each item's
+    parts needed for it to count as answered (in item order)."""
+
+    likert: frozenset[str]
+    needs: tuple[tuple[str, frozenset[str]], ...]
+
+
+_shapes: dict[str, _Shape] = {}
+
+
+def _shape(q: Questionnaire) -> _Shape:
+    """The :class:`_Shape` of ``q`` (cached by the questionnaire's fingerprint)."""
+    found = _shapes.get(q.fingerprint)
+    if found is not None:
+        return found
+    needs = []
+    for item in q.items:
+        if not isinstance(item, SjtItem):
+            need = frozenset({""})
+        elif item.response_format == "rate":
+            need = frozenset(item.option_ids)
+        else:
+            need = frozenset(
+                {"most", "least"} if item.response_format == "most_least" else {"best"}
+            )
+        needs.append((item.id, need))
+    shape = _Shape(frozenset(it.id for it in q.likert_items), tuple(needs))
+    _shapes[q.fingerprint] = shape
+    return shape
+
+
 def progress(session: Session, inv: Invitation, q: Questionnaire) -> Progress:
-    """How many items are fully answered (a rate item: every option; most/least: both)."""
+    """How many items are fully answered (a rate item: every option; most/least: both).
+
+    Counted from the stored answers' keys only (an index-only read of the primary key),
+    so that it is exact with two tabs saving at once, and cheap."""
     parts: dict[str, set[str]] = {}
-    for row in stored_answers(session, inv.id):
-        parts.setdefault(row.item_id, set()).add(row.part)
+    for item_id, part in session.execute(
+        select(Answer.item_id, Answer.part).where(Answer.invitation_id == inv.id)
+    ):
+        parts.setdefault(item_id, set()).add(part)
     # items, not answer columns: an SJT item is one item however many parts it has
-    ids = [item.id for item in q.items]
-    missing = [i for i in ids if not _complete(q, i, parts.get(i, set()))]
-    return Progress(len(ids) - len(missing), len(ids), tuple(missing))
-
-
-def _complete(q: Questionnaire, item_id: str, parts: set[str]) -> bool:
-    sjt = q.sjt_item_index.get(item_id)
-    if sjt is None:
-        return "" in parts
-    if sjt.response_format == "rate":
-        return set(sjt.option_ids) <= parts
-    need = {"most", "least"} if sjt.response_format == "most_least" else {"best"}
-    return need <= parts
+    needs = _shape(q).needs
+    missing = [i for i, need in needs if not need <= parts.get(i, set())]
+    return Progress(len(needs) - len(missing), len(needs), tuple(missing))
 
 
 def answer_record(q: Questionnaire, candidate_id: str, rows: Iterable[Answer]) -> dict[str, Any]:
