@@ -52,6 +52,7 @@ from repprofile.web._service import WebService
 from repprofile.web._store import (
     AnswerError,
     AnswerIn,
+    ClosedError,
     Progress,
     check_answer,
     find_by_token,
@@ -99,7 +100,7 @@ class TakeHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Add the headers to responses under ``/take/``."""
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/take/"):
+        if scope["type"] != "http" or not _below_root(scope).startswith("/take/"):
             await self.app(scope, receive, send)
             return
 
@@ -114,6 +115,16 @@ class TakeHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _below_root(scope: Scope) -> str:
+    """The request path below ``root_path`` (uvicorn's ``--root-path`` is part of
+    ``scope["path"]``), as the router sees it."""
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", "")).rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
+        path = path[len(root) :] or "/"
+    return path
 
 
 class GuessLimiter:
@@ -566,7 +577,14 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
     """The candidate's pages, their assets and their security headers on ``app``."""
     pages = Pages(web)
     app.state.take_pages = pages
-    app.add_middleware(TakeHeaders)
+    # outermost, around Starlette's ServerErrorMiddleware and the server's guard and
+    # transport layers: their 500, 413 and 408 answers under /take/ get the headers too
+    build = app.build_middleware_stack
+
+    def build_with_take_headers() -> ASGIApp:
+        return TakeHeaders(build())
+
+    app.build_middleware_stack = build_with_take_headers  # type: ignore[method-assign]
 
     @app.get("/assets/{name}", include_in_schema=False)
     def asset(name: str) -> Response:
@@ -682,7 +700,11 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                 )
                 if answers:
                     log_access(s, ACTOR, "take.save", inv.id, f"{len(answers)} answer(s)")
-                prog = save_answers(s, inv, q, answers, page=target)
+                try:
+                    prog = save_answers(s, inv, q, answers, page=target)
+                except ClosedError:  # completed, withdrawn or erased meanwhile: not saved
+                    s.refresh(inv)
+                    return pages.closed(inv, token) or pages.not_found()
                 if nav != "finish":
                     return _see(f"/take/{token}/page/{target}")
                 return _finish(pages, s, inv, q, token, prog)
@@ -739,7 +761,16 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                 if page_no is not None:
                     page_no = min(page_no, len(page_layout(q).pages))
                 log_access(s, ACTOR, "take.save", inv.id, f"{len(answers)} answer(s)")
-                prog = save_answers(s, inv, q, answers, page=page_no)
+                try:
+                    prog = save_answers(s, inv, q, answers, page=page_no)
+                except ClosedError:  # completed, withdrawn or erased meanwhile: not saved
+                    s.refresh(inv)
+                    refresh_status(s, inv)
+                    if inv.status == "completed":
+                        return _json_error(409, "conflict", "this assessment is already completed")
+                    if inv.status in ("expired", "withdrawn"):
+                        return _json_error(410, "gone", f"this link is {inv.status}")
+                    return _json_error(404, "not_found", "no such link")
                 return Response(
                     json.dumps(
                         {"saved": len(answers), "answered": prog.answered, "total": prog.total}
@@ -810,6 +841,9 @@ def _finish(
     try:
         log_access(s, ACTOR, "take.complete", inv.id)
         pages.web.finish(s, inv)
+    except ClosedError:  # completed by another tab, or withdrawn or erased meanwhile
+        s.refresh(inv)
+        return pages.closed(inv, token) or pages.not_found()
     except (IntegrityError, OperationalError):
         s.rollback()
         s.refresh(inv)

@@ -19,9 +19,9 @@ from repprofile._errors import InputError
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile.server._schemas import ScoreRequest
 from repprofile.server._service import Service
-from repprofile.web._db import Invitation, current_revision, head_revision, make_engine
+from repprofile.web._db import Invitation, current_revision, head_revision, make_engine, utcnow
 from repprofile.web._settings import WebSettings
-from repprofile.web._store import answer_record, complete, stored_answers
+from repprofile.web._store import answer_record, complete, hold_active, stored_answers
 
 __all__ = ["WebService", "actor_of"]
 
@@ -100,8 +100,12 @@ class WebService:
         return out
 
     def finish(self, session: Session, inv: Invitation) -> dict[str, Any]:
-        """Score the invitation's stored answers, store the result, queue the webhook."""
+        """Score the invitation's stored answers, store the result, queue the webhook.
+        Raises :class:`~repprofile.web._store.ClosedError` (nothing stored) when the
+        invitation is no longer active in the database."""
         q = self.questionnaire(inv)
+        # lock the row first: no save can change the answers between reading and storing
+        hold_active(session, inv, utcnow())
         record = answer_record(q, inv.candidate_id, stored_answers(session, inv.id))
         doc = self.score_document(inv, record)
         body = None

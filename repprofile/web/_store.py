@@ -31,6 +31,7 @@ __all__ = [
     "ACTIVE",
     "STATUSES",
     "AnswerIn",
+    "ClosedError",
     "Progress",
     "answer_record",
     "complete",
@@ -38,6 +39,7 @@ __all__ = [
     "erase",
     "find_by_token",
     "hash_token",
+    "hold_active",
     "list_invitations",
     "log_access",
     "new_token",
@@ -299,6 +301,7 @@ def erase(session: Session, inv: Invitation, actor: str, now: dt.datetime | None
     """Erase an invitation (a data-subject request, or retention): answers, results and
     queued webhooks are deleted; a tombstone (ids and dates) stays, with the link dead."""
     now = now or utcnow()
+    _hold(session, inv)  # a save in flight commits first, and its answers are deleted too
     session.execute(delete(Answer).where(Answer.invitation_id == inv.id))
     session.execute(delete(Result).where(Result.invitation_id == inv.id))
     session.execute(
@@ -365,6 +368,39 @@ class AnswerIn:
     part: str
     value: str
     seconds: float | None = None
+
+
+class ClosedError(Exception):
+    """The invitation stopped taking answers (completed, expired, withdrawn or erased)
+    between the caller's check and its write: nothing was saved."""
+
+
+def hold_active(session: Session, inv: Invitation, now: dt.datetime) -> None:
+    """Lock ``inv``'s row for this transaction if it is still active, else roll back and
+    raise :class:`ClosedError`. The first write of the transaction: on PostgreSQL a row
+    lock, on SQLite the database's write lock; so a save and a completion, withdrawal or
+    erasure running at the same time happen one after the other, and an answer never
+    lands after the invitation was completed or erased."""
+    held = session.execute(
+        update(Invitation)
+        .where(Invitation.id == inv.id, Invitation.status.in_(ACTIVE))
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(held, "rowcount", 0) or 0) != 1:
+        session.rollback()
+        raise ClosedError(inv.id)
+
+
+def _hold(session: Session, inv: Invitation) -> None:
+    """Lock ``inv``'s row (whatever its status) before the caller reads or deletes what
+    belongs to it: a save running at the same time commits before or after, not between."""
+    session.execute(
+        update(Invitation)
+        .where(Invitation.id == inv.id)
+        .values(updated_at=Invitation.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class AnswerError(ValueError):
@@ -451,9 +487,11 @@ def save_answers(
     """Save checked answers (each replaces the item part's earlier answer), start the
     invitation, record where the candidate is, and commit: once this returns, the answers
     are on disk. Raises :class:`AnswerError` (nothing saved) for an answer that does not
-    fit; the caller checks the invitation is active."""
+    fit, and :class:`ClosedError` (nothing saved) when the invitation is no longer active
+    in the database (completed, withdrawn, expired or erased since the caller looked)."""
     now = now or utcnow()
     checked = [check_answer(q, a) for a in answers]
+    hold_active(session, inv, now)
     rows = {
         (a.item_id, a.part): {
             "invitation_id": inv.id,

@@ -1,0 +1,348 @@
+"""Security and robustness review of the candidate web assessment (issue 17, item 6):
+tokens out of logs and out of the database, the security headers on every candidate
+response (errors and ``--root-path`` included), CSRF bound to the invitation, GET
+changing nothing, answers refused once the invitation is closed, even when it closes
+between the check and the write, erasure, and the token-guessing limit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("sqlalchemy")
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+
+import repprofile.web._pages as pages_module
+from repprofile.server import ServerSettings
+from repprofile.server._transport import NoQueryFilter, mask_token
+from repprofile.web._app import create_web_app
+from repprofile.web._db import AccessLog, Invitation, Outbox, make_engine, upgrade
+from repprofile.web._settings import WebSettings
+from repprofile.web._store import AnswerIn as In
+from repprofile.web._store import ClosedError, find_by_token, save_answers
+from tests.test_web_pages import AUTH, KEY, Inputs, Site, _site, _start, _take_all
+
+TAKE_HEADERS = {
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    yield from _site(tmp_path)
+
+
+def _assert_take_headers(r: Any) -> None:
+    assert r.headers.get("content-security-policy", "").startswith("default-src 'self'"), (
+        r.status_code,
+        dict(r.headers),
+    )
+    for name, value in TAKE_HEADERS.items():
+        assert r.headers.get(name) == value, (name, r.status_code, dict(r.headers))
+
+
+def _csrf(site: Site, token: str) -> str:
+    where = _start(site, token)
+    return Inputs(site.client.get(where).text).hidden["csrf"]
+
+
+def _save(site: Site, token: str, csrf: str, item: str = "ctl01", value: str = "4") -> Any:
+    body = {"answers": [{"item": item, "value": value, "seconds": 2.0}], "page": 1}
+    return site.client.post(f"/take/{token}/answers", json=body, headers={"X-CSRF-Token": csrf})
+
+
+# ------------------------------------------------------------------ headers
+
+
+def test_a_500_under_take_carries_the_candidate_headers(site: Site) -> None:
+    """Starlette's ServerErrorMiddleware answers a failure outside the app's own
+    middleware: the 500 must still carry CSP, X-Frame-Options and Referrer-Policy."""
+    _, token = site.invite()
+    where = _start(site, token)
+    site.client.raise_server_exceptions = False  # type: ignore[attr-defined]
+    with mock.patch.object(pages_module.Pages, "render_page", side_effect=RuntimeError("x")):
+        r = site.client.get(where)
+    assert r.status_code == 500
+    _assert_take_headers(r)
+
+
+def test_every_error_status_under_take_carries_the_headers(tmp_path: Path) -> None:
+    for s in _site(tmp_path, token_guess_limit=2):
+        inv_id, token = s.invite()
+        csrf = _csrf(s, token)
+        bad = {"answers": [{"item": "ctl01", "value": "9"}]}
+        responses = {
+            "422": s.client.post(
+                f"/take/{token}/answers", json=bad, headers={"X-CSRF-Token": csrf}
+            ),
+            "403": _save(s, token, "0" * 64),
+            "405": s.client.put(f"/take/{token}/answers"),
+        }
+        s.client.post(f"/v1/invitations/{inv_id}/withdraw", headers=AUTH)
+        responses["410"] = s.client.get(f"/take/{token}/page/1")
+        responses["410 json"] = _save(s, token, csrf)
+        responses["404"] = s.client.get("/take/AAAAAAAAAAAAAAAAAAAAAA")
+        responses["404 json"] = _save(s, "BBBBBBBBBBBBBBBBBBBBBB", csrf)
+        responses["429"] = s.client.get("/take/CCCCCCCCCCCCCCCCCCCCCC")
+        responses["429 json"] = _save(s, "CCCCCCCCCCCCCCCCCCCCCC", csrf)
+        for name, r in responses.items():
+            assert str(r.status_code) == name.split()[0], (name, r.status_code)
+            _assert_take_headers(r)
+
+
+def test_headers_behind_a_root_path(tmp_path: Path) -> None:
+    """uvicorn --root-path /assess: scope["path"] is /assess/take/TOKEN; the candidate's
+    pages must still get their headers."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
+    upgrade(engine)
+    ws = WebSettings(data_dir=tmp_path, secure_cookies=False)
+    app = create_web_app(ServerSettings(api_keys=(KEY,)), ws, engine=engine)
+    try:
+        with TestClient(app, root_path="/assess", follow_redirects=False) as client:
+            r = client.post(
+                "/assess/v1/invitations",
+                json={"candidate_id": "c", "questionnaire": "rep-types", "roles": []},
+                headers=AUTH,
+            )
+            assert r.status_code == 201, r.text
+            token = r.json()["url"].rsplit("/take/", 1)[1]
+            page = client.get(f"/assess/take/{token}")
+            assert page.status_code == 200
+            assert "privacy" in page.text.lower()
+            _assert_take_headers(page)
+            _assert_take_headers(client.get("/assess/take/AAAAAAAAAAAAAAAAAAAAAA"))
+    finally:
+        engine.dispose()
+
+
+# ------------------------------------------------------------------ logs
+
+
+def test_access_log_filter_hides_the_token_behind_a_root_path() -> None:
+    rec = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("10.0.0.1:5", "POST", "/assess/take/SeCrEtToKeN_123/answers?x=1", "1.1", 200),
+        None,
+    )
+    NoQueryFilter().filter(rec)
+    assert rec.getMessage() == '10.0.0.1:5 - "POST /assess/take/***/answers HTTP/1.1" 200'
+    assert mask_token("/take/SeCrEt") == "/take/***"
+    assert mask_token("/v1/invitations?x=SeCrEt") == "/v1/invitations"
+
+
+def test_a_failure_is_logged_without_token_or_answers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure while saving: the server's log names the exception type and frames, never
+    the token, the answer value or the exception's message (which could quote them)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
+    upgrade(engine)
+    ws = WebSettings(data_dir=tmp_path, secure_cookies=False)
+    app = create_web_app(ServerSettings(api_keys=(KEY,)), ws, engine=engine)
+    try:
+        with TestClient(app, root_path="/assess", follow_redirects=False) as client:
+            client.raise_server_exceptions = False  # type: ignore[attr-defined]
+            s = Site(client, engine)
+            r = client.post(
+                "/assess/v1/invitations",
+                json={"candidate_id": "c", "questionnaire": "rep-types", "roles": []},
+                headers=AUTH,
+            )
+            token = r.json()["url"].rsplit("/take/", 1)[1]
+            page = client.get(f"/assess/take/{token}")
+            csrf = Inputs(page.text).hidden["csrf"]
+            client.post(f"/assess/take/{token}/start", data={"csrf": csrf, "accept_privacy": "1"})
+            secret_value = "answer-value-3"
+            boom = RuntimeError(f"cannot save {secret_value} for {token}")
+            with (
+                caplog.at_level(logging.DEBUG),
+                mock.patch.object(pages_module, "save_answers", side_effect=boom),
+            ):
+                r = client.post(
+                    f"/assess/take/{token}/answers",
+                    json={"answers": [{"item": "ctl01", "value": "3"}]},
+                    headers={"X-CSRF-Token": csrf},
+                )
+            assert r.status_code == 500
+            _assert_take_headers(r)
+            assert s is not None
+    finally:
+        engine.dispose()
+    ours = [r for r in caplog.records if not r.name.startswith("httpx")]  # the test's client
+    logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in ours)
+    assert "RuntimeError" in logged  # the failure is logged ...
+    assert token not in logged  # ... without the token
+    assert secret_value not in logged
+
+
+def test_access_log_detail_and_database_hold_no_token_or_values(site: Site) -> None:
+    inv_id, token = site.invite(metadata={"note": "MarkerMetaValue"})
+    given, _ = _take_all(site, token, random.Random(5))
+    with site.engine.connect() as conn:
+        logs = [tuple(map(str, r)) for r in conn.execute(text("SELECT * FROM access_log"))]
+        invs = [tuple(map(str, r)) for r in conn.execute(text("SELECT * FROM invitations"))]
+        details = [d for (d,) in conn.execute(select(AccessLog.detail)) if d]
+    assert details
+    assert all(d.endswith(" answer(s)") for d in details)
+    assert token not in json.dumps(invs)
+    assert token not in json.dumps(logs)
+    # erasure: the tombstone keeps ids and dates only
+    assert site.client.delete(f"/v1/invitations/{inv_id}", headers=AUTH).status_code == 200
+    with site.engine.connect() as conn:
+        inv = conn.execute(select(Invitation).where(Invitation.id == inv_id)).one()
+        answers = conn.execute(text("SELECT count(*) FROM answers")).scalar()
+        results = conn.execute(text("SELECT count(*) FROM results")).scalar()
+        outbox = conn.execute(select(Outbox)).all()
+    assert (answers, results, outbox) == (0, 0, [])
+    assert inv.token_sha256 is None
+    assert inv.token_sealed is None
+    assert inv.metadata == {}
+    assert inv.callback_url is None
+    assert inv.status == "erased"
+    assert given  # the flow did give answers
+
+
+# ------------------------------------------------------------------ CSRF, GET
+
+
+def test_csrf_token_of_one_invitation_does_not_work_for_another(site: Site) -> None:
+    inv_a, token_a = site.invite()
+    inv_b, token_b = site.invite()
+    csrf_a = _csrf(site, token_a)
+    _start(site, token_b)
+    assert _save(site, token_b, csrf_a).status_code == 403
+    r = site.client.post(
+        f"/take/{token_b}/page/1", data={"csrf": csrf_a, "ctl01": "3", "nav": "next"}
+    )
+    assert r.status_code == 403
+    assert site.answers(inv_b) == []
+    assert _save(site, token_a, csrf_a).status_code == 200
+    assert len(site.answers(inv_a)) == 1
+
+
+def test_get_changes_nothing_but_the_opened_record(site: Site) -> None:
+    inv_id, token = site.invite()
+    csrf = _csrf(site, token)
+    assert _save(site, token, csrf).status_code == 200
+
+    def state() -> tuple[Any, ...]:
+        with site.engine.connect() as conn:
+            inv = conn.execute(select(Invitation).where(Invitation.id == inv_id)).one()
+            logs = conn.execute(text("SELECT count(*) FROM access_log")).scalar()
+        answers = [(a.item_id, a.part, a.value, a.seconds) for a in site.answers(inv_id)]
+        return (inv.status, inv.page, inv.answered, inv.updated_at, logs, answers)
+
+    before = state()
+    for url in (
+        f"/take/{token}",
+        f"/take/{token}/page/1",
+        f"/take/{token}/page/3",
+        f"/take/{token}/done",
+        f"/take/{token}/page/1?ctl01=1",
+    ):
+        assert site.client.get(url).status_code in (200, 303)
+    assert state() == before
+
+
+# ------------------------------------------------------------------ closed invitations
+
+
+@pytest.mark.parametrize("how", ["complete", "withdraw", "erase"])
+def test_an_answer_racing_a_close_is_refused_and_not_stored(site: Site, how: str) -> None:
+    """The invitation closes between the autosave's status check and its write (a second
+    tab finishing, the recruiter withdrawing or erasing): the save is
+    refused with the closed status and nothing is stored."""
+    inv_id, token = site.invite()
+    csrf = _csrf(site, token)
+    assert _save(site, token, csrf, "ctl01", "4").status_code == 200
+    real = pages_module.refresh_status  # type: ignore[attr-defined]
+
+    def close_meanwhile(s: Any, inv: Invitation) -> bool:
+        changed = real(s, inv)  # the handler's check sees the invitation still active
+        if how == "erase":
+            assert site.client.delete(f"/v1/invitations/{inv_id}", headers=AUTH).status_code == 200
+        elif how == "withdraw":
+            r = site.client.post(f"/v1/invitations/{inv_id}/withdraw", headers=AUTH)
+            assert r.status_code == 200
+        else:
+            site.set(inv_id, status="completed")
+        return changed
+
+    with mock.patch.object(pages_module, "refresh_status", side_effect=close_meanwhile):
+        r = _save(site, token, csrf, "acc01", "2")
+    expected = {"complete": 409, "withdraw": 410, "erase": 404}[how]
+    assert r.status_code == expected, r.text
+    _assert_take_headers(r)
+    stored = {a.item_id: a.value for a in site.answers(inv_id)}
+    assert stored == ({} if how == "erase" else {"ctl01": "4"})
+
+
+def test_form_post_racing_erasure_stores_nothing(site: Site) -> None:
+    inv_id, token = site.invite()
+    _start(site, token)
+    page = Inputs(site.client.get(f"/take/{token}/page/1").text)
+    real = pages_module.refresh_status  # type: ignore[attr-defined]
+
+    def erase_meanwhile(s: Any, inv: Invitation) -> bool:
+        changed = real(s, inv)
+        assert site.client.delete(f"/v1/invitations/{inv_id}", headers=AUTH).status_code == 200
+        return changed
+
+    with mock.patch.object(pages_module, "refresh_status", side_effect=erase_meanwhile):
+        r = site.client.post(
+            f"/take/{token}/page/1", data={**page.hidden, "ctl01": "3", "nav": "next"}
+        )
+    assert r.status_code == 404
+    assert site.answers(inv_id) == []
+
+
+def test_save_answers_refuses_a_stale_invitation(site: Site) -> None:
+    """The store itself checks the row, not the caller's copy of it."""
+    import repprofile
+
+    inv_id, token = site.invite()
+    q = repprofile.load_questionnaire("rep-types")
+    from sqlalchemy.orm import Session
+
+    with Session(site.engine) as s:
+        inv = find_by_token(s, token)
+        assert inv is not None
+        assert inv.status == "created"
+        site.set(inv_id, status="completed")  # another process completed it
+        with pytest.raises(ClosedError):
+            save_answers(s, inv, q, [In("ctl01", "", "5")])
+    assert site.answers(inv_id) == []
+
+
+def test_a_completed_invitations_answers_cannot_change(site: Site) -> None:
+    inv_id, token = site.invite("service-recovery")
+    _take_all(site, token, random.Random(2))
+    before = {(a.item_id, a.part): a.value for a in site.answers(inv_id)}
+    item, part = next(iter(before))
+    r = site.client.post(
+        f"/take/{token}/answers",
+        json={"answers": [{"item": item, "part": part, "value": before[(item, part)]}]},
+        headers={"X-CSRF-Token": "x"},
+    )
+    assert r.status_code == 409
+    r = site.client.post(f"/take/{token}/page/1", data={"nav": "next", "csrf": "x"})
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/take/{token}/done"
+    assert {(a.item_id, a.part): a.value for a in site.answers(inv_id)} == before
