@@ -346,3 +346,69 @@ def test_a_completed_invitations_answers_cannot_change(site: Site) -> None:
     assert r.status_code == 303
     assert r.headers["location"] == f"/take/{token}/done"
     assert {(a.item_id, a.part): a.value for a in site.answers(inv_id)} == before
+
+
+# ------------------------------------------------------------------ the guessing limit
+
+
+def _request(host: str, forwarded: str | None = None) -> Any:
+    from starlette.requests import Request
+
+    headers = [] if forwarded is None else [(b"x-forwarded-for", forwarded.encode())]
+    return Request({"type": "http", "client": (host, 1234), "headers": headers})
+
+
+def test_reaching_the_guess_limit_is_logged_without_the_link(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The limit refuses every /take/ request of the address once reached (valid links
+    too): the operator must be able to see that it happened, and the log names the
+    address, never a token."""
+    for s in _site(tmp_path, token_guess_limit=3):
+        with caplog.at_level(logging.WARNING, logger="repprofile"):
+            tried = [f"Guess{i:017d}" for i in range(5)]
+            codes = [s.client.get(f"/take/{t}").status_code for t in tried]
+        assert codes == [404, 404, 404, 429, 429]
+        warned = [r.getMessage() for r in caplog.records if "token-guessing limit" in r.message]
+        assert len(warned) == 1
+        assert "testclient" in warned[0]
+        assert "3 unknown links" in warned[0]
+        assert not any(t in warned[0] for t in tried)
+
+
+def test_the_limit_counts_an_ipv6_network_as_one_client(site: Site) -> None:
+    pages = site.client.app.state.take_pages  # type: ignore[attr-defined]
+    a = pages.client(_request("2001:db8:1:2::1"))
+    b = pages.client(_request("2001:db8:1:2:ffff::9"))
+    c = pages.client(_request("2001:db8:1:3::1"))
+    assert a == b == "2001:db8:1:2::/64"
+    assert c == "2001:db8:1:3::/64"
+    assert pages.client(_request("::ffff:192.0.2.7")) == "192.0.2.7"
+    assert pages.client(_request("192.0.2.7")) == "192.0.2.7"
+
+
+def test_an_untrusted_proxy_is_reported_once(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    """Behind a proxy uvicorn does not trust, every candidate has the proxy's address and
+    shares one limit: the server says so (once) instead of failing silently."""
+    pages = site.client.app.state.take_pages  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger="repprofile"):
+        # trusted: uvicorn replaced the client with the forwarded address
+        assert pages.client(_request("198.51.100.4", "198.51.100.4")) == "198.51.100.4"
+        assert not caplog.records
+        for _ in range(3):
+            assert pages.client(_request("10.0.0.5", "198.51.100.4")) == "10.0.0.5"
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1
+    assert "10.0.0.5" in warned[0]
+    assert "FORWARDED_ALLOW_IPS" in warned[0]
+
+
+def test_the_limiter_memory_is_bounded() -> None:
+    limiter = pages_module.GuessLimiter(limit=2, max_clients=100)
+    for i in range(10_000):
+        limiter.miss(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+    assert len(limiter._misses) == 100
+    # the newest addresses are kept, each with its own count
+    assert limiter.miss("10.0.39.15") is True  # the 9999th address: its second miss
+    assert limiter.blocked("10.0.39.15")
+    assert not limiter.blocked("10.0.0.0")  # evicted long ago

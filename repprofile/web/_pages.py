@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import logging
 import math
 import threading
 import time
@@ -85,6 +87,7 @@ _TAKE_NAMES = {name for name, _ in TAKE_HEADERS}
 # added when absent (the server's outer layers add them too; never twice)
 _TAKE_DEFAULTS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 ACTOR = "candidate"
+log = logging.getLogger("repprofile.web")
 
 
 # ------------------------------------------------------------------ headers, limits
@@ -160,8 +163,9 @@ class GuessLimiter:
             misses = self._recent(client, time.monotonic())
             return misses is not None and len(misses) >= self.limit
 
-    def miss(self, client: str) -> None:
-        """Count one unknown-link lookup by ``client``."""
+    def miss(self, client: str) -> bool:
+        """Count one unknown-link lookup by ``client``; True when this one reaches the
+        limit (the address is refused from now on, until its window clears)."""
         now = time.monotonic()
         with self._lock:
             misses = self._recent(client, now)
@@ -172,6 +176,7 @@ class GuessLimiter:
                     self._misses.popitem(last=False)
             self._misses.move_to_end(client)
             misses.append(now)
+            return len(misses) == self.limit
 
     def retry_after(self, client: str) -> int:
         """Seconds until ``client``'s oldest counted miss leaves the window."""
@@ -327,6 +332,7 @@ class Pages:
     def __init__(self, web: WebService) -> None:
         self.web = web
         self.limiter = GuessLimiter(web.settings.token_guess_limit)
+        self._warned_proxy = False
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -365,8 +371,44 @@ class Pages:
     # ------------------------------------------------------------- look-ups
 
     def client(self, request: Request) -> str:
-        """The client address the rate limit counts (the proxy's, without proxy headers)."""
-        return request.client.host if request.client else "-"
+        """The client address the rate limit counts: the address uvicorn reports (the
+        proxy's unless the proxy is trusted, ``FORWARDED_ALLOW_IPS``), an IPv6 address
+        as its /64 network (one subscriber's addresses count as one)."""
+        host = request.client.host if request.client else "-"
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded and not self._warned_proxy:
+            hops = {h.strip() for h in forwarded.split(",")}
+            if host not in hops:  # uvicorn did not trust the proxy: every client is `host`
+                self._warned_proxy = True
+                log.warning(
+                    "requests come through a proxy at %s that this server does not trust "
+                    "(X-Forwarded-For is ignored): the token-guessing limit counts every "
+                    "candidate behind it as one client. Set FORWARDED_ALLOW_IPS to the "
+                    "proxy's address (docs/web-assessment.md)",
+                    host,
+                )
+        try:
+            addr = ipaddress.ip_address(host)
+        except ValueError:
+            return host
+        if isinstance(addr, ipaddress.IPv6Address):
+            if addr.ipv4_mapped is not None:
+                return str(addr.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+        return str(addr)
+
+    def miss(self, client: str) -> None:
+        """Count an unknown link tried by ``client``, logging (without the link) when the
+        client reaches the limit: from then on all its candidate-page requests get 429,
+        valid links included, so an operator must be able to see that it happened."""
+        if self.limiter.miss(client):
+            log.warning(
+                "token-guessing limit reached by client %s (%d unknown links within %g s): "
+                "its candidate-page requests get 429 until the window clears",
+                client,
+                self.limiter.limit,
+                self.limiter.window,
+            )
 
     def lookup(self, s: Session, request: Request, token: str) -> Invitation | Response:
         """The active, completed, expired or withdrawn invitation of ``token``; else the
@@ -378,7 +420,7 @@ class Pages:
             return resp
         inv = find_by_token(s, token)
         if inv is None or inv.status == "erased":
-            self.limiter.miss(client)
+            self.miss(client)
             return self.not_found()
         refresh_status(s, inv)
         return inv
@@ -728,7 +770,7 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                     )
                 inv = find_by_token(s, token)
                 if inv is None or inv.status == "erased":
-                    pages.limiter.miss(client)
+                    pages.miss(client)
                     return _json_error(404, "not_found", "no such link")
                 refresh_status(s, inv)
                 if inv.status in ("expired", "withdrawn"):
