@@ -412,3 +412,63 @@ def test_the_limiter_memory_is_bounded() -> None:
     assert limiter.miss("10.0.39.15") is True  # the 9999th address: its second miss
     assert limiter.blocked("10.0.39.15")
     assert not limiter.blocked("10.0.0.0")  # evicted long ago
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/v1/invitations",
+        "http://localhost:9000/admin",
+        "http://[::1]/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://100.64.0.1/hook",
+        "http://0.0.0.0:8000/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+    ],
+)
+def test_a_callback_to_a_private_address_is_refused(tmp_path: Path, url: str) -> None:
+    for s in _site(tmp_path, webhook_secret="w" * 32):
+        body = {"candidate_id": "c", "questionnaire": "rep-types", "roles": [], "callback_url": url}
+        r = s.client.post("/v1/invitations", json=body, headers=AUTH)
+        assert r.status_code == 422, r.text
+        assert "REPPROFILE_WEBHOOK_ALLOW_PRIVATE" in r.text
+        with s.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM invitations")).scalar() == 0
+
+
+def test_a_callback_to_a_public_or_allowed_private_address_is_accepted(tmp_path: Path) -> None:
+    body = {"candidate_id": "c", "questionnaire": "rep-types", "roles": []}
+    for s in _site(tmp_path, webhook_secret="w" * 32):
+        public = {**body, "callback_url": "https://93.184.215.14/hook"}
+        assert s.client.post("/v1/invitations", json=public, headers=AUTH).status_code == 201
+    for s in _site(tmp_path / "b", webhook_secret="w" * 32, webhook_allow_private=True):
+        private = {**body, "callback_url": "http://127.0.0.1:9/hook"}
+        assert s.client.post("/v1/invitations", json=private, headers=AUTH).status_code == 201
+
+
+def test_allow_private_round_trips_through_the_environment() -> None:
+    ws = WebSettings(webhook_allow_private=True)
+    assert ws.to_env()["REPPROFILE_WEBHOOK_ALLOW_PRIVATE"] == "1"
+    assert WebSettings.from_env(ws.to_env()).webhook_allow_private is True
+    assert WebSettings.from_env({}).webhook_allow_private is False
+
+
+def test_the_signature_covers_timestamp_and_body() -> None:
+    import hashlib
+    import hmac
+
+    from repprofile.web._outbox import sign, verify
+
+    body = b'{"event":"invitation.completed","invitation_id":"inv_1"}'
+    header = sign("s3cret", 1_700_000_000, body)
+    expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert header == f"t=1700000000,v1={expected}"
+    assert verify("s3cret", header, body, now=1_700_000_010)
+    assert not verify("s3cret", header, body + b" ", now=1_700_000_010)
+    forged_time = header.replace("t=1700000000", "t=1700000100")
+    assert not verify("s3cret", forged_time, body, now=1_700_000_100)

@@ -27,7 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -51,6 +53,7 @@ __all__ = [
     "OutboxWorker",
     "add_outbox_worker",
     "backoff_delay",
+    "callback_refusal",
     "deliver_due",
     "sign",
     "verify",
@@ -67,6 +70,41 @@ BATCH = 20
 """Rows claimed per pass."""
 SIGNATURE_HEADER = "Repprofile-Signature"
 EVENT_ID_HEADER = "Repprofile-Event-Id"
+
+
+# ---------------------------------------------------------------------------- callback URLs
+
+
+def callback_refusal(url: str) -> str | None:
+    """Why ``url`` may not be a callback URL (None: it may). Its host (an IP address, or
+    every address its name resolves to now) must be a public one: not loopback, private,
+    link-local (cloud metadata at 169.254.169.254), shared, multicast, reserved or
+    unspecified; otherwise anyone with an API key could have this server POST to its own
+    admin ports or the internal network. Checked when the invitation is created, unless
+    the operator sets ``REPPROFILE_WEBHOOK_ALLOW_PRIVATE=1`` (a receiver on the same
+    machine or network). A name that resolves differently at delivery time (DNS
+    rebinding) is not caught here: a firewall rule on outgoing traffic is the full
+    answer."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = {ai[4][0] for ai in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+    except (OSError, ValueError, UnicodeError) as exc:
+        return f"cannot resolve the host {host!r} of the callback URL ({type(exc).__name__})"
+    for text in sorted(found):
+        addr = ipaddress.ip_address(str(text).split("%", 1)[0])
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        if not addr.is_global or addr.is_multicast:
+            return (
+                f"the callback URL's host {host!r} is the address {addr}, which is not a "
+                "public one (loopback, private, link-local or reserved); the server "
+                "refuses such callbacks unless REPPROFILE_WEBHOOK_ALLOW_PRIVATE=1 is set"
+            )
+    return None
 
 
 # ---------------------------------------------------------------------------- signatures
