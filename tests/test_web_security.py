@@ -472,3 +472,274 @@ def test_the_signature_covers_timestamp_and_body() -> None:
     assert not verify("s3cret", header, body + b" ", now=1_700_000_010)
     forged_time = header.replace("t=1700000000", "t=1700000100")
     assert not verify("s3cret", forged_time, body, now=1_700_000_100)
+
+
+# ------------------------------------------------------------------ two workers on PostgreSQL
+
+
+class _Receiver:
+    """A webhook receiver on 127.0.0.1: answers 500 to the first attempt of each event and
+    200 to the next; records every request and whether its signature verified."""
+
+    def __init__(self, secret: str) -> None:
+        import http.server
+        import threading
+
+        from repprofile.web._outbox import verify
+
+        self.attempts: list[tuple[str, str, bool]] = []  # (event id, invitation id, ok)
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                ok = verify(secret, self.headers.get("Repprofile-Signature"), body)
+                event = self.headers.get("Repprofile-Event-Id", "")
+                inv = json.loads(body)["invitation_id"]
+                with outer.lock:
+                    first = all(e != event for e, _, _ in outer.attempts)
+                    outer.attempts.append((event, inv, ok))
+                self.send_response(500 if first else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def _serve_workers(folder: Path, args: list[str], env_extra: dict[str, str]) -> Any:
+    """``repprofile serve`` with ``env_extra`` in its environment (tests/test_web_durability's
+    helper, which passes only the API key)."""
+    import os
+    import subprocess
+    import time
+
+    from tests import test_web_durability as dur
+
+    port = dur.free_port()
+    log = folder / f"serve-{port}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPPROFILE_")}
+    env |= {"REPPROFILE_API_KEYS": dur.KEY, "MPLBACKEND": "Agg", **env_extra}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(dur.SCRIPT), "serve", "--port", str(port), "--insecure-cookies", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    server = dur.Server(proc, port, log)
+    deadline = time.monotonic() + dur.STARTUP_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"repprofile serve exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if server.request("GET", "/v1/health")[0] == 200:
+                return server
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"repprofile serve did not answer in {dur.STARTUP_TIMEOUT} s")
+        time.sleep(0.1)
+
+
+def _workers(supervisor: int) -> list[int]:
+    """The pids whose parent is ``supervisor`` and that run uvicorn's worker (spawned
+    python processes)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == supervisor:
+            cmd = (stat.parent / "cmdline").read_bytes()
+            if b"resource_tracker" not in cmd:
+                found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def test_two_workers_on_postgresql(pg_cluster: Any, tmp_path: Path) -> None:
+    """``repprofile serve --workers 2`` on a fresh PostgreSQL database: the database is
+    upgraded once, before the workers start; candidates take the whole questionnaire with
+    saves spread over both workers (new connections, the kernel picks the worker), two
+    values of one item saved at the same moment keep one of them, the stored scores are the
+    library's, and each completed event reaches the receiver exactly once as delivered
+    (one 500 then one 200) though both workers poll the outbox."""
+    import threading
+    import time
+    import urllib.parse
+    from concurrent.futures import ThreadPoolExecutor
+
+    import repprofile
+    from tests import test_web_durability as dur
+
+    secret = "webhook-secret-for-two-workers-test"
+    receiver = _Receiver(secret)
+    url = pg_cluster.create_database()  # empty: serve must upgrade it
+    env = {
+        "REPPROFILE_WEBHOOK_SECRET": secret,
+        "REPPROFILE_WEBHOOK_ALLOW_PRIVATE": "1",
+        "REPPROFILE_WEBHOOK_BACKOFF": "1",
+    }
+    srv = _serve_workers(tmp_path, ["--workers", "2", "--database-url", url], env)
+    q = repprofile.load_questionnaire("rep-types")
+    items = [it.id for it in q.items]
+    try:
+        workers = _workers(srv.proc.pid)
+        assert len(workers) == 2, workers
+        # the upgrade ran once, in the supervisor, before the workers
+        log = srv.log.read_text()
+        assert log.count("database: migration (empty) ->") == 1, log
+
+        def post(path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, bytes]:
+            status, _, raw = srv.request(
+                "POST",
+                path,
+                json.dumps(body).encode(),
+                {"Content-Type": "application/json", **headers},
+            )
+            return status, raw
+
+        candidates = []
+        for n in range(4):
+            status, raw = post(
+                "/v1/invitations",
+                {
+                    "candidate_id": f"two-{n}",
+                    "questionnaire": "rep-types",
+                    "roles": [],
+                    "callback_url": f"http://127.0.0.1:{receiver.port}/hook",
+                },
+                dur.AUTH,
+            )
+            assert status == 201, raw
+            doc = json.loads(raw)
+            token = doc["url"].rsplit("/", 1)[1]
+            status, _, html = srv.request("GET", f"/take/{token}")
+            csrf = Inputs(html.decode()).hidden["csrf"]
+            form = urllib.parse.urlencode({"csrf": csrf, "accept_privacy": "on"}).encode()
+            status, _, _ = srv.request(
+                "POST",
+                f"/take/{token}/start",
+                form,
+                {"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert status == 303
+            candidates.append((doc["invitation_id"], token, csrf))
+
+        rng = random.Random(41)
+        final = {c[0]: {i: str(rng.randint(1, 5)) for i in items} for c in candidates}
+        jobs = []
+        for _inv_id, token, csrf in candidates:
+            for i in items:  # two different values of one item at the same moment
+                jobs.append((token, csrf, i, "2"))
+                jobs.append((token, csrf, i, "4"))
+        rng.shuffle(jobs)
+        errors: list[str] = []
+        lock = threading.Lock()
+
+        def save(job: tuple[str, str, str, str]) -> None:
+            token, csrf, item, value = job
+            status, raw = post(
+                f"/take/{token}/answers",
+                {"answers": [{"item": item, "value": value, "seconds": 1.0}]},
+                {"X-CSRF-Token": csrf},
+            )
+            if status != 200:
+                with lock:
+                    errors.append(f"{status} {raw[:200]!r}")
+
+        before = {w: _cpu_ticks(w) for w in workers}
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(save, jobs))
+        used = {w: _cpu_ticks(w) - before[w] for w in workers}
+        assert errors == []
+        import psycopg
+
+        conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(conninfo) as conn:
+            rows = conn.execute(
+                "SELECT invitation_id, item_id, part, value FROM answers"
+            ).fetchall()
+        assert len(rows) == len(candidates) * len(items)  # one row per item
+        assert {r[3] for r in rows} <= {"2", "4"}
+        # the final answers, in batches of 10 over fresh connections, then finish
+        for inv_id, token, csrf in candidates:
+            given = final[inv_id]
+            batches = [items[k : k + 10] for k in range(0, len(items), 10)]
+
+            def save_batch(
+                batch: list[str],
+                token: str = token,
+                csrf: str = csrf,
+                given: dict[str, str] = given,
+            ) -> int:
+                body = {"answers": [{"item": i, "value": given[i], "seconds": 2.0} for i in batch]}
+                return post(f"/take/{token}/answers", body, {"X-CSRF-Token": csrf})[0]
+
+            with ThreadPoolExecutor(4) as pool:
+                assert set(pool.map(save_batch, batches)) == {200}
+            last = len(batches)
+            form = urllib.parse.urlencode({"csrf": csrf, "nav": "finish"}).encode()
+            status, headers, _ = srv.request(
+                "POST",
+                f"/take/{token}/page/{last}",
+                form,
+                {"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert status == 303
+            assert headers["location"].endswith(f"/take/{token}/done")
+            status, _, raw = srv.request("GET", f"/v1/invitations/{inv_id}", headers=dur.AUTH)
+            doc = json.loads(raw)
+            assert doc["status"] == "completed"
+            record = {
+                "candidate_id": doc["candidate_id"],
+                "answers": {i: int(v) for i, v in given.items()},
+                "item_seconds": dict.fromkeys(items, 2.0),
+            }
+            expected = repprofile.score(q, [record]).to_dict()["profiles"][0]
+            stored = doc["result"]["score"]["profiles"][0]
+            assert json.dumps(stored, sort_keys=True) == json.dumps(expected, sort_keys=True)
+        # every event: one failed attempt, one delivery, both signed; no more after that
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with receiver.lock:
+                if len(receiver.attempts) >= 2 * len(candidates):
+                    break
+            time.sleep(0.2)
+        time.sleep(5)  # two more polling rounds of both workers: nothing may come again
+        with receiver.lock:
+            attempts = list(receiver.attempts)
+        assert all(ok for _, _, ok in attempts)
+        per_invitation: dict[str, int] = {}
+        for _, inv, _ in attempts:
+            per_invitation[inv] = per_invitation.get(inv, 0) + 1
+        assert per_invitation == {c[0]: 2 for c in candidates}
+        # uvicorn's access log (on at --log-level info) and our loggers: no token
+        served = srv.log.read_text()
+        assert served.count('"POST /take/***/answers HTTP/1.1" 200') >= len(jobs)
+        assert not any(token in served for _, token, _ in candidates)
+        print(f"two workers: CPU ticks during the concurrent saves {used}")
+    finally:
+        srv.kill()
+        receiver.close()
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User plus system CPU ticks of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
