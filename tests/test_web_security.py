@@ -6,6 +6,7 @@ between the check and the write, erasure, and the token-guessing limit."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import random
@@ -743,3 +744,28 @@ def _cpu_ticks(pid: int) -> int:
     """User plus system CPU ticks of ``pid`` so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+def test_purge_leaves_no_erased_data_in_the_sqlite_files(site: Site) -> None:
+    """After ``purge`` the erased metadata and result are neither in the database file nor
+    in its write-ahead log (which holds old page images until it is checkpointed)."""
+    from sqlalchemy.orm import Session
+
+    from repprofile.web._store import purge
+
+    _, token = site.invite(metadata={"note": "MarkerMetaValueXYZ"})
+    _take_all(site, token, random.Random(1))
+    folder = Path(str(site.engine.url.database)).parent
+
+    def files() -> bytes:
+        return b"".join(p.read_bytes() for p in folder.glob("web.db*"))
+
+    assert b"MarkerMetaValueXYZ" in files()
+    with Session(site.engine) as s:
+        counts = purge(s, dt.timedelta(0), "test", now=dt.datetime.now(dt.UTC) + dt.timedelta(1))
+    assert counts == {"invitations": 1, "answers": 80, "results": 1}
+    raw = files()
+    assert b"MarkerMetaValueXYZ" not in raw
+    assert b'"primary_type"' not in raw  # the stored result document
+    with site.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA secure_delete")).scalar() == 1

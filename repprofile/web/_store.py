@@ -352,7 +352,23 @@ def purge(
             erase(session, inv, actor, now)
     log_access(session, actor, "purge", None, json.dumps(counts, sort_keys=True))
     session.commit()
+    if ids:
+        scrub_wal(session)
     return counts
+
+
+def scrub_wal(session: Session) -> bool:
+    """SQLite: copy the write-ahead log into the database file and truncate it, so that
+    the old page images it holds (erased answers, results and metadata) leave the disk;
+    the database file itself overwrites deleted content (``secure_delete``). Waits for
+    readers (at most the busy timeout) and blocks writers meanwhile, so it runs after a
+    purge, not after each erasure. True when the log was emptied; nothing to do on
+    PostgreSQL (its VACUUM reclaims deleted rows)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    row = session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+    session.commit()
+    return row is not None and row[0] == 0
 
 
 # ---------------------------------------------------------------------------- answers
