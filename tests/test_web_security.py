@@ -769,3 +769,70 @@ def test_purge_leaves_no_erased_data_in_the_sqlite_files(site: Site) -> None:
     assert b'"primary_type"' not in raw  # the stored result document
     with site.engine.connect() as conn:
         assert conn.execute(text("PRAGMA secure_delete")).scalar() == 1
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_slow_pass_never_sends_an_event_another_worker_took(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A pass claims up to 20 events with a 60 s lease and POSTs them one after another,
+    each with a 10 s timeout: a slow receiver makes the pass outlive the lease of its last
+    events. Another worker may then claim and deliver them; the first must not send them
+    again (each event once)."""
+    import repprofile.web._outbox as outbox
+    from repprofile.server._service import Service
+    from tests import test_web_outbox as tob
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'web.db'}"
+    else:
+        url = request.getfixturevalue("pg_cluster").create_database()
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    svc = Service(ServerSettings())
+    one = tob.Server(url, svc)
+    two = tob.Server(url, svc)
+    sent: list[tuple[str, int]] = []
+    inside = False
+    now = later = dt.datetime.now(dt.UTC)
+
+    def post(u: str, body: str, event_id: int, secret: str) -> tuple[int, None]:
+        sent.append(("two" if inside else "one", event_id))
+        return 204, None
+
+    real_record = outbox._record
+
+    def record(web: Any, claim: Any, status: int | None, error: str | None) -> None:
+        nonlocal inside
+        real_record(web, claim, status, error)
+        if web is one.web and len(sent) == 1:
+            # worker one's first POST took past the lease of the rest of its batch
+            # (20 events, 10 s timeout each): worker two runs a minute later
+            inside = True
+            try:
+                assert outbox.deliver_due(two.web, now=later) == 2
+            finally:
+                inside = False
+
+    try:
+        for n in range(3):
+            tob.complete_invitation(one.web, f"slow-{n}", "https://93.184.215.14/hook")
+        now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+        later = now + outbox.LEASE + dt.timedelta(seconds=1)
+        with (
+            mock.patch.object(outbox, "_post", side_effect=post),
+            mock.patch.object(outbox, "_record", side_effect=record),
+        ):
+            outbox.deliver_due(one.web, now=now)
+        ids = [e for _, e in sent]
+        assert len(ids) == 3, sent  # each event sent once, by one of the workers
+        assert len(set(ids)) == 3, sent
+        assert [w for w, _ in sent] == ["one", "two", "two"]
+        with one.web.session() as s:
+            rows = list(s.scalars(select(Outbox)))
+        assert all(r.delivered_at is not None and r.attempts == 1 for r in rows)
+    finally:
+        one.close()
+        two.close()
+        svc.render_pool.close()
