@@ -836,3 +836,50 @@ def test_a_slow_pass_never_sends_an_event_another_worker_took(
         one.close()
         two.close()
         svc.render_pool.close()
+
+
+def test_erasure_also_removes_a_delivered_webhook_body(tmp_path: Path) -> None:
+    """A delivered event's row still holds its body (the scores) and the callback URL:
+    erasure must remove it like the queued ones, and ``purge`` the same."""
+    import repprofile.web._outbox as outbox
+    from repprofile.server._service import Service
+    from repprofile.web._store import purge
+    from tests import test_web_outbox as tob
+
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    svc = Service(ServerSettings())
+    srv = tob.Server(url, svc)
+    try:
+        ids = [
+            tob.complete_invitation(srv.web, f"gone-{n}", "https://93.184.215.14/hook?k=abc")
+            for n in range(2)
+        ]
+        with mock.patch.object(outbox, "_post", return_value=(204, None)):
+            assert outbox.deliver_due(srv.web) == 2
+        with srv.web.session() as s:
+            assert all(r.delivered_at is not None for r in s.scalars(select(Outbox)))
+        client = TestClient(
+            create_web_app(ServerSettings(api_keys=(KEY,)), srv.web.settings, engine=srv.engine)
+        )
+        with client:
+            assert client.delete(f"/v1/invitations/{ids[0]}", headers=AUTH).status_code == 200
+        with srv.web.session() as s:
+            left = [r.invitation_id for r in s.scalars(select(Outbox))]
+            assert left == [ids[1]]
+            counts = purge(
+                s, dt.timedelta(0), "test", now=dt.datetime.now(dt.UTC) + dt.timedelta(1)
+            )
+            assert counts["invitations"] == 1
+            assert list(s.scalars(select(Outbox))) == []
+        with srv.engine.connect() as conn:
+            dump = json.dumps(
+                [tuple(map(str, r)) for r in conn.execute(text("SELECT * FROM webhook_outbox"))]
+            )
+        assert "abc" not in dump
+        assert "profiles" not in dump
+    finally:
+        srv.close()
+        svc.render_pool.close()

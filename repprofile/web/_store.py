@@ -299,14 +299,14 @@ def withdraw(session: Session, inv: Invitation, actor: str) -> bool:
 
 def erase(session: Session, inv: Invitation, actor: str, now: dt.datetime | None = None) -> None:
     """Erase an invitation (a data-subject request, or retention): answers, results and
-    queued webhooks are deleted; a tombstone (ids and dates) stays, with the link dead."""
+    webhook events (queued or delivered) are deleted; a tombstone (ids and dates) stays,
+    with the link dead."""
     now = now or utcnow()
     _hold(session, inv)  # a save in flight commits first, and its answers are deleted too
     session.execute(delete(Answer).where(Answer.invitation_id == inv.id))
     session.execute(delete(Result).where(Result.invitation_id == inv.id))
-    session.execute(
-        delete(Outbox).where(Outbox.invitation_id == inv.id, Outbox.delivered_at.is_(None))
-    )
+    # delivered events too: their rows keep the body (the scores) and the callback URL
+    session.execute(delete(Outbox).where(Outbox.invitation_id == inv.id))
     inv.status = "erased"
     inv.erased_at = now
     inv.updated_at = now
