@@ -883,3 +883,20 @@ def test_erasure_also_removes_a_delivered_webhook_body(tmp_path: Path) -> None:
     finally:
         srv.close()
         svc.render_pool.close()
+
+
+def test_answers_refused_before_the_privacy_notice_and_after_expiry(site: Site) -> None:
+    inv_id, token = site.invite()
+    csrf = Inputs(site.client.get(f"/take/{token}").text).hidden["csrf"]
+    r = _save(site, token, csrf)  # the notice is not accepted yet
+    assert r.status_code == 409
+    r = site.client.post(f"/take/{token}/page/1", data={"csrf": csrf, "ctl01": "3"})
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/take/{token}"
+    assert site.answers(inv_id) == []
+    _start(site, token)
+    site.set(inv_id, expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    assert _save(site, token, csrf).status_code == 410
+    r = site.client.post(f"/take/{token}/page/1", data={"csrf": csrf, "ctl01": "3"})
+    assert r.status_code == 410
+    assert site.answers(inv_id) == []
