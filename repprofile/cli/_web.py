@@ -306,6 +306,12 @@ def _cmd_invite(args: argparse.Namespace) -> int:
                 "--callback-url: events are signed with the server's webhook secret; set "
                 "REPPROFILE_WEBHOOK_SECRET (the same as the server's), or leave out the URL"
             )
+        if req.callback_url is not None and not settings.webhook_allow_private:
+            from repprofile.web._outbox import callback_refusal
+
+            refused = callback_refusal(req.callback_url)
+            if refused is not None:
+                raise UsageError(f"--callback-url: {refused}")
         new = NewInvitation(
             candidate_id=req.candidate_id,
             questionnaire=q,

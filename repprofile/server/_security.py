@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 import traceback
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repprofile.server._http import closing_error, error_response
+from repprofile.server._transport import mask_token
 
 __all__ = ["DOCS_PATHS", "PUBLIC_PATHS", "Guard"]
 
@@ -27,7 +27,6 @@ DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
 # the body limit, or DRAIN_BYTES.
 DRAIN_FACTOR = 4
 DRAIN_BYTES = 64 * 2**20
-_TAKE_TOKEN = re.compile(r"^/take/[^/]+")  # a candidate's token is never logged
 _NO_STORE = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
 
 
@@ -195,7 +194,7 @@ class Guard:
             log.error(
                 "internal error on %s %s: %s\n%s",
                 scope.get("method"),
-                _TAKE_TOKEN.sub("/take/***", str(scope.get("path"))),
+                mask_token(str(scope.get("path"))),  # a candidate's token is never logged
                 type(exc).__name__,
                 frames,
             )

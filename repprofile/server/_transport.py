@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repprofile.server._http import closing_error
 
-__all__ = ["SECURITY_HEADERS", "NoQueryFilter", "Transport", "raw_error"]
+__all__ = ["SECURITY_HEADERS", "NoQueryFilter", "Transport", "mask_token", "raw_error"]
 
 SECURITY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 
@@ -119,7 +119,14 @@ class Transport:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-_TAKE_TOKEN = re.compile(r"^/take/[^/]+")
+# anywhere in the path: behind ``--root-path`` uvicorn logs ``/PREFIX/take/TOKEN``
+_TAKE_TOKEN = re.compile(r"/take/[^/]+")
+
+
+def mask_token(path: str) -> str:
+    """``path`` without its query string and with a candidate's link token replaced by
+    ``***`` (``/take/TOKEN/page/2`` and ``/PREFIX/take/TOKEN`` alike)."""
+    return _TAKE_TOKEN.sub("/take/***", path.split("?", 1)[0], count=1)
 
 
 class NoQueryFilter(logging.Filter):
@@ -134,6 +141,6 @@ class NoQueryFilter(logging.Filter):
         """Rewrite the record's path argument; never drops a record."""
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            path = _TAKE_TOKEN.sub("/take/***", args[2].split("?", 1)[0])
+            path = mask_token(args[2])
             record.args = (*args[:2], path, *args[3:])
         return True

@@ -21,6 +21,7 @@ from repprofile.server._http import Problem, clip, json_response, negotiate, par
 from repprofile.server._render import draw_chart, draw_report
 from repprofile.server._schemas import body_doc, error_responses, with_200
 from repprofile.web._db import Invitation, as_utc
+from repprofile.web._outbox import callback_refusal
 from repprofile.web._schemas import (
     InvitationCreate,
     InvitationCreated,
@@ -176,6 +177,10 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
                 "this server has no webhook secret to sign events with: set "
                 "REPPROFILE_WEBHOOK_SECRET on the server, or leave out callback_url",
             )
+        if req.callback_url is not None and not web.settings.webhook_allow_private:
+            refused = await run_in_threadpool(callback_refusal, req.callback_url)
+            if refused is not None:
+                raise unprocessable("callback_url", refused)
         now = dt.datetime.now(dt.UTC)
         if req.expires_at is not None and not now < req.expires_at <= now + MAX_LIFETIME:
             raise unprocessable(

@@ -190,6 +190,8 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
+    # deleted content is overwritten with zeros (erasure), whatever SQLite's build default
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

@@ -9,7 +9,9 @@ processes can share the work and a restart resumes where the last one stopped:
 * a process claims a due row with a *lease*: it moves ``next_attempt_at`` forward by
   :data:`LEASE` (PostgreSQL: the rows are picked with ``SELECT ... FOR UPDATE SKIP LOCKED``;
   SQLite: a conditional ``UPDATE ... WHERE id = ? AND next_attempt_at = ?`` that only one
-  process can win), so no other process sends the same event meanwhile;
+  process can win), so no other process sends the same event meanwhile; just before each
+  POST the lease is renewed, conditionally, so that a pass that outlived a lease (a slow
+  receiver) skips a row another process has taken since;
 * the body is POSTed with ``Repprofile-Signature: t=TIMESTAMP,v1=HEX`` (:func:`sign`),
   ``Repprofile-Event-Id`` (the row id, the same on every retry), a 10 s timeout and no
   redirects followed;
@@ -27,7 +29,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -51,6 +55,7 @@ __all__ = [
     "OutboxWorker",
     "add_outbox_worker",
     "backoff_delay",
+    "callback_refusal",
     "deliver_due",
     "sign",
     "verify",
@@ -67,6 +72,41 @@ BATCH = 20
 """Rows claimed per pass."""
 SIGNATURE_HEADER = "Repprofile-Signature"
 EVENT_ID_HEADER = "Repprofile-Event-Id"
+
+
+# ---------------------------------------------------------------------------- callback URLs
+
+
+def callback_refusal(url: str) -> str | None:
+    """Why ``url`` may not be a callback URL (None: it may). Its host (an IP address, or
+    every address its name resolves to now) must be a public one: not loopback, private,
+    link-local (cloud metadata at 169.254.169.254), shared, multicast, reserved or
+    unspecified; otherwise anyone with an API key could have this server POST to its own
+    admin ports or the internal network. Checked when the invitation is created, unless
+    the operator sets ``REPPROFILE_WEBHOOK_ALLOW_PRIVATE=1`` (a receiver on the same
+    machine or network). A name that resolves differently at delivery time (DNS
+    rebinding) is not caught here: a firewall rule on outgoing traffic is the full
+    answer."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = {ai[4][0] for ai in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+    except (OSError, ValueError, UnicodeError) as exc:
+        return f"cannot resolve the host {host!r} of the callback URL ({type(exc).__name__})"
+    for text in sorted(found):
+        addr = ipaddress.ip_address(str(text).split("%", 1)[0])
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        if not addr.is_global or addr.is_multicast:
+            return (
+                f"the callback URL's host {host!r} is the address {addr}, which is not a "
+                "public one (loopback, private, link-local or reserved); the server "
+                "refuses such callbacks unless REPPROFILE_WEBHOOK_ALLOW_PRIVATE=1 is set"
+            )
+    return None
 
 
 # ---------------------------------------------------------------------------- signatures
@@ -267,7 +307,8 @@ def _record(web: WebService, claim: _Claim, status: int | None, error: str | Non
 def deliver_due(web: WebService, now: dt.datetime | None = None) -> int:
     """One pass: claim the due events (at most :data:`BATCH`), POST each once and record
     the outcome. ``now`` (default: the clock) decides what is due and when a failed event
-    is tried next. Returns the number of attempts made (delivered or not).
+    is tried next. Returns the number of attempts made (delivered or not; a row
+    taken over by another process meanwhile is not counted).
 
     Without a webhook secret nothing is sent (an unsigned event would be worthless to a
     receiver that checks): the rows wait for a server that has the secret."""
@@ -275,11 +316,37 @@ def deliver_due(web: WebService, now: dt.datetime | None = None) -> int:
     if secret is None:
         return 0
     now = as_utc(now) or utcnow()
+    started = time.monotonic()
     claims = _claim(web, now)
+    sent = 0
     for claim in claims:
+        # a pass may outlive the lease of its last rows (20 POSTs of up to 10 s each):
+        # renew each lease just before its POST, and skip a row another process took
+        elapsed = dt.timedelta(seconds=time.monotonic() - started)
+        if not _renew(web, claim, claim.lease + elapsed):
+            log.info("webhook event %d: taken over by another process, not sent", claim.id)
+            continue
         status, error = _post(claim.url, claim.body, claim.id, secret.get_secret_value())
         _record(web, claim, status, error)
-    return len(claims)
+        sent += 1
+    return sent
+
+
+def _renew(web: WebService, claim: _Claim, lease: dt.datetime) -> bool:
+    """Move the claim's lease to ``lease`` if this process still holds it (the row is
+    undelivered and its ``next_attempt_at`` is the one this process set); False when
+    another process claimed it since."""
+    with web.engine.begin() as conn:
+        held = conn.execute(
+            update(Outbox)
+            .where(
+                Outbox.id == claim.id,
+                Outbox.next_attempt_at == claim.lease,
+                Outbox.delivered_at.is_(None),
+            )
+            .values(next_attempt_at=lease)
+        ).rowcount
+    return held == 1
 
 
 # ---------------------------------------------------------------------------- the worker

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import logging
 import math
 import re
 import threading
@@ -53,6 +55,7 @@ from repprofile.web._service import WebService
 from repprofile.web._store import (
     AnswerError,
     AnswerIn,
+    ClosedError,
     Progress,
     check_answer,
     find_by_token,
@@ -85,6 +88,7 @@ _TAKE_NAMES = {name for name, _ in TAKE_HEADERS}
 # added when absent (the server's outer layers add them too; never twice)
 _TAKE_DEFAULTS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 ACTOR = "candidate"
+log = logging.getLogger("repprofile.web")
 
 
 # ------------------------------------------------------------------ headers, limits
@@ -100,7 +104,7 @@ class TakeHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Add the headers to responses under ``/take/``."""
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/take/"):
+        if scope["type"] != "http" or not _below_root(scope).startswith("/take/"):
             await self.app(scope, receive, send)
             return
 
@@ -115,6 +119,16 @@ class TakeHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _below_root(scope: Scope) -> str:
+    """The request path below ``root_path`` (uvicorn's ``--root-path`` is part of
+    ``scope["path"]``), as the router sees it."""
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", "")).rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
+        path = path[len(root) :] or "/"
+    return path
 
 
 class GuessLimiter:
@@ -150,8 +164,9 @@ class GuessLimiter:
             misses = self._recent(client, time.monotonic())
             return misses is not None and len(misses) >= self.limit
 
-    def miss(self, client: str) -> None:
-        """Count one unknown-link lookup by ``client``."""
+    def miss(self, client: str) -> bool:
+        """Count one unknown-link lookup by ``client``; True when this one reaches the
+        limit (the address is refused from now on, until its window clears)."""
         now = time.monotonic()
         with self._lock:
             misses = self._recent(client, now)
@@ -162,6 +177,7 @@ class GuessLimiter:
                     self._misses.popitem(last=False)
             self._misses.move_to_end(client)
             misses.append(now)
+            return len(misses) == self.limit
 
     def retry_after(self, client: str) -> int:
         """Seconds until ``client``'s oldest counted miss leaves the window."""
@@ -336,6 +352,7 @@ class Pages:
     def __init__(self, web: WebService) -> None:
         self.web = web
         self.limiter = GuessLimiter(web.settings.token_guess_limit)
+        self._warned_proxy = False
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -374,8 +391,44 @@ class Pages:
     # ------------------------------------------------------------- look-ups
 
     def client(self, request: Request) -> str:
-        """The client address the rate limit counts (the proxy's, without proxy headers)."""
-        return request.client.host if request.client else "-"
+        """The client address the rate limit counts: the address uvicorn reports (the
+        proxy's unless the proxy is trusted, ``FORWARDED_ALLOW_IPS``), an IPv6 address
+        as its /64 network (one subscriber's addresses count as one)."""
+        host = request.client.host if request.client else "-"
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded and not self._warned_proxy:
+            hops = {h.strip() for h in forwarded.split(",")}
+            if host not in hops:  # uvicorn did not trust the proxy: every client is `host`
+                self._warned_proxy = True
+                log.warning(
+                    "requests come through a proxy at %s that this server does not trust "
+                    "(X-Forwarded-For is ignored): the token-guessing limit counts every "
+                    "candidate behind it as one client. Set FORWARDED_ALLOW_IPS to the "
+                    "proxy's address (docs/web-assessment.md)",
+                    host,
+                )
+        try:
+            addr = ipaddress.ip_address(host)
+        except ValueError:
+            return host
+        if isinstance(addr, ipaddress.IPv6Address):
+            if addr.ipv4_mapped is not None:
+                return str(addr.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+        return str(addr)
+
+    def miss(self, client: str) -> None:
+        """Count an unknown link tried by ``client``, logging (without the link) when the
+        client reaches the limit: from then on all its candidate-page requests get 429,
+        valid links included, so an operator must be able to see that it happened."""
+        if self.limiter.miss(client):
+            log.warning(
+                "token-guessing limit reached by client %s (%d unknown links within %g s): "
+                "its candidate-page requests get 429 until the window clears",
+                client,
+                self.limiter.limit,
+                self.limiter.window,
+            )
 
     def lookup(self, s: Session, request: Request, token: str) -> Invitation | Response:
         """The active, completed, expired or withdrawn invitation of ``token``; else the
@@ -387,7 +440,7 @@ class Pages:
             return resp
         inv = find_by_token(s, token)
         if inv is None or inv.status == "erased":
-            self.limiter.miss(client)
+            self.miss(client)
             return self.not_found()
         refresh_status(s, inv)
         return inv
@@ -586,7 +639,14 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
     """The candidate's pages, their assets and their security headers on ``app``."""
     pages = Pages(web)
     app.state.take_pages = pages
-    app.add_middleware(TakeHeaders)
+    # outermost, around Starlette's ServerErrorMiddleware and the server's guard and
+    # transport layers: their 500, 413 and 408 answers under /take/ get the headers too
+    build = app.build_middleware_stack
+
+    def build_with_take_headers() -> ASGIApp:
+        return TakeHeaders(build())
+
+    app.build_middleware_stack = build_with_take_headers  # type: ignore[method-assign]
 
     @app.get("/assets/{name}", include_in_schema=False)
     def asset(name: str) -> Response:
@@ -703,7 +763,11 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                 with web.writing():
                     if answers:
                         log_access(s, ACTOR, "take.save", inv.id, f"{len(answers)} answer(s)")
-                    prog = save_answers(s, inv, q, answers, page=target)
+                    try:
+                        prog = save_answers(s, inv, q, answers, page=target)
+                    except ClosedError:  # completed, withdrawn or erased meanwhile: not saved
+                        s.refresh(inv)
+                        return pages.closed(inv, token) or pages.not_found()
                 if nav != "finish":
                     return _see(f"/take/{token}/page/{target}")
                 return _finish(pages, s, inv, q, token, prog)
@@ -727,7 +791,7 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                     )
                 inv = find_by_token(s, token)
                 if inv is None or inv.status == "erased":
-                    pages.limiter.miss(client)
+                    pages.miss(client)
                     return _json_error(404, "not_found", "no such link")
                 refresh_status(s, inv)
                 if inv.status in ("expired", "withdrawn"):
@@ -761,7 +825,18 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                     page_no = min(page_no, len(page_layout(q).pages))
                 with web.writing():
                     log_access(s, ACTOR, "take.save", inv.id, f"{len(answers)} answer(s)")
-                    prog = save_answers(s, inv, q, answers, page=page_no)
+                    try:
+                        prog = save_answers(s, inv, q, answers, page=page_no)
+                    except ClosedError:  # completed, withdrawn or erased meanwhile: not saved
+                        s.refresh(inv)
+                        refresh_status(s, inv)
+                        if inv.status == "completed":
+                            return _json_error(
+                                409, "conflict", "this assessment is already completed"
+                            )
+                        if inv.status in ("expired", "withdrawn"):
+                            return _json_error(410, "gone", f"this link is {inv.status}")
+                        return _json_error(404, "not_found", "no such link")
                 return Response(
                     json.dumps(
                         {"saved": len(answers), "answered": prog.answered, "total": prog.total}
@@ -832,6 +907,9 @@ def _finish(
     try:
         log_access(s, ACTOR, "take.complete", inv.id)
         pages.web.finish(s, inv)
+    except ClosedError:  # completed by another tab, or withdrawn or erased meanwhile
+        s.refresh(inv)
+        return pages.closed(inv, token) or pages.not_found()
     except (IntegrityError, OperationalError):
         s.rollback()
         s.refresh(inv)

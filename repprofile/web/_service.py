@@ -21,9 +21,15 @@ from repprofile._errors import InputError
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile.server._schemas import ScoreRequest
 from repprofile.server._service import Service
-from repprofile.web._db import Invitation, current_revision, head_revision, make_engine
+from repprofile.web._db import Invitation, current_revision, head_revision, make_engine, utcnow
 from repprofile.web._settings import WebSettings
-from repprofile.web._store import answer_record, complete, result_of, stored_answers
+from repprofile.web._store import (
+    answer_record,
+    complete,
+    hold_active,
+    result_of,
+    stored_answers,
+)
 
 __all__ = ["WebService", "actor_of"]
 
@@ -122,7 +128,10 @@ class WebService:
         transaction rolled back, and it too answers with the stored result. Either way
         exactly one result and one outbox row are stored and no error reaches the caller
         (unless the invitation is still not completed after the failure: then it is real).
-        Returns the stored result document (the winner's, for both callers)."""
+        Returns the stored result document (the winner's, for both callers).
+
+        Raises :class:`~repprofile.web._store.ClosedError` (nothing stored) when the
+        invitation is no longer active in the database."""
         locked = session.scalars(
             select(Invitation)
             .where(Invitation.id == inv.id)
@@ -133,6 +142,8 @@ class WebService:
             session.commit()  # releases the lock (and keeps what the caller logged)
             return self._stored_document(session, inv)
         q = self.questionnaire(inv)
+        # lock the row first: no save can change the answers between reading and storing
+        hold_active(session, inv, utcnow())
         record = answer_record(q, inv.candidate_id, stored_answers(session, inv.id))
         doc = self.score_document(inv, record)
         body = None

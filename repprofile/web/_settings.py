@@ -28,6 +28,7 @@ ENV_GUESS_LIMIT = "REPPROFILE_TOKEN_GUESS_LIMIT"
 ENV_OUTBOX = "REPPROFILE_OUTBOX"
 ENV_WEBHOOK_BACKOFF = "REPPROFILE_WEBHOOK_BACKOFF"
 ENV_WEBHOOK_MAX_ATTEMPTS = "REPPROFILE_WEBHOOK_MAX_ATTEMPTS"
+ENV_WEBHOOK_ALLOW_PRIVATE = "REPPROFILE_WEBHOOK_ALLOW_PRIVATE"
 DEFAULT_DATA_DIR = "repprofile-data"
 _FALSE = ("0", "false", "no", "off")
 
@@ -76,6 +77,12 @@ class WebSettings(BaseModel):
         description="Delivery attempts of a webhook before it is given up (last_error kept).",
     )
 
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Accept callback URLs on loopback, private or link-local addresses "
+        "(a receiver on this machine or network); off: such invitations are refused.",
+    )
+
     @property
     def url(self) -> str:
         """The database URL (the SQLite file in ``data_dir`` unless one is set)."""
@@ -97,7 +104,8 @@ class WebSettings(BaseModel):
         ``REPPROFILE_PUBLIC_URL``, ``REPPROFILE_WEBHOOK_SECRET``,
         ``REPPROFILE_SECURE_COOKIES`` (0/1), ``REPPROFILE_AUTO_UPGRADE`` (0/1),
         ``REPPROFILE_TOKEN_GUESS_LIMIT``, ``REPPROFILE_OUTBOX`` (0/1),
-        ``REPPROFILE_WEBHOOK_BACKOFF`` (seconds) and ``REPPROFILE_WEBHOOK_MAX_ATTEMPTS``."""
+        ``REPPROFILE_WEBHOOK_BACKOFF`` (seconds), ``REPPROFILE_WEBHOOK_MAX_ATTEMPTS`` and
+        ``REPPROFILE_WEBHOOK_ALLOW_PRIVATE`` (0/1)."""
         env = os.environ if environ is None else environ
         data: dict[str, object] = {}
         for name, field in (
@@ -115,6 +123,7 @@ class WebSettings(BaseModel):
             (ENV_SECURE_COOKIES, "secure_cookies"),
             (ENV_AUTO_UPGRADE, "auto_upgrade"),
             (ENV_OUTBOX, "outbox"),
+            (ENV_WEBHOOK_ALLOW_PRIVATE, "webhook_allow_private"),
         ):
             if env.get(name):
                 data[field] = env[name].strip().lower() not in _FALSE
@@ -136,6 +145,7 @@ class WebSettings(BaseModel):
             ENV_OUTBOX: "1" if self.outbox else "0",
             ENV_WEBHOOK_BACKOFF: repr(self.webhook_backoff),
             ENV_WEBHOOK_MAX_ATTEMPTS: str(self.webhook_max_attempts),
+            ENV_WEBHOOK_ALLOW_PRIVATE: "1" if self.webhook_allow_private else "0",
         }
         if self.database_url is not None:
             env[ENV_DATABASE_URL] = self.database_url.get_secret_value()

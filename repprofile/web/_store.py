@@ -31,6 +31,7 @@ __all__ = [
     "ACTIVE",
     "STATUSES",
     "AnswerIn",
+    "ClosedError",
     "Progress",
     "answer_record",
     "complete",
@@ -38,6 +39,7 @@ __all__ = [
     "erase",
     "find_by_token",
     "hash_token",
+    "hold_active",
     "list_invitations",
     "log_access",
     "new_token",
@@ -297,13 +299,14 @@ def withdraw(session: Session, inv: Invitation, actor: str) -> bool:
 
 def erase(session: Session, inv: Invitation, actor: str, now: dt.datetime | None = None) -> None:
     """Erase an invitation (a data-subject request, or retention): answers, results and
-    queued webhooks are deleted; a tombstone (ids and dates) stays, with the link dead."""
+    webhook events (queued or delivered) are deleted; a tombstone (ids and dates) stays,
+    with the link dead."""
     now = now or utcnow()
+    _hold(session, inv)  # a save in flight commits first, and its answers are deleted too
     session.execute(delete(Answer).where(Answer.invitation_id == inv.id))
     session.execute(delete(Result).where(Result.invitation_id == inv.id))
-    session.execute(
-        delete(Outbox).where(Outbox.invitation_id == inv.id, Outbox.delivered_at.is_(None))
-    )
+    # delivered events too: their rows keep the body (the scores) and the callback URL
+    session.execute(delete(Outbox).where(Outbox.invitation_id == inv.id))
     inv.status = "erased"
     inv.erased_at = now
     inv.updated_at = now
@@ -349,7 +352,23 @@ def purge(
             erase(session, inv, actor, now)
     log_access(session, actor, "purge", None, json.dumps(counts, sort_keys=True))
     session.commit()
+    if ids:
+        scrub_wal(session)
     return counts
+
+
+def scrub_wal(session: Session) -> bool:
+    """SQLite: copy the write-ahead log into the database file and truncate it, so that
+    the old page images it holds (erased answers, results and metadata) leave the disk;
+    the database file itself overwrites deleted content (``secure_delete``). Waits for
+    readers (at most the busy timeout) and blocks writers meanwhile, so it runs after a
+    purge, not after each erasure. True when the log was emptied; nothing to do on
+    PostgreSQL (its VACUUM reclaims deleted rows)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    row = session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+    session.commit()
+    return row is not None and row[0] == 0
 
 
 # ---------------------------------------------------------------------------- answers
@@ -365,6 +384,39 @@ class AnswerIn:
     part: str
     value: str
     seconds: float | None = None
+
+
+class ClosedError(Exception):
+    """The invitation stopped taking answers (completed, expired, withdrawn or erased)
+    between the caller's check and its write: nothing was saved."""
+
+
+def hold_active(session: Session, inv: Invitation, now: dt.datetime) -> None:
+    """Lock ``inv``'s row for this transaction if it is still active, else roll back and
+    raise :class:`ClosedError`. The first write of the transaction: on PostgreSQL a row
+    lock, on SQLite the database's write lock; so a save and a completion, withdrawal or
+    erasure running at the same time happen one after the other, and an answer never
+    lands after the invitation was completed or erased."""
+    held = session.execute(
+        update(Invitation)
+        .where(Invitation.id == inv.id, Invitation.status.in_(ACTIVE))
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(held, "rowcount", 0) or 0) != 1:
+        session.rollback()
+        raise ClosedError(inv.id)
+
+
+def _hold(session: Session, inv: Invitation) -> None:
+    """Lock ``inv``'s row (whatever its status) before the caller reads or deletes what
+    belongs to it: a save running at the same time commits before or after, not between."""
+    session.execute(
+        update(Invitation)
+        .where(Invitation.id == inv.id)
+        .values(updated_at=Invitation.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class AnswerError(ValueError):
@@ -464,9 +516,11 @@ def save_answers(
     """Save checked answers (each replaces the item part's earlier answer), start the
     invitation, record where the candidate is, and commit: once this returns, the answers
     are on disk. Raises :class:`AnswerError` (nothing saved) for an answer that does not
-    fit; the caller checks the invitation is active."""
+    fit, and :class:`ClosedError` (nothing saved) when the invitation is no longer active
+    in the database (completed, withdrawn, expired or erased since the caller looked)."""
     now = now or utcnow()
     checked = [check_answer(q, a) for a in answers]
+    hold_active(session, inv, now)
     rows = {
         (a.item_id, a.part): {
             "invitation_id": inv.id,
