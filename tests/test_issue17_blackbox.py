@@ -1357,3 +1357,107 @@ def test_token_guessing_rate_limit(tmp_path: Path) -> None:
         assert statuses[3:] == [429, 429]
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize(
+    "callback", ["file:///etc/passwd", "ftp://example.com/x", "javascript:alert(1)", "http://"]
+)
+def test_callback_url_must_be_http(srv: Server, callback: str) -> None:
+    """callback_url is http or https with a host; anything else is a 422."""
+    status, _, _ = api(
+        srv,
+        "POST",
+        "/v1/invitations",
+        {"candidate_id": "x", "questionnaire": QUESTIONNAIRE, "callback_url": callback},
+    )
+    assert status == 422
+
+
+def test_erased_link_subpages_equal_unknown(srv: Server) -> None:
+    """Every page of an erased link answers exactly as the same page of an unknown link."""
+    inv = invite(srv, "BB-erase-sub", metadata={"note": "x"})
+    api(srv, "DELETE", "/v1/invitations/" + inv["invitation_id"])
+    token = token_of(inv["url"])
+    for sub in ("", "/page/1", "/done"):
+        a = request("GET", f"{srv.base}/take/{token}{sub}")
+        b = request("GET", f"{srv.base}/take/AAAAAAAAAAAAAAAAAAAAAC{sub}")
+        assert a[0] == b[0] == 404, sub
+        assert a[2] == b[2], sub
+    _, _, doc = api(srv, "GET", "/v1/invitations/" + inv["invitation_id"])
+    assert doc["metadata"] in ({}, None)
+
+
+def test_withdrawn_link_saves_nothing(srv: Server, item_ids: list[str]) -> None:
+    """After withdrawal, neither the form nor the save endpoint stores an answer."""
+    inv = invite(srv, "BB-withdraw-save")
+    taker = Taker(srv, inv["url"])
+    _, page = taker.start()
+    api(srv, "POST", f"/v1/invitations/{inv['invitation_id']}/withdraw")
+    s1, _, _ = taker.submit(page, answers_for(8, item_ids), "next")
+    s2, _, _ = request(
+        "POST",
+        srv.base + page.forms[-1]["data-save-url"],
+        json.dumps({"answers": [{"item": "acc01", "part": "", "value": "3"}], "page": 1}).encode(),
+        {"Content-Type": "application/json", "X-CSRF-Token": page.field("csrf")},
+    )
+    assert s1 == 410
+    assert s2 == 410
+    _, _, doc = api(srv, "GET", "/v1/invitations/" + inv["invitation_id"])
+    assert doc["progress"]["answered"] == 0
+    assert doc["status"] == "withdrawn"
+
+
+def test_completed_link_cannot_change_the_result(srv: Server, completed: dict[str, Any]) -> None:
+    """Posting answers again after finishing changes neither answers nor result."""
+    inv = completed["inv"]
+    taker: Taker = completed["taker"]
+    _, _, before = api(srv, "GET", "/v1/invitations/" + inv["invitation_id"])
+    page1 = taker.pages_seen[1]
+    status, _, _ = taker.submit(page1, dict.fromkeys(page1.radio_items(), 1), "next")
+    assert status in (303, 409, 410)
+    s2, _, _ = request(
+        "POST",
+        srv.base + page1.forms[-1]["data-save-url"],
+        json.dumps({"answers": [{"item": "acc01", "part": "", "value": "1"}], "page": 1}).encode(),
+        {"Content-Type": "application/json", "X-CSRF-Token": page1.field("csrf")},
+    )
+    assert s2 == 409
+    _, _, after = api(srv, "GET", "/v1/invitations/" + inv["invitation_id"])
+    assert after["result"] == before["result"]
+    assert after["status"] == "completed"
+
+
+def test_out_of_range_answer_is_refused_not_stored(srv: Server) -> None:
+    """A forged value 9 or 'abc' for a 1-5 item: no 500, nothing stored."""
+    inv = invite(srv, "BB-range")
+    taker = Taker(srv, inv["url"])
+    _, page = taker.start()
+    for bad in ("9", "0", "abc", "3.5"):
+        form = [("csrf", page.field("csrf")), (page.radio_items()[0], bad), ("nav", "next")]
+        status, _, _ = taker.post(page.forms[-1]["action"], form)
+        assert status in (400, 422), bad
+    _, _, doc = api(srv, "GET", "/v1/invitations/" + inv["invitation_id"])
+    assert doc["progress"]["answered"] == 0
+
+
+def test_finish_with_missing_answers_does_not_complete(srv: Server) -> None:
+    """Finish with unanswered items goes back to the questions instead of completing."""
+    inv = invite(srv, "BB-early")
+    taker = Taker(srv, inv["url"])
+    _, page = taker.start()
+    last = page.forms[-1]["action"].rsplit("/", 1)[0] + "/8"
+    status, headers, _ = taker.post(last, [("csrf", page.field("csrf")), ("nav", "finish")])
+    assert status == 303
+    assert "/page/" in headers["location"]
+    _, _, doc = api(srv, "GET", "/v1/invitations/" + inv["invitation_id"])
+    assert doc["status"] != "completed"
+    assert doc["result"] is None
+
+
+def test_expired_is_listed_as_expired(srv: Server) -> None:
+    """An invitation past its expiry is listed under status=expired."""
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    inv = invite(srv, "BB-expire-list", expires_at=soon)
+    time.sleep(2.2)
+    _, _, page = api(srv, "GET", "/v1/invitations?status=expired&limit=500")
+    assert inv["invitation_id"] in {i["invitation_id"] for i in page["invitations"]}
