@@ -76,6 +76,7 @@ class Server:
     env: dict[str, str]
     proc: subprocess.Popen[bytes] | None = None
     tokens: list[str] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)
 
     @property
     def base(self) -> str:
@@ -100,6 +101,7 @@ class Server:
                 self.base,
                 "--render-workers",
                 "1",
+                *self.extra_args,
             ],
             env=self.env,
             stdout=log,
@@ -1346,17 +1348,53 @@ def test_locale_without_catalogue_falls_back_to_english(srv: Server) -> None:
     assert "Privacy notice" in text
 
 
-def test_token_guessing_rate_limit(tmp_path: Path) -> None:
-    """REPPROFILE_TOKEN_GUESS_LIMIT unknown links per minute per address, then 429;
-    a real link still works for another client address is not testable here, so only the
-    limit itself is checked."""
-    s = _make_server(tmp_path / "rl", REPPROFILE_TOKEN_GUESS_LIMIT="3")
+def test_debug_server_rate_limit_erase_cancels_webhook(tmp_path: Path) -> None:
+    """A server at --log-level debug with REPPROFILE_TOKEN_GUESS_LIMIT=3: unknown links get
+    404 three times, then 429. An invitation erased while its webhook is failing gets no
+    more delivery attempts. The debug log holds no token, no API key and no answer."""
+    rec = Receiver(fail=1000)
+    httpd, hook = _start_receiver(rec)
+    root = tmp_path / "dbg"
+    root.mkdir()
+    s = Server(
+        _free_port(),
+        root / "data",
+        root / "server.log",
+        _env(REPPROFILE_TOKEN_GUESS_LIMIT="3", REPPROFILE_WEBHOOK_BACKOFF="1"),
+        extra_args=["--log-level", "debug"],
+    )
+    s.start()
     try:
-        statuses = [request("GET", f"{s.base}/take/guess{n:017d}")[0] for n in range(5)]
+        _, _, qdoc = api(s, "GET", "/v1/questionnaires/" + QUESTIONNAIRE)
+        items = [i["id"] for i in qdoc["items"]]
+        inv = invite(s, "BB-debug", callback_url=hook)
+        answers = answers_for(30, items)
+        Taker(s, inv["url"]).take_all(answers)
+        assert _wait(lambda: len(rec.calls) >= 1, 30), "no webhook attempt"
+        assert all(c["verified"] for c in rec.calls)
+        s_del, _, _ = api(s, "DELETE", "/v1/invitations/" + inv["invitation_id"])
+        assert s_del in (200, 204)
+        with rec.lock:
+            n = len(rec.calls)
+        time.sleep(4.5)  # backoff 1 s, doubling: attempts would come at +1, +2, +4 s
+        assert len(rec.calls) <= n + 1  # at most one attempt already in flight
+        statuses = [request("GET", f"{s.base}/take/guess{k:017d}")[0] for k in range(5)]
         assert statuses[:3] == [404, 404, 404]
         assert statuses[3:] == [429, 429]
+        log = s.log_path.read_text(errors="replace")
+        assert "DEBUG" in log or "debug" in log.lower()
+        assert token_of(inv["url"]) not in log
+        assert KEY not in log
+        assert SECRET not in log
+        answer_pattern = re.compile(
+            r"[\"']?(acc|cmp|ctl|emp|hwk|inn|rck|imp)\d\d[\"']?\s*[:=]\s*[1-5]"
+        )
+        assert not answer_pattern.search(log)
+        assert '"pomp"' not in log
     finally:
         s.stop()
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @pytest.mark.parametrize(
