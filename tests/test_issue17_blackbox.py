@@ -1499,3 +1499,68 @@ def test_expired_is_listed_as_expired(srv: Server) -> None:
     time.sleep(2.2)
     _, _, page = api(srv, "GET", "/v1/invitations?status=expired&limit=500")
     assert inv["invitation_id"] in {i["invitation_id"] for i in page["invitations"]}
+
+
+def test_sjt_questionnaire_through_forms_equals_score_and_fit(srv: Server) -> None:
+    """rep-hiring: SJT options as radio groups named ITEM.OPTION; the stored result equals
+    /v1/score and /v1/fit on the same flat answers."""
+    status, _, body = api(
+        srv,
+        "POST",
+        "/v1/invitations",
+        {"candidate_id": "BB-sjt", "questionnaire": "rep-hiring", "roles": ["escalations-sjt"]},
+    )
+    assert status == 201
+    srv.tokens.append(token_of(body["url"]))
+    taker = Taker(srv, body["url"])
+    _, page = taker.start()
+    given: dict[str, int] = {}
+    sjt_names: set[str] = set()
+    for n in range(40):
+        values: dict[str, list[str]] = {}
+        for i in page.inputs:
+            if i.get("type") == "radio":
+                values.setdefault(i["name"], []).append(i["value"])
+        for k, (name, vals) in enumerate(values.items()):
+            given[name] = int(vals[(n * 3 + k * 7) % len(vals)])
+            if "." in name:
+                sjt_names.add(name)
+        # at most ten items (a scenario counts once) per page
+        assert len({name.split(".")[0] for name in values}) <= 10
+        nav = "finish" if "finish" in page.nav_values() else "next"
+        _, page = taker.follow(*taker.submit(page, given, nav))
+        if nav == "finish":
+            break
+    assert sjt_names
+    assert all(re.fullmatch(r"sr\d\d\.[a-z]", name) for name in sjt_names)
+    _, _, doc = api(srv, "GET", "/v1/invitations/" + body["invitation_id"])
+    assert doc["status"] == "completed"
+    req = {
+        "questionnaire": "rep-hiring",
+        "candidates": [{"candidate_id": "BB-sjt", "answers": given}],
+    }
+    _, _, score = api(srv, "POST", "/v1/score", req)
+    _, _, fit = api(srv, "POST", "/v1/fit", {**req, "roles": ["escalations-sjt"]})
+    stored = doc["result"]["score"]["profiles"][0]
+    assert stored["scales"] == score["profiles"][0]["scales"]
+    assert stored.get("sjt_type_preference") == score["profiles"][0].get("sjt_type_preference")
+    assert doc["result"]["fit"]["candidates"] == fit["candidates"]
+
+
+def test_report_default_is_pdf_and_openapi_lists_invitations(
+    srv: Server, completed: dict[str, Any]
+) -> None:
+    """Without an Accept header the report is a PDF; /openapi.json documents the calls."""
+    iid = completed["inv"]["invitation_id"]
+    status, headers, data = request(
+        "GET", f"{srv.base}/v1/invitations/{iid}/report", headers={"Authorization": "Bearer " + KEY}
+    )
+    assert status == 200
+    assert headers["content-type"].startswith("application/pdf")
+    assert data[:5] == b"%PDF-"
+    _, _, spec = api(srv, "GET", "/openapi.json")
+    paths = spec["paths"]
+    assert set(paths["/v1/invitations"]) >= {"get", "post"}
+    assert set(paths["/v1/invitations/{invitation_id}"]) >= {"get", "delete"} or set(
+        paths.get("/v1/invitations/{id}", {})
+    ) >= {"get", "delete"}
