@@ -1564,3 +1564,40 @@ def test_report_default_is_pdf_and_openapi_lists_invitations(
     assert set(paths["/v1/invitations/{invitation_id}"]) >= {"get", "delete"} or set(
         paths.get("/v1/invitations/{id}", {})
     ) >= {"get", "delete"}
+
+
+def test_concurrent_saves_of_one_item_never_500(srv: Server) -> None:
+    """Twenty saves of one item at once (two tabs, double clicks): every one answered 200,
+    one value kept, and it is one of the values sent."""
+    inv = invite(srv, "BB-race")
+    taker = Taker(srv, inv["url"])
+    _, page = taker.start()
+    url = srv.base + page.forms[-1]["data-save-url"]
+    csrf = page.field("csrf")
+    item = page.radio_items()[0]
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def save(value: int) -> None:
+        """One save."""
+        body = json.dumps(
+            {"answers": [{"item": item, "part": "", "value": str(value)}], "page": 1}
+        ).encode()
+        status, _, _ = request(
+            "POST", url, body, {"Content-Type": "application/json", "X-CSRF-Token": csrf}
+        )
+        with lock:
+            results.append(status)
+
+    threads = [threading.Thread(target=save, args=(k % 5 + 1,)) for k in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * 20
+    _, again = taker.follow(*taker.get(page.forms[-1]["action"]))
+    kept = again.checked()
+    assert list(kept) == [item]
+    assert kept[item] in {"1", "2", "3", "4", "5"}
+    _, _, doc = api(srv, "GET", "/v1/invitations/" + inv["invitation_id"])
+    assert doc["progress"]["answered"] == 1
