@@ -42,8 +42,20 @@ TAKE_HEADERS = {
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    yield from _site(tmp_path)
+def site(db_url: str) -> Iterator[Site]:
+    """The site on a fresh database: SQLite and PostgreSQL (tests/conftest.py's db_url)."""
+    yield from _site(db_url)
+
+
+def _db(tmp_path: Path) -> str:
+    """A fresh, upgraded SQLite database in ``tmp_path``."""
+    from repprofile.web._db import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
 
 
 def _assert_take_headers(r: Any) -> None:
@@ -81,7 +93,7 @@ def test_a_500_under_take_carries_the_candidate_headers(site: Site) -> None:
 
 
 def test_every_error_status_under_take_carries_the_headers(tmp_path: Path) -> None:
-    for s in _site(tmp_path, token_guess_limit=2):
+    for s in _site(_db(tmp_path), token_guess_limit=2):
         inv_id, token = s.invite()
         csrf = _csrf(s, token)
         bad = {"answers": [{"item": "ctl01", "value": "9"}]}
@@ -365,7 +377,7 @@ def test_reaching_the_guess_limit_is_logged_without_the_link(
     """The limit refuses every /take/ request of the address once reached (valid links
     too): the operator must be able to see that it happened, and the log names the
     address, never a token."""
-    for s in _site(tmp_path, token_guess_limit=3):
+    for s in _site(_db(tmp_path), token_guess_limit=3):
         with caplog.at_level(logging.WARNING, logger="repprofile"):
             tried = [f"Guess{i:017d}" for i in range(5)]
             codes = [s.client.get(f"/take/{t}").status_code for t in tried]
@@ -433,7 +445,7 @@ def test_the_limiter_memory_is_bounded() -> None:
     ],
 )
 def test_a_callback_to_a_private_address_is_refused(tmp_path: Path, url: str) -> None:
-    for s in _site(tmp_path, webhook_secret="w" * 32):
+    for s in _site(_db(tmp_path), webhook_secret="w" * 32):
         body = {"candidate_id": "c", "questionnaire": "rep-types", "roles": [], "callback_url": url}
         r = s.client.post("/v1/invitations", json=body, headers=AUTH)
         assert r.status_code == 422, r.text
@@ -444,7 +456,7 @@ def test_a_callback_to_a_private_address_is_refused(tmp_path: Path, url: str) ->
 
 def test_a_callback_to_a_public_or_allowed_private_address_is_accepted(tmp_path: Path) -> None:
     body = {"candidate_id": "c", "questionnaire": "rep-types", "roles": []}
-    for s in _site(tmp_path, webhook_secret="w" * 32):
+    for s in _site(_db(tmp_path), webhook_secret="w" * 32):
         public = {**body, "callback_url": "https://93.184.215.14/hook"}
         assert s.client.post("/v1/invitations", json=public, headers=AUTH).status_code == 201
     for s in _site(tmp_path / "b", webhook_secret="w" * 32, webhook_allow_private=True):
