@@ -61,6 +61,8 @@ def _env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(REPO)
     env["REPPROFILE_API_KEYS"] = KEY
     env["REPPROFILE_WEBHOOK_SECRET"] = SECRET
+    # the test's receiver listens on 127.0.0.1: allow private callback addresses
+    env["REPPROFILE_WEBHOOK_ALLOW_PRIVATE"] = "1"
     env.pop("REPPROFILE_DATABASE_URL", None)
     env.update(extra)
     return env

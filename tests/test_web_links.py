@@ -107,7 +107,7 @@ def test_hundreds_of_links_open_right_after_they_are_created(web_client: TestCli
     assert len(seen) == 300
 
 
-def test_an_autosave_reads_no_answer_values_and_runs_five_statements(
+def test_an_autosave_reads_no_answer_values_and_runs_six_statements(
     web_client: TestClient, web_engine: Engine
 ) -> None:
     invitation_id, token = _invite(web_client, 0)
@@ -129,10 +129,14 @@ def test_an_autosave_reads_no_answer_values_and_runs_five_statements(
             assert r.json() == {"saved": 1, "answered": k + 1, "total": len(ITEMS)}
     finally:
         event.remove(web_engine, "before_cursor_execute", seen)
-    # per save: the invitation, the upsert, the answered keys, the log row, the invitation
-    assert len(statements) == 15, statements
-    kinds = [s.split()[0] for s in statements[:5]]
-    assert kinds == ["SELECT", "INSERT", "SELECT", "INSERT", "UPDATE"], statements[:5]
+    # per save: the invitation, the conditional UPDATE that holds it while it is active
+    # (the security review: nothing is saved once it is closed), the upsert, the answered
+    # keys, the log row, the invitation
+    assert len(statements) == 18, statements
+    kinds = [s.split()[0] for s in statements[:6]]
+    assert sorted(kinds) == ["INSERT", "INSERT", "SELECT", "SELECT", "UPDATE", "UPDATE"], (
+        statements[:6]
+    )
     reads_of_answers = [s for s in statements if s.startswith("SELECT") and "answers" in s]
     assert reads_of_answers
     assert all("answers.value" not in s for s in reads_of_answers)

@@ -24,6 +24,7 @@ from repprofile.server._service import Service
 from repprofile.web._db import Invitation, current_revision, head_revision, make_engine, utcnow
 from repprofile.web._settings import WebSettings
 from repprofile.web._store import (
+    ClosedError,
     answer_record,
     complete,
     hold_active,
@@ -143,7 +144,14 @@ class WebService:
             return self._stored_document(session, inv)
         q = self.questionnaire(inv)
         # lock the row first: no save can change the answers between reading and storing
-        hold_active(session, inv, utcnow())
+        try:
+            hold_active(session, inv, utcnow())
+        except ClosedError:
+            session.rollback()
+            session.refresh(inv)
+            if inv.status != "completed":
+                raise
+            return self._stored_document(session, inv)  # a concurrent finish won (SQLite)
         record = answer_record(q, inv.candidate_id, stored_answers(session, inv.id))
         doc = self.score_document(inv, record)
         body = None
