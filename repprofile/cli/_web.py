@@ -312,17 +312,7 @@ def _cmd_invite(args: argparse.Namespace) -> int:
             refused = callback_refusal(req.callback_url)
             if refused is not None:
                 raise UsageError(f"--callback-url: {refused}")
-        new = NewInvitation(
-            candidate_id=req.candidate_id,
-            questionnaire=q,
-            roles=tuple(req.roles),
-            norms=req.norms,
-            expires_at=req.expires_at,
-            callback_url=req.callback_url,
-            locale=req.locale,
-            metadata=req.metadata,
-            show_results=req.show_results,
-        )
+        new = NewInvitation.of(req, q)
         inv, token, _ = create_invitation(session, new, ACTOR, now=now)
         assert token is not None
         url = settings.take_url(token)

@@ -196,18 +196,7 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
             auth = request.headers.get("authorization", "").partition(" ")[2].strip()
             scope = actor + ":" + hashlib.sha256(key.encode()).hexdigest()
             idem = (scope, hashlib.sha256(("seal:" + auth + ":" + key).encode()).digest())
-        new = NewInvitation(
-            candidate_id=req.candidate_id,
-            questionnaire=q,
-            roles=tuple(req.roles),
-            norms=req.norms,
-            expires_at=req.expires_at,
-            callback_url=req.callback_url,
-            locale=req.locale,
-            metadata=req.metadata,
-            show_results=req.show_results,
-            sjt_method=req.sjt_method,
-        )
+        new = NewInvitation.of(req, q)
 
         def work() -> tuple[Invitation, str | None, bool]:
             with web.session() as s:
@@ -328,8 +317,6 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
 
 def _completed(web: WebService, invitation_id: str, request: Request, action: str) -> Any:
     """The completed invitation's questionnaire, re-scored result and roles."""
-    from repprofile.server._schemas import ScoreRequest
-
     with web.session() as s:
         inv = s.get(Invitation, invitation_id)
         if inv is None or inv.status == "erased":
@@ -340,12 +327,7 @@ def _completed(web: WebService, invitation_id: str, request: Request, action: st
         record = answer_record(q, inv.candidate_id, stored_answers(s, inv.id))
         log_access(s, actor_of(request.headers.get("authorization")), action, inv.id)
         s.commit()
-        body: dict[str, Any] = {"questionnaire": q.id, "candidates": [record]}
-        if inv.norms:
-            body["norms"] = inv.norms
-        if inv.sjt_method:
-            body["sjt_method"] = inv.sjt_method
-        result, _ = web.service.score(ScoreRequest.model_validate(body))
+        result, _ = web.score(inv, record)
         return inv, q, result
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from repprofile._analysis.scoring import ScoreResult
 from repprofile._errors import InputError
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile.server._schemas import ScoreRequest
@@ -88,22 +89,23 @@ class WebService:
             )
         return q
 
+    def score(self, inv: Invitation, record: dict[str, Any]) -> tuple[ScoreResult, list[str]]:
+        """One candidate's record scored as ``/v1/score`` scores it for the invitation's
+        questionnaire, norm table and SJT method: the result and the warnings."""
+        body: dict[str, Any] = {"questionnaire": inv.questionnaire, "candidates": [record]}
+        if inv.norms:
+            body["norms"] = inv.norms
+        if inv.sjt_method:
+            body["sjt_method"] = inv.sjt_method
+        return self.service.score(ScoreRequest.model_validate(body))
+
     def score_document(self, inv: Invitation, record: dict[str, Any]) -> dict[str, Any]:
         """The result of one candidate's record: ``{"score": ..., "fit": ...}``, each the
         document ``/v1/score`` and ``/v1/fit`` answer for the same answers (warnings
         included); ``fit`` is null when the invitation names no role."""
         from repprofile._analysis.fit import fit, fit_report
 
-        body: dict[str, Any] = {
-            "questionnaire": inv.questionnaire,
-            "candidates": [record],
-        }
-        if inv.norms:
-            body["norms"] = inv.norms
-        if inv.sjt_method:
-            body["sjt_method"] = inv.sjt_method
-        req = ScoreRequest.model_validate(body)
-        result, warnings = self.service.score(req)
+        result, warnings = self.score(inv, record)
         doc: dict[str, Any] = {"score": {**result.to_dict(), "warnings": warnings}, "fit": None}
         if inv.roles:
             q = result.questionnaire

@@ -17,7 +17,7 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session
 from repprofile._formats.questionnaire import Questionnaire, SjtItem
 from repprofile._version import __version__
 from repprofile.web._db import AccessLog, Answer, Invitation, Outbox, Result, as_utc, utcnow
+
+if TYPE_CHECKING:
+    from repprofile.web._schemas import InvitationCreate
 
 __all__ = [
     "ACTIVE",
@@ -125,6 +128,23 @@ class NewInvitation:
     metadata: Mapping[str, str] | None = None
     show_results: bool = False
     sjt_method: str | None = None
+
+    @classmethod
+    def of(cls, req: InvitationCreate, questionnaire: Questionnaire) -> NewInvitation:
+        """The invitation that a checked request (``POST /v1/invitations`` or
+        ``repprofile invite``) asks for, with its questionnaire looked up."""
+        return cls(
+            candidate_id=req.candidate_id,
+            questionnaire=questionnaire,
+            roles=tuple(req.roles),
+            norms=req.norms,
+            expires_at=req.expires_at,
+            callback_url=req.callback_url,
+            locale=req.locale,
+            metadata=req.metadata,
+            show_results=req.show_results,
+            sjt_method=req.sjt_method,
+        )
 
 
 def request_digest(req: NewInvitation) -> str:
