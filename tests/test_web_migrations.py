@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     from ._webdb import PgCluster
 
 
-TABLES = {"alembic_version", "invitations", "answers", "results", "webhook_outbox", "access_log"}
+TABLES = {
+    "alembic_version",
+    "invitations",
+    "answers",
+    "results",
+    "webhook_outbox",
+    "access_log",
+    "email_outbox",
+    "ats_orders",
+}
 
 
 @pytest.fixture
@@ -68,7 +77,7 @@ def test_the_app_does_not_start_on_a_database_that_is_not_upgraded(empty_url: st
         ServerSettings(api_keys=("k" * 32,)), WebSettings(database_url=empty_url), engine=engine
     )
     with (
-        pytest.raises(InputError, match=r"needs 0001: run 'repprofile db upgrade'"),
+        pytest.raises(InputError, match=r"needs 0002: run 'repprofile db upgrade'"),
         TestClient(app),
     ):
         pass

@@ -11,6 +11,10 @@ Tables:
 * ``results``: the scored document (profile, quality and fit JSON, with provenance).
 * ``webhook_outbox``: events waiting for delivery, retried with backoff.
 * ``access_log``: who read or changed what; never answer values or tokens.
+* ``email_outbox``: invitation and reminder emails waiting to be sent (or sent), retried
+  with backoff like the webhooks; the link token is kept sealed until the message is sent.
+* ``ats_orders``: an assessment ordered by an ATS (Greenhouse): the test ordered, where to
+  tell the ATS it is complete, and which key ordered it (its SHA-256, never the key).
 
 Times are stored as timezone-aware UTC.
 """
@@ -41,7 +45,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "AccessLog",
     "Answer",
+    "AtsOrder",
     "Base",
+    "EmailOutbox",
     "Invitation",
     "Outbox",
     "Result",
@@ -105,6 +111,9 @@ class Invitation(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # migration 0002: who to email (null once erased); never returned by the API in full
+    candidate_email: Mapped[str | None] = mapped_column(String(320))
+    candidate_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class Answer(Base):
@@ -160,11 +169,63 @@ class Outbox(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # migration 0002: set on an ATS completion call (a PATCH with Basic auth, no body and
+    # no signature): the SHA-256 of the key to send it with
+    auth_key_sha256: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("invitation_id", "event"),
         Index("ix_outbox_due", "delivered_at", "next_attempt_at"),
     )
+
+
+class EmailOutbox(Base):
+    """An email to a candidate (``kind`` ``invitation`` or ``reminder``), waiting to be
+    sent at ``next_attempt_at`` or sent (``delivered_at``), or cancelled (``cancelled_at``:
+    the invitation was completed, expired, withdrawn or erased before it went out). The
+    lease columns are those of :class:`Outbox`, so one claim/renew code serves both.
+    ``token_sealed`` is the candidate's link token sealed with the server's secret key
+    (wiped once sent); ``message_id`` is the RFC 5322 Message-ID, the same on every retry."""
+
+    __tablename__ = "email_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invitation_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    token_sealed: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("invitation_id", "kind"),
+        Index("ix_email_outbox_due", "delivered_at", "next_attempt_at"),
+    )
+
+
+class AtsOrder(Base):
+    """An assessment ordered through an ATS (``provider`` ``greenhouse``): the invitation
+    it created is the order's id (``partner_interview_id``). ``callback_url`` is where the
+    ATS asked to be told of completion; ``key_sha256`` names the key that ordered it (the
+    PATCH is sent with that key, looked up among the configured ones). ``dedupe`` is the
+    SHA-256 of (key, test, candidate email, callback URL) while the order is open or
+    completed, so that a repeated order answers the same id; null once it is closed."""
+
+    __tablename__ = "ats_orders"
+
+    invitation_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("invitations.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(30))
+    partner_test_id: Mapped[str] = mapped_column(String(200))
+    callback_url: Mapped[str | None] = mapped_column(Text)
+    key_sha256: Mapped[str] = mapped_column(String(64))
+    dedupe: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AccessLog(Base):

@@ -39,10 +39,10 @@ import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 
 from repprofile._version import __version__
-from repprofile.web._db import Outbox, as_utc, utcnow
+from repprofile.web._db import EmailOutbox, Outbox, as_utc, utcnow
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -56,7 +56,9 @@ __all__ = [
     "add_outbox_worker",
     "backoff_delay",
     "callback_refusal",
+    "claim_due",
     "deliver_due",
+    "renew_lease",
     "sign",
     "verify",
 ]
@@ -192,48 +194,99 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect())
 
 
-def _due(now: dt.datetime, max_attempts: int) -> Any:
+Leased = type[Outbox] | type[EmailOutbox]
+"""The tables delivered through a lease (same columns: id, attempts, next_attempt_at,
+delivered_at)."""
+
+
+def _due(model: Leased, now: dt.datetime, max_attempts: int) -> Any:
     """The conditions of a due row: not delivered, attempts left, its time come."""
-    return (
-        Outbox.delivered_at.is_(None),
-        Outbox.attempts < max_attempts,
-        Outbox.next_attempt_at <= now,
-    )
+    conditions = [
+        model.delivered_at.is_(None),
+        model.attempts < max_attempts,
+        model.next_attempt_at <= now,
+    ]
+    if model is EmailOutbox:
+        conditions.append(EmailOutbox.cancelled_at.is_(None))
+    return tuple(conditions)
 
 
-def _claim(web: WebService, now: dt.datetime) -> list[_Claim]:
-    """Claim up to :data:`BATCH` due rows for this process (see the module docstring)."""
-    max_attempts = web.settings.webhook_max_attempts
+def claim_due(
+    engine: Engine, model: Leased, now: dt.datetime, max_attempts: int
+) -> list[tuple[int, int, dt.datetime]]:
+    """Claim up to :data:`BATCH` due rows of ``model`` for this process (see the module
+    docstring): ``(id, attempts, lease)`` of each row won."""
     lease = now + LEASE
-    claims: list[_Claim] = []
-    cols = (Outbox.id, Outbox.url, Outbox.body, Outbox.attempts, Outbox.next_attempt_at)
-    stmt = select(*cols).where(*_due(now, max_attempts)).order_by(Outbox.next_attempt_at)
-    with web.engine.begin() as conn:
+    stmt = (
+        select(model.id, model.attempts, model.next_attempt_at)
+        .where(*_due(model, now, max_attempts))
+        .order_by(model.next_attempt_at)
+    )
+    with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             rows = conn.execute(stmt.limit(BATCH).with_for_update(skip_locked=True)).all()
             if rows:
                 conn.execute(
-                    update(Outbox)
-                    .where(Outbox.id.in_([r.id for r in rows]))
+                    update(model)
+                    .where(model.id.in_([r.id for r in rows]))
                     .values(next_attempt_at=lease)
                 )
-            return [_Claim(r.id, r.url, r.body, r.attempts, lease) for r in rows]
+            return [(r.id, r.attempts, lease) for r in rows]
         rows = conn.execute(stmt.limit(BATCH)).all()
+    won: list[tuple[int, int, dt.datetime]] = []
     for r in rows:
         # the lease: only the process whose UPDATE still sees the value it read wins
-        with web.engine.begin() as conn:
-            won = conn.execute(
-                update(Outbox)
+        with engine.begin() as conn:
+            count = conn.execute(
+                update(model)
                 .where(
-                    Outbox.id == r.id,
-                    Outbox.next_attempt_at == r.next_attempt_at,
-                    Outbox.delivered_at.is_(None),
+                    model.id == r.id,
+                    model.next_attempt_at == r.next_attempt_at,
+                    model.delivered_at.is_(None),
                 )
                 .values(next_attempt_at=lease)
             ).rowcount
-        if won == 1:
-            claims.append(_Claim(r.id, r.url, r.body, r.attempts, lease))
-    return claims
+        if count == 1:
+            won.append((r.id, r.attempts, lease))
+    return won
+
+
+def renew_lease(
+    engine: Engine, model: Leased, row_id: int, held: dt.datetime, lease: dt.datetime
+) -> bool:
+    """Move a claimed row's lease from ``held`` to ``lease`` if this process still holds
+    it (the row is undelivered and its ``next_attempt_at`` is the one this process set);
+    False when another process claimed it since."""
+    with engine.begin() as conn:
+        count = conn.execute(
+            update(model)
+            .where(
+                model.id == row_id,
+                model.next_attempt_at == held,
+                model.delivered_at.is_(None),
+            )
+            .values(next_attempt_at=lease)
+        ).rowcount
+    return count == 1
+
+
+def _claim(web: WebService, now: dt.datetime) -> list[_Claim]:
+    """Claim up to :data:`BATCH` due webhook rows for this process, with their URL and body."""
+    won = claim_due(web.engine, Outbox, now, web.settings.webhook_max_attempts)
+    if not won:
+        return []
+    with web.engine.connect() as conn:
+        found = {
+            r.id: r
+            for r in conn.execute(
+                select(Outbox.id, Outbox.url, Outbox.body).where(Outbox.id.in_([w[0] for w in won]))
+            )
+        }
+    return [
+        _Claim(i, found[i].url, found[i].body, attempts, lease)
+        for i, attempts, lease in won
+        if i in found  # erased meanwhile: nothing to send
+    ]
 
 
 def _post(url: str, body: str, event_id: int, secret: str) -> tuple[int | None, str | None]:
@@ -333,20 +386,8 @@ def deliver_due(web: WebService, now: dt.datetime | None = None) -> int:
 
 
 def _renew(web: WebService, claim: _Claim, lease: dt.datetime) -> bool:
-    """Move the claim's lease to ``lease`` if this process still holds it (the row is
-    undelivered and its ``next_attempt_at`` is the one this process set); False when
-    another process claimed it since."""
-    with web.engine.begin() as conn:
-        held = conn.execute(
-            update(Outbox)
-            .where(
-                Outbox.id == claim.id,
-                Outbox.next_attempt_at == claim.lease,
-                Outbox.delivered_at.is_(None),
-            )
-            .values(next_attempt_at=lease)
-        ).rowcount
-    return held == 1
+    """Renew a webhook claim's lease (:func:`renew_lease`)."""
+    return renew_lease(web.engine, Outbox, claim.id, claim.lease, lease)
 
 
 # ---------------------------------------------------------------------------- the worker

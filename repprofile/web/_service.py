@@ -8,9 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -26,8 +30,10 @@ from repprofile.web._db import Invitation, current_revision, head_revision, make
 from repprofile.web._settings import WebSettings
 from repprofile.web._store import (
     ClosedError,
+    EmailPlan,
     answer_record,
     complete,
+    email_seal_key,
     hold_active,
     result_of,
     stored_answers,
@@ -45,6 +51,28 @@ def actor_of(authorization: str | None) -> str:
     return "api:" + hashlib.sha256(token.strip().encode()).hexdigest()[:12]
 
 
+def _key_file(path: Path) -> bytes:
+    """The key in ``path`` (64 hex digits), created with a new random key (mode 0600,
+    ``O_EXCL``: of two processes creating it at once, one writes and both read) when
+    missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    for _ in range(50):  # another process may be between creating and writing it
+        text = path.read_text(encoding="ascii").strip()
+        if len(text) == 64:
+            return text.encode("ascii")
+        time.sleep(0.01)
+    raise InputError(f"{path}: expected a 64-hex-digit secret key, found {len(text)} characters")
+
+
 class WebService:
     """The database and what the web assessment does with it (easy to call from tests)."""
 
@@ -58,6 +86,39 @@ class WebService:
         # save's p99 was made of. Waiting on a lock here instead wakes the next writer as
         # soon as the last one commits. (Other processes still meet the busy handler.)
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._secret: bytes | None = None
+
+    def secret_key(self) -> bytes:
+        """The server's secret key (signed report links, sealed email tokens):
+        ``REPPROFILE_SECRET_KEY``, else a random 32-byte key kept in ``DATA_DIR/secret.key``
+        (created on first use, mode 0600; every process on this machine reads the same
+        file). Servers on several machines sharing one database must set the variable to
+        the same value: a key that changes invalidates every report link already sent."""
+        if self.settings.secret_key is not None:
+            return self.settings.secret_key.get_secret_value().encode("utf-8")
+        if self._secret is None:
+            self._secret = _key_file(self.settings.data_dir / "secret.key")
+        return self._secret
+
+    @property
+    def sends_email(self) -> bool:
+        """Whether candidate emails are sent (an SMTP URL) or written to files (dry run)."""
+        return self.settings.smtp_url is not None or self.settings.smtp_dry_run is not None
+
+    def email_plan(self) -> EmailPlan | None:
+        """How new invitations' emails are queued; None when no email is sent."""
+        if not self.sends_email:
+            return None
+        from urllib.parse import urlsplit
+
+        sender = self.settings.mail_from or ""
+        domain = sender.rpartition("@")[2].strip(" >")
+        domain = domain or urlsplit(self.settings.public_url).hostname or "localhost"
+        return EmailPlan(
+            key=email_seal_key(self.secret_key()),
+            reminder_days=self.settings.reminder_days,
+            domain=domain,
+        )
 
     def writing(self) -> threading.Lock | nullcontext[None]:
         """A context manager around a short write transaction (lookup outside it, then

@@ -29,6 +29,18 @@ ENV_OUTBOX = "REPPROFILE_OUTBOX"
 ENV_WEBHOOK_BACKOFF = "REPPROFILE_WEBHOOK_BACKOFF"
 ENV_WEBHOOK_MAX_ATTEMPTS = "REPPROFILE_WEBHOOK_MAX_ATTEMPTS"
 ENV_WEBHOOK_ALLOW_PRIVATE = "REPPROFILE_WEBHOOK_ALLOW_PRIVATE"
+ENV_SECRET_KEY = "REPPROFILE_SECRET_KEY"
+ENV_GREENHOUSE_KEYS = "REPPROFILE_GREENHOUSE_KEYS"
+ENV_ATS_CONFIG = "REPPROFILE_ATS_CONFIG"
+ENV_SMTP_URL = "REPPROFILE_SMTP_URL"
+ENV_SMTP_USERNAME = "REPPROFILE_SMTP_USERNAME"
+ENV_SMTP_PASSWORD = "REPPROFILE_SMTP_PASSWORD"
+ENV_SMTP_CAFILE = "REPPROFILE_SMTP_CAFILE"
+ENV_SMTP_DRY_RUN = "REPPROFILE_SMTP_DRY_RUN"
+ENV_MAIL_FROM = "REPPROFILE_MAIL_FROM"
+ENV_REMINDER_DAYS = "REPPROFILE_REMINDER_DAYS"
+ENV_EMAIL_TEMPLATES = "REPPROFILE_EMAIL_TEMPLATES"
+ENV_REPORT_LINK_DAYS = "REPPROFILE_REPORT_LINK_DAYS"
 DEFAULT_DATA_DIR = "repprofile-data"
 _FALSE = ("0", "false", "no", "off")
 
@@ -83,6 +95,59 @@ class WebSettings(BaseModel):
         "(a receiver on this machine or network); off: such invitations are refused.",
     )
 
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs report links and seals the link tokens of unsent emails; "
+        "default: a random key kept in DATA_DIR/secret.key (every server sharing the "
+        "database must use the same key).",
+    )
+    greenhouse_keys: tuple[SecretStr, ...] = Field(
+        default=(),
+        description="Keys Greenhouse may use (HTTP Basic user name) on /integrations/greenhouse/; "
+        "default: the server's API keys.",
+    )
+    ats_config: Path | None = Field(
+        default=None,
+        description="YAML file with the ATS test catalogue (a 'tests:' list); default: every "
+        "role the server knows, on its questionnaire.",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://HOST[:PORT] (STARTTLS, required), smtps://HOST[:PORT] (TLS) or "
+        "smtp+plain://HOST[:PORT] (no TLS: a relay on this machine only); none: no email.",
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_cafile: Path | None = Field(
+        default=None, description="CA bundle to check the SMTP server's certificate with."
+    )
+    smtp_dry_run: Path | None = Field(
+        default=None,
+        description="Write each email to a file in this folder instead of sending it.",
+    )
+    mail_from: str | None = Field(
+        default=None,
+        description="The From address of candidate emails; default no-reply@ the public host.",
+    )
+    reminder_days: float = Field(
+        default=3.0,
+        ge=0,
+        le=365,
+        allow_inf_nan=False,
+        description="Days after the invitation when a reminder is sent to a candidate who "
+        "has not finished (0: no reminder). None after completion or expiry.",
+    )
+    email_templates: Path | None = Field(
+        default=None,
+        description="Folder of email templates replacing the bundled ones (same file names).",
+    )
+    report_link_days: int = Field(
+        default=30,
+        ge=1,
+        le=366,
+        description="Days a signed report link (partner_profile_url, result_url) stays valid.",
+    )
+
     @property
     def url(self) -> str:
         """The database URL (the SQLite file in ``data_dir`` unless one is set)."""
@@ -104,8 +169,13 @@ class WebSettings(BaseModel):
         ``REPPROFILE_PUBLIC_URL``, ``REPPROFILE_WEBHOOK_SECRET``,
         ``REPPROFILE_SECURE_COOKIES`` (0/1), ``REPPROFILE_AUTO_UPGRADE`` (0/1),
         ``REPPROFILE_TOKEN_GUESS_LIMIT``, ``REPPROFILE_OUTBOX`` (0/1),
-        ``REPPROFILE_WEBHOOK_BACKOFF`` (seconds), ``REPPROFILE_WEBHOOK_MAX_ATTEMPTS`` and
-        ``REPPROFILE_WEBHOOK_ALLOW_PRIVATE`` (0/1)."""
+        ``REPPROFILE_WEBHOOK_BACKOFF`` (seconds), ``REPPROFILE_WEBHOOK_MAX_ATTEMPTS``,
+        ``REPPROFILE_WEBHOOK_ALLOW_PRIVATE`` (0/1), and for ATS integration and email
+        ``REPPROFILE_SECRET_KEY``, ``REPPROFILE_GREENHOUSE_KEYS`` (comma-separated),
+        ``REPPROFILE_ATS_CONFIG``, ``REPPROFILE_SMTP_URL``, ``REPPROFILE_SMTP_USERNAME``,
+        ``REPPROFILE_SMTP_PASSWORD``, ``REPPROFILE_SMTP_CAFILE``, ``REPPROFILE_SMTP_DRY_RUN``,
+        ``REPPROFILE_MAIL_FROM``, ``REPPROFILE_REMINDER_DAYS``,
+        ``REPPROFILE_EMAIL_TEMPLATES`` and ``REPPROFILE_REPORT_LINK_DAYS``."""
         env = os.environ if environ is None else environ
         data: dict[str, object] = {}
         for name, field in (
@@ -116,9 +186,23 @@ class WebSettings(BaseModel):
             (ENV_GUESS_LIMIT, "token_guess_limit"),
             (ENV_WEBHOOK_BACKOFF, "webhook_backoff"),
             (ENV_WEBHOOK_MAX_ATTEMPTS, "webhook_max_attempts"),
+            (ENV_SECRET_KEY, "secret_key"),
+            (ENV_ATS_CONFIG, "ats_config"),
+            (ENV_SMTP_URL, "smtp_url"),
+            (ENV_SMTP_USERNAME, "smtp_username"),
+            (ENV_SMTP_PASSWORD, "smtp_password"),
+            (ENV_SMTP_CAFILE, "smtp_cafile"),
+            (ENV_SMTP_DRY_RUN, "smtp_dry_run"),
+            (ENV_MAIL_FROM, "mail_from"),
+            (ENV_REMINDER_DAYS, "reminder_days"),
+            (ENV_EMAIL_TEMPLATES, "email_templates"),
+            (ENV_REPORT_LINK_DAYS, "report_link_days"),
         ):
             if env.get(name):
                 data[field] = env[name]
+        keys = tuple(k.strip() for k in env.get(ENV_GREENHOUSE_KEYS, "").split(",") if k.strip())
+        if keys:
+            data["greenhouse_keys"] = keys
         for name, field in (
             (ENV_SECURE_COOKIES, "secure_cookies"),
             (ENV_AUTO_UPGRADE, "auto_upgrade"),
@@ -147,6 +231,31 @@ class WebSettings(BaseModel):
             ENV_WEBHOOK_MAX_ATTEMPTS: str(self.webhook_max_attempts),
             ENV_WEBHOOK_ALLOW_PRIVATE: "1" if self.webhook_allow_private else "0",
         }
+        env[ENV_REMINDER_DAYS] = repr(self.reminder_days)
+        env[ENV_REPORT_LINK_DAYS] = str(self.report_link_days)
+        for name, path in (
+            (ENV_ATS_CONFIG, self.ats_config),
+            (ENV_SMTP_CAFILE, self.smtp_cafile),
+            (ENV_SMTP_DRY_RUN, self.smtp_dry_run),
+            (ENV_EMAIL_TEMPLATES, self.email_templates),
+        ):
+            if path is not None:
+                env[name] = str(path)
+        for name, text in (
+            (ENV_SMTP_USERNAME, self.smtp_username),
+            (ENV_MAIL_FROM, self.mail_from),
+        ):
+            if text is not None:
+                env[name] = text
+        for name, secret in (
+            (ENV_SECRET_KEY, self.secret_key),
+            (ENV_SMTP_URL, self.smtp_url),
+            (ENV_SMTP_PASSWORD, self.smtp_password),
+        ):
+            if secret is not None:
+                env[name] = secret.get_secret_value()
+        if self.greenhouse_keys:
+            env[ENV_GREENHOUSE_KEYS] = ",".join(k.get_secret_value() for k in self.greenhouse_keys)
         if self.database_url is not None:
             env[ENV_DATABASE_URL] = self.database_url.get_secret_value()
         if self.webhook_secret is not None:

@@ -25,7 +25,17 @@ from sqlalchemy.orm import Session
 
 from repprofile._formats.questionnaire import Questionnaire, SjtItem
 from repprofile._version import __version__
-from repprofile.web._db import AccessLog, Answer, Invitation, Outbox, Result, as_utc, utcnow
+from repprofile.web._db import (
+    AccessLog,
+    Answer,
+    AtsOrder,
+    EmailOutbox,
+    Invitation,
+    Outbox,
+    Result,
+    as_utc,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from repprofile.web._schemas import InvitationCreate
@@ -35,10 +45,12 @@ __all__ = [
     "STATUSES",
     "AnswerIn",
     "ClosedError",
+    "EmailPlan",
     "Progress",
     "answer_record",
     "complete",
     "create_invitation",
+    "email_seal_key",
     "erase",
     "find_by_token",
     "hash_token",
@@ -48,6 +60,7 @@ __all__ = [
     "new_token",
     "progress",
     "purge",
+    "queue_emails",
     "refresh_status",
     "save_answers",
     "withdraw",
@@ -115,6 +128,59 @@ def refresh_status(session: Session, inv: Invitation, now: dt.datetime | None = 
 
 
 @dataclass(frozen=True)
+class EmailPlan:
+    """How to queue a new invitation's emails: the key that seals the link token in the
+    email outbox (derived from the server's secret key), the days until the reminder (0:
+    none) and the domain of the Message-IDs."""
+
+    key: bytes
+    reminder_days: float
+    domain: str
+
+
+EMAIL_KINDS = ("invitation", "reminder")
+
+
+def email_seal_key(secret_key: bytes) -> bytes:
+    """The key sealing link tokens in the email outbox: HMAC-SHA256 of the server's secret
+    key with a fixed context (never the secret key itself, which also signs report links)."""
+    return hmac.new(secret_key, b"repprofile-email-token", hashlib.sha256).digest()
+
+
+def queue_emails(
+    session: Session, inv: Invitation, token: str, plan: EmailPlan, now: dt.datetime
+) -> list[EmailOutbox]:
+    """Add (not commit) the invitation email, due now, and the reminder, due
+    ``plan.reminder_days`` after ``now`` when that is before the invitation expires, for
+    an invitation with a candidate email. Each row carries its Message-ID and the token
+    sealed with ``plan.key``; the sender checks the invitation's status before sending
+    (no reminder after completion, expiry, withdrawal or erasure)."""
+    if not inv.candidate_email:
+        return []
+    sealed = seal_token(token, plan.key, inv.id)
+    due = {"invitation": now}
+    expires = as_utc(inv.expires_at)
+    if plan.reminder_days > 0:
+        at = now + dt.timedelta(days=plan.reminder_days)
+        if expires is None or at < expires:
+            due["reminder"] = at
+    rows = [
+        EmailOutbox(
+            invitation_id=inv.id,
+            kind=kind,
+            message_id=f"<{inv.id}.{kind}.{secrets.token_hex(8)}@{plan.domain}>",
+            token_sealed=sealed,
+            attempts=0,
+            next_attempt_at=at,
+            created_at=now,
+        )
+        for kind, at in due.items()
+    ]
+    session.add_all(rows)
+    return rows
+
+
+@dataclass(frozen=True)
 class NewInvitation:
     """A validated invitation request (the HTTP body or the CLI's options)."""
 
@@ -128,6 +194,8 @@ class NewInvitation:
     metadata: Mapping[str, str] | None = None
     show_results: bool = False
     sjt_method: str | None = None
+    candidate_email: str | None = None
+    candidate_name: str | None = None
 
     @classmethod
     def of(cls, req: InvitationCreate, questionnaire: Questionnaire) -> NewInvitation:
@@ -161,6 +229,10 @@ def request_digest(req: NewInvitation) -> str:
         "show_results": req.show_results,
         "sjt_method": req.sjt_method,
     }
+    if req.candidate_email is not None or req.candidate_name is not None:
+        # only when given: digests of requests without them stay what they were
+        doc["candidate_email"] = req.candidate_email
+        doc["candidate_name"] = req.candidate_name
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -174,8 +246,12 @@ def create_invitation(
     actor: str,
     idempotency: tuple[str, bytes] | None = None,
     now: dt.datetime | None = None,
+    emails: EmailPlan | None = None,
 ) -> tuple[Invitation, str | None, bool]:
     """Create an invitation; returns (invitation, token, created).
+
+    With ``emails`` and a candidate email in ``req``, the invitation and reminder emails
+    are queued in the same commit (:func:`queue_emails`).
 
     With ``idempotency`` (the Idempotency-Key scoped by the caller, and the secret that
     seals the token), a second request with the same key returns the first invitation and
@@ -214,10 +290,14 @@ def create_invitation(
         created_at=now,
         updated_at=now,
         expires_at=req.expires_at or now + DEFAULT_EXPIRY,
+        candidate_email=req.candidate_email,
+        candidate_name=req.candidate_name,
     )
     if idempotency is not None:
         inv.token_sealed = seal_token(token, idempotency[1], inv.id)
     session.add(inv)
+    if emails is not None:
+        queue_emails(session, inv, token, emails, now)
     log_access(session, actor, "invitation.create", inv.id)
     try:
         session.commit()
@@ -327,6 +407,15 @@ def erase(session: Session, inv: Invitation, actor: str, now: dt.datetime | None
     session.execute(delete(Result).where(Result.invitation_id == inv.id))
     # delivered events too: their rows keep the body (the scores) and the callback URL
     session.execute(delete(Outbox).where(Outbox.invitation_id == inv.id))
+    # emails (sent or not: a row names the candidate's message) and the ATS order's link
+    session.execute(delete(EmailOutbox).where(EmailOutbox.invitation_id == inv.id))
+    session.execute(
+        update(AtsOrder)
+        .where(AtsOrder.invitation_id == inv.id)
+        .values(callback_url=None, dedupe=None)
+    )
+    inv.candidate_email = None
+    inv.candidate_name = None
     inv.status = "erased"
     inv.erased_at = now
     inv.updated_at = now
