@@ -5,6 +5,7 @@ scoring API it shares, and scoring a completed invitation with the library exact
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -26,7 +27,17 @@ from repprofile._errors import InputError
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile.server._schemas import ScoreRequest
 from repprofile.server._service import Service
-from repprofile.web._db import Invitation, current_revision, head_revision, make_engine, utcnow
+from repprofile.web._ats import ats_result
+from repprofile.web._db import (
+    AtsOrder,
+    Invitation,
+    as_utc,
+    current_revision,
+    head_revision,
+    make_engine,
+    utcnow,
+)
+from repprofile.web._links import report_url
 from repprofile.web._settings import WebSettings
 from repprofile.web._store import (
     ClosedError,
@@ -87,6 +98,9 @@ class WebService:
         # soon as the last one commits. (Other processes still meet the busy handler.)
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         self._secret: bytes | None = None
+        # the keys an ATS may call with, by the hex SHA-256 of each (set by the app: the
+        # Greenhouse keys, else the server's API keys); the PATCH to Greenhouse uses them
+        self.ats_keys: dict[str, str] = {}
 
     def secret_key(self) -> bytes:
         """The server's secret key (signed report links, sealed email tokens):
@@ -119,6 +133,14 @@ class WebService:
             reminder_days=self.settings.reminder_days,
             domain=domain,
         )
+
+    def report_link(self, invitation_id: str, completed_at: dt.datetime) -> str:
+        """The signed report link of a completed invitation, valid for
+        ``report_link_days`` after its completion (the same link every time it is asked
+        for: Greenhouse's ``partner_profile_url`` and the push's ``result_url``)."""
+        expires = as_utc(completed_at) or completed_at
+        expires = expires + dt.timedelta(days=self.settings.report_link_days)
+        return report_url(self.settings.public_url, self.secret_key(), invitation_id, expires)
 
     def writing(self) -> threading.Lock | nullcontext[None]:
         """A context manager around a short write transaction (lookup outside it, then
@@ -217,6 +239,7 @@ class WebService:
             return self._stored_document(session, inv)  # a concurrent finish won (SQLite)
         record = answer_record(q, inv.candidate_id, stored_answers(session, inv.id))
         doc = self.score_document(inv, record)
+        now = utcnow()
         body = None
         if inv.callback_url:
             body = json.dumps(
@@ -225,12 +248,14 @@ class WebService:
                     "invitation_id": inv.id,
                     "candidate_id": inv.candidate_id,
                     "result": doc,
+                    "ats_result": ats_result(q, doc, now, self.report_link(inv.id, now)),
                 },
                 separators=(",", ":"),
                 ensure_ascii=False,
             )
+        order = session.get(AtsOrder, inv.id)
         try:
-            complete(session, inv, q, doc, None, body)
+            complete(session, inv, q, doc, None, body, now=now, ats_order=order)
         except (IntegrityError, OperationalError):
             session.rollback()
             session.refresh(inv)

@@ -760,9 +760,13 @@ def complete(
     sjt_key: str | None,
     outbox_body: str | None,
     now: dt.datetime | None = None,
+    ats_order: AtsOrder | None = None,
 ) -> None:
     """Store the scored ``document`` of a completed invitation, mark it completed and queue
-    its webhook (``outbox_body``, when the invitation has a callback URL), in one commit."""
+    its webhook (``outbox_body``, when the invitation has a callback URL) and the ATS's
+    completion call (``ats_order``, when it has a callback URL: event
+    ``greenhouse.completed``, an empty body sent as a PATCH with the ordering key), in
+    one commit."""
     now = now or utcnow()
     session.add(
         Result(
@@ -792,6 +796,19 @@ def complete(
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
+            )
+        )
+    if ats_order is not None and ats_order.callback_url:
+        session.add(
+            Outbox(
+                invitation_id=inv.id,
+                event=f"{ats_order.provider}.completed",
+                url=ats_order.callback_url,
+                body="",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                auth_key_sha256=ats_order.key_sha256,
             )
         )
     log_access(session, "candidate", "invitation.complete", inv.id)
