@@ -547,12 +547,6 @@ def test_get_unknown_is_404(srv: Server) -> None:
     assert status == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: docs say status 'started' means 'privacy notice accepted', but after the "
-    "notice is accepted GET /v1/invitations/{id} says status 'created', started_at null "
-    "(privacy_accepted_at is set)",
-)
 def test_started_after_privacy_accepted(srv: Server) -> None:
     """Accepting the privacy notice makes the invitation 'started'."""
     inv = invite(srv, "BB-started")
@@ -761,11 +755,6 @@ def test_delete_erases_keeps_tombstone_and_link_is_404(srv: Server, item_ids: li
     assert erased == unknown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after DELETE the tombstone still reports progress answered=10 (of the "
-    "erased answers) although the answers are deleted; docs: only ids and dates are kept",
-)
 def test_erased_tombstone_reports_no_answers(srv: Server, item_ids: list[str]) -> None:
     """The tombstone of an erased invitation does not claim answers it no longer has."""
     inv = invite(srv, "BB-erase-progress")

@@ -57,6 +57,7 @@ from repprofile.web._store import (
     AnswerIn,
     ClosedError,
     Progress,
+    accept_privacy,
     check_answer,
     find_by_token,
     log_access,
@@ -698,10 +699,9 @@ def add_page_routes(app: FastAPI, web: WebService) -> None:
                         cat = catalogue(inv.locale)
                         err = [("accept_privacy", cat.t("error.accept_privacy"))]
                         return _welcome(pages, inv, token, err, 422)
-                    inv.privacy_accepted_at = utcnow()
-                    inv.updated_at = inv.privacy_accepted_at
-                    log_access(s, ACTOR, "take.start", inv.id)
-                    s.commit()
+                    if not accept_privacy(s, inv, ACTOR, utcnow()):
+                        s.refresh(inv)  # closed meanwhile (erased, withdrawn, completed)
+                        return pages.closed(inv, token) or _see(f"/take/{token}")
                 return _see(f"/take/{token}/page/{max(inv.page, 1)}")
 
         return await run_in_threadpool(work)

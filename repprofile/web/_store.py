@@ -47,6 +47,7 @@ __all__ = [
     "ClosedError",
     "EmailPlan",
     "Progress",
+    "accept_privacy",
     "answer_record",
     "complete",
     "create_invitation",
@@ -383,6 +384,31 @@ def _expire_due(session: Session, now: dt.datetime | None = None) -> int:
     return int(getattr(res, "rowcount", 0) or 0)
 
 
+def accept_privacy(session: Session, inv: Invitation, actor: str, now: dt.datetime) -> bool:
+    """Record that the candidate accepted the privacy notice: the invitation becomes
+    ``started`` (``started_at`` set, once) and the acceptance is logged, in one commit.
+    A conditional UPDATE (the row is still active), so that an erase, withdrawal or
+    completion committed meanwhile is never undone; False (nothing changed) then."""
+    res = session.execute(
+        update(Invitation)
+        .where(Invitation.id == inv.id, Invitation.status.in_(ACTIVE))
+        .values(
+            status="started",
+            started_at=func.coalesce(Invitation.started_at, now),
+            privacy_accepted_at=func.coalesce(Invitation.privacy_accepted_at, now),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(res, "rowcount", 0) or 0) != 1:
+        session.rollback()
+        return False
+    log_access(session, actor, "take.start", inv.id)
+    session.commit()
+    session.refresh(inv)
+    return True
+
+
 def withdraw(session: Session, inv: Invitation, actor: str) -> bool:
     """Withdraw an invitation that is not completed or erased; False when it cannot be."""
     refresh_status(session, inv)
@@ -416,6 +442,8 @@ def erase(session: Session, inv: Invitation, actor: str, now: dt.datetime | None
     )
     inv.candidate_email = None
     inv.candidate_name = None
+    inv.answered = 0  # the answers are gone: the tombstone keeps ids and dates only
+    inv.page = 0
     inv.status = "erased"
     inv.erased_at = now
     inv.updated_at = now
