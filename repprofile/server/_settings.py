@@ -157,16 +157,8 @@ class ServerSettings(BaseModel):
             env[ENV_KEY_FILE] = str(self.key_file)
         return env
 
-    def key_digests(self) -> tuple[bytes, ...]:
-        """SHA-256 digests of every configured key (from the settings and the key file).
-
-        Raises
-        ------
-        InputError
-            No key at all, an unreadable key file, or a key shorter than 16 characters
-            or containing whitespace (the message names the source and position, never
-            the key).
-        """
+    def _key_sources(self) -> list[tuple[str, str]]:
+        """Every configured key with where it comes from (the settings, the key file)."""
         sources: list[tuple[str, str]] = [
             (f"{ENV_KEYS} key {i}", k.get_secret_value())
             for i, k in enumerate(self.api_keys, start=1)
@@ -187,6 +179,25 @@ class ServerSettings(BaseModel):
                 key = line.strip()
                 if key and not key.startswith("#"):
                     sources.append((f"{self.key_file} line {n}", key))
+        return sources
+
+    def keys(self) -> list[str]:
+        """Every configured key (from the settings and the key file), for the integrations
+        that must present a key back (the PATCH to Greenhouse); :class:`InputError` as
+        :meth:`key_digests` for a bad key file."""
+        return [key for _, key in self._key_sources()]
+
+    def key_digests(self) -> tuple[bytes, ...]:
+        """SHA-256 digests of every configured key (from the settings and the key file).
+
+        Raises
+        ------
+        InputError
+            No key at all, an unreadable key file, or a key shorter than 16 characters
+            or containing whitespace (the message names the source and position, never
+            the key).
+        """
+        sources = self._key_sources()
         if not sources:
             raise InputError(
                 "no API key is configured: set REPPROFILE_API_KEYS (comma-separated keys) or "

@@ -120,13 +120,14 @@ class Transport:
 
 
 # anywhere in the path: behind ``--root-path`` uvicorn logs ``/PREFIX/take/TOKEN``
-_TAKE_TOKEN = re.compile(r"/take/[^/]+")
+_TAKE_TOKEN = re.compile(r"/(take|reports)/[^/]+")
 
 
 def mask_token(path: str) -> str:
-    """``path`` without its query string and with a candidate's link token replaced by
-    ``***`` (``/take/TOKEN/page/2`` and ``/PREFIX/take/TOKEN`` alike)."""
-    return _TAKE_TOKEN.sub("/take/***", path.split("?", 1)[0], count=1)
+    """``path`` without its query string and with a candidate's link token or a signed
+    report link's token replaced by ``***`` (``/take/TOKEN/page/2``, ``/PREFIX/take/TOKEN``
+    and ``/reports/TOKEN`` alike)."""
+    return _TAKE_TOKEN.sub(r"/\1/***", path.split("?", 1)[0], count=1)
 
 
 class NoQueryFilter(logging.Filter):

@@ -13,6 +13,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +22,7 @@ from repprofile.server._http import Problem, clip, json_response, negotiate, par
 from repprofile.server._render import draw_chart, draw_report
 from repprofile.server._schemas import body_doc, error_responses, with_200
 from repprofile.web._db import Invitation, as_utc
+from repprofile.web._links import REPORT_PREFIX, check_report_token
 from repprofile.web._outbox import callback_refusal
 from repprofile.web._schemas import (
     InvitationCreate,
@@ -44,7 +46,7 @@ from repprofile.web._store import (
     withdraw,
 )
 
-__all__ = ["add_invitation_routes", "invitation_out"]
+__all__ = ["add_invitation_routes", "add_report_link_routes", "invitation_out"]
 
 MAX_LIFETIME = dt.timedelta(days=366)
 
@@ -315,8 +317,9 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
     _add_document_routes(app, web)
 
 
-def _completed(web: WebService, invitation_id: str, request: Request, action: str) -> Any:
-    """The completed invitation's questionnaire, re-scored result and roles."""
+def _completed(web: WebService, invitation_id: str, actor: str, action: str) -> Any:
+    """The completed invitation's questionnaire, re-scored result and roles (the read is
+    written to the access log as ``actor`` doing ``action``)."""
     with web.session() as s:
         inv = s.get(Invitation, invitation_id)
         if inv is None or inv.status == "erased":
@@ -325,10 +328,34 @@ def _completed(web: WebService, invitation_id: str, request: Request, action: st
             raise Problem(409, "conflict", f"invitation {inv.id} is {inv.status}, not completed")
         q = web.questionnaire(inv)
         record = answer_record(q, inv.candidate_id, stored_answers(s, inv.id))
-        log_access(s, actor_of(request.headers.get("authorization")), action, inv.id)
+        log_access(s, actor, action, inv.id)
         s.commit()
         result, _ = web.score(inv, record)
         return inv, q, result
+
+
+def _report_parts(web: WebService, invitation_id: str, role: str | None, actor: str) -> Any:
+    """The report document, scores and role of a completed invitation (for ``role``,
+    default the invitation's first)."""
+    from repprofile._analysis.fit import fit
+    from repprofile._rendering.report import candidate_report
+
+    action = "report.link" if actor == LINK_ACTOR else "invitation.report"
+    inv, q, result = _completed(web, invitation_id, actor, action)
+    role_id = role or (inv.roles[0] if inv.roles else None)
+    if role_id is None:
+        raise unprocessable("role", "the invitation names no role; give ?role=ROLE_ID")
+    role_obj = web.service.role(role_id, q, "role")
+    fitted = fit(result, role_obj)
+    date = as_utc(inv.completed_at)
+    doc = candidate_report(
+        result,
+        inv.candidate_id,
+        role_obj,
+        date=None if date is None else date.date().isoformat(),
+        fit_result=fitted,
+    )
+    return doc, result, role_obj
 
 
 def _add_document_routes(app: FastAPI, web: WebService) -> None:
@@ -360,29 +387,11 @@ def _add_document_routes(app: FastAPI, web: WebService) -> None:
         role: Annotated[str | None, Query(description="Default: the invitation's first.")] = None,
     ) -> Response:
         """The completed candidate's report for one of the invitation's roles."""
-        from repprofile._analysis.fit import fit
-        from repprofile._rendering.report import candidate_report
-
         kind = negotiate(request, ("application/pdf", "text/html"))
-
-        def prepare() -> Any:
-            inv, q, result = _completed(web, invitation_id, request, "invitation.report")
-            role_id = role or (inv.roles[0] if inv.roles else None)
-            if role_id is None:
-                raise unprocessable("role", "the invitation names no role; give ?role=ROLE_ID")
-            role_obj = service.role(role_id, q, "role")
-            fitted = fit(result, role_obj)
-            date = as_utc(inv.completed_at)
-            doc = candidate_report(
-                result,
-                inv.candidate_id,
-                role_obj,
-                date=None if date is None else date.date().isoformat(),
-                fit_result=fitted,
-            )
-            return doc, result, role_obj
-
-        doc, result, role_obj = await run_in_threadpool(prepare)
+        actor = actor_of(request.headers.get("authorization"))
+        doc, result, role_obj = await run_in_threadpool(
+            _report_parts, web, invitation_id, role, actor
+        )
         fmt: Literal["pdf", "html"] = "pdf" if kind == "application/pdf" else "html"
         data = await service.render_pool.run(request, draw_report, doc, result, role_obj, fmt)
         return Response(data, media_type=kind)
@@ -411,7 +420,8 @@ def _add_document_routes(app: FastAPI, web: WebService) -> None:
         fmt = negotiate(request, ("image/png", "image/svg+xml"))
 
         def prepare() -> Any:
-            inv, q, result = _completed(web, invitation_id, request, "invitation.chart")
+            actor = actor_of(request.headers.get("authorization"))
+            inv, q, result = _completed(web, invitation_id, actor, "invitation.chart")
             role_obj = service.role(inv.roles[0], q, "role") if inv.roles else None
             return inv, result, role_obj
 
@@ -427,3 +437,55 @@ def _add_document_routes(app: FastAPI, web: WebService) -> None:
             "png" if fmt == "image/png" else "svg",
         )
         return Response(data, media_type=fmt)
+
+
+LINK_ACTOR = "link"
+"""The access-log actor of a report opened through a signed link."""
+# The report's HTML has its styles inline and its chart as an inline SVG or data: image;
+# nothing else may load, run, frame it or be submitted from it.
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+LINK_HEADERS = {
+    "Content-Security-Policy": REPORT_CSP,
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _link_not_found() -> Response:
+    """The one answer to every report link that does not open a report (malformed,
+    forged, expired, erased, not completed): nothing tells which."""
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Link not valid</title>"
+        "<p>This report link is not valid: it may have expired or been revoked. Ask for a "
+        "new link from the system that gave you this one.</p></html>"
+    )
+    return Response(body, 404, LINK_HEADERS, media_type="text/html")
+
+
+def add_report_link_routes(app: FastAPI, web: WebService) -> None:
+    """``GET /reports/{token}``: the candidate report of a signed link
+    (:mod:`repprofile.web._links`), HTML, or PDF with ``?format=pdf``; no API key."""
+    service = web.service
+
+    @app.get(REPORT_PREFIX + "{token}", include_in_schema=False)
+    async def report_link(token: str, request: Request) -> Response:
+        """A report opened through a signed link."""
+        fmt = request.query_params.get("format", "html")
+        if fmt not in ("html", "pdf"):
+            return _link_not_found()
+        invitation_id = check_report_token(web.secret_key(), token, dt.datetime.now(dt.UTC))
+        if invitation_id is None:
+            return _link_not_found()
+        try:
+            doc, result, role_obj = await run_in_threadpool(
+                _report_parts, web, invitation_id, None, LINK_ACTOR
+            )
+        except (Problem, RequestValidationError):  # erased, not completed, no role
+            return _link_not_found()
+        data = await service.render_pool.run(request, draw_report, doc, result, role_obj, fmt)
+        kind = "application/pdf" if fmt == "pdf" else "text/html"
+        return Response(data, media_type=kind, headers=LINK_HEADERS)

@@ -26,6 +26,7 @@ another language; docs/web-assessment.md).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -181,6 +182,8 @@ class _Claim:
     body: str
     attempts: int
     lease: dt.datetime
+    auth_key_sha256: str | None = None
+    """Set on an ATS completion call: a PATCH with this key, not a signed POST."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -212,14 +215,15 @@ def _due(model: Leased, now: dt.datetime, max_attempts: int) -> Any:
 
 
 def claim_due(
-    engine: Engine, model: Leased, now: dt.datetime, max_attempts: int
+    engine: Engine, model: Leased, now: dt.datetime, max_attempts: int, *where: Any
 ) -> list[tuple[int, int, dt.datetime]]:
-    """Claim up to :data:`BATCH` due rows of ``model`` for this process (see the module
-    docstring): ``(id, attempts, lease)`` of each row won."""
+    """Claim up to :data:`BATCH` due rows of ``model`` (that also meet the conditions
+    ``where``) for this process (see the module docstring): ``(id, attempts, lease)`` of
+    each row won."""
     lease = now + LEASE
     stmt = (
         select(model.id, model.attempts, model.next_attempt_at)
-        .where(*_due(model, now, max_attempts))
+        .where(*_due(model, now, max_attempts), *where)
         .order_by(model.next_attempt_at)
     )
     with engine.begin() as conn:
@@ -270,39 +274,26 @@ def renew_lease(
     return count == 1
 
 
-def _claim(web: WebService, now: dt.datetime) -> list[_Claim]:
-    """Claim up to :data:`BATCH` due webhook rows for this process, with their URL and body."""
-    won = claim_due(web.engine, Outbox, now, web.settings.webhook_max_attempts)
+def _claim(web: WebService, now: dt.datetime, *where: Any) -> list[_Claim]:
+    """Claim up to :data:`BATCH` due outbox rows (that also meet ``where``) for this
+    process, with their URL, body and ATS key digest."""
+    won = claim_due(web.engine, Outbox, now, web.settings.webhook_max_attempts, *where)
     if not won:
         return []
+    cols = (Outbox.id, Outbox.url, Outbox.body, Outbox.auth_key_sha256)
     with web.engine.connect() as conn:
-        found = {
-            r.id: r
-            for r in conn.execute(
-                select(Outbox.id, Outbox.url, Outbox.body).where(Outbox.id.in_([w[0] for w in won]))
-            )
-        }
+        rows = conn.execute(select(*cols).where(Outbox.id.in_([w[0] for w in won])))
+        found = {r.id: r for r in rows}
     return [
-        _Claim(i, found[i].url, found[i].body, attempts, lease)
+        _Claim(i, found[i].url, found[i].body, attempts, lease, found[i].auth_key_sha256)
         for i, attempts, lease in won
         if i in found  # erased meanwhile: nothing to send
     ]
 
 
-def _post(url: str, body: str, event_id: int, secret: str) -> tuple[int | None, str | None]:
-    """POST one event; (HTTP status or None, error text or None on a 2xx)."""
-    data = body.encode("utf-8")
-    request = urllib.request.Request(
-        url,
-        data=data,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(secret, int(time.time()), data),
-            EVENT_ID_HEADER: str(event_id),
-            "User-Agent": f"repprofile/{__version__}",
-        },
-    )
+def _send(request: urllib.request.Request) -> tuple[int | None, str | None]:
+    """Send one request (10 s timeout, no redirect followed); (HTTP status or None, error
+    text or None on a 2xx)."""
     try:
         with _OPENER.open(request, timeout=TIMEOUT) as response:
             status = int(response.status)
@@ -316,6 +307,40 @@ def _post(url: str, body: str, event_id: int, secret: str) -> tuple[int | None, 
     if 200 <= status < 300:
         return status, None
     return status, f"HTTP {status}"
+
+
+def _post(url: str, body: str, event_id: int, secret: str) -> tuple[int | None, str | None]:
+    """POST one signed event; (HTTP status or None, error text or None on a 2xx)."""
+    data = body.encode("utf-8")
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(secret, int(time.time()), data),
+            EVENT_ID_HEADER: str(event_id),
+            "User-Agent": f"repprofile/{__version__}",
+        },
+    )
+    return _send(request)
+
+
+def _patch(url: str, key: str) -> tuple[int | None, str | None]:
+    """The ATS completion call: ``PATCH url`` with no body and HTTP Basic credentials
+    (``key`` as the user name, an empty password), as Greenhouse's Assessment Partner API
+    asks; (HTTP status or None, error text or None on a 2xx)."""
+    credentials = base64.b64encode(f"{key}:".encode()).decode("ascii")
+    request = urllib.request.Request(
+        url,
+        data=b"",
+        method="PATCH",
+        headers={
+            "Authorization": f"Basic {credentials}",
+            "User-Agent": f"repprofile/{__version__}",
+        },
+    )
+    return _send(request)
 
 
 def _record(web: WebService, claim: _Claim, status: int | None, error: str | None) -> None:
@@ -342,10 +367,11 @@ def _record(web: WebService, claim: _Claim, status: int | None, error: str | Non
         )
     if attempt >= web.settings.webhook_max_attempts:
         log.error(
-            "webhook event %d failed (%s, attempt %d): giving up",
+            "webhook event %d failed (%s, attempt %d): giving up after %d attempts",
             claim.id,
             status if status is not None else error,
             attempt,
+            web.settings.webhook_max_attempts,
         )
     else:
         log.warning(
@@ -363,14 +389,17 @@ def deliver_due(web: WebService, now: dt.datetime | None = None) -> int:
     is tried next. Returns the number of attempts made (delivered or not; a row
     taken over by another process meanwhile is not counted).
 
-    Without a webhook secret nothing is sent (an unsigned event would be worthless to a
-    receiver that checks): the rows wait for a server that has the secret."""
+    Without a webhook secret no webhook is sent (an unsigned event would be worthless to
+    a receiver that checks): those rows wait for a server that has the secret. ATS
+    completion calls (rows with ``auth_key_sha256``) need no secret: they are PATCHed
+    with the key that ordered the test (:func:`_patch`); when that key is no longer
+    configured the row is given up at once, its reason logged and kept in
+    ``last_error``."""
     secret = web.settings.webhook_secret
-    if secret is None:
-        return 0
     now = as_utc(now) or utcnow()
     started = time.monotonic()
-    claims = _claim(web, now)
+    only_ats = () if secret is not None else (Outbox.auth_key_sha256.is_not(None),)
+    claims = _claim(web, now, *only_ats)
     sent = 0
     for claim in claims:
         # a pass may outlive the lease of its last rows (20 POSTs of up to 10 s each):
@@ -379,10 +408,35 @@ def deliver_due(web: WebService, now: dt.datetime | None = None) -> int:
         if not _renew(web, claim, claim.lease + elapsed):
             log.info("webhook event %d: taken over by another process, not sent", claim.id)
             continue
-        status, error = _post(claim.url, claim.body, claim.id, secret.get_secret_value())
+        if claim.auth_key_sha256 is not None:
+            key = web.ats_keys.get(claim.auth_key_sha256)
+            if key is None:
+                _give_up(
+                    web,
+                    claim,
+                    "the key that ordered this test is no longer configured "
+                    "(REPPROFILE_GREENHOUSE_KEYS or REPPROFILE_API_KEYS); the ATS still "
+                    "reads the result through test_status",
+                )
+                continue
+            status, error = _patch(claim.url, key)
+        else:
+            assert secret is not None
+            status, error = _post(claim.url, claim.body, claim.id, secret.get_secret_value())
         _record(web, claim, status, error)
         sent += 1
     return sent
+
+
+def _give_up(web: WebService, claim: _Claim, reason: str) -> None:
+    """Give a row up without sending it (attempts set to the maximum), logging why."""
+    with web.engine.begin() as conn:
+        conn.execute(
+            update(Outbox)
+            .where(Outbox.id == claim.id, Outbox.delivered_at.is_(None))
+            .values(attempts=web.settings.webhook_max_attempts, last_error=reason)
+        )
+    log.error("webhook event %d given up without sending: %s", claim.id, reason)
 
 
 def _renew(web: WebService, claim: _Claim, lease: dt.datetime) -> bool:

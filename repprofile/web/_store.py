@@ -14,8 +14,9 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -64,6 +65,7 @@ __all__ = [
     "queue_emails",
     "refresh_status",
     "save_answers",
+    "valid_email",
     "withdraw",
 ]
 
@@ -140,6 +142,19 @@ class EmailPlan:
 
 
 EMAIL_KINDS = ("invitation", "reminder")
+# an address as SMTP servers take it: a local part without spaces, brackets or quotes, and
+# a domain name with at least one dot (no IP literals, no comments)
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def valid_email(text: str) -> bool:
+    """Whether ``text`` is an email address the candidate emails can be sent to (ASCII,
+    ``local@domain.tld``, at most 64 + 1 + 253 characters; RFC 5321 section 4.5.3.1)."""
+    return _EMAIL.match(text) is not None
 
 
 def email_seal_key(secret_key: bytes) -> bytes:
@@ -248,11 +263,13 @@ def create_invitation(
     idempotency: tuple[str, bytes] | None = None,
     now: dt.datetime | None = None,
     emails: EmailPlan | None = None,
+    also: Callable[[Invitation], Iterable[Any]] | None = None,
 ) -> tuple[Invitation, str | None, bool]:
     """Create an invitation; returns (invitation, token, created).
 
     With ``emails`` and a candidate email in ``req``, the invitation and reminder emails
-    are queued in the same commit (:func:`queue_emails`).
+    are queued in the same commit (:func:`queue_emails`); ``also`` gives more rows to add
+    in that commit (an ATS order), from the new invitation.
 
     With ``idempotency`` (the Idempotency-Key scoped by the caller, and the secret that
     seals the token), a second request with the same key returns the first invitation and
@@ -299,6 +316,8 @@ def create_invitation(
     session.add(inv)
     if emails is not None:
         queue_emails(session, inv, token, emails, now)
+    if also is not None:
+        session.add_all(list(also(inv)))
     log_access(session, actor, "invitation.create", inv.id)
     try:
         session.commit()
