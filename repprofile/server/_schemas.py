@@ -465,11 +465,13 @@ def with_200(ok: dict[str, Any], *codes: int) -> dict[int | str, dict[str, Any]]
     return {200: ok, **error_responses(*codes)}
 
 
-def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+def body_doc(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
     """The OpenAPI requestBody of an endpoint that parses ``model`` itself (the app's
-    OpenAPI document adds the schema to the components)."""
+    OpenAPI document adds the schema to the components); ``required`` False: the body
+    may be left out."""
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+    content = {"application/json": {"schema": ref}}
+    return {"requestBody": {"required": required, "content": content}}
 
 
 # The error documents: declared in the responses by reference (application/problem+json).

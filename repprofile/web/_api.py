@@ -22,13 +22,15 @@ from repprofile.server._http import Problem, clip, json_response, negotiate, par
 from repprofile.server._render import draw_chart, draw_report
 from repprofile.server._schemas import body_doc, error_responses, with_200
 from repprofile.web._db import Invitation, as_utc
-from repprofile.web._links import REPORT_PREFIX, check_report_token
+from repprofile.web._links import REPORT_PREFIX, check_report_token, report_url
 from repprofile.web._outbox import callback_refusal
 from repprofile.web._schemas import (
     InvitationCreate,
     InvitationCreated,
     InvitationList,
     InvitationOut,
+    ReportLink,
+    ReportLinkRequest,
 )
 from repprofile.web._service import WebService, actor_of
 from repprofile.web._store import (
@@ -37,6 +39,7 @@ from repprofile.web._store import (
     NewInvitation,
     answer_record,
     create_invitation,
+    emails_of,
     erase,
     list_invitations,
     log_access,
@@ -56,7 +59,11 @@ def _dt(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def invitation_out(
-    inv: Invitation, result: dict[str, Any] | None, with_result: bool
+    inv: Invitation,
+    result: dict[str, Any] | None,
+    with_result: bool,
+    result_url: str | None = None,
+    emails: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The invitation document (``InvitationOut``) as JSON-ready values."""
     done = inv.status == "completed"
@@ -86,9 +93,23 @@ def invitation_out(
         result=result if with_result and done else None,
         report_url=base + "/report" if done else None,
         chart_url=base + "/chart" if done else None,
+        result_url=result_url if done else None,
+        emails=emails,
     )
     out: dict[str, Any] = doc.model_dump(mode="json")
     return out
+
+
+def _one(
+    web: WebService, s: Any, inv: Invitation, result: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The document of one invitation (GET, withdraw, erase): with the result when given,
+    the signed report link when completed, and the candidate's emails."""
+    link = None
+    if inv.status == "completed" and inv.completed_at is not None:
+        link = web.report_link(inv.id, inv.completed_at)
+    emails = emails_of(s, inv.id, web.settings.webhook_max_attempts)
+    return invitation_out(inv, result, True, link, emails)
 
 
 def _cursor_text(cursor: tuple[dt.datetime, str] | None) -> str | None:
@@ -116,7 +137,11 @@ def _not_found(invitation_id: str) -> Problem:
 def add_invitation_routes(app: FastAPI, web: WebService) -> None:
     """``/v1/invitations`` and its sub-resources on ``app``."""
     service = web.service
-    app.state.request_models = [*getattr(app.state, "request_models", []), InvitationCreate]
+    app.state.request_models = [
+        *getattr(app.state, "request_models", []),
+        InvitationCreate,
+        ReportLinkRequest,
+    ]
 
     @app.post(
         "/v1/invitations",
@@ -173,6 +198,12 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
                 resolve_method(q, req.sjt_method, None)
             except RepprofileError as exc:
                 raise unprocessable("sjt_method", str(exc)) from None
+        if req.candidate_email is not None and not web.sends_email:
+            raise unprocessable(
+                "candidate_email",
+                "this server sends no email: set REPPROFILE_SMTP_URL (or --smtp-dry-run) on "
+                "the server, or leave out candidate_email and give the link yourself",
+            )
         if req.callback_url is not None and web.settings.webhook_secret is None:
             raise unprocessable(
                 "callback_url",
@@ -203,7 +234,8 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
         def work() -> tuple[Invitation, str | None, bool]:
             with web.session() as s:
                 try:
-                    return create_invitation(s, new, actor, idem)
+                    plan = web.email_plan() if new.candidate_email else None
+                    return create_invitation(s, new, actor, idem, emails=plan)
                 except IdempotencyConflictError:
                     raise unprocessable(
                         "Idempotency-Key",
@@ -272,7 +304,7 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
             res = result_of(s, inv.id)
             log_access(s, actor_of(request.headers.get("authorization")), "invitation.read", inv.id)
             s.commit()
-            return json_response(invitation_out(inv, res.document if res else None, True))
+            return json_response(_one(web, s, inv, res.document if res else None))
 
     @app.post(
         "/v1/invitations/{invitation_id}/withdraw",
@@ -288,12 +320,12 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
             if inv is None:
                 raise _not_found(invitation_id)
             if inv.status == "withdrawn":
-                return json_response(invitation_out(inv, None, False))
+                return json_response(_one(web, s, inv, None))
             if not withdraw(s, inv, actor_of(request.headers.get("authorization"))):
                 raise Problem(
                     409, "conflict", f"invitation {inv.id} is {inv.status}: it cannot be withdrawn"
                 )
-            return json_response(invitation_out(inv, None, False))
+            return json_response(_one(web, s, inv, None))
 
     @app.delete(
         "/v1/invitations/{invitation_id}",
@@ -312,7 +344,42 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
                 raise _not_found(invitation_id)
             if inv.status != "erased":
                 erase(s, inv, actor_of(request.headers.get("authorization")))
-            return json_response(invitation_out(inv, None, False))
+            return json_response(_one(web, s, inv, None))
+
+    @app.post(
+        "/v1/invitations/{invitation_id}/report-link",
+        operation_id="invitationReportLink",
+        tags=["invitations"],
+        openapi_extra=body_doc(ReportLinkRequest, required=False),
+        response_model=ReportLink,
+        responses=error_responses(401, 404, 409, 422),
+    )
+    async def report_link(invitation_id: str, request: Request) -> Response:
+        """A fresh signed report link (no API key needed to open it) for a completed
+        invitation, valid `days` days (default 30); for the recruiter an ATS link has
+        expired on. Links already given keep working until they expire."""
+        raw = await request.body()
+        req = await parse(request, ReportLinkRequest) if raw.strip() else ReportLinkRequest()
+        actor = actor_of(request.headers.get("authorization"))
+
+        def work() -> dict[str, Any]:
+            with web.session() as s:
+                inv = s.get(Invitation, invitation_id)
+                if inv is None or inv.status == "erased":
+                    raise _not_found(invitation_id)
+                if inv.status != "completed":
+                    raise Problem(
+                        409, "conflict", f"invitation {inv.id} is {inv.status}, not completed"
+                    )
+                log_access(s, actor, "invitation.report_link", inv.id, f"days={req.days}")
+                s.commit()
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            expires = now + dt.timedelta(days=req.days)
+            url = report_url(web.settings.public_url, web.secret_key(), invitation_id, expires)
+            return {"result_url": url, "expires_at": expires}
+
+        doc = await run_in_threadpool(work)
+        return Response(ReportLink(**doc).model_dump_json(), media_type="application/json")
 
     _add_document_routes(app, web)
 

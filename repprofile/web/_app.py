@@ -15,6 +15,7 @@ from repprofile.web._api import add_invitation_routes, add_report_link_routes
 from repprofile.web._greenhouse import PREFIX as GREENHOUSE_PREFIX
 from repprofile.web._greenhouse import add_greenhouse_routes, check_keys, load_catalogue
 from repprofile.web._links import REPORT_PREFIX
+from repprofile.web._mail import add_mail_worker
 from repprofile.web._outbox import add_outbox_worker
 from repprofile.web._pages import add_page_routes
 from repprofile.web._service import WebService
@@ -57,6 +58,7 @@ def create_web_app(
         app.state.web = web
         add_invitation_routes(app, web)
         add_outbox_worker(app, web)  # webhook delivery thread, when settings.outbox is on
+        add_mail_worker(app, web)  # candidate emails, when the server sends email
         add_page_routes(app, web)
         add_greenhouse_routes(app, web, tests)
         add_report_link_routes(app, web)

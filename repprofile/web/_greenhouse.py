@@ -50,6 +50,7 @@ from repprofile.server._service import Catalogue
 from repprofile.web._ats import greenhouse_fields
 from repprofile.web._db import AtsOrder, Invitation, as_utc, utcnow
 from repprofile.web._outbox import callback_refusal
+from repprofile.web._schemas import valid_email
 from repprofile.web._service import WebService
 from repprofile.web._store import (
     ACTIVE,
@@ -58,7 +59,6 @@ from repprofile.web._store import (
     log_access,
     refresh_status,
     result_of,
-    valid_email,
 )
 
 __all__ = [

@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
+    "EmailOut",
     "InvitationCreate",
     "InvitationCreated",
     "InvitationList",
     "InvitationOut",
     "ProgressOut",
+    "ReportLink",
+    "ReportLinkRequest",
+    "valid_email",
 ]
 
 MAX_METADATA = 50
+
+# an address as SMTP servers take it: a local part without spaces, brackets or quotes, and
+# a domain name with at least one dot (no IP literals, no comments)
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def valid_email(text: str) -> bool:
+    """Whether ``text`` is an email address the candidate emails can be sent to (ASCII,
+    ``local@domain.tld``, at most 64 + 1 + 253 characters; RFC 5321 section 4.5.3.1)."""
+    return _EMAIL.match(text) is not None
+
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
 MetaKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -32,6 +52,12 @@ def _web_url(value: str) -> str:
         raise ValueError("expected an http:// or https:// URL (at most 2,000 characters)")
     if parts.username or parts.password:
         raise ValueError("expected a URL without a user name or password in it")
+    return value
+
+
+def _email(value: str) -> str:
+    if not valid_email(value):
+        raise ValueError("expected an email address such as ann.lee@example.com")
     return value
 
 
@@ -78,6 +104,15 @@ class InvitationCreate(_Strict):
     sjt_method: str | None = Field(
         default=None, description="SJT scoring method (default: the questionnaire's)."
     )
+    candidate_email: Annotated[str, AfterValidator(_email)] | None = Field(
+        default=None,
+        description="Email the candidate the link, and a reminder (when the server sends "
+        "email: REPPROFILE_SMTP_URL). Kept only to send these emails; erased with the "
+        "invitation.",
+    )
+    candidate_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The name the emails greet the candidate with."
+    )
 
 
 class InvitationCreated(BaseModel):
@@ -96,6 +131,19 @@ class InvitationCreated(BaseModel):
 class ProgressOut(BaseModel):
     answered: int = Field(description="Items fully answered.")
     total: int = Field(description="Items in the questionnaire.")
+
+
+class EmailOut(BaseModel):
+    """One email to the candidate (never the address)."""
+
+    kind: Literal["invitation", "reminder"]
+    status: Literal["queued", "sent", "cancelled", "failed"] = Field(
+        description="queued: waiting to be sent (or retried); failed: given up."
+    )
+    message_id: str = Field(description="The email's Message-ID header.")
+    scheduled_at: dt.datetime = Field(description="When it is (or was last) due.")
+    sent_at: dt.datetime | None
+    attempts: int
 
 
 class InvitationOut(BaseModel):
@@ -128,6 +176,27 @@ class InvitationOut(BaseModel):
     )
     report_url: str | None = Field(description="When completed: the report (PDF or HTML).")
     chart_url: str | None = Field(description="When completed: the radar chart (PNG or SVG).")
+    result_url: str | None = Field(
+        default=None,
+        description="When completed: the signed report link (no API key needed), valid "
+        "REPPROFILE_REPORT_LINK_DAYS days after completion; POST .../report-link for a "
+        "fresh one.",
+    )
+    emails: list[EmailOut] | None = Field(
+        default=None,
+        description="The candidate's emails (invitation, reminder); null in lists: GET one.",
+    )
+
+
+class ReportLinkRequest(_Strict):
+    """``POST /v1/invitations/{id}/report-link``."""
+
+    days: int = Field(default=30, ge=1, le=366, description="Days the link stays valid.")
+
+
+class ReportLink(BaseModel):
+    result_url: str = Field(description="The signed report link (no API key needed).")
+    expires_at: dt.datetime
 
 
 class InvitationList(BaseModel):

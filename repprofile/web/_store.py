@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ __all__ = [
     "complete",
     "create_invitation",
     "email_seal_key",
+    "emails_of",
     "erase",
     "find_by_token",
     "hash_token",
@@ -65,7 +65,6 @@ __all__ = [
     "queue_emails",
     "refresh_status",
     "save_answers",
-    "valid_email",
     "withdraw",
 ]
 
@@ -142,19 +141,6 @@ class EmailPlan:
 
 
 EMAIL_KINDS = ("invitation", "reminder")
-# an address as SMTP servers take it: a local part without spaces, brackets or quotes, and
-# a domain name with at least one dot (no IP literals, no comments)
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
-    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-
-
-def valid_email(text: str) -> bool:
-    """Whether ``text`` is an email address the candidate emails can be sent to (ASCII,
-    ``local@domain.tld``, at most 64 + 1 + 253 characters; RFC 5321 section 4.5.3.1)."""
-    return _EMAIL.match(text) is not None
 
 
 def email_seal_key(secret_key: bytes) -> bytes:
@@ -196,6 +182,35 @@ def queue_emails(
     return rows
 
 
+def emails_of(session: Session, invitation_id: str, max_attempts: int) -> list[dict[str, Any]]:
+    """The invitation's emails as ``EmailOut`` documents (kind, status, Message-ID, when
+    due, when sent, attempts), invitation first."""
+    rows = session.scalars(
+        select(EmailOutbox).where(EmailOutbox.invitation_id == invitation_id)
+    ).all()
+    out = []
+    for r in sorted(rows, key=lambda r: EMAIL_KINDS.index(r.kind)):
+        if r.delivered_at is not None:
+            status = "sent"
+        elif r.cancelled_at is not None:
+            status = "cancelled"
+        elif r.attempts >= max_attempts:
+            status = "failed"
+        else:
+            status = "queued"
+        out.append(
+            {
+                "kind": r.kind,
+                "status": status,
+                "message_id": r.message_id,
+                "scheduled_at": as_utc(r.next_attempt_at),
+                "sent_at": as_utc(r.delivered_at),
+                "attempts": r.attempts,
+            }
+        )
+    return out
+
+
 @dataclass(frozen=True)
 class NewInvitation:
     """A validated invitation request (the HTTP body or the CLI's options)."""
@@ -228,6 +243,8 @@ class NewInvitation:
             metadata=req.metadata,
             show_results=req.show_results,
             sjt_method=req.sjt_method,
+            candidate_email=req.candidate_email,
+            candidate_name=req.candidate_name,
         )
 
 
