@@ -69,6 +69,18 @@ def register(sub: Subparsers) -> None:
         help="do not upgrade the database on start (then it must be up to date)",
     )
     p.add_argument(
+        "--smtp-dry-run",
+        metavar="DIR",
+        help="write each candidate email to an .eml file in DIR instead of sending it "
+        "(default: REPPROFILE_SMTP_DRY_RUN; emails are sent when REPPROFILE_SMTP_URL is set)",
+    )
+    p.add_argument(
+        "--ats-config",
+        metavar="FILE",
+        help="YAML file with the tests offered to Greenhouse (a 'tests:' list; default: "
+        "REPPROFILE_ATS_CONFIG, else every role on its questionnaire; docs/ats.md)",
+    )
+    p.add_argument(
         "--insecure-cookies",
         action="store_true",
         help="cookies without Secure, for plain http on localhost only",
@@ -200,6 +212,23 @@ def _print_openapi_30() -> int:
     return EXIT_OK
 
 
+def _check_web(settings: Any, web: Any) -> None:
+    """What each worker would refuse at start, checked once here so that ``serve`` exits 2
+    with one message: the Greenhouse tests file and keys, the email templates folder and
+    the SMTP URL."""
+    from repprofile.server._service import Service
+    from repprofile.web._greenhouse import check_keys, load_catalogue
+    from repprofile.web._mail import MailTemplates, transport_for
+    from repprofile.web._settings import ENV_GREENHOUSE_KEYS
+
+    if web.greenhouse_keys:
+        check_keys([k.get_secret_value() for k in web.greenhouse_keys], ENV_GREENHOUSE_KEYS)
+    load_catalogue(web.ats_config, Service(settings.model_copy(update={"api_keys": ()})).catalogue)
+    if web.smtp_url is not None or web.smtp_dry_run is not None:
+        MailTemplates(web.email_templates).check()
+        transport_for(web)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP API under uvicorn (options reach every worker as environment)."""
     import os
@@ -234,7 +263,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         update["auto_upgrade"] = False
     if args.insecure_cookies:
         update["secure_cookies"] = False
+    if args.smtp_dry_run:
+        update["smtp_dry_run"] = os.path.abspath(args.smtp_dry_run)
+    if args.ats_config:
+        update["ats_config"] = os.path.abspath(args.ats_config)
     web = web_settings(args, **update)
+    _check_web(settings, web)  # a bad tests file, template folder or SMTP URL: exit 2 now
     if web.auto_upgrade:
         before, after = upgrade_database(web)  # once, before the workers start
         if before != after:

@@ -261,6 +261,13 @@ def _register_invite(sub: Subparsers) -> None:
     )
     p.add_argument("--locale", metavar="TAG", help="language of the candidate's pages, e.g. en")
     p.add_argument(
+        "--email",
+        metavar="ADDRESS",
+        help="email the candidate the link and a reminder (sent by the running server; "
+        "needs REPPROFILE_SMTP_URL or REPPROFILE_SMTP_DRY_RUN here and on the server)",
+    )
+    p.add_argument("--name", metavar="NAME", help="the name the emails greet the candidate with")
+    p.add_argument(
         "--show-results",
         action="store_true",
         help="show the candidate their profile on the thank-you page (default: no scores)",
@@ -291,6 +298,8 @@ def _cmd_invite(args: argparse.Namespace) -> int:
         "locale": args.locale,
         "metadata": dict(args.metadata) or None,
         "show_results": args.show_results,
+        "candidate_email": args.email,
+        "candidate_name": args.name,
     }
     try:
         req = InvitationCreate.model_validate(body)
@@ -312,8 +321,18 @@ def _cmd_invite(args: argparse.Namespace) -> int:
             refused = callback_refusal(req.callback_url)
             if refused is not None:
                 raise UsageError(f"--callback-url: {refused}")
+        plan = None
+        if req.candidate_email is not None:
+            from repprofile.web._service import email_plan_of, secret_key_of, sends_email
+
+            if not sends_email(settings):
+                raise UsageError(
+                    "--email: no email is sent: set REPPROFILE_SMTP_URL (or "
+                    "REPPROFILE_SMTP_DRY_RUN), the same as the server's, or leave out --email"
+                )
+            plan = email_plan_of(settings, secret_key_of(settings))
         new = NewInvitation.of(req, q)
-        inv, token, _ = create_invitation(session, new, ACTOR, now=now)
+        inv, token, _ = create_invitation(session, new, ACTOR, now=now, emails=plan)
         assert token is not None
         url = settings.take_url(token)
         if args.format == "json":

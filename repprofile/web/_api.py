@@ -100,9 +100,7 @@ def invitation_out(
     return out
 
 
-def _one(
-    web: WebService, s: Any, inv: Invitation, result: dict[str, Any] | None
-) -> dict[str, Any]:
+def _one(web: WebService, s: Any, inv: Invitation, result: dict[str, Any] | None) -> dict[str, Any]:
     """The document of one invitation (GET, withdraw, erase): with the result when given,
     the signed report link when completed, and the candidate's emails."""
     link = None

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from repprofile.web._service import WebService
+    from repprofile.web._settings import WebSettings
 
 __all__ = [
     "TEMPLATE_NAMES",
@@ -272,10 +273,9 @@ class DryRunTransport:
 _SCHEMES = {"smtp": 587, "smtps": 465, "smtp+plain": 25}
 
 
-def transport_for(web: WebService) -> Transport | None:
+def transport_for(st: WebSettings) -> Transport | None:
     """The transport of the settings (dry run first); None when no email is sent.
     :class:`InputError` for an SMTP URL that is not one of the three forms."""
-    st = web.settings
     if st.smtp_dry_run is not None:
         return DryRunTransport(st.smtp_dry_run)
     if st.smtp_url is None:
@@ -327,7 +327,7 @@ def send_due_emails(
     """One pass (see the module docstring): claim the due emails (at most 20), send or
     cancel each, record the outcome. ``now`` (default: the clock) decides what is due and
     when a failed message is tried next. Returns the number of send attempts made."""
-    transport = transport if transport is not None else transport_for(web)
+    transport = transport if transport is not None else transport_for(web.settings)
     if transport is None:
         return 0
     templates = templates if templates is not None else MailTemplates(web.settings.email_templates)
@@ -470,7 +470,7 @@ class MailWorker:
         self.interval = interval
         self.templates = MailTemplates(web.settings.email_templates)
         self.templates.check()
-        self.transport = transport_for(web)
+        self.transport = transport_for(web.settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -508,7 +508,7 @@ def add_mail_worker(app: FastAPI, web: WebService) -> MailWorker | None:
     if not (web.sends_email and web.settings.outbox):
         if web.sends_email:
             MailTemplates(web.settings.email_templates).check()
-            transport_for(web)
+            transport_for(web.settings)
         return None
     worker = MailWorker(web)
     app.router.on_startup.append(worker.start)

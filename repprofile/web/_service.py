@@ -50,7 +50,7 @@ from repprofile.web._store import (
     stored_answers,
 )
 
-__all__ = ["WebService", "actor_of"]
+__all__ = ["WebService", "actor_of", "email_plan_of", "secret_key_of", "sends_email"]
 
 log = logging.getLogger("repprofile.web")
 
@@ -84,6 +84,37 @@ def _key_file(path: Path) -> bytes:
     raise InputError(f"{path}: expected a 64-hex-digit secret key, found {len(text)} characters")
 
 
+def secret_key_of(settings: WebSettings) -> bytes:
+    """The server's secret key (signed report links, sealed email tokens):
+    ``REPPROFILE_SECRET_KEY``, else a random 32-byte key kept in ``DATA_DIR/secret.key``
+    (created on first use, mode 0600; every process on this machine reads the same file).
+    Servers on several machines sharing one database must set the variable to the same
+    value: a key that changes invalidates every report link already sent and the links
+    in emails not sent yet."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode("utf-8")
+    return _key_file(settings.data_dir / "secret.key")
+
+
+def sends_email(settings: WebSettings) -> bool:
+    """Whether candidate emails are sent (an SMTP URL) or written to files (dry run)."""
+    return settings.smtp_url is not None or settings.smtp_dry_run is not None
+
+
+def email_plan_of(settings: WebSettings, secret_key: bytes) -> EmailPlan:
+    """How new invitations' emails are queued: the sealing key derived from
+    ``secret_key``, the reminder delay, and the Message-ID domain (that of
+    ``REPPROFILE_MAIL_FROM``, else the public URL's host)."""
+    from urllib.parse import urlsplit
+
+    sender = settings.mail_from or ""
+    domain = sender.rpartition("@")[2].strip(" >")
+    domain = domain or urlsplit(settings.public_url).hostname or "localhost"
+    return EmailPlan(
+        key=email_seal_key(secret_key), reminder_days=settings.reminder_days, domain=domain
+    )
+
+
 class WebService:
     """The database and what the web assessment does with it (easy to call from tests)."""
 
@@ -103,36 +134,19 @@ class WebService:
         self.ats_keys: dict[str, str] = {}
 
     def secret_key(self) -> bytes:
-        """The server's secret key (signed report links, sealed email tokens):
-        ``REPPROFILE_SECRET_KEY``, else a random 32-byte key kept in ``DATA_DIR/secret.key``
-        (created on first use, mode 0600; every process on this machine reads the same
-        file). Servers on several machines sharing one database must set the variable to
-        the same value: a key that changes invalidates every report link already sent."""
-        if self.settings.secret_key is not None:
-            return self.settings.secret_key.get_secret_value().encode("utf-8")
+        """The server's secret key (:func:`secret_key_of`), read once."""
         if self._secret is None:
-            self._secret = _key_file(self.settings.data_dir / "secret.key")
+            self._secret = secret_key_of(self.settings)
         return self._secret
 
     @property
     def sends_email(self) -> bool:
         """Whether candidate emails are sent (an SMTP URL) or written to files (dry run)."""
-        return self.settings.smtp_url is not None or self.settings.smtp_dry_run is not None
+        return sends_email(self.settings)
 
     def email_plan(self) -> EmailPlan | None:
         """How new invitations' emails are queued; None when no email is sent."""
-        if not self.sends_email:
-            return None
-        from urllib.parse import urlsplit
-
-        sender = self.settings.mail_from or ""
-        domain = sender.rpartition("@")[2].strip(" >")
-        domain = domain or urlsplit(self.settings.public_url).hostname or "localhost"
-        return EmailPlan(
-            key=email_seal_key(self.secret_key()),
-            reminder_days=self.settings.reminder_days,
-            domain=domain,
-        )
+        return email_plan_of(self.settings, self.secret_key()) if self.sends_email else None
 
     def report_link(self, invitation_id: str, completed_at: dt.datetime) -> str:
         """The signed report link of a completed invitation, valid for

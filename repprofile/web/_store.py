@@ -334,6 +334,7 @@ def create_invitation(
     if emails is not None:
         queue_emails(session, inv, token, emails, now)
     if also is not None:
+        session.flush()  # the invitation row before the rows that refer to it
         session.add_all(list(also(inv)))
     log_access(session, actor, "invitation.create", inv.id)
     try:
