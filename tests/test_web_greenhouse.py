@@ -21,7 +21,7 @@ import http.server
 import json
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from pathlib import Path
@@ -130,7 +130,7 @@ class Partner:
     site: Site
 
 
-def _partner(db_url: str, tmp_path: Path, **settings: Any) -> Iterator[Partner]:
+def _partner(db_url: str, tmp_path: Path, **settings: Any) -> Generator[Partner, None, None]:
     engine = make_engine(db_url)
     values: dict[str, Any] = {
         "database_url": db_url,
@@ -183,7 +183,7 @@ def token_from_mail(p: Partner, invitation_id: str) -> str:
     assert text is not None
     links = [w for w in text.get_content().split() if w.startswith("http://testserver/take/")]
     assert len(links) == 1
-    return links[0].rsplit("/", 1)[1]
+    return str(links[0].rsplit("/", 1)[1])
 
 
 # ---------------------------------------------------------------------------- the flow
@@ -281,14 +281,15 @@ def test_order_complete_patch_and_status_like_greenhouse(
     assert all(isinstance(v, str | int | float | bool) for v in meta.values())  # flat
     profile = stored_doc["score"]["profiles"][0]
     q = p.web.service.catalogue.questionnaires["rep-hiring"]
-    names = {s.id: s.name for s in q.scales}
-    types = [s for s in q.scales if s.kind == "trait"]
-    skills = [s for s in q.scales if s.kind == "skill"]
+    names = {sc.id: sc.name for sc in q.scales}
+    types = [sc for sc in q.scales if sc.kind == "trait"]
+    skills = [sc for sc in q.scales if sc.kind == "skill"]
     assert len(types) == 7
-    for s in types:
-        assert meta[f"{s.name} (0-100)"] == round(profile["scales"][s.id]["pomp"], 1)
-    for s in skills:
-        assert meta[f"SJT {s.name} (0-100)"] == round(profile["scales"][s.id]["pomp"], 1)
+    for scale in types:
+        assert meta[f"{scale.name} (0-100)"] == round(profile["scales"][scale.id]["pomp"], 1)
+    for scale in skills:
+        pomp = profile["scales"][scale.id]["pomp"]
+        assert meta[f"SJT {scale.name} (0-100)"] == round(pomp, 1)
     assert meta["Primary type"] == names[profile["primary_type"]]
     valid = profile["quality"]["valid"]
     assert meta["Response quality"] == ("valid" if valid else "flagged")

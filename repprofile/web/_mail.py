@@ -26,6 +26,7 @@ address, the name or the link.
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import logging
 import os
 import smtplib
@@ -82,6 +83,9 @@ TEMPLATE_NAMES = ("invitation.txt", "invitation.html", "reminder.txt", "reminder
 """The templates of the two emails; a company's folder may replace any of them (and
 ``_layout.html``, the frame of the HTML ones)."""
 SMTP_TIMEOUT = 30.0
+# Header lines up to RFC 5322's 998 characters: a folded Message-ID comes back from some
+# parsers with a leading space, and a receiver comparing ids would miss a repeat.
+MESSAGE_POLICY = email.policy.default.clone(max_line_length=998)
 BATCH = 20
 
 
@@ -180,7 +184,7 @@ def build_message(
         "minutes": minutes,
     }
     text, html = templates.render(kind, context)
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["Subject"] = subject
     msg["From"] = sender_address(web)
     to = inv.candidate_email or ""
