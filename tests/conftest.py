@@ -99,6 +99,7 @@ INVITATION_PATHS = frozenset(
         "/v1/invitations/{invitation_id}/withdraw",
         "/v1/invitations/{invitation_id}/report",
         "/v1/invitations/{invitation_id}/chart",
+        "/v1/invitations/{invitation_id}/report-link",
     }
 )
 

@@ -93,6 +93,7 @@ def test_wheel_ships_and_finds_the_questionnaires(tmp_path: Path) -> None:
         p.relative_to(ROOT).as_posix()
         for pattern in (
             "templates/*.html",
+            "templates/email/*",
             "assets/*",
             "locales/*.json",
             "_migrations/env.py",
@@ -113,6 +114,9 @@ def test_wheel_ships_and_finds_the_questionnaires(tmp_path: Path) -> None:
         "repprofile/web/_migrations/env.py",
         "repprofile/web/_migrations/script.py.mako",
         "repprofile/web/_migrations/versions/0001_initial_tables.py",
+        "repprofile/web/_migrations/versions/0002_ats_email.py",
+        "repprofile/web/templates/email/invitation.txt",
+        "repprofile/web/templates/email/reminder.html",
     } <= expected
     assert sorted(expected - set(names)) == []
     site = tmp_path / "site"

@@ -97,7 +97,7 @@ def test_serve_hands_its_options_to_the_workers_as_environment(
     argv += ["--log-level", "debug", "--workers", "2"]
     assert _cli.main(argv) == 0
     # 127.0.0.1: no warning; the new database is created before the workers start
-    assert capsys.readouterr().err == "repprofile: database: migration (empty) -> 0001\n"
+    assert capsys.readouterr().err == "repprofile: database: migration (empty) -> 0002\n"
     [call] = serve_env
     assert call["app"] == "repprofile.web._app:web_app_from_env"
     assert call["factory"] is True

@@ -33,13 +33,21 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -54,6 +62,7 @@ from repprofile.web._schemas import valid_email
 from repprofile.web._service import WebService
 from repprofile.web._store import (
     ACTIVE,
+    EmailPlan,
     NewInvitation,
     create_invitation,
     log_access,
@@ -70,6 +79,7 @@ __all__ = [
     "check_keys",
     "load_catalogue",
     "partner_status",
+    "place_order",
 ]
 
 log = logging.getLogger("repprofile.web.greenhouse")
@@ -101,12 +111,18 @@ def partner_status(status: str) -> str:
 # ---------------------------------------------------------------------------- catalogue
 
 
+def _test_id(value: str) -> str:
+    if re.fullmatch(_TEST_ID, value) is None:
+        raise ValueError("expected 1 to 100 letters, digits or the characters _ . : - (no spaces)")
+    return value
+
+
 class GreenhouseTest(BaseModel):
     """One test Greenhouse can order: a role on its questionnaire."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Annotated[str, Field(pattern=_TEST_ID, description="partner_test_id.")]
+    id: Annotated[str, AfterValidator(_test_id), Field(description="partner_test_id.")]
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     questionnaire: str
     role: str
@@ -312,7 +328,6 @@ async def _parse_send_test(request: Request) -> SendTest:
 def add_greenhouse_routes(app: FastAPI, web: WebService, tests: TestCatalogue) -> None:
     """The four Greenhouse endpoints on ``app`` (not in the OpenAPI document: their
     shapes are Greenhouse's, documented in docs/ats.md)."""
-    service = web.service
 
     def key_of(request: Request) -> str:
         return basic_key(request.headers.get("authorization"), web.ats_keys)
@@ -352,57 +367,7 @@ def add_greenhouse_routes(app: FastAPI, web: WebService, tests: TestCatalogue) -
                 "this server sends no email (set REPPROFILE_SMTP_URL, or --smtp-dry-run to "
                 "write the messages to files), so it cannot send the test to the candidate",
             )
-        q = service.questionnaire(test.questionnaire)
-        dedupe = _dedupe(key, test.id, email, req.url)
-        first_name = (req.candidate.first_name or "").strip() or None
-
-        def work() -> str:
-            now = utcnow()
-            with web.session() as s:
-                found = _open_order(s, dedupe)
-                if found is not None:
-                    log_access(s, _actor(key), "greenhouse.send_test.repeat", found)
-                    s.commit()
-                    return found
-                new = NewInvitation(
-                    candidate_id=_candidate_id(email),
-                    questionnaire=q,
-                    roles=(test.role,),
-                    norms=test.norms,
-                    expires_at=now + dt.timedelta(days=test.expires_in_days),
-                    metadata={"source": PROVIDER, "partner_test_id": test.id},
-                    sjt_method=test.sjt_method,
-                    candidate_email=email,
-                    candidate_name=first_name,
-                )
-                try:
-                    inv, _, _ = create_invitation(
-                        s,
-                        new,
-                        _actor(key),
-                        now=now,
-                        emails=plan,
-                        also=lambda inv: [
-                            AtsOrder(
-                                invitation_id=inv.id,
-                                provider=PROVIDER,
-                                partner_test_id=test.id,
-                                callback_url=req.url,
-                                key_sha256=key,
-                                dedupe=dedupe,
-                                created_at=now,
-                            )
-                        ],
-                    )
-                except IntegrityError:  # the same order, placed by a concurrent request
-                    s.rollback()
-                    found = _open_order(s, dedupe)
-                    if found is None:
-                        raise
-                    return found
-                return inv.id
-
-        invitation_id = await run_in_threadpool(work)
+        invitation_id, _ = await run_in_threadpool(place_order, web, test, req, key, plan)
         return _json({"partner_interview_id": invitation_id})
 
     @app.get(PREFIX + "test_status", include_in_schema=False)
@@ -446,7 +411,9 @@ def add_greenhouse_routes(app: FastAPI, web: WebService, tests: TestCatalogue) -
         key = key_of(request)
         raw = await request.body()
         if len(raw) > MAX_ERROR_BYTES:
-            raise Problem(413, "too_large", f"expected at most {MAX_ERROR_BYTES} bytes")
+            raise Problem(
+                413, "body_too_large", f"expected a body of at most {MAX_ERROR_BYTES} bytes"
+            )
         try:
             doc = json.loads(raw or b"{}")
         except (ValueError, RecursionError):
@@ -465,6 +432,63 @@ def add_greenhouse_routes(app: FastAPI, web: WebService, tests: TestCatalogue) -
 
         await run_in_threadpool(work)
         return _json({})
+
+
+def place_order(
+    web: WebService, test: GreenhouseTest, req: SendTest, key_sha256: str, plan: EmailPlan
+) -> tuple[str, bool]:
+    """Place a checked ``send_test`` order: ``(invitation id, created)``. An open or
+    completed order with the same key, test, email (case-insensitive) and URL answers its
+    own id (``created`` False, nothing new, no email); otherwise an invitation, its emails
+    and the :class:`AtsOrder` are stored in one commit. Of two identical orders placed at
+    once, the unique ``dedupe`` digest lets one insert; the other answers its id."""
+    email = req.candidate.email.strip()
+    dedupe = _dedupe(key_sha256, test.id, email, req.url)
+    first_name = (req.candidate.first_name or "").strip() or None
+    q = web.service.questionnaire(test.questionnaire)
+    actor = _actor(key_sha256)
+    now = utcnow()
+    with web.session() as s:
+        found = _open_order(s, dedupe)
+        if found is not None:
+            log_access(s, actor, "greenhouse.send_test.repeat", found)
+            s.commit()
+            return found, False
+        new = NewInvitation(
+            candidate_id=_candidate_id(email),
+            questionnaire=q,
+            roles=(test.role,),
+            norms=test.norms,
+            expires_at=now + dt.timedelta(days=test.expires_in_days),
+            metadata={"source": PROVIDER, "partner_test_id": test.id},
+            sjt_method=test.sjt_method,
+            candidate_email=email,
+            candidate_name=first_name,
+        )
+
+        def order(inv: Invitation) -> list[AtsOrder]:
+            return [
+                AtsOrder(
+                    invitation_id=inv.id,
+                    provider=PROVIDER,
+                    partner_test_id=test.id,
+                    callback_url=req.url,
+                    key_sha256=key_sha256,
+                    dedupe=dedupe,
+                    created_at=now,
+                )
+            ]
+
+        try:
+            with web.writing():
+                inv, _, _ = create_invitation(s, new, actor, now=now, emails=plan, also=order)
+        except IntegrityError:  # the same order, placed by a concurrent request
+            s.rollback()
+            found = _open_order(s, dedupe)
+            if found is None:
+                raise
+            return found, False
+        return inv.id, True
 
 
 def _actor(key_sha256: str) -> str:

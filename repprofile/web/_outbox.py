@@ -343,6 +343,12 @@ def _patch(url: str, key: str) -> tuple[int | None, str | None]:
     return _send(request)
 
 
+def _label(claim: _Claim) -> str:
+    """How the logs name a row: a webhook event, or an ATS completion call (PATCH)."""
+    kind = "ATS completion call" if claim.auth_key_sha256 is not None else "webhook event"
+    return f"{kind} {claim.id}"
+
+
 def _record(web: WebService, claim: _Claim, status: int | None, error: str | None) -> None:
     """Store the outcome of one attempt (delivered, or the next attempt scheduled)."""
     attempt = claim.attempts + 1
@@ -354,7 +360,7 @@ def _record(web: WebService, claim: _Claim, status: int | None, error: str | Non
                 .where(Outbox.id == claim.id)
                 .values(attempts=attempt, delivered_at=when, last_error=None)
             )
-            log.info("webhook event %d delivered (HTTP %s, attempt %d)", claim.id, status, attempt)
+            log.info("%s delivered (HTTP %s, attempt %d)", _label(claim), status, attempt)
             return
         delay = backoff_delay(web.settings.webhook_backoff, attempt)
         # ``claim.lease`` was computed from the pass's ``now``: the next attempt counts
@@ -367,16 +373,16 @@ def _record(web: WebService, claim: _Claim, status: int | None, error: str | Non
         )
     if attempt >= web.settings.webhook_max_attempts:
         log.error(
-            "webhook event %d failed (%s, attempt %d): giving up after %d attempts",
-            claim.id,
+            "%s failed (%s, attempt %d): giving up after %d attempts",
+            _label(claim),
             status if status is not None else error,
             attempt,
             web.settings.webhook_max_attempts,
         )
     else:
         log.warning(
-            "webhook event %d failed (%s, attempt %d): next attempt in %.0f s",
-            claim.id,
+            "%s failed (%s, attempt %d): next attempt in %.0f s",
+            _label(claim),
             status if status is not None else error,
             attempt,
             delay,
@@ -406,7 +412,7 @@ def deliver_due(web: WebService, now: dt.datetime | None = None) -> int:
         # renew each lease just before its POST, and skip a row another process took
         elapsed = dt.timedelta(seconds=time.monotonic() - started)
         if not _renew(web, claim, claim.lease + elapsed):
-            log.info("webhook event %d: taken over by another process, not sent", claim.id)
+            log.info("%s: taken over by another process, not sent", _label(claim))
             continue
         if claim.auth_key_sha256 is not None:
             key = web.ats_keys.get(claim.auth_key_sha256)
@@ -436,7 +442,7 @@ def _give_up(web: WebService, claim: _Claim, reason: str) -> None:
             .where(Outbox.id == claim.id, Outbox.delivered_at.is_(None))
             .values(attempts=web.settings.webhook_max_attempts, last_error=reason)
         )
-    log.error("webhook event %d given up without sending: %s", claim.id, reason)
+    log.error("%s given up without sending: %s", _label(claim), reason)
 
 
 def _renew(web: WebService, claim: _Claim, lease: dt.datetime) -> bool:
