@@ -431,12 +431,15 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from repprofile.web._api import invitation_out
     from repprofile.web._store import list_invitations, log_access
 
-    with _database(args) as (_, session):
+    with _database(args) as (settings, session):
         rows, _more = list_invitations(session, args.status, None, args.limit)
         log_access(session, ACTOR, "invitation.list", None, f"{len(rows)} listed")
         session.commit()
         if args.format == "json":
-            docs = [invitation_out(r, None, False) for r in rows]
+            from repprofile.web._service import result_url_of, secret_key_of
+
+            key = secret_key_of(settings)
+            docs = [invitation_out(r, None, False, result_url_of(settings, key, r)) for r in rows]
             sys.stdout.write(json.dumps({"invitations": docs}, indent=2) + "\n")
             return EXIT_OK
         table = [["INVITATION", "CANDIDATE", "QUESTIONNAIRE", "STATUS", "ANSWERED", "UPDATED"]]

@@ -21,7 +21,7 @@ from repprofile._errors import RepprofileError
 from repprofile.server._http import Problem, clip, json_response, negotiate, parse, unprocessable
 from repprofile.server._render import draw_chart, draw_report
 from repprofile.server._schemas import body_doc, error_responses, with_200
-from repprofile.web._db import Invitation, as_utc
+from repprofile.web._db import Invitation, as_utc, utcnow
 from repprofile.web._links import REPORT_PREFIX, check_report_token, report_url
 from repprofile.web._outbox import callback_refusal
 from repprofile.web._schemas import (
@@ -103,9 +103,7 @@ def invitation_out(
 def _one(web: WebService, s: Any, inv: Invitation, result: dict[str, Any] | None) -> dict[str, Any]:
     """The document of one invitation (GET, withdraw, erase): with the result when given,
     the signed report link when completed, and the candidate's emails."""
-    link = None
-    if inv.status == "completed" and inv.completed_at is not None:
-        link = web.report_link(inv.id, inv.completed_at)
+    link = web.result_url(inv)
     emails = emails_of(s, inv.id, web.settings.webhook_max_attempts)
     return invitation_out(inv, result, True, link, emails)
 
@@ -282,7 +280,7 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
             rows, nxt = list_invitations(s, status, updated_since, limit, after)
             log_access(s, actor_of(request.headers.get("authorization")), "invitation.list")
             s.commit()
-            docs = [invitation_out(r, None, False) for r in rows]
+            docs = [invitation_out(r, None, False, web.result_url(r)) for r in rows]
         return json_response({"invitations": docs, "next_cursor": _cursor_text(nxt)})
 
     @app.get(
@@ -354,8 +352,9 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
     )
     async def report_link(invitation_id: str, request: Request) -> Response:
         """A fresh signed report link (no API key needed to open it) for a completed
-        invitation, valid `days` days (default 30); for the recruiter an ATS link has
-        expired on. Links already given keep working until they expire."""
+        invitation, valid `days` days (default: the server's REPPROFILE_REPORT_LINK_DAYS,
+        30); for the recruiter an ATS link has expired on. Links already given keep
+        working until they expire."""
         raw = await request.body()
         req = await parse(request, ReportLinkRequest) if raw.strip() else ReportLinkRequest()
         actor = actor_of(request.headers.get("authorization"))
@@ -369,10 +368,10 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
                     raise Problem(
                         409, "conflict", f"invitation {inv.id} is {inv.status}, not completed"
                     )
-                log_access(s, actor, "invitation.report_link", inv.id, f"days={req.days}")
+                days = req.days or web.settings.report_link_days
+                log_access(s, actor, "invitation.report_link", inv.id, f"days={days}")
                 s.commit()
-            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-            expires = now + dt.timedelta(days=req.days)
+            expires = utcnow().replace(microsecond=0) + dt.timedelta(days=days)
             url = report_url(web.settings.public_url, web.secret_key(), invitation_id, expires)
             return {"result_url": url, "expires_at": expires}
 
@@ -382,7 +381,9 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
     _add_document_routes(app, web)
 
 
-def _completed(web: WebService, invitation_id: str, actor: str, action: str) -> Any:
+def _completed(
+    web: WebService, invitation_id: str, actor: str, action: str, detail: str | None = None
+) -> Any:
     """The completed invitation's questionnaire, re-scored result and roles (the read is
     written to the access log as ``actor`` doing ``action``)."""
     with web.session() as s:
@@ -393,20 +394,22 @@ def _completed(web: WebService, invitation_id: str, actor: str, action: str) -> 
             raise Problem(409, "conflict", f"invitation {inv.id} is {inv.status}, not completed")
         q = web.questionnaire(inv)
         record = answer_record(q, inv.candidate_id, stored_answers(s, inv.id))
-        log_access(s, actor, action, inv.id)
+        log_access(s, actor, action, inv.id, detail)
         s.commit()
         result, _ = web.score(inv, record)
         return inv, q, result
 
 
-def _report_parts(web: WebService, invitation_id: str, role: str | None, actor: str) -> Any:
+def _report_parts(
+    web: WebService, invitation_id: str, role: str | None, actor: str, detail: str | None = None
+) -> Any:
     """The report document, scores and role of a completed invitation (for ``role``,
     default the invitation's first)."""
     from repprofile._analysis.fit import fit
     from repprofile._rendering.report import candidate_report
 
     action = "report.link" if actor == LINK_ACTOR else "invitation.report"
-    inv, q, result = _completed(web, invitation_id, actor, action)
+    inv, q, result = _completed(web, invitation_id, actor, action, detail)
     role_id = role or (inv.roles[0] if inv.roles else None)
     if role_id is None:
         raise unprocessable("role", "the invitation names no role; give ?role=ROLE_ID")
@@ -539,18 +542,23 @@ def add_report_link_routes(app: FastAPI, web: WebService) -> None:
     @app.get(REPORT_PREFIX + "{token}", include_in_schema=False)
     async def report_link(token: str, request: Request) -> Response:
         """A report opened through a signed link."""
-        fmt = request.query_params.get("format", "html")
-        if fmt not in ("html", "pdf"):
-            return _link_not_found()
-        invitation_id = check_report_token(web.secret_key(), token, dt.datetime.now(dt.UTC))
+        invitation_id = check_report_token(web.secret_key(), token, utcnow())
         if invitation_id is None:
             return _link_not_found()
+        fmt = request.query_params.get("format", "html")
+        if fmt not in ("html", "pdf"):  # said only to a holder of a valid link
+            body = "<!doctype html><html lang=en><meta charset=utf-8><title>Bad format</title>"
+            body += "<p>format must be html (the default) or pdf: ?format=pdf.</p></html>"
+            return Response(body, 400, LINK_HEADERS, media_type="text/html")
         try:
             doc, result, role_obj = await run_in_threadpool(
-                _report_parts, web, invitation_id, None, LINK_ACTOR
+                _report_parts, web, invitation_id, None, LINK_ACTOR, fmt
             )
         except (Problem, RequestValidationError):  # erased, not completed, no role
             return _link_not_found()
         data = await service.render_pool.run(request, draw_report, doc, result, role_obj, fmt)
+        headers = dict(LINK_HEADERS)
+        if fmt == "pdf":
+            headers["Content-Disposition"] = f'inline; filename="report-{invitation_id}.pdf"'
         kind = "application/pdf" if fmt == "pdf" else "text/html"
-        return Response(data, media_type=kind, headers=LINK_HEADERS)
+        return Response(data, media_type=kind, headers=headers)

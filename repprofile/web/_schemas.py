@@ -191,7 +191,12 @@ class InvitationOut(BaseModel):
 class ReportLinkRequest(_Strict):
     """``POST /v1/invitations/{id}/report-link``."""
 
-    days: int = Field(default=30, ge=1, le=366, description="Days the link stays valid.")
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        le=366,
+        description="Days the link stays valid (default: REPPROFILE_REPORT_LINK_DAYS, 30).",
+    )
 
 
 class ReportLink(BaseModel):

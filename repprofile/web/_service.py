@@ -50,7 +50,15 @@ from repprofile.web._store import (
     stored_answers,
 )
 
-__all__ = ["WebService", "actor_of", "email_plan_of", "secret_key_of", "sends_email"]
+__all__ = [
+    "WebService",
+    "actor_of",
+    "email_plan_of",
+    "report_link_of",
+    "result_url_of",
+    "secret_key_of",
+    "sends_email",
+]
 
 log = logging.getLogger("repprofile.web")
 
@@ -115,6 +123,24 @@ def email_plan_of(settings: WebSettings, secret_key: bytes) -> EmailPlan:
     )
 
 
+def report_link_of(
+    settings: WebSettings, secret_key: bytes, invitation_id: str, completed_at: dt.datetime
+) -> str:
+    """The signed report link of a completed invitation, valid for ``report_link_days``
+    after its completion (the same link every time it is asked for: Greenhouse's
+    ``partner_profile_url``, the push's ``result_url`` and the invitation's)."""
+    expires = (as_utc(completed_at) or completed_at) + dt.timedelta(days=settings.report_link_days)
+    return report_url(settings.public_url, secret_key, invitation_id, expires)
+
+
+def result_url_of(settings: WebSettings, secret_key: bytes, inv: Invitation) -> str | None:
+    """The signed report link of a completed invitation that names a role (a report is
+    a role's report: without one there is none to open); None otherwise."""
+    if inv.status != "completed" or inv.completed_at is None or not inv.roles:
+        return None
+    return report_link_of(settings, secret_key, inv.id, inv.completed_at)
+
+
 class WebService:
     """The database and what the web assessment does with it (easy to call from tests)."""
 
@@ -149,12 +175,12 @@ class WebService:
         return email_plan_of(self.settings, self.secret_key()) if self.sends_email else None
 
     def report_link(self, invitation_id: str, completed_at: dt.datetime) -> str:
-        """The signed report link of a completed invitation, valid for
-        ``report_link_days`` after its completion (the same link every time it is asked
-        for: Greenhouse's ``partner_profile_url`` and the push's ``result_url``)."""
-        expires = as_utc(completed_at) or completed_at
-        expires = expires + dt.timedelta(days=self.settings.report_link_days)
-        return report_url(self.settings.public_url, self.secret_key(), invitation_id, expires)
+        """The signed report link of a completed invitation (:func:`report_link_of`)."""
+        return report_link_of(self.settings, self.secret_key(), invitation_id, completed_at)
+
+    def result_url(self, inv: Invitation) -> str | None:
+        """The signed report link of a completed invitation (:func:`result_url_of`)."""
+        return result_url_of(self.settings, self.secret_key(), inv)
 
     def writing(self) -> threading.Lock | nullcontext[None]:
         """A context manager around a short write transaction (lookup outside it, then
@@ -262,7 +288,9 @@ class WebService:
                     "invitation_id": inv.id,
                     "candidate_id": inv.candidate_id,
                     "result": doc,
-                    "ats_result": ats_result(q, doc, now, self.report_link(inv.id, now)),
+                    "ats_result": ats_result(
+                        q, doc, now, self.report_link(inv.id, now) if inv.roles else None
+                    ),
                 },
                 separators=(",", ":"),
                 ensure_ascii=False,
