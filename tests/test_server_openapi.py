@@ -35,7 +35,7 @@ def test_the_openapi_document_is_pinned() -> None:
 # The document `repprofile serve` serves: the scoring API plus the invitations API of the
 # web assessment (issue 17), with issue 18's report links and emails. The candidate pages
 # are HTML, not part of the API document.
-WEB_OPENAPI_SHA256 = "4b3d29c925f11b8fdfb073f20a93a41ee6639e94fe9839a91a2419b0abd343bb"
+WEB_OPENAPI_SHA256 = "88ae4bdbcfe4386ad97b40659502bcbb77f7f2639865e561ba23e9c0f61fa66d"
 
 
 def test_the_served_openapi_document_with_the_invitations_api_is_pinned() -> None:

@@ -420,3 +420,67 @@ def test_api_candidate_email_and_the_emails_of_an_invitation(db_url: str, tmp_pa
             assert "REPPROFILE_SMTP_URL" in r.json()["errors"][0]["msg"]
     finally:
         engine.dispose()
+
+
+def test_a_changed_secret_key_cancels_instead_of_mailing_a_wrong_link(
+    db_url: str, web_engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = web_for(db_url, web_engine, smtp_dry_run=tmp_path)
+    invite(old)
+    new = web_for(db_url, web_engine, smtp_dry_run=tmp_path, secret_key="t" * 40)
+    with caplog.at_level("ERROR", logger="repprofile.web.mail"):
+        assert send_due_emails(new, at(seconds=1)) == 0
+    assert list(tmp_path.glob("*.eml")) == []
+    row = rows(new)[0]
+    assert row.attempts == new.settings.webhook_max_attempts
+    assert row.token_sealed is None
+    assert row.last_error == "cannot build: the secret key changed since the email was queued"
+    assert "secret key changed" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["Ann\r\nBcc: x@example.com", 'A "B"', "<Ann>", " ", "x" * 201])
+def test_names_that_cannot_go_in_a_header_are_refused(name: str) -> None:
+    from pydantic import ValidationError
+
+    from repprofile.web._schemas import InvitationCreate, safe_display_name
+
+    body = {"candidate_id": "c", "questionnaire": "rep-types", "candidate_name": name}
+    with pytest.raises(ValidationError, match="candidate_name"):
+        InvitationCreate.model_validate(body)
+    assert safe_display_name(name) is None
+    assert safe_display_name("  Ann-Marie O'Neil ") == "Ann-Marie O'Neil"
+
+
+def test_cli_invite_with_email_queues_the_emails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from repprofile.cli import _main as cli
+
+    monkeypatch.setenv("REPPROFILE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REPPROFILE_SMTP_DRY_RUN", "")
+    monkeypatch.setenv("REPPROFILE_SMTP_URL", "")
+    assert cli.main(["db", "upgrade"]) == 0
+    argv = ["invite", "c-9", "--questionnaire", "rep-types", "--email", "ann@example.com"]
+    assert cli.main(argv) == 2  # no email transport here: refused, not dropped
+    assert "--email" in capsys.readouterr().err
+    monkeypatch.setenv("REPPROFILE_SMTP_DRY_RUN", str(tmp_path / "mail"))
+    assert cli.main([*argv, "--name", "Ann"]) == 0
+    url = capsys.readouterr().out.strip()
+    from repprofile.web._db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'repprofile.db'}")
+    try:
+        web = web_for(
+            f"sqlite:///{tmp_path / 'data' / 'repprofile.db'}",
+            engine,
+            smtp_dry_run=tmp_path / "mail",
+            secret_key=None,
+            data_dir=tmp_path / "data",
+            public_url="http://127.0.0.1:8000",
+        )
+        assert [r.kind for r in rows(web)] == ["invitation", "reminder"]
+        assert send_due_emails(web) == 1  # the server's sender reads the CLI's sealed token
+        (eml,) = (tmp_path / "mail").glob("*.eml")
+        assert url in eml.read_text(encoding="utf-8")
+    finally:
+        engine.dispose()

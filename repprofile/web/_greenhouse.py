@@ -58,7 +58,7 @@ from repprofile.server._service import Catalogue
 from repprofile.web._ats import greenhouse_fields
 from repprofile.web._db import AtsOrder, Invitation, as_utc, utcnow
 from repprofile.web._outbox import callback_refusal
-from repprofile.web._schemas import valid_email
+from repprofile.web._schemas import safe_display_name, valid_email
 from repprofile.web._service import WebService
 from repprofile.web._store import (
     ACTIVE,
@@ -444,7 +444,7 @@ def place_order(
     once, the unique ``dedupe`` digest lets one insert; the other answers its id."""
     email = req.candidate.email.strip()
     dedupe = _dedupe(key_sha256, test.id, email, req.url)
-    first_name = (req.candidate.first_name or "").strip() or None
+    first_name = safe_display_name(req.candidate.first_name)
     q = web.service.questionnaire(test.questionnaire)
     actor = _actor(key_sha256)
     now = utcnow()

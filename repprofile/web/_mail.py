@@ -56,7 +56,13 @@ from repprofile._errors import InputError
 from repprofile.web._db import EmailOutbox, Invitation, as_utc, utcnow
 from repprofile.web._i18n import catalogue
 from repprofile.web._outbox import LEASE, backoff_delay, claim_due, renew_lease
-from repprofile.web._store import ACTIVE, email_seal_key, refresh_status, unseal_token
+from repprofile.web._store import (
+    ACTIVE,
+    email_seal_key,
+    hash_token,
+    refresh_status,
+    unseal_token,
+)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -380,6 +386,9 @@ def send_due_emails(
                 if row.token_sealed is None:
                     raise ValueError("the link token is gone")
                 token = unseal_token(row.token_sealed, key, inv.id)
+                if hash_token(token) != inv.token_sha256:
+                    # sealed under another secret key: the link would be wrong
+                    raise ValueError("the secret key changed since the email was queued")
                 msg = build_message(web, templates, row, inv, token, now)
             except (ValueError, TemplateError, KeyError) as exc:
                 # cannot be sent by any retry (a secret key changed, a broken template)
@@ -387,14 +396,18 @@ def send_due_emails(
                     web,
                     row_id,
                     lease,
-                    {"attempts": max_attempts, "last_error": f"cannot build: {type(exc).__name__}"},
+                    {
+                        "attempts": max_attempts,
+                        "token_sealed": None,
+                        "last_error": f"cannot build: {_reason(exc)}",
+                    },
                 )
                 log.error(
                     "email %d (%s, invitation %s) cannot be built (%s): given up",
                     row_id,
                     row.kind,
                     inv.id,
-                    type(exc).__name__,
+                    _reason(exc),
                 )
                 continue
             kind, invitation_id = row.kind, inv.id
@@ -444,6 +457,14 @@ def send_due_emails(
                 delay,
             )
     return sent
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a message cannot be built: our own ValueError texts are safe to keep; for
+    anything else only the exception's type (a template error may quote values)."""
+    if type(exc) is ValueError and str(exc).startswith("the "):
+        return str(exc)
+    return type(exc).__name__
 
 
 def _smtp_reason(exc: BaseException) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "ProgressOut",
     "ReportLink",
     "ReportLinkRequest",
+    "safe_display_name",
     "valid_email",
 ]
 
@@ -59,6 +60,30 @@ def _email(value: str) -> str:
     if not valid_email(value):
         raise ValueError("expected an email address such as ann.lee@example.com")
     return value
+
+
+def _display_name(value: str) -> str:
+    """A name fit for an email's To: header and greeting: 1 to 200 characters, no control
+    characters (a line break would start a new header) and none of < > " (they delimit
+    the address)."""
+    text = value.strip()
+    if not 1 <= len(text) <= 200 or any(c < " " or c in '<>"\x7f' for c in text):
+        raise ValueError(
+            "expected a name of 1 to 200 characters without line breaks, control "
+            'characters or < > "'
+        )
+    return text
+
+
+def safe_display_name(value: str | None) -> str | None:
+    """``value`` as a greeting name when it is one (:func:`_display_name`), else None
+    (a name from another system that cannot go in an email header is left out)."""
+    if value is None:
+        return None
+    try:
+        return _display_name(value)
+    except ValueError:
+        return None
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -110,8 +135,9 @@ class InvitationCreate(_Strict):
         "email: REPPROFILE_SMTP_URL). Kept only to send these emails; erased with the "
         "invitation.",
     )
-    candidate_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
-        default=None, description="The name the emails greet the candidate with."
+    candidate_name: Annotated[str, AfterValidator(_display_name)] | None = Field(
+        default=None,
+        description="The name the emails greet the candidate with (and put in To:).",
     )
 
 
