@@ -75,6 +75,19 @@ def register(sub: Subparsers) -> None:
         "(default: REPPROFILE_SMTP_DRY_RUN; emails are sent when REPPROFILE_SMTP_URL is set)",
     )
     p.add_argument(
+        "--reminder-days",
+        type=float,
+        metavar="N",
+        help="days after the invitation email when a reminder goes to a candidate who has "
+        "not finished (default: REPPROFILE_REMINDER_DAYS, else 3; 0: none)",
+    )
+    p.add_argument(
+        "--email-templates",
+        metavar="DIR",
+        help="folder of email templates replacing the bundled ones, file by file "
+        "(default: REPPROFILE_EMAIL_TEMPLATES; docs/ats.md)",
+    )
+    p.add_argument(
         "--ats-config",
         metavar="FILE",
         help="YAML file with the tests offered to Greenhouse (a 'tests:' list; default: "
@@ -267,6 +280,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         update["smtp_dry_run"] = os.path.abspath(args.smtp_dry_run)
     if args.ats_config:
         update["ats_config"] = os.path.abspath(args.ats_config)
+    if args.reminder_days is not None:
+        update["reminder_days"] = args.reminder_days
+    if args.email_templates:
+        update["email_templates"] = os.path.abspath(args.email_templates)
     web = web_settings(args, **update)
     _check_web(settings, web)  # a bad tests file, template folder or SMTP URL: exit 2 now
     if web.auto_upgrade:

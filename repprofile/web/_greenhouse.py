@@ -210,7 +210,7 @@ def load_catalogue(path: Path | None, catalogue: Catalogue) -> TestCatalogue:
 
 
 def _usable(key: str) -> bool:
-    return 16 <= len(key) <= MAX_KEY_LENGTH and not any(c.isspace() or c == ":" for c in key)
+    return 16 <= len(key) <= MAX_KEY_LENGTH and not any(c.isspace() or c in ":," for c in key)
 
 
 def check_keys(keys: Sequence[str], source: str, strict: bool = True) -> dict[str, str]:
@@ -226,7 +226,7 @@ def check_keys(keys: Sequence[str], source: str, strict: bool = True) -> dict[st
                 continue
             raise InputError(
                 f"{source} key {i}: a Greenhouse key must be 16 to {MAX_KEY_LENGTH} characters "
-                f"without spaces or colons, got {len(key)} characters instead"
+                f"without spaces, commas or colons, got {len(key)} characters instead"
             )
         ring[hashlib.sha256(key.encode("utf-8")).hexdigest()] = key
     return ring
