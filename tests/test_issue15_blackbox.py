@@ -349,7 +349,8 @@ def test_serve_openapi_30_prints_a_3_0_document(tmp_path: Path) -> None:
     got = {
         (m, p): op.get("operationId") for p, ops in doc["paths"].items() for m, op in ops.items()
     }
-    # serve also serves the invitations API of the web assessment (issue 17)
+    # serve also serves the invitations API of the web assessment (issue 17) and its
+    # fresh report links (issue 18)
     scoring = {k: v for k, v in got.items() if not k[1].startswith("/v1/invitations")}
     assert scoring == OPERATION_IDS
     assert sorted(v for k, v in got.items() if k not in scoring) == [
@@ -358,6 +359,7 @@ def test_serve_openapi_30_prints_a_3_0_document(tmp_path: Path) -> None:
         "getInvitation",
         "invitationChart",
         "invitationReport",
+        "invitationReportLink",
         "listInvitations",
         "withdrawInvitation",
     ]
