@@ -232,6 +232,14 @@ def test_a_database_without_tables_is_a_usage_error(
     code, out, err = run(capsys, "invitations", "list", "--data-dir", str(tmp_path / "empty"))
     assert out == ""
     assert code == 2
+    assert "'repprofile db upgrade'" in err
+    assert "no database in" in err
+    assert not (tmp_path / "empty").exists()  # nothing created by a command that failed
+    # a database file without tables (an interrupted upgrade, say)
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "repprofile.db").write_bytes(b"")
+    code, out, err = run(capsys, "invitations", "list", "--data-dir", str(tmp_path / "bare"))
+    assert code == 2
     assert "run 'repprofile db upgrade'" in err
 
 

@@ -484,3 +484,46 @@ def test_cli_invite_with_email_queues_the_emails(
         assert url in eml.read_text(encoding="utf-8")
     finally:
         engine.dispose()
+
+
+def test_completion_cancels_the_reminder_at_once_and_times_stay_in_order(
+    db_url: str, web_engine: Engine, tmp_path: Path
+) -> None:
+    web = web_for(db_url, web_engine, smtp_dry_run=tmp_path)
+    inv_id, _ = invite(web)
+    assert send_due_emails(web, at(seconds=5)) == 1
+    sent = rows(web)[0]
+    # the row shows when it was due, not the sending lease
+    assert as_utc(sent.next_attempt_at) == at(seconds=5)
+    assert sent.delivered_at is not None
+    q = web.service.catalogue.questionnaires["rep-types"]
+    from repprofile.web._store import complete
+
+    with web.session() as s:
+        inv = s.get(Invitation, inv_id)
+        assert inv is not None
+        complete(s, inv, q, {"score": {}, "fit": None}, None, None, now=at(days=1))
+    reminder = rows(web)[1]
+    assert as_utc(reminder.cancelled_at) == at(days=1)  # at completion, not on its due date
+    assert reminder.token_sealed is None
+    assert reminder.last_error == "cancelled: invitation completed"
+
+
+def test_a_template_error_is_a_retried_attempt_and_caught_at_start(
+    db_url: str, web_engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "invitation.txt").write_text("Hello {{ nosuchvar }}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"invitation.txt: the email template .*nosuchvar"):
+        MailTemplates(folder).check()
+    web = web_for(db_url, web_engine, smtp_dry_run=tmp_path / "out", email_templates=folder)
+    invite(web)
+    assert send_due_emails(web, at(seconds=1)) == 1
+    row = rows(web)[0]
+    assert (row.attempts, row.delivered_at) == (1, None)
+    assert row.token_sealed is not None  # kept: fixed templates send it on the next try
+    assert row.last_error == "template invitation.txt: 'nosuchvar' is undefined"
+    (folder / "invitation.txt").unlink()  # the company fixes its templates
+    assert send_due_emails(web, at(seconds=31)) == 1
+    assert len(list((tmp_path / "out").glob("*.eml"))) == 1

@@ -254,6 +254,7 @@ def test_order_complete_patch_and_status_like_greenhouse(
     for patch in greenhouse.patches:
         assert patch["path"] == "/v1/partner/interviews/77"
         assert patch["body"] == b""
+        assert patch["content_type"] is None  # no body, so no Content-Type
         assert patch["authorization"] == GH["Authorization"]
     with p.web.session() as s:
         row = s.scalars(select(Outbox).where(Outbox.invitation_id == interview)).one()

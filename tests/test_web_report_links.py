@@ -295,3 +295,15 @@ def test_fresh_link_errors(links: TestClient) -> None:
     links.delete(f"/v1/invitations/{doc['invitation_id']}", headers=WEB_AUTH)
     r = links.post(endpoint, headers=WEB_AUTH)
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
+
+
+def test_no_fresh_link_without_a_role(links: TestClient) -> None:
+    """An invitation that names no role has no report: no link to a 404 is handed out."""
+    doc = take(links, "rep-types", "general-frontline", roles=[])
+    assert doc["result_url"] is None
+    r = links.post(f"/v1/invitations/{doc['invitation_id']}/report-link", headers=WEB_AUTH)
+    assert r.status_code == 409
+    assert "names no role" in r.json()["detail"]
+    r = links.get(f"/v1/invitations/{doc['invitation_id']}/report", headers=WEB_AUTH)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "role"]

@@ -173,6 +173,12 @@ def _database(args: argparse.Namespace) -> Iterator[tuple[WebSettings, Session]]
 
     from repprofile.web._db import current_revision, head_revision, make_engine
 
+    if settings.database_url is None and not (settings.data_dir / "repprofile.db").exists():
+        # not make_engine: it would create an empty database file (and its folder) here
+        raise UsageError(
+            f"no database in {settings.data_dir.resolve()}: give the server's --data-dir "
+            "(or --database-url), or create one with 'repprofile db upgrade'"
+        )
     engine = make_engine(settings.url)
     try:
         at, head = current_revision(engine), head_revision()

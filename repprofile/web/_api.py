@@ -368,6 +368,13 @@ def add_invitation_routes(app: FastAPI, web: WebService) -> None:
                     raise Problem(
                         409, "conflict", f"invitation {inv.id} is {inv.status}, not completed"
                     )
+                if not inv.roles:
+                    raise Problem(
+                        409,
+                        "conflict",
+                        f"invitation {inv.id} names no role: a report is a role's report, so "
+                        "there is none to link to (GET /v1/invitations/{id}/report?role=...)",
+                    )
                 days = req.days or web.settings.report_link_days
                 log_access(s, actor, "invitation.report_link", inv.id, f"days={days}")
                 s.commit()
@@ -412,7 +419,9 @@ def _report_parts(
     inv, q, result = _completed(web, invitation_id, actor, action, detail)
     role_id = role or (inv.roles[0] if inv.roles else None)
     if role_id is None:
-        raise unprocessable("role", "the invitation names no role; give ?role=ROLE_ID")
+        raise unprocessable(
+            "role", "the invitation names no role; give ?role=ROLE_ID", where="query"
+        )
     role_obj = web.service.role(role_id, q, "role")
     fitted = fit(result, role_obj)
     date = as_utc(inv.completed_at)

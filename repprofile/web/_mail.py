@@ -125,12 +125,23 @@ class MailTemplates:
         self.folder = folder
 
     def check(self) -> None:
-        """Parse every template now (at start-up): :class:`InputError` naming the file
-        and the line of a template that does not parse."""
+        """Parse and render every template now (at start-up), with sample values:
+        :class:`InputError` naming the file (and the line) of a template that does not
+        parse or uses a variable that does not exist."""
+        cat = catalogue(None)
+        sample = {
+            "t": cat.t,
+            "lang": cat.lang,
+            "subject": "Subject",
+            "name": "Ann",
+            "link": "https://assess.example.com/take/TOKEN",
+            "expires": "18 December 2026, 17:00 UTC",
+            "minutes": 10,
+        }
         for name in TEMPLATE_NAMES:
             env = self.html if name.endswith(".html") else self.text
             try:
-                env.get_template(name)
+                env.get_template(name).render({**sample, "kind": name.split(".")[0]})
             except TemplateError as exc:
                 where = self.folder / name if self.folder else BUNDLED / name
                 line = getattr(exc, "lineno", None)
@@ -141,9 +152,15 @@ class MailTemplates:
 
     def render(self, kind: str, context: dict[str, Any]) -> tuple[str, str]:
         """(text, HTML) of the ``kind`` email (``invitation`` or ``reminder``)."""
-        text = self.text.get_template(f"{kind}.txt").render(context)
-        html = self.html.get_template(f"{kind}.html").render(context)
-        return text, html
+        out: list[str] = []
+        for name, env in ((f"{kind}.txt", self.text), (f"{kind}.html", self.html)):
+            try:
+                out.append(env.get_template(name).render(context))
+            except TemplateError as exc:
+                if getattr(exc, "name", None) is None:  # UndefinedError names no file
+                    exc.name = name  # type: ignore[attr-defined]
+                raise
+        return out[0], out[1]
 
 
 def _format_time(when: dt.datetime) -> str:
@@ -369,6 +386,7 @@ def send_due_emails(
                     lease,
                     {
                         "cancelled_at": now,
+                        "next_attempt_at": claimed - LEASE,
                         "token_sealed": None,
                         "last_error": f"cancelled: invitation {status}",
                     },
@@ -382,6 +400,7 @@ def send_due_emails(
                 )
                 continue
             error: str | None = None
+            msg: EmailMessage | None = None
             try:
                 if row.token_sealed is None:
                     raise ValueError("the link token is gone")
@@ -389,9 +408,7 @@ def send_due_emails(
                 if hash_token(token) != inv.token_sha256:
                     # sealed under another secret key: the link would be wrong
                     raise ValueError("the secret key changed since the email was queued")
-                msg = build_message(web, templates, row, inv, token, now)
-            except (ValueError, TemplateError, KeyError) as exc:
-                # cannot be sent by any retry (a secret key changed, a broken template)
+            except ValueError as exc:  # no retry can send it: given up now
                 _finish(
                     web,
                     row_id,
@@ -399,7 +416,7 @@ def send_due_emails(
                     {
                         "attempts": max_attempts,
                         "token_sealed": None,
-                        "last_error": f"cannot build: {_reason(exc)}",
+                        "last_error": f"cannot build: {exc}",
                     },
                 )
                 log.error(
@@ -407,14 +424,20 @@ def send_due_emails(
                     row_id,
                     row.kind,
                     inv.id,
-                    _reason(exc),
+                    exc,
                 )
                 continue
+            try:
+                msg = build_message(web, templates, row, inv, token, now)
+            except TemplateError as exc:
+                # a template the company can fix: a failed attempt, retried (token kept)
+                error = f"template {_template_name(exc)}: {exc}"[:500]
             kind, invitation_id = row.kind, inv.id
-        try:
-            transport.send(msg)
-        except (OSError, smtplib.SMTPException) as exc:
-            error = f"{type(exc).__name__}: {_smtp_reason(exc)}"[:500]
+        if msg is not None:
+            try:
+                transport.send(msg)
+            except (OSError, smtplib.SMTPException) as exc:
+                error = f"{type(exc).__name__}: {_smtp_reason(exc)}"[:500]
         sent += 1
         attempt = attempts + 1
         if error is None:
@@ -425,6 +448,8 @@ def send_due_emails(
                 {
                     "attempts": attempt,
                     "delivered_at": utcnow(),
+                    # back from the lease to when it was due (claimed): never after sent_at
+                    "next_attempt_at": claimed - LEASE,
                     "token_sealed": None,
                     "last_error": None,
                 },
@@ -459,12 +484,10 @@ def send_due_emails(
     return sent
 
 
-def _reason(exc: BaseException) -> str:
-    """Why a message cannot be built: our own ValueError texts are safe to keep; for
-    anything else only the exception's type (a template error may quote values)."""
-    if type(exc) is ValueError and str(exc).startswith("the "):
-        return str(exc)
-    return type(exc).__name__
+def _template_name(exc: TemplateError) -> str:
+    """The template file of a rendering error (as far as Jinja2 tells), else "?"."""
+    name = getattr(exc, "name", None) or getattr(exc, "filename", None)
+    return str(name) if name else "?"
 
 
 def _smtp_reason(exc: BaseException) -> str:

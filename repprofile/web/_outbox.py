@@ -331,9 +331,9 @@ def _patch(url: str, key: str) -> tuple[int | None, str | None]:
     (``key`` as the user name, an empty password), as Greenhouse's Assessment Partner API
     asks; (HTTP status or None, error text or None on a 2xx)."""
     credentials = base64.b64encode(f"{key}:".encode()).decode("ascii")
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # no body: Content-Length 0, no Content-Type
         url,
-        data=b"",
+        data=None,
         method="PATCH",
         headers={
             "Authorization": f"Basic {credentials}",

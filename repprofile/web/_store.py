@@ -49,6 +49,7 @@ __all__ = [
     "Progress",
     "accept_privacy",
     "answer_record",
+    "cancel_emails",
     "complete",
     "create_invitation",
     "email_seal_key",
@@ -455,9 +456,25 @@ def withdraw(session: Session, inv: Invitation, actor: str) -> bool:
     inv.status = "withdrawn"
     inv.withdrawn_at = now
     inv.updated_at = now
+    cancel_emails(session, inv.id, "withdrawn", now)
     log_access(session, actor, "invitation.withdraw", inv.id)
     session.commit()
     return True
+
+
+def cancel_emails(session: Session, invitation_id: str, status: str, now: dt.datetime) -> None:
+    """Cancel (not commit) the invitation's emails not sent yet, and wipe their sealed
+    link tokens: the invitation is ``status`` now, so no reminder will go out."""
+    session.execute(
+        update(EmailOutbox)
+        .where(
+            EmailOutbox.invitation_id == invitation_id,
+            EmailOutbox.delivered_at.is_(None),
+            EmailOutbox.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=now, token_sealed=None, last_error=f"cancelled: invitation {status}")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def erase(session: Session, inv: Invitation, actor: str, now: dt.datetime | None = None) -> None:
@@ -851,6 +868,7 @@ def complete(
     inv.status = "completed"
     inv.completed_at = now
     inv.updated_at = now
+    cancel_emails(session, inv.id, "completed", now)
     if inv.callback_url and outbox_body is not None:
         session.add(
             Outbox(
