@@ -34,13 +34,15 @@ from repprofile.server import ServerSettings
 from repprofile.server._service import Catalogue
 from repprofile.web._app import create_web_app
 from repprofile.web._db import AccessLog, AtsOrder, EmailOutbox, Invitation, Outbox, make_engine
-from repprofile.web._greenhouse import _candidate_id as candidate_id_of
 from repprofile.web._greenhouse import GreenhouseTest, check_keys, load_catalogue
+from repprofile.web._greenhouse import _candidate_id as candidate_id_of
 from repprofile.web._links import check_report_token
 from repprofile.web._outbox import deliver_due
 from repprofile.web._service import WebService
 from repprofile.web._settings import WebSettings
 from repprofile.web._store import email_seal_key, unseal_token
+
+from .test_web_pages import _take_all
 
 
 def load_tests(path: Path | None, catalogue: Catalogue) -> dict[str, GreenhouseTest]:
@@ -55,8 +57,6 @@ def greenhouse_key_ring(greenhouse: list[str], api: list[str]) -> dict[str, str]
         return check_keys(greenhouse, "REPPROFILE_GREENHOUSE_KEYS")
     return check_keys(api, "REPPROFILE_API_KEYS", strict=False)
 
-
-from .test_web_pages import _take_all
 
 KEY = "gh-key-0123456789-abcdefghij"
 KEY2 = "second-gh-key-ABCDEFGHIJKLMNOP"
@@ -374,11 +374,14 @@ def test_send_test_creates_one_invitation_order_and_email(site: Site) -> None:
         order_ = s.get(AtsOrder, inv_id)
         assert inv is not None
         assert order_ is not None
+        # keyed with the secret key (security review): not a plain hash of the address
         assert (
             inv.candidate_id
-            == "greenhouse-" + hashlib.sha256(b"ana.lima@example.com").hexdigest()[:16]
+            != "greenhouse-" + hashlib.sha256(b"ana.lima@example.com").hexdigest()[:16]
         )
-        assert inv.candidate_id == candidate_id_of("ANA.LIMA@example.com")
+        assert re.fullmatch(r"greenhouse-[0-9a-f]{16}", inv.candidate_id)
+        secret = SECRET_KEY.encode()
+        assert inv.candidate_id == candidate_id_of(secret, "ANA.LIMA@example.com")
         assert (inv.questionnaire, inv.roles, inv.status) == (
             "rep-types",
             ["escalations"],

@@ -812,7 +812,9 @@ def test_a_slow_pass_never_sends_an_event_another_worker_took(
     inside = False
     now = later = dt.datetime.now(dt.UTC)
 
-    def post(u: str, body: str, event_id: int, secret: str) -> tuple[int, None]:
+    def post(
+        u: str, body: str, event_id: int, secret: str, address: str | None = None
+    ) -> tuple[int, None]:
         sent.append(("two" if inside else "one", event_id))
         return 204, None
 

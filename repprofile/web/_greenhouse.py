@@ -6,11 +6,14 @@
   "partner_test_name"}``; one test per (questionnaire, role) of :class:`TestCatalogue`;
 * ``POST send_test``: an order: an invitation is created, its email queued (the candidate
   is emailed by the email outbox), and ``{"partner_interview_id"}`` answered; Greenhouse's
-  ``url`` is kept for the completion call;
+  ``url`` is kept for the completion call (it must be ``https://`` on a public address:
+  the call carries the key; ``REPPROFILE_WEBHOOK_ALLOW_PRIVATE`` lifts both rules);
 * ``GET test_status?partner_interview_id=``: ``{"partner_status", "partner_profile_url",
   "partner_score", "metadata"}`` (``complete`` when done, with a signed report link, the
   fit for the test's role and flat metadata);
-* ``POST response_error``: Greenhouse reports a problem with one of our answers; logged.
+* ``POST response_error``: Greenhouse reports a problem with one of our answers; logged
+  (at most 2,000 characters, report-link tokens and email addresses masked: Greenhouse
+  may quote our answer).
 
 Greenhouse authenticates with HTTP Basic, the organisation's key as the user name and an
 empty password. The keys are ``REPPROFILE_GREENHOUSE_KEYS`` or else the server's API
@@ -57,6 +60,7 @@ from repprofile.server._http import Problem, clip, unprocessable
 from repprofile.server._service import Catalogue
 from repprofile.web._ats import greenhouse_fields
 from repprofile.web._db import AtsOrder, Invitation, as_utc, utcnow
+from repprofile.web._links import REPORT_PREFIX
 from repprofile.web._outbox import callback_refusal
 from repprofile.web._schemas import safe_display_name, valid_email
 from repprofile.web._service import WebService
@@ -301,10 +305,14 @@ def _dedupe(key_sha256: str, test_id: str, email: str, url: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _candidate_id(email: str) -> str:
+def _candidate_id(secret_key: bytes, email: str) -> str:
     """A stable candidate id without the address in it: ``greenhouse-`` and 16 hex digits
-    of the SHA-256 of the lower-cased address (repeated orders for one person match)."""
-    return "greenhouse-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+    of the HMAC-SHA256, keyed with the server's secret key, of the lower-cased address
+    (repeated orders for one person match). Keyed, not a plain hash: the id outlives
+    erasure and every API key reads it, and a plain hash of an address is found again by
+    hashing a list of addresses."""
+    text = b"repprofile-greenhouse-candidate\x00" + email.strip().lower().encode()
+    return "greenhouse-" + hmac.new(secret_key, text, hashlib.sha256).hexdigest()[:16]
 
 
 def _json(doc: Any, status: int = 200) -> Response:
@@ -359,6 +367,14 @@ def add_greenhouse_routes(app: FastAPI, web: WebService, tests: TestCatalogue) -
             refused = await run_in_threadpool(callback_refusal, req.url)
             if refused is not None:
                 raise unprocessable("url", refused)
+            if not req.url.startswith("https://"):
+                # the completion PATCH carries the key: never in clear text on the internet
+                raise unprocessable(
+                    "url",
+                    "expected an https:// URL: the completion call sends the key in its "
+                    "Authorization header (http:// only with REPPROFILE_WEBHOOK_ALLOW_PRIVATE=1, "
+                    "for a receiver on this network)",
+                )
         plan = web.email_plan()
         if plan is None:
             raise Problem(
@@ -422,7 +438,7 @@ def add_greenhouse_routes(app: FastAPI, web: WebService, tests: TestCatalogue) -
             raise unprocessable("", "expected a JSON object")
         interview = doc.get("partner_interview_id")
         interview = str(interview)[:40] if interview is not None else None
-        text = json.dumps(doc, sort_keys=True, ensure_ascii=True)[:2000]
+        text = _masked(json.dumps(doc, sort_keys=True, ensure_ascii=True))[:2000]
         log.warning("Greenhouse reported an error about test %s: %s", interview or "(none)", text)
 
         def work() -> None:
@@ -455,7 +471,7 @@ def place_order(
             s.commit()
             return found, False
         new = NewInvitation(
-            candidate_id=_candidate_id(email),
+            candidate_id=_candidate_id(web.secret_key(), email),
             questionnaire=q,
             roles=(test.role,),
             norms=test.norms,
@@ -489,6 +505,17 @@ def place_order(
                 raise
             return found, False
         return inv.id, True
+
+
+# what Greenhouse may quote back from our answers: a report link's token (a credential
+# to the report) and email addresses (personal data); never logged
+_REPORT_TOKEN = re.compile(re.escape(REPORT_PREFIX) + r"[^\s\"'\\<>?#]+")
+_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def _masked(text: str) -> str:
+    """``text`` with report-link tokens and email addresses replaced by ``***``."""
+    return _ADDRESS.sub("***@***", _REPORT_TOKEN.sub(REPORT_PREFIX + "***", text))
 
 
 def _actor(key_sha256: str) -> str:

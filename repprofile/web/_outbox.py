@@ -14,7 +14,10 @@ processes can share the work and a restart resumes where the last one stopped:
   receiver) skips a row another process has taken since;
 * the body is POSTed with ``Repprofile-Signature: t=TIMESTAMP,v1=HEX`` (:func:`sign`),
   ``Repprofile-Event-Id`` (the row id, the same on every retry), a 10 s timeout and no
-  redirects followed;
+  redirects followed; unless ``REPPROFILE_WEBHOOK_ALLOW_PRIVATE`` is set, the URL's host
+  is resolved and checked again (:func:`public_address`) and the request connects to
+  that checked address, so a name rebound to an internal address since the invitation
+  was created is refused (an attempt that failed);
 * a 2xx answer marks the row delivered; anything else counts an attempt and schedules the
   next one ``backoff * 2**(attempts - 1)`` seconds later (at most one hour); after
   ``webhook_max_attempts`` attempts the row is given up, its ``last_error`` kept.
@@ -30,6 +33,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import logging
 import socket
@@ -59,6 +63,7 @@ __all__ = [
     "callback_refusal",
     "claim_due",
     "deliver_due",
+    "public_address",
     "renew_lease",
     "sign",
     "verify",
@@ -87,29 +92,38 @@ def callback_refusal(url: str) -> str | None:
     unspecified; otherwise anyone with an API key could have this server POST to its own
     admin ports or the internal network. Checked when the invitation is created, unless
     the operator sets ``REPPROFILE_WEBHOOK_ALLOW_PRIVATE=1`` (a receiver on the same
-    machine or network). A name that resolves differently at delivery time (DNS
-    rebinding) is not caught here: a firewall rule on outgoing traffic is the full
-    answer."""
+    machine or network), and again at each delivery (:func:`public_address`), where the
+    request then connects to the address checked: a name that resolves differently
+    later (DNS rebinding) does not reach the internal network."""
+    return public_address(url)[1]
+
+
+def public_address(url: str) -> tuple[str | None, str | None]:
+    """``(address, None)``: the first address the host of ``url`` resolves to now, every
+    one of them public (see :func:`callback_refusal`); ``(None, reason)`` otherwise."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        found = {ai[4][0] for ai in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError, UnicodeError) as exc:
-        return f"cannot resolve the host {host!r} of the callback URL ({type(exc).__name__})"
-    for text in sorted(found):
-        addr = ipaddress.ip_address(str(text).split("%", 1)[0])
+        return None, f"cannot resolve the host {host!r} of the callback URL ({type(exc).__name__})"
+    found = [str(ai[4][0]) for ai in infos]
+    if not found:
+        return None, f"cannot resolve the host {host!r} of the callback URL (no address)"
+    for text in sorted(set(found)):
+        addr = ipaddress.ip_address(text.split("%", 1)[0])
         if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
             addr = addr.ipv4_mapped
         if not addr.is_global or addr.is_multicast:
-            return (
+            return None, (
                 f"the callback URL's host {host!r} is the address {addr}, which is not a "
                 "public one (loopback, private, link-local or reserved); the server "
                 "refuses such callbacks unless REPPROFILE_WEBHOOK_ALLOW_PRIVATE=1 is set"
             )
-    return None
+    return found[0], None
 
 
 # ---------------------------------------------------------------------------- signatures
@@ -195,6 +209,60 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect())
+
+
+def _pinned_class(base: type[http.client.HTTPConnection], address: str) -> Any:
+    """A connection class like ``base`` whose socket goes to ``address`` (the host name
+    stays in the Host header and in TLS: SNI and certificate checks are unchanged)."""
+
+    def factory(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        conn = base(host, **kwargs)
+
+        def create(where: tuple[str, int], *args: Any) -> socket.socket:
+            return socket.create_connection((address, where[1]), *args)
+
+        conn._create_connection = create  # type: ignore[attr-defined]
+        return conn
+
+    return factory
+
+
+class _PinnedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        """Open ``req`` on the pinned address."""
+        return self.do_open(_pinned_class(http.client.HTTPConnection, self.address), req)
+
+
+class _PinnedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        """Open ``req`` on the pinned address, TLS checked against the URL's host name."""
+        pinned = _pinned_class(http.client.HTTPSConnection, self.address)
+        return self.do_open(pinned, req, context=self._context)  # type: ignore[attr-defined]
+
+
+def _opener(url: str, address: str | None) -> urllib.request.OpenerDirector:
+    """The opener of one request: connecting to ``address`` (checked by
+    :func:`public_address`) when given and no outgoing proxy applies to ``url`` (a proxy
+    resolves the name itself: it is then the place for egress rules); else the default."""
+    if address is None:
+        return _OPENER
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if parts.scheme in proxies and not urllib.request.proxy_bypass(parts.hostname or ""):
+        return _OPENER
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _NoRedirect(), _PinnedHTTP(address), _PinnedHTTPS(address)
+    )
 
 
 Leased = type[Outbox] | type[EmailOutbox]
@@ -291,11 +359,13 @@ def _claim(web: WebService, now: dt.datetime, *where: Any) -> list[_Claim]:
     ]
 
 
-def _send(request: urllib.request.Request) -> tuple[int | None, str | None]:
-    """Send one request (10 s timeout, no redirect followed); (HTTP status or None, error
-    text or None on a 2xx)."""
+def _send(
+    request: urllib.request.Request, address: str | None = None
+) -> tuple[int | None, str | None]:
+    """Send one request (10 s timeout, no redirect followed), to ``address`` when given
+    (:func:`_opener`); (HTTP status or None, error text or None on a 2xx)."""
     try:
-        with _OPENER.open(request, timeout=TIMEOUT) as response:
+        with _opener(request.full_url, address).open(request, timeout=TIMEOUT) as response:
             status = int(response.status)
             response.read(65536)
     except urllib.error.HTTPError as exc:
@@ -309,8 +379,11 @@ def _send(request: urllib.request.Request) -> tuple[int | None, str | None]:
     return status, f"HTTP {status}"
 
 
-def _post(url: str, body: str, event_id: int, secret: str) -> tuple[int | None, str | None]:
-    """POST one signed event; (HTTP status or None, error text or None on a 2xx)."""
+def _post(
+    url: str, body: str, event_id: int, secret: str, address: str | None = None
+) -> tuple[int | None, str | None]:
+    """POST one signed event (to ``address`` when given); (HTTP status or None, error text
+    or None on a 2xx)."""
     data = body.encode("utf-8")
     request = urllib.request.Request(
         url,
@@ -323,13 +396,13 @@ def _post(url: str, body: str, event_id: int, secret: str) -> tuple[int | None, 
             "User-Agent": f"repprofile/{__version__}",
         },
     )
-    return _send(request)
+    return _send(request, address)
 
 
-def _patch(url: str, key: str) -> tuple[int | None, str | None]:
+def _patch(url: str, key: str, address: str | None = None) -> tuple[int | None, str | None]:
     """The ATS completion call: ``PATCH url`` with no body and HTTP Basic credentials
     (``key`` as the user name, an empty password), as Greenhouse's Assessment Partner API
-    asks; (HTTP status or None, error text or None on a 2xx)."""
+    asks (to ``address`` when given); (HTTP status or None, error text or None on a 2xx)."""
     credentials = base64.b64encode(f"{key}:".encode()).decode("ascii")
     request = urllib.request.Request(  # no body: Content-Length 0, no Content-Type
         url,
@@ -340,7 +413,7 @@ def _patch(url: str, key: str) -> tuple[int | None, str | None]:
             "User-Agent": f"repprofile/{__version__}",
         },
     )
-    return _send(request)
+    return _send(request, address)
 
 
 def _label(claim: _Claim) -> str:
@@ -414,6 +487,14 @@ def deliver_due(web: WebService, now: dt.datetime | None = None) -> int:
         if not _renew(web, claim, claim.lease + elapsed):
             log.info("%s: taken over by another process, not sent", _label(claim))
             continue
+        address: str | None = None
+        if not web.settings.webhook_allow_private:
+            # again now, and the request connects to the address checked (DNS rebinding)
+            address, refused = public_address(claim.url)
+            if refused is not None:
+                _record(web, claim, None, refused)
+                sent += 1
+                continue
         if claim.auth_key_sha256 is not None:
             key = web.ats_keys.get(claim.auth_key_sha256)
             if key is None:
@@ -425,10 +506,12 @@ def deliver_due(web: WebService, now: dt.datetime | None = None) -> int:
                     "reads the result through test_status",
                 )
                 continue
-            status, error = _patch(claim.url, key)
+            status, error = _patch(claim.url, key, address)
         else:
             assert secret is not None
-            status, error = _post(claim.url, claim.body, claim.id, secret.get_secret_value())
+            status, error = _post(
+                claim.url, claim.body, claim.id, secret.get_secret_value(), address
+            )
         _record(web, claim, status, error)
         sent += 1
     return sent

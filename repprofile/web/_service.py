@@ -73,7 +73,8 @@ def actor_of(authorization: str | None) -> str:
 def _key_file(path: Path) -> bytes:
     """The key in ``path`` (64 hex digits), created with a new random key (mode 0600,
     ``O_EXCL``: of two processes creating it at once, one writes and both read) when
-    missing."""
+    missing. A file that group or others may read or write (on POSIX) is an
+    :class:`InputError` (anyone who reads the key forges report links): ``chmod 600``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -84,6 +85,12 @@ def _key_file(path: Path) -> bytes:
             fh.write(secrets.token_hex(32) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+    mode = path.stat().st_mode
+    if os.name == "posix" and mode & 0o077:
+        raise InputError(
+            f"{path}: the secret key file may be read or written by other users (mode "
+            f"{mode & 0o777:o}); make it the server's alone: chmod 600 {path}"
+        )
     for _ in range(50):  # another process may be between creating and writing it
         text = path.read_text(encoding="ascii").strip()
         if len(text) == 64:

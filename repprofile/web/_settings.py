@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from repprofile._errors import InputError
 
@@ -30,6 +30,8 @@ ENV_WEBHOOK_BACKOFF = "REPPROFILE_WEBHOOK_BACKOFF"
 ENV_WEBHOOK_MAX_ATTEMPTS = "REPPROFILE_WEBHOOK_MAX_ATTEMPTS"
 ENV_WEBHOOK_ALLOW_PRIVATE = "REPPROFILE_WEBHOOK_ALLOW_PRIVATE"
 ENV_SECRET_KEY = "REPPROFILE_SECRET_KEY"
+MIN_SECRET_KEY = 32
+"""The fewest characters of REPPROFILE_SECRET_KEY."""
 ENV_GREENHOUSE_KEYS = "REPPROFILE_GREENHOUSE_KEYS"
 ENV_ATS_CONFIG = "REPPROFILE_ATS_CONFIG"
 ENV_SMTP_URL = "REPPROFILE_SMTP_URL"
@@ -97,7 +99,8 @@ class WebSettings(BaseModel):
 
     secret_key: SecretStr | None = Field(
         default=None,
-        description="Signs report links and seals the link tokens of unsent emails; "
+        description="Signs report links and seals the link tokens of unsent emails (at "
+        "least 32 characters: a short key is guessed offline from one report link); "
         "default: a random key kept in DATA_DIR/secret.key (every server sharing the "
         "database must use the same key).",
     )
@@ -162,6 +165,17 @@ class WebSettings(BaseModel):
     def take_url(self, token: str) -> str:
         """The candidate's link for ``token``."""
         return f"{self.public_url.rstrip('/')}/take/{token}"
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """At least :data:`MIN_SECRET_KEY` characters; the message never quotes the key."""
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY:
+            raise ValueError(
+                f"the secret key must be at least {MIN_SECRET_KEY} characters (a random "
+                "one: python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebSettings:
