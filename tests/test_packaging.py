@@ -159,7 +159,7 @@ def test_wheel_ships_and_finds_the_questionnaires(tmp_path: Path) -> None:
         ).stdout.splitlines()
         assert out == [
             str(site / "repprofile" / "web" / "_migrations"),
-            "None -> 0001",
+            "None -> 0002",
             "Before you start",
             "True",
         ]
