@@ -303,23 +303,41 @@ def test_response_error_logs_no_report_link_or_email(
 # ---------------------------------------------------------------------------- the push
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed: callback_url still accepts http:// (an API change beyond this "
-    "review); the push body now carries result_url, a credential to the report",
-)
 def test_a_push_with_a_report_link_is_not_sent_over_plain_http(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Since issue 18 the invitation.completed body holds ats_result.result_url, a link
-    that opens the report without a key: over http:// anyone on the path reads it."""
+    that opens the report without a key: over http:// anyone on the path could read it,
+    so it is null there (the scores, already in the body, are the receiver's choice of
+    transport; the link is a credential the server hands out); over https:// it is sent."""
+    import json as _json
+
+    from repprofile.web._store import AnswerIn, save_answers
+
     monkeypatch.setattr(socket, "getaddrinfo", _resolver(PUBLIC_IP))
     for p in _partner(db_url, tmp_path, webhook_allow_private=False, webhook_secret="w" * 32):
-        body = {
-            "candidate_id": "c-1",
-            "questionnaire": "rep-types",
-            "roles": ["escalations"],
-            "callback_url": "http://hooks.example/repprofile",
-        }
-        r = p.client.post("/v1/invitations", json=body, headers={"Authorization": f"Bearer {KEY}"})
-        assert r.status_code == 422, r.text
+        links = {}
+        for url in ("http://hooks.example/repprofile", "https://hooks.example/repprofile"):
+            body = {
+                "candidate_id": "c-1",
+                "questionnaire": "rep-types",
+                "roles": ["escalations"],
+                "callback_url": url,
+            }
+            r = p.client.post(
+                "/v1/invitations", json=body, headers={"Authorization": f"Bearer {KEY}"}
+            )
+            assert r.status_code == 201, r.text
+            inv_id = r.json()["invitation_id"]
+            q = p.web.service.catalogue.questionnaires["rep-types"]
+            with p.web.session() as s:
+                inv = s.get(Invitation, inv_id)
+                assert inv is not None
+                rows = [AnswerIn(i, "", str(1 + n % 5)) for n, i in enumerate(q.item_ids)]
+                save_answers(s, inv, q, rows)
+                p.web.finish(s, inv)
+                event = s.query(Outbox).filter(Outbox.invitation_id == inv_id).one()
+                links[url.split(":")[0]] = _json.loads(event.body)["ats_result"]["result_url"]
+        assert links["http"] is None
+        assert links["https"] is not None
+        assert links["https"].startswith("http://testserver/reports/")

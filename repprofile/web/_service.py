@@ -185,6 +185,17 @@ class WebService:
         """The signed report link of a completed invitation (:func:`report_link_of`)."""
         return report_link_of(self.settings, self.secret_key(), invitation_id, completed_at)
 
+    def _push_link(self, inv: Invitation, completed_at: dt.datetime) -> str | None:
+        """The ``result_url`` of the push: the report link, when the invitation names a
+        role and the callback is HTTPS. A report link opens the report without a key, so
+        it is not sent over plain http:// (anyone on the path could read it), unless the
+        operator allows private callbacks (a receiver on the same machine or network)."""
+        if not inv.roles or not inv.callback_url:
+            return None
+        if not inv.callback_url.startswith("https://") and not self.settings.webhook_allow_private:
+            return None
+        return self.report_link(inv.id, completed_at)
+
     def result_url(self, inv: Invitation) -> str | None:
         """The signed report link of a completed invitation (:func:`result_url_of`)."""
         return result_url_of(self.settings, self.secret_key(), inv)
@@ -295,9 +306,7 @@ class WebService:
                     "invitation_id": inv.id,
                     "candidate_id": inv.candidate_id,
                     "result": doc,
-                    "ats_result": ats_result(
-                        q, doc, now, self.report_link(inv.id, now) if inv.roles else None
-                    ),
+                    "ats_result": ats_result(q, doc, now, self._push_link(inv, now)),
                 },
                 separators=(",", ":"),
                 ensure_ascii=False,
