@@ -32,7 +32,6 @@ import os
 import smtplib
 import ssl
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -50,12 +49,18 @@ from jinja2 import (
     TemplateError,
     select_autoescape,
 )
-from sqlalchemy import update
 
 from repprofile._errors import InputError
 from repprofile.web._db import EmailOutbox, Invitation, as_utc, utcnow
 from repprofile.web._i18n import catalogue
-from repprofile.web._outbox import LEASE, backoff_delay, claim_due, renew_lease
+from repprofile.web._outbox import (
+    LEASE,
+    PassWorker,
+    backoff_delay,
+    claim_due,
+    renew_lease,
+    update_held,
+)
 from repprofile.web._store import (
     ACTIVE,
     email_seal_key,
@@ -92,7 +97,6 @@ SMTP_TIMEOUT = 30.0
 # Header lines up to RFC 5322's 998 characters: a folded Message-ID comes back from some
 # parsers with a leading space, and a receiver comparing ids would miss a repeat.
 MESSAGE_POLICY = email.policy.default.clone(max_line_length=998)
-BATCH = 20
 
 
 # ---------------------------------------------------------------------------- templates
@@ -332,17 +336,7 @@ def transport_for(st: WebSettings) -> Transport | None:
 
 def _finish(web: WebService, row_id: int, held: dt.datetime, values: dict[str, Any]) -> bool:
     """Record an outcome on a row this process still holds (its lease ``held``)."""
-    with web.engine.begin() as conn:
-        count = conn.execute(
-            update(EmailOutbox)
-            .where(
-                EmailOutbox.id == row_id,
-                EmailOutbox.next_attempt_at == held,
-                EmailOutbox.delivered_at.is_(None),
-            )
-            .values(**values)
-        ).rowcount
-    return count == 1
+    return update_held(web.engine, EmailOutbox, row_id, held, values)
 
 
 def send_due_emails(
@@ -509,44 +503,23 @@ def _smtp_reason(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------- the worker
 
 
-class MailWorker:
+class MailWorker(PassWorker):
     """The email thread of one server process: a pass of :func:`send_due_emails` every
-    ``interval`` seconds (at once again after a full batch). :meth:`stop` ends it."""
+    ``interval`` seconds (at once again after a full batch). The templates are checked
+    and the transport made once, when it is built."""
 
     def __init__(self, web: WebService, interval: float = 2.0) -> None:
         self.web = web
-        self.interval = interval
         self.templates = MailTemplates(web.settings.email_templates)
         self.templates.check()
         self.transport = transport_for(web.settings)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start the thread (a daemon: it never keeps the process alive)."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="repprofile-mail", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Ask the thread to end and wait for the message in flight (at most the timeout)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(SMTP_TIMEOUT + 5)
-            self._thread = None
-
-    def _run(self) -> None:
-        """The thread: passes until stopped; a failing pass is logged and retried."""
-        while not self._stop.is_set():
-            try:
-                full = send_due_emails(self.web, None, self.transport, self.templates) >= BATCH
-            except Exception as exc:  # a database hiccup: try again next time
-                log.error("email pass failed: %s", type(exc).__name__)
-                full = False
-            if not full:
-                self._stop.wait(self.interval)
+        super().__init__(
+            lambda: send_due_emails(web, None, self.transport, self.templates),
+            "repprofile-mail",
+            "email",
+            SMTP_TIMEOUT + 5,
+            interval,
+        )
 
 
 def add_mail_worker(app: FastAPI, web: WebService) -> MailWorker | None:

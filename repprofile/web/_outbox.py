@@ -41,6 +41,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ __all__ = [
     "LEASE",
     "MAX_BACKOFF",
     "OutboxWorker",
+    "PassWorker",
     "add_outbox_worker",
     "backoff_delay",
     "callback_refusal",
@@ -66,6 +68,7 @@ __all__ = [
     "public_address",
     "renew_lease",
     "sign",
+    "update_held",
     "verify",
 ]
 
@@ -323,11 +326,11 @@ def claim_due(
     return won
 
 
-def renew_lease(
-    engine: Engine, model: Leased, row_id: int, held: dt.datetime, lease: dt.datetime
+def update_held(
+    engine: Engine, model: Leased, row_id: int, held: dt.datetime, values: dict[str, Any]
 ) -> bool:
-    """Move a claimed row's lease from ``held`` to ``lease`` if this process still holds
-    it (the row is undelivered and its ``next_attempt_at`` is the one this process set);
+    """Write ``values`` to a claimed row if this process still holds it (the row is
+    undelivered and its ``next_attempt_at`` is the lease ``held`` this process set);
     False when another process claimed it since."""
     with engine.begin() as conn:
         count = conn.execute(
@@ -337,9 +340,16 @@ def renew_lease(
                 model.next_attempt_at == held,
                 model.delivered_at.is_(None),
             )
-            .values(next_attempt_at=lease)
+            .values(**values)
         ).rowcount
     return count == 1
+
+
+def renew_lease(
+    engine: Engine, model: Leased, row_id: int, held: dt.datetime, lease: dt.datetime
+) -> bool:
+    """Move a claimed row's lease from ``held`` to ``lease`` (:func:`update_held`)."""
+    return update_held(engine, model, row_id, held, {"next_attempt_at": lease})
 
 
 def _claim(web: WebService, now: dt.datetime, *where: Any) -> list[_Claim]:
@@ -536,12 +546,24 @@ def _renew(web: WebService, claim: _Claim, lease: dt.datetime) -> bool:
 # ---------------------------------------------------------------------------- the worker
 
 
-class OutboxWorker:
-    """The delivery thread of one server process: a pass of :func:`deliver_due` every
-    ``interval`` seconds (at once again after a full batch). :meth:`stop` ends it."""
+class PassWorker:
+    """A delivery thread of one server process: ``run_pass()`` every ``interval``
+    seconds, at once again after a full batch (it returned :data:`BATCH` or more); a
+    failing pass is logged (its type only: no body, no address) and tried again.
+    :meth:`stop` ends it, waiting up to ``join_timeout`` seconds for the pass in flight."""
 
-    def __init__(self, web: WebService, interval: float = 2.0) -> None:
-        self.web = web
+    def __init__(
+        self,
+        run_pass: Callable[[], int],
+        name: str,
+        what: str,
+        join_timeout: float,
+        interval: float = 2.0,
+    ) -> None:
+        self.run_pass = run_pass
+        self.name = name
+        self.what = what
+        self.join_timeout = join_timeout
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -551,26 +573,36 @@ class OutboxWorker:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="repprofile-outbox", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Ask the thread to end and wait for the attempt in flight (at most the timeout)."""
+        """Ask the thread to end and wait for the pass in flight (at most the timeout)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(TIMEOUT + 5)
+            self._thread.join(self.join_timeout)
             self._thread = None
 
     def _run(self) -> None:
-        """The thread: passes until stopped; a failing pass is logged (no body) and retried."""
+        """The thread: passes until stopped."""
         while not self._stop.is_set():
             try:
-                full = deliver_due(self.web) >= BATCH
+                full = self.run_pass() >= BATCH
             except Exception as exc:  # a database hiccup: try again next time
-                log.error("webhook delivery pass failed: %s", type(exc).__name__)
+                log.error("%s pass failed: %s", self.what, type(exc).__name__)
                 full = False
             if not full:
                 self._stop.wait(self.interval)
+
+
+class OutboxWorker(PassWorker):
+    """The webhook (and ATS completion call) thread: a pass of :func:`deliver_due`."""
+
+    def __init__(self, web: WebService, interval: float = 2.0) -> None:
+        self.web = web
+        super().__init__(
+            lambda: deliver_due(web), "repprofile-outbox", "webhook delivery", TIMEOUT + 5, interval
+        )
 
 
 def add_outbox_worker(app: FastAPI, web: WebService) -> OutboxWorker | None:
