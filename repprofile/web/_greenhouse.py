@@ -396,9 +396,9 @@ def add_greenhouse_routes(app: FastAPI, web: WebService, tests: TestCatalogue) -
                 "partner_interview_id", "expected the partner_interview_id query parameter", "query"
             )
         with web.session() as s:
-            order = s.get(AtsOrder, interview[:40])
-            inv = s.get(Invitation, interview[:40]) if order is not None else None
-            if order is None or inv is None or order.key_sha256 != key or len(interview) > 40:
+            order = s.get(AtsOrder, interview) if len(interview) <= 40 else None
+            inv = s.get(Invitation, interview) if order is not None else None
+            if order is None or inv is None or order.key_sha256 != key:
                 raise Problem(404, "not_found", f"no test {clip(interview)!r}")
             refresh_status(s, inv)
             doc: dict[str, Any] = {

@@ -173,14 +173,6 @@ def _format_time(when: dt.datetime) -> str:
     return f"{utc.day} {utc:%B %Y, %H:%M} UTC"
 
 
-def sender_address(web: WebService) -> str:
-    """The From address: ``REPPROFILE_MAIL_FROM``, else ``no-reply@`` the public host."""
-    if web.settings.mail_from:
-        return web.settings.mail_from
-    host = urlsplit(web.settings.public_url).hostname or "localhost"
-    return f"Candidate assessment <no-reply@{host}>"
-
-
 def build_message(
     web: WebService,
     templates: MailTemplates,
@@ -213,7 +205,7 @@ def build_message(
     text, html = templates.render(kind, context)
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["Subject"] = subject
-    msg["From"] = sender_address(web)
+    msg["From"] = web.settings.sender
     to = inv.candidate_email or ""
     msg["To"] = Address(display_name=inv.candidate_name or "", addr_spec=to)
     msg["Date"] = format_datetime(now.astimezone(dt.UTC))

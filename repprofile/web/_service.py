@@ -118,13 +118,9 @@ def sends_email(settings: WebSettings) -> bool:
 
 def email_plan_of(settings: WebSettings, secret_key: bytes) -> EmailPlan:
     """How new invitations' emails are queued: the sealing key derived from
-    ``secret_key``, the reminder delay, and the Message-ID domain (that of
-    ``REPPROFILE_MAIL_FROM``, else the public URL's host)."""
-    from urllib.parse import urlsplit
-
-    sender = settings.mail_from or ""
-    domain = sender.rpartition("@")[2].strip(" >")
-    domain = domain or urlsplit(settings.public_url).hostname or "localhost"
+    ``secret_key``, the reminder delay, and the Message-ID domain (that of the From
+    address, :attr:`WebSettings.sender`)."""
+    domain = settings.sender.rpartition("@")[2].strip(" >") or "localhost"
     return EmailPlan(
         key=email_seal_key(secret_key), reminder_days=settings.reminder_days, domain=domain
     )

@@ -162,6 +162,17 @@ class WebSettings(BaseModel):
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
 
+    @property
+    def sender(self) -> str:
+        """The From address of candidate emails: ``mail_from``, else
+        ``Candidate assessment <no-reply@HOST>`` with the public URL's host."""
+        if self.mail_from:
+            return self.mail_from
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.public_url).hostname or "localhost"
+        return f"Candidate assessment <no-reply@{host}>"
+
     def take_url(self, token: str) -> str:
         """The candidate's link for ``token``."""
         return f"{self.public_url.rstrip('/')}/take/{token}"
