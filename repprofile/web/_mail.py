@@ -350,7 +350,8 @@ def send_due_emails(
     won = claim_due(web.engine, EmailOutbox, now, max_attempts)
     key = email_seal_key(web.secret_key()) if won else b""
     sent = 0
-    for row_id, attempts, claimed in won:
+    for claimed_row, claimed in won:
+        row_id, attempts = claimed_row.id, claimed_row.attempts
         # a pass may outlive the lease of its last rows (20 sessions of up to 30 s):
         # renew each lease before its message, and skip a row another process took
         lease = claimed + dt.timedelta(seconds=time.monotonic() - started)

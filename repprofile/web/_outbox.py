@@ -286,14 +286,20 @@ def _due(model: Leased, now: dt.datetime, max_attempts: int) -> Any:
 
 
 def claim_due(
-    engine: Engine, model: Leased, now: dt.datetime, max_attempts: int, *where: Any
-) -> list[tuple[int, int, dt.datetime]]:
+    engine: Engine,
+    model: Leased,
+    now: dt.datetime,
+    max_attempts: int,
+    *where: Any,
+    columns: tuple[Any, ...] = (),
+) -> list[tuple[Any, dt.datetime]]:
     """Claim up to :data:`BATCH` due rows of ``model`` (that also meet the conditions
-    ``where``) for this process (see the module docstring): ``(id, attempts, lease)`` of
-    each row won."""
+    ``where``) for this process (see the module docstring): ``(row, lease)`` of each row
+    won, ``row`` holding ``id``, ``attempts``, ``next_attempt_at`` and ``columns``, read
+    in the same query."""
     lease = now + LEASE
     stmt = (
-        select(model.id, model.attempts, model.next_attempt_at)
+        select(model.id, model.attempts, model.next_attempt_at, *columns)
         .where(*_due(model, now, max_attempts), *where)
         .order_by(model.next_attempt_at)
     )
@@ -306,9 +312,9 @@ def claim_due(
                     .where(model.id.in_([r.id for r in rows]))
                     .values(next_attempt_at=lease)
                 )
-            return [(r.id, r.attempts, lease) for r in rows]
+            return [(r, lease) for r in rows]
         rows = conn.execute(stmt.limit(BATCH)).all()
-    won: list[tuple[int, int, dt.datetime]] = []
+    won: list[tuple[Any, dt.datetime]] = []
     for r in rows:
         # the lease: only the process whose UPDATE still sees the value it read wins
         with engine.begin() as conn:
@@ -322,7 +328,7 @@ def claim_due(
                 .values(next_attempt_at=lease)
             ).rowcount
         if count == 1:
-            won.append((r.id, r.attempts, lease))
+            won.append((r, lease))
     return won
 
 
@@ -355,18 +361,11 @@ def renew_lease(
 def _claim(web: WebService, now: dt.datetime, *where: Any) -> list[_Claim]:
     """Claim up to :data:`BATCH` due outbox rows (that also meet ``where``) for this
     process, with their URL, body and ATS key digest."""
-    won = claim_due(web.engine, Outbox, now, web.settings.webhook_max_attempts, *where)
-    if not won:
-        return []
-    cols = (Outbox.id, Outbox.url, Outbox.body, Outbox.auth_key_sha256)
-    with web.engine.connect() as conn:
-        rows = conn.execute(select(*cols).where(Outbox.id.in_([w[0] for w in won])))
-        found = {r.id: r for r in rows}
-    return [
-        _Claim(i, found[i].url, found[i].body, attempts, lease, found[i].auth_key_sha256)
-        for i, attempts, lease in won
-        if i in found  # erased meanwhile: nothing to send
-    ]
+    cols = (Outbox.url, Outbox.body, Outbox.auth_key_sha256)
+    won = claim_due(
+        web.engine, Outbox, now, web.settings.webhook_max_attempts, *where, columns=cols
+    )
+    return [_Claim(r.id, r.url, r.body, r.attempts, lease, r.auth_key_sha256) for r, lease in won]
 
 
 def _send(
