@@ -1,0 +1,275 @@
+"""repprofile.dask on a dask.distributed LocalCluster (3 worker processes): scores equal
+single-machine ``repprofile.score`` of the whole table bit for bit, norms, reliability
+and the quality reference to 1e-12, on data split into uneven partitions."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+import repprofile
+from repprofile._analysis.simulate import simulate_batch, trait_only
+from repprofile._formats.questionnaire import Questionnaire, load_questionnaire
+
+pd = pytest.importorskip("pandas")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("dask.distributed")
+
+import repprofile.dask as rdask  # noqa: E402
+from repprofile._distributed._common import output_columns  # noqa: E402
+
+Q: Questionnaire = trait_only(load_questionnaire("rep-types"))
+CREATED = "2026-01-01"
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    """Three single-threaded worker processes, closed after the module."""
+    with (
+        distributed.LocalCluster(
+            n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c
+
+
+def answers_table(n: int) -> Any:
+    """n simulated candidates (2% missing answers) with string ids, and a few rejected
+    rows: a value above the response scale and a fractional value."""
+    values = simulate_batch(Q, n, missing=0.02)
+    frame = pd.DataFrame(values, columns=list(Q.item_ids))
+    for row in (5, n // 3, n - 2):  # out of range: 9 on a 1-5 scale
+        frame.iloc[row, 3] = 9.0
+    for row in (20, n // 2):  # a fractional answer
+        frame.iloc[row, 10] = 2.5
+    frame.insert(0, "candidate_id", [f"c{i:07d}" for i in range(n)])
+    return frame
+
+
+def rejected_rows(n: int) -> list[int]:
+    """The rows answers_table rejects, in order."""
+    return sorted({5, n // 3, n - 2, 20, n // 2})
+
+
+def uneven_sizes(n: int) -> list[int]:
+    """Partition sizes 1, 17, 40%, 10%, 7% and the rest (all different)."""
+    sizes = [1, 17, int(0.4 * n), int(0.1 * n), int(0.07 * n)]
+    return [*sizes, n - sum(sizes)]
+
+
+def partitioned(c: Any, frame: Any, sizes: list[int]) -> Any:
+    """``frame`` as a Dask DataFrame of partitions of the given sizes, scattered to the
+    workers (dd.from_pandas would cut even partitions)."""
+    bounds = np.cumsum([0, *sizes])
+    pieces = [frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    futures = c.scatter(pieces)
+    ddf = dd.from_delayed(futures, meta=frame.iloc[:0], verify_meta=False)
+    assert ddf.npartitions == len(sizes)
+    return ddf
+
+
+def expected_frame(result: repprofile.ScoreResult) -> Any:
+    """The single-machine result in the Dask output columns, built from its arrays."""
+    rows = np.flatnonzero(result.scored)
+    ids = np.array(result.candidate_ids, dtype=object)
+    data: dict[str, Any] = {"candidate_id": ids[rows]}
+    for j, sid in enumerate(result.scale_ids):
+        data[f"{sid}_mean"] = result.mean[rows, j]
+        data[f"{sid}_pomp"] = result.pomp[rows, j]
+        if result.norms is not None:
+            data[f"{sid}_t"] = result.normed.t[rows, j]
+            data[f"{sid}_percentile"] = result.normed.percentile[rows, j]
+    data["primary_type"] = result.primary_type[rows]
+    data["secondary_type"] = result.secondary_type[rows]
+    qr = result.quality
+    valid = qr.valid
+    data["quality_valid"] = valid[rows]
+    matrix = qr.flag_matrix()
+    flags = np.full(rows.size, "", dtype=object)
+    for i in np.flatnonzero(~valid[rows]).tolist():  # only flagged rows have flags
+        flags[i] = ";".join(name for name, hit in matrix.items() if hit[rows[i]])
+    data["quality_flags"] = flags
+    string = pd.StringDtype("pyarrow")
+    frame = pd.DataFrame(data)
+    for name in ("candidate_id", "primary_type", "secondary_type", "quality_flags"):
+        frame[name] = frame[name].astype(string)
+    return frame
+
+
+def assert_same_scores(got: Any, expected: Any, columns: list[tuple[str, str]]) -> None:
+    """Columns, dtypes and every value equal; floats bit for bit (NaN where NaN)."""
+    assert list(got.columns) == [name for name, _ in columns]
+    kinds = {"string": "string", "float64": "float64", "bool": "bool"}
+    assert [str(got[name].dtype) for name, _ in columns] == [kinds[k] for _, k in columns]
+    assert [type(got[name].dtype).__name__ for name, k in columns if k == "string"] == [
+        "StringDtype"
+    ] * sum(k == "string" for _, k in columns)
+    got = got.reset_index(drop=True)
+    assert len(got) == len(expected)
+    for name, kind in columns:
+        if kind == "float64":
+            a = got[name].to_numpy(dtype=np.float64)
+            b = expected[name].to_numpy(dtype=np.float64)
+            assert a.tobytes() == b.tobytes(), name
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def assert_close(a: Any, b: Any, path: str = "") -> None:
+    """model_dump trees equal: floats to 1e-12 (relative above 1), the rest exactly."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict), path
+        assert a.keys() == b.keys(), path
+        for k in a:
+            assert_close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list | tuple):
+        assert isinstance(b, list | tuple) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and not isinstance(b, bool):
+        assert isinstance(b, float | int), path
+        if math.isnan(a):
+            assert math.isnan(b), path
+        else:
+            assert abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b)), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
+
+
+# --------------------------------------------------------------------------- data sets
+
+
+N = 3_000
+
+
+@pytest.fixture(scope="module")
+def table() -> Any:
+    return answers_table(N)
+
+
+@pytest.fixture(scope="module")
+def ddf(client: Any, table: Any) -> Any:
+    return partitioned(client, table, uneven_sizes(N))
+
+
+@pytest.fixture(scope="module")
+def norms(table: Any) -> repprofile.NormTable:
+    return repprofile.build_norms(Q, table, description="simulated test", created=CREATED)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_import_does_not_import_dask() -> None:
+    code = (
+        "import sys, repprofile, repprofile.dask; "
+        "print(sorted(m for m in ('dask', 'distributed', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_data_has_rejected_rows_and_uneven_partitions(ddf: Any, table: Any) -> None:
+    sizes = [int(s) for s in ddf.map_partitions(len).compute()]
+    assert sizes == uneven_sizes(N)
+    result = repprofile.score(Q, table)
+    assert np.flatnonzero(~result.scored).tolist() == rejected_rows(N)
+
+
+def test_score_equals_single_machine_bit_for_bit(ddf: Any, table: Any) -> None:
+    expected = repprofile.score(Q, table)
+    # the batch is its own quality reference: the flags that need it are in play
+    assert expected.quality.mahalanobis_reference == "batch"
+    got = rdask.score(Q, ddf)
+    columns = output_columns(Q, norms=False)
+    assert [(n, str(t)) for n, t in got.dtypes.items()] == [
+        (n, "string" if k == "string" else k) for n, k in columns
+    ]  # the declared meta, before computing
+    frame = got.compute()
+    assert_same_scores(frame, expected_frame(expected), columns)
+    flags = ";".join(frame["quality_flags"].tolist())
+    assert "mahalanobis_d2" in flags and "psychsyn" in flags  # batch-reference flags occur
+
+
+def test_score_with_norms_equals_single_machine(
+    ddf: Any, table: Any, norms: repprofile.NormTable
+) -> None:
+    expected = repprofile.score(Q, table, norms=norms)
+    got = rdask.score(Q, ddf, norms=norms).compute()
+    assert_same_scores(got, expected_frame(expected), output_columns(Q, norms=True))
+    assert got[[c for c in got.columns if c.endswith("_percentile")]].notna().all().all()
+
+
+def test_errors_lists_the_rejected_rows(ddf: Any, table: Any) -> None:
+    got = rdask.errors(Q, ddf).compute()
+    assert list(got.columns) == ["candidate_id", "item", "problem"]
+    ids = [f"c{i:07d}" for i in rejected_rows(N)]
+    assert sorted(set(got["candidate_id"])) == ids
+    items = dict(zip(got["candidate_id"], got["item"], strict=True))
+    assert items[f"c{5:07d}"] == Q.item_ids[3]
+    assert items[f"c{20:07d}"] == Q.item_ids[10]
+    assert got["problem"].str.len().min() > 0
+
+
+def test_build_norms_equals_single_machine(ddf: Any, norms: repprofile.NormTable) -> None:
+    got = rdask.build_norms(Q, ddf, description="simulated test", created=CREATED)
+    assert_close(got.model_dump(), norms.model_dump())
+    for sid in Q.scale_ids:  # distinct values and counts exactly
+        assert got.scales[sid].values == norms.scales[sid].values
+        assert got.scales[sid].counts == norms.scales[sid].counts
+
+
+def test_reliability_equals_single_machine(ddf: Any, table: Any) -> None:
+    expected = repprofile.reliability(Q, table)
+    got = rdask.reliability(Q, ddf)
+    assert_close(got.model_dump(), expected.model_dump())
+
+
+def test_quality_reference_equals_the_batch_reference(ddf: Any, table: Any) -> None:
+    from repprofile._formats.norms import QualityReference
+
+    single = repprofile.score(Q, table)
+    qr = single.quality
+    expected = QualityReference.from_sample(
+        Q, single.answers.values, qr.settings.psychsyn_critval, qr.clean
+    )
+    got = rdask.quality_reference(Q, ddf)
+    assert got is not None and expected is not None
+    assert_close(got.model_dump(), expected.model_dump())
+
+
+def test_small_batch_has_no_reference(client: Any, table: Any) -> None:
+    small = partitioned(client, table.iloc[:25], [1, 7, 17])  # below reference_min (30)
+    assert rdask.quality_reference(Q, small) is None
+
+
+M = 1_000_000
+
+
+@pytest.mark.slow
+def test_one_million_rows_uneven_partitions(client: Any) -> None:
+    """1,000,000 rows in partitions of 1, 17, 400,000, ... rows: scores bit for bit,
+    norms and reliability to 1e-12 (about TODO s on the 3-worker LocalCluster here)."""
+    table = answers_table(M)
+    ddf = partitioned(client, table, uneven_sizes(M))
+    expected = repprofile.score(Q, table)
+    assert expected.quality.mahalanobis_reference == "batch"
+    got = rdask.score(Q, ddf).compute()
+    assert_same_scores(got, expected_frame(expected), output_columns(Q, norms=False))
+    del got
+    single_norms = repprofile.build_norms(Q, table, description="1M", created=CREATED)
+    assert_close(
+        rdask.build_norms(Q, ddf, description="1M", created=CREATED).model_dump(),
+        single_norms.model_dump(),
+    )
+    assert_close(
+        rdask.reliability(Q, ddf).model_dump(), repprofile.reliability(Q, table).model_dump()
+    )
