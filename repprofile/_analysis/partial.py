@@ -30,7 +30,6 @@ import datetime as _dt
 import io
 import json
 import math
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -38,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from repprofile._analysis.norms import _reliability_or_none
+from repprofile._analysis.norms import scale_norm, warn_small_sample
 from repprofile._analysis.quality import QualityResult
 from repprofile._analysis.reliability import (
     ReliabilityResult,
@@ -56,11 +55,10 @@ from repprofile._formats.norms import (
     ReliabilityChoice,
     ScaleNorm,
     load_norms,
-    minimum_norm_n,
 )
 from repprofile._formats.provenance import Provenance
 from repprofile._formats.questionnaire import QualitySettings, Questionnaire, load_questionnaire
-from repprofile._input.answers import RepprofileWarning, as_answer_set
+from repprofile._input.answers import as_answer_set
 from repprofile._version import __version__
 from repprofile.stats import PairwiseMoments
 
@@ -461,42 +459,16 @@ def norms_from_partials(
     scales: dict[str, ScaleNorm] = {}
     for j, sid in enumerate(q.scale_ids):
         v, c = stats.values[j], stats.counts[j]
-        n = int(c.sum())
-        if n < 2 or v.size < 2:
-            raise InputError(
-                f"Scale {sid!r} has {n} scored candidates"
-                + (" with identical scores" if n >= 2 else "")
-                + "; a norm table needs at least 2 with different scores."
-            )
+        n = max(int(c.sum()), 2)  # fewer than 2: refused by scale_norm
         mean = float(np.dot(c, v) / n)
         sd = math.sqrt(float(np.dot(c, (v - mean) ** 2)) / (n - 1))
-        r = rel.scales[sid]
-        scales[sid] = ScaleNorm(
-            n=n,
-            mean=mean,
-            sd=sd,
-            alpha=_reliability_or_none(r.alpha),
-            omega_total=_reliability_or_none(r.omega_total),
-            std_alpha=_reliability_or_none(r.std_alpha),
-            g6=_reliability_or_none(r.g6),
-            values=v.tolist(),
-            counts=c.tolist(),
-        )
+        scales[sid] = scale_norm(sid, v, c, mean, sd, rel.scales[sid])
     reference = (
         QualityReference.from_moments(q, stats.ref, q.quality.psychsyn_critval, stats.n_clean)
         if stats.ref is not None
         else None
     )
-    n_items = int((q.item_scale_index >= 0).sum())
-    least = minimum_norm_n(n_items)
-    if stats.n_scored < least:
-        warnings.warn(
-            f"The norm sample has {stats.n_scored} scored candidates, below the recommended "
-            f"minimum of {least} (max(100, 3 x {n_items} scored items)); see "
-            "docs/response-quality.md.",
-            RepprofileWarning,
-            stacklevel=2,
-        )
+    warn_small_sample(q, stats.n_scored, reference, stacklevel=2)
     if created is None:
         created = _dt.date.today()
     return NormTable(
