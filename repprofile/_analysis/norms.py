@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from repprofile._analysis.reliability import _reliability_from_scores
+from repprofile._analysis.reliability import ScaleReliability, _reliability_from_scores
 from repprofile._analysis.scoring import _score, _sjt_key
 from repprofile._analysis.sjt import resolve_method
 from repprofile._errors import InputError
@@ -107,25 +107,10 @@ def build_norms(
     for j, sid in enumerate(q.scale_ids):
         m = result.mean[:, j]
         m = m[np.isfinite(m)]
-        if m.size < 2 or float(np.std(m)) == 0.0:
-            raise InputError(
-                f"Scale {sid!r} has {m.size} scored candidates"
-                + (" with identical scores" if m.size >= 2 else "")
-                + "; a norm table needs at least 2 with different scores."
-            )
         values, counts = np.unique(m, return_counts=True)
-        r = rel.scales[sid]
-        scales[sid] = ScaleNorm(
-            n=int(m.size),
-            mean=float(m.mean()),
-            sd=float(m.std(ddof=1)),
-            alpha=_reliability_or_none(r.alpha),
-            omega_total=_reliability_or_none(r.omega_total),
-            std_alpha=_reliability_or_none(r.std_alpha),
-            g6=_reliability_or_none(r.g6),
-            values=values.tolist(),
-            counts=counts.tolist(),
-        )
+        spread = m.size >= 2 and float(np.std(m)) != 0.0
+        mean, sd = (float(m.mean()), float(m.std(ddof=1))) if spread else (math.nan, math.nan)
+        scales[sid] = scale_norm(sid, values, counts, mean, sd, rel.scales[sid])
     # the reference for response-quality indices: the sample less the candidates that
     # longstring, IRV, attention checks or response time already flag
     # (none for a questionnaire without Likert items: the indices that use it need them)
@@ -137,26 +122,7 @@ def build_norms(
         else None
     )
     n_scored = int(result.scored.sum())
-    n_items = int((q.item_scale_index >= 0).sum())
-    least = minimum_norm_n(n_items)
-    if n_scored < least:
-        warnings.warn(
-            f"The norm sample has {n_scored} scored candidates, below the recommended "
-            f"minimum of {least} (max(100, 3 x {n_items} scored items)): the norm table "
-            f"holds the covariance of the {n_items} items that Mahalanobis D^2 of new "
-            "candidates is measured against, and a covariance of p items needs n well "
-            "above p; with fewer, D^2 is unstable"
-            + (
-                f" (here it is undefined: more than {n_items} candidates not flagged by "
-                "longstring, IRV, attention or response time are needed)"
-                if reference is None or not reference.full_rank
-                else ""
-            )
-            + ". Scale norms from a small sample are imprecise too. "
-            "See docs/response-quality.md.",
-            RepprofileWarning,
-            stacklevel=3,
-        )
+    warn_small_sample(q, n_scored, reference, stacklevel=4)
     if created is None:
         created = _dt.date.today()
     return NormTable(
@@ -169,6 +135,63 @@ def build_norms(
         repprofile_version=__version__,
         scales=scales,
         quality_reference=reference,
+    )
+
+
+def scale_norm(
+    sid: str,
+    values: NDArray[np.float64],
+    counts: NDArray[np.int_],
+    mean: float,
+    sd: float,
+    r: ScaleReliability,
+) -> ScaleNorm:
+    """One scale's norms from its distinct mean scores and their counts, their mean and
+    SD (n - 1) and its reliability; refused with fewer than 2 different scores."""
+    n = int(counts.sum())
+    if n < 2 or values.size < 2:
+        raise InputError(
+            f"Scale {sid!r} has {n} scored candidates"
+            + (" with identical scores" if n >= 2 else "")
+            + "; a norm table needs at least 2 with different scores."
+        )
+    return ScaleNorm(
+        n=n,
+        mean=mean,
+        sd=sd,
+        alpha=_reliability_or_none(r.alpha),
+        omega_total=_reliability_or_none(r.omega_total),
+        std_alpha=_reliability_or_none(r.std_alpha),
+        g6=_reliability_or_none(r.g6),
+        values=values.tolist(),
+        counts=counts.tolist(),
+    )
+
+
+def warn_small_sample(
+    q: Questionnaire, n_scored: int, reference: QualityReference | None, *, stacklevel: int
+) -> None:
+    """Warn when a norm sample is below :func:`minimum_norm_n` of the scored items."""
+    n_items = int((q.item_scale_index >= 0).sum())
+    least = minimum_norm_n(n_items)
+    if n_scored >= least:
+        return
+    warnings.warn(
+        f"The norm sample has {n_scored} scored candidates, below the recommended "
+        f"minimum of {least} (max(100, 3 x {n_items} scored items)): the norm table "
+        f"holds the covariance of the {n_items} items that Mahalanobis D^2 of new "
+        "candidates is measured against, and a covariance of p items needs n well "
+        "above p; with fewer, D^2 is unstable"
+        + (
+            f" (here it is undefined: more than {n_items} candidates not flagged by "
+            "longstring, IRV, attention or response time are needed)"
+            if reference is None or not reference.full_rank
+            else ""
+        )
+        + ". Scale norms from a small sample are imprecise too. "
+        "See docs/response-quality.md.",
+        RepprofileWarning,
+        stacklevel=stacklevel,
     )
 
 

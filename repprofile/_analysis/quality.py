@@ -83,8 +83,13 @@ class QualityResult:
         seconds: Array | None,
         settings: QualitySettings,
         norm_reference: QualityReference | None,
+        batch_reference: QualityReference | Literal["own"] | None = "own",
     ) -> None:
+        """``batch_reference``: "own" computes the batch's reference sample from
+        ``values``; a reference (or None: too few clean candidates) is that of a larger
+        batch these rows are part of (scoring one partition of a distributed table)."""
         full_values = values
+        self._batch_reference = batch_reference
         n = values.shape[0]
         nan = np.full(n, np.nan)
         # The Likert indices run on the Likert items only (the questionnaire itself when
@@ -240,14 +245,20 @@ class QualityResult:
         else the norm table's (sets :attr:`reference_source`)."""
         st = self.settings
         n_clean = int(self.clean.sum())
-        if n_clean >= st.reference_min:
+        batch = self._batch_reference
+        if not isinstance(batch, str):  # the whole batch's, these rows a part of it
+            reference = batch
+            n_clean = batch.n if batch is not None else 0
+        elif n_clean >= st.reference_min:
             reference = QualityReference.from_sample(q, values, st.psychsyn_critval, self.clean)
-            if reference is not None:
-                self.reference_source = (
-                    f"this batch ({n_clean} candidates not flagged by longstring, "
-                    "IRV, attention or response time)"
-                )
-                return reference
+        else:
+            reference = None
+        if reference is not None:
+            self.reference_source = (
+                f"this batch ({n_clean} candidates not flagged by longstring, "
+                "IRV, attention or response time)"
+            )
+            return reference
         if norm_reference is not None:
             self.reference_source = "the norm table"
         return norm_reference

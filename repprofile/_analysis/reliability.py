@@ -39,7 +39,7 @@ from repprofile.stats import (
     smc,
     standardized_alpha,
 )
-from repprofile.stats._moments import pairwise_moments
+from repprofile.stats._moments import PairwiseMoments, pairwise_moments
 
 __all__ = [
     "ItemStatistics",
@@ -419,19 +419,36 @@ class _Moments:
     total_n: NDArray[np.float64]
 
 
-def _moments(result: _Batch) -> _Moments:
-    """One pass over [answers | scale means], centred at the scale midpoint. Keying
-    x' = lo + hi - x is a sign flip around the midpoint, so the keyed moments are these
-    with signs flipped."""
+def _moment_sums(result: _Batch) -> tuple[PairwiseMoments, _FrequencyCounter]:
+    """One pass over [answers | scale means] of the scored rows, centred at the scale
+    midpoint: the pairwise moment sums and the answer counts. Both are sums over rows,
+    so the sums of separate batches add (:mod:`repprofile._analysis.partial`)."""
     q = result.questionnaire
     lo, hi = q.response_scale.min, q.response_scale.max
     k, n_scales = len(q.item_ids), len(q.scale_ids)
-    signs = q.keys.sum(axis=1)
-    signs = np.where(signs == 0, 1.0, signs)  # check items: on no scale, left as answered
     counter = _FrequencyCounter(q)
     moments = pairwise_moments(
         _blocks(result, counter), k + n_scales, np.full(k + n_scales, (lo + hi) / 2.0)
     )
+    return moments, counter
+
+
+def _moments(result: _Batch) -> _Moments:
+    """Keyed item moments of a batch and each scale's person mean, from one pass."""
+    return _moments_from_sums(result.questionnaire, *_moment_sums(result))
+
+
+def _moments_from_sums(
+    q: Questionnaire, moments: PairwiseMoments, counter: _FrequencyCounter
+) -> _Moments:
+    """The statistics of :class:`_Moments` from the moment sums about the midpoint.
+    Keying x' = lo + hi - x is a sign flip around the midpoint, so the keyed moments
+    are these with signs flipped."""
+    lo, hi = q.response_scale.min, q.response_scale.max
+    k = len(q.item_ids)
+    signs = q.keys.sum(axis=1)
+    signs = np.where(signs == 0, 1.0, signs)  # check items: on no scale, left as answered
+    n_scales = len(q.scale_ids)
     freq, missing = counter.result()
     sign_all = np.concatenate([signs, np.ones(n_scales)])
     flip = np.outer(sign_all, sign_all)
@@ -465,30 +482,72 @@ def _reliability_from_scores(result: ScoreResult, ci: float) -> ReliabilityResul
     cor: list[list[float | None]] = []
     dis: list[list[float | None]] = []
     if batch is not None:
-        lq = batch.questionnaire
-        mom = _moments(batch)
-        alphas = np.full(len(lq.scale_ids), np.nan)
-        for j, sid in enumerate(lq.scale_ids):
-            found[sid], alphas[j] = _scale_reliability(lq, j, mom, n_obs, ci)
-            alpha_of[sid] = alphas[j]
-        cor, dis = _scale_correlations(mom.cov, lq, alphas)
+        cor, dis = _likert_reliability(
+            batch.questionnaire, _moments(batch), n_obs, ci, found, alpha_of
+        )
     if q.has_sjt:
         for sid, (model, a) in _skill_reliability(result, n_obs, ci).items():
             found[sid], alpha_of[sid] = model, a
         cor, dis = _mixed_correlations(result, cor, dis, alpha_of)
+    return _result(q, n_obs, found, cor, dis, result.provenance, _mtmm(result))
+
+
+def _likert_reliability(
+    lq: Questionnaire,
+    mom: _Moments,
+    n_obs: int,
+    ci: float,
+    found: dict[str, ScaleReliability],
+    alpha_of: dict[str, float],
+) -> tuple[list[list[float | None]], list[list[float | None]]]:
+    """Every Likert scale's statistics (into ``found`` and ``alpha_of``) and the scale
+    intercorrelations, plain and disattenuated."""
+    alphas = np.full(len(lq.scale_ids), np.nan)
+    for j, sid in enumerate(lq.scale_ids):
+        found[sid], alphas[j] = _scale_reliability(lq, j, mom, n_obs, ci)
+        alpha_of[sid] = alphas[j]
+    return _scale_correlations(mom.cov, lq, alphas)
+
+
+def _result(
+    q: Questionnaire,
+    n_obs: int,
+    found: dict[str, ScaleReliability],
+    cor: list[list[float | None]],
+    dis: list[list[float | None]],
+    provenance: Provenance,
+    mtmm: MtmmTable | None,
+) -> ReliabilityResult:
+    """The result document, warning once per note of a scale."""
     scales = {sid: found[sid] for sid in q.scale_ids}
     for s in scales.values():
         for note in s.warnings:
-            warnings.warn(note, RepprofileWarning, stacklevel=3)
+            warnings.warn(note, RepprofileWarning, stacklevel=4)
     return ReliabilityResult(
         n_obs=n_obs,
         scales=scales,
         scale_ids=list(q.scale_ids),
         scale_correlations=cor,
         scale_correlations_disattenuated=dis,
-        provenance=result.provenance,
-        mtmm=_mtmm(result),
+        provenance=provenance,
+        mtmm=mtmm,
     )
+
+
+def _reliability_from_sums(
+    q: Questionnaire,
+    moments: PairwiseMoments,
+    counter: _FrequencyCounter,
+    n_obs: int,
+    ci: float,
+    provenance: Provenance,
+) -> ReliabilityResult:
+    """The reliability result of a questionnaire without SJT items from its moment
+    sums (:func:`_moment_sums`, possibly merged over batches): the same statistics as
+    :func:`reliability` on all the rows at once."""
+    found: dict[str, ScaleReliability] = {}
+    cor, dis = _likert_reliability(q, _moments_from_sums(q, moments, counter), n_obs, ci, found, {})
+    return _result(q, n_obs, found, cor, dis, provenance, None)
 
 
 def _scale_reliability(

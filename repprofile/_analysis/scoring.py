@@ -45,7 +45,12 @@ from repprofile._analysis.sjt import (
     type_preference,
 )
 from repprofile._errors import InputError
-from repprofile._formats.norms import NormTable, ReliabilityChoice, load_norms
+from repprofile._formats.norms import (
+    NormTable,
+    QualityReference,
+    ReliabilityChoice,
+    load_norms,
+)
 from repprofile._formats.provenance import NormsProvenance, Provenance, provenance_json
 from repprofile._formats.questionnaire import (
     REP_TYPE_IDS,
@@ -343,6 +348,9 @@ class ScoreResult:
         self._ci = ci
         self._reliability_choice: ReliabilityChoice = reliability
         self._quality_settings = quality if quality is not None else q.quality
+        # "own": the quality reference sample is this batch's; else that of the larger
+        # batch these rows are part of (repprofile._analysis.partial.score_part)
+        self._batch_reference: QualityReference | Literal["own"] | None = "own"
         self.provenance = Provenance(
             questionnaire_id=q.id,
             questionnaire_version=q.version,
@@ -435,6 +443,7 @@ class ScoreResult:
             self.answers.seconds,
             self._quality_settings,
             norm_ref,
+            self._batch_reference,
         )
 
     def __len__(self) -> int:

@@ -23,7 +23,7 @@ from repprofile._formats.limits import MAX_LIST_ENTRIES, DescriptionText, IdText
 from repprofile._formats.questionnaire import Questionnaire
 from repprofile._util import canonical_sha256, json_loads
 from repprofile._validation import validate_params
-from repprofile.stats import pairwise_moments, synonym_pairs
+from repprofile.stats import PairwiseMoments, pairwise_moments, synonym_pairs
 
 __all__ = [
     "SD_EPSILON",
@@ -133,17 +133,40 @@ class QualityReference(CachedModel):
     ) -> QualityReference | None:
         """Reference statistics of the scored items of ``x`` (rows: candidates; only
         those where ``rows`` is True), accumulated over blocks of rows."""
-
-        items = np.flatnonzero(q.item_scale_index >= 0)
-        mid = (q.response_scale.min + q.response_scale.max) / 2.0
         use = np.ones(x.shape[0], dtype=bool) if rows is None else rows
+        return cls.from_moments(q, cls.sample_moments(q, x, use), critval, int(use.sum()))
+
+    @classmethod
+    def sample_moments(
+        cls, q: Questionnaire, x: NDArray[np.floating[Any]], use: NDArray[np.bool_]
+    ) -> PairwiseMoments:
+        """Pairwise moments of the scored items of the rows of ``x`` where ``use`` is
+        True, about :meth:`centre`; moments of separate batches merge by addition."""
+        items = np.flatnonzero(q.item_scale_index >= 0)
 
         def blocks() -> Iterator[Array]:
             for start in range(0, x.shape[0], _BLOCK):
                 b = np.asarray(x[start : start + _BLOCK], dtype=np.float64)[:, items]
                 yield np.ascontiguousarray(b[use[start : start + _BLOCK]])
 
-        moments = pairwise_moments(blocks(), len(items), np.full(len(items), mid))
+        return pairwise_moments(blocks(), len(items), cls.centre(q))
+
+    @staticmethod
+    def centre(q: Questionnaire) -> Array:
+        """The centre the moments of the scored items are taken about: the response
+        scale's midpoint (a constant, so moments of separate batches add)."""
+        items = int((q.item_scale_index >= 0).sum())
+        return np.full(items, (q.response_scale.min + q.response_scale.max) / 2.0)
+
+    @classmethod
+    def from_moments(
+        cls, q: Questionnaire, moments: PairwiseMoments, critval: float, n: int
+    ) -> QualityReference | None:
+        """Reference statistics from the pairwise moments of the scored items over the
+        reference sample (``n`` candidates): pairwise means and covariances (R's
+        ``cov(x, use = "pairwise")``) and the psychsyn pairs of the pairwise
+        correlations. None when some item pair was never answered together."""
+        items = np.flatnonzero(q.item_scale_index >= 0)
         cov = moments.cov()
         if not np.isfinite(cov).all():
             return None  # some item pair was never answered together
@@ -156,7 +179,7 @@ class QualityReference(CachedModel):
             cov=cov.tolist(),
             synonym_pairs=[(ids[a], ids[b]) for a, b in pairs],
             critval=critval,
-            n=int(use.sum()),
+            n=n,
             full_rank=full_rank,
         )
 

@@ -53,6 +53,23 @@ class PairwiseMoments:
         np.fill_diagonal(r, np.where(np.diag(self.N) >= 2, 1.0, np.nan))
         return r
 
+    def merge(self, other: PairwiseMoments) -> PairwiseMoments:
+        """The moments of both batches together: every sum (``N``, ``A``, ``B``, ``Q``)
+        and the row count add, since each is a sum over rows (Chan, Golub & LeVeque
+        1983 combine centred moments the same way). Both must share ``centre``; with
+        whole-number answers and a whole or half-integer centre every sum is an integer
+        below 2**53, so the merge is exact and independent of the order."""
+        if self.centre.shape != other.centre.shape or not np.array_equal(self.centre, other.centre):
+            raise ValueError("pairwise moments to merge must share their centre")
+        return PairwiseMoments(
+            self.n_rows + other.n_rows,
+            self.centre,
+            self.N + other.N,
+            self.A + other.A,
+            self.B + other.B,
+            self.Q + other.Q,
+        )
+
     def means(self) -> NDArray[np.float64]:
         """Mean of each column over its answered rows."""
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,0 +1,258 @@
+"""What Dask and Spark share: the per-partition functions and the output columns.
+
+A partition is a pandas DataFrame of the wide answers table: a ``candidate_id`` column
+and one column per item (NaN or None: missing), as :func:`repprofile.score` reads a
+DataFrame. Every function here is a plain function of one partition and picklable
+arguments, so either engine ships it to its workers unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from repprofile._analysis.partial import (
+    PARTS,
+    PartialStats,
+    merge_partials,
+    partial_stats,
+    quality_reference_from_partials,
+    score_part,
+)
+from repprofile._analysis.scoring import ScoreResult, _merge_quality, _sjt_key
+from repprofile._analysis.sjt import resolve_method
+from repprofile._formats.norms import NormTable, QualityReference, ReliabilityChoice, load_norms
+from repprofile._formats.questionnaire import (
+    SJT_METHODS,
+    QualitySettings,
+    Questionnaire,
+    SjtMethod,
+    load_questionnaire,
+)
+from repprofile._validation import (
+    NO_CHECK,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+
+__all__ = [
+    "ERROR_COLUMNS",
+    "ScoreOptions",
+    "empty_frame",
+    "errors_partition",
+    "output_columns",
+    "partial_partition",
+    "prepare",
+    "reference_from_blobs",
+    "result_frame",
+    "score_partition",
+    "stats_from_blobs",
+]
+
+Kind = Literal["string", "float64", "bool"]
+ERROR_COLUMNS: tuple[tuple[str, Kind], ...] = (
+    ("candidate_id", "string"),
+    ("item", "string"),
+    ("value", "string"),
+    ("problem", "string"),
+)
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """The options of a distributed ``score``, resolved once on the client (picklable)."""
+
+    norms: NormTable | None = None
+    ci: float = 0.90
+    reliability: ReliabilityChoice = "alpha"
+    quality: QualitySettings | None = None
+    sjt_method: SjtMethod | None = None
+    sjt_key: Any = None
+
+
+@validate_params(
+    {
+        "questionnaire": [str, Path, Questionnaire],
+        "norms": [str, Path, NormTable, None],
+        "ci": [Interval(Real, 0, 1, closed="neither")],
+        "reliability": [StrOptions("alpha", "omega_total")],
+        "quality": [QualitySettings, dict, None],
+        "sjt_method": [StrOptions(*SJT_METHODS), None],
+        "sjt_key": [NO_CHECK],
+    },
+    caller="score",
+)
+def prepare(
+    questionnaire: str | Path | Questionnaire,
+    norms: str | Path | NormTable | None = None,
+    ci: float = 0.90,
+    reliability: ReliabilityChoice = "alpha",
+    quality: QualitySettings | dict[str, Any] | None = None,
+    sjt_method: SjtMethod | None = None,
+    sjt_key: Any = None,
+) -> tuple[Questionnaire, ScoreOptions]:
+    """The questionnaire and options, loaded and checked on the client before any
+    partition is read, so a bad option fails at once rather than on every worker."""
+    q = load_questionnaire(questionnaire)
+    table = load_norms(norms) if norms is not None else None
+    if table is not None:
+        table.check_for(q)
+    key = _sjt_key(sjt_key)
+    if q.has_sjt:
+        resolve_method(q, sjt_method, key)
+    settings = quality if not isinstance(quality, dict) else _merge_quality(q, quality)
+    return q, ScoreOptions(table, float(ci), reliability, settings, sjt_method, key)
+
+
+def output_columns(questionnaire: Questionnaire, *, norms: bool) -> list[tuple[str, Kind]]:
+    """The columns of a distributed ``score``: those of ``repprofile score --format csv``,
+    in its order, with their types. Floats are full precision (the CSV text rounds
+    them); ``primary_type``/``secondary_type`` are None when undetermined;
+    ``quality_flags`` joins the flagging indices with ";" ("" when none)."""
+    cols: list[tuple[str, Kind]] = [("candidate_id", "string")]
+    for sid in questionnaire.scale_ids:
+        cols += [(f"{sid}_mean", "float64"), (f"{sid}_pomp", "float64")]
+        if norms:
+            cols += [(f"{sid}_t", "float64"), (f"{sid}_percentile", "float64")]
+    return [
+        *cols,
+        ("primary_type", "string"),
+        ("secondary_type", "string"),
+        ("quality_valid", "bool"),
+        ("quality_flags", "string"),
+    ]
+
+
+def empty_frame(columns: Sequence[tuple[str, Kind]]) -> Any:
+    """An empty pandas DataFrame with these columns and dtypes (strings as object)."""
+    import pandas as pd
+
+    dtype = {"string": object, "float64": np.float64, "bool": bool}
+    return pd.DataFrame({name: pd.Series([], dtype=dtype[kind]) for name, kind in columns})
+
+
+def result_frame(result: ScoreResult) -> Any:
+    """The scored rows of a result as a pandas DataFrame of :func:`output_columns`,
+    the rows and values ``repprofile score --format csv`` writes (before rounding)."""
+    import pandas as pd
+
+    q = result.questionnaire
+    norms = result.norms is not None
+    rows = np.flatnonzero(result.scored)
+    ids = result.candidate_ids
+    data: dict[str, Any] = {"candidate_id": [ids[i] for i in rows.tolist()]}
+    mean, pomp = result.mean[rows], result.pomp[rows]
+    t = pct = None
+    if norms:
+        t, pct = result.normed.t[rows], result.normed.percentile[rows]
+    for j, sid in enumerate(q.scale_ids):
+        data[f"{sid}_mean"] = mean[:, j]
+        data[f"{sid}_pomp"] = pomp[:, j]
+        if t is not None and pct is not None:
+            data[f"{sid}_t"] = t[:, j]
+            data[f"{sid}_percentile"] = pct[:, j]
+    data["primary_type"] = result.primary_type[rows]
+    data["secondary_type"] = result.secondary_type[rows]
+    qr = result.quality
+    data["quality_valid"] = np.asarray(qr.valid[rows], dtype=bool)
+    flags = np.full(rows.size, "", dtype=object)
+    for name, hit in qr.flag_matrix().items():  # the order the CSV lists them in
+        h = hit[rows]
+        if h.any():
+            flags[h] = np.where(flags[h] == "", name, flags[h] + ";" + name)
+    data["quality_flags"] = flags
+    columns = output_columns(q, norms=norms)
+    out = pd.DataFrame(data, columns=[name for name, _ in columns])
+    strings = [name for name, kind in columns if kind == "string"]
+    return out.astype(dict.fromkeys(strings, object))  # as empty_frame: no str dtype
+
+
+def score_partition(
+    pdf: Any,
+    *,
+    questionnaire: Questionnaire,
+    options: ScoreOptions,
+    batch_reference: QualityReference | None,
+) -> Any:
+    """Scores of one partition (pandas DataFrame) as :func:`result_frame`, with the
+    whole table's quality reference sample (see :func:`score_part`)."""
+    if len(pdf) == 0:
+        return empty_frame(output_columns(questionnaire, norms=options.norms is not None))
+    result = score_part(
+        questionnaire,
+        pdf,
+        batch_reference=batch_reference,
+        norms=options.norms,
+        ci=options.ci,
+        reliability=options.reliability,
+        quality=options.quality,
+        sjt_method=options.sjt_method,
+        sjt_key=options.sjt_key,
+    )
+    return result_frame(result)
+
+
+def errors_partition(pdf: Any, *, questionnaire: Questionnaire, options: ScoreOptions) -> Any:
+    """The rejected candidates' problems in one partition: one row per problem, with
+    the candidate, the item (None: the whole row), the value as JSON and the message.
+    Row numbers in messages count from the partition's first row."""
+    import pandas as pd
+
+    if len(pdf) == 0:
+        return empty_frame(ERROR_COLUMNS)
+    result = score_part(
+        questionnaire,
+        pdf,
+        batch_reference=None,
+        norms=None,
+        sjt_method=options.sjt_method,
+        sjt_key=options.sjt_key,
+    )
+    return pd.DataFrame(
+        {
+            "candidate_id": [e.candidate_id for e in result.errors],
+            "item": [e.item_id for e in result.errors],
+            "value": [None if e.value is None else json.dumps(e.value) for e in result.errors],
+            "problem": [e.message for e in result.errors],
+        },
+        columns=[name for name, _ in ERROR_COLUMNS],
+    ).astype(object)
+
+
+def partial_partition(
+    pdf: Any,
+    *,
+    questionnaire: Questionnaire,
+    options: ScoreOptions,
+    parts: Sequence[str] = PARTS,
+) -> bytes:
+    """The mergeable statistics of one partition (:class:`PartialStats` as bytes)."""
+    return partial_stats(
+        questionnaire,
+        pdf,
+        quality=options.quality,
+        sjt_method=options.sjt_method,
+        sjt_key=options.sjt_key,
+        parts=parts,
+    ).to_bytes()
+
+
+def stats_from_blobs(blobs: Iterable[bytes]) -> PartialStats:
+    """Merge the partitions' statistics, in the order given."""
+    return merge_partials(PartialStats.from_bytes(b) for b in blobs)
+
+
+def reference_from_blobs(
+    questionnaire: Questionnaire, options: ScoreOptions, blobs: Iterable[bytes]
+) -> QualityReference | None:
+    """The whole table's quality reference sample from its partitions' statistics."""
+    return quality_reference_from_partials(
+        questionnaire, stats_from_blobs(blobs), quality=options.quality
+    )
