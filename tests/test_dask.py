@@ -4,6 +4,7 @@ and the quality reference to 1e-12, on data split into uneven partitions."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 import sys
@@ -26,6 +27,9 @@ from repprofile._distributed._common import output_columns  # noqa: E402
 
 Q: Questionnaire = trait_only(load_questionnaire("rep-types"))
 CREATED = "2026-01-01"
+# simulated items correlate about .55: a lower critical value gives synonym pairs, and
+# psychsyn flags the random responders below 0
+QUALITY = {"psychsyn_critval": 0.45, "psychsyn_min": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +45,14 @@ def client() -> Iterator[Any]:
 
 
 def answers_table(n: int) -> Any:
-    """n simulated candidates (2% missing answers) with string ids, and a few rejected
-    rows: a value above the response scale and a fractional value."""
+    """n simulated candidates (2% missing answers) with string ids, some careless ones
+    (random answers, straight lines) and a few rejected rows: a value above the response
+    scale and a fractional value."""
     values = simulate_batch(Q, n, missing=0.02)
+    rng = np.random.default_rng(19)
+    careless = rng.choice(n, n // 50, replace=False)  # 2% answer at random: D^2, psychsyn
+    values[careless] = rng.integers(1, 6, size=(careless.size, values.shape[1]))
+    values[rng.choice(n, n // 300, replace=False)] = 3.0  # straight-liners: longstring
     frame = pd.DataFrame(values, columns=list(Q.item_ids))
     for row in (5, n // 3, n - 2):  # out of range: 9 on a 1-5 scale
         frame.iloc[row, 3] = 9.0
@@ -68,7 +77,7 @@ def partitioned(c: Any, frame: Any, sizes: list[int]) -> Any:
     """``frame`` as a Dask DataFrame of partitions of the given sizes, scattered to the
     workers (dd.from_pandas would cut even partitions)."""
     bounds = np.cumsum([0, *sizes])
-    pieces = [frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    pieces = [frame.iloc[a:b] for a, b in itertools.pairwise(bounds)]
     futures = c.scatter(pieces)
     ddf = dd.from_delayed(futures, meta=frame.iloc[:0], verify_meta=False)
     assert ddf.npartitions == len(sizes)
@@ -129,7 +138,8 @@ def assert_close(a: Any, b: Any, path: str = "") -> None:
         for k in a:
             assert_close(a[k], b[k], f"{path}.{k}")
     elif isinstance(a, list | tuple):
-        assert isinstance(b, list | tuple) and len(a) == len(b), path
+        assert isinstance(b, list | tuple), path
+        assert len(a) == len(b), path
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_close(x, y, f"{path}[{i}]")
     elif isinstance(a, float) and not isinstance(b, bool):
@@ -185,10 +195,10 @@ def test_the_data_has_rejected_rows_and_uneven_partitions(ddf: Any, table: Any) 
 
 
 def test_score_equals_single_machine_bit_for_bit(ddf: Any, table: Any) -> None:
-    expected = repprofile.score(Q, table)
+    expected = repprofile.score(Q, table, quality=QUALITY)
     # the batch is its own quality reference: the flags that need it are in play
     assert expected.quality.mahalanobis_reference == "batch"
-    got = rdask.score(Q, ddf)
+    got = rdask.score(Q, ddf, quality=QUALITY)
     columns = output_columns(Q, norms=False)
     assert [(n, str(t)) for n, t in got.dtypes.items()] == [
         (n, "string" if k == "string" else k) for n, k in columns
@@ -196,7 +206,8 @@ def test_score_equals_single_machine_bit_for_bit(ddf: Any, table: Any) -> None:
     frame = got.compute()
     assert_same_scores(frame, expected_frame(expected), columns)
     flags = ";".join(frame["quality_flags"].tolist())
-    assert "mahalanobis_d2" in flags and "psychsyn" in flags  # batch-reference flags occur
+    assert "mahalanobis_d2" in flags
+    assert "psychsyn" in flags
 
 
 def test_score_with_norms_equals_single_machine(
@@ -205,12 +216,15 @@ def test_score_with_norms_equals_single_machine(
     expected = repprofile.score(Q, table, norms=norms)
     got = rdask.score(Q, ddf, norms=norms).compute()
     assert_same_scores(got, expected_frame(expected), output_columns(Q, norms=True))
+    flags = ";".join(got["quality_flags"].tolist())
+    assert "mahalanobis_d2" in flags
+    assert "longstring" in flags
     assert got[[c for c in got.columns if c.endswith("_percentile")]].notna().all().all()
 
 
 def test_errors_lists_the_rejected_rows(ddf: Any, table: Any) -> None:
     got = rdask.errors(Q, ddf).compute()
-    assert list(got.columns) == ["candidate_id", "item", "problem"]
+    assert list(got.columns) == ["candidate_id", "item", "value", "problem"]
     ids = [f"c{i:07d}" for i in rejected_rows(N)]
     assert sorted(set(got["candidate_id"])) == ids
     items = dict(zip(got["candidate_id"], got["item"], strict=True))
@@ -236,13 +250,15 @@ def test_reliability_equals_single_machine(ddf: Any, table: Any) -> None:
 def test_quality_reference_equals_the_batch_reference(ddf: Any, table: Any) -> None:
     from repprofile._formats.norms import QualityReference
 
-    single = repprofile.score(Q, table)
+    single = repprofile.score(Q, table, quality=QUALITY)
     qr = single.quality
     expected = QualityReference.from_sample(
         Q, single.answers.values, qr.settings.psychsyn_critval, qr.clean
     )
-    got = rdask.quality_reference(Q, ddf)
-    assert got is not None and expected is not None
+    got = rdask.quality_reference(Q, ddf, quality=QUALITY)
+    assert got is not None
+    assert len(got.synonym_pairs) >= 3
+    assert expected is not None
     assert_close(got.model_dump(), expected.model_dump())
 
 
@@ -260,9 +276,9 @@ def test_one_million_rows_uneven_partitions(client: Any) -> None:
     norms and reliability to 1e-12 (about TODO s on the 3-worker LocalCluster here)."""
     table = answers_table(M)
     ddf = partitioned(client, table, uneven_sizes(M))
-    expected = repprofile.score(Q, table)
+    expected = repprofile.score(Q, table, quality=QUALITY)
     assert expected.quality.mahalanobis_reference == "batch"
-    got = rdask.score(Q, ddf).compute()
+    got = rdask.score(Q, ddf, quality=QUALITY).compute()
     assert_same_scores(got, expected_frame(expected), output_columns(Q, norms=False))
     del got
     single_norms = repprofile.build_norms(Q, table, description="1M", created=CREATED)

@@ -25,46 +25,43 @@ import datetime as _dt
 from collections.abc import Sequence
 from typing import Any
 
-from repprofile._analysis.partial import (
-    PartialStats,
-    merge_partials,
-    norms_from_partials,
-    quality_reference_from_partials,
-    reliability_from_partials,
-)
+from repprofile._analysis.partial import PARTS, norms_from_partials, reliability_from_partials
 from repprofile._analysis.reliability import ReliabilityResult
 from repprofile._distributed._common import (
+    ERROR_COLUMNS,
+    ScoreOptions,
     errors_partition,
     output_columns,
     partial_partition,
     prepare,
+    reference_from_blobs,
     score_partition,
+    stats_from_blobs,
 )
 from repprofile._formats.norms import NormTable, QualityReference
-from repprofile._formats.questionnaire import Questionnaire, QualitySettings
+from repprofile._formats.questionnaire import QualitySettings, Questionnaire
 
 __all__ = ["build_norms", "errors", "quality_reference", "reliability", "score"]
 
 _INSTALL = "pip install 'repprofile[dask]'"
-# pandas dtype of each output kind: strings are pandas' nullable string dtype backed by
-# pyarrow (a null type is <NA>), the same under pandas 2 and 3
-_ERROR_COLUMNS = (("candidate_id", "string"), ("item", "string"), ("problem", "string"))
 
 
-def _require_dask() -> Any:
-    """``dask.dataframe`` (and pandas), or an ImportError that says how to install them."""
+def _require_dask() -> None:
+    """Import dask.dataframe and pandas, or raise an ImportError that says how to
+    install them."""
     try:
-        import dask.dataframe as dd
+        import dask.dataframe  # noqa: F401
         import pandas  # noqa: F401
     except ImportError as exc:
         raise ImportError(
             f"repprofile.dask needs dask[dataframe] and pandas ({exc}): {_INSTALL}"
         ) from None
-    return dd
 
 
 def _dtype(kind: str) -> Any:
-    """The pandas dtype of an output column kind (``string``, ``float64`` or ``bool``)."""
+    """The pandas dtype of an output column kind: ``float64``, ``bool``, and for
+    ``string`` pandas' nullable string dtype backed by pyarrow (null: ``<NA>``), the
+    same under pandas 2 and 3 and what dask turns object columns into anyway."""
     import pandas as pd
 
     if kind == "string":
@@ -82,11 +79,9 @@ def _meta(columns: Sequence[tuple[str, str]]) -> Any:
 
 
 def _declared(frame: Any, meta: Any) -> Any:
-    """A partition's output in exactly the declared columns and dtypes (a no-op when it
-    already is), so every partition matches ``meta``."""
-    out = frame[list(meta.columns)]
-    if list(out.dtypes) != list(meta.dtypes):
-        out = out.astype(dict(meta.dtypes))
+    """A partition's output in exactly the declared columns and dtypes, so that every
+    partition matches ``meta`` (strings: None becomes <NA>; values are unchanged)."""
+    out = frame[list(meta.columns)].astype(dict(meta.dtypes))
     return out.reset_index(drop=True)
 
 
@@ -100,36 +95,19 @@ def _errors_part(pdf: Any, meta: Any, **kwargs: Any) -> Any:
     return _declared(errors_partition(pdf, **kwargs), meta)
 
 
-def _merged(
-    ddf: Any, q: Questionnaire, options: Any, parts: tuple[str, ...]
-) -> PartialStats:
-    """The partial statistics of every partition, computed on the workers and merged on
-    the client in partition order."""
+def _blobs(
+    ddf: Any, q: Questionnaire, options: ScoreOptions, parts: Sequence[str]
+) -> tuple[bytes, ...]:
+    """The partial statistics of every partition (:class:`PartialStats` as bytes),
+    computed on the workers, one task per partition, returned in partition order."""
     import dask
 
     part_fn = dask.delayed(partial_partition, pure=True)
     tasks = [
-        part_fn(p, questionnaire=q, options=options, parts=parts) for p in ddf.to_delayed()
+        part_fn(p, questionnaire=q, options=options, parts=tuple(parts)) for p in ddf.to_delayed()
     ]
     blobs: tuple[bytes, ...] = dask.compute(*tasks)
-    return merge_partials(PartialStats.from_bytes(b) for b in blobs)
-
-
-def _options(
-    ci: float = 0.90,
-    reliability: str = "alpha",
-    quality: QualitySettings | dict[str, Any] | None = None,
-    sjt_method: str | None = None,
-    sjt_key: Any = None,
-) -> dict[str, Any]:
-    """The scoring options, as :func:`prepare` takes them."""
-    return {
-        "ci": ci,
-        "reliability": reliability,
-        "quality": quality,
-        "sjt_method": sjt_method,
-        "sjt_key": sjt_key,
-    }
+    return blobs
 
 
 def score(
@@ -145,19 +123,15 @@ def score(
 ) -> Any:
     """Score a Dask DataFrame of answers; see :func:`repprofile.dask.score`."""
     _require_dask()
-    q, table, options = prepare(
-        questionnaire, norms, _options(ci, reliability, quality, sjt_method, sjt_key)
-    )
-    # pass 1: the batch's own quality reference (as single-machine score of the whole
-    # table uses), from the merged partials of every partition
-    stats = _merged(ddf, q, options, ("quality",))
-    batch_reference = quality_reference_from_partials(q, stats, quality=options["quality"])
-    meta = _meta(output_columns(q, norms=table is not None))
+    q, options = prepare(questionnaire, norms, ci, reliability, quality, sjt_method, sjt_key)
+    # pass 1: the batch's own quality reference (the one single-machine score of the
+    # whole table uses), from the merged partials of every partition
+    batch_reference = reference_from_blobs(q, options, _blobs(ddf, q, options, ("quality",)))
+    meta = _meta(output_columns(q, norms=options.norms is not None))
     return ddf.map_partitions(
         _score_part,
         meta,
         questionnaire=q,
-        norms=table,
         options=options,
         batch_reference=batch_reference,
         meta=meta,
@@ -178,10 +152,8 @@ def errors(
 ) -> Any:
     """The rejected candidates' problems; see :func:`repprofile.dask.errors`."""
     _require_dask()
-    q, _table, options = prepare(
-        questionnaire, norms, _options(ci, reliability, quality, sjt_method, sjt_key)
-    )
-    meta = _meta(_ERROR_COLUMNS)
+    q, options = prepare(questionnaire, norms, ci, reliability, quality, sjt_method, sjt_key)
+    meta = _meta(ERROR_COLUMNS)
     return ddf.map_partitions(
         _errors_part, meta, questionnaire=q, options=options, meta=meta, clear_divisions=True
     )
@@ -199,10 +171,8 @@ def build_norms(
 ) -> NormTable:
     """A norm table from every partition; see :func:`repprofile.dask.build_norms`."""
     _require_dask()
-    q, _table, options = prepare(
-        questionnaire, None, _options(sjt_method=sjt_method, sjt_key=sjt_key)
-    )
-    stats = _merged(ddf, q, options, ("norms", "reliability", "quality"))
+    q, options = prepare(questionnaire, sjt_method=sjt_method, sjt_key=sjt_key)
+    stats = stats_from_blobs(_blobs(ddf, q, options, PARTS))
     return norms_from_partials(
         q, stats, description=description, created=created, simulated=simulated
     )
@@ -213,8 +183,8 @@ def reliability(
 ) -> ReliabilityResult:
     """Reliability from every partition; see :func:`repprofile.dask.reliability`."""
     _require_dask()
-    q, _table, options = prepare(questionnaire, None, _options())
-    stats = _merged(ddf, q, options, ("reliability",))
+    q, options = prepare(questionnaire)
+    stats = stats_from_blobs(_blobs(ddf, q, options, ("reliability",)))
     return reliability_from_partials(q, stats, ci=ci)
 
 
@@ -226,6 +196,5 @@ def quality_reference(
 ) -> QualityReference | None:
     """The batch quality reference; see :func:`repprofile.dask.quality_reference`."""
     _require_dask()
-    q, _table, options = prepare(questionnaire, None, _options(quality=quality))
-    stats = _merged(ddf, q, options, ("quality",))
-    return quality_reference_from_partials(q, stats, quality=options["quality"])
+    q, options = prepare(questionnaire, quality=quality)
+    return reference_from_blobs(q, options, _blobs(ddf, q, options, ("quality",)))
