@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from repprofile._analysis.reliability import ReliabilityResult
-    from repprofile._formats.norms import NormTable, QualityReference
-    from repprofile._formats.questionnaire import QualitySettings, Questionnaire
+    from repprofile._formats.norms import NormTable, QualityReference, ReliabilityChoice
+    from repprofile._formats.questionnaire import QualitySettings, Questionnaire, SjtMethod
 
 __all__ = ["build_norms", "errors", "quality_reference", "reliability", "score"]
 
@@ -30,9 +30,9 @@ def score(
     *,
     norms: str | NormTable | None = None,
     ci: float = 0.90,
-    reliability: str = "alpha",
+    reliability: ReliabilityChoice = "alpha",
     quality: QualitySettings | dict[str, Any] | None = None,
-    sjt_method: str | None = None,
+    sjt_method: SjtMethod | None = None,
     sjt_key: Any = None,
 ) -> Any:
     """Score every candidate of a Dask DataFrame of answers (lazily).
@@ -87,9 +87,9 @@ def errors(
     *,
     norms: str | NormTable | None = None,
     ci: float = 0.90,
-    reliability: str = "alpha",
+    reliability: ReliabilityChoice = "alpha",
     quality: QualitySettings | dict[str, Any] | None = None,
-    sjt_method: str | None = None,
+    sjt_method: SjtMethod | None = None,
     sjt_key: Any = None,
 ) -> Any:
     """The rejected candidates' problems (lazily): a Dask DataFrame of string columns
@@ -116,7 +116,7 @@ def build_norms(
     description: str,
     created: str | _dt.date | None = None,
     simulated: bool = False,
-    sjt_method: str | None = None,
+    sjt_method: SjtMethod | None = None,
     sjt_key: Any = None,
 ) -> NormTable:
     """A norm table from every row of a Dask DataFrame of answers.

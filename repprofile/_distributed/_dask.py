@@ -38,8 +38,8 @@ from repprofile._distributed._common import (
     score_partition,
     stats_from_blobs,
 )
-from repprofile._formats.norms import NormTable, QualityReference
-from repprofile._formats.questionnaire import QualitySettings, Questionnaire
+from repprofile._formats.norms import NormTable, QualityReference, ReliabilityChoice
+from repprofile._formats.questionnaire import QualitySettings, Questionnaire, SjtMethod
 
 __all__ = ["build_norms", "errors", "quality_reference", "reliability", "score"]
 
@@ -102,11 +102,12 @@ def _blobs(
     computed on the workers, one task per partition, returned in partition order."""
     import dask
 
-    part_fn = dask.delayed(partial_partition, pure=True)
+    api: Any = dask  # dask.delayed and dask.compute are untyped
+    part_fn = api.delayed(partial_partition, pure=True)
     tasks = [
         part_fn(p, questionnaire=q, options=options, parts=tuple(parts)) for p in ddf.to_delayed()
     ]
-    blobs: tuple[bytes, ...] = dask.compute(*tasks)
+    blobs: tuple[bytes, ...] = api.compute(*tasks)
     return blobs
 
 
@@ -116,9 +117,9 @@ def score(
     *,
     norms: str | NormTable | None = None,
     ci: float = 0.90,
-    reliability: str = "alpha",
+    reliability: ReliabilityChoice = "alpha",
     quality: QualitySettings | dict[str, Any] | None = None,
-    sjt_method: str | None = None,
+    sjt_method: SjtMethod | None = None,
     sjt_key: Any = None,
 ) -> Any:
     """Score a Dask DataFrame of answers; see :func:`repprofile.dask.score`."""
@@ -145,9 +146,9 @@ def errors(
     *,
     norms: str | NormTable | None = None,
     ci: float = 0.90,
-    reliability: str = "alpha",
+    reliability: ReliabilityChoice = "alpha",
     quality: QualitySettings | dict[str, Any] | None = None,
-    sjt_method: str | None = None,
+    sjt_method: SjtMethod | None = None,
     sjt_key: Any = None,
 ) -> Any:
     """The rejected candidates' problems; see :func:`repprofile.dask.errors`."""
@@ -166,7 +167,7 @@ def build_norms(
     description: str,
     created: str | _dt.date | None = None,
     simulated: bool = False,
-    sjt_method: str | None = None,
+    sjt_method: SjtMethod | None = None,
     sjt_key: Any = None,
 ) -> NormTable:
     """A norm table from every partition; see :func:`repprofile.dask.build_norms`."""
