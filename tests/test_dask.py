@@ -290,3 +290,28 @@ def test_one_million_rows_uneven_partitions(client: Any) -> None:
     assert_close(
         rdask.reliability(Q, ddf).model_dump(), repprofile.reliability(Q, table).model_dump()
     )
+
+
+def test_missing_dask_names_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['dask'] = None; sys.modules['dask.dataframe'] = None\n"
+        "import repprofile.dask\n"
+        "try:\n"
+        "    repprofile.dask.reliability('rep-types', None)\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "pip install 'repprofile[dask]'" in out
+
+
+def test_sjt_norms_and_reliability_are_refused(client: Any) -> None:
+    q = load_questionnaire("service-recovery")
+    frame = pd.DataFrame({"candidate_id": ["a", "b"]} | {i: [1.0, 2.0] for i in q.item_ids})
+    ddf = partitioned(client, frame, [1, 1])
+    with pytest.raises(repprofile.InputError, match="not supported yet"):
+        rdask.build_norms(q, ddf, description="x")
+    with pytest.raises(repprofile.InputError, match="not supported yet"):
+        rdask.reliability(q, ddf)
