@@ -93,8 +93,10 @@ def errors(
     sjt_key: Any = None,
 ) -> Any:
     """The rejected candidates' problems (lazily): a Dask DataFrame of string columns
-    ``candidate_id``, ``item`` (``<NA>`` for a problem of the whole row) and
-    ``problem``, in input order. Options as for :func:`score`."""
+    ``candidate_id``, ``item`` (``<NA>`` for a problem of the whole row), ``value`` (the
+    offending value as JSON) and ``problem`` (the message; row numbers in it count from
+    the start of the partition), one row per problem, in input order. Options as for
+    :func:`score`."""
     from repprofile._distributed import _dask
 
     return _dask.errors(

@@ -68,8 +68,8 @@ def rejected_rows(n: int) -> list[int]:
 
 
 def uneven_sizes(n: int) -> list[int]:
-    """Partition sizes 1, 17, 40%, 10%, 7% and the rest (all different)."""
-    sizes = [1, 17, int(0.4 * n), int(0.1 * n), int(0.07 * n)]
+    """Partition sizes 1, 0 (an empty partition), 17, 40%, 10%, 7% and the rest."""
+    sizes = [1, 0, 17, int(0.4 * n), int(0.1 * n), int(0.07 * n)]
     return [*sizes, n - sum(sizes)]
 
 
@@ -272,7 +272,7 @@ M = 1_000_000
 
 @pytest.mark.slow
 def test_one_million_rows_uneven_partitions(client: Any) -> None:
-    """1,000,000 rows in partitions of 1, 17, 400,000, ... rows: scores bit for bit,
+    """1,000,000 rows in partitions of 1, 0, 17, 400,000, ... rows: scores bit for bit,
     norms and reliability to 1e-12 (95 s on the 3-worker LocalCluster of a shared 2-core
     machine, single-machine references included)."""
     table = answers_table(M)

@@ -9,14 +9,15 @@ when one of them is called. The per-partition work is the engine-free code of
   columns and dtypes), so no partition is computed to guess the schema.
 * the statistics: one :func:`partial_partition` task per partition (``ddf.to_delayed()``
   + ``dask.delayed``), each returning the partition's :class:`PartialStats` as bytes;
-  the client merges them in partition order (:func:`merge_partials`) and derives the
-  result from the merged moments. Sums of products of whole-number answers are exact in
-  float64, so the merged statistics do not depend on how the rows were partitioned.
+  the client merges them in partition order (:func:`stats_from_blobs`) and derives the
+  result from the merged sums. The item sums of whole-number answers are integers,
+  exact in float64, so they do not depend on how the rows were partitioned; sums that
+  involve scale means differ from one pass over all rows in the last bits only (norms
+  and reliability equal the single-machine results to 1e-12).
 
-Why ``to_delayed`` rather than ``map_partitions`` returning one-row frames of bytes:
-the result is a plain list in partition order with no DataFrame ``meta`` to declare for
-a binary column (dask may convert object columns to strings), and nothing is
-concatenated on the way.
+Why ``to_delayed`` rather than ``map_partitions`` returning one-row frames of bytes
+(which also works): the result is a plain tuple of bytes in partition order, with no
+schema to declare for a binary column and no DataFrame to concatenate on the client.
 """
 
 from __future__ import annotations
