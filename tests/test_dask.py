@@ -273,7 +273,7 @@ M = 1_000_000
 @pytest.mark.slow
 def test_one_million_rows_uneven_partitions(client: Any) -> None:
     """1,000,000 rows in partitions of 1, 0, 17, 400,000, ... rows: scores bit for bit,
-    norms and reliability to 1e-12 (95 s on the 3-worker LocalCluster of a shared 2-core
+    norms and reliability to 1e-12 (76-95 s on the 3-worker LocalCluster of a shared 2-core
     machine, single-machine references included)."""
     table = answers_table(M)
     ddf = partitioned(client, table, uneven_sizes(M))
