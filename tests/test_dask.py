@@ -233,6 +233,29 @@ def test_errors_lists_the_rejected_rows(ddf: Any, table: Any) -> None:
     assert got["problem"].str.len().min() > 0
 
 
+def test_ids_repeated_across_partitions_are_rejected(client: Any, table: Any) -> None:
+    """An id on two rows in different partitions (and one repeated within a partition)
+    rejects every such row, as single-machine score of the whole table does."""
+    frame = table.iloc[:600].copy()
+    ids = frame["candidate_id"].tolist()
+    ids[550] = ids[3]  # partition 0 (rows 0-99) and the last partition
+    ids[560] = f" {ids[3]} "  # the same id once stripped: three rows in all
+    ids[40] = ids[41]  # twice within one partition
+    frame["candidate_id"] = ids
+    ddf = partitioned(client, frame, [100, 0, 250, 250])
+    expected = repprofile.score(Q, frame, quality=QUALITY)
+    assert int((~expected.scored).sum()) == 5 + sum(r < 600 for r in rejected_rows(N))
+    got = rdask.score(Q, ddf, quality=QUALITY).compute()
+    assert_same_scores(got, expected_frame(expected), output_columns(Q, norms=False))
+    assert ids[3] not in set(got["candidate_id"])
+    errs = rdask.errors(Q, ddf).compute()
+    repeats = errs[errs["problem"].str.contains("appears")]
+    assert sorted(repeats["candidate_id"]) == sorted([ids[3], ids[41]])
+    assert "appears 3 times" in repeats.set_index("candidate_id").loc[ids[3], "problem"]
+    whole = repprofile.reliability(Q, frame)
+    assert rdask.reliability(Q, ddf).n_obs == whole.n_obs
+
+
 def test_build_norms_equals_single_machine(ddf: Any, norms: repprofile.NormTable) -> None:
     got = rdask.build_norms(Q, ddf, description="simulated test", created=CREATED)
     assert_close(got.model_dump(), norms.model_dump())

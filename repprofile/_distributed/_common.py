@@ -9,7 +9,7 @@ arguments, so either engine ships it to its workers unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -35,6 +35,7 @@ from repprofile._formats.questionnaire import (
     SjtMethod,
     load_questionnaire,
 )
+from repprofile._input.answers import frame_candidate_id
 from repprofile._validation import (
     NO_CHECK,
     Interval,
@@ -49,11 +50,15 @@ __all__ = [
     "errors_partition",
     "output_columns",
     "partial_partition",
+    "partition_ids",
     "prepare",
     "reference_from_blobs",
+    "repeated",
+    "repeated_errors",
     "result_frame",
     "score_partition",
     "stats_from_blobs",
+    "without_repeated",
 ]
 
 Kind = Literal["string", "float64", "bool"]
@@ -138,6 +143,49 @@ def empty_frame(columns: Sequence[tuple[str, Kind]]) -> Any:
     return pd.DataFrame({name: pd.Series([], dtype=dtype[kind]) for name, kind in columns})
 
 
+def partition_ids(pdf: Any) -> Any:
+    """The candidate ids of one partition as ``score`` reads them (text stripped; whole
+    numbers as digits), rows without an id left out: a pandas Series of str, which the
+    engine counts across partitions to find the ids that repeat (:func:`repeated`)."""
+    import pandas as pd
+
+    col = pdf["candidate_id"].tolist() if "candidate_id" in pdf.columns else []
+    ids = [cid for cid in map(frame_candidate_id, col) if cid is not None]
+    return pd.Series(ids, dtype=object, name="candidate_id")
+
+
+def repeated(counts: Mapping[Any, Any]) -> dict[str, int]:
+    """The ids counted more than once across the whole table (id -> count), from the
+    engine's count of :func:`partition_ids`: every row of such an id is rejected, as
+    ``score`` rejects them in one table (an HR system maps results by id)."""
+    return {str(cid): int(n) for cid, n in sorted(counts.items()) if int(n) > 1}
+
+
+def without_repeated(pdf: Any, repeats: Mapping[str, int] | None) -> Any:
+    """The partition less the rows whose id repeats in the whole table."""
+    if not repeats or len(pdf) == 0 or "candidate_id" not in pdf.columns:
+        return pdf
+    keep = [frame_candidate_id(v) not in repeats for v in pdf["candidate_id"].tolist()]
+    return pdf[np.asarray(keep, dtype=bool)]
+
+
+def repeated_errors(repeats: Mapping[str, int]) -> Any:
+    """One problem per repeated id (rows in :data:`ERROR_COLUMNS`)."""
+    import pandas as pd
+
+    rows = [
+        (
+            cid,
+            None,
+            json.dumps(cid),
+            f"candidate id {cid!r} appears {n} times in the table; expected each candidate "
+            "id once. None of them was scored.",
+        )
+        for cid, n in repeats.items()
+    ]
+    return pd.DataFrame(rows, columns=[name for name, _ in ERROR_COLUMNS], dtype=object)
+
+
 def result_frame(result: ScoreResult) -> Any:
     """The scored rows of a result as a pandas DataFrame of :func:`output_columns`,
     the rows and values ``repprofile score --format csv`` writes (before rounding)."""
@@ -180,9 +228,12 @@ def score_partition(
     questionnaire: Questionnaire,
     options: ScoreOptions,
     batch_reference: QualityReference | None,
+    repeats: Mapping[str, int] | None = None,
 ) -> Any:
     """Scores of one partition (pandas DataFrame) as :func:`result_frame`, with the
-    whole table's quality reference sample (see :func:`score_part`)."""
+    whole table's quality reference sample (see :func:`score_part`); rows whose id
+    repeats in the whole table (``repeats``) are rejected, so left out."""
+    pdf = without_repeated(pdf, repeats)
     if len(pdf) == 0:
         return empty_frame(output_columns(questionnaire, norms=options.norms is not None))
     result = score_part(
@@ -199,12 +250,20 @@ def score_partition(
     return result_frame(result)
 
 
-def errors_partition(pdf: Any, *, questionnaire: Questionnaire, options: ScoreOptions) -> Any:
+def errors_partition(
+    pdf: Any,
+    *,
+    questionnaire: Questionnaire,
+    options: ScoreOptions,
+    repeats: Mapping[str, int] | None = None,
+) -> Any:
     """The rejected candidates' problems in one partition: one row per problem, with
     the candidate, the item (None: the whole row), the value as JSON and the message.
-    Row numbers in messages count from the partition's first row."""
+    Row numbers in messages count from the partition's first row. Ids that repeat in
+    the whole table are left to :func:`repeated_errors` (one problem per id)."""
     import pandas as pd
 
+    pdf = without_repeated(pdf, repeats)
     if len(pdf) == 0:
         return empty_frame(ERROR_COLUMNS)
     result = score_part(
@@ -232,11 +291,13 @@ def partial_partition(
     questionnaire: Questionnaire,
     options: ScoreOptions,
     parts: Sequence[str] = PARTS,
+    repeats: Mapping[str, int] | None = None,
 ) -> bytes:
-    """The mergeable statistics of one partition (:class:`PartialStats` as bytes)."""
+    """The mergeable statistics of one partition (:class:`PartialStats` as bytes),
+    without the rows whose id repeats in the whole table (they are rejected)."""
     return partial_stats(
         questionnaire,
-        pdf,
+        without_repeated(pdf, repeats),
         quality=options.quality,
         sjt_method=options.sjt_method,
         sjt_key=options.sjt_key,

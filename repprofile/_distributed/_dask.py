@@ -34,8 +34,11 @@ from repprofile._distributed._common import (
     errors_partition,
     output_columns,
     partial_partition,
+    partition_ids,
     prepare,
     reference_from_blobs,
+    repeated,
+    repeated_errors,
     score_partition,
     stats_from_blobs,
 )
@@ -96,20 +99,39 @@ def _errors_part(pdf: Any, meta: Any, **kwargs: Any) -> Any:
     return _declared(errors_partition(pdf, **kwargs), meta)
 
 
+def _repeats(ddf: Any) -> Any:
+    """The ids that repeat across the whole table, as a lazy dask Series of counts
+    (only the repeated ones reach the client)."""
+    import pandas as pd
+
+    ids = ddf.map_partitions(partition_ids, meta=pd.Series([], dtype=object, name="candidate_id"))
+    counts = ids.value_counts()
+    return counts[counts > 1]
+
+
 def _blobs(
     ddf: Any, q: Questionnaire, options: ScoreOptions, parts: Sequence[str]
-) -> tuple[bytes, ...]:
-    """The partial statistics of every partition (:class:`PartialStats` as bytes),
-    computed on the workers, one task per partition, returned in partition order."""
+) -> tuple[dict[str, int], tuple[bytes, ...]]:
+    """The ids that repeat in the whole table, and the partial statistics of every
+    partition without them (:class:`PartialStats` as bytes), computed on the workers,
+    one task per partition, returned in partition order. The rows of a repeated id are
+    rejected, so they leave every statistic."""
     import dask
 
     api: Any = dask  # dask.delayed and dask.compute are untyped
     part_fn = api.delayed(partial_partition, pure=True)
-    tasks = [
-        part_fn(p, questionnaire=q, options=options, parts=tuple(parts)) for p in ddf.to_delayed()
-    ]
-    blobs: tuple[bytes, ...] = api.compute(*tasks)
-    return blobs
+
+    def tasks(repeats: dict[str, int] | None) -> list[Any]:
+        return [
+            part_fn(p, questionnaire=q, options=options, parts=tuple(parts), repeats=repeats)
+            for p in ddf.to_delayed()
+        ]
+
+    # first the ids (a column, cheap to read from Parquet), then the statistics: dask
+    # refuses to compute expressions and delayed tasks together
+    repeats = repeated(_repeats(ddf).compute().to_dict())
+    blobs: tuple[bytes, ...] = api.compute(*tasks(repeats or None))
+    return repeats, blobs
 
 
 def score(
@@ -128,7 +150,8 @@ def score(
     q, options = prepare(questionnaire, norms, ci, reliability, quality, sjt_method, sjt_key)
     # pass 1: the batch's own quality reference (the one single-machine score of the
     # whole table uses), from the merged partials of every partition
-    batch_reference = reference_from_blobs(q, options, _blobs(ddf, q, options, ("quality",)))
+    repeats, blobs = _blobs(ddf, q, options, ("quality",))
+    batch_reference = reference_from_blobs(q, options, blobs)
     meta = _meta(output_columns(q, norms=options.norms is not None))
     return ddf.map_partitions(
         _score_part,
@@ -136,6 +159,7 @@ def score(
         questionnaire=q,
         options=options,
         batch_reference=batch_reference,
+        repeats=repeats,
         meta=meta,
         clear_divisions=True,
     )
@@ -155,10 +179,23 @@ def errors(
     """The rejected candidates' problems; see :func:`repprofile.dask.errors`."""
     _require_dask()
     q, options = prepare(questionnaire, norms, ci, reliability, quality, sjt_method, sjt_key)
+    import dask.dataframe
+
+    dd: Any = dask.dataframe  # untyped
+    repeats = repeated(_repeats(ddf).compute().to_dict())
     meta = _meta(ERROR_COLUMNS)
-    return ddf.map_partitions(
-        _errors_part, meta, questionnaire=q, options=options, meta=meta, clear_divisions=True
+    found = ddf.map_partitions(
+        _errors_part,
+        meta,
+        questionnaire=q,
+        options=options,
+        repeats=repeats,
+        meta=meta,
+        clear_divisions=True,
     )
+    if not repeats:
+        return found
+    return dd.concat([found, dd.from_pandas(_declared(repeated_errors(repeats), meta), 1)])
 
 
 def build_norms(
@@ -174,7 +211,7 @@ def build_norms(
     """A norm table from every partition; see :func:`repprofile.dask.build_norms`."""
     _require_dask()
     q, options = prepare(questionnaire, sjt_method=sjt_method, sjt_key=sjt_key)
-    stats = stats_from_blobs(_blobs(ddf, q, options, PARTS))
+    stats = stats_from_blobs(_blobs(ddf, q, options, PARTS)[1])
     return norms_from_partials(
         q, stats, description=description, created=created, simulated=simulated
     )
@@ -186,7 +223,7 @@ def reliability(
     """Reliability from every partition; see :func:`repprofile.dask.reliability`."""
     _require_dask()
     q, options = prepare(questionnaire)
-    stats = stats_from_blobs(_blobs(ddf, q, options, ("reliability",)))
+    stats = stats_from_blobs(_blobs(ddf, q, options, ("reliability",))[1])
     return reliability_from_partials(q, stats, ci=ci)
 
 
@@ -199,4 +236,4 @@ def quality_reference(
     """The batch quality reference; see :func:`repprofile.dask.quality_reference`."""
     _require_dask()
     q, options = prepare(questionnaire, quality=quality)
-    return reference_from_blobs(q, options, _blobs(ddf, q, options, ("quality",)))
+    return reference_from_blobs(q, options, _blobs(ddf, q, options, ("quality",))[1])

@@ -52,6 +52,7 @@ __all__ = [
     "RepprofileWarning",
     "answers_csv",
     "as_answer_set",
+    "frame_candidate_id",
     "read_answers",
 ]
 
@@ -221,6 +222,15 @@ def _candidate_id(raw: Any) -> str | None:
     if isinstance(raw, str) and raw.strip():
         return raw.strip()
     return None
+
+
+def frame_candidate_id(raw: Any) -> str | None:
+    """A DataFrame cell's candidate id (None: no id): text stripped, whole numbers (also
+    as floats, as pandas holds a column of integers with a gap) as their digits."""
+    cid = _candidate_id(raw)
+    if cid is None and isinstance(raw, float | np.floating) and float(raw).is_integer():
+        cid = str(int(raw))
+    return cid
 
 
 # --------------------------------------------------------------------------- records
@@ -1123,9 +1133,7 @@ def as_answer_set(
         ids = []
         no_id: set[int] = set()
         for i, v in enumerate(raw_ids):
-            cid = _candidate_id(v)
-            if cid is None and isinstance(v, float | np.floating) and float(v).is_integer():
-                cid = str(int(v))
+            cid = frame_candidate_id(v)
             if cid is None:
                 no_id.add(i)
                 cid = f"#{i + 1}"
