@@ -4,6 +4,8 @@
 #   postgresql - the web tests start a throwaway cluster with initdb/pg_ctl (tests/_webdb.py)
 #   chromium   - the browser tests drive Debian's chromium through Playwright
 #   npm        - to install axe-core from tests/browser/package.json (npm ci)
+#   default-jre-headless - Java for the local Spark session of tests/test_spark.py
+#                (pyspark 4 needs Java 17 or newer; Debian 12's default is 17)
 # Installs only what is missing: as root with apt-get, else through sudo; a clear error
 # when neither is possible. REPPROFILE_TEST_POSTGRES=0 leaves PostgreSQL out.
 set -euo pipefail
@@ -19,6 +21,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 if [ -f "$npm_dir/package.json" ] && ! command -v npm >/dev/null 2>&1; then
     need+=(npm)
+fi
+if ! java -version >/dev/null 2>&1; then
+    need+=(default-jre-headless)
 fi
 
 if [ "${#need[@]}" -gt 0 ]; then

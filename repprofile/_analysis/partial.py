@@ -65,6 +65,7 @@ from repprofile.stats import PairwiseMoments
 __all__ = [
     "PARTS",
     "PartialStats",
+    "check_mergeable",
     "merge_partials",
     "norms_from_partials",
     "partial_stats",
@@ -241,6 +242,12 @@ def _check_parts(parts: Sequence[str]) -> tuple[Part, ...]:
     if bad or not parts:
         raise ValueError(f"parts must be a non-empty subset of {PARTS}, got {list(parts)!r}")
     return tuple(p for p in PARTS if p in parts)  # canonical order
+
+
+def check_mergeable(q: Questionnaire, what: str) -> None:
+    """Refuse (InputError) ``what`` ("build_norms" or "reliability") across partitions
+    for a questionnaire with SJT items: not supported yet."""
+    _no_sjt(q, what)
 
 
 def _no_sjt(q: Questionnaire, what: str) -> None:

@@ -313,7 +313,11 @@ def stats_from_blobs(blobs: Iterable[bytes]) -> PartialStats:
 def reference_from_blobs(
     questionnaire: Questionnaire, options: ScoreOptions, blobs: Iterable[bytes]
 ) -> QualityReference | None:
-    """The whole table's quality reference sample from its partitions' statistics."""
+    """The whole table's quality reference sample from its partitions' statistics
+    (None for a table without rows)."""
+    blobs = list(blobs)
+    if not blobs:
+        return None
     return quality_reference_from_partials(
         questionnaire, stats_from_blobs(blobs), quality=options.quality
     )

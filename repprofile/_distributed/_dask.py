@@ -26,7 +26,12 @@ import datetime as _dt
 from collections.abc import Sequence
 from typing import Any
 
-from repprofile._analysis.partial import PARTS, norms_from_partials, reliability_from_partials
+from repprofile._analysis.partial import (
+    PARTS,
+    check_mergeable,
+    norms_from_partials,
+    reliability_from_partials,
+)
 from repprofile._analysis.reliability import ReliabilityResult
 from repprofile._distributed._common import (
     ERROR_COLUMNS,
@@ -211,6 +216,7 @@ def build_norms(
     """A norm table from every partition; see :func:`repprofile.dask.build_norms`."""
     _require_dask()
     q, options = prepare(questionnaire, sjt_method=sjt_method, sjt_key=sjt_key)
+    check_mergeable(q, "build_norms")  # before any partition is read
     stats = stats_from_blobs(_blobs(ddf, q, options, PARTS)[1])
     return norms_from_partials(
         q, stats, description=description, created=created, simulated=simulated
@@ -223,6 +229,7 @@ def reliability(
     """Reliability from every partition; see :func:`repprofile.dask.reliability`."""
     _require_dask()
     q, options = prepare(questionnaire)
+    check_mergeable(q, "reliability")  # before any partition is read
     stats = stats_from_blobs(_blobs(ddf, q, options, ("reliability",))[1])
     return reliability_from_partials(q, stats, ci=ci)
 
