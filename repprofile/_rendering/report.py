@@ -890,19 +890,45 @@ def write_report(
     from repprofile._io import write_atomic
 
     out = Path(path)
-    role_obj = load_role(role, scores.questionnaire)
+    fmt: Literal["pdf", "html"] = "pdf" if out.suffix.lower() == ".pdf" else "html"
+    data = report_bytes(
+        scores,
+        candidate_id,
+        load_role(role, scores.questionnaire),
+        fmt,
+        date=date,
+        cut=cut,
+        fit_result=fit_result,
+        caller="write_report",
+    )
+    write_atomic(out, data)
+    return out
+
+
+def report_bytes(
+    scores: ScoreResult,
+    candidate_id: str,
+    role: Role,
+    fmt: Literal["pdf", "html"],
+    *,
+    date: str | _dt.date | None,
+    cut: float = 50.0,
+    fit_result: FitResult | None = None,
+    caller: str = "write_report",
+) -> bytes:
+    """One candidate's report as PDF or HTML (UTF-8) bytes, for a loaded role and
+    without the parameter checks: what :func:`write_report` writes, and what the
+    workers of ``repprofile report --all --jobs N`` send back to be written."""
     report = _candidate_report(
         scores,
         candidate_id,
-        role_obj,
+        role,
         date=date,
         cut=cut,
         fit_result=fit_result,
         bank=None,
-        caller="write_report",
+        caller=caller,
     )
-    if out.suffix.lower() == ".pdf":
-        write_atomic(out, render_pdf(report, scores, role_obj))
-    else:
-        write_atomic(out, render_html(report, scores, role_obj).encode("utf-8"))
-    return out
+    if fmt == "pdf":
+        return render_pdf(report, scores, role)
+    return render_html(report, scores, role).encode("utf-8")
