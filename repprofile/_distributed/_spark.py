@@ -118,11 +118,9 @@ def _blobs(
 
         found = [
             PartialStats.from_bytes(
-                partial_partition(
-                    _named(pdf, names), questionnaire=q, options=options, parts=parts, repeats=rep
-                )
+                partial_partition(pdf, questionnaire=q, options=options, parts=parts, repeats=rep)
             )
-            for pdf in batches
+            for pdf in _chunks(batches, names)
         ]
         if found:
             ctx = TaskContext.get()
@@ -153,6 +151,27 @@ def _named(pdf: Any, names: list[str]) -> Any:
     return pdf
 
 
+_CHUNK_ROWS = 100_000
+
+
+def _chunks(batches: Iterator[Any], names: list[str]) -> Iterator[Any]:
+    """A partition's Arrow batches (10,000 rows each by default) gathered into frames of
+    about :data:`_CHUNK_ROWS` rows, with the real column names: each call into the
+    library has a fixed cost, which small batches pay many times over."""
+    import pandas as pd
+
+    held: list[Any] = []
+    rows = 0
+    for pdf in batches:
+        held.append(pdf)
+        rows += len(pdf)
+        if rows >= _CHUNK_ROWS:
+            yield _named(pd.concat(held, ignore_index=True) if len(held) > 1 else held[0], names)
+            held, rows = [], 0
+    if held:
+        yield _named(pd.concat(held, ignore_index=True) if len(held) > 1 else held[0], names)
+
+
 def score(
     questionnaire: str | Questionnaire,
     sdf: Any,
@@ -175,9 +194,9 @@ def score(
     rep = repeats or None
 
     def scores(batches: Iterator[Any]) -> Iterator[Any]:
-        for pdf in batches:
+        for pdf in _chunks(batches, names):
             yield score_partition(
-                _named(pdf, names),
+                pdf,
                 questionnaire=q,
                 options=options,
                 batch_reference=batch_reference,
@@ -206,10 +225,8 @@ def errors(
     rep = repeats or None
 
     def found(batches: Iterator[Any]) -> Iterator[Any]:
-        for pdf in batches:
-            yield errors_partition(
-                _named(pdf, names), questionnaire=q, options=options, repeats=rep
-            )
+        for pdf in _chunks(batches, names):
+            yield errors_partition(pdf, questionnaire=q, options=options, repeats=rep)
 
     out = sdf.mapInPandas(found, schema(ERROR_COLUMNS))
     if not repeats:
