@@ -255,6 +255,12 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
     unscored_items = bool((scale_of < 0).any())
     sentinel = _sentinel(k, lo, hi, dtype) if integers and values.dtype == dtype and k else None
     both = np.concatenate([keys, (q.keys < 0).astype(dtype)], axis=1)  # [K | R]
+    eye, zero = np.eye(s), np.zeros((s, s))
+    take_p = np.vstack([eye, zero]).astype(dtype)  # [P | Q] -> P
+    unmix_raw = np.vstack([-(sentinel or 0.0) * eye, -(lo + hi) * eye]).astype(dtype)
+    unmix_miss = np.vstack([eye, 2 * eye]).astype(dtype)  # [f - r | r] -> f + r
+    mid = ((lo + hi) * n_reversed).astype(dtype)
+    n_items_f = n_items.astype(dtype)
 
     bad: list[NDArray[np.intp]] = []  # flat indices (row * k + col) of bad cells
 
@@ -266,6 +272,12 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
         rows = min(block, n) if sentinel is not None else 0
         rbuf = np.empty((rows, k), dtype=dtype)
         both_sums = np.empty((rows, 2 * s), dtype=dtype)
+        dbuf = np.empty((rows, 2 * s), dtype=dtype)
+        ubuf = np.empty((rows, s), dtype=dtype)
+        vbuf = np.empty((2, rows, s), dtype=dtype)
+        w = np.empty(rows * s, dtype=dtype)
+        mid_rows = np.tile(mid, rows)
+        items_rows = np.tile(n_items_f, rows)
         flat_b = buf.reshape(-1)
 
         def sentinel_block(start: int, stop: int, big: float) -> bool:
@@ -273,18 +285,26 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
             m = stop - start
             chunk = values[start:stop]
             c, r, e, out = buf[:m], rbuf[:m], neq[:m], both_sums[:m]
+            d, u = dbuf[:m], ubuf[:m]
             np.fmin(chunk, big, out=c)  # NaN -> M; valid answers stay (all are below M)
             np.rint(c, out=r)
             np.not_equal(r, c, out=e)
             if e.any() or c.min() < lo or np.fmax.reduce(chunk, axis=None) > hi:
                 return False  # a fractional or out-of-range answer: the exact path finds it
             np.matmul(c, both, out=out)
-            np.multiply(out, 1.0 / big, out=r[:, : 2 * s])  # exact: M is a power of two
-            np.rint(r[:, : 2 * s], out=r[:, : 2 * s])
-            diff, rev = r[:, :s], r[:, s : 2 * s]  # missing forward - reversed; reversed
-            kx = out[:, :s] - big * diff  # K.x with NaN as 0: exact whole numbers
-            np.add(kx, (lo + hi) * (n_reversed - rev), out=raw[start:stop])
-            np.subtract(n_items, diff + 2 * rev, out=n_answered[start:stop], casting="unsafe")
+            np.multiply(out, 1.0 / big, out=d)  # exact: M is a power of two
+            np.rint(d, out=d)  # [f - r | r] per scale
+            # Small exact products keep every array contiguous (numpy is slow on the
+            # 7-wide strided views of a 14-wide block): K.x - (a + b) r, and f + r.
+            v0, v1 = vbuf[0, :m], vbuf[1, :m]
+            np.matmul(out, take_p, out=u)  # P
+            np.matmul(d, unmix_raw, out=v0)  # -M (f - r) - (a + b) r
+            np.matmul(d, unmix_miss, out=v1)  # f + r
+            flat_raw, flat_n = raw[start:stop].reshape(-1), n_answered[start:stop].reshape(-1)
+            np.add(u.reshape(-1), v0.reshape(-1), out=w[: m * s])  # K.x - (a + b) r
+            np.add(w[: m * s], mid_rows[: m * s], out=flat_raw)  # + (a + b) n_reversed
+            np.subtract(items_rows[: m * s], v1.reshape(-1), out=w[: m * s])
+            flat_n[:] = w[: m * s]
             return True
 
         def exact_block(start: int, stop: int) -> None:
