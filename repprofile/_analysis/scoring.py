@@ -84,9 +84,7 @@ from repprofile._version import __version__
 
 __all__ = ["Profile", "ScaleScore", "ScoreResult", "quality_document", "score"]
 
-# Rows per block: one block of answers is about this many bytes (2 MiB measured best
-# with one kernel thread per core: 1 MiB +50%, 4 MiB +25%).
-_BLOCK_BYTES = 1 << 21
+_BLOCK_BYTES = 1 << 20  # rows per block: one block of answers is about this many bytes
 
 
 class ScaleScore(BaseModel):
