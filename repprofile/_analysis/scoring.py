@@ -20,11 +20,13 @@ over their coordinates is far cheaper than a second matrix product over a mask.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -178,12 +180,69 @@ class _Kernel:
     bad_cols: NDArray[np.intp]
 
 
+def _workers() -> int:
+    """Threads for the scoring kernel: the CPUs this process may run on (at most 8)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of the loaded BLAS (built once: it scans the libraries)."""
+    from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """BLAS on one thread while the kernel's own threads each multiply their blocks:
+    otherwise every small product wakes BLAS's threads too, and they spin against the
+    kernel's threads (and the machine's other work) for the same cores."""
+    return cast(
+        contextlib.AbstractContextManager[Any],
+        _blas_controller().limit(limits=1, user_api="blas"),
+    )
+
+
+def _sentinel(k: int, lo: float, hi: float, dtype: np.dtype[Any]) -> float | None:
+    """The value that stands for a missing answer in the one-product kernel, or None
+    when no value keeps every sum exact (then the kernel counts missing answers apart).
+
+    A power of two ``M`` above twice the largest possible keyed sum, so that a scale sum
+    ``P = K.x + M * (missing forward - missing reversed)`` splits uniquely by rounding
+    ``P / M``; every partial sum is a whole number of magnitude at most ``k * M``, which
+    must stay within the dtype's exact integers (2**24 for float32, 2**53 for float64).
+    """
+    amax = max(abs(lo), abs(hi))
+    m = 2.0 ** math.ceil(math.log2(2 * k * amax + 2))
+    exact = 2.0 ** (24 if dtype == np.float32 else 53)
+    return m if k * m <= exact else None
+
+
 def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kernel:
     """Sums of keyed answers and answered counts per scale, plus cells out of scale.
 
     The rows are cut into fixed blocks; each block is read once from memory and then
     worked on in cache. Exactness: for whole-number answers every
     partial sum is an integer far below 2**24, so float32 input gives exact sums.
+
+    Fast path (whole-number response scales, float32/float64 answers): a missing
+    answer becomes the sentinel ``M`` of :func:`_sentinel` (``fmin(x, M)``: NaN -> M),
+    and one product with ``[K | R]`` (signed keys, then 1 on reverse-keyed items) gives
+    ``P = K.x + M (f - r)`` and ``Q = R.x + M r`` per scale, f and r the missing forward
+    and reverse-keyed items: ``r = rint(Q / M)``, ``f - r = rint(P / M)``, and ``K.x = P
+    - M (f - r)`` exactly, so no pass locates the missing cells. A block is checked by
+    reductions (``rint(c) == c`` everywhere, min >= a, NaN-ignoring max <= b); a block
+    with any fractional or out-of-range answer is scored again by the exact path below,
+    which finds those cells, so the results are those of the exact path bit for bit.
+
+    Exact path: per block one ``rint`` pass finds missing and fractional answers
+    together (NaN != NaN), the few such cells are located sparsely, the block's NaNs are
+    zeroed and one product with the signed keys gives the sums; missing answers are
+    counted per scale with ``bincount`` over their coordinates.
     """
     lo, hi = q.response_scale.min, q.response_scale.max
     n, k = values.shape
@@ -199,53 +258,116 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
     block = max(256, _BLOCK_BYTES // max(1, k * dtype.itemsize))
     integers = q.response_scale.integers
     unscored_items = bool((scale_of < 0).any())
+    sentinel = _sentinel(k, lo, hi, dtype) if integers and values.dtype == dtype and k else None
+    both = np.concatenate([keys, (q.keys < 0).astype(dtype)], axis=1)  # [K | R]
+    eye, zero = np.eye(s), np.zeros((s, s))
+    take_p = np.vstack([eye, zero]).astype(dtype)  # [P | Q] -> P
+    unmix_raw = np.vstack([-(sentinel or 0.0) * eye, -(lo + hi) * eye]).astype(dtype)
+    unmix_miss = np.vstack([eye, 2 * eye]).astype(dtype)  # [f - r | r] -> f + r
+    mid = ((lo + hi) * n_reversed).astype(dtype)
+    n_items_f = n_items.astype(dtype)
 
-    buf = np.empty((min(block, n), k), dtype=dtype)
-    neq = np.empty((min(block, n), k), dtype=bool)
-    sums = np.empty((min(block, n), s), dtype=dtype)
-    flat_b = buf.reshape(-1)
     bad: list[NDArray[np.intp]] = []  # flat indices (row * k + col) of bad cells
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        m = stop - start
-        chunk = values[start:stop]
-        b = buf[:m]
-        e = neq[:m]
-        if integers:
-            np.rint(chunk, out=b, casting="unsafe")
-            np.not_equal(b, chunk, out=e)  # True where missing (NaN) or fractional
-        else:
-            np.copyto(b, chunk, casting="unsafe")
-            np.isnan(b, out=e)
-        flat = np.flatnonzero(e)  # sparse: 1-D indices are far cheaper than 2-D nonzero
-        if flat.size:
-            flat_b[flat] = lo  # missing or fractional: neutral for the range check
-        if b.max() > hi or b.min() < lo:  # rare: find the answers out of range
-            out = np.flatnonzero((b > hi) | (b < lo))
-            bad.append(out + start * k)
-            flat_b[out] = lo  # the row is rejected; keep inf out of the product
-        if flat.size:
-            rr, cc = np.divmod(flat, k)
-            missing = np.isnan(chunk[rr, cc])
-            if not missing.all():
-                bad.append(flat[~missing] + start * k)
-            flat_b[flat] = 0.0
-            mr, mc = rr[missing], cc[missing]
-            if unscored_items:  # missing answers to check items count on no scale
-                on_scale = scale_of[mc] >= 0
-                mr, mc = mr[on_scale], mc[on_scale]
-            cell = mr * s + scale_of[mc]
-            miss = np.bincount(cell, minlength=m * s).reshape(m, s)
-            miss_rev = np.asarray(
-                np.bincount(cell, weights=reversed_w[mc], minlength=m * s), dtype=np.float64
-            ).reshape(m, s)
-            raw_add = (lo + hi) * (n_reversed - miss_rev)
-        else:
-            miss = np.zeros((m, s), dtype=np.intp)
-            raw_add = np.broadcast_to((lo + hi) * n_reversed, (m, s))
-        np.matmul(b, keys, out=sums[:m])
-        np.add(sums[:m], raw_add, out=raw[start:stop])
-        np.subtract(n_items, miss, out=n_answered[start:stop], casting="unsafe")
+
+    def work(starts: Sequence[int]) -> None:
+        """Score the blocks that begin at ``starts`` (own buffers: one thread each)."""
+        buf = np.empty((min(block, n), k), dtype=dtype)
+        neq = np.empty((min(block, n), k), dtype=bool)
+        sums = np.empty((min(block, n), s), dtype=dtype)
+        rows = min(block, n) if sentinel is not None else 0
+        rbuf = np.empty((rows, k), dtype=dtype)
+        both_sums = np.empty((rows, 2 * s), dtype=dtype)
+        dbuf = np.empty((rows, 2 * s), dtype=dtype)
+        ubuf = np.empty((rows, s), dtype=dtype)
+        vbuf = np.empty((2, rows, s), dtype=dtype)
+        w = np.empty(rows * s, dtype=dtype)
+        mid_rows = np.tile(mid, rows)
+        items_rows = np.tile(n_items_f, rows)
+        flat_b = buf.reshape(-1)
+
+        def sentinel_block(start: int, stop: int, big: float) -> bool:
+            """The fast path for one block; False (nothing written) if a cell is bad."""
+            m = stop - start
+            chunk = values[start:stop]
+            c, r, e, out = buf[:m], rbuf[:m], neq[:m], both_sums[:m]
+            d, u = dbuf[:m], ubuf[:m]
+            np.fmin(chunk, big, out=c)  # NaN -> M; valid answers stay (all are below M)
+            np.rint(c, out=r)
+            np.not_equal(r, c, out=e)
+            if e.any() or c.min() < lo or np.fmax.reduce(chunk, axis=None) > hi:
+                return False  # a fractional or out-of-range answer: the exact path finds it
+            np.matmul(c, both, out=out)
+            np.multiply(out, 1.0 / big, out=d)  # exact: M is a power of two
+            np.rint(d, out=d)  # [f - r | r] per scale
+            # Small exact products keep every array contiguous (numpy is slow on the
+            # 7-wide strided views of a 14-wide block): K.x - (a + b) r, and f + r.
+            v0, v1 = vbuf[0, :m], vbuf[1, :m]
+            np.matmul(out, take_p, out=u)  # P
+            np.matmul(d, unmix_raw, out=v0)  # -M (f - r) - (a + b) r
+            np.matmul(d, unmix_miss, out=v1)  # f + r
+            flat_raw, flat_n = raw[start:stop].reshape(-1), n_answered[start:stop].reshape(-1)
+            np.add(u.reshape(-1), v0.reshape(-1), out=w[: m * s])  # K.x - (a + b) r
+            np.add(w[: m * s], mid_rows[: m * s], out=flat_raw)  # + (a + b) n_reversed
+            np.subtract(items_rows[: m * s], v1.reshape(-1), out=w[: m * s])
+            flat_n[:] = w[: m * s]
+            return True
+
+        def exact_block(start: int, stop: int) -> None:
+            """The exact path for one block (see the docstring)."""
+            m = stop - start
+            chunk = values[start:stop]
+            b = buf[:m]
+            e = neq[:m]
+            if integers:
+                np.rint(chunk, out=b, casting="unsafe")
+                np.not_equal(b, chunk, out=e)  # True where missing (NaN) or fractional
+            else:
+                np.copyto(b, chunk, casting="unsafe")
+                np.isnan(b, out=e)
+            flat = np.flatnonzero(e)  # sparse: 1-D indices are far cheaper than 2-D nonzero
+            if flat.size:
+                flat_b[flat] = lo  # missing or fractional: neutral for the range check
+            if b.max() > hi or b.min() < lo:  # rare: find the answers out of range
+                out = np.flatnonzero((b > hi) | (b < lo))
+                bad.append(out + start * k)
+                flat_b[out] = lo  # the row is rejected; keep inf out of the product
+            if flat.size:
+                rr, cc = np.divmod(flat, k)
+                missing = np.isnan(chunk[rr, cc])
+                if not missing.all():
+                    bad.append(flat[~missing] + start * k)
+                flat_b[flat] = 0.0
+                mr, mc = rr[missing], cc[missing]
+                if unscored_items:  # missing answers to check items count on no scale
+                    on_scale = scale_of[mc] >= 0
+                    mr, mc = mr[on_scale], mc[on_scale]
+                cell = mr * s + scale_of[mc]
+                miss = np.bincount(cell, minlength=m * s).reshape(m, s)
+                miss_rev = np.asarray(
+                    np.bincount(cell, weights=reversed_w[mc], minlength=m * s), dtype=np.float64
+                ).reshape(m, s)
+                raw_add = (lo + hi) * (n_reversed - miss_rev)
+            else:
+                miss = np.zeros((m, s), dtype=np.intp)
+                raw_add = np.broadcast_to((lo + hi) * n_reversed, (m, s))
+            np.matmul(b, keys, out=sums[:m])
+            np.add(sums[:m], raw_add, out=raw[start:stop])
+            np.subtract(n_items, miss, out=n_answered[start:stop], casting="unsafe")
+
+        for start in starts:
+            stop = min(n, start + block)
+            if sentinel is None or not sentinel_block(start, stop, sentinel):
+                exact_block(start, stop)
+
+    starts = range(0, n, block)
+    workers = min(_workers(), len(starts))
+    if workers <= 1:
+        work(starts)
+    else:  # numpy releases the GIL in its loops: one share of the blocks per core
+        with _one_blas_thread(), ThreadPoolExecutor(workers) as pool:
+            shares = [starts[i::workers] for i in range(workers)]
+            for done in [pool.submit(work, share) for share in shares]:
+                done.result()
     if bad:
         cells = np.unique(np.concatenate(bad))  # sorted; a cell both fractional and
         br, bc = np.divmod(cells, k)  # out of range is reported once
