@@ -171,6 +171,8 @@ def main() -> None:
             f"{'score + .pomp, ' + method:32s}"
             + ms.format(*(v * 1e3 for v in t))
             + f"  peak {peak / 2**20:6,.0f} MiB  {goal}"
+            + f"  ({t[0] / floor[0]:.1f}x / {t[1] / floor[1]:.1f}x the floor; "
+            + f"{t[1]:.2f}x the 1 s goal)"
         )
 
 

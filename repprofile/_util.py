@@ -12,11 +12,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import math
-from collections.abc import Iterator
-from typing import Any
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -152,3 +155,50 @@ def read_only(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     frozen questionnaire), returned for chaining."""
     a.flags.writeable = False
     return a
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def workers() -> int:
+    """Threads for block-wise kernels: the CPUs this process may run on (at most 8)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of the loaded BLAS (built once: it scans the libraries)."""
+    from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """BLAS on one thread while a kernel's own threads each multiply their blocks:
+    otherwise every small product wakes BLAS's threads too, and they spin against the
+    kernel's threads (and the machine's other work) for the same cores."""
+    return cast(
+        contextlib.AbstractContextManager[Any],
+        _blas_controller().limit(limits=1, user_api="blas"),
+    )
+
+
+def in_threads(work: Callable[[Sequence[int]], None], starts: Sequence[int]) -> None:
+    """Run ``work`` on shares of the block starts, one share per core (numpy releases
+    the GIL in its loops), BLAS pinned to one thread; in this thread when one core or
+    one block. ``work`` must write only its own blocks' rows: the results are then
+    those of one thread, element for element."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = min(workers(), len(starts))
+    if n <= 1:
+        work(starts)
+        return
+    with one_blas_thread(), ThreadPoolExecutor(n) as pool:
+        shares = [starts[i::n] for i in range(n)]
+        for done in [pool.submit(work, share) for share in shares]:
+            done.result()

@@ -67,7 +67,7 @@ def spark() -> Iterator[Any]:
         .config("spark.sql.adaptive.enabled", "false")  # keep the uneven partitions
         .config("spark.default.parallelism", "1")  # one partition per createDataFrame
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.driver.memory", "2g")
+        .config("spark.driver.memory", "4g")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
@@ -81,10 +81,16 @@ def partitioned(spark: Any, frame: Any, sizes: list[int]) -> Any:
     in order (each piece one partition, as the session's default parallelism is 1;
     unioned, they stay one partition each; an empty piece is an empty partition)."""
     bounds = np.cumsum([0, *sizes])
+    # createDataFrame cuts a frame into Arrow batches of maxRecordsPerBatch rows, each a
+    # partition: one batch per piece while building, Spark's default (10,000) for the
+    # functions under test
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    spark.conf.set(key, str(max(sizes) + 1))
     pieces = [
         spark.createDataFrame(frame.iloc[a:b] if b > a else frame.iloc[:0], schema=_schema(frame))
         for a, b in itertools.pairwise(bounds)
     ]
+    spark.conf.set(key, "10000")
     sdf = pieces[0]
     for p in pieces[1:]:
         sdf = sdf.union(p)
@@ -287,15 +293,34 @@ def test_sjt_scores_despite_dots_in_column_names(spark: Any) -> None:
 M = 1_000_000
 
 
+def from_parquet_files(spark: Any, frame: Any, sizes: list[int], folder: Any) -> Any:
+    """``frame`` written as one Parquet file per size (empty sizes skipped) and read back
+    with each file its own partition (Spark packs small files together unless opening a
+    file costs more than a partition holds). Spark orders the files by size, so the
+    partitions hold the given sizes in another order."""
+    bounds = np.cumsum([0, *sizes])
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        if b > a:
+            frame.iloc[a:b].to_parquet(folder / f"part-{i:02d}.parquet", index=False)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(1 << 40))
+    spark.conf.set("spark.sql.files.openCostInBytes", str(1 << 40))
+    sdf = spark.read.parquet(str(folder))
+    got = sdf.rdd.glom().map(len).collect()
+    assert sorted(got) == sorted(s for s in sizes if s), got
+    return sdf
+
+
 @pytest.mark.slow
-def test_one_million_rows_uneven_partitions(spark: Any) -> None:
-    """1,000,000 rows in partitions of 1, 0, 17, 400,000, ... rows: scores bit for bit,
-    norms and reliability to 1e-12."""
+def test_one_million_rows_uneven_partitions(spark: Any, tmp_path: Any) -> None:
+    """1,000,000 rows in partitions of 1, 17, 400,000, 100,000, 70,000 and the rest
+    (Parquet files, each a partition): scores bit for bit, norms and reliability to
+    1e-12."""
     table = answers_table(M)
-    sdf = partitioned(spark, table, uneven_sizes(M)).cache()
+    sdf = from_parquet_files(spark, table, uneven_sizes(M), tmp_path)
     expected = repprofile.score(Q, table, quality=QUALITY)
     got = as_pandas(rspark.score(Q, sdf, quality=QUALITY))
-    assert_same(got, expected)
+    got = got.sort_values("candidate_id", kind="stable").reset_index(drop=True)  # ids sort
+    assert_same(got, expected)  # as the table's rows
     del got, expected
     assert_close(
         rspark.build_norms(Q, sdf, description="1M", created=CREATED).model_dump(),
@@ -304,4 +329,3 @@ def test_one_million_rows_uneven_partitions(spark: Any) -> None:
     assert_close(
         rspark.reliability(Q, sdf).model_dump(), repprofile.reliability(Q, table).model_dump()
     )
-    sdf.unpersist()

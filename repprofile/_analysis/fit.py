@@ -463,14 +463,30 @@ def _fit(scores: ScoreResult, role: str | Path | Role, cut: float) -> FitResult:
         "scores": [ScoreResult],
         "roles": [SequenceOf(str, os.PathLike, Role)],
         "cut": CUT,
+        "ranked": ["boolean"],
     },
     must={"cut": CUT_MUST},
 )
 def fit_many(
-    scores: ScoreResult, roles: Sequence[str | Path | Role], *, cut: float = 50.0
+    scores: ScoreResult,
+    roles: Sequence[str | Path | Role],
+    *,
+    cut: float = 50.0,
+    ranked: bool = False,
 ) -> list[FitResult]:
-    """:func:`fit` for several roles (e.g. to find each candidate's best-fit role)."""
-    return [_fit(scores, r, cut) for r in roles]
+    """:func:`fit` for several roles (e.g. to find each candidate's best-fit role).
+
+    With ``ranked=True`` each role's full ranking order (:attr:`FitResult.order`) is
+    computed too, the roles side by side in threads (numpy's sorts release the GIL),
+    one per CPU; the orders are those computed one at a time, element for element.
+    """
+    fits = [_fit(scores, r, cut) for r in roles]
+    if ranked and fits:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(fits), os.cpu_count() or 1)) as pool:
+            list(pool.map(lambda f: f.order, fits))  # fills each cached order
+    return fits
 
 
 def fit_report(scores: ScoreResult, fits: Sequence[FitResult]) -> FitReportDict:

@@ -26,7 +26,7 @@ from repprofile._formats.questionnaire import (
     Questionnaire,
 )
 from repprofile._formats.results import QualityFlagDict
-from repprofile._util import finite_or_none
+from repprofile._util import finite_or_none, in_threads
 from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, mahalanobis_p, psychsyn
 
 __all__ = ["SJT_QUALITY_INDICES", "SJT_QUALITY_SETTINGS", "QualityFlag"]
@@ -221,18 +221,22 @@ class QualityResult:
         signs = q.item_signs
         lo, hi = q.response_scale.min, q.response_scale.max
         expected = q.check_expected
-        for start in range(0, n, _BLOCK):
-            sl = slice(start, min(n, start + _BLOCK))
-            x = np.array(values[sl], dtype=np.float64)
-            x[~scored[sl]] = np.nan  # rejected candidates get no indices
-            self.longstring[sl], self.longstring_avg[sl] = longstring(x)
-            self.irv[sl] = irv(x)
-            self.even_odd[sl] = even_odd(x, q.item_scale_index, signs, lo + hi)
-            answered_n[sl] = (~np.isnan(x)).sum(axis=1)
-            if checks:  # a wrong answer fails; a skipped check item does not
-                answer = x[:, checks]
-                right = (answer[:, :, None] == expected).any(axis=2)
-                self.attention_failures[sl] += (~np.isnan(answer) & ~right).sum(axis=1)
+
+        def work(starts: Sequence[int]) -> None:  # blocks in threads: each its own rows
+            for start in starts:
+                sl = slice(start, min(n, start + _BLOCK))
+                x = np.array(values[sl], dtype=np.float64)
+                x[~scored[sl]] = np.nan  # rejected candidates get no indices
+                self.longstring[sl], self.longstring_avg[sl] = longstring(x)
+                self.irv[sl] = irv(x)
+                self.even_odd[sl] = even_odd(x, q.item_scale_index, signs, lo + hi)
+                answered_n[sl] = (~np.isnan(x)).sum(axis=1)
+                if checks:  # a wrong answer fails; a skipped check item does not
+                    answer = x[:, checks]
+                    right = (answer[:, :, None] == expected).any(axis=2)
+                    self.attention_failures[sl] += (~np.isnan(answer) & ~right).sum(axis=1)
+
+        in_threads(work, range(0, n, _BLOCK))
         return answered_n
 
     def _reference(
@@ -350,21 +354,25 @@ class QualityResult:
             d_means, d_cov, d_inv = distance_ref.arrays
             d_k, d_n = len(distance_ref.items), distance_ref.n
         n = values.shape[0]
-        for start in range(0, n, _BLOCK):
-            sl = slice(start, min(n, start + _BLOCK))
-            x = np.array(values[sl], dtype=np.float64)[:, cols]
-            x[~scored[sl]] = np.nan
-            if distance_ref is not None:
-                d2, _ = mahalanobis_d2(x[:, d_cols], d_means, d_cov, d_inv)
-                self.mahalanobis_d2[sl] = d2
-                # Members of their own reference sample: Beta; anyone else: Hotelling F.
-                member = self._in_reference[sl]
-                p_new = mahalanobis_p(d2, d_k, d_n, "norms")
-                if member.any():
-                    p_new[member] = mahalanobis_p(d2[member], d_k, d_n, "batch")
-                self.mahalanobis_p[sl] = p_new
-            if pairs.shape[0] >= 3:
-                self.psychsyn[sl] = psychsyn(x, pairs)
+
+        def work(starts: Sequence[int]) -> None:  # blocks in threads: each its own rows
+            for start in starts:
+                sl = slice(start, min(n, start + _BLOCK))
+                x = np.array(values[sl], dtype=np.float64)[:, cols]
+                x[~scored[sl]] = np.nan
+                if distance_ref is not None:
+                    d2, _ = mahalanobis_d2(x[:, d_cols], d_means, d_cov, d_inv)
+                    self.mahalanobis_d2[sl] = d2
+                    # Members of their own reference sample: Beta; anyone else: Hotelling F.
+                    member = self._in_reference[sl]
+                    p_new = mahalanobis_p(d2, d_k, d_n, "norms")
+                    if member.any():
+                        p_new[member] = mahalanobis_p(d2[member], d_k, d_n, "batch")
+                    self.mahalanobis_p[sl] = p_new
+                if pairs.shape[0] >= 3:
+                    self.psychsyn[sl] = psychsyn(x, pairs)
+
+        in_threads(work, range(0, n, _BLOCK))
 
     def indices(self, row: int) -> dict[str, float | None]:
         """Every index of one row (null where unavailable)."""

@@ -20,13 +20,11 @@ over their coordinates is far cheaper than a second matrix product over a mask.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -76,7 +74,7 @@ from repprofile._input.answers import (
     as_answer_set,
 )
 from repprofile._input.problems import cap_problems
-from repprofile._util import csv_number, finite_or_none
+from repprofile._util import csv_number, finite_or_none, in_threads
 from repprofile._validation import (
     NO_CHECK,
     Interval,
@@ -178,33 +176,6 @@ class _Kernel:
     n_answered: NDArray[np.int32]
     bad_rows: NDArray[np.intp]
     bad_cols: NDArray[np.intp]
-
-
-def _workers() -> int:
-    """Threads for the scoring kernel: the CPUs this process may run on (at most 8)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 8))
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    """threadpoolctl's controller of the loaded BLAS (built once: it scans the libraries)."""
-    from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
-
-    return ThreadpoolController()
-
-
-def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
-    """BLAS on one thread while the kernel's own threads each multiply their blocks:
-    otherwise every small product wakes BLAS's threads too, and they spin against the
-    kernel's threads (and the machine's other work) for the same cores."""
-    return cast(
-        contextlib.AbstractContextManager[Any],
-        _blas_controller().limit(limits=1, user_api="blas"),
-    )
 
 
 def _sentinel(k: int, lo: float, hi: float, dtype: np.dtype[Any]) -> float | None:
@@ -359,15 +330,7 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
             if sentinel is None or not sentinel_block(start, stop, sentinel):
                 exact_block(start, stop)
 
-    starts = range(0, n, block)
-    workers = min(_workers(), len(starts))
-    if workers <= 1:
-        work(starts)
-    else:  # numpy releases the GIL in its loops: one share of the blocks per core
-        with _one_blas_thread(), ThreadPoolExecutor(workers) as pool:
-            shares = [starts[i::workers] for i in range(workers)]
-            for done in [pool.submit(work, share) for share in shares]:
-                done.result()
+    in_threads(work, range(0, n, block))
     if bad:
         cells = np.unique(np.concatenate(bad))  # sorted; a cell both fractional and
         br, bc = np.divmod(cells, k)  # out of range is reported once
