@@ -91,8 +91,8 @@ def main() -> None:
     files: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeat):
-            for name, fn in cases:
-                out = Path(tmp) / f"{r}-{len(files)}"
+            for c, (name, fn) in enumerate(cases):
+                out = Path(tmp) / f"{r}-{c}"
                 out.mkdir()
                 t0 = time.perf_counter()
                 fn(out)

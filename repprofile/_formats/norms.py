@@ -149,7 +149,9 @@ class QualityReference(CachedModel):
                 b = np.asarray(x[start : start + _BLOCK], dtype=np.float64)[:, items]
                 yield np.ascontiguousarray(b[use[start : start + _BLOCK]])
 
-        return pairwise_moments(blocks(), len(items), cls.centre(q))
+        from repprofile._util import workers
+
+        return pairwise_moments(blocks(), len(items), cls.centre(q), threads=workers())
 
     @staticmethod
     def centre(q: Questionnaire) -> Array:

@@ -18,7 +18,7 @@ with the sparse ``Mc``. Rows are processed in blocks, so memory stays flat.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,13 +77,79 @@ class PairwiseMoments:
         return out
 
 
+_Sums = tuple[
+    int,
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+]
+
+
+def _block_sums(z: NDArray[np.float64], k: int, centre: NDArray[np.float64]) -> _Sums:
+    """One block's sums: rows, ``Z'Z``, ``Mc'Z``, ``Mc'Z^2``, ``Mc'Mc``, and the column
+    sums of ``Z`` and ``Z^2`` (module docs). The block is modified in place."""
+    import scipy.sparse as sp  # imported here: keeps `import repprofile` light
+
+    z = np.ascontiguousarray(z)  # reshape(-1) below must be a view, not a copy
+    z -= centre
+    flat = np.flatnonzero(np.isnan(z))  # sparse: 1-D indices are far cheaper than 2-D
+    z.reshape(-1)[flat] = 0.0
+    a = z.T @ z
+    colsum = z.sum(axis=0)
+    z2 = z * z
+    colsq = z2.sum(axis=0)
+    if flat.size:
+        rr, cc = np.divmod(flat, k)
+        mc = sp.csr_array((np.ones(flat.size), (rr, cc)), shape=z.shape)
+        mct = mc.T
+        t1 = np.asarray(mct @ z, dtype=np.float64)
+        t2 = np.asarray(mct @ z2, dtype=np.float64)
+        nm = np.asarray((mct @ mc).toarray(), dtype=np.float64)
+    else:
+        t1 = t2 = nm = np.zeros((k, k))
+    return z.shape[0], a, t1, t2, nm, colsum, colsq
+
+
+def _in_order(
+    blocks: Iterable[NDArray[np.float64]], k: int, centre: NDArray[np.float64], threads: int
+) -> Iterator[_Sums]:
+    """Each block's sums, in block order; with ``threads`` > 1 computed side by side
+    (numpy and BLAS release the GIL; BLAS pinned to one thread), a few blocks ahead."""
+    if threads <= 1:
+        for z in blocks:
+            yield _block_sums(z, k, centre)
+        return
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from repprofile._util import one_blas_thread
+
+    with one_blas_thread(), ThreadPoolExecutor(threads) as pool:
+        pending: deque[Future[_Sums]] = deque()
+        for z in blocks:
+            pending.append(pool.submit(_block_sums, z, k, centre))
+            if len(pending) >= 2 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def pairwise_moments(
-    blocks: Iterable[NDArray[np.float64]], k: int, centre: NDArray[np.float64]
+    blocks: Iterable[NDArray[np.float64]],
+    k: int,
+    centre: NDArray[np.float64],
+    *,
+    threads: int = 1,
 ) -> PairwiseMoments:
     """Accumulate the pairwise sums over row blocks (float64, NaN = missing).
 
     ``centre`` (per column) is subtracted first to keep the sums small; it does not
-    change the result beyond rounding. Each block is modified in place.
+    change the result beyond rounding. Each block is modified in place. With
+    ``threads`` > 1 the blocks' sums are computed in threads and added in block order,
+    as one thread adds them.
     """
     A = np.zeros((k, k))
     T1 = np.zeros((k, k))  # Mc' Z
@@ -91,26 +157,15 @@ def pairwise_moments(
     NM = np.zeros((k, k))  # Mc' Mc
     colsum = np.zeros(k)
     colsq = np.zeros(k)
-    import scipy.sparse as sp  # imported here: keeps `import repprofile` light
-
     n = 0
-    for z in blocks:
-        n += z.shape[0]
-        z = np.ascontiguousarray(z)  # reshape(-1) below must be a view, not a copy
-        z -= centre
-        flat = np.flatnonzero(np.isnan(z))  # sparse: 1-D indices are far cheaper than 2-D
-        z.reshape(-1)[flat] = 0.0
-        A += z.T @ z
-        colsum += z.sum(axis=0)
-        z2 = z * z
-        colsq += z2.sum(axis=0)
-        if flat.size:
-            rr, cc = np.divmod(flat, k)
-            mc = sp.csr_array((np.ones(flat.size), (rr, cc)), shape=z.shape)
-            mct = mc.T
-            T1 += np.asarray(mct @ z, dtype=np.float64)
-            T2 += np.asarray(mct @ z2, dtype=np.float64)
-            NM += np.asarray((mct @ mc).toarray(), dtype=np.float64)
+    for rows, a, t1, t2, nm, cs, cq in _in_order(blocks, k, centre, threads):
+        n += rows
+        A += a
+        colsum += cs
+        colsq += cq
+        T1 += t1
+        T2 += t2
+        NM += nm
     miss_count = np.diag(NM)
     N = n - miss_count[:, None] - miss_count[None, :] + NM
     B = colsum[:, None] - T1.T
