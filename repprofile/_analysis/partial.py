@@ -46,7 +46,7 @@ from repprofile._analysis.reliability import (
     _moment_sums,
     _reliability_from_sums,
 )
-from repprofile._analysis.scoring import ScoreResult, _merge_quality, _score, _sjt_key
+from repprofile._analysis.scoring import ScoreResult, _merge_quality, _options, _score, _sjt_key
 from repprofile._analysis.sjt import resolve_method
 from repprofile._errors import InputError
 from repprofile._formats.norms import (
@@ -54,7 +54,6 @@ from repprofile._formats.norms import (
     QualityReference,
     ReliabilityChoice,
     ScaleNorm,
-    load_norms,
 )
 from repprofile._formats.provenance import Provenance
 from repprofile._formats.questionnaire import QualitySettings, Questionnaire, load_questionnaire
@@ -509,13 +508,7 @@ def score_part(
     when it has none) stands in for the partition's own: each row gets the scores and
     flags that scoring the whole table at once gives it."""
     q = load_questionnaire(questionnaire)
-    table = load_norms(norms) if norms is not None and not isinstance(norms, NormTable) else norms
-    if table is not None:
-        table.check_for(q)
-    key = _sjt_key(sjt_key)
-    if q.has_sjt:
-        resolve_method(q, sjt_method, key)
-    settings = quality if not isinstance(quality, dict) else _merge_quality(q, quality)
+    table, settings, key = _options(q, norms, quality, sjt_method, sjt_key)
     result = _score(
         as_answer_set(q, answers, candidate_ids), table, ci, reliability, settings, sjt_method, key
     )

@@ -1014,15 +1014,28 @@ def score(
     ``psych::scoreItems(keys, items, impute = "none", min = 1, max = 5)$scores``.
     """
     q = load_questionnaire(questionnaire)
+    table, settings, key = _options(q, norms, quality, sjt_method, sjt_key)
+    answers_set = as_answer_set(q, answers, candidate_ids)
+    return _score(answers_set, table, ci, reliability, settings, sjt_method, key)
+
+
+def _options(
+    q: Questionnaire,
+    norms: str | Path | NormTable | None,
+    quality: QualitySettings | dict[str, Any] | None,
+    sjt_method: str | None,
+    sjt_key: Any,
+) -> tuple[NormTable | None, QualitySettings | None, SjtKey | None]:
+    """:func:`score`'s norm table, quality settings and SJT key, loaded and checked
+    against the questionnaire before any answer is read."""
     settings = quality if not isinstance(quality, dict) else _merge_quality(q, quality)
     table = load_norms(norms) if norms is not None else None
     if table is not None:
-        table.check_for(q)  # before the answers are read
+        table.check_for(q)
     key = _sjt_key(sjt_key)
     if q.has_sjt:
-        resolve_method(q, sjt_method, key)  # before the answers are read
-    answers_set = as_answer_set(q, answers, candidate_ids)
-    return _score(answers_set, table, ci, reliability, settings, sjt_method, key)
+        resolve_method(q, sjt_method, key)
+    return table, settings, key
 
 
 def _sjt_key(value: Any) -> SjtKey | None:

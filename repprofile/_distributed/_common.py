@@ -25,9 +25,8 @@ from repprofile._analysis.partial import (
     quality_reference_from_partials,
     score_part,
 )
-from repprofile._analysis.scoring import ScoreResult, _merge_quality, _sjt_key
-from repprofile._analysis.sjt import resolve_method
-from repprofile._formats.norms import NormTable, QualityReference, ReliabilityChoice, load_norms
+from repprofile._analysis.scoring import ScoreResult, _options
+from repprofile._formats.norms import NormTable, QualityReference, ReliabilityChoice
 from repprofile._formats.questionnaire import (
     SJT_METHODS,
     QualitySettings,
@@ -106,13 +105,7 @@ def prepare(
     """The questionnaire and options, loaded and checked on the client before any
     partition is read, so a bad option fails at once rather than on every worker."""
     q = load_questionnaire(questionnaire)
-    table = load_norms(norms) if norms is not None else None
-    if table is not None:
-        table.check_for(q)
-    key = _sjt_key(sjt_key)
-    if q.has_sjt:
-        resolve_method(q, sjt_method, key)
-    settings = quality if not isinstance(quality, dict) else _merge_quality(q, quality)
+    table, settings, key = _options(q, norms, quality, sjt_method, sjt_key)
     return q, ScoreOptions(table, float(ci), reliability, settings, sjt_method, key)
 
 
