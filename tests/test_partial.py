@@ -202,3 +202,19 @@ def test_small_batch_has_no_reference(table: pd.DataFrame) -> None:
     assert pt.quality_reference_from_partials("rep-types", stats) is None
     whole = repprofile.score("rep-types", table.iloc[:30])
     assert whole.quality.reference_source is None
+
+
+def test_pandas_na_answers_are_missing(table: pd.DataFrame) -> None:
+    """pd.NA (nullable integer columns, pyarrow strings, as Dask hands partitions over)
+    is a missing answer, like NaN and None."""
+    plain = table.iloc[:300].copy()
+    items = [c for c in plain.columns if c != "candidate_id"]
+    nullable = plain.copy()
+    nullable[items] = nullable[items].astype("Int64")  # NaN becomes pd.NA
+    as_text = plain.copy()
+    as_text[items[:3]] = as_text[items[:3]].astype(object).where(as_text[items[:3]].notna(), pd.NA)
+    expected = repprofile.score("rep-types", plain)
+    for frame in (nullable, as_text):
+        got = repprofile.score("rep-types", frame)
+        np.testing.assert_array_equal(got.scored, expected.scored)
+        np.testing.assert_array_equal(got.mean, expected.mean)

@@ -1140,7 +1140,11 @@ def as_answer_set(
             ids.append(cid)
         header = [str(c) for c in df.columns]
         numeric = all(dt.kind in "fiu" for dt in df.dtypes)  # bool: an error, as in JSON
-        cells = df.to_numpy(dtype=np.float64 if numeric else object)
+        if numeric:  # nullable integer columns hold pd.NA: missing, as NaN
+            cells = df.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:  # pd.NA, NaN and None (e.g. a pyarrow string column) are all missing
+            cells = df.to_numpy(dtype=object)
+            cells[df.isna().to_numpy()] = None
         answers_set = _from_table(
             q, header, ids, cells, "DataFrame", row_offset=1, no_id=frozenset(no_id)
         )
