@@ -13,6 +13,7 @@ import math
 import os
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,13 +38,11 @@ pytestmark = [
 ]
 
 
-def _answers(qid: str, n: int, seed: int = 19, missing: float = 0.02):
+def _answers(qid: str, n: int, seed: int = 19, missing: float = 0.02) -> Any:
     """A wide answers table of n candidates with some careless ones and missing answers."""
     q = repprofile.load_questionnaire(qid)
     rng = np.random.default_rng(seed)
-    cols = list(q.item_ids) if not q.has_sjt else None
-    if q.has_sjt:
-        cols = [c for c in _sjt_columns(q)]
+    cols: list[str] = list(_sjt_columns(q)) if q.has_sjt else list(q.item_ids)
     lo, hi = 1, 5
     scale = q.response_scale
     if scale is not None:
@@ -52,9 +51,9 @@ def _answers(qid: str, n: int, seed: int = 19, missing: float = 0.02):
         lo, hi = 1, 6
     latent = rng.normal(size=(n, 40))
     data = np.empty((n, len(cols)))
-    items = {i.id: i for i in q.items}
+    items: dict[str, Any] = {i.id: i for i in q.items}
     for j, col in enumerate(cols):
-        item = items.get(col)
+        item: Any = items.get(col)
         sign = getattr(item, "keyed", 1) or 1
         f = latent[:, j % 40]
         x = (lo + hi) / 2 + sign * 1.0 * f + rng.normal(scale=0.8, size=n)
@@ -72,7 +71,7 @@ def _answers(qid: str, n: int, seed: int = 19, missing: float = 0.02):
     return df
 
 
-def _sjt_columns(q):
+def _sjt_columns(q: Any) -> Any:
     cols = []
     for item in q.items:
         if getattr(item, "kind", "") == "sjt":
@@ -82,7 +81,7 @@ def _sjt_columns(q):
     return cols
 
 
-def _split(df, sizes=SIZES):
+def _split(df: Any, sizes: Any = SIZES) -> Any:
     parts, start = [], 0
     for s in sizes:
         parts.append(df.iloc[start : start + s])
@@ -91,7 +90,7 @@ def _split(df, sizes=SIZES):
     return parts
 
 
-def _cli_csv(df, tmp_path, *args):
+def _cli_csv(df: Any, tmp_path: Any, *args: str) -> Any:
     path = tmp_path / "answers.csv"
     df.to_csv(path, index=False)
     out = subprocess.run(
@@ -114,11 +113,11 @@ def _cli_csv(df, tmp_path, *args):
     return list(csv.reader(io.StringIO(out.stdout)))
 
 
-def _same_float(a, b):
+def _same_float(a: Any, b: Any) -> Any:
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
-def _compare_with_cli(result, rows):
+def _compare_with_cli(result: Any, rows: Any) -> Any:
     """result: pandas frame from dask/spark; rows: CLI CSV rows (header first)."""
     header, body = rows[0], rows[1:]
     assert list(result.columns) == header
@@ -147,7 +146,7 @@ def _compare_with_cli(result, rows):
                     )
 
 
-def _compare_with_single(result, single):
+def _compare_with_single(result: Any, single: Any) -> Any:
     """Scores bit for bit against single-machine repprofile.score."""
     ids = list(single.candidate_ids)
     scored = np.asarray(single.scored, dtype=bool)
@@ -162,7 +161,7 @@ def _compare_with_single(result, single):
         assert np.array_equal(got, exp, equal_nan=True), sid
 
 
-def _same_norms(a, b):
+def _same_norms(a: Any, b: Any) -> Any:
     assert set(a.scales) == set(b.scales)
     for s in a.scales:
         x, y = a.scales[s], b.scales[s]
@@ -179,7 +178,7 @@ def _same_norms(a, b):
                 assert abs(u - v) <= REL_TOL, (s, f, u, v)
 
 
-def _same_reliability(a, b):
+def _same_reliability(a: Any, b: Any) -> Any:
     assert set(a.scales) == set(b.scales)
     for s in a.scales:
         x, y = a.scales[s], b.scales[s]
@@ -194,14 +193,14 @@ def _same_reliability(a, b):
 
 
 @pytest.fixture(scope="module")
-def data():
+def data() -> Any:
     return _answers("rep-types", N)
 
 
 # ---------------------------------------------------------------- lazy imports
 
 
-def test_lazy_imports():
+def test_lazy_imports() -> None:
     code = (
         "import sys, repprofile.dask, repprofile.spark\n"
         "assert 'dask' not in sys.modules, 'dask'\n"
@@ -221,7 +220,7 @@ dd = None
 
 
 @pytest.fixture(scope="module")
-def client():
+def client() -> Any:
     pytest.importorskip("dask.dataframe")
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
@@ -233,16 +232,18 @@ def client():
     cluster.close()
 
 
-def _ddf(parts):
+def _ddf(parts: Any) -> Any:
     import dask
     import dask.dataframe as ddm
 
     meta = parts[0].iloc[:0]
-    return ddm.from_delayed([dask.delayed(p) for p in parts], meta=meta, verify_meta=False)
+    api: Any = dask  # dask.delayed is untyped and not re-exported
+    delayed = api.delayed
+    return ddm.from_delayed([delayed(p) for p in parts], meta=meta, verify_meta=False)
 
 
 @pytest.fixture(scope="module")
-def dask_scores(client, data):
+def dask_scores(client: Any, data: Any) -> Any:
     import repprofile.dask as rdask
 
     ddf = _ddf(_split(data))
@@ -250,18 +251,20 @@ def dask_scores(client, data):
     return rdask.score("rep-types", ddf, norms="rep-types-simulated").compute()
 
 
-def test_dask_partitions_as_built(client, data):
+def test_dask_partitions_as_built(client: Any, data: Any) -> None:
     ddf = _ddf(_split(data))
     sizes = ddf.map_partitions(len).compute().tolist()
     assert sizes[: len(SIZES)] == SIZES
 
 
-def test_dask_score_columns_and_values_equal_cli(dask_scores, data, tmp_path):
+def test_dask_score_columns_and_values_equal_cli(
+    dask_scores: Any, data: Any, tmp_path: Any
+) -> None:
     rows = _cli_csv(data, tmp_path, "--norms", "rep-types-simulated")
     _compare_with_cli(dask_scores, rows)
 
 
-def test_dask_score_bit_identical_to_single(dask_scores, data):
+def test_dask_score_bit_identical_to_single(dask_scores: Any, data: Any) -> None:
     single = repprofile.score("rep-types", data, norms="rep-types-simulated")
     _compare_with_single(dask_scores, single)
     for sid in single.scale_ids:
@@ -269,13 +272,13 @@ def test_dask_score_bit_identical_to_single(dask_scores, data):
         assert f"{sid}_percentile" in dask_scores.columns
 
 
-def test_dask_score_dtypes(dask_scores):
+def test_dask_score_dtypes(dask_scores: Any) -> None:
     assert dask_scores["quality_valid"].dtype == bool
     assert dask_scores["controller_mean"].dtype == np.float64
     assert isinstance(dask_scores["primary_type"].dtype, pd.StringDtype)
 
 
-def test_dask_meta_matches_computed(client, data):
+def test_dask_meta_matches_computed(client: Any, data: Any) -> None:
     import repprofile.dask as rdask
 
     lazy = rdask.score("rep-types", _ddf(_split(data.iloc[:300], [1, 0, 17])))
@@ -284,11 +287,11 @@ def test_dask_meta_matches_computed(client, data):
     assert dict(lazy._meta.dtypes) == dict(got.dtypes)
 
 
-def test_dask_build_norms_and_reliability(client, data):
+def test_dask_build_norms_and_reliability(client: Any, data: Any) -> None:
     import repprofile.dask as rdask
 
     ddf = _ddf(_split(data))
-    kw = {"description": "t", "created": "2026-12-04", "simulated": True}
+    kw: dict[str, Any] = {"description": "t", "created": "2026-12-04", "simulated": True}
     _same_norms(
         rdask.build_norms("rep-types", ddf, **kw), repprofile.build_norms("rep-types", data, **kw)
     )
@@ -297,7 +300,7 @@ def test_dask_build_norms_and_reliability(client, data):
     )
 
 
-def test_dask_int_columns_extra_columns(client):
+def test_dask_int_columns_extra_columns(client: Any) -> None:
     import repprofile.dask as rdask
 
     small = _answers("rep-types", 400, seed=3, missing=0.0)
@@ -310,7 +313,7 @@ def test_dask_int_columns_extra_columns(client):
     _compare_with_single(got, single)
 
 
-def test_dask_none_as_missing(client):
+def test_dask_none_as_missing(client: Any) -> None:
     import repprofile.dask as rdask
 
     small = _answers("rep-types", 400, seed=3, missing=0.0)
@@ -324,7 +327,7 @@ def test_dask_none_as_missing(client):
     _compare_with_single(got, repprofile.score("rep-types", nan))
 
 
-def test_dask_integer_candidate_ids(client, tmp_path):
+def test_dask_integer_candidate_ids(client: Any, tmp_path: Any) -> None:
     import repprofile.dask as rdask
 
     small = _answers("rep-types", 300, seed=5)
@@ -335,7 +338,7 @@ def test_dask_integer_candidate_ids(client, tmp_path):
     _compare_with_cli(got, _cli_csv(small, tmp_path))
 
 
-def test_dask_below_reference_min(client, tmp_path):
+def test_dask_below_reference_min(client: Any, tmp_path: Any) -> None:
     import repprofile.dask as rdask
 
     small = _answers("rep-types", 12, seed=7)
@@ -346,7 +349,7 @@ def test_dask_below_reference_min(client, tmp_path):
     _compare_with_cli(got, _cli_csv(small, tmp_path))
 
 
-def test_dask_norms_as_path_and_object(client, data, tmp_path):
+def test_dask_norms_as_path_and_object(client: Any, data: Any, tmp_path: Any) -> None:
     import repprofile.dask as rdask
 
     part = data.iloc[:500]
@@ -362,7 +365,7 @@ def test_dask_norms_as_path_and_object(client, data, tmp_path):
     _compare_with_cli(a, _cli_csv(part, tmp_path, "--norms", str(path)))
 
 
-def _bad_table():
+def _bad_table() -> Any:
     small = _answers("rep-types", 200, seed=11)
     small.iloc[3, 5] = 9.0  # out of range
     small.iloc[60, 8] = 2.5  # fractional
@@ -370,7 +373,7 @@ def _bad_table():
     return small
 
 
-def test_dask_errors_and_repeated_ids(client, tmp_path):
+def test_dask_errors_and_repeated_ids(client: Any, tmp_path: Any) -> None:
     import repprofile.dask as rdask
 
     small = _bad_table()
@@ -388,7 +391,7 @@ def test_dask_errors_and_repeated_ids(client, tmp_path):
     assert dup not in set(got["candidate_id"])
 
 
-def test_dask_sjt(client, tmp_path):
+def test_dask_sjt(client: Any, tmp_path: Any) -> None:
     import repprofile.dask as rdask
 
     sjt = _answers("service-recovery", 400, seed=13)
@@ -407,7 +410,7 @@ def test_dask_sjt(client, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark() -> Any:
     pytest.importorskip("pyspark")
     if not os.path.exists("/usr/bin/java") and not os.environ.get("JAVA_HOME"):
         pytest.skip("no Java runtime")
@@ -429,7 +432,7 @@ def spark():
     s.stop()
 
 
-def _sdf(spark, parts, int_items=False):
+def _sdf(spark: Any, parts: Any, int_items: Any = False) -> Any:
     from pyspark.sql import types as st
 
     cols = list(parts[0].columns)
@@ -465,24 +468,24 @@ def _sdf(spark, parts, int_items=False):
 
 
 @pytest.fixture(scope="module")
-def spark_scores(spark, data):
+def spark_scores(spark: Any, data: Any) -> Any:
     import repprofile.spark as rspark
 
     sdf = _sdf(spark, _split(data))
     return rspark.score("rep-types", sdf, norms="rep-types-simulated").toPandas()
 
 
-def test_spark_score_equals_cli(spark_scores, data, tmp_path):
+def test_spark_score_equals_cli(spark_scores: Any, data: Any, tmp_path: Any) -> None:
     _compare_with_cli(spark_scores, _cli_csv(data, tmp_path, "--norms", "rep-types-simulated"))
 
 
-def test_spark_score_bit_identical_to_single(spark_scores, data):
+def test_spark_score_bit_identical_to_single(spark_scores: Any, data: Any) -> None:
     _compare_with_single(
         spark_scores, repprofile.score("rep-types", data, norms="rep-types-simulated")
     )
 
 
-def test_spark_schema(spark, data):
+def test_spark_schema(spark: Any, data: Any) -> None:
     import repprofile.spark as rspark
 
     sdf = _sdf(spark, _split(data.iloc[:100], [1, 0, 17]))
@@ -494,11 +497,11 @@ def test_spark_schema(spark, data):
     assert types["quality_flags"] == "string"
 
 
-def test_spark_build_norms_and_reliability(spark, data):
+def test_spark_build_norms_and_reliability(spark: Any, data: Any) -> None:
     import repprofile.spark as rspark
 
     sdf = _sdf(spark, _split(data))
-    kw = {"description": "t", "created": "2026-12-04", "simulated": True}
+    kw: dict[str, Any] = {"description": "t", "created": "2026-12-04", "simulated": True}
     _same_norms(
         rspark.build_norms("rep-types", sdf, **kw), repprofile.build_norms("rep-types", data, **kw)
     )
@@ -507,7 +510,7 @@ def test_spark_build_norms_and_reliability(spark, data):
     )
 
 
-def test_spark_quality_reference_matches_dask(spark, client, data):
+def test_spark_quality_reference_matches_dask(spark: Any, client: Any, data: Any) -> None:
     import repprofile.dask as rdask
     import repprofile.spark as rspark
 
@@ -518,7 +521,7 @@ def test_spark_quality_reference_matches_dask(spark, client, data):
     assert a == b
 
 
-def test_spark_null_and_nan_missing_integer_items(spark):
+def test_spark_null_and_nan_missing_integer_items(spark: Any) -> None:
     from pyspark.sql import functions as sf
 
     import repprofile.spark as rspark
@@ -543,7 +546,7 @@ def test_spark_null_and_nan_missing_integer_items(spark):
     _compare_with_single(got, single)
 
 
-def test_spark_extra_column_and_below_reference_min(spark, tmp_path):
+def test_spark_extra_column_and_below_reference_min(spark: Any, tmp_path: Any) -> None:
     from pyspark.sql import functions as sf
 
     import repprofile.spark as rspark
@@ -557,7 +560,7 @@ def test_spark_extra_column_and_below_reference_min(spark, tmp_path):
     _compare_with_cli(got, _cli_csv(small, tmp_path))
 
 
-def test_spark_norms_as_path_and_object(spark, data, tmp_path):
+def test_spark_norms_as_path_and_object(spark: Any, data: Any, tmp_path: Any) -> None:
     import repprofile.spark as rspark
 
     part = data.iloc[:300]
@@ -571,7 +574,7 @@ def test_spark_norms_as_path_and_object(spark, data, tmp_path):
     _compare_with_single(a, repprofile.score("rep-types", part, norms=norms))
 
 
-def test_spark_errors_and_repeated_ids(spark):
+def test_spark_errors_and_repeated_ids(spark: Any) -> None:
     import repprofile.spark as rspark
 
     small = _bad_table()
@@ -586,7 +589,7 @@ def test_spark_errors_and_repeated_ids(spark):
     assert (err["candidate_id"] == dup).sum() == 1
 
 
-def test_spark_sjt(spark, tmp_path):
+def test_spark_sjt(spark: Any, tmp_path: Any) -> None:
     import repprofile.spark as rspark
 
     sjt = _answers("service-recovery", 300, seed=29)
@@ -598,7 +601,7 @@ def test_spark_sjt(spark, tmp_path):
         rspark.build_norms("service-recovery", sdf, description="x")
 
 
-def test_docs_norm_table_save(tmp_path):
+def test_docs_norm_table_save(tmp_path: Any) -> None:
     """docs/scale.md: write a norm table out with to_json and load it back."""
     norms = repprofile.load_norms("rep-types-simulated")
     (tmp_path / "n.json").write_text(norms.to_json())
