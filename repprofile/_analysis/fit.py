@@ -32,7 +32,7 @@ from repprofile._formats.results import (
 )
 from repprofile._formats.role import Role, load_role
 from repprofile._input.answers import CandidateError
-from repprofile._util import finite_or_none
+from repprofile._util import finite_or_none, in_threads
 from repprofile._validation import Interval, SequenceOf, validate_params
 from repprofile.stats import stable_argsort
 
@@ -481,11 +481,13 @@ def fit_many(
     one per CPU; the orders are those computed one at a time, element for element.
     """
     fits = [_fit(scores, r, cut) for r in roles]
-    if ranked and fits:
-        from concurrent.futures import ThreadPoolExecutor
+    if ranked:
 
-        with ThreadPoolExecutor(max_workers=min(len(fits), os.cpu_count() or 1)) as pool:
-            list(pool.map(lambda f: f.order, fits))  # fills each cached order
+        def work(share: Sequence[int]) -> None:
+            for i in share:
+                fits[i].order  # noqa: B018 - fills the cached order
+
+        in_threads(work, range(len(fits)))
     return fits
 
 

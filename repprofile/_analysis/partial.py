@@ -46,7 +46,14 @@ from repprofile._analysis.reliability import (
     _moment_sums,
     _reliability_from_sums,
 )
-from repprofile._analysis.scoring import ScoreResult, _merge_quality, _options, _score, _sjt_key
+from repprofile._analysis.scoring import (
+    ScoreResult,
+    _options,
+    _quality_settings,
+    _score,
+    _sjt_key,
+    score_provenance,
+)
 from repprofile._analysis.sjt import resolve_method
 from repprofile._errors import InputError
 from repprofile._formats.norms import (
@@ -55,7 +62,6 @@ from repprofile._formats.norms import (
     ReliabilityChoice,
     ScaleNorm,
 )
-from repprofile._formats.provenance import Provenance
 from repprofile._formats.questionnaire import QualitySettings, Questionnaire, load_questionnaire
 from repprofile._input.answers import as_answer_set
 from repprofile._version import __version__
@@ -246,15 +252,11 @@ def _check_parts(parts: Sequence[str]) -> tuple[Part, ...]:
 def check_mergeable(q: Questionnaire, what: str) -> None:
     """Refuse (InputError) ``what`` ("build_norms" or "reliability") across partitions
     for a questionnaire with SJT items: not supported yet."""
-    _no_sjt(q, what)
-
-
-def _no_sjt(q: Questionnaire, what: str) -> None:
     if q.has_sjt:
         raise InputError(
             f"{what} across partitions is not supported yet for questionnaires with "
             f"situational judgment (SJT) items ({q.id!r} {q.version} has them): collect "
-            "the answers on one machine and use repprofile." + what.split()[0] + " instead."
+            f"the answers on one machine and use repprofile.{what} instead."
         )
 
 
@@ -287,7 +289,7 @@ def partial_stats(
     q = load_questionnaire(questionnaire)
     use = _check_parts(parts)
     if "norms" in use or "reliability" in use:
-        _no_sjt(q, "build_norms" if "norms" in use else "reliability")
+        check_mergeable(q, "build_norms" if "norms" in use else "reliability")
     settings = _quality_settings(q, quality if "norms" not in use else None)
     key = _sjt_key(sjt_key)
     if q.has_sjt:
@@ -346,14 +348,6 @@ def partial_stats(
     )
 
 
-def _quality_settings(
-    q: Questionnaire, quality: QualitySettings | dict[str, Any] | None
-) -> QualitySettings:
-    if quality is None:
-        return q.quality
-    return quality if not isinstance(quality, dict) else _merge_quality(q, quality)
-
-
 def merge_partials(parts: Iterable[PartialStats]) -> PartialStats:
     """Merge the statistics of every partition, in the order given (left to right)."""
     it = iter(parts)
@@ -375,21 +369,6 @@ def _check(q: Questionnaire, stats: PartialStats, part: Part) -> None:
         )
 
 
-def _provenance(q: Questionnaire) -> Provenance:
-    """The provenance :func:`repprofile.reliability` gives (scored with the defaults)."""
-    return Provenance(
-        questionnaire_id=q.id,
-        questionnaire_version=q.version,
-        questionnaire_sha256=q.fingerprint,
-        repprofile_version=__version__,
-        norms=None,
-        ci_level=0.90,
-        sjt_method=None,
-        sjt_key_sha256=None,
-        sjt_key_draft=None,
-    )
-
-
 def _counter(q: Questionnaire, stats: PartialStats) -> _FrequencyCounter:
     counter = _FrequencyCounter(q)
     assert stats.freq_counts is not None
@@ -404,11 +383,11 @@ def reliability_from_partials(
     """:func:`repprofile.reliability` of all the partitions' rows, from their merged
     statistics (the same formulas and sources; they are documented there)."""
     q = load_questionnaire(questionnaire)
-    _no_sjt(q, "reliability")
+    check_mergeable(q, "reliability")
     _check(q, stats, "reliability")
     assert stats.rel is not None
     return _reliability_from_sums(
-        q, stats.rel, _counter(q, stats), stats.n_scored, ci, _provenance(q)
+        q, stats.rel, _counter(q, stats), stats.n_scored, ci, score_provenance(q)
     )
 
 
@@ -452,7 +431,7 @@ def norms_from_partials(
     (n - 1)``); the reliabilities as :func:`reliability_from_partials`; the quality
     reference of the clean candidates as :func:`quality_reference_from_partials`."""
     q = load_questionnaire(questionnaire)
-    _no_sjt(q, "build_norms")
+    check_mergeable(q, "build_norms")
     _check(q, stats, "norms")
     if "norms" not in stats.parts:
         raise ValueError("these partial statistics were not taken with parts=('norms', ...)")
@@ -460,7 +439,7 @@ def norms_from_partials(
     assert stats.counts is not None
     assert stats.rel is not None
     rel = _reliability_from_sums(
-        q, stats.rel, _counter(q, stats), stats.n_scored, 0.95, _provenance(q)
+        q, stats.rel, _counter(q, stats), stats.n_scored, 0.95, score_provenance(q)
     )
     scales: dict[str, ScaleNorm] = {}
     for j, sid in enumerate(q.scale_ids):

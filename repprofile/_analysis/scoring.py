@@ -339,6 +339,42 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
     return _Kernel(raw, n_answered, br, bc)
 
 
+def score_provenance(
+    q: Questionnaire,
+    norms: NormTable | None = None,
+    ci: float = 0.90,
+    sjt_method: str | None = None,
+    sjt_key_sha256: str | None = None,
+) -> Provenance:
+    """The provenance of scores: questionnaire, norm table, interval level and, with
+    SJT items scored, the method and key (and whether that key is the draft)."""
+    return Provenance(
+        questionnaire_id=q.id,
+        questionnaire_version=q.version,
+        questionnaire_sha256=q.fingerprint,
+        repprofile_version=__version__,
+        norms=(
+            NormsProvenance(
+                description=norms.description,
+                created=norms.created,
+                n=norms.n,
+                simulated=norms.simulated,
+                sha256=norms.fingerprint(),
+            )
+            if norms is not None
+            else None
+        ),
+        ci_level=ci,
+        sjt_method=sjt_method,
+        sjt_key_sha256=sjt_key_sha256,
+        sjt_key_draft=(
+            (q.sjt.key_draft if q.sjt is not None else False) if sjt_key_sha256 is None else False
+        )
+        if sjt_method is not None
+        else None,
+    )
+
+
 def _nan_to_none(arr: NDArray[Any], as_int: bool = False) -> list[Any]:
     """``arr.tolist()`` (1-D or 2-D) with NaN and infinities as None (JSON has neither;
     and numbers as int if ``as_int``)."""
@@ -436,32 +472,8 @@ class ScoreResult:
         # "own": the quality reference sample is this batch's; else that of the larger
         # batch these rows are part of (repprofile._analysis.partial.score_part)
         self._batch_reference: QualityReference | Literal["own"] | None = "own"
-        self.provenance = Provenance(
-            questionnaire_id=q.id,
-            questionnaire_version=q.version,
-            questionnaire_sha256=q.fingerprint,
-            repprofile_version=__version__,
-            norms=(
-                NormsProvenance(
-                    description=norms.description,
-                    created=norms.created,
-                    n=norms.n,
-                    simulated=norms.simulated,
-                    sha256=norms.fingerprint(),
-                )
-                if norms is not None
-                else None
-            ),
-            ci_level=ci,
-            sjt_method=sjt.method if sjt is not None else None,
-            sjt_key_sha256=sjt_key_sha256,
-            sjt_key_draft=(
-                (q.sjt.key_draft if q.sjt is not None else False)
-                if sjt_key_sha256 is None
-                else False
-            )
-            if sjt is not None
-            else None,
+        self.provenance = score_provenance(
+            q, norms, ci, sjt.method if sjt is not None else None, sjt_key_sha256
         )
 
     @functools.cached_property
@@ -899,12 +911,19 @@ def quality_document(result: ScoreResult) -> QualityDocumentDict:
     }
 
 
-def _merge_quality(q: Questionnaire, update: dict[str, Any]) -> QualitySettings:
-    """Per-call thresholds on top of the questionnaire's (unnamed ones are kept)."""
+def _quality_settings(
+    q: Questionnaire, quality: QualitySettings | dict[str, Any] | None
+) -> QualitySettings:
+    """The quality settings of a call: the questionnaire's (None), per-call thresholds
+    on top of them (a dict; unnamed ones are kept), or the settings given."""
+    if quality is None:
+        return q.quality
+    if not isinstance(quality, dict):
+        return quality
     from pydantic import ValidationError
 
     try:
-        return QualitySettings.model_validate(q.quality.model_dump() | update)
+        return QualitySettings.model_validate(q.quality.model_dump() | quality)
     except ValidationError as exc:
         from repprofile._formats.files import format_validation_error
 
@@ -1025,10 +1044,10 @@ def _options(
     quality: QualitySettings | dict[str, Any] | None,
     sjt_method: str | None,
     sjt_key: Any,
-) -> tuple[NormTable | None, QualitySettings | None, SjtKey | None]:
+) -> tuple[NormTable | None, QualitySettings, SjtKey | None]:
     """:func:`score`'s norm table, quality settings and SJT key, loaded and checked
     against the questionnaire before any answer is read."""
-    settings = quality if not isinstance(quality, dict) else _merge_quality(q, quality)
+    settings = _quality_settings(q, quality)
     table = load_norms(norms) if norms is not None else None
     if table is not None:
         table.check_for(q)

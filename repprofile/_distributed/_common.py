@@ -128,11 +128,12 @@ def output_columns(questionnaire: Questionnaire, *, norms: bool) -> list[tuple[s
     ]
 
 
-def empty_frame(columns: Sequence[tuple[str, Kind]]) -> Any:
-    """An empty pandas DataFrame with these columns and dtypes (strings as object)."""
+def empty_frame(columns: Sequence[tuple[str, Kind]], string: Any = object) -> Any:
+    """An empty pandas DataFrame with these columns and dtypes (``string`` columns of
+    the dtype given: object by default)."""
     import pandas as pd
 
-    dtype = {"string": object, "float64": np.float64, "bool": bool}
+    dtype = {"string": string, "float64": np.float64, "bool": bool}
     return pd.DataFrame({name: pd.Series([], dtype=dtype[kind]) for name, kind in columns})
 
 

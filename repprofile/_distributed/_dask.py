@@ -35,7 +35,9 @@ from repprofile._analysis.partial import (
 from repprofile._analysis.reliability import ReliabilityResult
 from repprofile._distributed._common import (
     ERROR_COLUMNS,
+    Kind,
     ScoreOptions,
+    empty_frame,
     errors_partition,
     output_columns,
     partial_partition,
@@ -67,24 +69,13 @@ def _require_dask() -> None:
         ) from None
 
 
-def _dtype(kind: str) -> Any:
-    """The pandas dtype of an output column kind: ``float64``, ``bool``, and for
-    ``string`` pandas' nullable string dtype backed by pyarrow (null: ``<NA>``), the
-    same under pandas 2 and 3 and what dask turns object columns into anyway."""
+def _meta(columns: Sequence[tuple[str, Kind]]) -> Any:
+    """An empty pandas DataFrame with the declared output columns and dtypes: strings
+    as pandas' nullable string dtype backed by pyarrow (null: ``<NA>``), the same under
+    pandas 2 and 3 and what dask turns object columns into anyway."""
     import pandas as pd
 
-    if kind == "string":
-        return pd.StringDtype("pyarrow")
-    if kind in ("float64", "bool"):
-        return kind
-    raise ValueError(f"unknown output column kind {kind!r}; expected string, float64 or bool")
-
-
-def _meta(columns: Sequence[tuple[str, str]]) -> Any:
-    """An empty pandas DataFrame with the declared output columns and dtypes."""
-    import pandas as pd
-
-    return pd.DataFrame({name: pd.Series([], dtype=_dtype(kind)) for name, kind in columns})
+    return empty_frame(columns, string=pd.StringDtype("pyarrow"))
 
 
 def _declared(frame: Any, meta: Any) -> Any:
@@ -104,14 +95,14 @@ def _errors_part(pdf: Any, meta: Any, **kwargs: Any) -> Any:
     return _declared(errors_partition(pdf, **kwargs), meta)
 
 
-def _repeats(ddf: Any) -> Any:
-    """The ids that repeat across the whole table, as a lazy dask Series of counts
+def _repeats(ddf: Any) -> dict[str, int]:
+    """The ids that repeat across the whole table (id -> count), counted on the workers
     (only the repeated ones reach the client)."""
     import pandas as pd
 
     ids = ddf.map_partitions(partition_ids, meta=pd.Series([], dtype=object, name="candidate_id"))
     counts = ids.value_counts()
-    return counts[counts > 1]
+    return repeated(counts[counts > 1].compute().to_dict())
 
 
 def _blobs(
@@ -134,7 +125,7 @@ def _blobs(
 
     # first the ids (a column, cheap to read from Parquet), then the statistics: dask
     # refuses to compute expressions and delayed tasks together
-    repeats = repeated(_repeats(ddf).compute().to_dict())
+    repeats = _repeats(ddf)
     blobs: tuple[bytes, ...] = api.compute(*tasks(repeats or None))
     return repeats, blobs
 
@@ -187,7 +178,7 @@ def errors(
     import dask.dataframe
 
     dd: Any = dask.dataframe  # untyped
-    repeats = repeated(_repeats(ddf).compute().to_dict())
+    repeats = _repeats(ddf)
     meta = _meta(ERROR_COLUMNS)
     found = ddf.map_partitions(
         _errors_part,
