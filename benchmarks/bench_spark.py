@@ -8,9 +8,9 @@ driver, then ``mapInPandas`` of the scoring), ending in a ``count()`` of the out
 after writing it to the noop sink (as before writing it out; nothing is collected).
 
 The peer, measured in the same run: single-machine ``repprofile.score`` of the same
-table in this process plus its conversion to the same output frame (one core for the
-Python work; BLAS may use more for the matrix products). The per-core ratio is dask
-rows/s per worker over single-machine rows/s. Times: min and median of ``--repeat``.
+table in this process plus its conversion to the same output frame (its scoring kernel
+runs one thread per core). The per-core ratio is Spark rows/s per core over
+single-machine rows/s. Times: min and median of ``--repeat``.
 
 Run: ``.venv/bin/python benchmarks/bench_spark.py [--n 1000000] [--workers 2]
 [--partitions 8] [--repeat 3]`` (needs ``pip install 'repprofile[spark]'`` and Java 17+).
@@ -82,7 +82,7 @@ def main() -> None:
         rspark.score(q, sdf).write.format("noop").mode("overwrite").save()
 
     run()  # warm up: Python workers start and import repprofile
-    dask_t = _times(run, args.repeat)
+    spark_t = _times(run, args.repeat)
     pass1 = _times(lambda: rspark.quality_reference(q, sdf), args.repeat)
     spark.stop()
 
@@ -96,18 +96,18 @@ def main() -> None:
         f"{single[1]:.2f} s -> {n / single[0]:,.0f} rows/s (min) {n / single[1]:,.0f} (median)"
     )
     print(
-        f"repprofile.spark.score (all passes, noop sink): min {dask_t[0]:.2f} s, median "
-        f"{dask_t[1]:.2f} s -> {n / dask_t[0]:,.0f} rows/s (min) {n / dask_t[1]:,.0f} (median)"
+        f"repprofile.spark.score (all passes, noop sink): min {spark_t[0]:.2f} s, median "
+        f"{spark_t[1]:.2f} s -> {n / spark_t[0]:,.0f} rows/s (min) {n / spark_t[1]:,.0f} (median)"
     )
     print(
         f"  of which the statistics pass (ids + quality partials): min {pass1[0]:.2f} s, "
         f"median {pass1[1]:.2f} s"
     )
-    per_worker = (n / dask_t[0] / args.workers, n / dask_t[1] / args.workers)
+    per_core = (n / spark_t[0] / args.workers, n / spark_t[1] / args.workers)
     print(
-        f"per core: {per_worker[0]:,.0f} rows/s (min) {per_worker[1]:,.0f} (median); "
-        f"ratio to single-machine rows/s: {per_worker[0] / (n / single[0]):.2f} (min) "
-        f"{per_worker[1] / (n / single[1]):.2f} (median)"
+        f"per core: {per_core[0]:,.0f} rows/s (min) {per_core[1]:,.0f} (median); "
+        f"ratio to single-machine rows/s: {per_core[0] / (n / single[0]):.2f} (min) "
+        f"{per_core[1] / (n / single[1]):.2f} (median)"
     )
 
 

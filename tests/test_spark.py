@@ -94,9 +94,20 @@ def partitioned(spark: Any, frame: Any, sizes: list[int]) -> Any:
     sdf = pieces[0]
     for p in pieces[1:]:
         sdf = sdf.union(p)
-    got = sdf.rdd.glom().map(len).collect()
-    assert got == [s for s in sizes], got
+    got = partition_sizes(sdf)
+    assert got == sizes, got
     return sdf
+
+
+def partition_sizes(sdf: Any) -> list[int]:
+    """The number of rows in each partition, in partition order (0 for an empty one),
+    counted in Spark by ``spark_partition_id``: ``sdf.rdd.glom()`` would turn every row
+    into a Python Row first (22 s of the 1,000,000-row test against 3.5 s)."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    counts = sdf.groupBy(F.spark_partition_id().alias("p")).count().collect()
+    found = {row["p"]: row["count"] for row in counts}
+    return [found.get(i, 0) for i in range(sdf.rdd.getNumPartitions())]
 
 
 def _schema(frame: Any) -> Any:
@@ -305,7 +316,7 @@ def from_parquet_files(spark: Any, frame: Any, sizes: list[int], folder: Any) ->
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(1 << 40))
     spark.conf.set("spark.sql.files.openCostInBytes", str(1 << 40))
     sdf = spark.read.parquet(str(folder))
-    got = sdf.rdd.glom().map(len).collect()
+    got = partition_sizes(sdf)
     assert sorted(got) == sorted(s for s in sizes if s), got
     return sdf
 
@@ -314,7 +325,8 @@ def from_parquet_files(spark: Any, frame: Any, sizes: list[int], folder: Any) ->
 def test_one_million_rows_uneven_partitions(spark: Any, tmp_path: Any) -> None:
     """1,000,000 rows in partitions of 1, 17, 400,000, 100,000, 70,000 and the rest
     (Parquet files, each a partition): scores bit for bit, norms and reliability to
-    1e-12."""
+    1e-12. Measured: 80 s on this 2-core machine, idle (115 s while the partition sizes
+    were checked with ``rdd.glom()``)."""
     table = answers_table(M)
     sdf = from_parquet_files(spark, table, uneven_sizes(M), tmp_path)
     expected = repprofile.score(Q, table, quality=QUALITY)
