@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -187,18 +187,33 @@ def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
     )
 
 
-def in_threads(work: Callable[[Sequence[int]], None], starts: Sequence[int]) -> None:
-    """Run ``work`` on shares of the block starts, one share per core (numpy releases
-    the GIL in its loops), BLAS pinned to one thread; in this thread when one core or
-    one block. ``work`` must write only its own blocks' rows: the results are then
-    those of one thread, element for element."""
+def in_threads(work: Callable[[Iterable[int]], None], starts: Sequence[int]) -> None:
+    """Run ``work`` on the block starts, one thread per core (numpy releases the GIL in
+    its loops), BLAS pinned to one thread; in this thread when one core or one block.
+
+    Each thread's ``work`` draws the next block start from one shared queue as it goes,
+    so a thread slowed by other work on the machine does not leave the others idle at
+    the end. ``work`` must write only its own blocks' rows: the results are then those
+    of one thread, element for element, whichever thread took which block.
+    """
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     n = min(workers(), len(starts))
     if n <= 1:
         work(starts)
         return
+    queue = iter(starts)
+    lock = threading.Lock()
+
+    def draw() -> Iterator[int]:
+        while True:
+            with lock:
+                start = next(queue, None)
+            if start is None:
+                return
+            yield start
+
     with one_blas_thread(), ThreadPoolExecutor(n) as pool:
-        shares = [starts[i::n] for i in range(n)]
-        for done in [pool.submit(work, share) for share in shares]:
+        for done in [pool.submit(work, draw()) for _ in range(n)]:
             done.result()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import cast
@@ -483,7 +483,7 @@ def fit_many(
     fits = [_fit(scores, r, cut) for r in roles]
     if ranked:
 
-        def work(share: Sequence[int]) -> None:
+        def work(share: Iterable[int]) -> None:
             for i in share:
                 fits[i].order  # noqa: B018 - fills the cached order
 

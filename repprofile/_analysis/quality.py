@@ -10,7 +10,7 @@ consistent). Everything is vectorised over candidates.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -222,7 +222,7 @@ class QualityResult:
         lo, hi = q.response_scale.min, q.response_scale.max
         expected = q.check_expected
 
-        def work(starts: Sequence[int]) -> None:  # blocks in threads: each its own rows
+        def work(starts: Iterable[int]) -> None:  # blocks in threads: each its own rows
             for start in starts:
                 sl = slice(start, min(n, start + _BLOCK))
                 x = np.array(values[sl], dtype=np.float64)
@@ -355,7 +355,7 @@ class QualityResult:
             d_k, d_n = len(distance_ref.items), distance_ref.n
         n = values.shape[0]
 
-        def work(starts: Sequence[int]) -> None:  # blocks in threads: each its own rows
+        def work(starts: Iterable[int]) -> None:  # blocks in threads: each its own rows
             for start in starts:
                 sl = slice(start, min(n, start + _BLOCK))
                 x = np.array(values[sl], dtype=np.float64)[:, cols]

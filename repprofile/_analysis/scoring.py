@@ -176,21 +176,29 @@ class _Kernel:
     n_answered: NDArray[np.int32]
     bad_rows: NDArray[np.intp]
     bad_cols: NDArray[np.intp]
+    # n_answered < min_answered per cell, when the kernel scored the whole questionnaire
+    short: NDArray[np.bool_] | None = None
 
 
-def _sentinel(k: int, lo: float, hi: float, dtype: np.dtype[Any]) -> float | None:
-    """The value that stands for a missing answer in the one-product kernel, or None
-    when no value keeps every sum exact (then the kernel counts missing answers apart).
+def _sentinel(
+    k: int, lo: float, hi: float, per_scale: int, dtype: np.dtype[Any]
+) -> tuple[float, float] | None:
+    """The values ``(M, B)`` that stand for a missing answer in the one-product kernel
+    (``M`` on a forward-keyed item, ``M * B`` on a reverse-keyed one), or None when no
+    such values keep every sum exact (then the kernel counts missing answers apart).
 
-    A power of two ``M`` above twice the largest possible keyed sum, so that a scale sum
-    ``P = K.x + M * (missing forward - missing reversed)`` splits uniquely by rounding
-    ``P / M``; every partial sum is a whole number of magnitude at most ``k * M``, which
-    must stay within the dtype's exact integers (2**24 for float32, 2**53 for float64).
+    ``M`` is a power of two above twice the largest possible keyed sum and ``B`` one
+    above the most items on one scale, so that a scale sum ``P = K.x + M (f - B r)``
+    (f, r: missing forward and reverse-keyed items) splits uniquely: ``t = rint(P / M) =
+    f - B r`` with ``0 <= f < B``, so ``f = t mod B`` and ``r = (f - t) / B``. Every
+    partial sum is a whole number of magnitude at most ``k * M * B``, which must stay
+    within the dtype's exact integers (2**24 for float32, 2**53 for float64).
     """
     amax = max(abs(lo), abs(hi))
     m = 2.0 ** math.ceil(math.log2(2 * k * amax + 2))
+    b = 2.0 ** math.ceil(math.log2(per_scale + 1))
     exact = 2.0 ** (24 if dtype == np.float32 else 53)
-    return m if k * m <= exact else None
+    return (m, b) if k * m * b <= exact else None
 
 
 def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kernel:
@@ -226,61 +234,69 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
     scale_of = q.item_scale_index
     raw = np.empty((n, s), dtype=np.float64)
     n_answered = np.empty((n, s), dtype=np.int32)
+    short = np.empty((n, s), dtype=bool)  # n_answered < min_answered, block by block
+    min_answered = q.min_answered
     block = max(256, _BLOCK_BYTES // max(1, k * dtype.itemsize))
     integers = q.response_scale.integers
     unscored_items = bool((scale_of < 0).any())
-    sentinel = _sentinel(k, lo, hi, dtype) if integers and values.dtype == dtype and k else None
-    both = np.concatenate([keys, (q.keys < 0).astype(dtype)], axis=1)  # [K | R]
-    eye, zero = np.eye(s), np.zeros((s, s))
-    take_p = np.vstack([eye, zero]).astype(dtype)  # [P | Q] -> P
-    unmix_raw = np.vstack([-(sentinel or 0.0) * eye, -(lo + hi) * eye]).astype(dtype)
-    unmix_miss = np.vstack([eye, 2 * eye]).astype(dtype)  # [f - r | r] -> f + r
+    per_scale = int(n_items.max()) if s else 0
+    sentinel = (
+        _sentinel(k, lo, hi, per_scale, dtype) if integers and values.dtype == dtype and k else None
+    )
+    big, base = sentinel or (0.0, 0.0)
+    # per answer column, what a missing answer becomes: M, or M * B on reverse-keyed items
+    missing_as = np.where(q.keys.min(axis=1, initial=0.0) < 0, big * base, big).astype(dtype)
     mid = ((lo + hi) * n_reversed).astype(dtype)
     n_items_f = n_items.astype(dtype)
 
     bad: list[NDArray[np.intp]] = []  # flat indices (row * k + col) of bad cells
 
-    def work(starts: Sequence[int]) -> None:
+    def work(starts: Iterable[int]) -> None:
         """Score the blocks that begin at ``starts`` (own buffers: one thread each)."""
         buf = np.empty((min(block, n), k), dtype=dtype)
         neq = np.empty((min(block, n), k), dtype=bool)
         sums = np.empty((min(block, n), s), dtype=dtype)
         rows = min(block, n) if sentinel is not None else 0
         rbuf = np.empty((rows, k), dtype=dtype)
-        both_sums = np.empty((rows, 2 * s), dtype=dtype)
-        dbuf = np.empty((rows, 2 * s), dtype=dtype)
-        ubuf = np.empty((rows, s), dtype=dtype)
-        vbuf = np.empty((2, rows, s), dtype=dtype)
-        w = np.empty(rows * s, dtype=dtype)
+        # flat (rows * s) work arrays: numpy is slow on broadcasts over 7-wide rows
+        t, f, neg_r, w = np.empty((4, rows * s), dtype=dtype)
         mid_rows = np.tile(mid, rows)
         items_rows = np.tile(n_items_f, rows)
+        least_rows = np.tile(min_answered.astype(dtype), rows)
+        # tiled to the block: fmin of two same-shaped arrays is several times faster
+        # than fmin against a broadcast row or a scalar
+        missing_rows = np.tile(missing_as, (rows, 1))
         flat_b = buf.reshape(-1)
 
-        def sentinel_block(start: int, stop: int, big: float) -> bool:
+        def sentinel_block(start: int, stop: int) -> bool:
             """The fast path for one block; False (nothing written) if a cell is bad."""
             m = stop - start
+            ms = m * s
             chunk = values[start:stop]
-            c, r, e, out = buf[:m], rbuf[:m], neq[:m], both_sums[:m]
-            d, u = dbuf[:m], ubuf[:m]
-            np.fmin(chunk, big, out=c)  # NaN -> M; valid answers stay (all are below M)
+            c, r, e = buf[:m], rbuf[:m], neq[:m]
+            np.fmin(chunk, missing_rows[:m], out=c)  # NaN -> M or M B; valid answers stay
             np.rint(c, out=r)
             np.not_equal(r, c, out=e)
             if e.any() or c.min() < lo or np.fmax.reduce(chunk, axis=None) > hi:
                 return False  # a fractional or out-of-range answer: the exact path finds it
-            np.matmul(c, both, out=out)
-            np.multiply(out, 1.0 / big, out=d)  # exact: M is a power of two
-            np.rint(d, out=d)  # [f - r | r] per scale
-            # Small exact products keep every array contiguous (numpy is slow on the
-            # 7-wide strided views of a 14-wide block): K.x - (a + b) r, and f + r.
-            v0, v1 = vbuf[0, :m], vbuf[1, :m]
-            np.matmul(out, take_p, out=u)  # P
-            np.matmul(d, unmix_raw, out=v0)  # -M (f - r) - (a + b) r
-            np.matmul(d, unmix_miss, out=v1)  # f + r
-            flat_raw, flat_n = raw[start:stop].reshape(-1), n_answered[start:stop].reshape(-1)
-            np.add(u.reshape(-1), v0.reshape(-1), out=w[: m * s])  # K.x - (a + b) r
-            np.add(w[: m * s], mid_rows[: m * s], out=flat_raw)  # + (a + b) n_reversed
-            np.subtract(items_rows[: m * s], v1.reshape(-1), out=w[: m * s])
-            flat_n[:] = w[: m * s]
+            p = sums[:m].reshape(-1)
+            np.matmul(c, keys, out=sums[:m])  # P = K.x + M (f - B r), exact
+            tt, nr, ff, ww = t[:ms], neg_r[:ms], f[:ms], w[:ms]
+            np.multiply(p, 1.0 / big, out=tt)  # exact: M is a power of two
+            np.rint(tt, out=tt)  # f - B r
+            np.multiply(tt, 1.0 / base, out=nr)
+            np.floor(nr, out=nr)  # -r, as 0 <= f < B
+            np.multiply(nr, -base, out=ff)
+            np.add(ff, tt, out=ff)  # f
+            np.multiply(tt, -big, out=tt)
+            np.add(tt, p, out=tt)  # K.x = P - M (f - B r)
+            np.multiply(nr, lo + hi, out=ww)
+            np.add(tt, ww, out=tt)  # K.x - (a + b) r
+            np.add(tt, mid_rows[:ms], out=raw[start:stop].reshape(-1))  # + (a + b) n_rev
+            np.subtract(items_rows[:ms], ff, out=ww)
+            np.add(ww, nr, out=ww)  # n - f - r
+            n_answered[start:stop].reshape(-1)[:] = ww
+            np.less(ww, least_rows[:ms], out=short[start:stop].reshape(-1))
             return True
 
         def exact_block(start: int, stop: int) -> None:
@@ -324,10 +340,11 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
             np.matmul(b, keys, out=sums[:m])
             np.add(sums[:m], raw_add, out=raw[start:stop])
             np.subtract(n_items, miss, out=n_answered[start:stop], casting="unsafe")
+            np.less(n_answered[start:stop], min_answered, out=short[start:stop])
 
         for start in starts:
             stop = min(n, start + block)
-            if sentinel is None or not sentinel_block(start, stop, sentinel):
+            if sentinel is None or not sentinel_block(start, stop):
                 exact_block(start, stop)
 
     in_threads(work, range(0, n, block))
@@ -336,7 +353,7 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
         br, bc = np.divmod(cells, k)  # out of range is reported once
     else:
         br = bc = np.empty(0, dtype=np.intp)
-    return _Kernel(raw, n_answered, br, bc)
+    return _Kernel(raw, n_answered, br, bc, short)
 
 
 def score_provenance(
@@ -431,7 +448,10 @@ class ScoreResult:
         sjt: SjtScores | None = None,
         sjt_key_sha256: str | None = None,
         sjt_key: SjtKey | None = None,
+        short: NDArray[np.bool_] | None = None,
     ) -> None:
+        """``short``: ``n_answered < q.min_answered`` when already known (the scoring
+        kernel computes it block by block); it is taken over, not copied."""
         q = answers.questionnaire
         self.sjt_key = sjt_key  # the SME key the SJT was scored with (None: the options')
         self.questionnaire = q
@@ -447,7 +467,8 @@ class ScoreResult:
             raw[:, skill] = sjt.raw
             n_answered = n_answered.copy()
             n_answered[:, skill] = sjt.n_answered
-        short = n_answered < q.min_answered
+        if short is None or sjt is not None:
+            short = n_answered < q.min_answered
         if sjt is not None:
             sjt_null = np.isnan(sjt.pomp)
             sjt_null |= sjt.reason != 0
@@ -1130,6 +1151,7 @@ def _score(
         sjt,
         key_sha,
         sjt_key if sjt is not None else None,
+        kernel.short,
     )
 
 
