@@ -197,9 +197,11 @@ class FitResult:
         z, sem_z = _standardized(scores)
         self._z = z
         composite = np.zeros(len(scores))
+        term = np.empty(len(scores))
         for j, a in zip(self._cols, self._a, strict=True):  # only the weighted columns
             if a != 0:  # a zero weight ignores the scale, even a missing score on it
-                composite += a * z[:, j]
+                np.multiply(z[:, j], a, out=term)
+                composite += term
         self.composite: Array = composite  # all that ranking needs
         nonzero = self._a != 0
         se = np.sqrt((sem_z[self._cols][nonzero] ** 2 * self._a[nonzero] ** 2).sum())
@@ -216,11 +218,14 @@ class FitResult:
         """Row numbers of scored candidates, best composite first (ties: input order)."""
         scored = self.scores.scored
         everyone = bool(scored.all())
-        rows = np.arange(scored.size) if everyone else np.flatnonzero(scored)
-        key = -self.composite if everyone else -self.composite[rows]
+        if everyone:
+            key = np.negative(self.composite)
+        else:
+            rows = np.flatnonzero(scored)
+            key = np.negative(self.composite[rows])
         key[np.isnan(key)] = np.inf  # no fit: last
-        out: NDArray[np.intp] = rows[stable_argsort(key)]
-        return out
+        out: NDArray[np.intp] = stable_argsort(key)
+        return out if everyone else rows[out]
 
     @functools.cached_property
     def contributions(self) -> Array:
