@@ -27,12 +27,31 @@ from repprofile._formats.questionnaire import (
 )
 from repprofile._formats.results import QualityFlagDict
 from repprofile._util import finite_or_none, in_threads
-from repprofile.stats import even_odd, irv, longstring, mahalanobis_d2, mahalanobis_p, psychsyn
+from repprofile.stats import even_odd, irv, longstring, mahalanobis_p, psychsyn
+from repprofile.stats._careless import squared_distances
 
 __all__ = ["SJT_QUALITY_INDICES", "SJT_QUALITY_SETTINGS", "QualityFlag"]
 
 Array = NDArray[np.float64]
-_BLOCK = 32768  # rows per block: indices are computed block by block, memory stays flat
+_BLOCK = 1024  # rows per block: each block's arrays stay in cache, memory stays flat
+
+
+def _block_starts(n: int) -> list[int]:
+    """Where the blocks of ``n`` rows begin: ``_BLOCK`` rows each, except that a single
+    row left over joins the block before it (one row alone would take BLAS's
+    matrix-vector path, whose last bit can differ from the matrix-matrix one)."""
+    starts = list(range(0, n, _BLOCK))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return starts
+
+
+def _block(start: int, n: int) -> slice:
+    """The rows of the block that begins at ``start`` (see :func:`_block_starts`)."""
+    stop = start + _BLOCK
+    return slice(start, n if n - stop <= 1 else stop)
+
+
 # The indices that need Likert items (null, with the reason, for an SJT-only questionnaire)
 _LIKERT_INDICES = (
     "longstring",
@@ -224,7 +243,7 @@ class QualityResult:
 
         def work(starts: Iterable[int]) -> None:  # blocks in threads: each its own rows
             for start in starts:
-                sl = slice(start, min(n, start + _BLOCK))
+                sl = _block(start, n)
                 x = np.array(values[sl], dtype=np.float64)
                 x[~scored[sl]] = np.nan  # rejected candidates get no indices
                 self.longstring[sl], self.longstring_avg[sl] = longstring(x)
@@ -236,7 +255,7 @@ class QualityResult:
                     right = (answer[:, :, None] == expected).any(axis=2)
                     self.attention_failures[sl] += (~np.isnan(answer) & ~right).sum(axis=1)
 
-        in_threads(work, range(0, n, _BLOCK))
+        in_threads(work, _block_starts(n))
         return answered_n
 
     def _reference(
@@ -351,28 +370,31 @@ class QualityResult:
             )
         if distance_ref is not None:
             d_cols = [reference.items.index(i) for i in distance_ref.items]
-            d_means, d_cov, d_inv = distance_ref.arrays
+            d_means, _, inverse = distance_ref.arrays
+            assert inverse is not None  # _distance_reference: a usable covariance matrix
+            d_inv: Array = inverse
             d_k, d_n = len(distance_ref.items), distance_ref.n
         n = values.shape[0]
 
         def work(starts: Iterable[int]) -> None:  # blocks in threads: each its own rows
             for start in starts:
-                sl = slice(start, min(n, start + _BLOCK))
+                sl = _block(start, n)
                 x = np.array(values[sl], dtype=np.float64)[:, cols]
                 x[~scored[sl]] = np.nan
                 if distance_ref is not None:
-                    d2, _ = mahalanobis_d2(x[:, d_cols], d_means, d_cov, d_inv)
+                    d2 = squared_distances(x[:, d_cols], d_means, d_inv)
                     self.mahalanobis_d2[sl] = d2
                     # Members of their own reference sample: Beta; anyone else: Hotelling F.
                     member = self._in_reference[sl]
-                    p_new = mahalanobis_p(d2, d_k, d_n, "norms")
+                    p = self.mahalanobis_p[sl]  # a view: written in place
                     if member.any():
-                        p_new[member] = mahalanobis_p(d2[member], d_k, d_n, "batch")
-                    self.mahalanobis_p[sl] = p_new
+                        p[member] = mahalanobis_p(d2[member], d_k, d_n, "batch")
+                    if not member.all():
+                        p[~member] = mahalanobis_p(d2[~member], d_k, d_n, "norms")
                 if pairs.shape[0] >= 3:
                     self.psychsyn[sl] = psychsyn(x, pairs)
 
-        in_threads(work, range(0, n, _BLOCK))
+        in_threads(work, _block_starts(n))
 
     def indices(self, row: int) -> dict[str, float | None]:
         """Every index of one row (null where unavailable)."""

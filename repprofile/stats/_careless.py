@@ -80,12 +80,16 @@ def irv(x: Array) -> Array:
     responding. *Journal of Business and Psychology*, 33(1), 105-121.
     https://doi.org/10.1007/s10869-016-9479-0
     """
-    ok = ~np.isnan(x)
-    n = ok.sum(axis=1)
-    z = np.where(ok, x, 0.0)
+    missing = np.isnan(x)
+    n = x.shape[1] - missing.sum(axis=1)
+    # x's dtype and memory order are kept (as np.where(ok, x, 0.0) keeps them): the
+    # row sums' rounding follows both
+    z = np.array(x, dtype=np.result_type(x, 0.0))
+    np.copyto(z, 0.0, where=missing)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = z.sum(axis=1) / n
-        dev = np.where(ok, x - mean[:, None], 0.0)
+        dev = x - mean[:, None]
+        np.copyto(dev, 0.0, where=missing)
         var = (dev * dev).sum(axis=1) / (n - 1)
     out: Array = np.sqrt(var)
     out[n < 2] = np.nan
@@ -116,13 +120,26 @@ def mahalanobis_d2(
     from scipy.special import chdtrc  # chi-square survival function
 
     inv = np.linalg.inv(cov) if inverse is None else inverse  # pass it to reuse it
-    d = x - means
-    answered = ~np.isnan(d)
-    d[~answered] = 0.0
-    d2: Array = ((d @ inv) * d).sum(axis=1)
-    d2[~answered.any(axis=1)] = np.nan
+    d2 = squared_distances(x, means, np.asarray(inv, dtype=np.float64))
     p: Array = chdtrc(x.shape[1], d2)
     return d2, p
+
+
+def squared_distances(x: Array, means: Array, inverse: Array) -> Array:
+    """:math:`D^2` of :func:`mahalanobis_d2` (its formula and reference) without the
+    p-value: ``inverse`` is the inverse of the reference covariance matrix."""
+    d = x - means
+    missing = np.isnan(d)
+    np.copyto(d, 0.0, where=missing)  # in place, whatever the memory order
+    # One row goes through BLAS's matrix-vector path, whose last bit can differ from
+    # the matrix-matrix path every longer block takes: a single row is multiplied as
+    # the first of two, so a row's D^2 does not depend on the rows around it.
+    prod = (d @ inverse) if d.shape[0] != 1 else (np.vstack([d, d]) @ inverse)[:1]
+    # prod is in C order; d in x's (a column selection gives Fortran order). The same
+    # products, read in one memory order, are several times faster to multiply.
+    d2: Array = np.multiply(prod, np.ascontiguousarray(d)).sum(axis=1)
+    d2[missing.all(axis=1)] = np.nan
+    return d2
 
 
 def mahalanobis_p(d2: ArrayLike, p: int, n: int | None, reference: MahalanobisReference) -> Array:
@@ -254,9 +271,16 @@ def even_odd(
     https://doi.org/10.1016/j.jesp.2015.07.006
     """
     even_items, odd_items = _halves(tuple(scale_index.tolist()))
-    keyed = np.where(signs < 0, reverse_total - x, x)  # min + max - x for reversed items
+    # min + max - x for reversed items, as (-x) + (min + max), which IEEE rounds as the
+    # subtraction; x + (-0.0) is x itself, signed zeros included
+    # (in the dtype ``reverse_total - x`` has: float32 answers stay float32)
+    reverse = np.asarray(signs) < 0
+    dtype = np.result_type(x, reverse_total)
+    keyed = np.multiply(x, np.where(reverse, -1.0, 1.0).astype(dtype), dtype=dtype)
+    keyed += np.where(reverse, reverse_total, -0.0).astype(dtype)
     ok = ~np.isnan(keyed)
-    filled = np.where(ok, keyed, 0.0)
+    filled = keyed
+    np.copyto(filled, 0.0, where=~ok)
     answered = ok.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         even = (filled @ even_items) / (answered @ even_items)  # 0/0: NaN, no answer

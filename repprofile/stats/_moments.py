@@ -18,7 +18,7 @@ with the sparse ``Mc``. Rows are processed in blocks, so memory stays flat.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,20 +107,33 @@ def _block_sums(z: NDArray[np.float64], k: int, centre: NDArray[np.float64]) -> 
         mct = mc.T
         t1 = np.asarray(mct @ z, dtype=np.float64)
         t2 = np.asarray(mct @ z2, dtype=np.float64)
-        nm = np.asarray((mct @ mc).toarray(), dtype=np.float64)
+        # Mc'Mc counts co-missing cells: whole numbers, exact in float32 below 2**24
+        # rows, and one dense product is faster than the sparse one
+        miss = np.zeros(z.shape, dtype=np.float32 if z.shape[0] < 2**24 else np.float64)
+        miss.reshape(-1)[flat] = 1.0
+        nm = np.asarray(miss.T @ miss, dtype=np.float64)
     else:
         t1 = t2 = nm = np.zeros((k, k))
     return z.shape[0], a, t1, t2, nm, colsum, colsq
 
 
+Block = NDArray[np.float64] | Callable[[], NDArray[np.float64]]
+
+
+def _sums_of(block: Block, k: int, centre: NDArray[np.float64]) -> _Sums:
+    """:func:`_block_sums` of a block, or of the block a function makes (in the thread
+    that runs this, so preparing blocks runs side by side too)."""
+    return _block_sums(block() if callable(block) else block, k, centre)
+
+
 def _in_order(
-    blocks: Iterable[NDArray[np.float64]], k: int, centre: NDArray[np.float64], threads: int
+    blocks: Iterable[Block], k: int, centre: NDArray[np.float64], threads: int
 ) -> Iterator[_Sums]:
     """Each block's sums, in block order; with ``threads`` > 1 computed side by side
     (numpy and BLAS release the GIL; BLAS pinned to one thread), a few blocks ahead."""
     if threads <= 1:
         for z in blocks:
-            yield _block_sums(z, k, centre)
+            yield _sums_of(z, k, centre)
         return
     from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -130,7 +143,7 @@ def _in_order(
     with one_blas_thread(), ThreadPoolExecutor(threads) as pool:
         pending: deque[Future[_Sums]] = deque()
         for z in blocks:
-            pending.append(pool.submit(_block_sums, z, k, centre))
+            pending.append(pool.submit(_sums_of, z, k, centre))
             if len(pending) >= 2 * threads:
                 yield pending.popleft().result()
         while pending:
@@ -138,7 +151,7 @@ def _in_order(
 
 
 def pairwise_moments(
-    blocks: Iterable[NDArray[np.float64]],
+    blocks: Iterable[Block],
     k: int,
     centre: NDArray[np.float64],
     *,
@@ -146,8 +159,9 @@ def pairwise_moments(
 ) -> PairwiseMoments:
     """Accumulate the pairwise sums over row blocks (float64, NaN = missing).
 
-    ``centre`` (per column) is subtracted first to keep the sums small; it does not
-    change the result beyond rounding. Each block is modified in place. With
+    ``blocks``: arrays, or functions that each return one (called in the thread that
+    sums it). ``centre`` (per column) is subtracted first to keep the sums small; it does
+    not change the result beyond rounding. Each block is modified in place. With
     ``threads`` > 1 the blocks' sums are computed in threads and added in block order,
     as one thread adds them.
     """
