@@ -155,3 +155,24 @@ def test_quality_blocks_cover_every_row_and_none_is_one_row(n: int) -> None:
     lengths = [b.stop - b.start for b in blocks]
     assert n == 1 or min(lengths) >= 2
     assert max(lengths) <= size + 1
+
+
+@pytest.mark.parametrize("centre", [2.0, 2.5])
+def test_whole_number_moments_in_float32_are_the_float64_ones(centre: float) -> None:
+    # whole=True sums in float32; with whole-number answers (1-5 here, 1-4 for the
+    # half-integer centre) every sum is exact, so both ways agree to the bit
+    rng = np.random.default_rng(8)
+    hi = 5 if centre == 2.0 else 4
+    x = rng.integers(1, hi + 1, (3000, 11)).astype(np.float64)
+    x[rng.random(x.shape) < 0.07] = np.nan
+    x[:, 3] = np.nan  # a column nobody answered
+    c = np.full(11, centre + 1.0)
+    blocks = [x[i : i + 700] for i in range(0, 3000, 700)]
+    plain = pairwise_moments(iter([b.copy() for b in blocks]), 11, c)
+    fast = pairwise_moments(iter([b.astype(np.float32) for b in blocks]), 11, c, whole=True)
+    for name in ("N", "A", "B", "Q"):
+        assert getattr(fast, name).tobytes() == getattr(plain, name).tobytes(), name
+    assert fast.n_rows == plain.n_rows == 3000
+    # and B by hand for one pair: the sum of z_0 over rows where item 1 is answered
+    ok = ~np.isnan(x[:, 0]) & ~np.isnan(x[:, 1])
+    assert plain.B[0, 1] == np.sum(x[ok, 0] - c[0])

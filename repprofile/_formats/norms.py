@@ -39,8 +39,8 @@ __all__ = [
 
 Array = NDArray[np.float64]
 _BLOCK = 32768  # rows per block: reference moments are accumulated block by block
-# With whole-number answers every moment sum is an exact integer (PairwiseMoments), so
-# the blocks can be as small as the cache likes without changing a bit of the result.
+# With whole-number answers every moment sum is exact (PairwiseMoments), so the blocks
+# can be as small as the cache likes, and summed in float32, without changing a bit.
 _WHOLE_BLOCK = 4096
 SD_EPSILON = 1e-6
 """The smallest SD a scale norm may have, relative to the magnitude of its scores
@@ -147,21 +147,26 @@ class QualityReference(CachedModel):
         True, about :meth:`centre`; moments of separate batches merge by addition."""
         items = np.flatnonzero(q.item_scale_index >= 0)
 
-        size = _WHOLE_BLOCK if q.response_scale.integers else _BLOCK
-
+        rs = q.response_scale
+        # whole-number answers (the rows used are scored: none fractional or out of
+        # range) sum exactly in any blocks, and in float32 while rows x (half the
+        # range)**2 stays below 2**22 (PairwiseMoments)
+        size = _WHOLE_BLOCK if rs.integers else _BLOCK
+        whole = rs.integers and size * ((rs.max - rs.min) / 2.0) ** 2 < 2.0**22
         every_column = items.size == x.shape[1]  # then no column selection (a copy)
+        dtype = np.float32 if whole else np.float64
 
-        def block(start: int) -> Array:
+        def block(start: int) -> NDArray[np.floating[Any]]:
             rows = x[start : start + size][use[start : start + size]]
-            return np.ascontiguousarray(rows if every_column else rows[:, items], np.float64)
+            return np.ascontiguousarray(rows if every_column else rows[:, items], dtype)
 
-        def blocks() -> Iterator[Callable[[], Array]]:  # made in the summing threads
+        def blocks() -> Iterator[Callable[[], NDArray[np.floating[Any]]]]:  # in the threads
             for start in range(0, x.shape[0], size):
                 yield functools.partial(block, start)
 
         from repprofile._util import workers
 
-        return pairwise_moments(blocks(), len(items), cls.centre(q), threads=workers())
+        return pairwise_moments(blocks(), len(items), cls.centre(q), threads=workers(), whole=whole)
 
     @staticmethod
     def centre(q: Questionnaire) -> Array:
