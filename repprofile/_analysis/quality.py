@@ -245,7 +245,8 @@ class QualityResult:
             for start in starts:
                 sl = _block(start, n)
                 x = np.array(values[sl], dtype=np.float64)
-                x[~scored[sl]] = np.nan  # rejected candidates get no indices
+                if not scored[sl].all():
+                    x[~scored[sl]] = np.nan  # rejected candidates get no indices
                 self.longstring[sl], self.longstring_avg[sl] = longstring(x)
                 self.irv[sl] = irv(x)
                 self.even_odd[sl] = even_odd(x, q.item_scale_index, signs, lo + hi)
@@ -379,8 +380,11 @@ class QualityResult:
         def work(starts: Iterable[int]) -> None:  # blocks in threads: each its own rows
             for start in starts:
                 sl = _block(start, n)
-                x = np.array(values[sl], dtype=np.float64)[:, cols]
-                x[~scored[sl]] = np.nan
+                # columns first, then float64: the same values in the same (Fortran)
+                # memory order as converting first, one copy fewer
+                x = np.asarray(values[sl][:, cols], dtype=np.float64)
+                if not scored[sl].all():
+                    x[~scored[sl]] = np.nan
                 if distance_ref is not None:
                     d2 = squared_distances(x[:, d_cols], d_means, d_inv)
                     self.mahalanobis_d2[sl] = d2

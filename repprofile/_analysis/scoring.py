@@ -10,12 +10,14 @@ Per candidate and scale (Notes of :func:`score` give the formulas):
   (Cohen, Cohen, Aiken & West 1999);
 * ``n_answered``.
 
-The kernel reads the answer array once from memory, in row blocks that stay in cache:
-per block one ``rint`` pass finds missing and fractional answers together (NaN != NaN),
-the few such cells are located sparsely, the block's NaNs are zeroed in a reusable
-buffer and one matrix product with the signed key matrix gives every scale sum. Missing
-answers are 2% of cells in typical data, so counting them per scale with ``bincount``
-over their coordinates is far cheaper than a second matrix product over a mask.
+The kernel reads the answer array once from memory, in row blocks that stay in cache,
+one thread per core. With whole-number answers a missing answer becomes a large
+sentinel value, so one matrix product with the signed key matrix gives every scale sum
+and, recovered from the same sums, every count of missing answers
+(:func:`_score_kernel`). Otherwise, per block one ``rint`` pass finds missing and
+fractional answers together (NaN != NaN), the few such cells are located sparsely and
+zeroed, one product gives the sums and ``bincount`` over the missing cells' coordinates
+counts them per scale.
 """
 
 from __future__ import annotations
@@ -209,14 +211,17 @@ def _score_kernel(values: NDArray[np.floating[Any]], q: Questionnaire) -> _Kerne
     partial sum is an integer far below 2**24, so float32 input gives exact sums.
 
     Fast path (whole-number response scales, float32/float64 answers): a missing
-    answer becomes the sentinel ``M`` of :func:`_sentinel` (``fmin(x, M)``: NaN -> M),
-    and one product with ``[K | R]`` (signed keys, then 1 on reverse-keyed items) gives
-    ``P = K.x + M (f - r)`` and ``Q = R.x + M r`` per scale, f and r the missing forward
-    and reverse-keyed items: ``r = rint(Q / M)``, ``f - r = rint(P / M)``, and ``K.x = P
-    - M (f - r)`` exactly, so no pass locates the missing cells. A block is checked by
-    reductions (``rint(c) == c`` everywhere, min >= a, NaN-ignoring max <= b); a block
-    with any fractional or out-of-range answer is scored again by the exact path below,
-    which finds those cells, so the results are those of the exact path bit for bit.
+    answer becomes a sentinel (:func:`_sentinel`): ``M`` on a forward-keyed item,
+    ``M B`` on a reverse-keyed one (``fmin`` of the block with a block of sentinels:
+    NaN -> sentinel, answers unchanged), and one product with the signed keys ``K``
+    gives ``P = K.x + M (f - B r)`` per scale, f and r the missing forward and
+    reverse-keyed items: ``t = rint(P / M) = f - B r``, ``-r = floor(t / B)``, ``f = t
+    + B r`` and ``K.x = P - M t``, all exact (powers of two, whole numbers), so no pass
+    locates the missing cells and the product has as many columns as there are scales.
+    A block is checked by reductions (``rint(c) == c`` everywhere, min >= a, NaN-ignoring
+    max <= b); a block with any fractional or out-of-range answer is scored again by the
+    exact path below, which finds those cells, so the results are those of the exact path
+    bit for bit. ``n_answered < min_answered`` is computed here too, block by block.
 
     Exact path: per block one ``rint`` pass finds missing and fractional answers
     together (NaN != NaN), the few such cells are located sparsely, the block's NaNs are
