@@ -189,7 +189,9 @@ def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
 
 def in_threads(work: Callable[[Iterable[int]], None], starts: Sequence[int]) -> None:
     """Run ``work`` on the block starts, one thread per core (numpy releases the GIL in
-    its loops), BLAS pinned to one thread; in this thread when one core or one block.
+    its loops); in this thread when one core or one block. BLAS is pinned to one thread
+    either way, so a product's last bit (OpenBLAS's differs with its thread count) does
+    not depend on how many blocks the batch has.
 
     Each thread's ``work`` draws the next block start from one shared queue as it goes,
     so a thread slowed by other work on the machine does not leave the others idle at
@@ -200,8 +202,9 @@ def in_threads(work: Callable[[Iterable[int]], None], starts: Sequence[int]) -> 
     from concurrent.futures import ThreadPoolExecutor
 
     n = min(workers(), len(starts))
-    if n <= 1:
-        work(starts)
+    if n <= 1:  # BLAS pinned here too: its last bits would follow its thread count
+        with one_blas_thread():
+            work(starts)
         return
     queue = iter(starts)
     lock = threading.Lock()

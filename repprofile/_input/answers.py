@@ -1192,7 +1192,9 @@ def _from_array(
             got=f"an array of shape {arr.shape}",
         )
     if arr.dtype.kind == "f":
-        values = arr
+        # C order (a copy only of Fortran-ordered or strided arrays): row sums of
+        # fractions round by memory order, and the same answers give the same scores
+        values = np.ascontiguousarray(arr)
     elif arr.dtype.kind in "iu":
         values = arr.astype(np.float64)
     else:
