@@ -202,21 +202,21 @@ def in_threads(work: Callable[[Iterable[int]], None], starts: Sequence[int]) -> 
     from concurrent.futures import ThreadPoolExecutor
 
     n = min(workers(), len(starts))
-    if n <= 1:  # BLAS pinned here too: its last bits would follow its thread count
-        with one_blas_thread():
+    with one_blas_thread():  # in one thread too: BLAS's last bits follow its threads
+        if n <= 1:
             work(starts)
-        return
-    queue = iter(starts)
-    lock = threading.Lock()
+            return
+        queue = iter(starts)
+        lock = threading.Lock()
 
-    def draw() -> Iterator[int]:
-        while True:
-            with lock:
-                start = next(queue, None)
-            if start is None:
-                return
-            yield start
+        def draw() -> Iterator[int]:
+            while True:
+                with lock:
+                    start = next(queue, None)
+                if start is None:
+                    return
+                yield start
 
-    with one_blas_thread(), ThreadPoolExecutor(n) as pool:
-        for done in [pool.submit(work, draw()) for _ in range(n)]:
-            done.result()
+        with ThreadPoolExecutor(n) as pool:
+            for done in [pool.submit(work, draw()) for _ in range(n)]:
+                done.result()

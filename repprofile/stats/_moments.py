@@ -89,70 +89,47 @@ _Sums = tuple[
 ]
 
 
-def _block_sums(z: NDArray[np.float64], k: int, centre: NDArray[np.float64]) -> _Sums:
+def _block_sums(
+    z: NDArray[np.floating[Any]], k: int, centre: NDArray[np.float64], whole: bool = False
+) -> _Sums:
     """One block's sums: rows, ``Z'Z``, ``Mc'Z``, ``Mc'Z^2``, ``Mc'Mc``, and the column
-    sums of ``Z`` and ``Z^2`` (module docs). The block is modified in place."""
+    sums of ``Z`` and ``Z^2`` (module docs). The block is modified in place.
+
+    ``whole``: whole-number answers about a whole or half-integer centre, summed in
+    float32. Every product and partial sum is then a multiple of 1/4 far below 2**22
+    (the caller bounds rows x largest squared deviation), so float32 holds each exactly
+    and the sums equal the float64 ones bit for bit, at about half the cost.
+    """
     import scipy.sparse as sp  # imported here: keeps `import repprofile` light
 
-    z = np.ascontiguousarray(z)  # reshape(-1) below must be a view, not a copy
-    z -= centre
+    dtype = np.float32 if whole else np.float64
+    z = np.ascontiguousarray(z, dtype=dtype)  # reshape(-1) below must be a view
+    z -= centre.astype(dtype)
     flat = np.flatnonzero(np.isnan(z))  # sparse: 1-D indices are far cheaper than 2-D
     z.reshape(-1)[flat] = 0.0
-    a = z.T @ z
-    colsum = z.sum(axis=0)
     z2 = z * z
-    colsq = z2.sum(axis=0)
-    if flat.size:
-        rr, cc = np.divmod(flat, k)
-        mc = sp.csr_array((np.ones(flat.size), (rr, cc)), shape=z.shape)
-        mct = mc.T
-        t1 = np.asarray(mct @ z, dtype=np.float64)
-        t2 = np.asarray(mct @ z2, dtype=np.float64)
-        # Mc'Mc counts co-missing cells: whole numbers, exact in float32 below 2**24
-        # rows, and one dense product is faster than the sparse one
-        miss = np.zeros(z.shape, dtype=np.float32 if z.shape[0] < 2**24 else np.float64)
-        miss.reshape(-1)[flat] = 1.0
-        nm = np.asarray(miss.T @ miss, dtype=np.float64)
-    else:
-        t1 = t2 = nm = np.zeros((k, k))
-    return z.shape[0], a, t1, t2, nm, colsum, colsq
-
-
-def _whole_block_sums(z: NDArray[np.floating[Any]], k: int, centre: NDArray[np.float64]) -> _Sums:
-    """:func:`_block_sums` of whole-number answers about a whole or half-integer centre,
-    in float32: every product and partial sum is then a multiple of 1/4 far below
-    2**22 (the caller bounds rows x largest squared deviation), so float32 holds each
-    exactly and the sums equal the float64 ones bit for bit, at about half the cost."""
-    import scipy.sparse as sp  # imported here: keeps `import repprofile` light
-
-    z32 = np.asarray(z, dtype=np.float32) - centre.astype(np.float32)  # a new C array
-    flat = np.flatnonzero(np.isnan(z32))  # sparse: 1-D indices are far cheaper than 2-D
-    z32.reshape(-1)[flat] = 0.0
-    z2 = z32 * z32
 
     def f64(a: Any) -> NDArray[np.float64]:
         return np.asarray(a, dtype=np.float64)
 
     if flat.size:
         rr, cc = np.divmod(flat, k)
-        mct = sp.csr_array((np.ones(flat.size, dtype=np.float32), (cc, rr)), shape=(k, len(z32)))
-        t1, t2, nm = f64(mct @ z32), f64(mct @ z2), f64((mct @ mct.T).toarray())
+        # Mc' built directly (items x rows); each of its rows adds the block's rows in
+        # ascending order, as the transpose of Mc does
+        mct = sp.csr_array((np.ones(flat.size, dtype=dtype), (cc, rr)), shape=(k, len(z)))
+        t1, t2, nm = f64(mct @ z), f64(mct @ z2), f64((mct @ mct.T).toarray())
     else:
         t1 = t2 = nm = np.zeros((k, k))
-    return len(z32), f64(z32.T @ z32), t1, t2, nm, f64(z32.sum(axis=0)), f64(z2.sum(axis=0))
+    return len(z), f64(z.T @ z), t1, t2, nm, f64(z.sum(axis=0)), f64(z2.sum(axis=0))
 
 
 Block = NDArray[np.floating[Any]] | Callable[[], NDArray[np.floating[Any]]]
 
 
 def _sums_of(block: Block, k: int, centre: NDArray[np.float64], whole: bool) -> _Sums:
-    """:func:`_block_sums` (or :func:`_whole_block_sums`) of a block, or of the block a
-    function makes (in the thread that runs this, so preparing blocks runs side by side
-    too)."""
-    z = block() if callable(block) else block
-    if whole:
-        return _whole_block_sums(z, k, centre)
-    return _block_sums(np.asarray(z, dtype=np.float64), k, centre)
+    """:func:`_block_sums` of a block, or of the block a function makes (in the thread
+    that runs this, so preparing blocks runs side by side too)."""
+    return _block_sums(block() if callable(block) else block, k, centre, whole)
 
 
 def _in_order(
